@@ -1,0 +1,48 @@
+/** The client side of POST /api/upload, shared by the capture client and `openrecall import`. */
+export interface FrameUpload {
+  image: Buffer;
+  /** MIME type of the image bytes (the server recognises the format from the bytes anyway). */
+  contentType: string;
+  timestamp: number;
+  app: string;
+  title: string;
+  captureId?: string;
+  monitor?: number;
+}
+
+export interface UploadResponse {
+  status: number;
+  body: { status?: string; task_id?: number; message?: string; [key: string]: unknown };
+  /** Seconds the server asked us to wait (Retry-After), when it said so. */
+  retryAfter?: number;
+}
+
+export async function uploadFrame(
+  apiUrl: string,
+  frame: FrameUpload,
+  options: { timeoutMs?: number; token?: string; signal?: AbortSignal } = {},
+): Promise<UploadResponse> {
+  const form = new FormData();
+  form.append('image', new Blob([frame.image as Uint8Array<ArrayBuffer>], { type: frame.contentType }), `frame.${frame.contentType.split('/')[1] ?? 'bin'}`);
+  form.append('timestamp', String(frame.timestamp));
+  form.append('active_app', frame.app);
+  form.append('active_window', frame.title);
+  if (frame.captureId !== undefined) form.append('capture_id', frame.captureId);
+  if (frame.monitor !== undefined) form.append('monitor', String(frame.monitor));
+  const signals = [AbortSignal.timeout(options.timeoutMs ?? 30_000), ...(options.signal ? [options.signal] : [])];
+  const response = await fetch(`${apiUrl}/upload`, {
+    method: 'POST',
+    body: form,
+    headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+    signal: AbortSignal.any(signals),
+  });
+  const text = await response.text();
+  let body: UploadResponse['body'];
+  try {
+    body = JSON.parse(text) as UploadResponse['body'];
+  } catch {
+    body = { message: text.slice(0, 500) };
+  }
+  const retryAfter = Number(response.headers.get('retry-after'));
+  return { status: response.status, body, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : {}) };
+}

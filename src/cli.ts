@@ -1,0 +1,52 @@
+import { ConfigError } from './config.js';
+import { VERSION } from './version.js';
+
+const USAGE = `openrecall ${VERSION}: a private, self-hosted memory of your screen
+
+Usage: openrecall <command> [options]
+
+Commands:
+  start            run the server (and, where a display is available, the capture client)
+  server           run the server only
+  status [--json]  show the running server's queue
+  import <dir>     ingest a folder of PNG/JPEG/WebP screenshots
+  help             show this help
+
+Configuration comes from OPENRECALL_* environment variables; see README.md.`;
+
+type Command = (args: string[]) => Promise<number | void>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  server: async () => (await import('./cli/server-command.js')).serverCommand,
+  start: async () => (await import('./cli/server-command.js')).startCommand,
+  status: async () => (await import('./cli/status-command.js')).statusCommand,
+  import: async () => (await import('./cli/import-command.js')).importCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    console.log(USAGE);
+    return name ? 0 : 1;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(VERSION);
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`openrecall: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return (await (await load())(args)) ?? 0;
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      console.error(`openrecall: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+export class UsageError extends Error {}

@@ -1,0 +1,102 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { apiUrl, loadServerConfig } from '../config.js';
+import { uploadFrame } from '../api-client/upload.js';
+import { UsageError } from '../cli.js';
+import { silentLogger } from '../log.js';
+import { startServer, type RunningServer } from '../server/server.js';
+import { ProgressBar } from './progress.js';
+
+const IMAGE_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
+const CONCURRENCY = 4;
+
+/** Capture time from a Unix-time file name (seconds, fractional seconds or milliseconds), else the file's mtime. */
+export function timestampFromFile(file: string, mtimeMs: number): number {
+  const stem = path.basename(file).replace(/\.[^.]+$/, '');
+  const match = /^(\d{9,13})(\.\d+)?$/.exec(stem);
+  if (match) {
+    const value = Number(stem);
+    return match[1]!.length === 13 ? value / 1000 : value;
+  }
+  return mtimeMs / 1000;
+}
+
+function listImages(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && IMAGE_TYPES[path.extname(entry.name).toLowerCase()]) {
+      found.push(path.join(entry.parentPath, entry.name));
+    }
+  }
+  return found.sort();
+}
+
+async function reachable(base: string): Promise<boolean> {
+  try {
+    return (await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Sends every image of a folder through the normal upload path. The capture_id is the content hash, so a
+ * second import of the same folder skips what is already there. Uses the running server, or starts one
+ * in-process for the duration of the import when none answers.
+ */
+export async function importCommand(args: string[]): Promise<number> {
+  const dir = args.find((a) => !a.startsWith('--'));
+  if (!dir) throw new UsageError('usage: openrecall import <dir>');
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`not a directory: ${dir}`);
+  const files = listImages(path.resolve(dir));
+  if (files.length === 0) {
+    console.log(`no PNG, JPEG or WebP files in ${dir}`);
+    return 0;
+  }
+
+  let base = apiUrl();
+  let embedded: RunningServer | undefined;
+  if (!(await reachable(base))) {
+    embedded = await startServer({ ...loadServerConfig(), host: '127.0.0.1', port: 0 }, silentLogger);
+    base = `${embedded.url}/api`;
+    console.error(`no server at ${apiUrl()}: importing with an embedded one (OCR continues when the server runs)`);
+  }
+
+  const counts = { imported: 0, skipped: 0, failed: 0 };
+  const progress = new ProgressBar(files.length, 'importing');
+  let next = 0;
+  let done = 0;
+  const uploadOne = async (file: string) => {
+    const image = await fs.promises.readFile(file);
+    const { mtimeMs } = await fs.promises.stat(file);
+    try {
+      const response = await uploadFrame(base, {
+        image,
+        contentType: IMAGE_TYPES[path.extname(file).toLowerCase()]!,
+        timestamp: timestampFromFile(file, mtimeMs),
+        app: 'import',
+        title: path.basename(file),
+        captureId: `import-${crypto.createHash('sha256').update(image).digest('hex').slice(0, 40)}`,
+      });
+      if (response.status === 202) counts.imported++;
+      else if (response.status === 200) counts.skipped++;
+      else {
+        counts.failed++;
+        console.error(`\n${file}: ${response.status} ${response.body.message ?? ''}`);
+      }
+    } catch (error) {
+      counts.failed++;
+      console.error(`\n${file}: ${(error as Error).message}`);
+    }
+    progress.update(++done);
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, files.length) }, async () => {
+      while (next < files.length) await uploadOne(files[next++]!);
+    }),
+  );
+  await embedded?.close();
+  console.log(`imported ${counts.imported}, skipped ${counts.skipped} already imported, failed ${counts.failed}`);
+  return counts.failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,37 @@
+import { apiUrl } from '../config.js';
+import type { QueueStatus } from '../services/queue-service.js';
+
+export async function statusCommand(args: string[]): Promise<number> {
+  const base = apiUrl();
+  let status: QueueStatus;
+  try {
+    const response = await fetch(`${base}/queue/status`, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) {
+      console.error(`openrecall: ${base}/queue/status answered ${response.status}`);
+      return 1;
+    }
+    status = (await response.json()) as QueueStatus;
+  } catch (error) {
+    console.error(`openrecall: no server answering at ${base} (${(error as Error).cause ?? (error as Error).message}); start it with: openrecall server`);
+    return 1;
+  }
+  if (args.includes('--json')) {
+    console.log(JSON.stringify(status, null, 2));
+    return 0;
+  }
+  const { queue, config, throughput } = status;
+  const age = status.oldest_pending_age_seconds;
+  console.log(
+    [
+      `OpenRecall ${status.system.version} at ${base} (up ${status.system.uptime_seconds} s, ${status.system.rss_mb} MB)`,
+      `  pending     ${queue.pending}${age === null ? '' : `  (oldest waiting ${age} s)`}`,
+      `  processing  ${queue.processing}`,
+      `  completed   ${queue.completed}`,
+      `  failed      ${queue.failed}`,
+      `  mode        ${config.current_mode} (LIFO when pending > ${config.lifo_threshold})`,
+      `  throughput  ${throughput.completed_last_minute} frame(s) in the last minute, ${throughput.frames_per_minute}/min over 5 min`,
+      `  OCR         ${config.ocr_engine} x${config.workers}`,
+    ].join('\n'),
+  );
+  return 0;
+}

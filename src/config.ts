@@ -1,0 +1,136 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Configuration comes from OPENRECALL_* environment variables (names kept from the Python original).
+ * Each variable is parsed by one small reader; a bad value throws a ConfigError whose message is the single
+ * line the CLI prints before exiting.
+ */
+export class ConfigError extends Error {}
+
+export type OcrEngineName = 'tesseract-js' | 'tesseract-cli' | 'none';
+
+export interface ServerConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  debug: boolean;
+  lifoThreshold: number;
+  workers: number;
+  ocrEngine: OcrEngineName;
+  maxUploadBytes: number;
+  maxImagePixels: number;
+  maxAttempts: number;
+  shutdownGraceMs: number;
+}
+
+export type Env = Record<string, string | undefined>;
+
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+export function readString(env: Env, name: string, fallback: string): string {
+  return raw(env, name) ?? fallback;
+}
+
+export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  const lower = value.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
+  if (['0', 'false', 'no', 'off'].includes(lower)) return false;
+  throw new ConfigError(`${name}="${value}" is not valid: use true or false`);
+}
+
+export function readNumber(
+  env: Env,
+  name: string,
+  fallback: number,
+  { min, max, integer = true }: { min: number; max: number; integer?: boolean },
+): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  const kind = integer ? 'an integer' : 'a number';
+  if (!Number.isFinite(parsed) || (integer && !Number.isInteger(parsed)) || parsed < min || parsed > max) {
+    throw new ConfigError(`${name}="${value}" is not valid: use ${kind} from ${min} to ${max}`);
+  }
+  return parsed;
+}
+
+export function readChoice<T extends string>(env: Env, name: string, fallback: T, choices: readonly T[]): T {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(`${name}="${value}" is not valid: use one of ${choices.join(', ')}`);
+}
+
+export function expandHome(p: string): string {
+  if (p === '~') return os.homedir();
+  if (p.startsWith('~/')) return path.join(os.homedir(), p.slice(2));
+  return p;
+}
+
+export function defaultWorkers(): number {
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
+export function loadServerConfig(env: Env = process.env): ServerConfig {
+  return {
+    dataDir: path.resolve(expandHome(readString(env, 'OPENRECALL_DATA_DIR', '~/.myrecall_data'))),
+    host: readString(env, 'OPENRECALL_HOST', '127.0.0.1'),
+    port: readNumber(env, 'OPENRECALL_PORT', 8083, { min: 0, max: 65535 }),
+    debug: readBoolean(env, 'OPENRECALL_DEBUG', false),
+    lifoThreshold: readNumber(env, 'OPENRECALL_PROCESSING_LIFO_THRESHOLD', 10, { min: 0, max: 1_000_000 }),
+    workers: readNumber(env, 'OPENRECALL_WORKERS', defaultWorkers(), { min: 1, max: 64 }),
+    ocrEngine: readChoice<OcrEngineName>(env, 'OPENRECALL_OCR_ENGINE', 'tesseract-js', [
+      'tesseract-js',
+      'tesseract-cli',
+      'none',
+    ]),
+    maxUploadBytes: Math.round(
+      readNumber(env, 'OPENRECALL_MAX_UPLOAD_MB', 25, { min: 0.01, max: 1024, integer: false }) * 1024 * 1024,
+    ),
+    maxImagePixels: readNumber(env, 'OPENRECALL_MAX_IMAGE_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),
+    maxAttempts: readNumber(env, 'OPENRECALL_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
+    shutdownGraceMs: readNumber(env, 'OPENRECALL_SHUTDOWN_GRACE_SECONDS', 10, { min: 0, max: 600, integer: false }) * 1000,
+  };
+}
+
+/** Where things live inside the data directory. */
+export interface DataPaths {
+  root: string;
+  screenshots: string;
+  incoming: string;
+  thumbnails: string;
+  db: string;
+  dbFile: string;
+  buffer: string;
+  models: string;
+}
+
+export function dataPaths(dataDir: string): DataPaths {
+  const screenshots = path.join(dataDir, 'screenshots');
+  const db = path.join(dataDir, 'db');
+  return {
+    root: dataDir,
+    screenshots,
+    incoming: path.join(screenshots, 'incoming'),
+    thumbnails: path.join(dataDir, 'thumbnails'),
+    db,
+    dbFile: path.join(db, 'recall.db'),
+    buffer: path.join(dataDir, 'buffer'),
+    models: path.join(dataDir, 'models'),
+  };
+}
+
+/** The server's API base URL as a client on this machine sees it. */
+export function apiUrl(env: Env = process.env): string {
+  const explicit = raw(env, 'OPENRECALL_API_URL');
+  if (explicit) return explicit.replace(/\/+$/, '');
+  const host = readString(env, 'OPENRECALL_HOST', '127.0.0.1');
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${readNumber(env, 'OPENRECALL_PORT', 8083, { min: 0, max: 65535 })}/api`;
+}

@@ -1,0 +1,104 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { dataPaths, type DataPaths } from '../config.js';
+
+export class PathOutsideDataDirError extends Error {}
+
+/**
+ * Files of the data directory. Rows store image paths relative to the data dir; every path read from a row
+ * or request goes through resolve(), which refuses anything that would leave the data dir.
+ */
+export class ImageStore {
+  readonly paths: DataPaths;
+
+  constructor(dataDir: string) {
+    this.paths = dataPaths(dataDir);
+  }
+
+  ensureDirectories(): void {
+    for (const dir of [this.paths.screenshots, this.paths.incoming, this.paths.thumbnails, this.paths.db, this.paths.buffer, this.paths.models]) {
+      fs.mkdirSync(dir, { recursive: true });
+    }
+  }
+
+  resolve(relative: string): string {
+    const absolute = path.resolve(this.paths.root, relative);
+    if (!absolute.startsWith(this.paths.root + path.sep)) throw new PathOutsideDataDirError(`path escapes data dir: ${relative}`);
+    return absolute;
+  }
+
+  /** A fresh name for an upload awaiting processing. */
+  newIncomingPath(extension: string): string {
+    return `screenshots/incoming/${crypto.randomUUID()}.${extension}`;
+  }
+
+  /** Final home of a processed frame, grouped by UTC day so no directory grows without bound. */
+  storedPath(id: number, timestamp: number): string {
+    const day = new Date(timestamp * 1000).toISOString().slice(0, 10).replaceAll('-', '/');
+    return `screenshots/${day}/${id}.webp`;
+  }
+
+  thumbnailPath(id: number): string {
+    return `thumbnails/${id}.webp`;
+  }
+
+  isIncoming(relative: string | null): boolean {
+    return relative?.startsWith('screenshots/incoming/') ?? false;
+  }
+
+  /** Writes a file so that a crash leaves either the whole file or nothing at its final name. */
+  async writeAtomic(relative: string, bytes: Buffer): Promise<void> {
+    const target = this.resolve(relative);
+    await fs.promises.mkdir(path.dirname(target), { recursive: true });
+    const temporary = `${target}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+    try {
+      await fs.promises.writeFile(temporary, bytes);
+      await fs.promises.rename(temporary, target);
+    } catch (error) {
+      await fs.promises.rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  async read(relative: string): Promise<Buffer> {
+    return fs.promises.readFile(this.resolve(relative));
+  }
+
+  async exists(relative: string): Promise<boolean> {
+    try {
+      await fs.promises.access(this.resolve(relative));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async remove(relative: string | null): Promise<void> {
+    if (!relative) return;
+    await fs.promises.rm(this.resolve(relative), { force: true });
+  }
+
+  /**
+   * Deletes files in screenshots/incoming that no row references (a crash between writing an upload and
+   * inserting its row, or between compacting a frame and removing its original) plus stray temp files.
+   */
+  removeOrphanIncoming(referenced: Set<string>): number {
+    let removed = 0;
+    for (const name of safeReaddir(this.paths.incoming)) {
+      const relative = `screenshots/incoming/${name}`;
+      if (referenced.has(relative)) continue;
+      fs.rmSync(path.join(this.paths.incoming, name), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,39 @@
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { GreyImage } from '../stage.js';
+import { tidyOcrText, toPgm, type OcrEngine } from './ocr-engine.js';
+
+/** The native `tesseract` command (Debian package tesseract-ocr), one process per frame, image on stdin. */
+export class TesseractCliEngine implements OcrEngine {
+  readonly name = 'tesseract-cli';
+
+  constructor(private readonly command = 'tesseract') {}
+
+  static async create(command = 'tesseract'): Promise<TesseractCliEngine> {
+    try {
+      await promisify(execFile)(command, ['--version']);
+    } catch {
+      throw new Error(`OPENRECALL_OCR_ENGINE=tesseract-cli needs the "${command}" command (Debian: apt-get install tesseract-ocr)`);
+    }
+    return new TesseractCliEngine(command);
+  }
+
+  recognize(image: GreyImage): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.command, ['stdin', 'stdout', '-l', 'eng'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (code === 0) resolve(tidyOcrText(Buffer.concat(out).toString('utf8')));
+        else reject(new Error(`tesseract exited with ${code}: ${err.trim().split('\n').pop() ?? ''}`));
+      });
+      child.stdin.on('error', () => {}); // the close handler reports the failure
+      child.stdin.end(toPgm(image));
+    });
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,90 @@
+import sharp from 'sharp';
+import type { ImageStore } from '../images/image-store.js';
+import type { EntryPatch, EntryRow } from '../store/entries-repository.js';
+
+/** An error that retrying cannot fix (the image is gone or cannot be decoded): the frame fails at once. */
+export class PermanentStageError extends Error {}
+
+export interface GreyImage {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+/** One frame moving through the pipeline. Stages read the entry and the image, and record results. */
+export class FrameTask {
+  private grey?: Promise<GreyImage>;
+
+  constructor(
+    public entry: EntryRow,
+    readonly images: ImageStore,
+    /** Persists a stage's results at once, so a later stage's failure does not lose them. */
+    private readonly persist: (patch: EntryPatch) => void,
+  ) {}
+
+  save(patch: EntryPatch): void {
+    this.persist(patch);
+    this.entry = { ...this.entry, ...patch };
+  }
+
+  async imageBytes(): Promise<Buffer> {
+    const relative = this.entry.image_path;
+    if (!relative) throw new PermanentStageError('image not found');
+    try {
+      return await this.images.read(relative);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new PermanentStageError('image not found');
+      throw error;
+    }
+  }
+
+  /** The frame as 8-bit greyscale pixels, decoded once (off the event loop, by libvips) and shared by stages. */
+  greyscale(): Promise<GreyImage> {
+    this.grey ??= this.imageBytes().then((bytes) => decodeGreyscale(bytes));
+    return this.grey;
+  }
+
+  provideGreyscale(image: GreyImage): void {
+    this.grey = Promise.resolve(image);
+  }
+}
+
+export async function decodeGreyscale(bytes: Buffer | string): Promise<GreyImage> {
+  try {
+    const { data, info } = await sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height };
+  } catch (error) {
+    throw new PermanentStageError(`image cannot be decoded: ${(error as Error).message}`);
+  }
+}
+
+export interface PipelineStage {
+  readonly name: string;
+  /** False when this frame already has what the stage produces (a retry or a backfill skips it). */
+  isNeeded?(entry: EntryRow): boolean;
+  run(task: FrameTask): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Runs the stages in order; the queue knows nothing of what they do. */
+export class Pipeline {
+  constructor(readonly stages: PipelineStage[]) {}
+
+  async process(task: FrameTask): Promise<void> {
+    for (const stage of this.stages) {
+      if (stage.isNeeded && !stage.isNeeded(task.entry)) continue;
+      try {
+        await stage.run(task);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const wrapped = error instanceof PermanentStageError ? new PermanentStageError(message) : new Error(message);
+        wrapped.message = `${stage.name}: ${message}`;
+        throw wrapped;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.stages.map((s) => s.close?.()));
+  }
+}

@@ -1,0 +1,44 @@
+import sharp, { type OutputInfo } from 'sharp';
+import { STORED_WEBP, thumbnail } from '../images/encode.js';
+import type { ImageStore } from '../images/image-store.js';
+import type { EntryRow } from '../store/entries-repository.js';
+import { PermanentStageError, type FrameTask, type PipelineStage } from './stage.js';
+
+/**
+ * First stage: fully decodes an upload (which the HTTP path only checked structurally), stores it as
+ * lossless WebP under screenshots/YYYY/MM/DD, writes its thumbnail and hands the greyscale pixels to OCR.
+ * The original upload is removed only after the row points at the new file.
+ */
+export class StoreImageStage implements PipelineStage {
+  readonly name = 'image';
+
+  constructor(private readonly images: ImageStore) {}
+
+  isNeeded(entry: EntryRow): boolean {
+    return this.images.isIncoming(entry.image_path);
+  }
+
+  async run(task: FrameTask): Promise<void> {
+    const original = task.entry.image_path;
+    const bytes = await task.imageBytes();
+    let webp: Buffer;
+    let grey: { data: Buffer; info: OutputInfo };
+    let thumb: Buffer;
+    try {
+      [webp, grey, thumb] = await Promise.all([
+        sharp(bytes).webp(STORED_WEBP).toBuffer(),
+        sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true }),
+        thumbnail(bytes),
+      ]);
+    } catch (error) {
+      throw new PermanentStageError(`image cannot be decoded: ${(error as Error).message}`);
+    }
+    task.provideGreyscale({ data: grey.data, width: grey.info.width, height: grey.info.height });
+
+    const stored = this.images.storedPath(task.entry.id, task.entry.timestamp);
+    await this.images.writeAtomic(stored, webp);
+    await this.images.writeAtomic(this.images.thumbnailPath(task.entry.id), thumb);
+    task.save({ image_path: stored, bytes: webp.length, width: grey.info.width, height: grey.info.height });
+    if (original !== stored) await this.images.remove(original);
+  }
+}

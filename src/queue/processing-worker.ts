@@ -1,0 +1,122 @@
+import type { ImageStore } from '../images/image-store.js';
+import { FrameTask, PermanentStageError, type Pipeline } from '../pipeline/stage.js';
+import type { EntriesRepository, EntryRow } from '../store/entries-repository.js';
+
+export interface ProcessingWorkerOptions {
+  /** Frames processed at once. */
+  concurrency: number;
+  lifoThreshold: number;
+  maxAttempts: number;
+  /** How often to look for work when nobody says there is some (another process may have queued frames). */
+  pollIntervalMs?: number;
+  log: (message: string) => void;
+}
+
+export interface ShutdownReport {
+  finished: number;
+  released: number;
+}
+
+/**
+ * Claims frames from the queue and runs them through the pipeline, `concurrency` at a time.
+ * The claim (a single IMMEDIATE transaction) is what makes a frame belong to exactly one worker.
+ */
+export class ProcessingWorker {
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly abandoned = new Set<number>();
+  private running = false;
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly repo: EntriesRepository,
+    private readonly pipeline: Pipeline,
+    private readonly images: ImageStore,
+    private readonly options: ProcessingWorkerOptions,
+  ) {}
+
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** New work arrived: claim it now rather than at the next poll. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      while (this.running && this.inFlight.size < this.options.concurrency) {
+        const claimed = this.repo.claimNext(this.options.lifoThreshold);
+        if (!claimed) break;
+        this.launch(claimed.entry);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollIntervalMs ?? 1000);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private launch(entry: EntryRow): void {
+    const work = this.processOne(entry).finally(() => {
+      this.inFlight.delete(entry.id);
+      this.notify();
+    });
+    this.inFlight.set(entry.id, work);
+  }
+
+  private async processOne(entry: EntryRow): Promise<void> {
+    const task = new FrameTask(entry, this.images, (patch) => {
+      if (!this.abandoned.has(entry.id)) this.repo.saveResults(entry.id, patch);
+    });
+    try {
+      await this.pipeline.process(task);
+      if (this.abandoned.has(entry.id)) return;
+      this.repo.complete(entry.id);
+    } catch (error) {
+      if (this.abandoned.has(entry.id)) return;
+      const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof PermanentStageError) {
+        this.repo.failPermanently(entry.id, message);
+        this.options.log(`frame ${entry.id} failed: ${message}`);
+        return;
+      }
+      const status = this.repo.failAttempt(entry.id, message, this.options.maxAttempts);
+      this.options.log(`frame ${entry.id} attempt ${entry.attempts} failed (${status === 'FAILED' ? 'giving up' : 'will retry'}): ${message}`);
+    }
+  }
+
+  /**
+   * Stops claiming, waits up to `graceMs` for frames in flight, and hands the rest back to the queue
+   * (their attempt is not counted). Afterwards nothing of this worker touches the database.
+   */
+  async stop(graceMs: number): Promise<ShutdownReport> {
+    this.running = false;
+    this.notify();
+    await this.loopDone;
+    const pending = [...this.inFlight.values()];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(pending),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
+    const unfinished = [...this.inFlight.keys()];
+    for (const id of unfinished) {
+      this.abandoned.add(id);
+      this.repo.release(id);
+    }
+    return { finished: pending.length - unfinished.length, released: unfinished.length };
+  }
+}

@@ -1,0 +1,105 @@
+import fastifyMultipart from '@fastify/multipart';
+import fastifySwagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type http from 'node:http';
+import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { EntriesService } from '../services/entries-service.js';
+import type { IngestService } from '../services/ingest-service.js';
+import type { QueueService } from '../services/queue-service.js';
+import { ApiError } from '../errors.js';
+import { fileKeyword, formatValidationError } from './validation.js';
+import { Entry, ErrorResponse } from './schemas.js';
+import { healthRoutes } from './routes/health.js';
+import { uploadRoutes } from './routes/upload.js';
+import { queueRoutes } from './routes/queue.js';
+import { entriesRoutes } from './routes/entries.js';
+
+export interface AppServices {
+  ingest: IngestService;
+  queue: QueueService;
+  entries: EntriesService;
+}
+
+export interface AppOptions {
+  version: string;
+  debug: boolean;
+  maxUploadBytes: number;
+  logger?: FastifyServerOptions['logger'];
+  /** Further route plugins (search, web UI) registered by later features. */
+  plugins?: Array<(app: FastifyInstance) => Promise<void>>;
+}
+
+export type App = FastifyInstance;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set once the route handler runs: errors before that come from parsing the client's request. */
+    handlerStarted?: boolean;
+  }
+}
+
+export async function buildApp(services: AppServices, options: AppOptions): Promise<App> {
+  const serverOptions: FastifyHttpOptions<http.Server> = {
+    logger: options.logger ?? false,
+    ajv: { plugins: [fileKeyword] },
+    schemaErrorFormatter: formatValidationError,
+    bodyLimit: 1024 * 1024,
+  };
+  const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorResponse);
+  app.addSchema(Entry);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'OpenRecall API', version: options.version, description: 'Ingest, queue and browse screen captures.' },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}` },
+  });
+
+  await app.register(fastifyMultipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { fileSize: options.maxUploadBytes, files: 1, fields: 16, parts: 17, fieldSize: 64 * 1024, headerPairs: 100 },
+  });
+
+  app.addHook('preHandler', async (request) => {
+    request.handlerStarted = true;
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: error.code, message: error.message });
+    }
+    if (error.validation) {
+      // A malformed id in the path is simply a resource that does not exist.
+      const status = error.validationContext === 'params' ? 404 : 400;
+      const message = status === 404 ? 'not found' : error.message;
+      return reply.code(status).send({ statusCode: status, error: status === 404 ? 'NOT_FOUND' : 'INVALID_FIELD', message });
+    }
+    if (error.code === 'FST_REQ_FILE_TOO_LARGE') {
+      const mb = Math.round((options.maxUploadBytes / 1024 / 1024) * 100) / 100;
+      return reply.code(413).send({ statusCode: 413, error: 'FILE_TOO_LARGE', message: `invalid field 'image': larger than the ${mb} MB upload limit` });
+    }
+    const status = error.statusCode ?? (request.handlerStarted ? 500 : 400);
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(status).send({ statusCode: status, error: 'INTERNAL', message: 'internal server error' });
+    }
+    // Errors raised while parsing the request (multipart framing, content type, body size...).
+    return reply.code(status).send({ statusCode: status, error: error.code ?? 'BAD_REQUEST', message: error.message });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ statusCode: 404, error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  await app.register(healthRoutes, { version: options.version });
+  await app.register(uploadRoutes, { ingest: services.ingest, debug: options.debug });
+  await app.register(queueRoutes, { queue: services.queue });
+  await app.register(entriesRoutes, { entries: services.entries, queue: services.queue });
+  for (const plugin of options.plugins ?? []) await app.register(plugin);
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { EntriesService, ImageFile } from '../../services/entries-service.js';
+import type { QueueService } from '../../services/queue-service.js';
+import type { EntryRow } from '../../store/entries-repository.js';
+import { EntryIdParams, EntryList, errorResponses, ListEntriesQuery } from '../schemas.js';
+
+export function entryResource(entry: EntryRow) {
+  return { ...entry, image_url: `/api/entries/${entry.id}/image`, thumbnail_url: `/api/entries/${entry.id}/thumbnail` };
+}
+
+function sendImage(reply: FastifyReply, file: ImageFile) {
+  return reply.type(file.contentType).header('cache-control', 'private, no-cache').send(fs.createReadStream(file.path));
+}
+
+const binary = (description: string) => ({ description, content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } });
+
+export async function entriesRoutes(app: FastifyInstance, options: { entries: EntriesService; queue: QueueService }): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { entries, queue } = options;
+
+  api.get(
+    '/api/entries',
+    {
+      schema: {
+        summary: 'List frames, newest first, with cursor pagination',
+        tags: ['entries'],
+        querystring: ListEntriesQuery,
+        response: { 200: EntryList, ...errorResponses(400) },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? 50;
+      const rows = entries.list({
+        limit,
+        beforeId: request.query.before_id,
+        afterId: request.query.after_id,
+        status: request.query.status,
+        app: request.query.app,
+      });
+      const last = rows.at(-1);
+      return { entries: rows.map(entryResource), next_before_id: rows.length === limit && last ? last.id : null };
+    },
+  );
+
+  api.get(
+    '/api/entries/:id',
+    { schema: { summary: 'One frame with every field', tags: ['entries'], params: EntryIdParams, response: { 200: Type.Ref('Entry'), ...errorResponses(404) } } },
+    async (request) => entryResource(entries.get(request.params.id)),
+  );
+
+  api.get(
+    '/api/entries/:id/image',
+    { schema: { summary: 'The stored screenshot', tags: ['entries'], params: EntryIdParams, response: { 200: binary('Screenshot'), ...errorResponses(404) } } },
+    async (request, reply) => sendImage(reply, await entries.image(request.params.id)),
+  );
+
+  api.get(
+    '/api/entries/:id/thumbnail',
+    { schema: { summary: 'A small WebP of the screenshot', tags: ['entries'], params: EntryIdParams, response: { 200: binary('Thumbnail'), ...errorResponses(404) } } },
+    async (request, reply) => sendImage(reply, await entries.thumbnail(request.params.id)),
+  );
+
+  api.delete(
+    '/api/entries/:id',
+    {
+      schema: {
+        summary: 'Delete a frame: its row, image and thumbnail',
+        tags: ['entries'],
+        params: EntryIdParams,
+        response: { 200: Type.Object({ deleted: Type.Integer() }), ...errorResponses(404, 409) },
+      },
+    },
+    async (request) => {
+      await entries.delete(request.params.id);
+      return { deleted: request.params.id };
+    },
+  );
+
+  api.post(
+    '/api/entries/:id/retry',
+    {
+      schema: {
+        summary: 'Queue a FAILED frame again',
+        tags: ['entries'],
+        params: EntryIdParams,
+        response: { 200: Type.Object({ retried: Type.Integer() }), ...errorResponses(404, 409) },
+      },
+    },
+    async (request) => {
+      queue.retryOne(request.params.id);
+      return { retried: request.params.id };
+    },
+  );
+}

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { QueueService } from '../../services/queue-service.js';
+import { QueueStatus } from '../schemas.js';
+
+export async function queueRoutes(app: FastifyInstance, options: { queue: QueueService }): Promise<void> {
+  app.get(
+    '/api/queue/status',
+    { schema: { summary: 'Queue counts, processing mode, throughput and system facts', tags: ['queue'], response: { 200: QueueStatus } } },
+    async () => options.queue.status(),
+  );
+  app.post(
+    '/api/queue/retry_failed',
+    {
+      schema: {
+        summary: 'Move every FAILED frame back to PENDING',
+        tags: ['queue'],
+        response: { 200: Type.Object({ retried: Type.Integer() }) },
+      },
+    },
+    async () => ({ retried: options.queue.retryFailed() }),
+  );
+}

@@ -1,0 +1,60 @@
+import { ApiError, notFound } from '../errors.js';
+import { thumbnail } from '../images/encode.js';
+import type { ImageStore } from '../images/image-store.js';
+import type { EntriesRepository, EntryRow, ListFilter } from '../store/entries-repository.js';
+
+export interface ImageFile {
+  path: string;
+  contentType: string;
+}
+
+const CONTENT_TYPES: Record<string, string> = { webp: 'image/webp', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg' };
+
+/** Reading and deleting frames. Every file path comes from the row and is resolved inside the data dir. */
+export class EntriesService {
+  constructor(
+    private readonly repo: EntriesRepository,
+    private readonly images: ImageStore,
+    private readonly hooks: { onDeleted?: (id: number) => void } = {},
+  ) {}
+
+  list(filter: ListFilter): EntryRow[] {
+    return this.repo.list(filter);
+  }
+
+  get(id: number): EntryRow {
+    const entry = this.repo.get(id);
+    if (!entry) throw notFound(`entry ${id}`);
+    return entry;
+  }
+
+  async image(id: number): Promise<ImageFile> {
+    const entry = this.get(id);
+    if (!entry.image_path || !(await this.images.exists(entry.image_path))) throw notFound(`image of entry ${id}`);
+    const extension = entry.image_path.split('.').pop()!.toLowerCase();
+    return { path: this.images.resolve(entry.image_path), contentType: CONTENT_TYPES[extension] ?? 'application/octet-stream' };
+  }
+
+  /** The stored thumbnail, made on first request for frames that have none (legacy rows). */
+  async thumbnail(id: number): Promise<ImageFile> {
+    const relative = this.images.thumbnailPath(id);
+    if (!(await this.images.exists(relative))) {
+      const source = await this.image(id);
+      try {
+        await this.images.writeAtomic(relative, await thumbnail(source.path));
+      } catch (error) {
+        throw new ApiError(422, `entry ${id} has an image that cannot be decoded: ${(error as Error).message}`, 'UNDECODABLE_IMAGE');
+      }
+    }
+    return { path: this.images.resolve(relative), contentType: 'image/webp' };
+  }
+
+  async delete(id: number): Promise<void> {
+    const entry = this.get(id);
+    const { deleted, imagePath } = this.repo.delete(id);
+    if (!deleted) throw new ApiError(409, `entry ${id} is ${entry.status}; try again when processing has finished`, 'BUSY');
+    await this.images.remove(imagePath);
+    await this.images.remove(this.images.thumbnailPath(id));
+    this.hooks.onDeleted?.(id);
+  }
+}

@@ -1,0 +1,111 @@
+import { ApiError } from '../errors.js';
+import { FILE_EXTENSIONS, ImageFormatError, inspectImage } from '../images/image-format.js';
+import type { ImageStore } from '../images/image-store.js';
+import type { EntriesRepository, ProcessingMode } from '../store/entries-repository.js';
+import { EntriesRepository as Repo } from '../store/entries-repository.js';
+
+export interface Upload {
+  image: Buffer;
+  timestamp: number;
+  app: string;
+  title: string;
+  captureId?: string;
+  monitor?: number;
+}
+
+export type IngestResult =
+  | { status: 'accepted'; taskId: number; queueSize: number; mode: ProcessingMode }
+  | { status: 'duplicate'; taskId: number };
+
+export interface IngestOptions {
+  maxImagePixels: number;
+  lifoThreshold: number;
+  /** How far a capture time may lie in the future (clock skew between client and server). */
+  maxClockSkewSeconds: number;
+  onAccepted: () => void;
+}
+
+const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
+
+/**
+ * Accepting a frame is cheap on purpose: a structural check of the bytes, one file write, one row.
+ * Decoding, re-encoding and OCR happen later in the worker.
+ */
+export class IngestService {
+  constructor(
+    private readonly repo: EntriesRepository,
+    private readonly images: ImageStore,
+    private readonly options: IngestOptions,
+  ) {}
+
+  async accept(upload: Upload): Promise<IngestResult> {
+    if (upload.captureId !== undefined) {
+      const existing = this.repo.findIdByCaptureId(upload.captureId);
+      if (existing !== undefined) return { status: 'duplicate', taskId: existing };
+    }
+    this.checkTimestamp(upload.timestamp);
+    const info = this.inspect(upload.image);
+
+    const imagePath = this.images.newIncomingPath(FILE_EXTENSIONS[info.format]);
+    try {
+      await this.images.writeAtomic(imagePath, upload.image);
+    } catch (error) {
+      throw storageError(error);
+    }
+    let inserted: { id: number; duplicate: boolean };
+    try {
+      inserted = this.repo.insertPending({
+        captureId: upload.captureId ?? null,
+        timestamp: upload.timestamp,
+        app: upload.app,
+        title: upload.title,
+        monitor: upload.monitor ?? null,
+        imagePath,
+        width: info.width,
+        height: info.height,
+        bytes: upload.image.length,
+        receivedAt: Date.now() / 1000,
+      });
+    } catch (error) {
+      await this.images.remove(imagePath);
+      throw storageError(error);
+    }
+    if (inserted.duplicate) {
+      await this.images.remove(imagePath); // the same capture_id won a race with this request
+      return { status: 'duplicate', taskId: inserted.id };
+    }
+    this.options.onAccepted();
+    const queueSize = this.repo.pendingCount();
+    return { status: 'accepted', taskId: inserted.id, queueSize, mode: Repo.modeFor(queueSize, this.options.lifoThreshold) };
+  }
+
+  private checkTimestamp(timestamp: number): void {
+    const latest = Date.now() / 1000 + this.options.maxClockSkewSeconds;
+    if (timestamp < EARLIEST_TIMESTAMP || timestamp > latest) {
+      throw new ApiError(400, `invalid field 'timestamp': ${timestamp} is not a plausible capture time (Unix seconds between 2000-01-01 and now)`, 'INVALID_FIELD');
+    }
+  }
+
+  private inspect(image: Buffer) {
+    try {
+      const info = inspectImage(image);
+      if (info.width * info.height > this.options.maxImagePixels) {
+        throw new ApiError(413, `image is ${info.width}x${info.height} pixels; the limit is ${this.options.maxImagePixels} pixels`, 'IMAGE_TOO_LARGE');
+      }
+      return info;
+    } catch (error) {
+      if (error instanceof ImageFormatError) {
+        throw new ApiError(error.statusCode, `invalid field 'image': ${error.message}`, error.statusCode === 415 ? 'UNSUPPORTED_IMAGE' : 'INVALID_IMAGE');
+      }
+      throw error;
+    }
+  }
+}
+
+function storageError(error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT') {
+    return new ApiError(507, 'the server is out of disk space; try again later', 'INSUFFICIENT_STORAGE');
+  }
+  return error as Error;
+}

@@ -1,0 +1,77 @@
+import os from 'node:os';
+import { ApiError, notFound } from '../errors.js';
+import { EntriesRepository, type ProcessingMode, type QueueCounts } from '../store/entries-repository.js';
+
+export interface QueueStatus {
+  queue: QueueCounts;
+  config: { lifo_threshold: number; current_mode: ProcessingMode; workers: number; max_attempts: number; ocr_engine: string };
+  throughput: { completed_last_minute: number; completed_last_5_minutes: number; frames_per_minute: number };
+  oldest_pending_age_seconds: number | null;
+  system: { version: string; uptime_seconds: number; pid: number; rss_mb: number; node: string; platform: string; cpus: number };
+}
+
+export interface QueueServiceOptions {
+  lifoThreshold: number;
+  workers: number;
+  maxAttempts: number;
+  ocrEngine: string;
+  version: string;
+  onRequeued: () => void;
+}
+
+/** What the queue looks like, and the operator's levers on it. */
+export class QueueService {
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly repo: EntriesRepository,
+    private readonly options: QueueServiceOptions,
+  ) {}
+
+  status(): QueueStatus {
+    const now = Date.now() / 1000;
+    const queue = this.repo.counts();
+    const lastMinute = this.repo.completedSince(now - 60);
+    const last5 = this.repo.completedSince(now - 300);
+    const oldest = this.repo.oldestPendingReceivedAt();
+    return {
+      queue,
+      config: {
+        lifo_threshold: this.options.lifoThreshold,
+        current_mode: EntriesRepository.modeFor(queue.pending, this.options.lifoThreshold),
+        workers: this.options.workers,
+        max_attempts: this.options.maxAttempts,
+        ocr_engine: this.options.ocrEngine,
+      },
+      throughput: {
+        completed_last_minute: lastMinute,
+        completed_last_5_minutes: last5,
+        frames_per_minute: Math.round((last5 / 5) * 10) / 10,
+      },
+      oldest_pending_age_seconds: oldest === null ? null : Math.max(0, Math.round((now - oldest) * 10) / 10),
+      system: {
+        version: this.options.version,
+        uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
+        pid: process.pid,
+        rss_mb: Math.round(process.memoryUsage.rss() / 1024 / 1024),
+        node: process.version,
+        platform: `${os.platform()}-${os.arch()}`,
+        cpus: os.availableParallelism(),
+      },
+    };
+  }
+
+  retryFailed(): number {
+    const retried = this.repo.retryFailed();
+    if (retried > 0) this.options.onRequeued();
+    return retried;
+  }
+
+  retryOne(id: number): void {
+    const entry = this.repo.get(id);
+    if (!entry) throw notFound(`entry ${id}`);
+    if (entry.status !== 'FAILED') throw new ApiError(409, `entry ${id} is ${entry.status}; only FAILED entries can be retried`, 'NOT_FAILED');
+    this.repo.retryOne(id);
+    this.options.onRequeued();
+  }
+}

@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+export class DataDirLockedError extends Error {}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One server per data dir: two would race on the same screenshots and queue. The lock is a file holding the
+ * owner's pid; a lock left by a process that no longer exists (a crash, kill -9) is taken over.
+ */
+export function acquireDataDirLock(dataDir: string): () => void {
+  const file = path.join(dataDir, 'server.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.rmSync(file);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+        throw new DataDirLockedError(`another OpenRecall server (pid ${owner}) is using ${dataDir}; stop it first or set OPENRECALL_DATA_DIR`);
+      }
+      fs.rmSync(file, { force: true }); // stale: its owner is gone
+    }
+  }
+  throw new DataDirLockedError(`could not lock ${dataDir}`);
+}

@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { runMigrations, type MigrationContext } from './migrations.js';
+
+export type Db = Database.Database;
+
+export interface OpenDatabaseOptions {
+  /** Data directory the stored image paths are relative to (legacy migration probes files there). */
+  dataDir: string;
+  readonly?: boolean;
+  log?: (message: string) => void;
+}
+
+/** Opens (creating if needed) the SQLite database in WAL mode and brings its schema up to date. */
+export function openDatabase(file: string, options: OpenDatabaseOptions): Db {
+  if (!options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  db.pragma('busy_timeout = 5000');
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    const context: MigrationContext = { dataDir: options.dataDir, log: options.log ?? (() => {}) };
+    runMigrations(db, context);
+  }
+  return db;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// `npm test`: installs what the suite needs on a fresh machine, builds, then runs every test file with
+// Node's test runner. Only Node built-ins here: this runs before node_modules exists.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+
+/** Debian packages the tests drive for real: X server, window manager, browser, native OCR, fonts. */
+const SYSTEM_PACKAGES = {
+  Xvfb: 'xvfb',
+  openbox: 'openbox',
+  xdotool: 'xdotool',
+  xprop: 'x11-utils',
+  chromium: 'chromium',
+  tesseract: 'tesseract-ocr',
+  'fc-list': 'fontconfig',
+};
+const FONT_PACKAGES = ['fonts-dejavu-core', 'fonts-noto-cjk'];
+
+function has(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function fontsInstalled() {
+  if (!has('dpkg-query')) return true;
+  return FONT_PACKAGES.every((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes('installed'));
+}
+
+function ensureSystemPackages() {
+  const missing = Object.entries(SYSTEM_PACKAGES).filter(([command]) => !has(command)).map(([, pkg]) => pkg);
+  if (!fontsInstalled()) missing.push(...FONT_PACKAGES);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0 || !has('apt-get')) {
+    console.error(`test: missing system packages (${missing.join(' ')}); install them with apt-get as root`);
+    process.exit(1);
+  }
+  console.log(`test: installing ${missing.join(' ')} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...new Set(missing)], { stdio: 'inherit', env });
+}
+
+function ensureNodeModules() {
+  const lock = path.join(root, 'package-lock.json');
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  const stale = !fs.existsSync(marker) || fs.statSync(marker).mtimeMs < fs.statSync(lock).mtimeMs;
+  if (stale) {
+    console.log('test: installing npm packages (npm ci)');
+    execFileSync('npm', ['ci'], { stdio: 'inherit' });
+  } else {
+    execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  }
+}
+
+function testFiles(args) {
+  if (args.length > 0) return args;
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.test.ts')) found.push(path.relative(root, full));
+    }
+  };
+  walk(path.join(root, 'test'));
+  return found.sort();
+}
+
+ensureSystemPackages();
+ensureNodeModules();
+const files = testFiles(process.argv.slice(2));
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit', env: { ...process.env, OPENRECALL_TEST: '1' } },
+);
+process.exit(result.status ?? 1);

@@ -8,6 +8,9 @@ Usage: openrecall <command> [options]
 Commands:
   start            run the server (and, where a display is available, the capture client)
   server           run the server only
+  client [status]  run the capture client (or show the running one's status)
+  pause            pause capture (the running client; a client started later starts paused)
+  resume           resume capture
   status [--json]  show the running server's queue
   import <dir>     ingest a folder of PNG/JPEG/WebP screenshots
   help             show this help
@@ -21,6 +24,9 @@ const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./cli/server-command.js')).startCommand,
   status: async () => (await import('./cli/status-command.js')).statusCommand,
   import: async () => (await import('./cli/import-command.js')).importCommand,
+  client: async () => (await import('./client/cli.js')).clientCommand,
+  pause: async () => (await import('./client/cli.js')).pauseCommand,
+  resume: async () => (await import('./client/cli.js')).resumeCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -29,7 +29,42 @@ export async function serverCommand(): Promise<number> {
   });
 }
 
-/** Server plus capture client; until the client exists, the server alone. */
+/**
+ * Server plus capture client in one process, for one machine. Without a usable display (no X11 session,
+ * Wayland, a headless box) the server runs alone and says why.
+ */
 export async function startCommand(): Promise<number> {
-  return serverCommand();
+  const { checkDisplay } = await import('../client/display.js');
+  const display = await checkDisplay();
+  if (!display.ok) {
+    createLogger('start')(`running the server without the capture client: ${display.reason}`);
+    return serverCommand();
+  }
+  const config = loadServerConfig();
+  const log = createLogger('server');
+  const server = await startServer(config, log);
+  const { startClient } = await import('../client/cli.js');
+  const client = await startClient(createLogger('client'), `${server.url}/api`);
+  return new Promise((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        log(`${signal} again: exiting now`);
+        process.exit(1);
+      }
+      signalled = true;
+      log(`${signal} received: stopping the capture client, then the server (grace ${config.shutdownGraceMs / 1000} s)`);
+      (client?.stop() ?? Promise.resolve())
+        .then(() => server.close())
+        .then(
+          () => resolve(0),
+          (error: unknown) => {
+            log(`shutdown failed: ${(error as Error).message}`);
+            resolve(1);
+          },
+        );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 }

@@ -1,0 +1,267 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+
+/**
+ * The crash-safe frame buffer, `<data dir>/buffer`. One item is one file, `<capture_id>.orf`:
+ *
+ *   OPENRECALL-FRAME 1\n
+ *   {"captureId":..., "timestamp":..., "app":..., "title":..., "monitor":..., "contentType":..., "imageBytes":N, "sha256":...}\n
+ *   <N image bytes>
+ *
+ * It is written to a temporary file, fsynced, renamed into place and the directory fsynced, so a crash at any
+ * moment leaves either the complete item or no item (plus at worst a temporary file, quarantined on the next
+ * start). capture_ids are time-ordered, so name order is capture order: uploads go oldest first.
+ *
+ * When the buffer would exceed its size cap, the OLDEST items are dropped to make room for the new frame
+ * (recent memory is worth more than old, and the newest frame is the one that cannot be recaptured later);
+ * every drop is counted and logged. Quarantined items live in `quarantine/` next to a `<name>.reason.txt`; the
+ * quarantine keeps its newest QUARANTINE_MAX_ITEMS items and does not count against the cap.
+ */
+
+const MAGIC = 'OPENRECALL-FRAME 1\n';
+const EXTENSION = '.orf';
+const TEMP_PREFIX = '.tmp-';
+export const QUARANTINE_DIR = 'quarantine';
+export const QUARANTINE_MAX_ITEMS = 500;
+
+export interface FrameMeta {
+  captureId: string;
+  /** Unix seconds, fraction allowed. */
+  timestamp: number;
+  app: string;
+  title: string;
+  monitor: number;
+  contentType: string;
+}
+
+export interface BufferedFrame {
+  name: string;
+  meta: FrameMeta;
+  image: Buffer;
+}
+
+export class CorruptItemError extends Error {}
+
+export interface BufferStats {
+  items: number;
+  bytes: number;
+  maxBytes: number;
+  /** Frames dropped since start because the buffer was full (or could not be written). */
+  dropped: number;
+  /** Items moved to quarantine since start. */
+  quarantined: number;
+}
+
+interface Entry {
+  name: string;
+  size: number;
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Windows cannot open or fsync a directory; the rename itself is what matters there.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+export function encodeItem(meta: FrameMeta, image: Buffer): Buffer {
+  const header = JSON.stringify({ ...meta, imageBytes: image.length, sha256: crypto.createHash('sha256').update(image).digest('hex') });
+  return Buffer.concat([Buffer.from(MAGIC + header + '\n', 'utf8'), image]);
+}
+
+export function decodeItem(bytes: Buffer): { meta: FrameMeta; image: Buffer } {
+  if (bytes.length < MAGIC.length || bytes.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) {
+    throw new CorruptItemError('not an OpenRecall frame (bad magic)');
+  }
+  const end = bytes.indexOf(0x0a, MAGIC.length);
+  if (end < 0) throw new CorruptItemError('truncated header');
+  let header: FrameMeta & { imageBytes: number; sha256: string };
+  try {
+    header = JSON.parse(bytes.subarray(MAGIC.length, end).toString('utf8'));
+  } catch {
+    throw new CorruptItemError('unreadable header');
+  }
+  const image = bytes.subarray(end + 1);
+  if (typeof header.captureId !== 'string' || typeof header.timestamp !== 'number' || typeof header.imageBytes !== 'number') {
+    throw new CorruptItemError('header lacks captureId, timestamp or imageBytes');
+  }
+  if (image.length !== header.imageBytes) throw new CorruptItemError(`image is ${image.length} bytes, header says ${header.imageBytes}`);
+  if (crypto.createHash('sha256').update(image).digest('hex') !== header.sha256) throw new CorruptItemError('image checksum mismatch');
+  const { imageBytes: _bytes, sha256: _sha, ...meta } = header;
+  return {
+    meta: { ...meta, app: String(meta.app ?? ''), title: String(meta.title ?? ''), monitor: Number(meta.monitor ?? 0), contentType: String(meta.contentType ?? 'image/png') },
+    image,
+  };
+}
+
+export class FrameBuffer {
+  readonly quarantineDir: string;
+  private entries: Entry[] = [];
+  private bytes = 0;
+  private dropped = 0;
+  private quarantined = 0;
+  /** The item the uploader is sending: never dropped from under it. */
+  private inFlight: string | undefined;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    readonly dir: string,
+    private readonly maxBytes: number,
+    private readonly log: Logger,
+  ) {
+    this.quarantineDir = path.join(dir, QUARANTINE_DIR);
+  }
+
+  /** Creates the folders and indexes the backlog; quarantines leftovers of interrupted writes and stray files. */
+  open(): void {
+    fs.mkdirSync(this.quarantineDir, { recursive: true });
+    const entries: Entry[] = [];
+    for (const dirent of fs.readdirSync(this.dir, { withFileTypes: true })) {
+      if (dirent.name === QUARANTINE_DIR) continue;
+      const full = path.join(this.dir, dirent.name);
+      if (dirent.isFile() && dirent.name.endsWith(EXTENSION) && !dirent.name.startsWith('.')) {
+        entries.push({ name: dirent.name, size: fs.statSync(full).size });
+      } else if (dirent.name.startsWith(TEMP_PREFIX)) {
+        this.moveToQuarantine(dirent.name, 'incomplete write: temporary file left by a crash or kill during buffering');
+      } else {
+        this.moveToQuarantine(dirent.name, 'orphaned: not a buffer item');
+      }
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.entries = entries;
+    this.bytes = entries.reduce((sum, e) => sum + e.size, 0);
+    this.pruneQuarantine();
+    if (entries.length) this.log(`buffer: resuming ${entries.length} frame(s) (${(this.bytes / 1024 / 1024).toFixed(1)} MB) not yet uploaded, oldest first`);
+  }
+
+  /** Called after every successful write. */
+  onWrite(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  stats(): BufferStats {
+    return { items: this.entries.length, bytes: this.bytes, maxBytes: this.maxBytes, dropped: this.dropped, quarantined: this.quarantined };
+  }
+
+  /** Writes a frame atomically (temp file, fsync, rename, fsync dir). Returns false when it could not be kept. */
+  write(meta: FrameMeta, image: Buffer): boolean {
+    const name = `${meta.captureId}${EXTENSION}`;
+    const bytes = encodeItem(meta, image);
+    if (bytes.length > this.maxBytes) {
+      this.dropped++;
+      this.log(`buffer: dropped frame ${meta.captureId}: ${bytes.length} bytes is more than the whole buffer cap (${this.maxBytes}); ${this.dropped} dropped so far`);
+      return false;
+    }
+    this.makeRoom(bytes.length);
+    const temp = path.join(this.dir, `${TEMP_PREFIX}${meta.captureId}-${process.pid}`);
+    const final = path.join(this.dir, name);
+    try {
+      const fd = fs.openSync(temp, 'wx');
+      try {
+        fs.writeSync(fd, bytes);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(temp, final);
+      fsyncDir(this.dir);
+    } catch (error) {
+      fs.rmSync(temp, { force: true });
+      this.dropped++;
+      this.log(`buffer: could not write frame ${meta.captureId} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ${this.dropped} dropped so far`);
+      return false;
+    }
+    this.entries.push({ name, size: bytes.length });
+    this.bytes += bytes.length;
+    // capture_ids are time-ordered; keep the index sorted even if the clock stepped back.
+    const n = this.entries.length;
+    if (n > 1 && this.entries[n - 2]!.name > name) this.entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const listener of this.listeners) listener();
+    return true;
+  }
+
+  private makeRoom(incoming: number): void {
+    while (this.bytes + incoming > this.maxBytes) {
+      const victim = this.entries.find((e) => e.name !== this.inFlight);
+      if (!victim) break;
+      this.forget(victim.name);
+      fs.rmSync(path.join(this.dir, victim.name), { force: true });
+      this.dropped++;
+      this.log(
+        `buffer: full (cap ${(this.maxBytes / 1024 / 1024).toFixed(1)} MB): dropped the oldest frame ${victim.name.slice(0, -EXTENSION.length)}; ${this.dropped} dropped so far`,
+      );
+    }
+  }
+
+  /** The oldest item's name, marking it in flight. */
+  next(): string | undefined {
+    this.inFlight = this.entries[0]?.name;
+    return this.inFlight;
+  }
+
+  /** Reads and verifies an item; throws CorruptItemError when it is damaged. */
+  read(name: string): BufferedFrame {
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(path.join(this.dir, name));
+    } catch (error) {
+      throw new CorruptItemError(`unreadable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    return { name, ...decodeItem(bytes) };
+  }
+
+  /** Delivered: the item leaves the buffer. */
+  remove(name: string): void {
+    this.forget(name);
+    fs.rmSync(path.join(this.dir, name), { force: true });
+  }
+
+  quarantine(name: string, reason: string): void {
+    this.forget(name);
+    this.moveToQuarantine(name, reason);
+    this.pruneQuarantine();
+  }
+
+  private forget(name: string): void {
+    const index = this.entries.findIndex((e) => e.name === name);
+    if (index >= 0) {
+      this.bytes -= this.entries[index]!.size;
+      this.entries.splice(index, 1);
+    }
+    if (this.inFlight === name) this.inFlight = undefined;
+  }
+
+  private moveToQuarantine(name: string, reason: string): void {
+    const target = path.join(this.quarantineDir, name.startsWith('.') ? name.slice(1) : name);
+    try {
+      fs.writeFileSync(`${target}.reason.txt`, `${new Date().toISOString()} ${reason}\n`);
+      fs.renameSync(path.join(this.dir, name), target);
+    } catch (error) {
+      this.log(`buffer: could not quarantine ${name}: ${(error as Error).message}; deleting it`);
+      fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+    }
+    this.quarantined++;
+    this.log(`buffer: quarantined ${name}: ${reason}`);
+  }
+
+  private pruneQuarantine(): void {
+    const items = fs
+      .readdirSync(this.quarantineDir)
+      .filter((n) => !n.endsWith('.reason.txt'))
+      .map((n) => ({ n, t: fs.statSync(path.join(this.quarantineDir, n)).mtimeMs }))
+      .sort((a, b) => a.t - b.t)
+      .map((e) => e.n);
+    for (const old of items.slice(0, Math.max(0, items.length - QUARANTINE_MAX_ITEMS))) {
+      fs.rmSync(path.join(this.quarantineDir, old), { recursive: true, force: true });
+      fs.rmSync(path.join(this.quarantineDir, `${old}.reason.txt`), { force: true });
+    }
+  }
+}

@@ -1,0 +1,292 @@
+import crypto from 'node:crypto';
+import sharp from 'sharp';
+import type { Logger } from '../log.js';
+import { FrameBuffer } from './buffer.js';
+import { createIdleSource, type IdleSource } from './capture/idle.js';
+import { NodeScreenshotsSource, primaryMonitor, type MonitorInfo, type RawFrame, type ScreenSource } from './capture/screen.js';
+import { createWindowInfo, NO_WINDOW, type ActiveWindow, type WindowInfoSource } from './capture/window-info.js';
+import { systemClock, type Clock } from './clock.js';
+import type { ClientConfig } from './config.js';
+import { ControlServer, controlSocketPath, readPausedFlag, writePausedFlag, type ControlCommand } from './control.js';
+import { exclusionFor } from './privacy.js';
+import { greyThumbnail, ssim, type GreyImage } from './similarity.js';
+import { Uploader } from './uploader.js';
+
+export interface ClientDeps {
+  screen: ScreenSource;
+  windows: WindowInfoSource;
+  idle: IdleSource;
+  clock: Clock;
+}
+
+export function realDeps(env: Record<string, string | undefined>, log: Logger): ClientDeps {
+  return { screen: new NodeScreenshotsSource(), windows: createWindowInfo(env, log), idle: createIdleSource(env), clock: systemClock };
+}
+
+/** `<ms since epoch, base36, 9 chars>-<monitor>-<random>`: sorts by capture time, unique across machines. */
+export function newCaptureId(ms: number, monitor: number): string {
+  return `${Math.floor(ms).toString(36).padStart(9, '0')}-${monitor}-${crypto.randomBytes(5).toString('hex')}`;
+}
+
+export type CaptureState = 'starting' | 'capturing' | 'paused' | 'idle' | 'locked' | 'excluded' | 'no-monitor' | 'stopped';
+
+interface Kept {
+  grey: GreyImage;
+  app: string;
+  title: string;
+}
+
+export interface EncodedImage {
+  bytes: Buffer;
+  contentType: string;
+}
+
+export async function encodeFrame(frame: RawFrame, format: 'webp' | 'png'): Promise<EncodedImage> {
+  const image = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 4 } }).removeAlpha();
+  if (format === 'png') return { bytes: await image.png({ compressionLevel: 6 }).toBuffer(), contentType: 'image/png' };
+  return { bytes: await image.webp({ lossless: true, effort: 2 }).toBuffer(), contentType: 'image/webp' };
+}
+
+/**
+ * The capture client: every interval, unless paused, idle, locked or looking at an excluded window, captures
+ * the monitor(s), keeps the frames that changed, writes them to the crash-safe buffer and lets the uploader
+ * deliver them.
+ */
+export class CaptureClient {
+  readonly buffer: FrameBuffer;
+  private readonly uploader: Uploader;
+  private readonly control: ControlServer;
+  private readonly lastKept = new Map<string, Kept>();
+  private knownMonitors = '';
+  private pausedSince: Date | undefined;
+  private state: CaptureState = 'starting';
+  private stateDetail = '';
+  private readonly stopController = new AbortController();
+  private loop: Promise<void> | undefined;
+  private lastCaptureId = 0;
+  private warnedIdle = false;
+  private warnedWindow = false;
+  private lastCaptureError = '';
+  private readonly counters = { captured: 0, skippedSimilar: 0, skippedExcluded: 0, skippedIdle: 0, skippedPaused: 0, captureErrors: 0 };
+  private readonly startedAt = new Date();
+
+  constructor(
+    private readonly config: ClientConfig,
+    private readonly deps: ClientDeps,
+    private readonly log: Logger,
+  ) {
+    this.buffer = new FrameBuffer(config.bufferDir, config.bufferMaxBytes, log);
+    this.uploader = new Uploader(this.buffer, {
+      apiUrl: config.apiUrl,
+      timeoutMs: config.uploadTimeoutMs,
+      backoffInitialMs: config.backoffInitialMs,
+      backoffMaxMs: config.backoffMaxMs,
+      clock: deps.clock,
+      log,
+    });
+    this.control = new ControlServer(controlSocketPath(config.dataDir), (command) => this.onControl(command));
+  }
+
+  async start(): Promise<void> {
+    this.buffer.open();
+    await this.control.listen();
+    this.pausedSince = readPausedFlag(this.config.dataDir);
+    const monitors = this.config.primaryMonitorOnly ? 'primary monitor' : 'all monitors';
+    this.log(
+      `capturing the ${monitors} every ${this.config.captureIntervalMs / 1000} s to ${this.config.apiUrl} ` +
+        `(buffer ${this.config.bufferDir}, cap ${Math.round(this.config.bufferMaxBytes / 1024 / 1024)} MB; ` +
+        `${this.config.privacy.excludeApps.length} app and ${this.config.privacy.excludeTitles.length} title exclusion rules)`,
+    );
+    if (this.pausedSince) this.log(`paused since ${this.pausedSince.toISOString()} (run "openrecall resume" to capture again)`);
+    this.uploader.start();
+    this.loop = this.run();
+  }
+
+  /** Stops capturing and uploading; frames not yet sent stay in the buffer for the next start. */
+  async stop(): Promise<void> {
+    if (this.stopController.signal.aborted) return;
+    this.stopController.abort();
+    await this.loop;
+    await this.uploader.stop();
+    await this.control.close();
+    this.deps.windows.close();
+    this.deps.idle.close();
+    this.setState('stopped');
+    const { items } = this.buffer.stats();
+    this.log(`stopped; ${items} frame(s) left in the buffer${items ? ' for the next start' : ''}`);
+  }
+
+  pause(): void {
+    if (this.pausedSince) return;
+    this.pausedSince = new Date();
+    writePausedFlag(this.config.dataDir, this.pausedSince);
+    this.log('paused by the user: no capture until "openrecall resume"');
+    this.setState('paused');
+  }
+
+  resume(): void {
+    if (!this.pausedSince) return;
+    this.pausedSince = undefined;
+    writePausedFlag(this.config.dataDir, undefined);
+    this.log('resumed by the user: capturing again');
+    this.setState('capturing');
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      pid: process.pid,
+      started_at: this.startedAt.toISOString(),
+      state: this.state,
+      ...(this.stateDetail ? { state_detail: this.stateDetail } : {}),
+      paused: !!this.pausedSince,
+      ...(this.pausedSince ? { paused_since: this.pausedSince.toISOString() } : {}),
+      api_url: this.config.apiUrl,
+      capture_interval_seconds: this.config.captureIntervalMs / 1000,
+      frames: { ...this.counters },
+      buffer: this.buffer.stats(),
+      uploader: this.uploader.status(),
+    };
+  }
+
+  private onControl(command: ControlCommand): Record<string, unknown> {
+    if (command === 'pause') this.pause();
+    else if (command === 'resume') this.resume();
+    return this.status();
+  }
+
+  private setState(state: CaptureState, detail = ''): void {
+    if (state === this.state && detail === this.stateDetail) return;
+    const previous = this.state;
+    this.state = state;
+    this.stateDetail = detail;
+    if (state === 'idle') this.log(`user idle: not capturing until there is input again`);
+    else if (state === 'locked') this.log('screen locked or screen saver on: not capturing');
+    else if (state === 'excluded') this.log(`excluded window (${detail}): not capturing it`);
+    else if (state === 'no-monitor') this.log('no monitor found: waiting for one');
+    else if (state === 'capturing' && previous !== 'starting' && previous !== 'paused') this.log('capturing again');
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopController.signal;
+    while (!signal.aborted) {
+      const started = this.deps.clock.now();
+      try {
+        await this.tick();
+      } catch (error) {
+        this.counters.captureErrors++;
+        const message = (error as Error).message;
+        if (message !== this.lastCaptureError) this.log(`capture failed: ${message}`);
+        this.lastCaptureError = message;
+      }
+      if (signal.aborted) break;
+      await this.deps.clock.sleep(this.config.captureIntervalMs - (this.deps.clock.now() - started), signal);
+    }
+  }
+
+  private async activeWindow(): Promise<ActiveWindow> {
+    try {
+      return await this.deps.windows.active();
+    } catch (error) {
+      if (!this.warnedWindow) this.log(`cannot read the active window (${(error as Error).message}): frames get no app or title`);
+      this.warnedWindow = true;
+      return NO_WINDOW;
+    }
+  }
+
+  /** One capture round. */
+  async tick(): Promise<void> {
+    if (this.pausedSince) {
+      this.counters.skippedPaused++;
+      this.setState('paused');
+      return;
+    }
+    if (this.config.idleMs > 0) {
+      try {
+        const idle = await this.deps.idle.read();
+        if (idle.locked || idle.idleMs >= this.config.idleMs) {
+          this.counters.skippedIdle++;
+          this.setState(idle.locked ? 'locked' : 'idle');
+          return;
+        }
+      } catch (error) {
+        if (!this.warnedIdle) this.log(`cannot tell whether the user is idle (${(error as Error).message}): capturing regardless`);
+        this.warnedIdle = true;
+      }
+    }
+    const window = await this.activeWindow();
+    const excluded = exclusionFor(window, this.config.privacy);
+    if (excluded) {
+      this.counters.skippedExcluded++;
+      this.setState('excluded', excluded.rule);
+      return;
+    }
+
+    const monitors = await this.deps.screen.monitors();
+    this.trackMonitors(monitors);
+    const chosen = this.config.primaryMonitorOnly ? [primaryMonitor(monitors)].filter((m): m is MonitorInfo => !!m) : monitors;
+    if (chosen.length === 0) {
+      this.setState('no-monitor');
+      return;
+    }
+    this.setState('capturing');
+
+    const captureMs = this.deps.clock.now();
+    const changed: Array<{ monitor: MonitorInfo; frame: RawFrame; grey: GreyImage }> = [];
+    for (const monitor of chosen) {
+      let frame: RawFrame;
+      try {
+        frame = await this.deps.screen.capture(monitor);
+      } catch (error) {
+        this.counters.captureErrors++;
+        this.log(`could not capture monitor ${monitor.index} (${monitor.name}): ${(error as Error).message}`);
+        continue;
+      }
+      const grey = greyThumbnail(frame.data, frame.width, frame.height);
+      const last = this.lastKept.get(monitor.key);
+      if (last && last.app === window.app && last.title === window.title) {
+        const score = ssim(last.grey, grey);
+        if (score >= this.config.similarityThreshold) {
+          this.counters.skippedSimilar++;
+          if (this.config.debug) this.log(`monitor ${monitor.index}: unchanged (SSIM ${score.toFixed(3)}), skipped`);
+          continue;
+        }
+      }
+      changed.push({ monitor, frame, grey });
+    }
+    if (changed.length === 0) return;
+
+    // The window may have switched while the screen was read: check again before anything is written.
+    const after = await this.activeWindow();
+    const excludedAfter = exclusionFor(after, this.config.privacy);
+    if (excludedAfter) {
+      this.counters.skippedExcluded++;
+      this.setState('excluded', excludedAfter.rule);
+      return;
+    }
+
+    const ms = Math.max(captureMs, this.lastCaptureId + 1);
+    this.lastCaptureId = ms;
+    for (const { monitor, frame, grey } of changed) {
+      const encoded = await encodeFrame(frame, this.config.imageFormat);
+      const captureId = newCaptureId(ms, monitor.index);
+      const written = this.buffer.write(
+        { captureId, timestamp: ms / 1000, app: window.app, title: window.title, monitor: monitor.index, contentType: encoded.contentType },
+        encoded.bytes,
+      );
+      if (!written) continue;
+      this.lastKept.set(monitor.key, { grey, app: window.app, title: window.title });
+      this.counters.captured++;
+      if (this.config.debug) this.log(`monitor ${monitor.index}: kept ${captureId} (${encoded.bytes.length} bytes) "${window.app}"`);
+    }
+  }
+
+  private trackMonitors(monitors: MonitorInfo[]): void {
+    const signature = monitors.map((m) => m.key).join('|');
+    if (signature === this.knownMonitors) return;
+    const describe = monitors.map((m) => `${m.index}: ${m.name} ${m.width}x${m.height}${m.primary ? ' primary' : ''}`).join(', ');
+    this.log(`${this.knownMonitors ? 'monitors changed' : 'monitors'}: ${monitors.length ? describe : 'none'}`);
+    this.knownMonitors = signature;
+    const present = new Set(monitors.map((m) => m.key));
+    for (const key of this.lastKept.keys()) if (!present.has(key)) this.lastKept.delete(key);
+  }
+}

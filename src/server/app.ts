@@ -7,7 +7,7 @@ import type { EntriesService } from '../services/entries-service.js';
 import type { IngestService } from '../services/ingest-service.js';
 import type { QueueService } from '../services/queue-service.js';
 import { ApiError } from '../errors.js';
-import { fileKeyword, formatValidationError } from './validation.js';
+import { documentFileFields, fileKeyword, formatValidationError } from './validation.js';
 import { Entry, ErrorResponse } from './schemas.js';
 import { healthRoutes } from './routes/health.js';
 import { uploadRoutes } from './routes/upload.js';
@@ -55,6 +55,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
       openapi: '3.0.3',
       info: { title: 'OpenRecall API', version: options.version, description: 'Ingest, queue and browse screen captures.' },
     },
+    transform: ({ schema, url }) => ({ schema: documentFileFields(schema), url }),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}` },
   });
 

@@ -3,19 +3,27 @@ import type { FastifySchemaValidationError, SchemaErrorDataVar } from 'fastify/t
 
 /**
  * Ajv keyword for a multipart file field (with @fastify/multipart's keyValues mode the file arrives as a
- * Buffer). It documents itself in OpenAPI as `type: string, format: binary`.
+ * Buffer). The OpenAPI document shows it as `type: string, format: binary` (see documentFileFields).
  */
 export function fileKeyword(ajv: Ajv): Ajv {
   return ajv.addKeyword({
     keyword: 'isFile',
-    compile: (_schema: unknown, parent: Record<string, unknown>) => {
-      parent.type = 'string';
-      parent.format = 'binary';
-      delete parent.isFile;
-      return (value: unknown) => Buffer.isBuffer(value);
-    },
+    schemaType: 'boolean',
+    validate: (_schema: boolean, value: unknown) => Buffer.isBuffer(value),
     error: { message: 'must be a single uploaded file' },
   });
+}
+
+/** Copy of a schema with every `isFile` property written the way OpenAPI describes an uploaded file. */
+export function documentFileFields<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map(documentFileFields) as T;
+  if (schema === null || typeof schema !== 'object') return schema;
+  const record = schema as Record<string, unknown>;
+  if (record.isFile === true) {
+    const { isFile: _isFile, ...rest } = record;
+    return { ...rest, type: 'string', format: 'binary' } as T;
+  }
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, documentFileFields(v)])) as T;
 }
 
 /** Turns Ajv's first error into one sentence that names the field: "missing field 'timestamp'". */

@@ -1,12 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after } from 'node:test';
 
-/** A fresh directory removed when the test file ends. */
+const created: string[] = [];
+process.on('exit', () => {
+  for (const dir of created) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory, removed when the test process exits (set KEEP_TEST_DIRS=1 to keep it). */
 export function tempDir(prefix = 'openrecall-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  if (!process.env.KEEP_TEST_DIRS) created.push(dir);
   return dir;
 }
 

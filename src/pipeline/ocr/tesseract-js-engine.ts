@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { createScheduler, createWorker, OEM, type Scheduler } from 'tesseract.js';
+import { createWorker, OEM, type Worker } from 'tesseract.js';
 import type { GreyImage } from '../stage.js';
 import { tidyOcrText, toPgm, type OcrEngine } from './ocr-engine.js';
 
@@ -11,31 +11,64 @@ export function bundledLanguagePath(): string {
   return path.join(path.dirname(require.resolve('@tesseract.js-data/eng/package.json')), '4.0.0_best_int');
 }
 
+export class OcrEngineClosedError extends Error {
+  constructor() {
+    super('OCR engine is shut down');
+  }
+}
+
 /**
- * tesseract.js (Tesseract compiled to WebAssembly), a pool of warm workers, each in its own worker thread,
- * so recognition never blocks the HTTP event loop.
+ * tesseract.js (Tesseract compiled to WebAssembly): a pool of warm workers, each in its own worker thread,
+ * so recognition never blocks the HTTP event loop. (Our own small pool rather than tesseract.js's scheduler,
+ * which keeps dispatching to terminated workers after shutdown.)
  */
 export class TesseractJsEngine implements OcrEngine {
   readonly name = 'tesseract-js';
+  private readonly idle: Worker[];
+  private readonly waiting: Array<{ resolve: (worker: Worker) => void; reject: (error: Error) => void }> = [];
+  private closed = false;
 
-  private constructor(private readonly scheduler: Scheduler) {}
+  private constructor(private readonly workers: Worker[]) {
+    this.idle = [...workers];
+  }
 
   static async create(workers: number): Promise<TesseractJsEngine> {
-    const scheduler = createScheduler();
     const langPath = bundledLanguagePath();
     const started = await Promise.all(
       Array.from({ length: workers }, () => createWorker('eng', OEM.LSTM_ONLY, { langPath, cacheMethod: 'none', gzip: true })),
     );
-    for (const worker of started) scheduler.addWorker(worker);
-    return new TesseractJsEngine(scheduler);
+    return new TesseractJsEngine(started);
   }
 
   async recognize(image: GreyImage): Promise<string> {
-    const result = await this.scheduler.addJob('recognize', toPgm(image), {}, { text: true });
-    return tidyOcrText(result.data.text ?? '');
+    const worker = await this.acquire();
+    try {
+      const result = await worker.recognize(toPgm(image), {}, { text: true });
+      return tidyOcrText(result.data.text ?? '');
+    } finally {
+      this.release(worker);
+    }
   }
 
+  private acquire(): Promise<Worker> {
+    if (this.closed) return Promise.reject(new OcrEngineClosedError());
+    const worker = this.idle.pop();
+    if (worker) return Promise.resolve(worker);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private release(worker: Worker): void {
+    if (this.closed) return;
+    const next = this.waiting.shift();
+    if (next) next.resolve(worker);
+    else this.idle.push(worker);
+  }
+
+  /** Terminates the worker threads; frames still waiting for a worker are refused (the queue re-runs them). */
   async close(): Promise<void> {
-    await this.scheduler.terminate();
+    if (this.closed) return;
+    this.closed = true;
+    for (const waiter of this.waiting.splice(0)) waiter.reject(new OcrEngineClosedError());
+    await Promise.all(this.workers.map((w) => w.terminate().catch(() => {})));
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ApiError } from '../../errors.js';
 import type { IngestService } from '../../services/ingest-service.js';
 import { errorResponses, UploadAccepted, UploadDuplicate, UploadForm } from '../schemas.js';
 
@@ -13,6 +14,12 @@ export async function uploadRoutes(app: FastifyInstance, options: { ingest: Inge
         consumes: ['multipart/form-data'],
         body: UploadForm,
         response: { 200: UploadDuplicate, 202: UploadAccepted, ...errorResponses(400, 413, 415, 507) },
+      },
+      // Runs before body validation, so a JSON or text body is told what is expected rather than which field is missing.
+      preValidation: async (request) => {
+        if (!request.isMultipart()) {
+          throw new ApiError(415, `upload must be multipart/form-data, not ${request.headers['content-type'] ?? 'an empty body'}`, 'UNSUPPORTED_MEDIA_TYPE');
+        }
       },
     },
     async (request, reply) => {

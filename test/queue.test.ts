@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
+import { ImageStore } from '../src/images/image-store.js';
+import { FrameTask, Pipeline, PermanentStageError, type PipelineStage } from '../src/pipeline/stage.js';
+import { ProcessingWorker } from '../src/queue/processing-worker.js';
+import { openDatabase } from '../src/store/database.js';
+import { EntriesRepository, type NewFrame } from '../src/store/entries-repository.js';
+import { repoRoot } from './helpers/server-process.js';
+import { tempDir } from './helpers/temp-dir.js';
+
+function freshRepo() {
+  const dataDir = tempDir();
+  const file = path.join(dataDir, 'db', 'recall.db');
+  const db = openDatabase(file, { dataDir });
+  return { db, repo: new EntriesRepository(db), file, dataDir };
+}
+
+let sequence = 0;
+function frame(timestamp: number, overrides: Partial<NewFrame> = {}): NewFrame {
+  return {
+    captureId: `c-${sequence++}`,
+    timestamp,
+    app: 'App',
+    title: 'Title',
+    monitor: 0,
+    imagePath: 'screenshots/incoming/none.png',
+    width: 10,
+    height: 10,
+    bytes: 100,
+    receivedAt: Date.now() / 1000,
+    ...overrides,
+  };
+}
+
+/** Inserts frames in a shuffled order so that id order and capture-time order differ. */
+function insertShuffled(repo: EntriesRepository, timestamps: number[]): void {
+  const shuffled = [...timestamps].sort((a, b) => ((a * 7919) % 13) - ((b * 7919) % 13));
+  for (const t of shuffled) repo.insertPending(frame(t));
+}
+
+describe('queue order', () => {
+  it('claims the oldest frame while pending <= threshold, the newest once pending > threshold', () => {
+    const { repo } = freshRepo();
+    const threshold = 3;
+    insertShuffled(repo, [1_700_000_001, 1_700_000_002, 1_700_000_003, 1_700_000_004, 1_700_000_005]);
+    const order: Array<[number, string]> = [];
+    for (;;) {
+      const next = repo.claimNext(threshold);
+      if (!next) break;
+      order.push([next.entry.timestamp - 1_700_000_000, next.mode]);
+    }
+    // 5 pending > 3: newest (5); 4 pending > 3: newest (4); 3 pending = threshold: oldest first.
+    assert.deepEqual(order, [[5, 'LIFO'], [4, 'LIFO'], [1, 'FIFO'], [2, 'FIFO'], [3, 'FIFO']]);
+  });
+
+  it('stays FIFO when pending equals the threshold exactly', () => {
+    const { repo } = freshRepo();
+    insertShuffled(repo, [1_700_000_010, 1_700_000_020]);
+    const next = repo.claimNext(2)!;
+    assert.equal(next.mode, 'FIFO');
+    assert.equal(next.entry.timestamp, 1_700_000_010);
+  });
+
+  it('orders by capture time, not arrival: a late-arriving old frame is FIFO-first', () => {
+    const { repo } = freshRepo();
+    repo.insertPending(frame(1_700_000_500));
+    repo.insertPending(frame(1_700_000_100)); // buffered by a client that was offline
+    assert.equal(repo.claimNext(10)!.entry.timestamp, 1_700_000_100);
+  });
+});
+
+describe('atomic claims', () => {
+  it('never hands one frame to two processes: 4 processes drain 400 frames, each frame exactly once', async () => {
+    const { repo, db, file, dataDir } = freshRepo();
+    const count = 400;
+    db.transaction(() => {
+      for (let i = 0; i < count; i++) repo.insertPending(frame(1_700_000_000 + i));
+    })();
+    const run = promisify(execFile);
+    const outputs = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/fixtures/claimer.ts'), file, dataDir, '50'], { cwd: repoRoot }),
+      ),
+    );
+    const claimed = outputs.flatMap((o) => JSON.parse(o.stdout) as number[]);
+    assert.equal(claimed.length, count, 'every frame claimed');
+    assert.equal(new Set(claimed).size, count, 'no frame claimed twice');
+    assert.ok(outputs.filter((o) => JSON.parse(o.stdout).length > 0).length >= 2, 'the work really was shared');
+    assert.deepEqual(repo.counts(), { pending: 0, processing: 0, completed: count, failed: 0 });
+  });
+
+  it('runs each frame through the pipeline once with 16 concurrent workers', async () => {
+    const { repo, db, dataDir } = freshRepo();
+    const count = 300;
+    db.transaction(() => {
+      for (let i = 0; i < count; i++) repo.insertPending(frame(1_700_000_000 + i));
+    })();
+    const seen = new Map<number, number>();
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    const stage: PipelineStage = {
+      name: 'count',
+      async run(task) {
+        concurrent++;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        seen.set(task.entry.id, (seen.get(task.entry.id) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, Math.random() * 3));
+        concurrent--;
+      },
+    };
+    const worker = new ProcessingWorker(repo, new Pipeline([stage]), new ImageStore(dataDir), {
+      concurrency: 16, lifoThreshold: 10, maxAttempts: 3, pollIntervalMs: 20, log: () => {},
+    });
+    worker.start();
+    const deadline = Date.now() + 30_000;
+    while (repo.counts().completed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await worker.stop(1000);
+    assert.equal(repo.counts().completed, count);
+    assert.equal(seen.size, count);
+    assert.ok([...seen.values()].every((n) => n === 1), 'each frame processed exactly once');
+    assert.ok(maxConcurrent > 1 && maxConcurrent <= 16, `concurrency respected (saw ${maxConcurrent})`);
+  });
+});
+
+describe('failures and retries', () => {
+  function workerWith(repo: EntriesRepository, dataDir: string, stage: PipelineStage, maxAttempts = 3) {
+    return new ProcessingWorker(repo, new Pipeline([stage]), new ImageStore(dataDir), {
+      concurrency: 2, lifoThreshold: 10, maxAttempts, pollIntervalMs: 10, log: () => {},
+    });
+  }
+  const settle = async (repo: EntriesRepository) => {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const c = repo.counts();
+      if (c.pending === 0 && c.processing === 0) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('queue did not settle');
+  };
+
+  it('retries a failing frame up to OPENRECALL_MAX_ATTEMPTS, then marks it FAILED with the error kept', async () => {
+    const { repo, dataDir } = freshRepo();
+    const { id } = repo.insertPending(frame(1_700_000_000));
+    let calls = 0;
+    const worker = workerWith(repo, dataDir, { name: 'flaky', run: async () => { calls++; throw new Error('model server said no'); } }, 3);
+    worker.start();
+    await settle(repo);
+    await worker.stop(100);
+    const entry = repo.get(id)!;
+    assert.equal(calls, 3);
+    assert.equal(entry.status, 'FAILED');
+    assert.equal(entry.attempts, 3);
+    assert.match(entry.last_error!, /flaky: model server said no/);
+  });
+
+  it('succeeds on a later attempt and clears the error', async () => {
+    const { repo, dataDir } = freshRepo();
+    const { id } = repo.insertPending(frame(1_700_000_000));
+    let calls = 0;
+    const worker = workerWith(repo, dataDir, { name: 'flaky', run: async () => { if (++calls < 2) throw new Error('transient'); } });
+    worker.start();
+    await settle(repo);
+    await worker.stop(100);
+    assert.equal(repo.get(id)!.status, 'COMPLETED');
+    assert.equal(repo.get(id)!.last_error, null);
+  });
+
+  it('fails a frame whose image file is missing at once with "image not found"', async () => {
+    const { repo, dataDir } = freshRepo();
+    const { id } = repo.insertPending(frame(1_700_000_000, { imagePath: 'screenshots/incoming/gone.png' }));
+    const reader: PipelineStage = { name: 'image', run: async (task: FrameTask) => void (await task.imageBytes()) };
+    const worker = workerWith(repo, dataDir, reader);
+    worker.start();
+    await settle(repo);
+    await worker.stop(100);
+    const entry = repo.get(id)!;
+    assert.equal(entry.status, 'FAILED');
+    assert.equal(entry.attempts, 1, 'a permanent error is not retried');
+    assert.match(entry.last_error!, /image not found/);
+  });
+
+  it('keeps results of earlier stages when a later stage fails, and skips them on retry', async () => {
+    const { repo, dataDir } = freshRepo();
+    const { id } = repo.insertPending(frame(1_700_000_000));
+    let ocrRuns = 0;
+    let describeRuns = 0;
+    const ocr: PipelineStage = { name: 'ocr', isNeeded: (e) => e.text === null, run: async (t) => { ocrRuns++; t.save({ text: 'hello world' }); } };
+    const describeStage: PipelineStage = { name: 'describe', run: async () => { if (++describeRuns < 2) throw new PermanentStageError('bad reply'); } };
+    const worker = new ProcessingWorker(repo, new Pipeline([ocr, describeStage]), new ImageStore(dataDir), {
+      concurrency: 1, lifoThreshold: 10, maxAttempts: 3, pollIntervalMs: 10, log: () => {},
+    });
+    worker.start();
+    await settle(repo);
+    assert.equal(repo.get(id)!.status, 'FAILED');
+    assert.equal(repo.get(id)!.text, 'hello world', 'OCR text kept');
+    assert.equal(repo.retryOne(id), true);
+    worker.notify();
+    await settle(repo);
+    await worker.stop(100);
+    assert.equal(repo.get(id)!.status, 'COMPLETED');
+    assert.equal(ocrRuns, 1, 'OCR not re-run on retry');
+  });
+
+  it('retry_failed moves every FAILED frame back to PENDING with a fresh attempt budget', () => {
+    const { repo } = freshRepo();
+    for (let i = 0; i < 3; i++) {
+      repo.insertPending(frame(1_700_000_000 + i));
+      const claimed = repo.claimNext(10)!;
+      repo.failPermanently(claimed.entry.id, 'boom');
+    }
+    assert.equal(repo.retryFailed(), 3);
+    assert.deepEqual(repo.counts(), { pending: 3, processing: 0, completed: 0, failed: 0 });
+    assert.equal(repo.claimNext(10)!.entry.attempts, 1);
+  });
+});
+
+describe('recovery at start', () => {
+  it('returns PROCESSING frames to PENDING, and fails a frame that keeps being interrupted', () => {
+    const { repo } = freshRepo();
+    for (let i = 0; i < 3; i++) repo.insertPending(frame(1_700_000_000 + i));
+    const a = repo.claimNext(10)!.entry.id;
+    const b = repo.claimNext(10)!.entry.id;
+    // b has been interrupted by crashes over and over:
+    repo['db'].prepare('UPDATE entries SET attempts = 6 WHERE id = ?').run(b);
+    const result = repo.recoverInterrupted(6);
+    assert.deepEqual(result, { requeued: 1, failed: 1 });
+    assert.equal(repo.get(a)!.status, 'PENDING');
+    assert.equal(repo.get(b)!.status, 'FAILED');
+    assert.match(repo.get(b)!.last_error!, /interrupted 6 times/);
+  });
+});

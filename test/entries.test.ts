@@ -25,7 +25,7 @@ describe('entries API', () => {
         captureId: `entries-${i}`,
         monitor: i % 2,
       });
-      ids.push(response.body.task_id);
+      ids.push(response.body.task_id as number);
     }
     await waitUntil(async () => (await queueCounts(server.api)).completed === 7, { what: 'processing' });
   });
@@ -143,7 +143,7 @@ describe('entries API', () => {
     assert.ok(body.throughput.completed_last_minute >= 7);
     assert.equal(body.oldest_pending_age_seconds, null);
     assert.equal(typeof body.system.rss_mb, 'number');
-    await server.worker.stop(1000);
+    await server.processor.stop(1000);
     await upload(server.api, { image: await solidPng(20, 20) });
     await new Promise((r) => setTimeout(r, 1100));
     const later = (await getJson(`${server.api}/queue/status`)).body;

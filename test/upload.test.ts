@@ -51,7 +51,7 @@ describe('POST /api/upload', () => {
 
   before(async () => {
     server = await startInProcessServer({ lifoThreshold: 1000 });
-    await server.worker.stop(0); // keep frames PENDING: this file checks what ingest stores
+    await server.processor.stop(0); // keep frames PENDING: this file checks what ingest stores
     png = await solidPng(320, 200);
   });
 
@@ -187,7 +187,7 @@ describe('POST /api/upload', () => {
 
   it('includes queue size and processing mode when OPENRECALL_DEBUG is on', async () => {
     const debug = await another({ debug: true, lifoThreshold: 1 });
-    await debug.worker.stop(0);
+    await debug.processor.stop(0);
     const first = await upload(debug.api, { image: png });
     assert.equal(first.status, 202, JSON.stringify(first.body));
     assert.deepEqual(first.body.debug, { queue_size: 1, processing_mode: 'FIFO' });

@@ -61,6 +61,26 @@ export class ImageStore {
     }
   }
 
+  /**
+   * Synchronous twin of writeAtomic for the upload path: a write into the page cache costs microseconds per
+   * 100 KB, while the async version waits for a libuv thread that sharp may be holding for a whole encode.
+   */
+  writeAtomicSync(relative: string, bytes: Buffer): void {
+    const target = this.resolve(relative);
+    const temporary = `${target}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+    try {
+      fs.writeFileSync(temporary, bytes);
+      fs.renameSync(temporary, target);
+    } catch (error) {
+      fs.rmSync(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  removeSync(relative: string): void {
+    fs.rmSync(this.resolve(relative), { force: true });
+  }
+
   async read(relative: string): Promise<Buffer> {
     return fs.promises.readFile(this.resolve(relative));
   }

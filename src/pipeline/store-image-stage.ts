@@ -25,11 +25,9 @@ export class StoreImageStage implements PipelineStage {
     let grey: { data: Buffer; info: OutputInfo };
     let thumb: Buffer;
     try {
-      [webp, grey, thumb] = await Promise.all([
-        sharp(bytes).webp(STORED_WEBP).toBuffer(),
-        sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true }),
-        thumbnail(bytes),
-      ]);
+      webp = await sharp(bytes).webp(STORED_WEBP).toBuffer();
+      grey = await sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true });
+      thumb = await thumbnail(bytes);
     } catch (error) {
       throw new PermanentStageError(`image cannot be decoded: ${(error as Error).message}`);
     }

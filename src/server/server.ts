@@ -1,11 +1,7 @@
 import type { ServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger, type Logger } from '../log.js';
-import { createOcrEngine } from '../pipeline/ocr/index.js';
-import { OcrStage } from '../pipeline/ocr-stage.js';
-import { Pipeline, type PipelineStage } from '../pipeline/stage.js';
-import { StoreImageStage } from '../pipeline/store-image-stage.js';
-import { ProcessingWorker } from '../queue/processing-worker.js';
+import { CRASH_LIMIT_FACTOR, ProcessorSupervisor } from '../queue/processor-supervisor.js';
 import { EntriesService } from '../services/entries-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { QueueService } from '../services/queue-service.js';
@@ -19,22 +15,20 @@ export interface RunningServer {
   app: App;
   db: Db;
   url: string;
-  worker: ProcessingWorker;
+  processor: ProcessorSupervisor;
   /** Stops taking requests, lets in-flight frames finish within the grace period, closes everything. */
   close(): Promise<void>;
 }
 
-/** Frames interrupted this many times by crashes are failed rather than retried forever. */
-const CRASH_LIMIT_FACTOR = 2;
-
-/** Wires the server together: data dir, database, recovery, pipeline, worker, HTTP. */
+/** Wires the server together: data dir, database, recovery, processor child process, HTTP. */
 export async function startServer(config: ServerConfig, log: Logger = createLogger('server')): Promise<RunningServer> {
   const images = new ImageStore(config.dataDir);
   images.ensureDirectories();
   const releaseLock = acquireDataDirLock(config.dataDir);
   let db: Db | undefined;
+  let processor: ProcessorSupervisor | undefined;
   try {
-    db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log });
+    db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log, checkpoints: false });
     const repo = new EntriesRepository(db);
 
     const recovered = repo.recoverInterrupted(config.maxAttempts * CRASH_LIMIT_FACTOR);
@@ -42,19 +36,11 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const orphans = images.removeOrphanIncoming(repo.referencedPaths('screenshots/incoming/'));
     if (orphans) log(`removed ${orphans} orphan upload file(s)`);
 
-    const stages: PipelineStage[] = [new StoreImageStage(images)];
-    const ocr = await createOcrEngine(config.ocrEngine, config.workers);
-    if (ocr) stages.push(new OcrStage(ocr));
-    const pipeline = new Pipeline(stages);
-    const worker = new ProcessingWorker(repo, pipeline, images, {
-      // One frame more than OCR workers: the next frame is decoded while the others are being read.
-      concurrency: config.workers + 1,
-      lifoThreshold: config.lifoThreshold,
-      maxAttempts: config.maxAttempts,
-      log,
-    });
+    const running = new ProcessorSupervisor(config, repo, log);
+    processor = running;
+    await running.start();
 
-    const onQueued = () => worker.notify();
+    const onQueued = () => running.notify();
     const app = await buildApp(
       {
         ingest: new IngestService(repo, images, {
@@ -76,21 +62,20 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       { version: VERSION, debug: config.debug, maxUploadBytes: config.maxUploadBytes, logger: config.debug ? { level: 'debug' } : false },
     );
     const url = await app.listen({ host: config.host, port: config.port });
-    worker.start();
     log(`OpenRecall ${VERSION} listening on ${url} (data: ${config.dataDir}, OCR: ${config.ocrEngine} x${config.workers})`);
 
     const openDb = db;
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        const [, report] = await Promise.all([app.close(), worker.stop(config.shutdownGraceMs)]);
+        const [, report] = await Promise.all([app.close(), running.stop(config.shutdownGraceMs)]);
         log(`shutdown: ${report.finished} frame(s) finished, ${report.released} returned to PENDING`);
-        await pipeline.close();
         openDb.close();
         releaseLock();
       })());
-    return { app, db, url, worker, close };
+    return { app, db, url, processor: running, close };
   } catch (error) {
+    await processor?.stop(0);
     db?.close();
     releaseLock();
     throw error;

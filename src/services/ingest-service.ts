@@ -48,7 +48,7 @@ export class IngestService {
 
     const imagePath = this.images.newIncomingPath(FILE_EXTENSIONS[info.format]);
     try {
-      await this.images.writeAtomic(imagePath, upload.image);
+      this.images.writeAtomicSync(imagePath, upload.image);
     } catch (error) {
       throw storageError(error);
     }
@@ -67,11 +67,11 @@ export class IngestService {
         receivedAt: Date.now() / 1000,
       });
     } catch (error) {
-      await this.images.remove(imagePath);
+      this.images.removeSync(imagePath);
       throw storageError(error);
     }
     if (inserted.duplicate) {
-      await this.images.remove(imagePath); // the same capture_id won a race with this request
+      this.images.removeSync(imagePath); // the same capture_id won a race with this request
       return { status: 'duplicate', taskId: inserted.id };
     }
     this.options.onAccepted();

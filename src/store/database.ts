@@ -10,6 +10,11 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   readonly?: boolean;
   log?: (message: string) => void;
+  /**
+   * False for the HTTP server's connection: a checkpoint copies the WAL into the database and syncs it, which
+   * must not stall request handling. The processor's connection does the checkpoints instead.
+   */
+  checkpoints?: boolean;
 }
 
 /** Opens (creating if needed) the SQLite database in WAL mode and brings its schema up to date. */
@@ -22,6 +27,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions): Db {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
+      if (options.checkpoints === false) db.pragma('wal_autocheckpoint = 0');
       const context: MigrationContext = { dataDir: options.dataDir, log: options.log ?? (() => {}) };
       runMigrations(db, context);
     }

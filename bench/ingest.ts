@@ -1,0 +1,79 @@
+// Ingest latency while the OCR workers are busy: 16 concurrent uploaders of a real 1080p screenshot against
+// the real server process (OCR on). Two loads:
+//  - paced: every uploader sends one frame every --interval ms (default 100 ms: 160 frames/s in all, far above
+//    what 16 capture clients send), which is the latency a client sees;
+//  - saturated: every uploader sends back to back, which gives the server's ceiling in requests/s.
+//   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100]
+import { parseArgs } from 'node:util';
+import { getJson, waitUntil } from '../test/helpers/api.js';
+import { startServerProcess } from '../test/helpers/server-process.js';
+import { tempDir } from '../test/helpers/temp-dir.js';
+import { percentile, renderScreenshots, round } from './fixtures.js';
+import { UploadLoad } from './http-load.js';
+
+const { values } = parseArgs({
+  options: { uploaders: { type: 'string', default: '16' }, requests: { type: 'string', default: '40' }, interval: { type: 'string', default: '100' } },
+});
+const uploaders = Number(values.uploaders);
+const perUploader = Number(values.requests);
+const intervalMs = Number(values.interval);
+
+const [shot] = await renderScreenshots(1);
+const image = shot!.png;
+const server = await startServerProcess(tempDir('openrecall-bench-'), { OPENRECALL_WORKERS: process.env.OPENRECALL_WORKERS ?? '1' });
+const load = new UploadLoad(new URL(`${server.api}/upload`), image, uploaders);
+
+// A backlog first, so OCR is busy for the whole measurement.
+for (let i = 0; i < 8; i++) await load.send();
+await waitUntil(async () => (await getJson(`${server.api}/queue/status`)).body.queue.processing > 0, { what: 'OCR busy' });
+
+async function run(paced: boolean) {
+  const latencies: number[] = [];
+  const handler: number[] = [];
+  let accepted = 0;
+  let failed = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: uploaders }, async (_, u) => {
+      if (paced) await new Promise((r) => setTimeout(r, (u * intervalMs) / uploaders)); // spread the uploaders out
+      for (let i = 0; i < perUploader; i++) {
+        const due = performance.now() + intervalMs;
+        const response = await load.send();
+        latencies.push(response.ms);
+        if (response.status === 202) {
+          accepted++;
+          handler.push(Number(JSON.parse(response.body).elapsed_ms));
+        } else failed++;
+        if (paced) await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  handler.sort((a, b) => a - b);
+  return {
+    accepted,
+    failed,
+    latency_ms: { p50: round(percentile(latencies, 50)), p90: round(percentile(latencies, 90)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1)!) },
+    handler_ms: { p50: round(percentile(handler, 50)), p99: round(percentile(handler, 99)) },
+    requests_per_second: round(latencies.length / seconds, 1),
+  };
+}
+
+const paced = await run(true);
+const saturated = await run(false);
+const status = (await getJson(`${server.api}/queue/status`)).body;
+const stored = status.queue.pending + status.queue.processing + status.queue.completed + status.queue.failed;
+load.close();
+await server.stop('SIGKILL');
+
+console.log(JSON.stringify({
+  benchmark: 'ingest',
+  image: `1920x1080 PNG, ${image.length} bytes`,
+  uploaders,
+  ocr_workers: status.config.workers,
+  ocr_busy_during_run: status.queue.pending > 0,
+  paced: { interval_ms: intervalMs, ...paced },
+  saturated,
+  lost: paced.accepted + saturated.accepted + 8 - stored,
+}, null, 2));

@@ -1,0 +1,85 @@
+// Entry point of the processor: the child process that runs the pipeline (decode, OCR, AI stages) at a lower
+// CPU priority than the HTTP server, with its own connection to the same SQLite database.
+import fs from 'node:fs';
+import os from 'node:os';
+import { ImageStore } from '../images/image-store.js';
+import { createLogger } from '../log.js';
+import { createPipeline } from '../pipeline/index.js';
+import type { Pipeline } from '../pipeline/stage.js';
+import { openDatabase, type Db } from '../store/database.js';
+import { EntriesRepository } from '../store/entries-repository.js';
+import { ProcessingWorker } from './processing-worker.js';
+import type { FromProcessor, ToProcessor } from './processor-protocol.js';
+
+const log = createLogger('processor');
+const send = (message: FromProcessor) => process.send?.(message);
+
+lowerPriority(10);
+
+// The server decides when to stop (and Ctrl-C reaches the whole process group): ignore the signals themselves.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
+// The server is gone (crashed or killed): stop at once; its frames are recovered when it starts again.
+process.on('disconnect', () => process.exit(0));
+
+let db: Db | undefined;
+let worker: ProcessingWorker | undefined;
+let pipeline: Pipeline | undefined;
+
+process.on('message', (message: ToProcessor) => {
+  switch (message.type) {
+    case 'start':
+      start(message).catch((error: unknown) => {
+        send({ type: 'failed', message: (error as Error).message });
+        process.exit(1);
+      });
+      break;
+    case 'notify':
+      worker?.notify();
+      break;
+    case 'stop':
+      void stop(message.graceMs);
+      break;
+  }
+});
+
+/**
+ * Makes this whole process yield the CPU to the server's request handling. On Linux a nice value belongs to
+ * a thread, and threads inherit it from their creator: renice the threads that exist (V8 and libuv helpers
+ * started before this code ran); threads made later (OCR workers, libvips) inherit it from the main thread.
+ */
+function lowerPriority(nice: number): void {
+  try {
+    if (process.platform === 'linux') {
+      for (const tid of fs.readdirSync('/proc/self/task')) os.setPriority(Number(tid), nice);
+    } else {
+      os.setPriority(nice);
+    }
+  } catch {
+    // not permitted here: run at normal priority
+  }
+}
+
+async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
+  const images = new ImageStore(config.dataDir);
+  db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log });
+  pipeline = await createPipeline(config, images, log);
+  worker = new ProcessingWorker(new EntriesRepository(db), pipeline, images, {
+    // One frame more than OCR workers: the next frame is decoded while the others are being read.
+    concurrency: config.workers + 1,
+    lifoThreshold: config.lifoThreshold,
+    maxAttempts: config.maxAttempts,
+    log,
+  });
+  worker.start();
+  send({ type: 'ready' });
+}
+
+async function stop(graceMs: number): Promise<void> {
+  const report = (await worker?.stop(graceMs)) ?? { finished: 0, released: 0 };
+  await pipeline?.close();
+  db?.close();
+  send({ type: 'stopped', report });
+  process.disconnect?.();
+  process.exit(0);
+}

@@ -1,0 +1,13 @@
+import type { ServerConfig } from '../config.js';
+import type { ShutdownReport } from './processing-worker.js';
+
+/** Messages between the server process and its processor child (over the fork IPC channel). */
+export type ToProcessor =
+  | { type: 'start'; config: ServerConfig }
+  | { type: 'notify' }
+  | { type: 'stop'; graceMs: number };
+
+export type FromProcessor =
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { type: 'stopped'; report: ShutdownReport };

@@ -1,0 +1,95 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ServerConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { EntriesRepository } from '../store/entries-repository.js';
+import type { ShutdownReport } from './processing-worker.js';
+import type { FromProcessor, ToProcessor } from './processor-protocol.js';
+
+/** Frames interrupted this many times (x max attempts) are failed rather than retried forever. */
+export const CRASH_LIMIT_FACTOR = 2;
+
+// Run from dist/ (compiled .js) or from src/ under a TypeScript loader (tests).
+const ENTRY = fileURLToPath(new URL(`./processor-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+
+/**
+ * Runs the pipeline in a child process (see processor-main.ts) and keeps it running: a crash of native code
+ * in an image decoder or OCR engine costs a restart of the child, never the HTTP server.
+ */
+export class ProcessorSupervisor {
+  private child: ChildProcess | undefined;
+  private stopping = false;
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: ServerConfig,
+    private readonly repo: EntriesRepository,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the processor and resolves once its OCR workers are warm. */
+  start(): Promise<void> {
+    const child = fork(ENTRY, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    this.child = child;
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: FromProcessor) => {
+        if (message.type === 'ready') {
+          child.off('exit', onEarlyExit);
+          child.on('exit', (code, signal) => this.onExit(child, code, signal));
+          resolve();
+        } else if (message.type === 'failed') {
+          reject(new Error(message.message));
+        }
+      };
+      const onEarlyExit = (code: number | null) => reject(new Error(`the processor exited during start-up (code ${code})`));
+      child.on('message', onMessage);
+      child.once('exit', onEarlyExit);
+      this.send({ type: 'start', config: this.config });
+    });
+  }
+
+  /** New work is queued. */
+  notify(): void {
+    this.send({ type: 'notify' });
+  }
+
+  private send(message: ToProcessor): void {
+    if (this.child?.connected) this.child.send(message);
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.stopping || child !== this.child) return;
+    const { requeued, failed } = this.repo.recoverInterrupted(this.config.maxAttempts * CRASH_LIMIT_FACTOR);
+    const delay = Math.min(30_000, 500 * 2 ** this.restarts++);
+    this.log(`processor died (${signal ?? `code ${code}`}); ${requeued} frame(s) requeued, ${failed} failed; restarting in ${delay} ms`);
+    this.restartTimer = setTimeout(() => {
+      this.start().then(
+        () => this.log('processor restarted'),
+        (error: unknown) => this.log(`processor restart failed: ${(error as Error).message}`),
+      );
+    }, delay);
+  }
+
+  /** Asks the processor to finish in-flight frames within `graceMs`, then waits for it to exit. */
+  async stop(graceMs: number): Promise<ShutdownReport> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return { finished: 0, released: 0 };
+    return new Promise((resolve) => {
+      let report: ShutdownReport = { finished: 0, released: 0 };
+      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs + 10_000);
+      child.on('message', (message: FromProcessor) => {
+        if (message.type === 'stopped') report = message.report;
+      });
+      child.once('exit', () => {
+        clearTimeout(killer);
+        // A processor killed by the timer leaves frames PROCESSING: hand them back now.
+        const { requeued } = this.repo.recoverInterrupted(Number.MAX_SAFE_INTEGER);
+        resolve({ finished: report.finished, released: report.released + requeued });
+      });
+      this.send({ type: 'stop', graceMs });
+    });
+  }
+}

@@ -1,3 +1,4 @@
+import { LocalModelError } from './ai/local-embeddings.js';
 import { ConfigError } from './config.js';
 import { VERSION } from './version.js';
 
@@ -13,6 +14,8 @@ Commands:
   resume           resume capture
   status [--json]  show the running server's queue
   import <dir>     ingest a folder of PNG/JPEG/WebP screenshots
+  search <query>   search your history [--app A --window W --since T --until T --mode M --limit N --json]
+  backfill         add AI descriptions/embeddings to frames processed before a provider was configured
   help             show this help
 
 Configuration comes from OPENRECALL_* environment variables; see README.md.`;
@@ -24,6 +27,8 @@ const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./cli/server-command.js')).startCommand,
   status: async () => (await import('./cli/status-command.js')).statusCommand,
   import: async () => (await import('./cli/import-command.js')).importCommand,
+  search: async () => (await import('./cli/search-command.js')).searchCommand,
+  backfill: async () => (await import('./cli/backfill-command.js')).backfillCommand,
   client: async () => (await import('./client/cli.js')).clientCommand,
   pause: async () => (await import('./client/cli.js')).pauseCommand,
   resume: async () => (await import('./client/cli.js')).resumeCommand,
@@ -47,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return (await (await load())(args)) ?? 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UsageError) {
+    if (error instanceof ConfigError || error instanceof UsageError || error instanceof LocalModelError) {
       console.error(`openrecall: ${error.message}`);
       return 2;
     }

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { loadAiConfig, type AiConfig } from './ai/config.js';
 import path from 'node:path';
 
 /**
@@ -22,6 +23,7 @@ export interface ServerConfig {
   maxImagePixels: number;
   maxAttempts: number;
   shutdownGraceMs: number;
+  ai: AiConfig;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -96,6 +98,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     maxImagePixels: readNumber(env, 'OPENRECALL_MAX_IMAGE_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),
     maxAttempts: readNumber(env, 'OPENRECALL_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
     shutdownGraceMs: readNumber(env, 'OPENRECALL_SHUTDOWN_GRACE_SECONDS', 10, { min: 0, max: 600, integer: false }) * 1000,
+    ai: loadAiConfig(env),
   };
 }
 

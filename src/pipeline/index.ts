@@ -1,15 +1,27 @@
+import { createEmbeddingProvider } from '../ai/index.js';
+import { VlmClient } from '../ai/vlm-client.js';
 import type { ServerConfig } from '../config.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { Logger } from '../log.js';
+import type { Db } from '../store/database.js';
+import { EmbeddingsRepository } from '../store/embeddings-repository.js';
+import { DescribeStage } from './describe-stage.js';
+import { EmbedStage } from './embed-stage.js';
 import { createOcrEngine } from './ocr/index.js';
 import { OcrStage } from './ocr-stage.js';
 import { Pipeline, type PipelineStage } from './stage.js';
 import { StoreImageStage } from './store-image-stage.js';
 
-/** The configured stages, in order: store the image, OCR, and (when configured) the AI stages after them. */
-export async function createPipeline(config: ServerConfig, images: ImageStore, _log: Logger): Promise<Pipeline> {
+/**
+ * The configured stages, in order: store the image, OCR, then the optional AI stages (a description from a
+ * vision model, then an embedding of everything known about the frame). Full-text indexing follows every
+ * write by trigger, so it needs no stage of its own.
+ */
+export async function createPipeline(config: ServerConfig, images: ImageStore, db: Db): Promise<Pipeline> {
   const stages: PipelineStage[] = [new StoreImageStage(images)];
   const ocr = await createOcrEngine(config.ocrEngine, config.workers);
   if (ocr) stages.push(new OcrStage(ocr));
+  if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, db));
+  const embeddings = await createEmbeddingProvider(config.ai.embedding);
+  if (embeddings) stages.push(new EmbedStage(embeddings, new EmbeddingsRepository(db)));
   return new Pipeline(stages);
 }

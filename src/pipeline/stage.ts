@@ -58,8 +58,16 @@ export async function decodeGreyscale(bytes: Buffer | string): Promise<GreyImage
   }
 }
 
+/** COMPLETED frames that still lack what a stage produces (a provider switched on later). */
+export interface BackfillSource {
+  remaining(): number;
+  /** Ids of such frames, most useful first. */
+  candidates(limit: number): number[];
+}
+
 export interface PipelineStage {
   readonly name: string;
+  readonly backfill?: BackfillSource;
   /** False when this frame already has what the stage produces (a retry or a backfill skips it). */
   isNeeded?(entry: EntryRow): boolean;
   run(task: FrameTask): Promise<void>;

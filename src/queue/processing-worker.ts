@@ -24,6 +24,10 @@ export interface ShutdownReport {
 export class ProcessingWorker {
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly abandoned = new Set<number>();
+  /** Failed backfill attempts per frame (kept in memory: a restart simply tries again). */
+  private readonly backfillFailures = new Map<number, number>();
+  private backfillPausedUntil = 0;
+  private backfillStreak = 0;
   private running = false;
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
@@ -57,6 +61,7 @@ export class ProcessingWorker {
         if (!claimed) break;
         this.launch(claimed.entry);
       }
+      if (this.running && this.inFlight.size === 0) this.backfillNext();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollIntervalMs ?? 1000);
         this.wake = () => {
@@ -68,8 +73,24 @@ export class ProcessingWorker {
     }
   }
 
-  private launch(entry: EntryRow): void {
-    const work = this.processOne(entry).finally(() => {
+  /**
+   * With the queue empty, gives one COMPLETED frame the stages it lacks (a provider switched on later). The
+   * frame stays COMPLETED; stages it already has (image, OCR) skip themselves.
+   */
+  private backfillNext(): void {
+    if (Date.now() < this.backfillPausedUntil) return;
+    for (const stage of this.pipeline.stages) {
+      const [id] = stage.backfill?.candidates(1) ?? [];
+      if (id === undefined) continue;
+      const entry = this.repo.get(id);
+      if (!entry || entry.status !== 'COMPLETED') continue;
+      this.launch(entry, true);
+      return;
+    }
+  }
+
+  private launch(entry: EntryRow, backfill = false): void {
+    const work = (backfill ? this.backfillOne(entry) : this.processOne(entry)).finally(() => {
       this.inFlight.delete(entry.id);
       this.notify();
     });
@@ -94,6 +115,29 @@ export class ProcessingWorker {
       }
       const status = this.repo.failAttempt(entry.id, message, this.options.maxAttempts);
       this.options.log(`frame ${entry.id} attempt ${entry.attempts} failed (${status === 'FAILED' ? 'giving up' : 'will retry'}): ${message}`);
+    }
+  }
+
+  private async backfillOne(entry: EntryRow): Promise<void> {
+    const task = new FrameTask(entry, this.images, (patch) => {
+      if (!this.abandoned.has(entry.id)) this.repo.saveResults(entry.id, patch);
+    });
+    try {
+      await this.pipeline.process(task);
+      this.backfillFailures.delete(entry.id);
+      this.backfillStreak = 0;
+    } catch (error) {
+      if (this.abandoned.has(entry.id)) return;
+      const message = error instanceof Error ? error.message : String(error);
+      const failures = (this.backfillFailures.get(entry.id) ?? 0) + 1;
+      this.backfillFailures.set(entry.id, failures);
+      // A provider that is down must not burn through every old frame: back off before the next try.
+      this.backfillPausedUntil = Date.now() + Math.min(300_000, 1000 * 2 ** this.backfillStreak++);
+      if (failures >= this.options.maxAttempts || error instanceof PermanentStageError) {
+        this.repo.failCompleted(entry.id, message);
+        this.backfillFailures.delete(entry.id);
+        this.options.log(`frame ${entry.id} failed in backfill: ${message}`);
+      }
     }
   }
 

@@ -63,7 +63,7 @@ function lowerPriority(nice: number): void {
 async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
   const images = new ImageStore(config.dataDir);
   db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log });
-  pipeline = await createPipeline(config, images, log);
+  pipeline = await createPipeline(config, images, db);
   worker = new ProcessingWorker(new EntriesRepository(db), pipeline, images, {
     // One frame more than OCR workers: the next frame is decoded while the others are being read.
     concurrency: config.workers + 1,

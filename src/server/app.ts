@@ -1,11 +1,12 @@
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type http from 'node:http';
+import http from 'node:http';
 import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { EntriesService } from '../services/entries-service.js';
 import type { IngestService } from '../services/ingest-service.js';
 import type { QueueService } from '../services/queue-service.js';
+import type { SearchService } from '../search/search-service.js';
 import { ApiError } from '../errors.js';
 import { documentFileFields, fileKeyword, formatValidationError } from './validation.js';
 import { Entry, ErrorResponse } from './schemas.js';
@@ -13,17 +14,20 @@ import { healthRoutes } from './routes/health.js';
 import { uploadRoutes } from './routes/upload.js';
 import { queueRoutes } from './routes/queue.js';
 import { entriesRoutes } from './routes/entries.js';
+import { searchRoutes } from './routes/search.js';
 
 export interface AppServices {
   ingest: IngestService;
   queue: QueueService;
   entries: EntriesService;
+  search: SearchService;
 }
 
 export interface AppOptions {
   version: string;
   debug: boolean;
   maxUploadBytes: number;
+  showAiDescription: boolean;
   logger?: FastifyServerOptions['logger'];
   /** Further route plugins (search, web UI) registered by later features. */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
@@ -40,6 +44,8 @@ declare module 'fastify' {
 
 export async function buildApp(services: AppServices, options: AppOptions): Promise<App> {
   const serverOptions: FastifyHttpOptions<http.Server> = {
+    // Long search queries travel in the URL: allow 64 KB of headers instead of Node's 16 KB.
+    serverFactory: (handler) => http.createServer({ maxHeaderSize: 64 * 1024 }, handler),
     logger: options.logger ?? false,
     ajv: { plugins: [fileKeyword] },
     schemaErrorFormatter: formatValidationError,
@@ -99,6 +105,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   await app.register(uploadRoutes, { ingest: services.ingest, debug: options.debug });
   await app.register(queueRoutes, { queue: services.queue });
   await app.register(entriesRoutes, { entries: services.entries, queue: services.queue });
+  await app.register(searchRoutes, { search: services.search, showAiDescription: options.showAiDescription });
   for (const plugin of options.plugins ?? []) await app.register(plugin);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -100,6 +100,10 @@ export const QueueStatus = Type.Object({
     frames_per_minute: Type.Number(),
   }),
   oldest_pending_age_seconds: Nullable(Type.Number()),
+  backfill: Type.Object(
+    { embedding: Nullable(Type.Integer()), description: Nullable(Type.Integer()) },
+    { description: 'COMPLETED frames still missing a stage switched on later (null: stage off)' },
+  ),
   system: Type.Object({
     version: Type.String(),
     uptime_seconds: Type.Integer(),

@@ -1,7 +1,12 @@
 import type { ServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger, type Logger } from '../log.js';
+import { createEmbeddingProvider } from '../ai/index.js';
 import { CRASH_LIMIT_FACTOR, ProcessorSupervisor } from '../queue/processor-supervisor.js';
+import { SearchService } from '../search/search-service.js';
+import { VectorIndex } from '../search/vector-index.js';
+import { EmbeddingsRepository } from '../store/embeddings-repository.js';
+import { SearchRepository } from '../store/search-repository.js';
 import { EntriesService } from '../services/entries-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { QueueService } from '../services/queue-service.js';
@@ -36,6 +41,14 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const orphans = images.removeOrphanIncoming(repo.referencedPaths('screenshots/incoming/'));
     if (orphans) log(`removed ${orphans} orphan upload file(s)`);
 
+    // Loaded here too (queries are embedded by the server): a bad local model stops start-up with its reason.
+    const embedder = await createEmbeddingProvider(config.ai.embedding);
+    const embeddings = new EmbeddingsRepository(db);
+    const search = new SearchService(
+      new SearchRepository(db),
+      embedder ? { provider: embedder, index: new VectorIndex(embedder.model, embeddings) } : undefined,
+    );
+
     const running = new ProcessorSupervisor(config, repo, log);
     processor = running;
     await running.start();
@@ -56,10 +69,21 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
           ocrEngine: config.ocrEngine,
           version: VERSION,
           onRequeued: onQueued,
+          backfill: () => ({
+            embedding: embedder ? embeddings.missingCount(embedder.model) : null,
+            description: config.ai.vlm.url ? repo.completedWithoutDescription() : null,
+          }),
         }),
         entries: new EntriesService(repo, images),
+        search,
       },
-      { version: VERSION, debug: config.debug, maxUploadBytes: config.maxUploadBytes, logger: config.debug ? { level: 'debug' } : false },
+      {
+        version: VERSION,
+        debug: config.debug,
+        maxUploadBytes: config.maxUploadBytes,
+        showAiDescription: config.ai.showAiDescription,
+        logger: config.debug ? { level: 'debug' } : false,
+      },
     );
     const url = await app.listen({ host: config.host, port: config.port });
     log(`OpenRecall ${VERSION} listening on ${url} (data: ${config.dataDir}, OCR: ${config.ocrEngine} x${config.workers})`);
@@ -70,6 +94,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       (closing ??= (async () => {
         const [, report] = await Promise.all([app.close(), running.stop(config.shutdownGraceMs)]);
         log(`shutdown: ${report.finished} frame(s) finished, ${report.released} returned to PENDING`);
+        await embedder?.close?.();
         openDb.close();
         releaseLock();
       })());

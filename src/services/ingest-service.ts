@@ -57,8 +57,8 @@ export class IngestService {
       inserted = this.repo.insertPending({
         captureId: upload.captureId ?? null,
         timestamp: upload.timestamp,
-        app: upload.app,
-        title: upload.title,
+        app: withoutControlCharacters(upload.app),
+        title: withoutControlCharacters(upload.title),
         monitor: upload.monitor ?? null,
         imagePath,
         width: info.width,
@@ -100,6 +100,11 @@ export class IngestService {
       throw error;
     }
   }
+}
+
+/** Control characters have no business in a title, and the search highlighter uses two of them as markers. */
+export function withoutControlCharacters(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
 function storageError(error: unknown): Error {

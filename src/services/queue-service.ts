@@ -7,6 +7,8 @@ export interface QueueStatus {
   config: { lifo_threshold: number; current_mode: ProcessingMode; workers: number; max_attempts: number; ocr_engine: string };
   throughput: { completed_last_minute: number; completed_last_5_minutes: number; frames_per_minute: number };
   oldest_pending_age_seconds: number | null;
+  /** COMPLETED frames still waiting for a stage switched on later (null: that stage is off). */
+  backfill: { embedding: number | null; description: number | null };
   system: { version: string; uptime_seconds: number; pid: number; rss_mb: number; node: string; platform: string; cpus: number };
 }
 
@@ -17,6 +19,7 @@ export interface QueueServiceOptions {
   ocrEngine: string;
   version: string;
   onRequeued: () => void;
+  backfill?: () => { embedding: number | null; description: number | null };
 }
 
 /** What the queue looks like, and the operator's levers on it. */
@@ -49,6 +52,7 @@ export class QueueService {
         frames_per_minute: Math.round((last5 / 5) * 10) / 10,
       },
       oldest_pending_age_seconds: oldest === null ? null : Math.max(0, Math.round((now - oldest) * 10) / 10),
+      backfill: this.options.backfill?.() ?? { embedding: null, description: null },
       system: {
         version: this.options.version,
         uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
@@ -59,6 +63,12 @@ export class QueueService {
         cpus: os.availableParallelism(),
       },
     };
+  }
+
+  /** Wakes the processor, which backfills whenever its queue is empty. */
+  startBackfill(): boolean {
+    this.options.onRequeued();
+    return true;
   }
 
   retryFailed(): number {

@@ -95,6 +95,9 @@ export class EntriesRepository {
       failNow: db.prepare(
         `UPDATE entries SET status = 'FAILED', last_error = ?, processing_finished_at = ? WHERE id = ? AND status = 'PROCESSING'`,
       ),
+      failCompleted: db.prepare(
+        `UPDATE entries SET status = 'FAILED', last_error = ?, processing_finished_at = ? WHERE id = ? AND status = 'COMPLETED'`,
+      ),
       release: db.prepare(
         `UPDATE entries SET status = 'PENDING', attempts = max(attempts - 1, 0), processing_started_at = NULL
          WHERE id = ? AND status = 'PROCESSING'`,
@@ -108,6 +111,7 @@ export class EntriesRepository {
       retryFailed: db.prepare(`UPDATE entries SET status = 'PENDING', attempts = 0 WHERE status = 'FAILED'`),
       retryOne: db.prepare(`UPDATE entries SET status = 'PENDING', attempts = 0 WHERE id = ? AND status = 'FAILED'`),
       delete: db.prepare(`DELETE FROM entries WHERE id = ? AND status <> 'PROCESSING' RETURNING image_path`).pluck(),
+      withoutDescription: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND description IS NULL`).pluck(),
       oldestPendingTime: db.prepare(`SELECT min(received_at) FROM entries WHERE status = 'PENDING'`).pluck(),
       finishedSince: db.prepare(
         `SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND processing_finished_at >= ?`,
@@ -177,6 +181,11 @@ export class EntriesRepository {
     this.stmt.failNow.run(error, now(), id);
   }
 
+  /** A later stage could not be added to a COMPLETED frame (backfill): FAILED with the reason, results kept. */
+  failCompleted(id: number, error: string): void {
+    this.stmt.failCompleted.run(error, now(), id);
+  }
+
   /** Hands an unfinished frame back to the queue (shutdown); the interrupted attempt is not counted. */
   release(id: number): void {
     this.stmt.release.run(id);
@@ -200,6 +209,10 @@ export class EntriesRepository {
       counts[row.status.toLowerCase() as keyof QueueCounts] = row.n;
     }
     return counts;
+  }
+
+  completedWithoutDescription(): number {
+    return this.stmt.withoutDescription.get() as number;
   }
 
   oldestPendingReceivedAt(): number | null {

@@ -19,6 +19,8 @@ export interface Migration {
  */
 export const migrations: Migration[] = [
   { version: 1, name: 'entries table with task-queue fields (upgrades Python OpenRecall databases)', up: createOrUpgradeEntries },
+  { version: 2, name: 'full-text indexes (words with stemming, trigrams for substrings and CJK)', up: createFullTextIndexes },
+  { version: 3, name: 'embeddings table', up: createEmbeddings },
 ];
 
 export function registerMigration(migration: Migration): void {
@@ -129,4 +131,56 @@ function listFiles(dir: string): Set<string> {
   } catch {
     return new Set();
   }
+}
+
+const INDEXED = ['text', 'description', 'app', 'title'] as const;
+
+/**
+ * Version 2. Two external-content FTS5 indexes over OCR text, AI description, app and window title, kept in
+ * step with `entries` by triggers: `entries_fts` (porter stemming: "meetings" finds "meeting") and
+ * `entries_trigram` (substrings and scripts without spaces: "voice" finds "invoice", 设计 finds 系统设计文档).
+ * Existing rows (a legacy database) are indexed by the rebuild.
+ */
+function createFullTextIndexes(db: Database.Database): void {
+  const columns = INDEXED.join(', ');
+  const values = (prefix: string) => INDEXED.map((c) => `${prefix}.${c}`).join(', ');
+  for (const [table, tokenizer] of [
+    ['entries_fts', 'porter unicode61 remove_diacritics 2'],
+    ['entries_trigram', 'trigram remove_diacritics 1'],
+  ] as const) {
+    db.exec(`
+      CREATE VIRTUAL TABLE ${table} USING fts5(${columns}, content='entries', content_rowid='id', tokenize='${tokenizer}');
+      CREATE TRIGGER ${table}_insert AFTER INSERT ON entries BEGIN
+        INSERT INTO ${table}(rowid, ${columns}) VALUES (new.id, ${values('new')});
+      END;
+      CREATE TRIGGER ${table}_delete AFTER DELETE ON entries BEGIN
+        INSERT INTO ${table}(${table}, rowid, ${columns}) VALUES ('delete', old.id, ${values('old')});
+      END;
+      CREATE TRIGGER ${table}_update AFTER UPDATE OF ${columns} ON entries BEGIN
+        INSERT INTO ${table}(${table}, rowid, ${columns}) VALUES ('delete', old.id, ${values('old')});
+        INSERT INTO ${table}(rowid, ${columns}) VALUES (new.id, ${values('new')});
+      END;
+      INSERT INTO ${table}(${table}) VALUES ('rebuild');`);
+  }
+  // Relevance: OCR text counts most, then the AI description, the window title and the app name.
+  db.exec(`INSERT INTO entries_fts(entries_fts, rank) VALUES ('rank', 'bm25(1.0, 0.8, 0.4, 0.6)')`);
+}
+
+/**
+ * Version 3. One vector per frame and model, float32 little-endian, L2-normalised (cosine = dot product),
+ * plus its sign bits for a fast first pass. Vectors of another model are kept but never compared.
+ */
+function createEmbeddings(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE embeddings (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+      model TEXT NOT NULL,
+      dim INTEGER NOT NULL,
+      vector BLOB,
+      bits BLOB,
+      created_at REAL NOT NULL,
+      UNIQUE (entry_id, model)
+    );
+    CREATE INDEX idx_embeddings_model_seq ON embeddings(model, seq);`);
 }

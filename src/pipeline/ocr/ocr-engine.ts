@@ -15,6 +15,7 @@ export function toPgm(image: GreyImage): Buffer {
 /** Tesseract output tidied for storage and indexing: no trailing spaces, no runs of blank lines. */
 export function tidyOcrText(text: string): string {
   return text
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
     .replace(/[ \t]+$/gm, '')
     .replace(/\n{3,}/g, '\n\n')
     .trim();

@@ -10,6 +10,17 @@ export async function queueRoutes(app: FastifyInstance, options: { queue: QueueS
     async () => options.queue.status(),
   );
   app.post(
+    '/api/queue/backfill',
+    {
+      schema: {
+        summary: 'Start backfilling stages switched on later (AI description, embedding) now; progress shows in queue status',
+        tags: ['queue'],
+        response: { 200: Type.Object({ started: Type.Boolean() }) },
+      },
+    },
+    async () => ({ started: options.queue.startBackfill() }),
+  );
+  app.post(
     '/api/queue/retry_failed',
     {
       schema: {

@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { ConfigError, expandHome, readBoolean, readChoice, readNumber, readString, type Env } from '../config.js';
+
+export type EmbeddingProviderName = 'none' | 'openai' | 'local';
+
+export interface EmbeddingConfig {
+  provider: EmbeddingProviderName;
+  /** `openai`: base URL (…/v1) or the full …/embeddings endpoint. */
+  url: string;
+  /** `openai`: the model name sent to the API; `local`: a model directory on disk. */
+  model: string;
+  apiKey: string;
+  /** Expected vector length; 0 = take it from the provider's first answer. */
+  dim: number;
+  timeoutMs: number;
+}
+
+export interface VlmConfig {
+  /** Chat-completions base URL (…/v1) or full endpoint; empty = the description stage is off. */
+  url: string;
+  model: string;
+  apiKey: string;
+  prompt: string;
+  timeoutMs: number;
+  maxImageWidth: number;
+}
+
+export interface AiConfig {
+  embedding: EmbeddingConfig;
+  vlm: VlmConfig;
+  /** The original's flag: whether the UI shows AI descriptions. */
+  showAiDescription: boolean;
+}
+
+export const DEFAULT_VLM_PROMPT =
+  'Describe this screenshot for a personal search index in two or three sentences: the application, what the user is doing, and the key names, topics and numbers visible.';
+
+export function loadAiConfig(env: Env = process.env): AiConfig {
+  const provider = readChoice<EmbeddingProviderName>(env, 'OPENRECALL_EMBEDDING_PROVIDER', 'none', ['none', 'openai', 'local']);
+  const embedding: EmbeddingConfig = {
+    provider,
+    url: readString(env, 'OPENRECALL_EMBEDDING_URL', ''),
+    model: readString(env, 'OPENRECALL_EMBEDDING_MODEL', ''),
+    apiKey: readString(env, 'OPENRECALL_EMBEDDING_API_KEY', ''),
+    dim: readNumber(env, 'OPENRECALL_EMBEDDING_DIM', 0, { min: 0, max: 16384 }),
+    timeoutMs: readNumber(env, 'OPENRECALL_EMBEDDING_TIMEOUT', 30, { min: 0.1, max: 600, integer: false }) * 1000,
+  };
+  if (provider === 'openai' && (!embedding.url || !embedding.model)) {
+    throw new ConfigError('OPENRECALL_EMBEDDING_PROVIDER=openai needs OPENRECALL_EMBEDDING_URL and OPENRECALL_EMBEDDING_MODEL');
+  }
+  if (provider === 'local') {
+    if (!embedding.model) throw new ConfigError('OPENRECALL_EMBEDDING_PROVIDER=local needs OPENRECALL_EMBEDDING_MODEL: the path of a model directory');
+    embedding.model = path.resolve(expandHome(embedding.model));
+  }
+  const vlm: VlmConfig = {
+    url: readString(env, 'OPENRECALL_VLM_URL', ''),
+    model: readString(env, 'OPENRECALL_VLM_MODEL', ''),
+    apiKey: readString(env, 'OPENRECALL_VLM_API_KEY', ''),
+    prompt: readString(env, 'OPENRECALL_VLM_PROMPT', DEFAULT_VLM_PROMPT),
+    timeoutMs: readNumber(env, 'OPENRECALL_VLM_TIMEOUT', 60, { min: 0.1, max: 600, integer: false }) * 1000,
+    maxImageWidth: readNumber(env, 'OPENRECALL_VLM_MAX_WIDTH', 1280, { min: 64, max: 8192 }),
+  };
+  if (vlm.url && !vlm.model) throw new ConfigError('OPENRECALL_VLM_URL is set but OPENRECALL_VLM_MODEL is not: name the vision model to use');
+  return { embedding, vlm, showAiDescription: readBoolean(env, 'OPENRECALL_SHOW_AI_DESCRIPTION', true) };
+}
+
+/** `…/v1` or a full endpoint URL → the endpoint. */
+export function endpoint(url: string, path: string): string {
+  const trimmed = url.replace(/\/+$/, '');
+  return trimmed.endsWith(path) ? trimmed : `${trimmed}${path}`;
+}

@@ -1,0 +1,30 @@
+/** Turns texts into vectors. One implementation per kind of provider; `none` is simply no provider. */
+export interface EmbeddingProvider {
+  /** Identifies the vector space: vectors of different models are never compared. */
+  readonly model: string;
+  embed(texts: string[]): Promise<Float32Array[]>;
+  close?(): Promise<void>;
+}
+
+/** Scales a vector to length 1, so cosine similarity is a dot product. */
+export function normalize(vector: Float32Array): Float32Array {
+  let sum = 0;
+  for (const x of vector) sum += x * x;
+  const norm = Math.sqrt(sum);
+  if (norm === 0 || !Number.isFinite(norm)) return vector;
+  const out = new Float32Array(vector.length);
+  for (let i = 0; i < vector.length; i++) out[i] = vector[i]! / norm;
+  return out;
+}
+
+/** Sign bits of a vector, 32 dimensions a word: the first, cheap pass of vector search (Hamming distance). */
+export function signBits(vector: Float32Array): Uint32Array {
+  const bits = new Uint32Array(Math.ceil(vector.length / 32));
+  for (let i = 0; i < vector.length; i++) if (vector[i]! > 0) bits[i >>> 5]! |= 1 << (i & 31);
+  return bits;
+}
+
+/** Text that represents a frame for embedding: what the AI said, then what was on screen, bounded. */
+export function frameText(entry: { text: string | null; description: string | null; app: string | null; title: string | null }, maxChars = 4000): string {
+  return [entry.description, entry.title, entry.text].filter((s) => s && s.trim()).join('\n').slice(0, maxChars);
+}

@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { apiUrl } from '../config.js';
+import { UsageError } from '../cli.js';
+import type { SearchResponse } from '../search/search-service.js';
+
+const stripTags = (html: string) =>
+  html.replace(/<mark>/g, '\x1b[1m').replace(/<\/mark>/g, '\x1b[22m').replace(/<[^>]*>/g, '')
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+
+const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
+
+/** `openrecall search "<query>" [--app A] [--window W] [--since T] [--until T] [--mode M] [--limit N] [--json]` */
+export async function searchCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        app: { type: 'string' },
+        window: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        mode: { type: 'string' },
+        sort: { type: 'string' },
+        limit: { type: 'string', default: '20' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nusage: openrecall search "<query>" [--app A] [--window W] [--since T] [--until T] [--mode keyword|semantic|hybrid] [--limit N] [--json]`);
+  }
+  const { values, positionals } = parsed;
+  const params = new URLSearchParams({ q: positionals.join(' '), limit: values.limit! });
+  for (const [key, value] of [['app', values.app], ['window', values.window], ['start', values.since], ['end', values.until], ['mode', values.mode], ['sort', values.sort]] as const) {
+    if (value) params.set(key, value);
+  }
+  const base = apiUrl();
+  let response: Response;
+  try {
+    response = await fetch(`${base}/search?${params}`, { signal: AbortSignal.timeout(30_000) });
+  } catch (error) {
+    console.error(`openrecall: no server answering at ${base} (${(error as Error).cause ?? (error as Error).message}); start it with: openrecall server`);
+    return 1;
+  }
+  const body = (await response.json()) as SearchResponse & { message?: string };
+  if (!response.ok) {
+    console.error(`openrecall: ${body.message ?? `search failed (${response.status})`}`);
+    return 1;
+  }
+  if (values.json) {
+    console.log(JSON.stringify(body, null, 2));
+    return 0;
+  }
+  if (body.warning) console.error(`warning: ${body.warning}`);
+  if (body.results.length === 0) {
+    console.log('no matching frames');
+    return 0;
+  }
+  const color = process.stdout.isTTY;
+  console.log(`${'ID'.padStart(7)}  ${'TIME'.padEnd(19)}  ${'APP'.padEnd(14)}  ${'WINDOW'.padEnd(28)}  MATCH`);
+  for (const hit of body.results) {
+    const time = new Date(hit.timestamp * 1000).toLocaleString('sv-SE').slice(0, 19);
+    const snippet = stripTags(hit.snippet).replace(/\s+/g, ' ');
+    console.log(`${String(hit.id).padStart(7)}  ${time}  ${cut(hit.app ?? '', 14)}  ${cut(hit.title ?? '', 28)}  ${color ? snippet : snippet.replace(/\x1b\[\d+m/g, '')}`);
+  }
+  console.log(`${body.results.length} of ${body.total}${body.total >= 10_000 ? '+' : ''} frame(s), ${body.mode} search`);
+  return 0;
+}

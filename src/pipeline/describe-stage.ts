@@ -1,0 +1,37 @@
+import sharp from 'sharp';
+import type { VlmClient } from '../ai/vlm-client.js';
+import type { EntryRow } from '../store/entries-repository.js';
+import type { Db } from '../store/database.js';
+import type { BackfillSource, FrameTask, PipelineStage } from './stage.js';
+
+/** Asks a vision-language model what the screen shows; the answer is stored, indexed and searchable. */
+export class DescribeStage implements PipelineStage {
+  readonly name = 'describe';
+  readonly backfill: BackfillSource;
+
+  constructor(
+    private readonly vlm: VlmClient,
+    private readonly maxWidth: number,
+    db: Db,
+  ) {
+    const remaining = db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND description IS NULL`).pluck();
+    const candidates = db.prepare(`SELECT id FROM entries WHERE status = 'COMPLETED' AND description IS NULL ORDER BY timestamp DESC LIMIT ?`).pluck();
+    this.backfill = {
+      remaining: () => remaining.get() as number,
+      candidates: (limit) => candidates.all(limit) as number[],
+    };
+  }
+
+  isNeeded(entry: EntryRow): boolean {
+    return entry.description === null;
+  }
+
+  async run(task: FrameTask): Promise<void> {
+    // A bounded JPEG keeps the request small; models downscale large images anyway.
+    const image = await sharp(await task.imageBytes())
+      .resize({ width: this.maxWidth, withoutEnlargement: true })
+      .jpeg({ quality: 85 })
+      .toBuffer();
+    task.save({ description: await this.vlm.describe(image, 'image/jpeg') });
+  }
+}

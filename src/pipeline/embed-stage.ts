@@ -1,0 +1,38 @@
+import { frameText, normalize, type EmbeddingProvider } from '../ai/embedding-provider.js';
+import type { EmbeddingsRepository } from '../store/embeddings-repository.js';
+import type { EntryRow } from '../store/entries-repository.js';
+import type { BackfillSource, FrameTask, PipelineStage } from './stage.js';
+
+/** Embeds what the frame says (AI description, window title, OCR text) for semantic search. */
+export class EmbedStage implements PipelineStage {
+  readonly name = 'embed';
+  readonly backfill: BackfillSource;
+
+  constructor(
+    private readonly provider: EmbeddingProvider,
+    private readonly embeddings: EmbeddingsRepository,
+  ) {
+    this.backfill = {
+      remaining: () => embeddings.missingCount(provider.model),
+      candidates: (limit) => embeddings.missingIds(provider.model, limit),
+    };
+  }
+
+  isNeeded(entry: EntryRow): boolean {
+    return !this.embeddings.has(entry.id, this.provider.model);
+  }
+
+  async run(task: FrameTask): Promise<void> {
+    const text = frameText(task.entry);
+    if (!text.trim()) {
+      this.embeddings.save(task.entry.id, this.provider.model, null); // nothing to embed: don't ask again
+      return;
+    }
+    const [vector] = await this.provider.embed([text]);
+    this.embeddings.save(task.entry.id, this.provider.model, normalize(vector!));
+  }
+
+  close(): Promise<void> {
+    return this.provider.close?.() ?? Promise.resolve();
+  }
+}

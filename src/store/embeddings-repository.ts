@@ -1,0 +1,85 @@
+import { signBits } from '../ai/embedding-provider.js';
+import type { Db } from './database.js';
+
+export interface StoredBits {
+  seq: number;
+  entryId: number;
+  bits: Uint32Array;
+}
+
+const asBuffer = (array: Float32Array | Uint32Array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+
+/** Vectors per frame and model. The processor writes them; the server's vector index reads them. */
+export class EmbeddingsRepository {
+  private readonly stmt;
+
+  constructor(private readonly db: Db) {
+    this.stmt = {
+      remove: db.prepare(`DELETE FROM embeddings WHERE entry_id = ? AND model = ?`),
+      insert: db.prepare(
+        `INSERT INTO embeddings (entry_id, model, dim, vector, bits, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      has: db.prepare(`SELECT 1 FROM embeddings WHERE entry_id = ? AND model = ?`).pluck(),
+      missingCount: db.prepare(
+        `SELECT count(*) FROM entries e WHERE e.status = 'COMPLETED'
+           AND NOT EXISTS (SELECT 1 FROM embeddings m WHERE m.entry_id = e.id AND m.model = ?)`,
+      ).pluck(),
+      missingIds: db.prepare(
+        `SELECT e.id FROM entries e WHERE e.status = 'COMPLETED'
+           AND NOT EXISTS (SELECT 1 FROM embeddings m WHERE m.entry_id = e.id AND m.model = ?)
+         ORDER BY e.timestamp DESC LIMIT ?`,
+      ).pluck(),
+      since: db.prepare(`SELECT seq, entry_id AS entryId, bits FROM embeddings WHERE model = ? AND seq > ? AND bits IS NOT NULL ORDER BY seq`),
+      maxSeq: db.prepare(`SELECT coalesce(max(seq), 0) FROM embeddings`).pluck(),
+    };
+  }
+
+  /** Stores a frame's (normalised) vector; null records that the frame had no text to embed. */
+  save(entryId: number, model: string, vector: Float32Array | null): void {
+    this.db.transaction(() => {
+      this.stmt.remove.run(entryId, model);
+      this.stmt.insert.run(entryId, model, vector?.length ?? 0, vector ? asBuffer(vector) : null, vector ? asBuffer(signBits(vector)) : null, Date.now() / 1000);
+    })();
+  }
+
+  has(entryId: number, model: string): boolean {
+    return this.stmt.has.get(entryId, model) !== undefined;
+  }
+
+  missingCount(model: string): number {
+    return this.stmt.missingCount.get(model) as number;
+  }
+
+  /** COMPLETED frames without a vector of this model, newest first (what a user searches most). */
+  missingIds(model: string, limit: number): number[] {
+    return this.stmt.missingIds.all(model, limit) as number[];
+  }
+
+  /** Sign bits stored after `seq`, for the in-memory index to catch up incrementally. */
+  bitsSince(model: string, seq: number): StoredBits[] {
+    return (this.stmt.since.all(model, seq) as Array<{ seq: number; entryId: number; bits: Buffer }>).map((row) => ({
+      seq: row.seq,
+      entryId: row.entryId,
+      bits: new Uint32Array(row.bits.buffer.slice(row.bits.byteOffset, row.bits.byteOffset + row.bits.byteLength)),
+    }));
+  }
+
+  /** Full vectors of these frames (existing frames only: deleted ones are gone through the cascade). */
+  vectors(model: string, entryIds: number[]): Map<number, Float32Array> {
+    const result = new Map<number, Float32Array>();
+    for (let i = 0; i < entryIds.length; i += 500) {
+      const chunk = entryIds.slice(i, i + 500);
+      const rows = this.db
+        .prepare(`SELECT entry_id AS id, vector FROM embeddings WHERE model = ? AND vector IS NOT NULL AND entry_id IN (${chunk.map(() => '?').join(',')})`)
+        .all(model, ...chunk) as Array<{ id: number; vector: Buffer }>;
+      for (const row of rows) {
+        result.set(row.id, new Float32Array(row.vector.buffer.slice(row.vector.byteOffset, row.vector.byteOffset + row.vector.byteLength)));
+      }
+    }
+    return result;
+  }
+
+  maxSeq(): number {
+    return this.stmt.maxSeq.get() as number;
+  }
+}

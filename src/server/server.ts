@@ -13,8 +13,11 @@ import { QueueService } from '../services/queue-service.js';
 import { acquireDataDirLock } from '../store/data-dir-lock.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { EntriesRepository } from '../store/entries-repository.js';
+import { TimelineRepository } from '../store/timeline-repository.js';
 import { VERSION } from '../version.js';
 import { buildApp, type App } from './app.js';
+import { timelineRoutes } from './routes/timeline.js';
+import { webRoutes } from './routes/web.js';
 
 export interface RunningServer {
   app: App;
@@ -83,6 +86,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         maxUploadBytes: config.maxUploadBytes,
         showAiDescription: config.ai.showAiDescription,
         logger: config.debug ? { level: 'debug' } : false,
+        plugins: [timelineRoutes(new TimelineRepository(db)), webRoutes()],
       },
     );
     const url = await app.listen({ host: config.host, port: config.port });

@@ -1,5 +1,4 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { after } from 'node:test';
 import { promisify } from 'node:util';
 import { X11Connection } from '../../../src/client/capture/x11-connection.js';
 
@@ -47,7 +46,8 @@ async function until<T>(check: () => Promise<T | undefined>, what: string, timeo
 
 /**
  * A private X server (Xvfb 1920x1080x24 on a display number it picks itself, so parallel test files do not
- * collide) with the openbox window manager; everything is killed when the test file ends.
+ * collide) with the openbox window manager. Close it in an `after` hook of the file (a hook registered inside
+ * `before` would run right after it).
  */
 export async function startXSession(): Promise<XSession> {
   const children: ChildProcess[] = [];
@@ -71,7 +71,7 @@ export async function startXSession(): Promise<XSession> {
   });
   const display = `:${number}`;
   const env: Record<string, string> = { DISPLAY: display };
-  const childEnv = { ...process.env, ...env, XAUTHORITY: '/dev/null' };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, XAUTHORITY: '/dev/null' };
   delete childEnv.WAYLAND_DISPLAY;
   delete childEnv.XDG_SESSION_TYPE;
 
@@ -116,6 +116,5 @@ export async function startXSession(): Promise<XSession> {
       for (const child of children.reverse()) await stopChild(child);
     },
   };
-  after(() => session.close());
   return session;
 }

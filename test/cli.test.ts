@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { getJson } from './helpers/api.js';
+import { getJson, queueCounts, upload, waitUntil } from './helpers/api.js';
 import { solidJpeg, solidPng, solidWebp } from './helpers/images.js';
 import { runCli, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -72,6 +72,40 @@ describe('openrecall CLI', () => {
     const none = runCli(['status'], { OPENRECALL_API_URL: 'http://127.0.0.1:9/api' });
     assert.equal((await none.exited).code, 1);
     assert.match(none.output(), /no server answering at http:\/\/127\.0\.0\.1:9\/api/);
+  });
+
+  it('searches from the terminal: a readable table, filters, JSON', async () => {
+    const server = await startServerProcess(tempDir(), { OPENRECALL_OCR_ENGINE: 'none' });
+    servers.push(server);
+    const env = { OPENRECALL_API_URL: server.api };
+    await upload(server.api, { image: await solidPng(40, 30, '#111111'), app: 'Sheets', title: 'Quarterly budget 2027', timestamp: 1_760_000_000 });
+    await upload(server.api, { image: await solidPng(40, 30, '#222222'), app: 'Mail', title: 'Budget approval needed', timestamp: 1_760_000_500 });
+    await waitUntil(async () => (await queueCounts(server.api)).completed === 2, { what: 'processed' });
+
+    const table = runCli(['search', 'budget'], env);
+    assert.equal((await table.exited).code, 0, table.output());
+    assert.match(table.output(), /ID\s+TIME\s+APP\s+WINDOW\s+MATCH/);
+    assert.match(table.output(), /Sheets\s+Quarterly budget 2027/);
+    assert.match(table.output(), /Mail\s+Budget approval needed/);
+    assert.match(table.output(), /2 of 2 frame\(s\), keyword search/);
+
+    const filtered = runCli(['search', 'budget', '--app', 'Mail', '--json'], env);
+    await filtered.exited;
+    const body = JSON.parse(filtered.output());
+    assert.deepEqual(body.results.map((r: { title: string }) => r.title), ['Budget approval needed']);
+
+    const since = runCli(['search', 'budget', '--since', '2025-10-09T09:00:00Z', '--limit', '5'], env);
+    await since.exited;
+    assert.doesNotMatch(since.output(), /Quarterly/);
+    assert.match(since.output(), /Budget approval needed/);
+
+    const none = runCli(['search', 'zeppelin'], env);
+    assert.equal((await none.exited).code, 0);
+    assert.match(none.output(), /no matching frames/);
+
+    const bad = runCli(['search', 'x', '--since', 'someday'], env);
+    assert.equal((await bad.exited).code, 1);
+    assert.match(bad.output(), /invalid field 'start'/);
   });
 
   it('explains usage for unknown commands and missing arguments', async () => {

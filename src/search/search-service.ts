@@ -50,7 +50,7 @@ const SUBSTRING_FALLBACK_BELOW = 50;
 /** Reciprocal-rank fusion constant (the usual 60). */
 const RRF_K = 60;
 /** How deep each list goes into hybrid fusion, and how many frames semantic search returns at most. */
-const FUSION_DEPTH = 200;
+const FUSION_DEPTH = 100;
 /** A vector search restricted to at most this many filtered frames scores exactly those. */
 const RESTRICTED_VECTOR_SEARCH = 50_000;
 
@@ -170,8 +170,8 @@ export class SearchService {
 
   private vectorCandidates(query: Float32Array, filters: SearchFilters, depth: number): Candidate[] {
     const restricted = hasFilters(filters) ? this.repo.filteredIds(filters, RESTRICTED_VECTOR_SEARCH) : undefined;
-    // Unrestricted searches look deeper, then drop frames the filters (or status) exclude.
-    const hits = this.vectors!.index.search(query, restricted ? depth : depth * 2, restricted);
+    // Unrestricted searches look a little deeper, then drop frames the filters (or status) exclude.
+    const hits = this.vectors!.index.search(query, restricted ? depth : Math.ceil(depth * 1.5), restricted);
     const rows = this.repo.rows(hits.map((h) => h.id));
     const status = filters.status ?? 'COMPLETED';
     return hits

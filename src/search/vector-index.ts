@@ -78,7 +78,7 @@ export class VectorIndex {
     if (queryBits.length !== this.words) return [];
 
     // Pass 1: Hamming distances, then the candidates below a distance cut found by counting (no sort).
-    const candidatesWanted = Math.max(k * 8, 256);
+    const candidatesWanted = Math.max(k * 4, 200);
     const distances = new Uint16Array(this.count);
     const histogram = new Uint32Array(this.words * 32 + 2);
     const words = this.words;

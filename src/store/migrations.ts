@@ -133,21 +133,22 @@ function listFiles(dir: string): Set<string> {
   }
 }
 
-const INDEXED = ['text', 'description', 'app', 'title'] as const;
-
 /**
- * Version 2. Two external-content FTS5 indexes over OCR text, AI description, app and window title, kept in
- * step with `entries` by triggers: `entries_fts` (porter stemming: "meetings" finds "meeting") and
- * `entries_trigram` (substrings and scripts without spaces: "voice" finds "invoice", 设计 finds 系统设计文档).
+ * Version 2. Two external-content FTS5 indexes kept in step with `entries` by triggers:
+ * - `entries_fts` over OCR text, AI description, app and window title, with porter stemming ("meetings" finds
+ *   "meeting");
+ * - `entries_trigram` over the short fields (description, app, title) for substrings and scripts written
+ *   without spaces ("voice" finds "Invoice 4411", 设计 finds 系统设计文档). Not over OCR text: trigrams of
+ *   every screen would triple the database for little gain.
  * Existing rows (a legacy database) are indexed by the rebuild.
  */
 function createFullTextIndexes(db: Database.Database): void {
-  const columns = INDEXED.join(', ');
-  const values = (prefix: string) => INDEXED.map((c) => `${prefix}.${c}`).join(', ');
-  for (const [table, tokenizer] of [
-    ['entries_fts', 'porter unicode61 remove_diacritics 2'],
-    ['entries_trigram', 'trigram remove_diacritics 1'],
+  for (const [table, tokenizer, indexed] of [
+    ['entries_fts', 'porter unicode61 remove_diacritics 2', ['text', 'description', 'app', 'title']],
+    ['entries_trigram', 'trigram remove_diacritics 1', ['description', 'app', 'title']],
   ] as const) {
+    const columns = indexed.join(', ');
+    const values = (prefix: string) => indexed.map((c) => `${prefix}.${c}`).join(', ');
     db.exec(`
       CREATE VIRTUAL TABLE ${table} USING fts5(${columns}, content='entries', content_rowid='id', tokenize='${tokenizer}');
       CREATE TRIGGER ${table}_insert AFTER INSERT ON entries BEGIN

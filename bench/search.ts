@@ -1,0 +1,154 @@
+// Search at scale: N synthetic frames (OCR-like text of ~300 words from a Zipf-distributed vocabulary,
+// app names, window titles) with 384-d vectors, then keyword and hybrid latency over a mixed query set.
+// Prints index build time, DB size and p50/p99 per query kind.
+//   node --import tsx bench/search.ts [--frames 100000] [--queries 300]
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { EmbeddingProvider } from '../src/ai/embedding-provider.js';
+import { normalize } from '../src/ai/embedding-provider.js';
+import { SearchService } from '../src/search/search-service.js';
+import { VectorIndex } from '../src/search/vector-index.js';
+import { openDatabase } from '../src/store/database.js';
+import { EmbeddingsRepository } from '../src/store/embeddings-repository.js';
+import { SearchRepository } from '../src/store/search-repository.js';
+import { tempDir } from '../test/helpers/temp-dir.js';
+import { percentile, round } from './fixtures.js';
+
+const { values } = parseArgs({ options: { frames: { type: 'string', default: '100000' }, queries: { type: 'string', default: '300' }, dim: { type: 'string', default: '384' } } });
+const FRAMES = Number(values.frames);
+const QUERIES = Number(values.queries);
+const DIM = Number(values.dim);
+const TOPICS = 64;
+
+// Deterministic pseudo-random numbers.
+let seed = 42;
+const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+
+// A 30 000-word vocabulary of pronounceable words; word i has Zipf frequency ~ 1/(i+1)^1.07.
+const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ro', 'sa', 'tu', 'vi', 'de', 'fa', 'gi', 'ho', 'ju', 'pe', 'qui', 'ra', 'shi', 'to', 'ul', 'ven', 'bor', 'cal', 'dun', 'est', 'fin', 'gor', 'hal', 'ist', 'jor', 'kel'];
+const vocabulary: string[] = [];
+const seen = new Set<string>();
+while (vocabulary.length < 30_000) {
+  const n = 1 + Math.floor(random() * 3) + (vocabulary.length > 2000 ? 1 : 0);
+  let word = '';
+  for (let i = 0; i < n; i++) word += SYLLABLES[Math.floor(random() * SYLLABLES.length)];
+  if (!seen.has(word)) (seen.add(word), vocabulary.push(word));
+}
+const cumulative = new Float64Array(vocabulary.length);
+let total = 0;
+for (let i = 0; i < vocabulary.length; i++) cumulative[i] = total += 1 / Math.pow(i + 1, 1.07);
+const zipfWord = () => {
+  const x = random() * total;
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return vocabulary[lo]!;
+};
+const APPS = ['Firefox', 'Chromium', 'Terminal', 'Code', 'Slack', 'Mail', 'Calendar', 'Writer', 'Sheets', 'Files', 'Zoom', 'Figma'];
+
+// Topic vectors: each frame's vector is its topic plus noise, as real embeddings cluster by subject.
+const topicVectors = Array.from({ length: TOPICS }, () => Float32Array.from({ length: DIM }, () => random() * 2 - 1));
+const frameVector = (topic: number) => normalize(Float32Array.from(topicVectors[topic]!, (x) => x + (random() * 2 - 1) * 0.9));
+
+const dataDir = tempDir('openrecall-bench-search-');
+const dbFile = path.join(dataDir, 'db', 'recall.db');
+const db = openDatabase(dbFile, { dataDir });
+const insert = db.prepare(`INSERT INTO entries (timestamp, app, title, text, status, image_path, received_at, attempts, processing_finished_at)
+  VALUES (?, ?, ?, ?, 'COMPLETED', ?, ?, 1, ?)`);
+const embeddings = new EmbeddingsRepository(db);
+const MODEL = 'bench-384';
+
+console.error(`generating ${FRAMES} frames…`);
+const t0 = 1_700_000_000;
+const topics: number[] = [];
+const insertStart = performance.now();
+for (let batch = 0; batch < FRAMES; batch += 1000) {
+  db.transaction(() => {
+    for (let i = batch; i < Math.min(FRAMES, batch + 1000); i++) {
+      const words: string[] = [];
+      for (let w = 0; w < 300; w++) words.push(zipfWord());
+      const app = APPS[Math.floor(random() * APPS.length)]!;
+      const title = `${zipfWord()} ${zipfWord()} - ${app}`;
+      const topic = Math.floor(random() * TOPICS);
+      topics.push(topic);
+      const timestamp = t0 + i * 10;
+      const { lastInsertRowid } = insert.run(timestamp, app, title, words.join(' '), `screenshots/${i}.webp`, timestamp, timestamp);
+      embeddings.save(Number(lastInsertRowid), MODEL, frameVector(topic));
+    }
+  })();
+  if (batch % 20_000 === 0) console.error(`  ${batch}/${FRAMES}`);
+}
+const insertSeconds = (performance.now() - insertStart) / 1000;
+db.pragma('wal_checkpoint(TRUNCATE)');
+const rebuildStart = performance.now();
+db.exec(`INSERT INTO entries_fts(entries_fts) VALUES ('rebuild'); INSERT INTO entries_trigram(entries_trigram) VALUES ('rebuild');`);
+const rebuildSeconds = (performance.now() - rebuildStart) / 1000;
+db.exec(`INSERT INTO entries_fts(entries_fts) VALUES ('optimize'); INSERT INTO entries_trigram(entries_trigram) VALUES ('optimize');`);
+db.pragma('wal_checkpoint(TRUNCATE)');
+const dbBytes = fs.statSync(dbFile).size;
+
+// Query embedding: the topic vector of the query's first word's frames, as a model would place it.
+const wordTopic = (word: string) => vocabulary.indexOf(word) % TOPICS;
+const provider: EmbeddingProvider = {
+  model: MODEL,
+  embed: async (texts) => texts.map((t) => frameVector(Math.abs(wordTopic(t.split(' ')[0]!.replace(/[^a-z]/g, ''))))),
+};
+const index = new VectorIndex(MODEL, embeddings);
+const indexStart = performance.now();
+index.refresh();
+const indexLoadMs = performance.now() - indexStart;
+const service = new SearchService(new SearchRepository(db), { provider, index });
+
+// A mixed query set, as people search: mostly specific words, some common ones, pairs, phrases, prefixes.
+const pick = (from: number, to: number) => vocabulary[from + Math.floor(random() * (to - from))]!;
+const kinds: Array<[string, number, () => string]> = [
+  ['rare word', 0.35, () => pick(5000, 30000)],
+  ['mid word', 0.25, () => pick(300, 5000)],
+  ['common word', 0.1, () => pick(0, 300)],
+  ['two words', 0.15, () => `${pick(300, 5000)} ${pick(300, 30000)}`],
+  ['phrase', 0.05, () => `"${pick(100, 3000)} ${pick(100, 3000)}"`],
+  ['prefix', 0.05, () => `${pick(300, 5000).slice(0, 4)}*`],
+  ['filtered', 0.05, () => pick(300, 5000)],
+];
+const queries: Array<{ kind: string; q: string }> = [];
+for (const [kind, share, make] of kinds) for (let i = 0; i < Math.round(QUERIES * share); i++) queries.push({ kind, q: make() });
+
+async function measure(mode: 'keyword' | 'hybrid') {
+  const byKind = new Map<string, number[]>();
+  const all: number[] = [];
+  for (const { kind, q } of queries.slice(0, 10)) await service.search({ q, mode, limit: 20, offset: 0 }); // warm-up
+  for (const { kind, q } of queries) {
+    const filters = kind === 'filtered' ? { app: 'Slack', start: t0 + FRAMES * 5 } : {};
+    const start = performance.now();
+    await service.search({ q, mode, limit: 20, offset: 0, ...filters });
+    const ms = performance.now() - start;
+    all.push(ms);
+    (byKind.get(kind) ?? byKind.set(kind, []).get(kind)!).push(ms);
+  }
+  const summary = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { p50: round(percentile(s, 50)), p99: round(percentile(s, 99)), n: s.length };
+  };
+  return { all: summary(all), ...Object.fromEntries([...byKind].map(([k, xs]) => [k, summary(xs)])) };
+}
+
+const keyword = await measure('keyword');
+const hybrid = await measure('hybrid');
+db.close();
+console.log(JSON.stringify({
+  benchmark: 'search',
+  frames: FRAMES,
+  words_per_frame: 300,
+  vector_dim: DIM,
+  insert_with_triggers_seconds: round(insertSeconds, 1),
+  full_index_rebuild_seconds: round(rebuildSeconds, 1),
+  vector_index_load_ms: round(indexLoadMs, 1),
+  db_mb: round(dbBytes / 1024 / 1024, 1),
+  keyword_ms: keyword,
+  hybrid_ms: hybrid,
+}, null, 2));

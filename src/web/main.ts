@@ -1,5 +1,5 @@
-import { setTokenPrompt } from './api.js';
-import { h } from './dom.js';
+import { api, setTokenPrompt, type QueueStatus } from './api.js';
+import { every, h } from './dom.js';
 import { gridPage } from './pages/grid.js';
 import { detailPage } from './pages/detail.js';
 import { timelinePage } from './pages/timeline.js';
@@ -79,5 +79,15 @@ setTokenPrompt(
       dialog.showModal();
     }),
 );
+
+// A failed frame needs the user: the Queue link shows how many there are, from every page.
+const failedCount = document.getElementById('nav-queue-count');
+if (failedCount) {
+  every(5000, async () => {
+    const { queue } = await api<QueueStatus>('/api/queue/status');
+    failedCount.hidden = queue.failed === 0;
+    failedCount.replaceChildren(queue.failed.toLocaleString(), h('span', { class: 'visually-hidden' }, ' failed'));
+  });
+}
 
 show(new URL(location.href), false);

@@ -238,11 +238,21 @@ describe('web UI', () => {
     const item = page.locator(`.failed__item[data-id="${id}"]`);
     await item.waitFor({ timeout: 60_000 });
     assert.match(await item.locator('.failed__error').innerText(), /EEXIST|ENOTDIR|not a directory|already exists/);
-    assert.equal(await page.locator('#queue-failed').innerText(), '1');
+    await page.waitForFunction(() => document.getElementById('queue-failed')?.textContent === '1', null, { timeout: EXPECT_MS });
     // Every page's header says that a frame needs attention.
     await page.locator('#nav-queue-count').filter({ hasText: /^1/ }).waitFor({ timeout: EXPECT_MS });
     await page.getByRole('heading', { name: 'Failed frames' }).scrollIntoViewIfNeeded();
     await screenshot(page, 'queue-failed');
+
+    // Its own page says why it failed and offers a retry.
+    const detail = await open(context, `/entry/${id}`);
+    await detail.page.getByRole('alert').filter({ hasText: /Processing failed: .*EEXIST/ }).waitFor();
+    assert.equal(await detail.page.getByRole('button', { name: 'Retry' }).isEnabled(), true);
+    assert.match(await detail.page.locator('.facts').innerText(), /FAILED/);
+    await imagesSettled(detail.page);
+    assert.ok(await detail.page.locator('.viewer__image').evaluate((img: HTMLImageElement) => img.naturalWidth > 0), 'the screenshot is shown');
+    await screenshot(detail.page, 'detail-failed');
+    await detail.page.close();
 
     // The user fixes the disk problem and presses the button.
     fs.rmSync(blocker);
@@ -338,6 +348,44 @@ describe('web UI', () => {
     await page.getByRole('button', { name: 'Go' }).click();
     await page.waitForFunction((id) => document.getElementById('timeline-open')?.getAttribute('href') === `/entry/${id}`, ids[4]);
     assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('asks once for the API token when the server wants one, and sends it with every request and image', async () => {
+    // Stands in for a server with a token configured (a later feature): every /api request needs it.
+    const TOKEN = 's3cret-token';
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    let refused = 0;
+    await context.route('**/api/**', async (route) => {
+      const headers = await route.request().allHeaders();
+      if (headers.authorization === `Bearer ${TOKEN}` || (headers.cookie ?? '').includes(`openrecall_token=${TOKEN}`)) return route.continue();
+      refused++;
+      return route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ statusCode: 401, error: 'UNAUTHORIZED', message: 'token required' }) });
+    });
+    const page = await context.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().includes('401')) assert.fail(message.text());
+    });
+    await page.goto(`${server.url}/`);
+    const dialog = page.getByRole('dialog', { name: 'API token' });
+    await dialog.waitFor(); // one dialog: a second would make this locator ambiguous and fail
+    await screenshot(page, 'token-prompt');
+    await dialog.getByLabel('Token').fill(TOKEN);
+    await dialog.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('.card').first().waitFor();
+    // Thumbnails load too (an <img> cannot send a header: the token travels in a same-site cookie).
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('.card img');
+      return img !== null && img.complete && img.naturalWidth > 0;
+    });
+    const refusedBefore = refused;
+    // Remembered: a reload and another page ask nothing.
+    await page.reload();
+    await page.locator('.card').first().waitFor();
+    await page.goto(`${server.url}/queue`);
+    await page.waitForFunction(() => document.getElementById('queue-completed')?.textContent !== '–');
+    assert.equal(await page.getByRole('dialog').count(), 0);
+    assert.equal(refused, refusedBefore, 'no request went without the token after it was given');
     await context.close();
   });
 });

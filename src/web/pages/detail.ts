@@ -112,7 +112,7 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
             'section',
             { class: 'panel' },
             h('div', { class: 'panel__head' }, h('h2', { class: 'panel__title' }, 'Text'), copy),
-            text ? ocr : h('p', { class: 'muted' }, entry.status === 'COMPLETED' ? 'No text was recognised on this screen.' : 'Not recognised yet.'),
+            text ? ocr : h('p', { class: 'muted' }, entry.status === 'COMPLETED' ? 'No text was recognised on this screen.' : entry.status === 'FAILED' ? 'No text: processing did not finish.' : 'Not recognised yet.'),
           ),
         ),
       ),

@@ -64,6 +64,6 @@ export async function searchCommand(args: string[]): Promise<number> {
     const snippet = stripTags(hit.snippet).replace(/\s+/g, ' ');
     console.log(`${String(hit.id).padStart(7)}  ${time}  ${cut(hit.app ?? '', 14)}  ${cut(hit.title ?? '', 28)}  ${color ? snippet : snippet.replace(/\x1b\[\d+m/g, '')}`);
   }
-  console.log(`${body.results.length} of ${body.total}${body.total >= 10_000 ? '+' : ''} frame(s), ${body.mode} search`);
+  console.log(`${body.results.length} of ${body.total}${body.total >= 1_000 ? '+' : ''} frame(s), ${body.mode} search`);
   return 0;
 }

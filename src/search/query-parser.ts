@@ -39,7 +39,8 @@ export function parseQuery(input: string): ParsedQuery {
         negated = true;
         raw = raw.slice(1);
       }
-      const prefix = raw.length > 1 && raw.endsWith('*') && !raw.endsWith('**');
+      // A prefix needs two characters: `a*` would expand to a large part of the vocabulary.
+      const prefix = raw.length > 2 && raw.endsWith('*') && !raw.endsWith('**');
       const text = collapse(raw.replace(/\*+$/u, ''));
       if (hasWordCharacter(text)) term = { kind: prefix ? 'prefix' : 'word', text };
     }

@@ -150,10 +150,18 @@ export class SearchService {
     if (wordTotal >= SUBSTRING_FALLBACK_BELOW) return { candidates: wordHits, total: wordTotal, words };
 
     // Substrings: trigram MATCH for terms of 3+ characters, LIKE on titles/apps/descriptions for shorter ones.
+    // Substring hits exclude what the word index already found and anything an excluded term matches anywhere
+    // (the trigram index does not cover OCR text, so it cannot apply the exclusion itself).
     const { expression, short } = substringTerms(parsed);
     const shortClause = this.repo.shortTermClause(short);
-    const notWords = { sql: ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @words)', params: { words } };
-    const extra = { sql: notWords.sql + (shortClause?.sql ?? ''), params: { ...notWords.params, ...shortClause?.params } };
+    const excluded = exclusionExpression(parsed);
+    const extra = {
+      sql:
+        ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @words)' +
+        (excluded ? ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @excluded)' : '') +
+        (shortClause?.sql ?? ''),
+      params: { words, ...(excluded ? { excluded } : {}), ...shortClause?.params },
+    };
     let more: Candidate[];
     let moreTotal: number;
     if (expression) {

@@ -32,13 +32,13 @@ export interface HitRow {
 export type FtsTable = 'entries_fts' | 'entries_trigram';
 
 /** Matches are counted up to this many: beyond it the exact figure helps nobody and costs time. */
-export const COUNT_CAP = 10_000;
+export const COUNT_CAP = 1_000;
 /**
  * Relevance ranks the most recent this-many matches (FTS5 returns them in id order, so the rank is computed
  * for these only): query time stays flat as the history grows, and in a personal memory the best match is
  * almost never older than thousands of newer ones.
  */
-export const RANK_WINDOW = 5_000;
+export const RANK_WINDOW = 2_000;
 
 const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -72,12 +72,12 @@ export class SearchRepository {
 
   /** Matching frames among the RANK_WINDOW most recent matches, best first (bm25) or newest first. */
   ranked(table: FtsTable, expression: string, filters: SearchFilters, sort: 'relevance' | 'time', limit: number, offset: number, extra?: Extra): RankedId[] {
-    const params: Record<string, unknown> = { expression, limit, offset, window: RANK_WINDOW };
+    const params: Record<string, unknown> = { expression, limit, offset, rankWindow: RANK_WINDOW };
     const order = sort === 'time' ? 'timestamp DESC, id DESC' : 'score DESC, id DESC';
     const sql = `SELECT id, score, timestamp FROM (
         SELECT f.rowid AS id, -f.rank AS score, e.timestamp AS timestamp FROM ${table} f CROSS JOIN entries e ON e.id = f.rowid
         WHERE ${table} MATCH @expression AND ${this.where(filters, params)}${extraSql(extra, params)}
-        ORDER BY f.rowid DESC LIMIT @window)
+        ORDER BY f.rowid DESC LIMIT @rankWindow)
       ORDER BY ${order} LIMIT @limit OFFSET @offset`;
     return this.db.prepare(sql).all(params) as RankedId[];
   }

@@ -35,7 +35,7 @@ const SearchHit = Type.Object({
 const SearchResponse = Type.Object({
   query: Type.String(),
   mode: Mode,
-  total: Type.Integer({ description: 'Matching frames (counted up to 10 000)' }),
+  total: Type.Integer({ description: 'Matching frames (counted up to 1 000: show "1000+")' }),
   limit: Type.Integer(),
   offset: Type.Integer(),
   results: Type.Array(SearchHit),

@@ -57,7 +57,17 @@ describe('web UI', () => {
   it('serves every page, light and dark, at 1280 px and phone width, with no console errors or failed requests', async () => {
     const detailId = ids[2]!; // the Code window: "Remember the walrus in the parking lot"
     const pages: { name: string; url: string; ready: (page: Page) => Promise<void> }[] = [
-      { name: 'grid', url: '/', ready: async (page) => void (await page.locator('.card').nth(seed.length - 1).waitFor()) },
+      {
+        name: 'grid',
+        url: '/',
+        ready: async (page) => {
+          await page.locator('.card').nth(seed.length - 1).waitFor();
+          // Grouped by day, newest first: two frames today, two yesterday, two the day before.
+          const days = await page.locator('.day').evaluateAll((days) => days.map((d) => d.querySelectorAll('.card').length));
+          assert.deepEqual(days, [2, 2, 2]);
+          assert.deepEqual((await page.locator('.day__title').allInnerTexts()).slice(0, 2), ['Today', 'Yesterday']);
+        },
+      },
       {
         name: 'detail',
         url: `/entry/${detailId}`,

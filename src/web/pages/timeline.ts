@@ -198,8 +198,8 @@ export function timelinePage(root: HTMLElement, route: Route): () => void {
     // Read ahead in the direction of travel so holding a key never waits.
     const n = chunkOf(index);
     const offset = index - n * CHUNK;
-    if (offset > CHUNK * 0.7 && (n + 1) * CHUNK < total) void loadChunk(n + 1);
-    if (offset < CHUNK * 0.3 && n > 0) void loadChunk(n - 1);
+    if (offset >= CHUNK / 2 && (n + 1) * CHUNK < total) void loadChunk(n + 1);
+    if (offset < CHUNK / 2 && n > 0) void loadChunk(n - 1);
   }
 
   async function locate(params: string): Promise<void> {

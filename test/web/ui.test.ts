@@ -398,4 +398,21 @@ describe('web UI', () => {
     assert.equal(refused, refusedBefore, 'no request went without the token after it was given');
     await context.close();
   });
+
+  it('shows its own page for a mistyped address, while unknown API paths stay JSON', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const response = await page.goto(`${server.url}/recnet`);
+    assert.equal(response?.status(), 404);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    await page.getByRole('link', { name: 'See recent frames' }).click();
+    await page.locator('.card').first().waitFor();
+    const api = await page.goto(`${server.url}/api/nothing-here`);
+    assert.equal(api?.status(), 404);
+    assert.equal((await api!.json()).error, 'NOT_FOUND');
+    const plain = await fetch(`${server.url}/recnet`);
+    assert.equal(plain.status, 404);
+    assert.equal((await plain.json()).statusCode, 404, 'clients that do not ask for HTML get the JSON 404');
+    await context.close();
+  });
 });

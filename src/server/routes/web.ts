@@ -77,10 +77,12 @@ export function webRoutes(options: { webDir?: string } = {}) {
       app.get(pattern, { schema: { hide: true } }, async (_request, reply) => page(reply, 200));
     }
 
-    // Any other address: the API and assets keep their JSON 404; a mistyped page gets the UI's "not found" page.
+    // Any other address answers the usual JSON 404, except a browser navigating to a mistyped page (it asks for
+    // HTML), which gets the UI and its "not found" page. /api and /assets are always JSON.
     app.get('/*', { schema: { hide: true } }, async (request, reply) => {
       const pathname = request.url.split('?')[0]!;
-      if (pathname.startsWith('/api/') || pathname === '/api' || pathname.startsWith('/assets/')) return reply.callNotFound();
+      const api = pathname.startsWith('/api/') || pathname === '/api' || pathname.startsWith('/assets/');
+      if (api || !(request.headers.accept ?? '').includes('text/html')) return reply.callNotFound();
       return page(reply, 404);
     });
   };

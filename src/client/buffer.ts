@@ -115,6 +115,8 @@ export class FrameBuffer {
     readonly dir: string,
     private readonly maxBytes: number,
     private readonly log: Logger,
+    /** Tests only: pause this long halfway through writing an item, so that a kill lands mid-write. */
+    private readonly testWriteDelayMs = 0,
   ) {
     this.quarantineDir = path.join(dir, QUARANTINE_DIR);
   }
@@ -166,7 +168,14 @@ export class FrameBuffer {
     try {
       const fd = fs.openSync(temp, 'wx');
       try {
-        fs.writeSync(fd, bytes);
+        if (this.testWriteDelayMs > 0) {
+          const half = Math.floor(bytes.length / 2);
+          fs.writeSync(fd, bytes, 0, half);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, this.testWriteDelayMs);
+          fs.writeSync(fd, bytes, half);
+        } else {
+          fs.writeSync(fd, bytes);
+        }
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);

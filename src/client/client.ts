@@ -44,7 +44,7 @@ export interface EncodedImage {
 export async function encodeFrame(frame: RawFrame, format: 'webp' | 'png'): Promise<EncodedImage> {
   const image = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 4 } }).removeAlpha();
   if (format === 'png') return { bytes: await image.png({ compressionLevel: 6 }).toBuffer(), contentType: 'image/png' };
-  return { bytes: await image.webp({ lossless: true, effort: 2 }).toBuffer(), contentType: 'image/webp' };
+  return { bytes: await image.webp({ lossless: true, effort: 1 }).toBuffer(), contentType: 'image/webp' };
 }
 
 /**
@@ -75,7 +75,7 @@ export class CaptureClient {
     private readonly deps: ClientDeps,
     private readonly log: Logger,
   ) {
-    this.buffer = new FrameBuffer(config.bufferDir, config.bufferMaxBytes, log);
+    this.buffer = new FrameBuffer(config.bufferDir, config.bufferMaxBytes, log, config.testWriteDelayMs);
     this.uploader = new Uploader(this.buffer, {
       apiUrl: config.apiUrl,
       timeoutMs: config.uploadTimeoutMs,

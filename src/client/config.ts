@@ -21,6 +21,8 @@ export interface ClientConfig {
   uploadTimeoutMs: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /** Tests only (OPENRECALL_TEST_BUFFER_WRITE_DELAY_MS): a pause in the middle of each buffer write. */
+  testWriteDelayMs: number;
 }
 
 /** Client settings from OPENRECALL_* variables (shared ones such as OPENRECALL_DATA_DIR mean the same as for the server). */
@@ -48,5 +50,6 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
     uploadTimeoutMs: seconds('OPENRECALL_UPLOAD_TIMEOUT_SECONDS', 30, 1, 3600),
     backoffInitialMs,
     backoffMaxMs: Math.max(backoffInitialMs, seconds('OPENRECALL_UPLOAD_BACKOFF_MAX_SECONDS', 60, 0.01, 3600)),
+    testWriteDelayMs: readNumber(env, 'OPENRECALL_TEST_BUFFER_WRITE_DELAY_MS', 0, { min: 0, max: 60_000 }),
   };
 }

@@ -15,6 +15,7 @@ const SYSTEM_PACKAGES = {
   openbox: 'openbox',
   xdotool: 'xdotool',
   xprop: 'x11-utils',
+  xmessage: 'x11-utils', // the capture client tests' window
   chromium: 'chromium',
   tesseract: 'tesseract-ocr',
   'fc-list': 'fontconfig',

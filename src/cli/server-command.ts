@@ -44,7 +44,10 @@ export async function startCommand(): Promise<number> {
   const log = createLogger('server');
   const server = await startServer(config, log);
   const { startClient } = await import('../client/cli.js');
-  const client = await startClient(createLogger('client'), `${server.url}/api`);
+  const client = await startClient(createLogger('client'), `${server.url}/api`).catch((error: unknown) => {
+    createLogger('start')(`running the server without the capture client: ${(error as Error).message}`);
+    return undefined;
+  });
   return new Promise((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {

@@ -123,7 +123,8 @@ export class FrameBuffer {
 
   /** Creates the folders and indexes the backlog; quarantines leftovers of interrupted writes and stray files. */
   open(): void {
-    fs.mkdirSync(this.quarantineDir, { recursive: true });
+    // Screenshots are private: only the user may read the buffer.
+    fs.mkdirSync(this.quarantineDir, { recursive: true, mode: 0o700 });
     const entries: Entry[] = [];
     for (const dirent of fs.readdirSync(this.dir, { withFileTypes: true })) {
       if (dirent.name === QUARANTINE_DIR) continue;
@@ -166,7 +167,7 @@ export class FrameBuffer {
     const temp = path.join(this.dir, `${TEMP_PREFIX}${meta.captureId}-${process.pid}`);
     const final = path.join(this.dir, name);
     try {
-      const fd = fs.openSync(temp, 'wx');
+      const fd = fs.openSync(temp, 'wx', 0o600);
       try {
         if (this.testWriteDelayMs > 0) {
           const half = Math.floor(bytes.length / 2);

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { FrameBuffer } from './buffer.js';
 import { createIdleSource, type IdleSource } from './capture/idle.js';
 import { NodeScreenshotsSource, primaryMonitor, type MonitorInfo, type RawFrame, type ScreenSource } from './capture/screen.js';
-import { createWindowInfo, NO_WINDOW, type ActiveWindow, type WindowInfoSource } from './capture/window-info.js';
+import { createWindowInfo, type ActiveWindow, type WindowInfoSource } from './capture/window-info.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
 import { ControlServer, controlSocketPath, readPausedFlag, writePausedFlag, type ControlCommand } from './control.js';
@@ -183,13 +183,17 @@ export class CaptureClient {
     }
   }
 
-  private async activeWindow(): Promise<ActiveWindow> {
+  /** The active window; undefined when it cannot be read (then the exclusion rules cannot be applied). */
+  private async activeWindow(): Promise<ActiveWindow | undefined> {
     try {
-      return await this.deps.windows.active();
+      const window = await this.deps.windows.active();
+      if (this.warnedWindow) this.log('the active window can be read again');
+      this.warnedWindow = false;
+      return window;
     } catch (error) {
-      if (!this.warnedWindow) this.log(`cannot read the active window (${(error as Error).message}): frames get no app or title`);
+      if (!this.warnedWindow) this.log(`cannot read the active window (${(error as Error).message}): not capturing, as the exclusion rules cannot be checked`);
       this.warnedWindow = true;
-      return NO_WINDOW;
+      return undefined;
     }
   }
 
@@ -214,10 +218,10 @@ export class CaptureClient {
       }
     }
     const window = await this.activeWindow();
-    const excluded = exclusionFor(window, this.config.privacy);
-    if (excluded) {
+    const excluded = window ? exclusionFor(window, this.config.privacy) : { rule: 'active window unknown' };
+    if (!window || excluded) {
       this.counters.skippedExcluded++;
-      this.setState('excluded', excluded.rule);
+      this.setState('excluded', excluded?.rule ?? 'active window unknown');
       return;
     }
 
@@ -257,7 +261,7 @@ export class CaptureClient {
 
     // The window may have switched while the screen was read: check again before anything is written.
     const after = await this.activeWindow();
-    const excludedAfter = exclusionFor(after, this.config.privacy);
+    const excludedAfter = after ? exclusionFor(after, this.config.privacy) : { rule: 'active window unknown' };
     if (excludedAfter) {
       this.counters.skippedExcluded++;
       this.setState('excluded', excludedAfter.rule);

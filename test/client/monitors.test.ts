@@ -90,3 +90,37 @@ test('primary monitor only: the primary one, or the one at the origin when none 
   await client.tick();
   assert.equal(bufferItems(bufferDir).length, 2);
 });
+
+test('idle time unreadable: capture anyway and say so once; active window unreadable: capture nothing (fail closed)', async () => {
+  const dataDir = tempDir();
+  const lines: string[] = [];
+  const screen = new ScriptedScreen();
+  screen.plugged = [monitor('laptop', 0, true)];
+  let windowFails = false;
+  const flakyWindows: WindowInfoSource = {
+    active: async () => {
+      if (windowFails) throw new Error('X connection closed');
+      return { app: 'Editor', title: `notes ${lines.length}`, appNames: ['Editor'] };
+    },
+    close() {},
+  };
+  const noIdle: IdleSource = { read: async () => Promise.reject(new Error('no MIT-SCREEN-SAVER')), close() {} };
+  const config = loadClientConfig({ OPENRECALL_DATA_DIR: dataDir, OPENRECALL_CLIENT_IMAGE_FORMAT: 'png' });
+  const client = new CaptureClient(config, { screen, windows: flakyWindows, idle: noIdle, clock: systemClock }, (m) => lines.push(m));
+  client.buffer.open();
+  const bufferDir = path.join(dataDir, 'buffer');
+  await client.tick();
+  await client.tick();
+  assert.equal(bufferItems(bufferDir).length, 2);
+  assert.equal(lines.filter((l) => /cannot tell whether the user is idle \(no MIT-SCREEN-SAVER\): capturing regardless/.test(l)).length, 1);
+
+  windowFails = true;
+  screen.content.set('laptop', 99);
+  await client.tick();
+  await client.tick();
+  assert.equal(bufferItems(bufferDir).length, 2, 'nothing captured while exclusions cannot be checked');
+  assert.equal(lines.filter((l) => /cannot read the active window .*: not capturing/.test(l)).length, 1);
+  windowFails = false;
+  await client.tick();
+  assert.equal(bufferItems(bufferDir).length, 3);
+});

@@ -52,7 +52,7 @@ test('offline: 20 frames captured while the server is down are all stored exactl
   const c = await client(t, tempDir(), api, { OPENRECALL_CAPTURE_INTERVAL: '0.1', OPENRECALL_CLIENT_IMAGE_FORMAT: 'png' });
   for (let i = 0; i < 20; i++) {
     if (i > 0) await win.setTitle(`Offline frame ${i}`);
-    await waitUntil(async () => (await c.status()).frames.captured === i + 1, { timeoutMs: 10_000, intervalMs: 30, what: `frame ${i}` });
+    await waitUntil(async () => (await c.status()).frames.captured === i + 1, { timeoutMs: 20_000, intervalMs: 30, what: `frame ${i}` });
   }
   const buffered = bufferItems(c.bufferDir);
   assert.equal(buffered.length, 20);
@@ -77,8 +77,8 @@ test('SIGTERM while the server is down exits 0 within seconds; the next start de
   await window(t, 'Backlog after restart');
   const dataDir = tempDir();
   const first = await client(t, dataDir, api, { OPENRECALL_UPLOAD_BACKOFF_MAX_SECONDS: '60' });
-  await waitUntil(async () => (await first.status()).frames.captured === 1, { timeoutMs: 10_000, what: 'a frame' });
-  await waitUntil(async () => (await first.status()).uploader.state === 'retrying', { timeoutMs: 10_000, what: 'a failed upload' });
+  await waitUntil(async () => (await first.status()).frames.captured === 1, { timeoutMs: 20_000, what: 'a frame' });
+  await waitUntil(async () => (await first.status()).uploader.state === 'retrying', { timeoutMs: 20_000, what: 'a failed upload' });
   const exit = await first.stop('SIGTERM');
   assert.equal(exit.code, 0);
   assert.ok(exit.ms < 3000, `took ${exit.ms} ms`);
@@ -125,7 +125,7 @@ test('SIGKILL at any moment leaves complete items or nothing; after a restart ev
       if (midWrite && bufferItems(bufferDir).length >= killAt) c.child.kill('SIGKILL');
     });
     if (!midWrite) {
-      await waitUntil(() => bufferItems(bufferDir).length >= killAt, { timeoutMs: 10_000, intervalMs: 20, what: 'frames being written' });
+      await waitUntil(() => bufferItems(bufferDir).length >= killAt, { timeoutMs: 20_000, intervalMs: 20, what: 'frames being written' });
       await sleep(Math.floor(Math.random() * 150));
       c.child.kill('SIGKILL');
     }

@@ -67,7 +67,7 @@ export async function entries(api: string): Promise<Entry[]> {
   return body.entries;
 }
 
-export function waitForEntry(api: string, match: (e: Entry) => boolean, what: string, timeoutMs = 15_000): Promise<Entry> {
+export function waitForEntry(api: string, match: (e: Entry) => boolean, what: string, timeoutMs = 30_000): Promise<Entry> {
   return waitUntil(async () => (await entries(api)).find(match), { timeoutMs, intervalMs: 100, what }) as Promise<Entry>;
 }
 

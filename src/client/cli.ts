@@ -52,7 +52,7 @@ export async function runClient(log: Logger = createLogger('client')): Promise<n
       log(`${why}: stopping capture`);
       const deadline = setTimeout(() => {
         log('stop took too long: exiting (buffered frames are safe on disk)');
-        resolve(0);
+        process.exit(0);
       }, STOP_DEADLINE_MS);
       deadline.unref();
       client.stop().then(

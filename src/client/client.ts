@@ -88,8 +88,15 @@ export class CaptureClient {
   }
 
   async start(): Promise<void> {
-    this.buffer.open();
+    // The control socket first: it is also the single-instance check, and a second client must not touch
+    // the buffer (it would quarantine the first one's write in progress).
     await this.control.listen();
+    try {
+      this.buffer.open();
+    } catch (error) {
+      await this.control.close();
+      throw error;
+    }
     this.pausedSince = readPausedFlag(this.config.dataDir);
     const monitors = this.config.primaryMonitorOnly ? 'primary monitor' : 'all monitors';
     this.log(

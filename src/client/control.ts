@@ -71,6 +71,7 @@ export class ControlServer {
 
   /** Listens, taking over a stale socket file; throws ClientAlreadyRunningError when another client answers. */
   async listen(): Promise<void> {
+    if (process.platform !== 'win32') fs.mkdirSync(path.dirname(this.socketPath), { recursive: true, mode: 0o700 });
     if (process.platform !== 'win32' && fs.existsSync(this.socketPath)) {
       const answer = await sendControl(this.socketPath, 'status', 1000).catch(() => undefined);
       if (answer?.ok) {

@@ -15,9 +15,9 @@ type Server = Awaited<ReturnType<typeof startInProcessServer>>;
 
 function aiEnv(fake: FakeOpenAi, { vlm = false, embeddings = false } = {}): Record<string, string> {
   return {
-    ...(vlm ? { OPENRECALL_VLM_URL: fake.url, OPENRECALL_VLM_MODEL: 'vision-test', OPENRECALL_VLM_API_KEY: 'vlm-secret', OPENRECALL_VLM_TIMEOUT: '0.5', OPENRECALL_VLM_MAX_WIDTH: '640' } : {}),
+    ...(vlm ? { OPENRECALL_VLM_URL: fake.url, OPENRECALL_VLM_MODEL: 'vision-test', OPENRECALL_VLM_API_KEY: 'vlm-secret', OPENRECALL_VLM_TIMEOUT: '3', OPENRECALL_VLM_MAX_WIDTH: '640' } : {}),
     ...(embeddings
-      ? { OPENRECALL_EMBEDDING_PROVIDER: 'openai', OPENRECALL_EMBEDDING_URL: fake.url, OPENRECALL_EMBEDDING_MODEL: 'embed-test', OPENRECALL_EMBEDDING_API_KEY: 'embed-secret', OPENRECALL_EMBEDDING_DIM: String(fake.dim), OPENRECALL_EMBEDDING_TIMEOUT: '0.5' }
+      ? { OPENRECALL_EMBEDDING_PROVIDER: 'openai', OPENRECALL_EMBEDDING_URL: fake.url, OPENRECALL_EMBEDDING_MODEL: 'embed-test', OPENRECALL_EMBEDDING_API_KEY: 'embed-secret', OPENRECALL_EMBEDDING_DIM: String(fake.dim), OPENRECALL_EMBEDDING_TIMEOUT: '3' }
       : {}),
   };
 }
@@ -27,7 +27,7 @@ const settled = (server: { api: string }, id: number) =>
   waitUntil(async () => {
     const e = await entry(server, id);
     return e.status === 'COMPLETED' || e.status === 'FAILED' ? e : undefined;
-  }, { what: `frame ${id} settled`, timeoutMs: 60_000 });
+  }, { what: `frame ${id} settled`, timeoutMs: 120_000 });
 
 describe('AI description stage (OpenAI-compatible chat completions)', () => {
   let fake: FakeOpenAi;
@@ -66,7 +66,7 @@ describe('AI description stage (OpenAI-compatible chat completions)', () => {
   });
 
   for (const [mode, reason] of [
-    ['timeout', /timed out after 0.5 s/],
+    ['timeout', /timed out after 3 s/],
     ['500', /HTTP 500/],
     ['malformed', /no choices\[0\]\.message\.content/],
     ['not-json', /not JSON/],
@@ -101,7 +101,7 @@ describe('semantic and hybrid search (OpenAI-compatible embeddings)', () => {
       const { body } = await upload(server.api, { image: await solidPng(64, 48, '#445566'), title, app: 'Notes' });
       ids[key] = body.task_id as number;
     }
-    await waitUntil(async () => (await queueCounts(server.api)).completed === 3, { what: 'embedded' });
+    await waitUntil(async () => (await queueCounts(server.api)).completed === 3, { what: 'embedded', timeoutMs: 120_000 });
   });
   after(async () => {
     await server.close();
@@ -163,7 +163,7 @@ describe('semantic and hybrid search (OpenAI-compatible embeddings)', () => {
   });
 
   for (const [mode, reason] of [
-    ['timeout', /timed out after 0.5 s/],
+    ['timeout', /timed out after 3 s/],
     ['500', /HTTP 500/],
     ['malformed', /not an array of numbers/],
     ['not-json', /not JSON/],

@@ -72,7 +72,7 @@ export class FakeOpenAi {
     };
     if (mode === undefined) return send(404, { error: { message: 'unknown route' } });
     if (mode === 'timeout') {
-      setTimeout(() => send(200, {}), 5000).unref();
+      setTimeout(() => send(200, {}), 30_000).unref();
       return;
     }
     if (mode === '500') return send(500, { error: { message: 'model crashed' } });

@@ -1,12 +1,12 @@
 import { loadServerConfig } from '../config.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import { startServer } from '../server/server.js';
 
-/** Runs until SIGINT/SIGTERM, then shuts down gracefully and resolves with exit code 0. */
-export async function serverCommand(): Promise<number> {
-  const config = loadServerConfig();
-  const log = createLogger('server');
-  const server = await startServer(config, log);
+/**
+ * Resolves with the exit code once SIGINT/SIGTERM has run `stop`: 0 after a clean stop, 1 if it failed.
+ * A second signal exits at once.
+ */
+function runUntilSignal(log: Logger, what: string, stop: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -15,8 +15,8 @@ export async function serverCommand(): Promise<number> {
         process.exit(1);
       }
       signalled = true;
-      log(`${signal} received: shutting down (grace ${config.shutdownGraceMs / 1000} s)`);
-      server.close().then(
+      log(`${signal} received: ${what}`);
+      stop().then(
         () => resolve(0),
         (error: unknown) => {
           log(`shutdown failed: ${(error as Error).message}`);
@@ -27,6 +27,14 @@ export async function serverCommand(): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/** Runs until SIGINT/SIGTERM, then shuts down gracefully and resolves with exit code 0. */
+export async function serverCommand(): Promise<number> {
+  const config = loadServerConfig();
+  const log = createLogger('server');
+  const server = await startServer(config, log);
+  return runUntilSignal(log, `shutting down (grace ${config.shutdownGraceMs / 1000} s)`, () => server.close());
 }
 
 /**
@@ -48,26 +56,8 @@ export async function startCommand(): Promise<number> {
     createLogger('start')(`running the server without the capture client: ${(error as Error).message}`);
     return undefined;
   });
-  return new Promise((resolve) => {
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (signalled) {
-        log(`${signal} again: exiting now`);
-        process.exit(1);
-      }
-      signalled = true;
-      log(`${signal} received: stopping the capture client, then the server (grace ${config.shutdownGraceMs / 1000} s)`);
-      (client?.stop() ?? Promise.resolve())
-        .then(() => server.close())
-        .then(
-          () => resolve(0),
-          (error: unknown) => {
-            log(`shutdown failed: ${(error as Error).message}`);
-            resolve(1);
-          },
-        );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+  return runUntilSignal(log, `stopping the capture client, then the server (grace ${config.shutdownGraceMs / 1000} s)`, async () => {
+    await client?.stop();
+    await server.close();
   });
 }

@@ -173,6 +173,17 @@ export function gridPage(root: HTMLElement, _route: Route): () => void {
     if (items.some((i) => i.isIntersecting)) void loadOlder();
   }, { rootMargin: '800px 0px' });
   observer.observe(sentinel);
+  // Belt and braces for the observer: a scroll that ends near the bottom also asks for more.
+  let scrollQueued = false;
+  const onScroll = () => {
+    if (scrollQueued) return;
+    scrollQueued = true;
+    requestAnimationFrame(() => {
+      scrollQueued = false;
+      if (nextBefore && sentinelVisible()) void loadOlder();
+    });
+  };
+  window.addEventListener('scroll', onScroll, { passive: true });
 
   let stopLive: (() => void) | undefined;
   void loadOlder().then(() => {
@@ -182,6 +193,7 @@ export function gridPage(root: HTMLElement, _route: Route): () => void {
   return () => {
     stopped = true;
     observer.disconnect();
+    window.removeEventListener('scroll', onScroll);
     stopLive?.();
   };
 }

@@ -23,6 +23,14 @@ export interface ServerConfig {
   maxImagePixels: number;
   maxAttempts: number;
   shutdownGraceMs: number;
+  /** OPENRECALL_API_TOKEN: when set, every /api route (but health), /metrics and the images require it. */
+  apiToken?: string;
+  /** `--insecure-no-auth`: allows a non-loopback OPENRECALL_HOST without a token. */
+  insecureNoAuth?: boolean;
+  /** Uploads being received or stored at once; past it the server answers 503 with Retry-After. */
+  maxConcurrentUploads: number;
+  /** A request (headers and body) must arrive within this long; an idle connection is closed after it. */
+  requestTimeoutMs: number;
   ai: AiConfig;
 }
 
@@ -98,8 +106,41 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     maxImagePixels: readNumber(env, 'OPENRECALL_MAX_IMAGE_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),
     maxAttempts: readNumber(env, 'OPENRECALL_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
     shutdownGraceMs: readNumber(env, 'OPENRECALL_SHUTDOWN_GRACE_SECONDS', 10, { min: 0, max: 600, integer: false }) * 1000,
+    ...loadHardeningConfig(env),
     ai: loadAiConfig(env),
   };
+}
+
+/** Authentication and request limits of the server. */
+export function loadHardeningConfig(env: Env = process.env): Pick<ServerConfig, 'apiToken' | 'maxConcurrentUploads' | 'requestTimeoutMs'> {
+  const token = apiToken(env);
+  return {
+    ...(token !== undefined ? { apiToken: token } : {}),
+    maxConcurrentUploads: readNumber(env, 'OPENRECALL_MAX_CONCURRENT_UPLOADS', 32, { min: 1, max: 10_000 }),
+    requestTimeoutMs: readNumber(env, 'OPENRECALL_REQUEST_TIMEOUT_SECONDS', 30, { min: 1, max: 3600, integer: false }) * 1000,
+  };
+}
+
+/** OPENRECALL_API_TOKEN (server and clients): at least 16 characters, no whitespace inside. */
+export function apiToken(env: Env = process.env): string | undefined {
+  const value = raw(env, 'OPENRECALL_API_TOKEN');
+  if (value === undefined) return undefined;
+  if (value.length < 16 || /\s/.test(value)) {
+    throw new ConfigError('OPENRECALL_API_TOKEN is not valid: use at least 16 characters without spaces (e.g. openssl rand -hex 32)');
+  }
+  return value;
+}
+
+/** Headers that authenticate a request of the CLI or the capture client (none without a token). */
+export function authHeaders(env: Env = process.env): Record<string, string> {
+  const token = apiToken(env);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** Whether binding to `host` keeps the server on this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
 }
 
 /** Where things live inside the data directory. */

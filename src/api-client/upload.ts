@@ -8,6 +8,8 @@ export interface FrameUpload {
   title: string;
   captureId?: string;
   monitor?: number;
+  /** Bytes waiting in the sender's buffer (the server reports them in /metrics). */
+  bufferBytes?: number;
 }
 
 export interface UploadResponse {
@@ -29,6 +31,7 @@ export async function uploadFrame(
   form.append('active_window', frame.title);
   if (frame.captureId !== undefined) form.append('capture_id', frame.captureId);
   if (frame.monitor !== undefined) form.append('monitor', String(frame.monitor));
+  if (frame.bufferBytes !== undefined) form.append('buffer_bytes', String(Math.max(0, Math.round(frame.bufferBytes))));
   const signals = [AbortSignal.timeout(options.timeoutMs ?? 30_000), ...(options.signal ? [options.signal] : [])];
   const response = await fetch(`${apiUrl}/upload`, {
     method: 'POST',

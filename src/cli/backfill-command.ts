@@ -1,9 +1,9 @@
-import { apiUrl } from '../config.js';
+import { apiUrl, authHeaders } from '../config.js';
 import type { QueueStatus } from '../services/queue-service.js';
 import { ProgressBar } from './progress.js';
 
 async function status(base: string): Promise<QueueStatus> {
-  const response = await fetch(`${base}/queue/status`, { signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${base}/queue/status`, { headers: authHeaders(), signal: AbortSignal.timeout(10_000) });
   if (!response.ok) throw new Error(`${base}/queue/status answered ${response.status}`);
   return (await response.json()) as QueueStatus;
 }
@@ -18,7 +18,7 @@ export async function backfillCommand(): Promise<number> {
   const base = apiUrl();
   let current: QueueStatus;
   try {
-    const response = await fetch(`${base}/queue/backfill`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${base}/queue/backfill`, { method: 'POST', headers: authHeaders(), signal: AbortSignal.timeout(10_000) });
     if (!response.ok) throw new Error(`${base}/queue/backfill answered ${response.status}`);
     current = await status(base);
   } catch (error) {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { apiUrl, loadServerConfig } from '../config.js';
+import { apiToken, apiUrl, loadServerConfig } from '../config.js';
 import { uploadFrame } from '../api-client/upload.js';
 import { UsageError } from '../cli.js';
 import { silentLogger } from '../log.js';
@@ -56,6 +56,7 @@ export async function importCommand(args: string[]): Promise<number> {
   }
 
   let base = apiUrl();
+  const token = apiToken();
   let embedded: RunningServer | undefined;
   if (!(await reachable(base))) {
     embedded = await startServer({ ...loadServerConfig(), host: '127.0.0.1', port: 0 }, silentLogger);
@@ -78,7 +79,7 @@ export async function importCommand(args: string[]): Promise<number> {
         app: 'import',
         title: path.basename(file),
         captureId: `import-${crypto.createHash('sha256').update(image).digest('hex').slice(0, 40)}`,
-      });
+      }, token ? { token } : {});
       if (response.status === 202) counts.imported++;
       else if (response.status === 200) counts.skipped++;
       else {

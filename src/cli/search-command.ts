@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { apiUrl } from '../config.js';
+import { apiUrl, authHeaders } from '../config.js';
 import { UsageError } from '../cli.js';
 import type { SearchResponse } from '../search/search-service.js';
 
@@ -38,14 +38,14 @@ export async function searchCommand(args: string[]): Promise<number> {
   const base = apiUrl();
   let response: Response;
   try {
-    response = await fetch(`${base}/search?${params}`, { signal: AbortSignal.timeout(30_000) });
+    response = await fetch(`${base}/search?${params}`, { headers: authHeaders(), signal: AbortSignal.timeout(30_000) });
   } catch (error) {
     console.error(`openrecall: no server answering at ${base} (${(error as Error).cause ?? (error as Error).message}); start it with: openrecall server`);
     return 1;
   }
   const body = (await response.json()) as SearchResponse & { message?: string };
   if (!response.ok) {
-    console.error(`openrecall: ${body.message ?? `search failed (${response.status})`}`);
+    console.error(`openrecall: ${body.message ?? `search failed (${response.status})`}` + (response.status === 401 ? ' (set OPENRECALL_API_TOKEN to the server\'s token)' : ''));
     return 1;
   }
   if (values.json) {

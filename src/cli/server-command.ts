@@ -1,4 +1,4 @@
-import { loadServerConfig } from '../config.js';
+import { loadServerConfig, type ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { startServer } from '../server/server.js';
 
@@ -30,8 +30,8 @@ function runUntilSignal(log: Logger, what: string, stop: () => Promise<void>): P
 }
 
 /** Runs until SIGINT/SIGTERM, then shuts down gracefully and resolves with exit code 0. */
-export async function serverCommand(): Promise<number> {
-  const config = loadServerConfig();
+export async function serverCommand(args: string[] = []): Promise<number> {
+  const config = withFlags(loadServerConfig(), args);
   const log = createLogger('server');
   const server = await startServer(config, log);
   return runUntilSignal(log, `shutting down (grace ${config.shutdownGraceMs / 1000} s)`, () => server.close());
@@ -41,14 +41,14 @@ export async function serverCommand(): Promise<number> {
  * Server plus capture client in one process, for one machine. Without a usable display (no X11 session,
  * Wayland, a headless box) the server runs alone and says why.
  */
-export async function startCommand(): Promise<number> {
+export async function startCommand(args: string[] = []): Promise<number> {
   const { checkDisplay } = await import('../client/display.js');
   const display = await checkDisplay();
   if (!display.ok) {
     createLogger('start')(`running the server without the capture client: ${display.reason}`);
-    return serverCommand();
+    return serverCommand(args);
   }
-  const config = loadServerConfig();
+  const config = withFlags(loadServerConfig(), args);
   const log = createLogger('server');
   const server = await startServer(config, log);
   const { startClient } = await import('../client/cli.js');
@@ -60,4 +60,9 @@ export async function startCommand(): Promise<number> {
     await client?.stop();
     await server.close();
   });
+}
+
+/** `--insecure-no-auth`: serve a non-loopback OPENRECALL_HOST without a token (logged as a warning). */
+function withFlags(config: ServerConfig, args: string[]): ServerConfig {
+  return args.includes('--insecure-no-auth') ? { ...config, insecureNoAuth: true } : config;
 }

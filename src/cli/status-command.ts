@@ -1,13 +1,13 @@
-import { apiUrl } from '../config.js';
+import { apiUrl, authHeaders } from '../config.js';
 import type { QueueStatus } from '../services/queue-service.js';
 
 export async function statusCommand(args: string[]): Promise<number> {
   const base = apiUrl();
   let status: QueueStatus;
   try {
-    const response = await fetch(`${base}/queue/status`, { signal: AbortSignal.timeout(5000) });
+    const response = await fetch(`${base}/queue/status`, { headers: authHeaders(), signal: AbortSignal.timeout(5000) });
     if (!response.ok) {
-      console.error(`openrecall: ${base}/queue/status answered ${response.status}`);
+      console.error(`openrecall: ${base}/queue/status answered ${response.status}` + (response.status === 401 ? ' (set OPENRECALL_API_TOKEN to the server\'s token)' : ''));
       return 1;
     }
     status = (await response.json()) as QueueStatus;

@@ -78,6 +78,7 @@ export class CaptureClient {
     this.buffer = new FrameBuffer(config.bufferDir, config.bufferMaxBytes, log, config.testWriteDelayMs);
     this.uploader = new Uploader(this.buffer, {
       apiUrl: config.apiUrl,
+      ...(config.apiToken !== undefined ? { token: config.apiToken } : {}),
       timeoutMs: config.uploadTimeoutMs,
       backoffInitialMs: config.backoffInitialMs,
       backoffMaxMs: config.backoffMaxMs,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { apiUrl, dataPaths, expandHome, readBoolean, readChoice, readNumber, readString, type Env } from '../config.js';
+import { apiToken, apiUrl, dataPaths, expandHome, readBoolean, readChoice, readNumber, readString, type Env } from '../config.js';
 import { buildRules, parseList, type PrivacyRules } from './privacy.js';
 
 export type BufferImageFormat = 'webp' | 'png';
@@ -9,6 +9,8 @@ export interface ClientConfig {
   /** <data dir>/buffer: frames waiting for upload, oldest first. */
   bufferDir: string;
   apiUrl: string;
+  /** OPENRECALL_API_TOKEN, sent as Authorization: Bearer with every upload. */
+  apiToken?: string;
   debug: boolean;
   captureIntervalMs: number;
   primaryMonitorOnly: boolean;
@@ -35,6 +37,7 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
     dataDir,
     bufferDir: dataPaths(dataDir).buffer,
     apiUrl: apiUrl(env),
+    ...(apiToken(env) !== undefined ? { apiToken: apiToken(env) } : {}),
     debug: readBoolean(env, 'OPENRECALL_DEBUG', false),
     captureIntervalMs: seconds('OPENRECALL_CAPTURE_INTERVAL', 10, 0.1, 86_400),
     primaryMonitorOnly: readBoolean(env, 'OPENRECALL_PRIMARY_MONITOR_ONLY', true),

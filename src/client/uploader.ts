@@ -5,13 +5,15 @@ import { systemClock, type Clock } from './clock.js';
 
 export interface UploaderOptions {
   apiUrl: string;
+  /** OPENRECALL_API_TOKEN: sent as Authorization: Bearer. */
+  token?: string;
   timeoutMs: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
   log: Logger;
   clock?: Clock;
   /** The HTTP call; uploadFrame unless replaced. */
-  upload?: (apiUrl: string, frame: FrameUpload, options: { timeoutMs: number; signal: AbortSignal }) => Promise<UploadResponse>;
+  upload?: (apiUrl: string, frame: FrameUpload, options: { timeoutMs: number; signal: AbortSignal; token?: string }) => Promise<UploadResponse>;
   random?: () => number;
 }
 
@@ -142,8 +144,13 @@ export class Uploader {
             title: frame.meta.title,
             captureId: frame.meta.captureId,
             monitor: frame.meta.monitor,
+            bufferBytes: this.buffer.stats().bytes,
           },
-          { timeoutMs: this.options.timeoutMs, signal: this.stopController.signal },
+          {
+            timeoutMs: this.options.timeoutMs,
+            signal: this.stopController.signal,
+            ...(this.options.token !== undefined ? { token: this.options.token } : {}),
+          },
         );
         verdict = classify(response);
         if (response.retryAfter) retryAfterMs = Math.min(MAX_RETRY_AFTER_MS, response.retryAfter * 1000);

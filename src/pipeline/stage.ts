@@ -74,19 +74,35 @@ export interface PipelineStage {
   close?(): Promise<void>;
 }
 
+/** Told how long each stage run took and whether it succeeded (metrics). */
+export type StageObserver = (stage: string, seconds: number, ok: boolean) => void;
+
+/** Errors that mean the disk is full: the frame is fine, the machine is not (see ProcessingWorker). */
+export function isDiskFull(error: unknown): boolean {
+  const code = String((error as { code?: unknown } | null)?.code ?? '');
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+}
+
 /** Runs the stages in order; the queue knows nothing of what they do. */
 export class Pipeline {
+  onStage: StageObserver | undefined;
+
   constructor(readonly stages: PipelineStage[]) {}
 
   async process(task: FrameTask): Promise<void> {
     for (const stage of this.stages) {
       if (stage.isNeeded && !stage.isNeeded(task.entry)) continue;
+      const started = performance.now();
       try {
         await stage.run(task);
+        this.onStage?.(stage.name, (performance.now() - started) / 1000, true);
       } catch (error) {
+        this.onStage?.(stage.name, (performance.now() - started) / 1000, false);
         const message = error instanceof Error ? error.message : String(error);
         const wrapped = error instanceof PermanentStageError ? new PermanentStageError(message) : new Error(message);
         wrapped.message = `${stage.name}: ${message}`;
+        const code = (error as { code?: unknown } | null)?.code;
+        if (code !== undefined) Object.assign(wrapped, { code });
         throw wrapped;
       }
     }

@@ -1,5 +1,5 @@
 import type { ImageStore } from '../images/image-store.js';
-import { FrameTask, PermanentStageError, type Pipeline } from '../pipeline/stage.js';
+import { FrameTask, isDiskFull, PermanentStageError, type Pipeline } from '../pipeline/stage.js';
 import type { EntriesRepository, EntryRow } from '../store/entries-repository.js';
 
 export interface ProcessingWorkerOptions {
@@ -28,6 +28,8 @@ export class ProcessingWorker {
   private readonly backfillFailures = new Map<number, number>();
   private backfillPausedUntil = 0;
   private backfillStreak = 0;
+  /** While the disk is full, no new frame is claimed before this time (ms). */
+  private diskFullUntil = 0;
   private running = false;
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> = Promise.resolve();
@@ -56,7 +58,7 @@ export class ProcessingWorker {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      while (this.running && this.inFlight.size < this.options.concurrency) {
+      while (this.running && this.inFlight.size < this.options.concurrency && Date.now() >= this.diskFullUntil) {
         const claimed = this.repo.claimNext(this.options.lifoThreshold);
         if (!claimed) break;
         this.launch(claimed.entry);
@@ -108,6 +110,13 @@ export class ProcessingWorker {
     } catch (error) {
       if (this.abandoned.has(entry.id)) return;
       const message = error instanceof Error ? error.message : String(error);
+      if (isDiskFull(error)) {
+        // Not the frame's fault: back to PENDING without counting the attempt, and pause until space may be back.
+        this.repo.release(entry.id);
+        if (Date.now() >= this.diskFullUntil) this.options.log(`disk full while processing frame ${entry.id}: pausing processing for 5 s (${message})`);
+        this.diskFullUntil = Date.now() + 5000;
+        return;
+      }
       if (error instanceof PermanentStageError) {
         this.repo.failPermanently(entry.id, message);
         this.options.log(`frame ${entry.id} failed: ${message}`);

@@ -64,6 +64,7 @@ async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promi
   const images = new ImageStore(config.dataDir);
   db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log });
   pipeline = await createPipeline(config, images, db);
+  pipeline.onStage = (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok });
   worker = new ProcessingWorker(new EntriesRepository(db), pipeline, images, {
     // One frame more than OCR workers: the next frame is decoded while the others are being read.
     concurrency: config.workers + 1,

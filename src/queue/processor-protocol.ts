@@ -10,4 +10,6 @@ export type ToProcessor =
 export type FromProcessor =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
+  /** One pipeline stage run finished (for /metrics). */
+  | { type: 'stage'; stage: string; seconds: number; ok: boolean }
   | { type: 'stopped'; report: ShutdownReport };

@@ -26,6 +26,8 @@ export class ProcessorSupervisor {
     private readonly config: ServerConfig,
     private readonly repo: EntriesRepository,
     private readonly log: Logger,
+    /** Told of every pipeline stage run in the processor (metrics). */
+    private readonly onStage?: (stage: string, seconds: number, ok: boolean) => void,
   ) {}
 
   /** Starts the processor and resolves once its OCR workers are warm. */
@@ -34,7 +36,9 @@ export class ProcessorSupervisor {
     this.child = child;
     return new Promise((resolve, reject) => {
       const onMessage = (message: FromProcessor) => {
-        if (message.type === 'ready') {
+        if (message.type === 'stage') {
+          this.onStage?.(message.stage, message.seconds, message.ok);
+        } else if (message.type === 'ready') {
           child.off('exit', onEarlyExit);
           child.on('exit', (code, signal) => this.onExit(child, code, signal));
           resolve();

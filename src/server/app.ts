@@ -15,12 +15,24 @@ import { uploadRoutes } from './routes/upload.js';
 import { queueRoutes } from './routes/queue.js';
 import { entriesRoutes } from './routes/entries.js';
 import { searchRoutes } from './routes/search.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { sessionRoutes } from './routes/session.js';
+import { installSecurity } from './security.js';
+import { AuthService } from '../services/auth-service.js';
+import type { MetricsService } from '../services/metrics-service.js';
+import type { UploadGate } from '../services/upload-gate.js';
 
 export interface AppServices {
   ingest: IngestService;
   queue: QueueService;
   entries: EntriesService;
   search: SearchService;
+  /** OPENRECALL_API_TOKEN rules; none: no token required. */
+  auth?: AuthService;
+  /** Bound on concurrent uploads (503 past it). */
+  uploadGate?: UploadGate;
+  /** /metrics; none: no such route. */
+  metrics?: MetricsService;
 }
 
 export interface AppOptions {
@@ -29,6 +41,8 @@ export interface AppOptions {
   maxUploadBytes: number;
   showAiDescription: boolean;
   logger?: FastifyServerOptions['logger'];
+  /** Whole request (headers and body) must arrive within this; idle connections close after it. Default 30 s. */
+  requestTimeoutMs?: number;
   /** Further route plugins (search, web UI) registered by later features. */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
 }
@@ -45,7 +59,16 @@ declare module 'fastify' {
 export async function buildApp(services: AppServices, options: AppOptions): Promise<App> {
   const serverOptions: FastifyHttpOptions<http.Server> = {
     // Long search queries travel in the URL: allow 64 KB of headers instead of Node's 16 KB.
-    serverFactory: (handler) => http.createServer({ maxHeaderSize: 64 * 1024 }, handler),
+    serverFactory: (handler) => {
+      // A slow client (slowloris) cannot hold a connection or an upload slot for longer than the request timeout.
+      const timeout = options.requestTimeoutMs ?? 30_000;
+      const server = http.createServer(
+        { maxHeaderSize: 64 * 1024, requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.min(1000, timeout / 2) },
+        handler,
+      );
+      server.setTimeout(timeout);
+      return server;
+    },
     logger: options.logger ?? false,
     ajv: { plugins: [fileKeyword] },
     schemaErrorFormatter: formatValidationError,
@@ -60,6 +83,9 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     openapi: {
       openapi: '3.0.3',
       info: { title: 'OpenRecall API', version: options.version, description: 'Ingest, queue and browse screen captures.' },
+      // With OPENRECALL_API_TOKEN set, every route but /api/health needs it (or the UI's session cookie).
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
     },
     transform: ({ schema, url }) => ({ schema: documentFileFields(schema), url }),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}` },
@@ -69,6 +95,9 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     attachFieldsToBody: 'keyValues',
     limits: { fileSize: options.maxUploadBytes, files: 1, fields: 16, parts: 17, fieldSize: 64 * 1024, headerPairs: 100 },
   });
+
+  const auth = services.auth ?? new AuthService(undefined);
+  installSecurity(app, auth);
 
   app.addHook('preHandler', async (request) => {
     request.handlerStarted = true;
@@ -102,7 +131,14 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   });
 
   await app.register(healthRoutes, { version: options.version });
-  await app.register(uploadRoutes, { ingest: services.ingest, debug: options.debug });
+  await app.register(sessionRoutes, { auth });
+  await app.register(uploadRoutes, {
+    ingest: services.ingest,
+    debug: options.debug,
+    ...(services.uploadGate ? { gate: services.uploadGate } : {}),
+    ...(services.metrics ? { metrics: services.metrics } : {}),
+  });
+  if (services.metrics) await app.register(metricsRoutes, { metrics: services.metrics });
   await app.register(queueRoutes, { queue: services.queue });
   await app.register(entriesRoutes, { entries: services.entries, queue: services.queue });
   await app.register(searchRoutes, { search: services.search, showAiDescription: options.showAiDescription });

@@ -71,6 +71,7 @@ export const UploadForm = Type.Object({
     Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$', description: 'Client idempotency key (printable ASCII)' }),
   ),
   monitor: Type.Optional(Type.Integer({ minimum: 0, maximum: 255, description: 'Monitor index' })),
+  buffer_bytes: Type.Optional(Type.Integer({ minimum: 0, description: "Bytes of unsent frames in the client's buffer (reported in /metrics)" })),
 });
 export type UploadForm = Static<typeof UploadForm>;
 

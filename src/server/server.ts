@@ -1,4 +1,7 @@
-import type { ServerConfig } from '../config.js';
+import { ConfigError, isLoopbackHost, type ServerConfig } from '../config.js';
+import { AuthService } from '../services/auth-service.js';
+import { cachedStorage, MetricsService } from '../services/metrics-service.js';
+import { UploadGate } from '../services/upload-gate.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger, type Logger } from '../log.js';
 import { createEmbeddingProvider } from '../ai/index.js';
@@ -30,6 +33,7 @@ export interface RunningServer {
 
 /** Wires the server together: data dir, database, recovery, processor child process, HTTP. */
 export async function startServer(config: ServerConfig, log: Logger = createLogger('server')): Promise<RunningServer> {
+  checkExposure(config, log);
   const images = new ImageStore(config.dataDir);
   images.ensureDirectories();
   const releaseLock = acquireDataDirLock(config.dataDir);
@@ -52,7 +56,13 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       embedder ? { provider: embedder, index: new VectorIndex(embedder.model, embeddings) } : undefined,
     );
 
-    const running = new ProcessorSupervisor(config, repo, log);
+    const uploadGate = new UploadGate(config.maxConcurrentUploads);
+    const metrics = new MetricsService({
+      frameCounts: () => ({ ...repo.counts() }),
+      storage: cachedStorage(images.paths),
+      uploadsInFlight: () => uploadGate.inFlight,
+    });
+    const running = new ProcessorSupervisor(config, repo, log, (stage, seconds, ok) => metrics.observeStage(stage, seconds, ok));
     processor = running;
     await running.start();
 
@@ -79,6 +89,9 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         }),
         entries: new EntriesService(repo, images),
         search,
+        auth: new AuthService(config.apiToken),
+        uploadGate,
+        metrics,
       },
       {
         version: VERSION,
@@ -86,6 +99,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         maxUploadBytes: config.maxUploadBytes,
         showAiDescription: config.ai.showAiDescription,
         logger: config.debug ? { level: 'debug' } : false,
+        requestTimeoutMs: config.requestTimeoutMs,
         plugins: [timelineRoutes(new TimelineRepository(db)), webRoutes()],
       },
     );
@@ -109,4 +123,18 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     releaseLock();
     throw error;
   }
+}
+
+/**
+ * Without a token the server must stay on this machine: a non-loopback OPENRECALL_HOST needs
+ * OPENRECALL_API_TOKEN, or an explicit --insecure-no-auth (which is logged loudly).
+ */
+function checkExposure(config: ServerConfig, log: Logger): void {
+  if (config.apiToken !== undefined || isLoopbackHost(config.host)) return;
+  if (!config.insecureNoAuth) {
+    throw new ConfigError(
+      `OPENRECALL_HOST="${config.host}" exposes the server beyond this machine without OPENRECALL_API_TOKEN: set a token (openssl rand -hex 32), or pass --insecure-no-auth to run open anyway`,
+    );
+  }
+  log(`WARNING: --insecure-no-auth: serving every screenshot and search on ${config.host} WITHOUT AUTHENTICATION; anyone who can reach this port can read your screen history`);
 }

@@ -107,10 +107,14 @@ export function withoutControlCharacters(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
-function storageError(error: unknown): Error {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT') {
-    return new ApiError(507, 'the server is out of disk space; try again later', 'INSUFFICIENT_STORAGE');
+/**
+ * A full disk (ENOSPC, EDQUOT from fs; SQLITE_FULL, the `code` of better-sqlite3's SqliteError) is the
+ * server's temporary problem, not the frame's: 507, which clients retry.
+ */
+export function storageError(error: unknown): Error {
+  const code = String((error as { code?: unknown }).code ?? '');
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
+    return new ApiError(507, 'the server is out of disk space: nothing was stored; free some space (the upload can be retried as is)', 'INSUFFICIENT_STORAGE');
   }
   return error as Error;
 }

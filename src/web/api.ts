@@ -1,4 +1,5 @@
-// The UI's only way to the server: the public JSON API, with the optional API token.
+// The UI's only way to the server: the public JSON API. With OPENRECALL_API_TOKEN set, the server's session
+// cookie (from POST /api/session) authenticates the UI's requests; the browser sends it by itself.
 
 export type Status = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
 
@@ -95,49 +96,46 @@ export class ApiRequestError extends Error {
   }
 }
 
-const TOKEN_KEY = 'openrecall.token';
-const TOKEN_COOKIE = 'openrecall_token';
-
-export function storedToken(): string | null {
-  try {
-    return localStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
-
-/** Keeps the token for fetch (Authorization header) and for images (a same-site cookie, as <img> sends no headers). */
-function saveToken(token: string): void {
-  try {
-    localStorage.setItem(TOKEN_KEY, token);
-  } catch {
-    // Private mode: the token lasts for this page only.
-  }
-  document.cookie = `${TOKEN_COOKIE}=${encodeURIComponent(token)}; path=/; SameSite=Strict`;
-}
-
 type TokenPrompt = () => Promise<string | null>;
 let promptForToken: TokenPrompt = async () => null;
-let pendingPrompt: Promise<string | null> | undefined;
+let pendingPrompt: Promise<boolean> | undefined;
 
 /** The UI registers its dialog here; concurrent 401s share one prompt, so the user is asked once. */
 export function setTokenPrompt(prompt: TokenPrompt): void {
   promptForToken = prompt;
 }
 
-async function askToken(): Promise<string | null> {
-  pendingPrompt ??= promptForToken().finally(() => (pendingPrompt = undefined));
-  const token = await pendingPrompt;
-  if (token) saveToken(token);
-  return token;
+/**
+ * Trades the token for the server's session cookie (HttpOnly, SameSite=Strict): the token is sent once and
+ * never stored where a script could read it; the cookie authenticates every later request, images included.
+ */
+async function openSession(token: string): Promise<boolean> {
+  try {
+    const response = await fetch('/api/session', { method: 'POST', headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Asks for the token (once for concurrent callers) and opens a session; true when the server took it. */
+async function askToken(): Promise<boolean> {
+  pendingPrompt ??= (async () => {
+    // A mistyped token is asked for again (three tries); cancelling gives up.
+    for (let i = 0; i < 3; i++) {
+      const token = await promptForToken();
+      if (!token) return false;
+      if (await openSession(token)) return true;
+    }
+    return false;
+  })().finally(() => (pendingPrompt = undefined));
+  return pendingPrompt;
 }
 
 export async function api<T>(path: string, init: RequestInit & { signal?: AbortSignal } = {}): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     const headers = new Headers(init.headers);
     headers.set('accept', 'application/json');
-    const token = storedToken();
-    if (token) headers.set('authorization', `Bearer ${token}`);
     let response: Response;
     try {
       response = await fetch(path, { ...init, headers });

@@ -1,10 +1,23 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '../../errors.js';
 import type { IngestService } from '../../services/ingest-service.js';
+import type { MetricsService } from '../../services/metrics-service.js';
+import type { UploadGate } from '../../services/upload-gate.js';
 import { errorResponses, UploadAccepted, UploadDuplicate, UploadForm } from '../schemas.js';
 
-export async function uploadRoutes(app: FastifyInstance, options: { ingest: IngestService; debug: boolean }): Promise<void> {
+/** The fields of the upload form (the schema's properties); anything else is refused by name. */
+const UPLOAD_FIELDS = Object.keys(UploadForm.properties);
+
+export interface UploadRouteOptions {
+  ingest: IngestService;
+  debug: boolean;
+  gate?: UploadGate;
+  metrics?: MetricsService;
+}
+
+export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOptions): Promise<void> {
+  const { gate, metrics } = options;
   app.withTypeProvider<TypeBoxTypeProvider>().post(
     '/api/upload',
     {
@@ -13,12 +26,35 @@ export async function uploadRoutes(app: FastifyInstance, options: { ingest: Inge
         tags: ['ingest'],
         consumes: ['multipart/form-data'],
         body: UploadForm,
-        response: { 200: UploadDuplicate, 202: UploadAccepted, ...errorResponses(400, 413, 415, 507) },
+        response: { 200: UploadDuplicate, 202: UploadAccepted, ...errorResponses(400, 401, 413, 415, 503, 507) },
+      },
+      // Before the body is read: a slot per upload, or 503 at once when all are taken.
+      onRequest: async (_request, reply) => {
+        if (!gate) return;
+        const release = gate.tryAcquire();
+        if (!release) {
+          return (reply as FastifyReply)
+            .code(503)
+            .header('retry-after', String(gate.retryAfterSeconds))
+            .send({ statusCode: 503, error: 'BUSY', message: `the server is receiving ${gate.limit} uploads already; retry in ${gate.retryAfterSeconds} s` });
+        }
+        // 'close' comes once the answer is sent or the connection is gone (client away, request timeout).
+        reply.raw.once('close', release);
+      },
+      onResponse: async (_request, reply) => {
+        if (!metrics) return;
+        const status = reply.statusCode;
+        metrics.upload(status === 202 ? 'accepted' : status === 200 ? 'duplicate' : status === 503 ? 'busy' : status === 507 ? 'storage_full' : status === 401 ? 'unauthorized' : 'rejected');
+        if (status === 202) metrics.observeIngest(reply.elapsedTime / 1000);
       },
       // Runs before body validation, so a JSON or text body is told what is expected rather than which field is missing.
       preValidation: async (request) => {
         if (!request.isMultipart()) {
           throw new ApiError(415, `upload must be multipart/form-data, not ${request.headers['content-type'] ?? 'an empty body'}`, 'UNSUPPORTED_MEDIA_TYPE');
+        }
+        const unknown = Object.keys((request.body as Record<string, unknown> | undefined) ?? {}).filter((name) => !UPLOAD_FIELDS.includes(name));
+        if (unknown.length) {
+          throw new ApiError(400, `unknown field '${unknown[0]!.slice(0, 64)}': the upload takes ${UPLOAD_FIELDS.join(', ')}`, 'UNKNOWN_FIELD');
         }
       },
     },
@@ -33,6 +69,7 @@ export async function uploadRoutes(app: FastifyInstance, options: { ingest: Inge
         captureId: form.capture_id,
         monitor: form.monitor,
       });
+      if (form.buffer_bytes !== undefined) metrics?.clientBuffer(request.ip, form.buffer_bytes);
       if (result.status === 'duplicate') return reply.code(200).send({ status: 'duplicate', task_id: result.taskId });
       const elapsed = Math.round((performance.now() - started) * 100) / 100;
       return reply.code(202).send({

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { CONTENT_SECURITY_POLICY } from '../security.js';
 
 /** Where `npm run build` puts the UI: dist/web, found from this file in src/ (tsx) or in dist/. */
 export const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/web');
@@ -10,22 +11,8 @@ export const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.me
 /** The pages of the single-page UI; each serves index.html and the browser renders the page. */
 const PAGES = ['/', '/timeline', '/search', '/queue', '/entry/:id'];
 
-/**
- * A policy the UI is written to satisfy: its own scripts and styles only (no inline code, no eval), images and
- * API calls to this server only. Set on the HTML page, so every request the page makes is held to it.
- */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+// The Content-Security-Policy and the other security headers are set on every response (../security.ts);
+// the page repeats the policy so the HTML is never served without it.
 
 function sendHtml(reply: FastifyReply, html: string, status = 200) {
   return reply

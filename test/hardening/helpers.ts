@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { uploadFrame, type UploadResponse } from '../../src/api-client/upload.js';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+export const bearer = (token = TOKEN) => ({ authorization: `Bearer ${token}` });
+
+let counter = 0;
+
+/** Uploads through the client code (with the token unless told otherwise). */
+export function uploadWithToken(api: string, image: Buffer, extra: { captureId?: string; token?: string | null; timestamp?: number } = {}): Promise<UploadResponse> {
+  const token = extra.token === undefined ? TOKEN : extra.token;
+  return uploadFrame(
+    api,
+    {
+      image,
+      contentType: 'image/png',
+      timestamp: extra.timestamp ?? Date.now() / 1000 - 60 + counter++ / 1000,
+      app: 'TestApp',
+      title: 'Test window',
+      ...(extra.captureId !== undefined ? { captureId: extra.captureId } : {}),
+    },
+    token ? { token } : {},
+  );
+}
+
+export async function getJsonAuthed<T = any>(url: string, token: string | null = TOKEN): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, { headers: token ? bearer(token) : {} });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** A TCP port that was free a moment ago (for servers restarted on the same address). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface Row {
+  id: number;
+  capture_id: string | null;
+  status: string;
+  text: string | null;
+  attempts: number;
+  image_path: string | null;
+  last_error: string | null;
+}
+
+/** The entries table, read with a connection of its own (the server may be running or dead). */
+export function readRows(dataDir: string): Row[] {
+  const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT id, capture_id, status, text, attempts, image_path, last_error FROM entries ORDER BY id').all() as Row[];
+  } finally {
+    db.close();
+  }
+}
+
+export const exists = (p: string) => fs.existsSync(p);

@@ -23,6 +23,10 @@ export interface ServerConfig {
   maxImagePixels: number;
   maxAttempts: number;
   shutdownGraceMs: number;
+  /** Frames older than this many days are deleted (0: keep forever). */
+  retentionDays: number;
+  /** Storage budget in bytes for screenshots, thumbnails and the database (0: no budget). */
+  maxStorageBytes: number;
   /** OPENRECALL_API_TOKEN: when set, every /api route (but health), /metrics and the images require it. */
   apiToken?: string;
   /** `--insecure-no-auth`: allows a non-loopback OPENRECALL_HOST without a token. */
@@ -106,8 +110,17 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     maxImagePixels: readNumber(env, 'OPENRECALL_MAX_IMAGE_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),
     maxAttempts: readNumber(env, 'OPENRECALL_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
     shutdownGraceMs: readNumber(env, 'OPENRECALL_SHUTDOWN_GRACE_SECONDS', 10, { min: 0, max: 600, integer: false }) * 1000,
+    ...loadRetentionConfig(env),
     ...loadHardeningConfig(env),
     ai: loadAiConfig(env),
+  };
+}
+
+/** OPENRECALL_RETENTION_DAYS and OPENRECALL_MAX_STORAGE_GB (also read by `openrecall prune`). */
+export function loadRetentionConfig(env: Env = process.env): { retentionDays: number; maxStorageBytes: number } {
+  return {
+    retentionDays: readNumber(env, 'OPENRECALL_RETENTION_DAYS', 0, { min: 0, max: 36_500, integer: false }),
+    maxStorageBytes: Math.round(readNumber(env, 'OPENRECALL_MAX_STORAGE_GB', 0, { min: 0, max: 1_000_000, integer: false }) * 1024 ** 3),
   };
 }
 

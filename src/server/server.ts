@@ -13,12 +13,15 @@ import { SearchRepository } from '../store/search-repository.js';
 import { EntriesService } from '../services/entries-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { QueueService } from '../services/queue-service.js';
+import { RetentionService } from '../services/retention-service.js';
+import { StorageRepository } from '../store/storage-repository.js';
 import { acquireDataDirLock } from '../store/data-dir-lock.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { EntriesRepository } from '../store/entries-repository.js';
 import { TimelineRepository } from '../store/timeline-repository.js';
 import { VERSION } from '../version.js';
 import { buildApp, type App } from './app.js';
+import { storageRoutes } from './routes/storage.js';
 import { timelineRoutes } from './routes/timeline.js';
 import { webRoutes } from './routes/web.js';
 
@@ -67,13 +70,21 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     await running.start();
 
     const onQueued = () => running.notify();
+    const retention = new RetentionService(new StorageRepository(db), images, {
+      retentionDays: config.retentionDays,
+      maxStorageBytes: config.maxStorageBytes,
+      log,
+    });
     const app = await buildApp(
       {
         ingest: new IngestService(repo, images, {
           maxImagePixels: config.maxImagePixels,
           lifoThreshold: config.lifoThreshold,
           maxClockSkewSeconds: 24 * 3600,
-          onAccepted: onQueued,
+          onAccepted: (bytes) => {
+            onQueued();
+            retention.onUploaded(bytes);
+          },
         }),
         queue: new QueueService(repo, {
           lifoThreshold: config.lifoThreshold,
@@ -86,6 +97,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
             embedding: embedder ? embeddings.missingCount(embedder.model) : null,
             description: config.ai.vlm.url ? repo.completedWithoutDescription() : null,
           }),
+          storage: () => retention.status(),
         }),
         entries: new EntriesService(repo, images),
         search,
@@ -100,17 +112,19 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         showAiDescription: config.ai.showAiDescription,
         logger: config.debug ? { level: 'debug' } : false,
         requestTimeoutMs: config.requestTimeoutMs,
-        plugins: [timelineRoutes(new TimelineRepository(db)), webRoutes()],
+        plugins: [timelineRoutes(new TimelineRepository(db)), storageRoutes(retention), webRoutes()],
       },
     );
     const url = await app.listen({ host: config.host, port: config.port });
     log(`OpenRecall ${VERSION} listening on ${url} (data: ${config.dataDir}, OCR: ${config.ocrEngine} x${config.workers})`);
+    // Retention's first run (and the walk of thumbnails/) happens in the background: start-up does not wait for it.
+    retention.start().catch((error: unknown) => log(`retention run failed: ${(error as Error).message}`));
 
     const openDb = db;
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        const [, report] = await Promise.all([app.close(), running.stop(config.shutdownGraceMs)]);
+        const [, report] = await Promise.all([app.close(), running.stop(config.shutdownGraceMs), retention.stop()]);
         log(`shutdown: ${report.finished} frame(s) finished, ${report.released} returned to PENDING`);
         await embedder?.close?.();
         openDb.close();

@@ -22,7 +22,8 @@ export interface IngestOptions {
   lifoThreshold: number;
   /** How far a capture time may lie in the future (clock skew between client and server). */
   maxClockSkewSeconds: number;
-  onAccepted: () => void;
+  /** Called with the size of the file written for each accepted upload. */
+  onAccepted: (bytes: number) => void;
 }
 
 const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
@@ -74,7 +75,7 @@ export class IngestService {
       this.images.removeSync(imagePath); // the same capture_id won a race with this request
       return { status: 'duplicate', taskId: inserted.id };
     }
-    this.options.onAccepted();
+    this.options.onAccepted(upload.image.length);
     const queueSize = this.repo.pendingCount();
     return { status: 'accepted', taskId: inserted.id, queueSize, mode: Repo.modeFor(queueSize, this.options.lifoThreshold) };
   }

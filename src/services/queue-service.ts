@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { ApiError, notFound } from '../errors.js';
 import { EntriesRepository, type ProcessingMode, type QueueCounts } from '../store/entries-repository.js';
+import type { StorageStatus } from './retention-service.js';
 
 export interface QueueStatus {
   queue: QueueCounts;
@@ -10,6 +11,8 @@ export interface QueueStatus {
   /** COMPLETED frames still waiting for a stage switched on later (null: that stage is off). */
   backfill: { embedding: number | null; description: number | null };
   system: { version: string; uptime_seconds: number; pid: number; rss_mb: number; node: string; platform: string; cpus: number };
+  /** Disk used by the data dir and what retention does about it. */
+  storage?: StorageStatus;
 }
 
 export interface QueueServiceOptions {
@@ -20,6 +23,7 @@ export interface QueueServiceOptions {
   version: string;
   onRequeued: () => void;
   backfill?: () => { embedding: number | null; description: number | null };
+  storage?: () => StorageStatus;
 }
 
 /** What the queue looks like, and the operator's levers on it. */
@@ -62,6 +66,7 @@ export class QueueService {
         platform: `${os.platform()}-${os.arch()}`,
         cpus: os.availableParallelism(),
       },
+      ...(this.options.storage ? { storage: this.options.storage() } : {}),
     };
   }
 

@@ -1,0 +1,93 @@
+import type { Db } from './database.js';
+
+/** A frame retention may delete: finished (COMPLETED or FAILED), never one waiting for or in processing. */
+export interface DeletableFrame {
+  id: number;
+  timestamp: number;
+  image_path: string | null;
+  bytes: number | null;
+  /** 1 when the frame has been processed (its image left screenshots/incoming, so a thumbnail exists). */
+  processed: number;
+}
+
+export interface StorageTotals {
+  /** Sum of the `bytes` column: the size of each row's image file as written. */
+  imageBytes: number;
+  frames: number;
+  /** Frames whose image was processed (they have a thumbnail). */
+  processedFrames: number;
+  /** Frames that may not be deleted now (PENDING or PROCESSING). */
+  unfinishedFrames: number;
+  oldestTimestamp: number | null;
+}
+
+const FINISHED = `status IN ('COMPLETED', 'FAILED')`;
+const PROCESSED = `(image_path IS NOT NULL AND image_path NOT LIKE 'screenshots/incoming/%')`;
+
+/** The SQL of retention and the storage figures. */
+export class StorageRepository {
+  private readonly stmt;
+
+  constructor(private readonly db: Db) {
+    this.stmt = {
+      totals: db.prepare(
+        `SELECT coalesce(sum(bytes), 0) AS imageBytes, count(*) AS frames,
+                coalesce(sum(CASE WHEN ${PROCESSED} THEN 1 ELSE 0 END), 0) AS processedFrames,
+                coalesce(sum(CASE WHEN ${FINISHED} THEN 0 ELSE 1 END), 0) AS unfinishedFrames
+         FROM entries`,
+      ),
+      oldest: db.prepare(`SELECT min(timestamp) FROM entries`).pluck(),
+      deletable: db.prepare(
+        `SELECT id, timestamp, image_path, bytes, ${PROCESSED} AS processed FROM entries
+         WHERE ${FINISHED} AND timestamp < @before AND (timestamp > @afterTimestamp OR (timestamp = @afterTimestamp AND id > @afterId))
+         ORDER BY timestamp, id LIMIT @limit`,
+      ),
+      deleteFinished: db.prepare(
+        `DELETE FROM entries WHERE id = ? AND ${FINISHED} RETURNING id, timestamp, image_path, bytes, ${PROCESSED} AS processed`,
+      ),
+      exists: db.prepare(`SELECT 1 FROM entries WHERE id = ?`).pluck(),
+      withoutBytes: db.prepare(`SELECT id, image_path FROM entries WHERE bytes IS NULL AND image_path IS NOT NULL LIMIT ?`),
+      setBytes: db.prepare(`UPDATE entries SET bytes = ? WHERE id = ? AND bytes IS NULL`),
+    };
+  }
+
+  totals(): StorageTotals {
+    const row = this.stmt.totals.get() as Omit<StorageTotals, 'oldestTimestamp'>;
+    return { ...row, oldestTimestamp: (this.stmt.oldest.get() as number | null) ?? null };
+  }
+
+  /**
+   * Finished frames captured before `before`, oldest first, after the cursor (timestamp, id). Frames that are
+   * PENDING or PROCESSING are never returned: their files belong to the processor.
+   */
+  deletable(before: number, after: { timestamp: number; id: number }, limit: number): DeletableFrame[] {
+    return this.stmt.deletable.all({ before, afterTimestamp: after.timestamp, afterId: after.id, limit }) as DeletableFrame[];
+  }
+
+  /**
+   * Deletes these frames' rows in one transaction (their full-text entries go with them by trigger, their
+   * embeddings by cascade). A frame that became PENDING/PROCESSING meanwhile (a retry) is skipped.
+   * Returns the rows actually deleted: only their files may be removed.
+   */
+  deleteFinished(ids: number[]): DeletableFrame[] {
+    return this.db
+      .transaction(() => ids.flatMap((id) => this.stmt.deleteFinished.all(id) as DeletableFrame[]))
+      .immediate();
+  }
+
+  /** Ids of these that still have a row. */
+  existing(ids: number[]): Set<number> {
+    return new Set(ids.filter((id) => this.stmt.exists.get(id) !== undefined));
+  }
+
+  /** Rows without a recorded size (databases of the Python version), a batch at a time. */
+  withoutBytes(limit: number): Array<{ id: number; image_path: string }> {
+    return this.stmt.withoutBytes.all(limit) as Array<{ id: number; image_path: string }>;
+  }
+
+  setBytes(sizes: Array<{ id: number; bytes: number }>): void {
+    this.db.transaction(() => {
+      for (const { id, bytes } of sizes) this.stmt.setBytes.run(bytes, id);
+    })();
+  }
+}

@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { after, describe, it } from 'node:test';
+import { getJson, queueCounts, upload, waitUntil } from './helpers/api.js';
+import { renderTextImage } from './helpers/images.js';
+import { startInProcessServer } from './helpers/in-process-server.js';
+import { runCli, startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { listFilesRecursive, tempDir } from './helpers/temp-dir.js';
+
+type InProcess = Awaited<ReturnType<typeof startInProcessServer>>;
+const DAY = 86_400;
+const now = () => Date.now() / 1000;
+
+/** Random pixels: incompressible, so each frame is ~1.4 MB stored and dwarfs the database's growth. */
+function noisePng(width = 800, height = 600): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < pixels.length; i += 4) pixels.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
+  return sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+}
+
+function dirBytes(dir: string): number {
+  return listFilesRecursive(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+const post = (url: string) => getJson(url, { method: 'POST' });
+const storage = async (api: string) => (await getJson(`${api}/queue/status`)).body.storage;
+
+describe('retention and storage budget', () => {
+  const inProcess: InProcess[] = [];
+  const processes: ServerProcess[] = [];
+  after(async () => {
+    await Promise.all(processes.map((s) => s.stop()));
+    for (const s of inProcess) await s.close();
+  });
+
+  it('deletes frames older than OPENRECALL_RETENTION_DAYS: rows, full-text entries, embeddings, images and thumbnails; a dry run deletes nothing', async () => {
+    const server = await startInProcessServer({ retentionDays: 30 });
+    inProcess.push(server);
+    const frames = [
+      { title: 'ancientalpha notes', timestamp: now() - 45 * DAY },
+      { title: 'ancientbravo notes', timestamp: now() - 40 * DAY },
+      { title: 'ancientcharlie notes', timestamp: now() - 31 * DAY },
+      { title: 'recentdelta notes', timestamp: now() - 29 * DAY },
+      { title: 'recentecho notes', timestamp: now() - 60 },
+    ];
+    const ids: number[] = [];
+    for (const [i, frame] of frames.entries()) {
+      const image = await renderTextImage([frame.title], { width: 320, height: 200, seed: i + 1 });
+      ids.push((await upload(server.api, { image, ...frame })).body.task_id as number);
+    }
+    await waitUntil(async () => (await queueCounts(server.api)).completed === 5, { what: 'processing' });
+    const entries = await Promise.all(ids.map(async (id) => (await getJson(`${server.api}/entries/${id}`)).body));
+    // An embedding for an old frame: it must go with its row (ON DELETE CASCADE).
+    server.db
+      .prepare(`INSERT INTO embeddings (entry_id, model, dim, vector, bits, created_at) VALUES (?, 'test-model', 2, ?, ?, ?)`)
+      .run(ids[0], Buffer.alloc(8), Buffer.alloc(1), now());
+    const files = (id: number, i: number) => [path.join(server.dataDir, entries[i].image_path), path.join(server.dataDir, 'thumbnails', `${id}.webp`)];
+    for (const [i, id] of ids.entries()) for (const f of files(id, i)) assert.ok(fs.existsSync(f), `${f} exists before`);
+
+    const dry = (await post(`${server.api}/storage/prune?dry_run=true`)).body;
+    assert.equal(dry.dry_run, true);
+    assert.equal(dry.frames, 3);
+    assert.deepEqual(dry.by_age.frames, 3);
+    assert.equal(dry.by_budget.frames, 0);
+    assert.equal(dry.oldest_timestamp, frames[0]!.timestamp);
+    assert.equal(dry.newest_timestamp, frames[2]!.timestamp);
+    assert.ok(dry.bytes >= entries.slice(0, 3).reduce((s: number, e: any) => s + e.bytes, 0), 'bytes count the images at least');
+    assert.equal((await getJson(`${server.api}/entries?limit=10`)).body.entries.length, 5, 'a dry run deletes no row');
+    for (const [i, id] of ids.entries()) for (const f of files(id, i)) assert.ok(fs.existsSync(f), `${f} still exists after the dry run`);
+
+    const done = (await post(`${server.api}/storage/prune`)).body;
+    assert.equal(done.dry_run, false);
+    assert.equal(done.frames, 3);
+    for (const [i, id] of ids.entries()) {
+      const gone = i < 3;
+      assert.equal((await getJson(`${server.api}/entries/${id}`)).status, gone ? 404 : 200, `entry ${i}`);
+      for (const f of files(id, i)) assert.equal(fs.existsSync(f), !gone, `${f} ${gone ? 'removed' : 'kept'}`);
+    }
+    assert.equal(server.db.prepare(`SELECT count(*) FROM entries_fts WHERE entries_fts MATCH 'ancientalpha'`).pluck().get(), 0, 'word index entry gone');
+    assert.equal(server.db.prepare(`SELECT count(*) FROM entries_trigram WHERE entries_trigram MATCH 'ancientbravo'`).pluck().get(), 0, 'trigram entry gone');
+    assert.equal(server.db.prepare(`SELECT count(*) FROM entries_fts WHERE entries_fts MATCH 'recentdelta'`).pluck().get(), 1, 'kept frame still indexed');
+    assert.equal(server.db.prepare(`SELECT count(*) FROM embeddings WHERE entry_id = ?`).pluck().get(ids[0]), 0, 'embedding gone');
+    const search = (await getJson(`${server.api}/search?q=ancientcharlie`)).body;
+    assert.equal(search.results?.length ?? search.hits?.length ?? 0, 0, 'search finds nothing of a deleted frame');
+    assert.ok(!fs.existsSync(path.join(server.dataDir, 'retention.journal')), 'no journal left behind');
+
+    const figures = await storage(server.api);
+    assert.equal(figures.retention_days, 30);
+    assert.equal(figures.budget_bytes, null);
+    assert.equal(figures.deleted_frames, 3);
+    assert.equal(figures.deleted_bytes, done.bytes);
+    assert.equal(figures.oldest_frame_timestamp, frames[3]!.timestamp);
+    assert.ok(figures.last_run_at > now() - 600);
+    // The running figures against the files really on disk (no frame is waiting, so they are exact).
+    assert.equal(figures.images_bytes, dirBytes(path.join(server.dataDir, 'screenshots')));
+    assert.equal(figures.thumbnails_bytes, dirBytes(path.join(server.dataDir, 'thumbnails')));
+    assert.equal(figures.used_bytes, figures.images_bytes + figures.thumbnails_bytes + figures.database_bytes);
+    assert.ok(figures.database_bytes >= fs.statSync(path.join(server.dataDir, 'db', 'recall.db')).size);
+  });
+
+  it('keeps within OPENRECALL_MAX_STORAGE_GB: the oldest captures go first at start, and again after uploads cross the budget', async () => {
+    const dataDir = tempDir();
+    const first = await startInProcessServer({ dataDir });
+    // Captured in an order unlike their ids: retention goes by capture time.
+    const hoursAgo = [5, 2, 6, 1, 4, 3];
+    const ids: number[] = [];
+    for (const h of hoursAgo) ids.push((await upload(first.api, { image: await noisePng(), timestamp: now() - h * 3600 })).body.task_id as number);
+    await waitUntil(async () => (await queueCounts(first.api)).completed === 6, { what: 'processing' });
+    const measured = (await post(`${first.api}/storage/prune?dry_run=true`)).body;
+    const perFrame = (await storage(first.api)).images_bytes / 6;
+    await first.close();
+
+    const budget = Math.floor(measured.used_bytes_before - 2.5 * perFrame);
+    const server = await startInProcessServer({ dataDir, maxStorageBytes: budget });
+    inProcess.push(server);
+    const afterStart = await waitUntil(async () => {
+      const s = await storage(server.api);
+      return s.last_run_at !== null ? s : undefined;
+    }, { what: 'the start-up retention run' });
+    assert.equal(afterStart.budget_bytes, budget);
+    assert.equal(afterStart.deleted_frames, 3, 'three frames free more than 2.5 frames of space');
+    assert.ok(afterStart.used_bytes <= budget, `${afterStart.used_bytes} <= ${budget}`);
+    const oldestFirst = ids.map((id, i) => ({ id, h: hoursAgo[i]! })).sort((a, b) => b.h - a.h);
+    for (const [rank, { id }] of oldestFirst.entries()) {
+      assert.equal((await getJson(`${server.api}/entries/${id}`)).status, rank < 3 ? 404 : 200, `frame captured ${oldestFirst[rank]!.h} h ago`);
+    }
+
+    // New captures push it over again: the uploads themselves schedule a check.
+    const fresh: number[] = [];
+    for (let i = 0; i < 2; i++) fresh.push((await upload(server.api, { image: await noisePng(), timestamp: now() - 60 + i })).body.task_id as number);
+    const settled = await waitUntil(async () => {
+      const s = await storage(server.api);
+      const counts = await queueCounts(server.api);
+      return s.deleted_frames >= 5 && counts.pending === 0 && counts.processing === 0 && s.used_bytes <= budget ? s : undefined;
+    }, { what: 'the after-upload check', timeoutMs: 180_000, intervalMs: 500 });
+    assert.ok(settled.used_bytes <= budget);
+    for (const id of fresh) assert.equal((await getJson(`${server.api}/entries/${id}`)).status, 200, 'the newest frames stay');
+    const left = (await getJson(`${server.api}/entries?limit=50`)).body.entries.length;
+    assert.equal(left, 8 - settled.deleted_frames);
+  });
+
+  it('openrecall prune on a data dir without a server: never touches frames waiting for processing; a crash between rows and files is finished by the next run', async () => {
+    const dataDir = tempDir();
+    const seed = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
+    processes.push(seed);
+    for (let i = 0; i < 4; i++) await upload(seed.api, { image: await renderTextImage([`frame ${i}`], { width: 320, height: 200, seed: i + 7 }), timestamp: now() - (10 - i) * DAY });
+    await waitUntil(async () => (await queueCounts(seed.api)).completed === 4, { what: 'processing' });
+    const entries = (await getJson(`${seed.api}/entries?limit=10`)).body.entries.sort((a: any, b: any) => a.timestamp - b.timestamp);
+    await seed.stop();
+
+    // The two oldest look like frames still waiting (as after a crash): they must survive any budget.
+    const db = new Database(path.join(dataDir, 'db', 'recall.db'));
+    db.prepare(`UPDATE entries SET status = 'PENDING' WHERE id IN (?, ?)`).run(entries[0].id, entries[1].id);
+    db.close();
+    const env = { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_MAX_STORAGE_GB: '0.000001', OPENRECALL_API_URL: 'http://127.0.0.1:9/api' };
+    const fileOf = (e: any) => path.join(dataDir, e.image_path);
+    const thumbOf = (e: any) => path.join(dataDir, 'thumbnails', `${e.id}.webp`);
+
+    const dry = runCli(['prune', '--dry-run', '--json'], env);
+    assert.equal((await dry.exited).code, 0, dry.output());
+    const report = JSON.parse(dry.output().slice(dry.output().indexOf('{')));
+    assert.equal(report.frames, 2, 'only the two finished frames');
+    assert.equal(report.by_budget.frames, 2);
+    assert.equal(report.over_budget, true, 'still over budget with only waiting frames left');
+    assert.match(report.where, /no server running/);
+    for (const e of entries) assert.ok(fs.existsSync(fileOf(e)), 'dry run removes no file');
+
+    const crashed = runCli(['prune'], { ...env, OPENRECALL_TEST_RETENTION_CRASH: '1' });
+    assert.equal((await crashed.exited).signal, 'SIGKILL', crashed.output());
+    const check = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
+    const remaining = check.prepare(`SELECT id FROM entries ORDER BY id`).pluck().all();
+    check.close();
+    assert.deepEqual(remaining.sort(), [entries[0].id, entries[1].id].sort(), 'rows of the finished frames are gone');
+    for (const e of entries.slice(2)) assert.ok(fs.existsSync(fileOf(e)) && fs.existsSync(thumbOf(e)), 'their files are still there after the crash');
+    assert.ok(fs.existsSync(path.join(dataDir, 'retention.journal')), 'the journal records them');
+    assert.ok(!fs.existsSync(path.join(dataDir, 'server.lock')) || !isAlive(Number(fs.readFileSync(path.join(dataDir, 'server.lock'), 'utf8'))), 'the lock is stale');
+
+    // The next run (here: a server start, retention off) finishes the job.
+    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
+    processes.push(server);
+    await waitUntil(() => !fs.existsSync(path.join(dataDir, 'retention.journal')), { what: 'the journal to be swept' });
+    for (const e of entries.slice(2)) assert.ok(!fs.existsSync(fileOf(e)) && !fs.existsSync(thumbOf(e)), 'orphan files removed');
+    for (const e of entries.slice(0, 2)) assert.ok(fs.existsSync(fileOf(e)), 'waiting frames keep their files');
+    assert.match(server.output(), /removed 4 file\(s\) left by an interrupted run/);
+  });
+
+  it('openrecall prune asks the running server (which holds the data dir) and says what it would delete, then deletes it', async () => {
+    const dataDir = tempDir();
+    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_RETENTION_DAYS: '7' });
+    processes.push(server);
+    for (const [i, days] of [20, 9, 1].entries()) {
+      await upload(server.api, { image: await renderTextImage([`frame ${i}`], { width: 320, height: 200, seed: i + 20 }), timestamp: now() - days * DAY });
+    }
+    await waitUntil(async () => (await queueCounts(server.api)).completed === 3, { what: 'processing' });
+    const env = { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_API_URL: server.api };
+
+    const dry = runCli(['prune', '--dry-run'], env);
+    assert.equal((await dry.exited).code, 0, dry.output());
+    assert.match(dry.output(), /keep 7 day\(s\)/);
+    assert.match(dry.output(), /the server at/);
+    assert.match(dry.output(), /would delete 2 frame\(s\)/);
+    assert.match(dry.output(), /captured from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC to /);
+    assert.equal((await getJson(`${server.api}/entries?limit=10`)).body.entries.length, 3);
+
+    const real = runCli(['prune'], env);
+    assert.equal((await real.exited).code, 0, real.output());
+    assert.match(real.output(), /deleted 2 frame\(s\)/);
+    assert.equal((await getJson(`${server.api}/entries?limit=10`)).body.entries.length, 1);
+    assert.equal((await storage(server.api)).deleted_frames, 2);
+  });
+
+  it('a bad retention setting stops start-up with one line', async () => {
+    const cli = runCli(['server'], { OPENRECALL_DATA_DIR: tempDir(), OPENRECALL_PORT: '0', OPENRECALL_MAX_STORAGE_GB: 'lots' });
+    const { code } = await cli.exited;
+    assert.equal(code, 2);
+    assert.equal(cli.output().trim(), 'openrecall: OPENRECALL_MAX_STORAGE_GB="lots" is not valid: use a number from 0 to 1000000');
+    const days = runCli(['prune'], { OPENRECALL_DATA_DIR: tempDir(), OPENRECALL_RETENTION_DAYS: '-1' });
+    assert.equal((await days.exited).code, 2);
+    assert.match(days.output(), /OPENRECALL_RETENTION_DAYS="-1" is not valid/);
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -19,6 +19,8 @@ const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 120);
 const CPU_INTERVAL = Number(process.env.BENCH_CPU_INTERVAL ?? 10);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
+const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN);
+const summary: Record<string, unknown> = { benchmark: 'client-capture', frames: FRAMES, screen: '1920x1080' };
 const stats = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
@@ -82,6 +84,16 @@ try {
   console.log(`  encode PNG (alternative)       ${stats(t.png)}  ${(sizes.png / 1024).toFixed(0)} KB`);
   console.log(`  buffer write (temp, fsync, rename, dir fsync)  ${stats(t.write)}`);
   console.log(`  process CPU over the loop: ${((cpu.user + cpu.system) / 1000 / FRAMES).toFixed(1)} ms per frame (all of the above, incl. PNG)`);
+  const r1 = (n: number) => Math.round(n * 10) / 10;
+  Object.assign(summary, {
+    unchanged_frame_ms: r1(perFrame),
+    capture_ms: r1(mean(t.capture)),
+    ssim_ms: r1(mean(t.ssim)),
+    webp_encode_ms: r1(mean(t.webp)),
+    buffer_write_ms: r1(mean(t.write)),
+    webp_bytes: sizes.webp,
+    png_bytes: sizes.png,
+  });
 
   // 2. The real client process, unchanged screen, one capture per CPU_INTERVAL seconds.
   if (CPU_SECONDS > 0) {
@@ -123,7 +135,9 @@ try {
     await new Promise((r) => child.once('exit', r));
     const rounds = Math.round(wall / CPU_INTERVAL);
     console.log(`  ${used.toFixed(2)} s CPU in ${wall.toFixed(0)} s (${rounds} rounds, ${changes} window changes): ${((used / wall) * 100).toFixed(2)} % of one core`);
+    Object.assign(summary, { cpu_seconds: CPU_SECONDS, cpu_interval_seconds: CPU_INTERVAL, cpu_percent_of_one_core: Math.round((used / wall) * 10000) / 100 });
   }
+  console.log(JSON.stringify(summary, null, 2));
 } finally {
   await session.close();
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,5 +1,7 @@
 import http from 'node:http';
 
+let nextInstance = 0;
+
 /**
  * A lean multipart load generator: the body is built once and only the fixed-width capture_id is patched
  * per request, so the measurement is of the server, not of the client's FormData encoding.
@@ -10,6 +12,8 @@ export class UploadLoad {
   private readonly idOffset: number;
   private readonly boundary = 'BenchBoundary7MA4YWxkTrZu0gW';
   private sequence = 0;
+  /** Distinct per instance, so several loads in one process never send the same capture_id. */
+  private readonly tag = `b${process.pid % 100_000}-${nextInstance++}-`;
 
   constructor(private readonly url: URL, image: Buffer, connections: number) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -26,7 +30,7 @@ export class UploadLoad {
   /** Sends one upload; resolves with the status and the wall time in ms. */
   send(): Promise<{ status: number; ms: number; body: string }> {
     const body = Buffer.from(this.template);
-    body.write(`bench-${process.pid}-${(this.sequence++).toString().padStart(10, '0')}`.padEnd(24, 'x').slice(0, 24), this.idOffset, 'latin1');
+    body.write(`${this.tag}${(this.sequence++).toString().padStart(10, '0')}`.padEnd(24, 'x').slice(0, 24), this.idOffset, 'latin1');
     const started = performance.now();
     return new Promise((resolve, reject) => {
       const request = http.request(this.url, {

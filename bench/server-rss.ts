@@ -1,0 +1,97 @@
+// Server memory in steady state: the real `openrecall server` process with one OCR worker (tesseract.js) under a
+// steady paced upload load of real 1080p screenshots, sampling VmRSS of the server process and of its processor
+// child from /proc/<pid>/status once a second. The first BENCH_RSS_WARMUP seconds (start-up, first OCR) are
+// reported separately; the steady figures are over the rest.
+//   node --import tsx bench/server-rss.ts [--seconds 60] [--warmup 15] [--interval 3000] [--shots 6]
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { getJson } from '../test/helpers/api.js';
+import { startServerProcess } from '../test/helpers/server-process.js';
+import { tempDir } from '../test/helpers/temp-dir.js';
+import { percentile, renderScreenshots, round } from './fixtures.js';
+import { UploadLoad } from './http-load.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: process.env.BENCH_RSS_SECONDS ?? '60' },
+    warmup: { type: 'string', default: process.env.BENCH_RSS_WARMUP ?? '15' },
+    interval: { type: 'string', default: process.env.BENCH_RSS_INTERVAL_MS ?? '3000' },
+    shots: { type: 'string', default: '6' },
+  },
+});
+const seconds = Number(values.seconds);
+const warmup = Number(values.warmup);
+const intervalMs = Number(values.interval);
+
+/** VmRSS in MB, or undefined when the process is gone. */
+function rssMb(pid: number): number | undefined {
+  try {
+    const match = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Child processes of pid (the processor is the server's only child). */
+function children(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+const shots = await renderScreenshots(Number(values.shots));
+const server = await startServerProcess(tempDir('openrecall-bench-rss-'), { OPENRECALL_WORKERS: '1', OPENRECALL_OCR_ENGINE: 'tesseract-js' });
+const serverPid = server.child.pid!;
+const loads = shots.map((s) => new UploadLoad(new URL(`${server.api}/upload`), s.png, 1));
+
+const samples: Array<{ t: number; server: number; processor: number }> = [];
+let sent = 0;
+let rejected = 0;
+const started = performance.now();
+const elapsed = () => (performance.now() - started) / 1000;
+const sampler = setInterval(() => {
+  const processorPid = children(serverPid)[0];
+  const s = rssMb(serverPid);
+  const p = processorPid ? rssMb(processorPid) : undefined;
+  if (s !== undefined && p !== undefined) samples.push({ t: elapsed(), server: s, processor: p });
+}, 1000);
+
+while (elapsed() < seconds) {
+  const due = performance.now() + intervalMs;
+  const response = await loads[sent % loads.length]!.send();
+  sent++;
+  if (response.status !== 202) rejected++;
+  await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+}
+clearInterval(sampler);
+const status = (await getJson(`${server.api}/queue/status`)).body;
+for (const load of loads) load.close();
+await server.stop();
+
+const steady = samples.filter((s) => s.t >= warmup);
+const summary = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { p50: round(percentile(sorted, 50), 1), max: round(sorted.at(-1) ?? NaN, 1) };
+};
+console.log(JSON.stringify({
+  benchmark: 'server-rss',
+  ocr_workers: 1,
+  seconds,
+  warmup_seconds: warmup,
+  upload_interval_ms: intervalMs,
+  image: `1920x1080 PNG, ${Math.round(shots.reduce((a, s) => a + s.png.length, 0) / shots.length)} bytes on average, ${shots.length} distinct`,
+  uploads: sent,
+  rejected,
+  completed: status.queue.completed,
+  pending_at_end: status.queue.pending + status.queue.processing,
+  samples: steady.length,
+  steady_rss_mb: {
+    server: summary(steady.map((s) => s.server)),
+    processor: summary(steady.map((s) => s.processor)),
+    sum: summary(steady.map((s) => s.server + s.processor)),
+  },
+  warmup_max_rss_mb: summary(samples.filter((s) => s.t < warmup).map((s) => s.server + s.processor)).max,
+}, null, 2));

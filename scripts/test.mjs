@@ -19,6 +19,7 @@ const SYSTEM_PACKAGES = {
   chromium: 'chromium',
   tesseract: 'tesseract-ocr',
   'fc-list': 'fontconfig',
+  'systemd-analyze': 'systemd', // verifies deploy/systemd units
 };
 const FONT_PACKAGES = ['fonts-dejavu-core', 'fonts-noto-cjk'];
 

@@ -16,6 +16,8 @@ Commands:
   import <dir>     ingest a folder of PNG/JPEG/WebP screenshots
   search <query>   search your history [--app A --window W --since T --until T --mode M --limit N --json]
   backfill         add AI descriptions/embeddings to frames processed before a provider was configured
+  prune [--dry-run]  apply retention (OPENRECALL_RETENTION_DAYS, OPENRECALL_MAX_STORAGE_GB) now, or show what it would delete
+  doctor [--json]  check this machine's setup (display, data dir, disk, server, token, OCR) and say what to fix
   help             show this help
 
 Configuration comes from OPENRECALL_* environment variables; see README.md.`;
@@ -29,6 +31,8 @@ const commands: Record<string, () => Promise<Command>> = {
   import: async () => (await import('./cli/import-command.js')).importCommand,
   search: async () => (await import('./cli/search-command.js')).searchCommand,
   backfill: async () => (await import('./cli/backfill-command.js')).backfillCommand,
+  prune: async () => (await import('./cli/prune-command.js')).pruneCommand,
+  doctor: async () => (await import('./cli/doctor-command.js')).doctorCommand,
   client: async () => (await import('./client/cli.js')).clientCommand,
   pause: async () => (await import('./client/cli.js')).pauseCommand,
   resume: async () => (await import('./client/cli.js')).resumeCommand,

@@ -1,0 +1,281 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { loadClientConfig } from '../client/config.js';
+import { checkDisplay } from '../client/display.js';
+import { apiUrl, ConfigError, loadServerConfig, type ServerConfig } from '../config.js';
+import { VERSION } from '../version.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface CheckResult {
+  check: string;
+  status: CheckStatus;
+  /** What was found and, for warn/fail, what to do about it. */
+  message: string;
+}
+
+const MIN_NODE = [20, 12] as const;
+const GB = 1024 ** 3;
+const execFileAsync = promisify(execFile);
+
+/**
+ * `openrecall doctor [--json]`: checks the environment the server and client run in, one line per check
+ * (ok / warn / fail) saying what to fix. Exits 0 when no check failed.
+ */
+export async function doctorCommand(args: string[]): Promise<number> {
+  const results = await runChecks(process.env);
+  if (args.includes('--json')) {
+    console.log(JSON.stringify({ ok: results.every((r) => r.status !== 'fail'), checks: results }, null, 2));
+  } else {
+    for (const r of results) console.log(`${r.status.padEnd(4)}  ${r.check.padEnd(14)} ${r.message}`);
+    const failed = results.filter((r) => r.status === 'fail').length;
+    const warned = results.filter((r) => r.status === 'warn').length;
+    console.log(failed ? `\n${failed} check(s) failed, ${warned} warning(s)` : `\nno check failed${warned ? ` (${warned} warning(s))` : ''}`);
+  }
+  return results.some((r) => r.status === 'fail') ? 1 : 0;
+}
+
+export async function runChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const add = (check: string, status: CheckStatus, message: string) => results.push({ check, status, message });
+
+  // Node.js
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  const nodeOk = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+  add('node', nodeOk ? 'ok' : 'fail', nodeOk ? `Node.js ${process.versions.node}` : `Node.js ${process.versions.node} is too old: install Node.js ${MIN_NODE.join('.')} or newer`);
+
+  // Configuration (a bad OPENRECALL_* value stops the server or client at start)
+  let server: ServerConfig | undefined;
+  try {
+    server = loadServerConfig(env);
+    loadClientConfig(env);
+    add('config', 'ok', 'OPENRECALL_* settings are valid');
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    add('config', 'fail', `${error.message}`);
+  }
+
+  await displayChecks(env, add);
+  if (server) {
+    dataDirCheck(server.dataDir, add);
+    diskCheck(server, add);
+  }
+  await serverChecks(env, add);
+  if (server) await ocrCheck(server, add);
+  return results;
+}
+
+type Add = (check: string, status: CheckStatus, message: string) => void;
+
+async function displayChecks(env: NodeJS.ProcessEnv, add: Add): Promise<void> {
+  const display = await checkDisplay(env);
+  if (!display.ok) {
+    add('display', 'warn', `${display.reason}; the capture client cannot run in this session (the server can)`);
+    add('window', 'warn', 'not checked: no usable display');
+    add('idle', 'warn', 'not checked: no usable display');
+    return;
+  }
+  if (display.kind !== 'x11') {
+    add('display', 'ok', `${display.kind} screen capture`);
+    return;
+  }
+  add('display', 'ok', `X11 display ${env.DISPLAY} reachable`);
+
+  const { X11Connection } = await import('../client/capture/x11-connection.js');
+  const { X11WindowInfo } = await import('../client/capture/window-info.js');
+  const { X11Idle } = await import('../client/capture/idle.js');
+  try {
+    const x = await X11Connection.connect(env, 3000);
+    let managed: boolean;
+    try {
+      managed = !!(await x.getProperty(x.root, '_NET_SUPPORTING_WM_CHECK'));
+    } finally {
+      x.close();
+    }
+    const windows = new X11WindowInfo(env);
+    try {
+      const active = await windows.active();
+      if (!managed) {
+        add('window', 'warn', 'no EWMH window manager on this display: app and window title cannot be recorded; run a window manager/desktop');
+      } else if (!active.app && !active.title) {
+        add('window', 'warn', 'window manager found, but no window is focused right now (frames get an empty app and title)');
+      } else {
+        add('window', 'ok', `active window readable: ${active.app || '?'} - "${truncate(active.title, 60)}"`);
+      }
+    } finally {
+      windows.close();
+    }
+  } catch (error) {
+    add('window', 'fail', `the active window cannot be read (${(error as Error).message}); the client refuses to capture without it`);
+  }
+  const idle = new X11Idle(env);
+  try {
+    const state = await idle.read();
+    add('idle', 'ok', `idle time readable (${Math.round(state.idleMs / 1000)} s since the last input${state.locked ? ', screen locked' : ''})`);
+  } catch (error) {
+    add('idle', 'warn', `idle time cannot be read (${(error as Error).message}): the client will capture even while you are away`);
+  } finally {
+    idle.close();
+  }
+}
+
+/** The nearest existing ancestor of a path (to test whether it could be created). */
+function nearestExisting(p: string): string {
+  let current = p;
+  while (!fs.existsSync(current)) {
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  return current;
+}
+
+function dataDirCheck(dataDir: string, add: Add): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(dataDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') {
+      add('data dir', 'fail', `${dataDir} cannot exist: part of its path is a file, not a directory; set OPENRECALL_DATA_DIR to a directory path`);
+      return;
+    }
+    if (code !== 'ENOENT') {
+      add('data dir', 'fail', `${dataDir} cannot be read (${code}); check its permissions or set OPENRECALL_DATA_DIR`);
+      return;
+    }
+  }
+  if (!stat) {
+    const ancestor = nearestExisting(dataDir);
+    const creatable = fs.statSync(ancestor).isDirectory() && canWrite(ancestor);
+    add(
+      'data dir',
+      creatable ? 'warn' : 'fail',
+      creatable
+        ? `${dataDir} does not exist yet: the server creates it at first start`
+        : `${dataDir} does not exist and cannot be created (${ancestor} is ${fs.statSync(ancestor).isDirectory() ? 'not writable' : 'a file'}); set OPENRECALL_DATA_DIR to a writable directory`,
+    );
+    return;
+  }
+  if (!stat.isDirectory()) {
+    add('data dir', 'fail', `${dataDir} is a file, not a directory; set OPENRECALL_DATA_DIR to a directory`);
+    return;
+  }
+  if (!canWrite(dataDir)) {
+    add('data dir', 'fail', `${dataDir} is not writable by this user; fix its owner/permissions (chown, chmod u+rwx) or set OPENRECALL_DATA_DIR`);
+    return;
+  }
+  const mode = (stat.mode & 0o777).toString(8).padStart(3, '0');
+  if (stat.mode & 0o077) {
+    add('data dir', 'warn', `${dataDir} is writable but readable by other users (mode ${mode}): your screenshots are private, run chmod 700 ${dataDir}`);
+  } else {
+    add('data dir', 'ok', `${dataDir} is writable (mode ${mode})`);
+  }
+}
+
+/** Really writes a file: access() says yes to root even on a read-only file system. */
+function canWrite(dir: string): boolean {
+  const probe = path.join(dir, `.openrecall-doctor-${process.pid}`);
+  try {
+    fs.writeFileSync(probe, 'ok');
+    fs.rmSync(probe, { force: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function diskCheck(config: ServerConfig, add: Add): void {
+  const where = nearestExisting(config.dataDir);
+  let free: number;
+  try {
+    const stats = fs.statfsSync(where);
+    free = stats.bavail * stats.bsize;
+  } catch (error) {
+    add('disk', 'warn', `free space of ${where} cannot be read (${(error as Error).message})`);
+    return;
+  }
+  const text = `${(free / GB).toFixed(1)} GB free on the data dir's file system`;
+  if (free < 0.5 * GB) add('disk', 'fail', `${text}: uploads fail when the disk is full; free space, or set OPENRECALL_MAX_STORAGE_GB / OPENRECALL_RETENTION_DAYS`);
+  else if (free < 5 * GB) add('disk', 'warn', `${text}: a day of screenshots can take a few hundred MB; consider OPENRECALL_MAX_STORAGE_GB`);
+  else add('disk', 'ok', text);
+}
+
+async function serverChecks(env: NodeJS.ProcessEnv, add: Add): Promise<void> {
+  let base: string;
+  try {
+    base = apiUrl(env);
+  } catch (error) {
+    add('server', 'fail', (error as Error).message);
+    return;
+  }
+  let health: { status?: string; version?: string };
+  try {
+    const response = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) {
+      add('server', 'fail', `${base}/health answered ${response.status}: is OPENRECALL_API_URL an OpenRecall server?`);
+      add('token', 'warn', 'not checked: no server');
+      return;
+    }
+    health = (await response.json()) as typeof health;
+  } catch (error) {
+    const why = (error as Error).cause ? String((error as { cause: unknown }).cause) : (error as Error).message;
+    add('server', 'fail', `no server answering at ${base} (${why}): start it with "openrecall server" (or the systemd unit), or set OPENRECALL_API_URL`);
+    add('token', 'warn', 'not checked: no server');
+    return;
+  }
+  if (health.version && health.version !== VERSION) {
+    add('server', 'warn', `OpenRecall ${health.version} at ${base}, but this command is ${VERSION}: upgrade the older one`);
+  } else {
+    add('server', 'ok', `OpenRecall ${health.version ?? '?'} at ${base}`);
+  }
+
+  // A protected route tells whether the token is needed and accepted.
+  const token = env.OPENRECALL_API_TOKEN?.trim();
+  try {
+    const response = await fetch(`${base}/queue/status`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(5000),
+    });
+    if (response.status === 401 || response.status === 403) {
+      add('token', 'fail', `token missing or wrong: the server answered ${response.status}; set OPENRECALL_API_TOKEN to the server's token`);
+    } else if (!response.ok) {
+      add('token', 'warn', `${base}/queue/status answered ${response.status}`);
+    } else {
+      add('token', 'ok', token ? 'OPENRECALL_API_TOKEN accepted' : 'the server needs no token');
+    }
+  } catch (error) {
+    add('token', 'warn', `not checked: ${(error as Error).message}`);
+  }
+}
+
+async function ocrCheck(config: ServerConfig, add: Add): Promise<void> {
+  if (config.ocrEngine === 'none') {
+    add('ocr', 'warn', 'OPENRECALL_OCR_ENGINE=none: frames get no text, keyword search finds only app names and titles');
+    return;
+  }
+  if (config.ocrEngine === 'tesseract-cli') {
+    try {
+      const { stdout, stderr } = await execFileAsync('tesseract', ['--version'], { timeout: 10_000 });
+      const version = `${stdout}${stderr}`.split('\n')[0]?.trim();
+      add('ocr', 'ok', `tesseract CLI: ${version}`);
+    } catch {
+      add('ocr', 'fail', 'OPENRECALL_OCR_ENGINE=tesseract-cli but the tesseract command is missing: install it (apt-get install tesseract-ocr) or use tesseract-js');
+    }
+    return;
+  }
+  try {
+    const { bundledLanguagePath } = await import('../pipeline/ocr/tesseract-js-engine.js');
+    const dir = bundledLanguagePath();
+    if (!fs.existsSync(path.join(dir, 'eng.traineddata.gz')) && !fs.existsSync(path.join(dir, 'eng.traineddata'))) throw new Error(`no model in ${dir}`);
+    add('ocr', 'ok', 'tesseract.js with the bundled English model');
+  } catch (error) {
+    add('ocr', 'fail', `tesseract.js or its bundled model is missing (${(error as Error).message}): run npm install`);
+  }
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}

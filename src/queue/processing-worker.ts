@@ -58,12 +58,24 @@ export class ProcessingWorker {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      while (this.running && this.inFlight.size < this.options.concurrency && Date.now() >= this.diskFullUntil) {
-        const claimed = this.repo.claimNext(this.options.lifoThreshold);
-        if (!claimed) break;
-        this.launch(claimed.entry);
+      try {
+        while (this.running && this.inFlight.size < this.options.concurrency && Date.now() >= this.diskFullUntil) {
+          const claimed = this.repo.claimNext(this.options.lifoThreshold);
+          if (!claimed) break;
+          this.launch(claimed.entry);
+        }
+        if (this.running && this.inFlight.size === 0 && Date.now() >= this.diskFullUntil) this.backfillNext();
+      } catch (error) {
+        // Claiming writes to the database: a full disk (or a busy database) pauses the loop instead of crashing
+        // the processor; the claim's transaction rolled back, so no frame is affected.
+        const message = error instanceof Error ? error.message : String(error);
+        if (isDiskFull(error)) {
+          if (Date.now() >= this.diskFullUntil) this.options.log(`disk full: cannot claim frames (${message}); trying again in 5 s`);
+          this.diskFullUntil = Date.now() + 5000;
+        } else {
+          this.options.log(`claiming frames failed: ${message}; trying again shortly`);
+        }
       }
-      if (this.running && this.inFlight.size === 0) this.backfillNext();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollIntervalMs ?? 1000);
         this.wake = () => {

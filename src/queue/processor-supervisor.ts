@@ -53,6 +53,11 @@ export class ProcessorSupervisor {
     });
   }
 
+  /** Whether the processor child is running (not exited, not killed). */
+  get alive(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** New work is queued. */
   notify(): void {
     this.send({ type: 'notify' });

@@ -71,7 +71,7 @@ describe('OPENRECALL_API_TOKEN (server process)', () => {
       const url = (useId: number) => `${server.url}${route.replace('{id}', String(useId))}`;
       const what = `${method} ${route}`;
       const rightId = method === 'DELETE' ? spareId : id;
-      for (const headers of [{}, bearer('wrong-token-0123456789abcdef'), bearer(''), { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` }, { cookie: 'openrecall_session=forged' }, { cookie: `openrecall_session=${TOKEN}` }]) {
+      for (const headers of [{} as Record<string, string>, bearer('wrong-token-0123456789abcdef'), bearer(''), { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` }, { cookie: 'openrecall_session=forged' }, { cookie: `openrecall_session=${TOKEN}` }]) {
         const response = await fetch(url(id), { method, headers });
         if (method === 'HEAD') {
           assert.equal(response.status, 401, what);

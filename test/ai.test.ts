@@ -10,6 +10,7 @@ import { renderTextImage, solidPng } from './helpers/images.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
 import { runCli, startServerProcess } from './helpers/server-process.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { writeTinyModel } from './helpers/tiny-model.js';
 
 type Server = Awaited<ReturnType<typeof startInProcessServer>>;
 
@@ -267,6 +268,25 @@ describe('local embedding provider (model directory on disk, never a hub)', () =
     const { code, output } = await start({ OPENRECALL_EMBEDDING_MODEL: dir });
     assert.equal(code, 2);
     assert.match(output, /broken-model: cannot load the model/);
+  });
+
+  it('loads a model directory offline, embeds frames and queries, and finds frames by meaning', async () => {
+    const dir = writeTinyModel(path.join(tempDir(), 'tiny-embedder'));
+    const server = await startServerProcess(tempDir(), { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_EMBEDDING_PROVIDER: 'local', OPENRECALL_EMBEDDING_MODEL: dir });
+    try {
+      const ids: Record<string, number> = {};
+      for (const [key, title] of Object.entries({ insurance: 'automobile insurance', fruit: 'banana', meeting: 'calendar' })) {
+        ids[key] = (await upload(server.api, { image: await solidPng(32, 32, '#102030'), title })).body.task_id as number;
+      }
+      await waitUntil(async () => (await queueCounts(server.api)).completed === 3, { what: 'embedded locally' });
+      const { body } = await getJson(`${server.api}/search?q=car&mode=semantic`);
+      assert.equal(body.results[0].id, ids.insurance, JSON.stringify(body.results));
+      const hybrid = (await getJson(`${server.api}/search?q=bill%20meeting`)).body;
+      assert.equal(hybrid.mode, 'hybrid');
+      assert.equal(hybrid.results[0].id, ids.meeting);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('requires the model path', async () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { uploadFrame, type UploadResponse } from '../../src/api-client/upload.js';
 
@@ -62,3 +63,20 @@ export function readRows(dataDir: string): Row[] {
 }
 
 export const exists = (p: string) => fs.existsSync(p);
+
+/** A PNG with every chunk well formed (CRCs right) but garbage where the IDAT's zlib stream should be. */
+export function corruptZlibPng(png: Buffer): Buffer {
+  const copy = Buffer.from(png);
+  let offset = 8;
+  while (offset < copy.length) {
+    const length = copy.readUInt32BE(offset);
+    const type = copy.toString('latin1', offset + 4, offset + 8);
+    if (type === 'IDAT') {
+      for (let i = offset + 8 + 2; i < offset + 8 + length; i++) copy[i] = (i * 37) & 0xff; // keep the 2-byte zlib header
+      copy.writeUInt32BE(crc32(copy.subarray(offset + 4, offset + 8 + length)), offset + 8 + length);
+      return copy;
+    }
+    offset += 12 + length;
+  }
+  throw new Error('no IDAT chunk');
+}

@@ -84,6 +84,25 @@ describe('server process', () => {
     assert.equal(listFilesRecursive(path.join(dataDir, 'thumbnails')).length, frames.length);
   });
 
+  it('survives the processor being killed mid-OCR: the server keeps serving, a new processor finishes every frame', async () => {
+    const dataDir = tempDir();
+    const server = await start(dataDir, { OPENRECALL_WORKERS: '1' });
+    const frames = await uploadFrames(server.api, 4, 'proc');
+    await waitUntil(async () => (await queueCounts(server.api)).processing >= 1, { what: 'processing', intervalMs: 20 });
+    const children = fs.readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    assert.equal(children.length, 1, 'one processor child');
+    process.kill(children[0]!, 'SIGKILL');
+    await server.waitFor(/processor died \(SIGKILL\)/);
+    assert.equal((await getJson(`${server.api}/health`)).status, 200, 'the HTTP server is unaffected');
+    const accepted = await upload(server.api, { image: await renderTextImage(['arrived while the processor was down']), captureId: 'proc-late' });
+    assert.equal(accepted.status, 202);
+    await server.waitFor(/processor restarted/);
+    await waitUntil(async () => (await queueCounts(server.api)).completed === frames.length + 1, { what: 'all completed after the restart', timeoutMs: 180_000 });
+    const rows = readRows(dataDir);
+    assert.equal(rows.length, frames.length + 1);
+    assert.ok(rows.every((r) => r.status === 'COMPLETED'));
+  });
+
   it('shuts down gracefully on SIGTERM: in-flight work finishes, exit 0, nothing left PROCESSING', async () => {
     const dataDir = tempDir();
     const server = await start(dataDir, { OPENRECALL_WORKERS: '1', OPENRECALL_SHUTDOWN_GRACE_SECONDS: '30' });

@@ -9,7 +9,7 @@ import type { Pipeline } from '../pipeline/stage.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { EntriesRepository } from '../store/entries-repository.js';
 import { ProcessingWorker } from './processing-worker.js';
-import type { FromProcessor, ToProcessor } from './processor-protocol.js';
+import { CRASH_LIMIT_FACTOR, type FromProcessor, type ToProcessor } from './processor-protocol.js';
 
 const log = createLogger('processor');
 const send = (message: FromProcessor) => process.send?.(message);
@@ -63,6 +63,10 @@ function lowerPriority(nice: number): void {
 async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
   const images = new ImageStore(config.dataDir);
   db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log });
+  // Only one processor runs per data dir, so whatever is PROCESSING now was interrupted (a crash or kill -9 of
+  // the server or of a previous processor): back to the queue before anything is claimed.
+  const recovered = new EntriesRepository(db).recoverInterrupted(config.maxAttempts * CRASH_LIMIT_FACTOR);
+  log(`recovered ${recovered.requeued} interrupted frame(s) to PENDING${recovered.failed ? `, failed ${recovered.failed} that kept crashing` : ''}`);
   pipeline = await createPipeline(config, images, db);
   pipeline.onStage = (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok });
   worker = new ProcessingWorker(new EntriesRepository(db), pipeline, images, {

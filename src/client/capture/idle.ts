@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promisify } from 'node:util';
-import { X11Connection } from './x11-connection.js';
+import { LazyX11Connection } from './x11-connection.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -23,24 +23,16 @@ export interface IdleSource {
  * report it there).
  */
 export class X11Idle implements IdleSource {
-  private connection: Promise<X11Connection> | undefined;
+  private readonly connection: LazyX11Connection;
   private logindUsable: boolean;
 
   constructor(private readonly env: Record<string, string | undefined> = process.env) {
     this.logindUsable = !!env.XDG_SESSION_ID;
-  }
-
-  private async conn(): Promise<X11Connection> {
-    if (this.connection) {
-      const existing = await this.connection.catch(() => undefined);
-      if (existing && !existing.closed) return existing;
-    }
-    this.connection = X11Connection.connect(this.env);
-    return this.connection;
+    this.connection = new LazyX11Connection(env);
   }
 
   async read(): Promise<IdleState> {
-    const x = await this.conn();
+    const x = await this.connection.get();
     const info = await x.screenSaverInfo();
     if (!info) throw new Error('the X server has no MIT-SCREEN-SAVER extension');
     let locked = info.saverOn;
@@ -61,8 +53,7 @@ export class X11Idle implements IdleSource {
   }
 
   close(): void {
-    void this.connection?.then((c) => c.close(), () => {});
-    this.connection = undefined;
+    this.connection.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Logger } from '../../log.js';
-import { X11Connection } from './x11-connection.js';
+import { LazyX11Connection, type X11Connection } from './x11-connection.js';
 
 /** What the user is looking at: recorded with each frame and checked against the exclusion rules. */
 export interface ActiveWindow {
@@ -33,24 +33,17 @@ function processName(pid: number): string | undefined {
  * WM_CLASS and _NET_WM_PID, over one persistent connection (reconnected when it drops).
  */
 export class X11WindowInfo implements WindowInfoSource {
-  private connection: Promise<X11Connection> | undefined;
+  private readonly connection: LazyX11Connection;
 
   constructor(
     private readonly env: Record<string, string | undefined> = process.env,
     private readonly log: Logger = () => {},
-  ) {}
-
-  private async conn(): Promise<X11Connection> {
-    if (this.connection) {
-      const existing = await this.connection.catch(() => undefined);
-      if (existing && !existing.closed) return existing;
-    }
-    this.connection = X11Connection.connect(this.env);
-    return this.connection;
+  ) {
+    this.connection = new LazyX11Connection(env);
   }
 
   async active(): Promise<ActiveWindow> {
-    const x = await this.conn();
+    const x = await this.connection.get();
     let window = 0;
     const net = await x.getProperty(x.root, '_NET_ACTIVE_WINDOW');
     if (net && net.format === 32 && net.data.length >= 4) window = net.data.readUInt32LE(0);
@@ -85,8 +78,7 @@ export class X11WindowInfo implements WindowInfoSource {
   }
 
   close(): void {
-    void this.connection?.then((c) => c.close(), () => {});
-    this.connection = undefined;
+    this.connection.close();
   }
 }
 

@@ -287,3 +287,24 @@ export class X11Connection {
     return { idleMs: reply.readUInt32LE(16), saverOn: reply[1] === 1 };
   }
 }
+
+/** An X11 connection opened on first use and reopened after the server closed it (shared by the X11 readers). */
+export class LazyX11Connection {
+  private connection: Promise<X11Connection> | undefined;
+
+  constructor(private readonly env: Record<string, string | undefined>) {}
+
+  async get(): Promise<X11Connection> {
+    if (this.connection) {
+      const existing = await this.connection.catch(() => undefined);
+      if (existing && !existing.closed) return existing;
+    }
+    this.connection = X11Connection.connect(this.env);
+    return this.connection;
+  }
+
+  close(): void {
+    void this.connection?.then((c) => c.close(), () => {});
+    this.connection = undefined;
+  }
+}

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { after, describe, it } from 'node:test';
+import { uploadFrame } from '../src/api-client/upload.js';
 import { getJson, queueCounts, upload, waitUntil } from './helpers/api.js';
 import { renderTextImage } from './helpers/images.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
@@ -187,15 +188,30 @@ describe('retention and storage budget', () => {
     assert.match(server.output(), /removed 4 file\(s\) left by an interrupted run/);
   });
 
-  it('openrecall prune asks the running server (which holds the data dir) and says what it would delete, then deletes it', async () => {
+  it('openrecall prune asks the running server (which holds the data dir, with its token) and says what it would delete, then deletes it', async () => {
     const dataDir = tempDir();
-    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_RETENTION_DAYS: '7' });
+    const token = 'retention-test-token-0123456789';
+    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_RETENTION_DAYS: '7', OPENRECALL_API_TOKEN: token });
     processes.push(server);
+    const authorization = { authorization: `Bearer ${token}` };
+    const get = (url: string) => getJson(url, { headers: authorization });
     for (const [i, days] of [20, 9, 1].entries()) {
-      await upload(server.api, { image: await renderTextImage([`frame ${i}`], { width: 320, height: 200, seed: i + 20 }), timestamp: now() - days * DAY });
+      const response = await uploadFrame(server.api, {
+        image: await renderTextImage([`frame ${i}`], { width: 320, height: 200, seed: i + 20 }),
+        contentType: 'image/png',
+        timestamp: now() - days * DAY,
+        app: 'TestApp',
+        title: `frame ${i}`,
+      }, { token });
+      assert.equal(response.status, 202);
     }
-    await waitUntil(async () => (await queueCounts(server.api)).completed === 3, { what: 'processing' });
-    const env = { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_API_URL: server.api };
+    await waitUntil(async () => (await get(`${server.api}/queue/status`)).body.queue.completed === 3, { what: 'processing' });
+
+    const refused = runCli(['prune', '--dry-run'], { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_API_URL: server.api, OPENRECALL_API_TOKEN: '' });
+    assert.equal((await refused.exited).code, 1);
+    assert.match(refused.output(), /token missing or wrong/);
+
+    const env = { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_API_URL: server.api, OPENRECALL_API_TOKEN: token };
 
     const dry = runCli(['prune', '--dry-run'], env);
     assert.equal((await dry.exited).code, 0, dry.output());
@@ -203,13 +219,18 @@ describe('retention and storage budget', () => {
     assert.match(dry.output(), /the server at/);
     assert.match(dry.output(), /would delete 2 frame\(s\)/);
     assert.match(dry.output(), /captured from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC to /);
-    assert.equal((await getJson(`${server.api}/entries?limit=10`)).body.entries.length, 3);
+    assert.equal((await get(`${server.api}/entries?limit=10`)).body.entries.length, 3);
 
     const real = runCli(['prune'], env);
     assert.equal((await real.exited).code, 0, real.output());
     assert.match(real.output(), /deleted 2 frame\(s\)/);
-    assert.equal((await getJson(`${server.api}/entries?limit=10`)).body.entries.length, 1);
-    assert.equal((await storage(server.api)).deleted_frames, 2);
+    assert.equal((await get(`${server.api}/entries?limit=10`)).body.entries.length, 1);
+    assert.equal((await get(`${server.api}/queue/status`)).body.storage.deleted_frames, 2);
+    const status = runCli(['status'], env);
+    assert.equal((await status.exited).code, 0, status.output());
+    assert.match(status.output(), /storage +0\.\d\d GB used, keeping 7 day\(s\), oldest frame \d{4}-\d\d-\d\d \d\d:\d\d UTC, 2 frame\(s\) deleted since start/);
+    const openapi = (await get(`${server.api}/openapi.json`)).body;
+    assert.ok(openapi.paths['/api/storage/prune']?.post, 'the prune route is documented');
   });
 
   it('a bad retention setting stops start-up with one line', async () => {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { apiUrl, loadRetentionConfig, loadServerConfig } from '../config.js';
+import { apiUrl, authHeaders, loadRetentionConfig, loadServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
 import { RetentionService, type PruneReport } from '../services/retention-service.js';
@@ -59,12 +59,11 @@ export async function pruneCommand(args: string[]): Promise<number> {
   } else {
     const base = apiUrl();
     where = `the server at ${base} (it uses its own retention settings)`;
-    const token = process.env.OPENRECALL_API_TOKEN?.trim();
     let response: Response;
     try {
       response = await fetch(`${base}/storage/prune?dry_run=${dryRun}`, {
         method: 'POST',
-        headers: token ? { authorization: `Bearer ${token}` } : {},
+        headers: authHeaders(),
         signal: AbortSignal.timeout(10 * 60_000),
       });
     } catch (error) {

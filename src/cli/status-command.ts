@@ -1,5 +1,6 @@
 import { apiUrl, authHeaders } from '../config.js';
 import type { QueueStatus } from '../services/queue-service.js';
+import type { StorageStatus } from '../services/retention-service.js';
 
 export async function statusCommand(args: string[]): Promise<number> {
   const base = apiUrl();
@@ -31,7 +32,17 @@ export async function statusCommand(args: string[]): Promise<number> {
       `  mode        ${config.current_mode} (LIFO when pending > ${config.lifo_threshold})`,
       `  throughput  ${throughput.completed_last_minute} frame(s) in the last minute, ${throughput.frames_per_minute}/min over 5 min`,
       `  OCR         ${config.ocr_engine} x${config.workers}`,
+      ...(status.storage ? [`  storage     ${storageLine(status.storage)}`] : []),
     ].join('\n'),
   );
   return 0;
+}
+
+function storageLine(s: StorageStatus): string {
+  const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
+  const parts = [`${gb(s.used_bytes)} used${s.budget_bytes !== null ? ` of ${gb(s.budget_bytes)}` : ''}`];
+  parts.push(s.retention_days !== null ? `keeping ${s.retention_days} day(s)` : 'kept forever');
+  if (s.oldest_frame_timestamp !== null) parts.push(`oldest frame ${new Date(s.oldest_frame_timestamp * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  if (s.deleted_frames > 0) parts.push(`${s.deleted_frames} frame(s) deleted since start`);
+  return parts.join(', ');
 }

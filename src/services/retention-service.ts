@@ -23,7 +23,7 @@ export interface StorageStatus {
   images_bytes: number;
   /**
    * thumbnails/: walked at start, at each periodic check and at any run while it holds under 1 000 files; in
-   * between, frames processed since the walk are counted at the average thumbnail size.
+   * between, frames finished since the walk are counted at the average thumbnail size.
    */
   thumbnails_bytes: number;
   /** db/recall.db with its -wal and -shm files, measured when asked. */

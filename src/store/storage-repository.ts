@@ -14,7 +14,7 @@ export interface StorageTotals {
   /** Sum of the `bytes` column: the size of each row's image file as written. */
   imageBytes: number;
   frames: number;
-  /** Frames whose image was processed (they have a thumbnail). */
+  /** Finished frames (COMPLETED or FAILED): nearly all have a thumbnail. */
   processedFrames: number;
   /** Frames that may not be deleted now (PENDING or PROCESSING). */
   unfinishedFrames: number;
@@ -30,10 +30,10 @@ export class StorageRepository {
 
   constructor(private readonly db: Db) {
     this.stmt = {
+      // Reads only the (status, bytes) index: see migration 4.
       totals: db.prepare(
         `SELECT coalesce(sum(bytes), 0) AS imageBytes, count(*) AS frames,
-                coalesce(sum(CASE WHEN ${PROCESSED} THEN 1 ELSE 0 END), 0) AS processedFrames,
-                coalesce(sum(CASE WHEN ${FINISHED} THEN 0 ELSE 1 END), 0) AS unfinishedFrames
+                coalesce(sum(${FINISHED}), 0) AS processedFrames, coalesce(sum(NOT ${FINISHED}), 0) AS unfinishedFrames
          FROM entries`,
       ),
       oldest: db.prepare(`SELECT min(timestamp) FROM entries`).pluck(),

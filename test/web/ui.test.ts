@@ -361,44 +361,6 @@ describe('web UI', () => {
     await context.close();
   });
 
-  it('asks once for the API token when the server wants one, and sends it with every request and image', async () => {
-    // Stands in for a server with a token configured (a later feature): every /api request needs it.
-    const TOKEN = 's3cret-token';
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    let refused = 0;
-    await context.route('**/api/**', async (route) => {
-      const headers = await route.request().allHeaders();
-      if (headers.authorization === `Bearer ${TOKEN}` || (headers.cookie ?? '').includes(`openrecall_token=${TOKEN}`)) return route.continue();
-      refused++;
-      return route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ statusCode: 401, error: 'UNAUTHORIZED', message: 'token required' }) });
-    });
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().includes('401')) assert.fail(message.text());
-    });
-    await page.goto(`${server.url}/`);
-    const dialog = page.getByRole('dialog', { name: 'API token' });
-    await dialog.waitFor(); // one dialog: a second would make this locator ambiguous and fail
-    await screenshot(page, 'token-prompt');
-    await dialog.getByLabel('Token').fill(TOKEN);
-    await dialog.getByRole('button', { name: 'Continue' }).click();
-    await page.locator('.card').first().waitFor();
-    // Thumbnails load too (an <img> cannot send a header: the token travels in a same-site cookie).
-    await page.waitForFunction(() => {
-      const img = document.querySelector<HTMLImageElement>('.card img');
-      return img !== null && img.complete && img.naturalWidth > 0;
-    });
-    const refusedBefore = refused;
-    // Remembered: a reload and another page ask nothing.
-    await page.reload();
-    await page.locator('.card').first().waitFor();
-    await page.goto(`${server.url}/queue`);
-    await page.waitForFunction(() => document.getElementById('queue-completed')?.textContent !== '–');
-    assert.equal(await page.getByRole('dialog').count(), 0);
-    assert.equal(refused, refusedBefore, 'no request went without the token after it was given');
-    await context.close();
-  });
-
   it('shows its own page for a mistyped address, while unknown API paths stay JSON', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();

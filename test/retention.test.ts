@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { after, describe, it } from 'node:test';
 import { uploadFrame } from '../src/api-client/upload.js';
+import { openDatabase } from '../src/store/database.js';
+import { StorageRepository } from '../src/store/storage-repository.js';
 import { getJson, queueCounts, upload, waitUntil } from './helpers/api.js';
 import { renderTextImage } from './helpers/images.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
@@ -231,6 +233,20 @@ describe('retention and storage budget', () => {
     assert.match(status.output(), /storage +0\.\d\d GB used, keeping 7 day\(s\), oldest frame \d{4}-\d\d-\d\d \d\d:\d\d UTC, 2 frame\(s\) deleted since start/);
     const openapi = (await get(`${server.api}/openapi.json`)).body;
     assert.ok(openapi.paths['/api/storage/prune']?.post, 'the prune route is documented');
+  });
+
+  it('the storage figures read an index, never every row (the server runs them on its request thread)', () => {
+    const dir = tempDir();
+    const db = openDatabase(path.join(dir, 'db', 'recall.db'), { dataDir: dir });
+    const repo = new StorageRepository(db);
+    const statements = (repo as unknown as { stmt: Record<string, { source: string }> }).stmt;
+    const parameters: Record<string, unknown[]> = { totals: [], withoutBytes: [1], deletable: [{ before: 0, afterTimestamp: 0, afterId: 0, limit: 1 }] };
+    for (const [name, args] of Object.entries(parameters)) {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${statements[name]!.source}`).all(...args) as Array<{ detail: string }>;
+      const details = plan.map((p) => p.detail).join('; ');
+      assert.doesNotMatch(details, /SCAN entries(?! USING)/, `${name}: ${details}`);
+    }
+    db.close();
   });
 
   it('a bad retention setting stops start-up with one line', async () => {

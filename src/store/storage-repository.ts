@@ -46,7 +46,11 @@ export class StorageRepository {
         `DELETE FROM entries WHERE id = ? AND ${FINISHED} RETURNING id, timestamp, image_path, bytes, ${PROCESSED} AS processed`,
       ),
       exists: db.prepare(`SELECT 1 FROM entries WHERE id = ?`).pluck(),
-      withoutBytes: db.prepare(`SELECT id, image_path FROM entries WHERE bytes IS NULL AND image_path IS NOT NULL LIMIT ?`),
+      // Every status listed so that the (status, bytes) index answers it: a seek per status, not a table scan.
+      withoutBytes: db.prepare(
+        `SELECT id, image_path FROM entries
+         WHERE status IN ('PENDING', 'PROCESSING', 'COMPLETED', 'FAILED') AND bytes IS NULL AND image_path IS NOT NULL LIMIT ?`,
+      ),
       setBytes: db.prepare(`UPDATE entries SET bytes = ? WHERE id = ? AND bytes IS NULL`),
     };
   }

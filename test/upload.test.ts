@@ -5,35 +5,20 @@ import { getJson, upload } from './helpers/api.js';
 import { solidJpeg, solidPng, solidWebp } from './helpers/images.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
 import { listFilesRecursive } from './helpers/temp-dir.js';
+import { multipart, postRaw, type Part, type RawBody } from './helpers/multipart.js';
 
 type Server = Awaited<ReturnType<typeof startInProcessServer>>;
 
-/** A hand-built multipart body, for requests a well-behaved client would never send. */
-function multipart(parts: Array<{ name: string; value: string | Buffer; filename?: string; type?: string }>, boundary = 'XyZboundary42') {
-  const chunks: Buffer[] = [];
-  for (const part of parts) {
-    const disposition = `form-data; name="${part.name}"${part.filename ? `; filename="${part.filename}"` : ''}`;
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${part.type ? `Content-Type: ${part.type}\r\n` : ''}\r\n`));
-    chunks.push(Buffer.isBuffer(part.value) ? part.value : Buffer.from(part.value));
-    chunks.push(Buffer.from('\r\n'));
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
 function form(image: Buffer | null, fields: Record<string, string> = {}) {
   const base: Record<string, string> = { timestamp: String(Date.now() / 1000), active_app: 'Editor', active_window: 'notes.txt', ...fields };
-  const parts: Array<{ name: string; value: string | Buffer; filename?: string; type?: string }> = Object.entries(base)
+  const parts: Part[] = Object.entries(base)
     .filter(([, v]) => v !== '__omit__')
     .map(([name, value]) => ({ name, value }));
   if (image) parts.push({ name: 'image', value: image, filename: 'frame.png', type: 'image/png' });
   return multipart(parts);
 }
 
-async function post(server: Server, body: { body: Buffer; contentType: string }) {
-  const response = await fetch(`${server.api}/upload`, { method: 'POST', body: new Uint8Array(body.body), headers: { 'content-type': body.contentType } });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const post = (server: Server, body: RawBody) => postRaw(server.api, body);
 
 describe('POST /api/upload', () => {
   let server: Server;

@@ -7,34 +7,19 @@ import { solidPng } from '../helpers/images.js';
 import { startInProcessServer } from '../helpers/in-process-server.js';
 import { listFilesRecursive } from '../helpers/temp-dir.js';
 import { corruptZlibPng } from './helpers.js';
+import { multipart, postRaw, type Part, type RawBody } from '../helpers/multipart.js';
 
 // More malformed uploads, beyond the 26 of test/upload.test.ts (together: 40). Each must be refused with a 4xx
 // naming the problem, leave no file and no row, and leave the server serving.
 
 type Server = Awaited<ReturnType<typeof startInProcessServer>>;
-type Part = { name: string; value: string | Buffer; filename?: string; type?: string };
-
-function multipart(parts: Part[], boundary = 'hardenBoundary9') {
-  const chunks: Buffer[] = [];
-  for (const part of parts) {
-    const disposition = `form-data; name="${part.name}"${part.filename ? `; filename="${part.filename}"` : ''}`;
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${part.type ? `Content-Type: ${part.type}\r\n` : ''}\r\n`));
-    chunks.push(Buffer.isBuffer(part.value) ? part.value : Buffer.from(part.value));
-    chunks.push(Buffer.from('\r\n'));
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
-}
 
 function form(image: Buffer, fields: Record<string, string | Buffer> = {}, extra: Part[] = []) {
   const base: Record<string, string | Buffer> = { timestamp: String(Date.now() / 1000 - 10), active_app: 'Editor', active_window: 'notes.txt', ...fields };
   return multipart([...Object.entries(base).map(([name, value]) => ({ name, value })), ...extra, { name: 'image', value: image, filename: 'frame.png', type: 'image/png' }]);
 }
 
-async function post(server: Server, body: { body: Buffer; contentType: string }) {
-  const response = await fetch(`${server.api}/upload`, { method: 'POST', body: new Uint8Array(body.body), headers: { 'content-type': body.contentType } });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const post = (server: Server, body: RawBody) => postRaw(server.api, body);
 
 const INVALID_UTF8 = Buffer.from([0x61, 0xff, 0xfe, 0xc3, 0x28, 0x62]);
 

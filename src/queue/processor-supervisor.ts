@@ -31,7 +31,14 @@ export class ProcessorSupervisor {
   /** Starts the processor and resolves once its OCR workers are warm. */
   start(): Promise<void> {
     this.startedAt = Date.now();
-    const child = fork(ENTRY, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const child = fork(ENTRY, [], {
+      execArgv: process.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      // libvips decodes on several threads; with one malloc arena per thread glibc keeps freed image buffers
+      // mapped. Two arenas keep the processor's memory flat.
+      env: { MALLOC_ARENA_MAX: '2', ...process.env },
+    });
     this.child = child;
     return new Promise((resolve, reject) => {
       const onMessage = (message: FromProcessor) => {

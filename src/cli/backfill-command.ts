@@ -35,7 +35,12 @@ export async function backfillCommand(): Promise<number> {
   let stalledSince = Date.now();
   while (remaining(current) > 0) {
     await new Promise((r) => setTimeout(r, 1000));
-    current = await status(base);
+    try {
+      current = await status(base);
+    } catch (error) {
+      console.error(`\nlost contact with the server at ${base} (${(error as Error).cause ?? (error as Error).message}); the backfill goes on whenever it runs`);
+      return 1;
+    }
     const left = remaining(current);
     if (left < last) stalledSince = Date.now();
     last = left;

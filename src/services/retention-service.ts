@@ -77,6 +77,9 @@ export class RetentionService {
   /** The last walk of thumbnails/, and how many frames were processed then. */
   private thumbnails = { count: 0, bytes: 0, processedFrames: 0 };
   private processedFrames = 0;
+  private unfinishedFrames = 0;
+  /** The last over-budget reason logged, so that a recheck every few seconds does not repeat it. */
+  private lastWarning = '';
   private imageBytes = 0;
   private uploadedSinceMeasure = 0;
   private oldestTimestamp: number | null = null;
@@ -180,6 +183,7 @@ export class RetentionService {
   private measure(): void {
     const totals = this.repo.totals();
     this.processedFrames = totals.processedFrames;
+    this.unfinishedFrames = totals.unfinishedFrames;
     this.imageBytes = totals.imageBytes;
     this.uploadedSinceMeasure = 0;
     this.oldestTimestamp = totals.oldestTimestamp;
@@ -269,12 +273,16 @@ export class RetentionService {
     }
     if (!dryRun && report.over_budget) {
       const database = this.databaseBytes();
-      const why =
-        database > maxStorageBytes
-          ? `the database alone is ${mb(database)}`
-          : 'the frames left are waiting for processing; they are deleted once processed, if still needed';
-      this.options.log(`retention: ${mb(report.used_bytes_after)} used, over the ${mb(maxStorageBytes)} budget: ${why}`);
-      this.scheduleRecheck();
+      const waiting = this.unfinishedFrames > 0;
+      const why = waiting
+        ? `${this.unfinishedFrames} frame(s) left are waiting for processing; they are deleted once processed, if still needed`
+        : `nothing left to delete${database > maxStorageBytes ? ` (the database alone is ${mb(database)}; it does not shrink)` : ''}`;
+      if (why !== this.lastWarning) this.options.log(`retention: ${mb(report.used_bytes_after)} used, over the ${mb(maxStorageBytes)} budget: ${why}`);
+      this.lastWarning = why;
+      // Frames still waiting can be deleted once processed: look again soon. Otherwise the periodic run will do.
+      if (waiting) this.scheduleRecheck();
+    } else if (!dryRun) {
+      this.lastWarning = '';
     }
     return report;
   }

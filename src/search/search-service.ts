@@ -52,7 +52,7 @@ const RRF_K = 60;
 /** How deep each list goes into hybrid fusion, and how many frames semantic search returns at most. */
 const FUSION_DEPTH = 100;
 /** A vector search restricted to at most this many filtered frames scores exactly those. */
-const RESTRICTED_VECTOR_SEARCH = 50_000;
+const RESTRICTED_VECTOR_SEARCH = 20_000;
 
 type Source = 'words' | 'substring' | 'short' | 'vector' | 'browse';
 interface Candidate extends RankedId {

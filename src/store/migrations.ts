@@ -22,6 +22,7 @@ export const migrations: Migration[] = [
   { version: 2, name: 'full-text indexes (words with stemming, trigrams for substrings and CJK)', up: createFullTextIndexes },
   { version: 3, name: 'embeddings table', up: createEmbeddings },
   { version: 4, name: 'storage index (status, bytes) for the storage figures of retention', up: createStorageIndex },
+  { version: 5, name: 'case-insensitive app index for search filters', up: createAppSearchIndex },
 ];
 
 export function registerMigration(migration: Migration): void {
@@ -196,4 +197,9 @@ function createEmbeddings(db: Database.Database): void {
  */
 function createStorageIndex(db: Database.Database): void {
   db.exec(`CREATE INDEX IF NOT EXISTS idx_entries_status_bytes ON entries(status, bytes);`);
+}
+
+/** Version 5. Search filters compare app names case-insensitively: an index in that collation, with time. */
+function createAppSearchIndex(db: Database.Database): void {
+  db.exec(`CREATE INDEX IF NOT EXISTS idx_entries_app_nocase ON entries(app COLLATE NOCASE, timestamp)`);
 }

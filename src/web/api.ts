@@ -36,6 +36,13 @@ export interface QueueStatus {
   config: { lifo_threshold: number; current_mode: 'LIFO' | 'FIFO'; workers: number; max_attempts: number; ocr_engine: string };
   throughput: { completed_last_minute: number; completed_last_5_minutes: number; frames_per_minute: number };
   oldest_pending_age_seconds: number | null;
+  storage: {
+    used_bytes: number;
+    budget_bytes: number | null;
+    retention_days: number | null;
+    oldest_frame_timestamp: number | null;
+    deleted_frames: number;
+  };
   system: { version: string; uptime_seconds: number; pid: number; rss_mb: number; node: string; platform: string; cpus: number };
 }
 

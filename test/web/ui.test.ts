@@ -242,6 +242,9 @@ describe('web UI', () => {
     const { page, problems } = await open(context, '/queue');
     await page.waitForFunction(() => document.getElementById('queue-completed')?.textContent !== '–');
     assert.equal(await page.locator('#retry-failed').isDisabled(), true);
+    // Storage figures from the queue status: used bytes (no budget configured), retention.
+    assert.match(await page.locator('#queue-storage').innerText(), /^\d+(\.\d)? (B|KB|MB|GB)$/);
+    await page.getByText('keep forever').waitFor();
 
     const response = await upload(server.api, { image: await renderTextImage(['Zeppelin museum opening hours'], { seed: 200 }), app: 'Files', title: 'Archive 2003', timestamp: captured });
     const id = response.body.task_id as number;

@@ -1,6 +1,6 @@
 // The processing queue at a glance, live: counts, mode, throughput, the failed frames and a way to retry them.
 import { api, type EntryList, type QueueStatus } from '../api.js';
-import { every, formatDuration, formatFull, h, ICONS, icon, isoTime, thumbnail, toast } from '../dom.js';
+import { every, formatBytes, formatDuration, formatFull, h, ICONS, icon, isoTime, thumbnail, toast } from '../dom.js';
 import type { Route } from '../router.js';
 
 const LIVE_MS = 1500;
@@ -56,7 +56,7 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
     });
     if (stopped) return;
     error.hidden = true;
-    const { queue, config, throughput } = status;
+    const { queue, config, throughput, storage } = status;
     pending.value.textContent = queue.pending.toLocaleString();
     processing.value.textContent = queue.processing.toLocaleString();
     completed.value.textContent = queue.completed.toLocaleString();
@@ -75,6 +75,10 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
       ['Throughput', `${throughput.frames_per_minute.toLocaleString(undefined, { maximumFractionDigits: 1 })} frames/min`],
       ['Workers', `${config.workers} · OCR ${config.ocr_engine}`],
       ['Attempts', `up to ${config.max_attempts} per frame`],
+      ['Storage', h('span', { id: 'queue-storage' }, `${formatBytes(storage.used_bytes)}${storage.budget_bytes === null ? '' : ` of ${formatBytes(storage.budget_bytes)}`}`)],
+      ['Retention', storage.retention_days === null ? 'keep forever' : `${storage.retention_days.toLocaleString()} days`],
+      ['Oldest kept', storage.oldest_frame_timestamp === null ? 'none' : formatFull(storage.oldest_frame_timestamp)],
+      ...(storage.deleted_frames > 0 ? [['Pruned', `${storage.deleted_frames.toLocaleString()} frames since start`] as [string, string]] : []),
     ]);
     fill(system, [
       ['Version', status.system.version],

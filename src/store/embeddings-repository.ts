@@ -30,7 +30,6 @@ export class EmbeddingsRepository {
          ORDER BY e.timestamp DESC LIMIT ?`,
       ).pluck(),
       since: db.prepare(`SELECT seq, entry_id AS entryId, bits FROM embeddings WHERE model = ? AND seq > ? AND bits IS NOT NULL ORDER BY seq`),
-      maxSeq: db.prepare(`SELECT coalesce(max(seq), 0) FROM embeddings`).pluck(),
     };
   }
 
@@ -77,9 +76,5 @@ export class EmbeddingsRepository {
       }
     }
     return result;
-  }
-
-  maxSeq(): number {
-    return this.stmt.maxSeq.get() as number;
   }
 }

@@ -25,12 +25,6 @@ export const migrations: Migration[] = [
   { version: 5, name: 'case-insensitive app index for search filters', up: createAppSearchIndex },
 ];
 
-export function registerMigration(migration: Migration): void {
-  if (migrations.some((m) => m.version === migration.version)) return;
-  migrations.push(migration);
-  migrations.sort((a, b) => a.version - b.version);
-}
-
 export function runMigrations(db: Database.Database, context: MigrationContext): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (const migration of migrations) {

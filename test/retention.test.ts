@@ -112,9 +112,12 @@ describe('retention and storage budget', () => {
     const ids: number[] = [];
     for (const h of hoursAgo) ids.push((await upload(first.api, { image: await noisePng(), timestamp: now() - h * 3600 })).body.task_id as number);
     await waitUntil(async () => (await queueCounts(first.api)).completed === 6, { what: 'processing' });
-    const measured = (await post(`${first.api}/storage/prune?dry_run=true`)).body;
     const perFrame = (await storage(first.api)).images_bytes / 6;
     await first.close();
+    // Measure in the state the budgeted server will find: after a clean close (the WAL checkpointed away).
+    const measuring = await startInProcessServer({ dataDir });
+    const measured = (await post(`${measuring.api}/storage/prune?dry_run=true`)).body;
+    await measuring.close();
 
     const budget = Math.floor(measured.used_bytes_before - 2.5 * perFrame);
     const server = await startInProcessServer({ dataDir, maxStorageBytes: budget });

@@ -1,3 +1,7 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { listFilesRecursive } from './temp-dir.js';
+
 /** Hand-built multipart bodies, for requests a well-behaved client would never send. */
 export type Part = { name: string; value: string | Buffer; filename?: string; type?: string };
 
@@ -22,4 +26,28 @@ export function multipart(parts: Part[], boundary = 'XyZboundary42'): RawBody {
 export async function postRaw(api: string, raw: RawBody): Promise<{ status: number; body: Record<string, any> }> {
   const response = await fetch(`${api}/upload`, { method: 'POST', body: new Uint8Array(raw.body), headers: { 'content-type': raw.contentType } });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+interface ServerUnderTest {
+  api: string;
+  dataDir: string;
+  db: { prepare(sql: string): { pluck(): { get(): unknown } } };
+}
+
+/**
+ * Sends a malformed upload and checks the server's whole answer to it: the expected 4xx with a message naming
+ * the problem, no row, no file, and the server still serving.
+ */
+export async function assertRefusedCleanly(server: ServerUnderTest, raw: RawBody, status: number, message: RegExp): Promise<void> {
+  const rowCount = () => server.db.prepare('SELECT count(*) FROM entries').pluck().get() as number;
+  const incomingFiles = () => listFilesRecursive(path.join(server.dataDir, 'screenshots', 'incoming'));
+  const rows = rowCount();
+  const files = incomingFiles();
+  const response = await postRaw(server.api, raw);
+  assert.equal(response.status, status, JSON.stringify(response.body));
+  assert.match(String(response.body.message), message);
+  assert.equal(typeof response.body.error, 'string');
+  assert.equal(rowCount(), rows, 'no row written');
+  assert.deepEqual(incomingFiles(), files, 'no file written');
+  assert.equal((await fetch(`${server.api}/health`)).status, 200, 'server keeps serving');
 }

@@ -82,7 +82,6 @@ export class RetentionService {
   private lastWarning = '';
   private imageBytes = 0;
   private uploadedSinceMeasure = 0;
-  private oldestTimestamp: number | null = null;
   private deleted = { frames: 0, bytes: 0 };
   private lastRunAt: number | null = null;
   private running: Promise<PruneReport> | undefined;
@@ -134,7 +133,8 @@ export class RetentionService {
       database_bytes: database,
       budget_bytes: this.options.maxStorageBytes > 0 ? this.options.maxStorageBytes : null,
       retention_days: this.options.retentionDays > 0 ? this.options.retentionDays : null,
-      oldest_frame_timestamp: this.oldestTimestamp,
+      // Read now, not at the last run: frames arrive between runs (an index seek).
+      oldest_frame_timestamp: this.repo.oldestTimestamp(),
       deleted_frames: this.deleted.frames,
       deleted_bytes: this.deleted.bytes,
       last_run_at: this.lastRunAt,
@@ -186,7 +186,6 @@ export class RetentionService {
     this.unfinishedFrames = totals.unfinishedFrames;
     this.imageBytes = totals.imageBytes;
     this.uploadedSinceMeasure = 0;
-    this.oldestTimestamp = totals.oldestTimestamp;
   }
 
   private averageThumbnail(): number {

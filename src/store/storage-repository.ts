@@ -18,7 +18,6 @@ export interface StorageTotals {
   processedFrames: number;
   /** Frames that may not be deleted now (PENDING or PROCESSING). */
   unfinishedFrames: number;
-  oldestTimestamp: number | null;
 }
 
 const FINISHED = `status IN ('COMPLETED', 'FAILED')`;
@@ -55,9 +54,13 @@ export class StorageRepository {
     };
   }
 
+  /** Capture time of the oldest frame (an index seek), null when there is none. */
+  oldestTimestamp(): number | null {
+    return (this.stmt.oldest.get() as number | null) ?? null;
+  }
+
   totals(): StorageTotals {
-    const row = this.stmt.totals.get() as Omit<StorageTotals, 'oldestTimestamp'>;
-    return { ...row, oldestTimestamp: (this.stmt.oldest.get() as number | null) ?? null };
+    return this.stmt.totals.get() as StorageTotals;
   }
 
   /**

@@ -245,6 +245,7 @@ describe('web UI', () => {
     // Storage figures from the queue status: used bytes (no budget configured), retention.
     assert.match(await page.locator('#queue-storage').innerText(), /^\d+(\.\d)? (B|KB|MB|GB)$/);
     await page.getByText('keep forever').waitFor();
+    assert.notEqual(await page.locator('#queue-oldest-kept').innerText(), 'none', 'frames are stored: the oldest has a time');
 
     const response = await upload(server.api, { image: await renderTextImage(['Zeppelin museum opening hours'], { seed: 200 }), app: 'Files', title: 'Archive 2003', timestamp: captured });
     const id = response.body.task_id as number;

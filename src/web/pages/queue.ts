@@ -77,7 +77,7 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
       ['Attempts', `up to ${config.max_attempts} per frame`],
       ['Storage', h('span', { id: 'queue-storage' }, `${formatBytes(storage.used_bytes)}${storage.budget_bytes === null ? '' : ` of ${formatBytes(storage.budget_bytes)}`}`)],
       ['Retention', storage.retention_days === null ? 'keep forever' : `${storage.retention_days.toLocaleString()} days`],
-      ['Oldest kept', storage.oldest_frame_timestamp === null ? 'none' : formatFull(storage.oldest_frame_timestamp)],
+      ['Oldest kept', h('span', { id: 'queue-oldest-kept' }, storage.oldest_frame_timestamp === null ? 'none' : formatFull(storage.oldest_frame_timestamp))],
       ...(storage.deleted_frames > 0 ? [['Pruned', `${storage.deleted_frames.toLocaleString()} frames since start`] as [string, string]] : []),
     ]);
     fill(system, [

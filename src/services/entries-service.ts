@@ -15,7 +15,6 @@ export class EntriesService {
   constructor(
     private readonly repo: EntriesRepository,
     private readonly images: ImageStore,
-    private readonly hooks: { onDeleted?: (id: number) => void } = {},
   ) {}
 
   list(filter: ListFilter): EntryRow[] {
@@ -55,6 +54,5 @@ export class EntriesService {
     if (!deleted) throw new ApiError(409, `entry ${id} is ${entry.status}; try again when processing has finished`, 'BUSY');
     await this.images.remove(imagePath);
     await this.images.remove(this.images.thumbnailPath(id));
-    this.hooks.onDeleted?.(id);
   }
 }

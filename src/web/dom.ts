@@ -64,7 +64,6 @@ export function badge(status: Status): HTMLSpanElement {
 
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const shortFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 const fullFormat = new Intl.DateTimeFormat(undefined, {
   weekday: 'short',
   day: 'numeric',
@@ -76,7 +75,6 @@ const fullFormat = new Intl.DateTimeFormat(undefined, {
 });
 
 export const formatTime = (ts: number) => timeFormat.format(ts * 1000);
-export const formatShort = (ts: number) => shortFormat.format(ts * 1000);
 export const formatFull = (ts: number) => fullFormat.format(ts * 1000);
 export const isoTime = (ts: number) => new Date(ts * 1000).toISOString();
 

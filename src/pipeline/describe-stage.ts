@@ -1,7 +1,6 @@
 import sharp from 'sharp';
 import type { VlmClient } from '../ai/vlm-client.js';
-import type { EntryRow } from '../store/entries-repository.js';
-import type { Db } from '../store/database.js';
+import type { EntriesRepository, EntryRow } from '../store/entries-repository.js';
 import type { BackfillSource, FrameTask, PipelineStage } from './stage.js';
 
 /** Asks a vision-language model what the screen shows; the answer is stored, indexed and searchable. */
@@ -12,13 +11,11 @@ export class DescribeStage implements PipelineStage {
   constructor(
     private readonly vlm: VlmClient,
     private readonly maxWidth: number,
-    db: Db,
+    entries: EntriesRepository,
   ) {
-    const remaining = db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND description IS NULL`).pluck();
-    const candidates = db.prepare(`SELECT id FROM entries WHERE status = 'COMPLETED' AND description IS NULL ORDER BY timestamp DESC LIMIT ?`).pluck();
     this.backfill = {
-      remaining: () => remaining.get() as number,
-      candidates: (limit) => candidates.all(limit) as number[],
+      remaining: () => entries.completedWithoutDescription(),
+      candidates: (limit) => entries.completedWithoutDescriptionIds(limit),
     };
   }
 

@@ -4,6 +4,7 @@ import type { ServerConfig } from '../config.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Db } from '../store/database.js';
 import { EmbeddingsRepository } from '../store/embeddings-repository.js';
+import { EntriesRepository } from '../store/entries-repository.js';
 import { DescribeStage } from './describe-stage.js';
 import { EmbedStage } from './embed-stage.js';
 import { createOcrEngine } from './ocr/index.js';
@@ -20,7 +21,7 @@ export async function createPipeline(config: ServerConfig, images: ImageStore, d
   const stages: PipelineStage[] = [new StoreImageStage(images)];
   const ocr = await createOcrEngine(config.ocrEngine, config.workers);
   if (ocr) stages.push(new OcrStage(ocr));
-  if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, db));
+  if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, new EntriesRepository(db)));
   const embeddings = await createEmbeddingProvider(config.ai.embedding);
   if (embeddings) stages.push(new EmbedStage(embeddings, new EmbeddingsRepository(db)));
   return new Pipeline(stages);

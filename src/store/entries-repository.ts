@@ -112,6 +112,9 @@ export class EntriesRepository {
       retryOne: db.prepare(`UPDATE entries SET status = 'PENDING', attempts = 0 WHERE id = ? AND status = 'FAILED'`),
       delete: db.prepare(`DELETE FROM entries WHERE id = ? AND status <> 'PROCESSING' RETURNING image_path`).pluck(),
       withoutDescription: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND description IS NULL`).pluck(),
+      withoutDescriptionIds: db.prepare(
+        `SELECT id FROM entries WHERE status = 'COMPLETED' AND description IS NULL ORDER BY timestamp DESC LIMIT ?`,
+      ).pluck(),
       oldestPendingTime: db.prepare(`SELECT min(received_at) FROM entries WHERE status = 'PENDING'`).pluck(),
       finishedSince: db.prepare(
         `SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND processing_finished_at >= ?`,
@@ -211,8 +214,13 @@ export class EntriesRepository {
     return counts;
   }
 
+  /** COMPLETED frames without an AI description (a vision model switched on later), and the newest of them. */
   completedWithoutDescription(): number {
     return this.stmt.withoutDescription.get() as number;
+  }
+
+  completedWithoutDescriptionIds(limit: number): number[] {
+    return this.stmt.withoutDescriptionIds.all(limit) as number[];
   }
 
   oldestPendingReceivedAt(): number | null {

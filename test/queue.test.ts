@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { ImageStore } from '../src/images/image-store.js';
 import { FrameTask, Pipeline, PermanentStageError, type PipelineStage } from '../src/pipeline/stage.js';
@@ -79,16 +79,28 @@ describe('atomic claims', () => {
     db.transaction(() => {
       for (let i = 0; i < count; i++) repo.insertPending(frame(1_700_000_000 + i));
     })();
-    const run = promisify(execFile);
-    const outputs = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/fixtures/claimer.ts'), file, dataDir, '50'], { cwd: repoRoot }),
-      ),
+    const claimers = Array.from({ length: 4 }, () =>
+      spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/fixtures/claimer.ts'), file, dataDir, '50'], {
+        cwd: repoRoot,
+      }),
     );
-    const claimed = outputs.flatMap((o) => JSON.parse(o.stdout) as number[]);
+    const outputs = claimers.map((child) => {
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const exited = once(child, 'exit').then(([code]) => {
+        assert.equal(code, 0, 'a claimer failed');
+        return { stdout };
+      });
+      const ready = new Promise<void>((resolve) => child.stderr.on('data', (c: Buffer) => c.includes('ready') && resolve()));
+      return { child, exited, ready };
+    });
+    await Promise.all(outputs.map((o) => o.ready));
+    for (const { child } of outputs) child.stdin.write('go\n');
+    const results = await Promise.all(outputs.map((o) => o.exited));
+    const claimed = results.flatMap((o) => JSON.parse(o.stdout) as number[]);
     assert.equal(claimed.length, count, 'every frame claimed');
     assert.equal(new Set(claimed).size, count, 'no frame claimed twice');
-    assert.ok(outputs.filter((o) => JSON.parse(o.stdout).length > 0).length >= 2, 'the work really was shared');
+    assert.ok(results.filter((o) => JSON.parse(o.stdout).length > 0).length >= 2, 'the work really was shared');
     assert.deepEqual(repo.counts(), { pending: 0, processing: 0, completed: count, failed: 0 });
   });
 

@@ -32,18 +32,24 @@ async function run(paced: boolean) {
   const handler: number[] = [];
   let accepted = 0;
   let failed = 0;
+  const errors: string[] = [];
   const started = performance.now();
   await Promise.all(
     Array.from({ length: uploaders }, async (_, u) => {
       if (paced) await new Promise((r) => setTimeout(r, (u * intervalMs) / uploaders)); // spread the uploaders out
       for (let i = 0; i < perUploader; i++) {
         const due = performance.now() + intervalMs;
-        const response = await load.send();
-        latencies.push(response.ms);
-        if (response.status === 202) {
-          accepted++;
-          handler.push(Number(JSON.parse(response.body).elapsed_ms));
-        } else failed++;
+        const response = await load.send().catch((error: NodeJS.ErrnoException) => {
+          errors.push(error.code ?? error.message);
+          return undefined;
+        });
+        if (response) {
+          latencies.push(response.ms);
+          if (response.status === 202) {
+            accepted++;
+            handler.push(Number(JSON.parse(response.body).elapsed_ms));
+          } else failed++;
+        }
         if (paced) await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
       }
     }),
@@ -54,6 +60,7 @@ async function run(paced: boolean) {
   return {
     accepted,
     failed,
+    network_errors: { count: errors.length, codes: [...new Set(errors)] },
     latency_ms: { p50: round(percentile(latencies, 50)), p90: round(percentile(latencies, 90)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1)!) },
     handler_ms: { p50: round(percentile(handler, 50)), p99: round(percentile(handler, 99)) },
     requests_per_second: round(latencies.length / seconds, 1),
@@ -66,6 +73,8 @@ const status = (await getJson(`${server.api}/queue/status`)).body;
 const stored = status.queue.pending + status.queue.processing + status.queue.completed + status.queue.failed;
 load.close();
 await server.stop('SIGKILL');
+// A connection error is the server's fault until shown otherwise: keep its last words for the reader.
+if (paced.network_errors.count + saturated.network_errors.count > 0) console.error(server.output().split('\n').slice(-30).join('\n'));
 
 console.log(JSON.stringify({
   benchmark: 'ingest',

@@ -79,24 +79,24 @@ describe('atomic claims', () => {
     db.transaction(() => {
       for (let i = 0; i < count; i++) repo.insertPending(frame(1_700_000_000 + i));
     })();
-    const claimers = Array.from({ length: 4 }, () =>
-      spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/fixtures/claimer.ts'), file, dataDir, '50'], {
+    const claimers = Array.from({ length: 4 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/fixtures/claimer.ts'), file, dataDir, '50'], {
         cwd: repoRoot,
-      }),
-    );
-    const outputs = claimers.map((child) => {
+      });
       let stdout = '';
+      let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const ready = new Promise<void>((resolve) => child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()).includes('ready') && resolve()));
       const exited = once(child, 'exit').then(([code]) => {
-        assert.equal(code, 0, 'a claimer failed');
+        assert.equal(code, 0, `a claimer failed: ${stderr}`);
         return { stdout };
       });
-      const ready = new Promise<void>((resolve) => child.stderr.on('data', (c: Buffer) => c.includes('ready') && resolve()));
-      return { child, exited, ready };
+      // A claimer that dies while starting fails the test instead of leaving it waiting for "ready".
+      return { child, exited, ready: Promise.race([ready, exited]) };
     });
-    await Promise.all(outputs.map((o) => o.ready));
-    for (const { child } of outputs) child.stdin.write('go\n');
-    const results = await Promise.all(outputs.map((o) => o.exited));
+    await Promise.all(claimers.map((c) => c.ready));
+    for (const { child } of claimers) child.stdin.write('go\n');
+    const results = await Promise.all(claimers.map((c) => c.exited));
     const claimed = results.flatMap((o) => JSON.parse(o.stdout) as number[]);
     assert.equal(claimed.length, count, 'every frame claimed');
     assert.equal(new Set(claimed).size, count, 'no frame claimed twice');

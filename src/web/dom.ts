@@ -58,6 +58,16 @@ export const ICONS = {
   queue: ['M4 6h16', 'M4 12h16', 'M4 18h10'],
 };
 
+/** A page's heading; focusable (not tabbable) so the router can move focus to it after navigating. */
+export function pageTitle(text: string): HTMLHeadingElement {
+  return h('h1', { class: 'page__title', tabindex: -1 }, text);
+}
+
+/** The marker of a page that refreshes itself. */
+export function liveIndicator(): HTMLSpanElement {
+  return h('span', { class: 'live', title: 'Updated automatically' }, h('span', { class: 'live__dot', 'aria-hidden': 'true' }), 'Live');
+}
+
 export function badge(status: Status): HTMLSpanElement {
   return h('span', { class: `badge badge--${status.toLowerCase()}`, 'data-status': status }, status);
 }

@@ -1,5 +1,5 @@
 import { api, setTokenPrompt, type QueueStatus } from './api.js';
-import { every, h } from './dom.js';
+import { every, h, pageTitle } from './dom.js';
 import { gridPage } from './pages/grid.js';
 import { detailPage } from './pages/detail.js';
 import { timelinePage } from './pages/timeline.js';
@@ -16,7 +16,7 @@ const pages: Record<string, Page> = {
   'not-found': (root) => {
     document.title = 'Not found · OpenRecall';
     root.append(
-      h('div', { class: 'page' }, h('h1', { class: 'page__title', tabindex: -1 }, 'Page not found'), h('p', { class: 'empty' }, 'There is nothing at this address. ', h('a', { href: '/' }, 'See recent frames'), '.')),
+      h('div', { class: 'page' }, pageTitle('Page not found'), h('p', { class: 'empty' }, 'There is nothing at this address. ', h('a', { href: '/' }, 'See recent frames'), '.')),
     );
   },
 };

@@ -1,6 +1,6 @@
 // One frame: the zoomable screenshot, its OCR text and description, facts, neighbours, delete and retry.
 import { api, ApiRequestError, getCapabilities, type Entry, type EntryList } from '../api.js';
-import { badge, every, formatBytes, formatFull, h, ICONS, icon, isTyping, isoTime, toast } from '../dom.js';
+import { badge, every, formatBytes, formatFull, h, ICONS, icon, isTyping, isoTime, pageTitle, toast } from '../dom.js';
 import { navigate, type Route } from '../router.js';
 
 const ZOOM_STEPS = [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4];
@@ -14,7 +14,7 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
   let current: Entry | undefined;
   const cleanups: (() => void)[] = [];
 
-  page.append(h('h1', { class: 'page__title', tabindex: -1 }, `Frame ${id}`), h('p', { class: 'loading' }, 'Loading…'));
+  page.append(pageTitle(`Frame ${id}`), h('p', { class: 'loading' }, 'Loading…'));
 
   async function load(): Promise<void> {
     try {
@@ -25,7 +25,7 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
     } catch (e) {
       if (stopped) return;
       page.replaceChildren(
-        h('h1', { class: 'page__title', tabindex: -1 }, e instanceof ApiRequestError && e.status === 404 ? 'Frame not found' : 'Could not load this frame'),
+        pageTitle(e instanceof ApiRequestError && e.status === 404 ? 'Frame not found' : 'Could not load this frame'),
         h('p', { class: 'error', role: 'alert' }, e instanceof ApiRequestError && e.status === 404 ? `There is no frame ${id}; it may have been deleted.` : (e as Error).message),
         h('p', null, h('a', { href: '/' }, 'Back to recent frames')),
       );
@@ -92,7 +92,7 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
       h(
         'div',
         { class: 'detail__head' },
-        h('div', null, h('h1', { class: 'page__title', tabindex: -1 }, entry.title || 'Untitled window'), h('p', { class: 'muted' }, `${entry.app ?? 'Unknown app'} · ${formatFull(entry.timestamp)}`)),
+        h('div', null, pageTitle(entry.title || 'Untitled window'), h('p', { class: 'muted' }, `${entry.app ?? 'Unknown app'} · ${formatFull(entry.timestamp)}`)),
         h('nav', { class: 'pager', 'aria-label': 'Neighbouring frames' }, older, newer),
       ),
       h(

@@ -1,6 +1,6 @@
 // Recent frames as cards grouped by day, newest first: endless scroll over the cursor API and live updates.
 import { api, ApiRequestError, type Entry, type EntryList } from '../api.js';
-import { badge, dayKey, dayLabel, every, formatTime, h, isoTime, thumbnail } from '../dom.js';
+import { badge, dayKey, dayLabel, every, formatTime, h, isoTime, liveIndicator, pageTitle, thumbnail } from '../dom.js';
 import type { Route } from '../router.js';
 
 const PAGE = 48;
@@ -19,12 +19,11 @@ export function gridPage(root: HTMLElement, _route: Route): () => void {
     h('p', { class: 'empty__title' }, 'No frames yet'),
     h('p', null, 'Screenshots appear here as soon as the capture client uploads them (run ', h('code', null, 'openrecall start'), ').'),
   );
-  const live = h('span', { class: 'live', title: 'Updated automatically' }, h('span', { class: 'live__dot', 'aria-hidden': 'true' }), 'Live');
   root.append(
     h(
       'div',
       { class: 'page' },
-      h('div', { class: 'page__head' }, h('h1', { class: 'page__title', tabindex: -1 }, 'Recent frames'), live),
+      h('div', { class: 'page__head' }, pageTitle('Recent frames'), liveIndicator()),
       error,
       empty,
       days,

@@ -1,6 +1,6 @@
 // The processing queue at a glance, live: counts, mode, throughput, the failed frames and a way to retry them.
 import { api, type EntryList, type QueueStatus } from '../api.js';
-import { every, formatBytes, formatDuration, formatFull, h, ICONS, icon, isoTime, thumbnail, toast } from '../dom.js';
+import { every, formatBytes, formatDuration, formatFull, h, ICONS, icon, isoTime, liveIndicator, pageTitle, thumbnail, toast } from '../dom.js';
 import type { Route } from '../router.js';
 
 const LIVE_MS = 1500;
@@ -24,13 +24,12 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
   const failedList = h('ul', { class: 'failed', 'aria-label': 'Failed frames' });
   const failedEmpty = h('p', { class: 'muted', hidden: true }, 'No failed frames. Everything that was captured has been processed or is on its way.');
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
-  const updated = h('span', { class: 'live', title: 'Updated automatically' }, h('span', { class: 'live__dot', 'aria-hidden': 'true' }), 'Live');
 
   root.append(
     h(
       'div',
       { class: 'page' },
-      h('div', { class: 'page__head' }, h('h1', { class: 'page__title', tabindex: -1 }, 'Processing queue'), updated),
+      h('div', { class: 'page__head' }, pageTitle('Processing queue'), liveIndicator()),
       error,
       h('section', { class: 'tiles', 'aria-label': 'Frames by status' }, pending.el, processing.el, completed.el, failed.el),
       h('div', { class: 'columns' }, h('section', { class: 'panel' }, h('h2', { class: 'panel__title' }, 'Processing'), facts), h('section', { class: 'panel' }, h('h2', { class: 'panel__title' }, 'Server'), system)),

@@ -1,7 +1,7 @@
 // Full-text (and semantic, where the server offers it) search. The query lives in the URL, so results can be
 // bookmarked and Back returns to them.
 import { api, ApiRequestError, getCapabilities, query, type SearchResponse, type SearchResult } from '../api.js';
-import { badge, formatFull, fromLocalInput, h, isoTime, thumbnail, toLocalInput } from '../dom.js';
+import { badge, formatFull, fromLocalInput, h, isoTime, pageTitle, thumbnail, toLocalInput } from '../dom.js';
 import { pushUrl, type Route } from '../router.js';
 
 const PAGE = 20;
@@ -45,7 +45,7 @@ export function searchPage(root: HTMLElement, route: Route): () => void {
   const more = h('button', { type: 'button', class: 'button', hidden: true }, 'More results');
   const message = h('div', { class: 'search__message' });
   root.append(
-    h('div', { class: 'page' }, h('h1', { class: 'page__title', tabindex: -1 }, 'Search'), form, summary, message, results, h('div', { class: 'list-foot' }, more)),
+    h('div', { class: 'page' }, pageTitle('Search'), form, summary, message, results, h('div', { class: 'list-foot' }, more)),
   );
 
   // Fill the form from the URL.

@@ -1,7 +1,7 @@
 // Every frame in time order on one slider. Only the pages of frames around the slider are fetched (100 at a
 // time, a bounded cache), and only the current frame's images load, so 50 000 frames scrub like 50.
 import { api, ApiRequestError, type TimelineFrame, type TimelineSummary } from '../api.js';
-import { badge, formatFull, fromLocalInput, h, ICONS, icon, isTyping, isoTime, toLocalInput } from '../dom.js';
+import { badge, formatFull, fromLocalInput, h, ICONS, icon, isTyping, isoTime, pageTitle, toLocalInput } from '../dom.js';
 import { setUrl, type Route } from '../router.js';
 
 const CHUNK = 100;
@@ -56,7 +56,7 @@ export function timelinePage(root: HTMLElement, route: Route): () => void {
   );
   const empty = h('div', { class: 'empty', hidden: true }, h('p', { class: 'empty__title' }, 'Nothing to scrub through yet'), h('p', null, 'The timeline fills as frames are captured.'));
   root.append(
-    h('div', { class: 'page' }, h('div', { class: 'page__head' }, h('h1', { class: 'page__title', tabindex: -1 }, 'Timeline'), h('p', { class: 'muted small' }, 'Drag the slider or use ← → (PageUp/PageDown, Home/End) to move through time.')), error, empty, body),
+    h('div', { class: 'page' }, h('div', { class: 'page__head' }, pageTitle('Timeline'), h('p', { class: 'muted small' }, 'Drag the slider or use ← → (PageUp/PageDown, Home/End) to move through time.')), error, empty, body),
   );
 
   function chunkOf(i: number) {

@@ -9,7 +9,7 @@ import { startInProcessServer } from '../helpers/in-process-server.js';
 import { runCli } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { clientEnv, entries, sleep, startClientProcess, waitForEntry, type ClientProcess } from './helpers/client-process.js';
-import { startXSession, type XSession } from './helpers/x-session.js';
+import { openWindowForTest, startXSession, type XSession } from './helpers/x-session.js';
 
 let session: XSession;
 let api: string;
@@ -36,11 +36,7 @@ async function client(t: TestContext, extra: Record<string, string> = {}, dataDi
   return c;
 }
 
-async function window(t: TestContext, title: string) {
-  const w = await session.openWindow(title);
-  t.after(() => w.close());
-  return w;
-}
+const window = (t: TestContext, title: string) => openWindowForTest(t, session, title);
 
 test('frames reach the server with the active app and window title; a title change is a new frame; SIGTERM exits 0 promptly', async (t) => {
   const win = await window(t, 'Quarterly report - Editor A');

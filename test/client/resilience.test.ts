@@ -11,7 +11,7 @@ import { waitUntil } from '../helpers/api.js';
 import { startInProcessServer } from '../helpers/in-process-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { bufferItems, entries, sleep, startClientProcess, waitForEntry, type ClientProcess } from './helpers/client-process.js';
-import { startXSession, type XSession } from './helpers/x-session.js';
+import { openWindowForTest, startXSession, type XSession } from './helpers/x-session.js';
 
 let session: XSession;
 before(async () => {
@@ -39,11 +39,7 @@ async function server(t: TestContext, port = 0) {
   return s;
 }
 
-async function window(t: TestContext, title: string) {
-  const w = await session.openWindow(title);
-  t.after(() => w.close());
-  return w;
-}
+const window = (t: TestContext, title: string) => openWindowForTest(t, session, title);
 
 test('offline: 20 frames captured while the server is down are all stored exactly once when it comes up', async (t) => {
   const port = await freePort();

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { X11Connection } from '../../../src/client/capture/x11-connection.js';
 
@@ -117,4 +118,11 @@ export async function startXSession(): Promise<XSession> {
     },
   };
   return session;
+}
+
+/** A window for one test: closed when the test ends, even if it fails. */
+export async function openWindowForTest(t: TestContext, session: XSession, title: string): Promise<TestWindow> {
+  const w = await session.openWindow(title);
+  t.after(() => w.close());
+  return w;
 }

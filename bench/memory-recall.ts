@@ -10,7 +10,7 @@
 //      an older build to measure it), and any OPENRECALL_* client setting (e.g. OPENRECALL_IDLE_SECONDS=0).
 import os from 'node:os';
 import { Markers, Timeline, measure, startRig } from '../test/client/helpers/memory-recall.js';
-import { blinkingCursor, chat, documentPaged, scrolled, staticScreen, switching, terminalBlocks } from '../test/client/helpers/recall-scenarios.js';
+import { chat, documentPaged, scrolled, settleOn, settleOnCursor, switching, terminalBlocks } from '../test/client/helpers/recall-scenarios.js';
 
 const HOLD_MS = Number(process.env.BENCH_HOLD_SECONDS ?? 3) * 1000;
 const QUIET_SECONDS = Number(process.env.BENCH_QUIET_SECONDS ?? 60);
@@ -42,10 +42,12 @@ try {
   await term.activate();
   await timeline.run('terminal output blocks', 'changing', () => terminalBlocks(term, markers, 5, HOLD_MS));
   await timeline.run('switching between apps', 'changing', () => switching(doc, term, chatWindow, markers, HOLD_MS));
-  await timeline.run('blinking cursor', 'cursor', () => blinkingCursor(term, QUIET_SECONDS));
-  await timeline.run('static screen', 'static', () => staticScreen(doc, QUIET_SECONDS));
+  await settleOnCursor(term, HOLD_MS);
+  await timeline.quiet('blinking cursor', 'cursor', QUIET_SECONDS);
+  await settleOn(doc, HOLD_MS);
+  await timeline.quiet('static screen', 'static', QUIET_SECONDS);
   console.log(`scenarios shown in ${((Date.now() - started) / 1000).toFixed(0)} s; waiting for upload and OCR...`);
-  const report = await measure(rig, markers, timeline, 1000);
+  const report = await measure(rig, markers, timeline);
   const status = await rig.client.status();
 
   console.log(`\nrecall: ${report.found}/${report.markers} = ${report.recall.toFixed(3)} (target >= 0.98)${report.missing.length ? `; missing: ${report.missing.join(' ')}` : ''}`);

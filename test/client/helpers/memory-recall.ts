@@ -266,6 +266,13 @@ export class Timeline {
     const states = await body();
     this.periods.push({ scenario, kind, states, startMs, endMs: Date.now() });
   }
+  /** A period where nothing new is shown (set it up and let it settle first). */
+  async quiet(scenario: string, kind: 'static' | 'cursor', seconds: number): Promise<void> {
+    await this.run(scenario, kind, async () => {
+      await sleep(seconds * 1000);
+      return 0;
+    });
+  }
 }
 
 export interface RecallReport {
@@ -276,7 +283,7 @@ export interface RecallReport {
   states: number;
   frames: number;
   framesPerState: number;
-  /** Frames kept during static or cursor-only periods (after the first capture interval of the period), per period. */
+  /** Frames kept during static or cursor-only periods, per period. */
   quietFrames: Array<{ scenario: string; kind: string; seconds: number; frames: number; perMinute: number }>;
   scenarios: Array<{ scenario: string; states: number; frames: number }>;
   bytesStored: number;
@@ -284,7 +291,7 @@ export interface RecallReport {
 }
 
 /** Waits until every kept frame has been uploaded and processed, then measures. */
-export async function measure(rig: Rig, markers: Markers, timeline: Timeline, captureIntervalMs: number, timeoutMs = 15 * 60_000): Promise<RecallReport> {
+export async function measure(rig: Rig, markers: Markers, timeline: Timeline, timeoutMs = 15 * 60_000): Promise<RecallReport> {
   await waitUntil(async () => {
     const s = await rig.client.status();
     return s.buffer.items === 0;
@@ -314,7 +321,7 @@ export async function measure(rig: Rig, markers: Markers, timeline: Timeline, ca
     quietFrames: timeline.periods
       .filter((p) => p.kind !== 'changing')
       .map((p) => {
-        const frames = inPeriod(p, p.startMs + 1.5 * captureIntervalMs);
+        const frames = inPeriod(p, p.startMs);
         const seconds = (p.endMs - p.startMs) / 1000;
         return { scenario: p.scenario, kind: p.kind, seconds: Math.round(seconds), frames, perMinute: Math.round((frames / seconds) * 60 * 100) / 100 };
       }),

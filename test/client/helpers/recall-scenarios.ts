@@ -92,18 +92,17 @@ export async function switching(doc: PageWindow, term: TerminalWindow, chatWindo
   return steps.length;
 }
 
-/** Nothing changes: `seconds` of a static screen (this window brought to the front, then left as it is). */
-export async function staticScreen(window: PageWindow, seconds: number): Promise<number> {
+/** Brings a window to the front and lets that change be captured: then nothing changes (a static screen). */
+export async function settleOn(window: PageWindow, settleMs: number): Promise<void> {
   await window.activate();
-  await sleep(seconds * 1000);
-  return 0;
+  await sleep(settleMs);
 }
 
-/** Only the text cursor blinks: the terminal (started with a blinking cursor) in front, no new output. */
-export async function blinkingCursor(term: TerminalWindow, seconds: number): Promise<number> {
+/** The terminal (started with a blinking cursor) in front with a prompt line; then only its cursor blinks. */
+export async function settleOnCursor(term: TerminalWindow, settleMs: number): Promise<void> {
+  await term.activate();
   await term.print('waiting for input');
-  await sleep(seconds * 1000);
-  return 0;
+  await sleep(settleMs);
 }
 
 export type { Rig };

@@ -165,7 +165,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       }) as Promise<string>;
     const activate = async (id: string) => {
       await session.xdotool('windowactivate', '--sync', id).catch(() => '');
-      await waitUntil(async () => (await session.xdotool('getactivewindow')) === id, { timeoutMs: 10_000, what: `window ${id} active` });
+      await waitUntil(async () => (await session.xdotool('getactivewindow').catch(() => '')) === id, { timeoutMs: 20_000, what: `window ${id} active` });
     };
 
     const rig: Rig = {

@@ -76,7 +76,7 @@ try {
   console.log(`  active window (EWMH)           ${stats(t.window)}`);
   console.log(`  list monitors                  ${stats(t.monitors)}`);
   console.log(`  capture (node-screenshots)     ${stats(t.capture)}`);
-  console.log(`  grey copy ${previous ? `${previous.width}x${previous.height}` : ''}          ${stats(t.thumb)}`);
+  console.log(`  grey copy ${(previous ? `${previous.width}x${previous.height}` : '').padEnd(21)}${stats(t.thumb)}`);
   console.log(`  compare (changed tiles)        ${stats(t.compare)}`);
   const perFrame = [t.idle, t.window, t.monitors, t.capture, t.thumb, t.compare].reduce((sum, l) => sum + l.reduce((a, b) => a + b, 0) / l.length, 0);
   console.log(`  => capture + similarity, an unchanged frame: ${perFrame.toFixed(1)} ms`);

@@ -42,9 +42,9 @@ try {
   await term.activate();
   await timeline.run('terminal output blocks', 'changing', () => terminalBlocks(term, markers, 5, HOLD_MS));
   await timeline.run('switching between apps', 'changing', () => switching(doc, term, chatWindow, markers, HOLD_MS));
-  await settleOnCursor(term, HOLD_MS);
+  await timeline.run('a prompt line in the terminal', 'changing', () => settleOnCursor(term, HOLD_MS).then(() => 1));
   await timeline.quiet('blinking cursor', 'cursor', QUIET_SECONDS);
-  await settleOn(doc, HOLD_MS);
+  await timeline.run('back to the document', 'changing', () => settleOn(doc, HOLD_MS).then(() => 1));
   await timeline.quiet('static screen', 'static', QUIET_SECONDS);
   console.log(`scenarios shown in ${((Date.now() - started) / 1000).toFixed(0)} s; waiting for upload and OCR...`);
   const report = await measure(rig, markers, timeline);

@@ -21,9 +21,9 @@ test('chat messages arriving without any input are all findable; a blinking curs
   const chatWindow = await rig.page('Team chat');
   // No input is ever sent in this file: past the idle time (5 s by default) the user is idle.
   await timeline.run('chat', 'changing', () => chat(chatWindow, markers, 5, 2500));
-  await settleOnCursor(term, 3000);
+  await timeline.run('a prompt line in the terminal', 'changing', () => settleOnCursor(term, 3000).then(() => 1));
   await timeline.quiet('blinking cursor', 'cursor', 15);
-  await settleOn(chatWindow, 3000);
+  await timeline.run('back to the chat', 'changing', () => settleOn(chatWindow, 3000).then(() => 1));
   await timeline.quiet('static screen', 'static', 15);
 
   const report = await measure(rig, markers, timeline);

@@ -2,7 +2,11 @@
 // the real server with real OCR, a Chromium chat window receiving messages while nobody touches keyboard or
 // mouse, then a blinking cursor and a static screen. The smaller sibling of bench/memory-recall.ts.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { runCli } from '../helpers/server-process.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { Markers, Timeline, measure, startRig, type Rig } from './helpers/memory-recall.js';
 import { chat, settleOn, settleOnCursor } from './helpers/recall-scenarios.js';
 
@@ -34,4 +38,21 @@ test('chat messages arriving without any input are all findable; a blinking curs
   // Two windows opening, five messages, the terminal brought forward and its prompt line, the chat brought
   // back: 10 screen states.
   assert.ok(report.frames <= 1.5 * 10, `frames stored: ${detail}`);
+});
+
+test('a threshold out of its range, or a bad max skip time, stops the client with one line naming the variable', async () => {
+  for (const [name, value] of [
+    ['OPENRECALL_SIMILARITY_THRESHOLD', '1.5'],
+    ['OPENRECALL_SIMILARITY_THRESHOLD', 'high'],
+    ['OPENRECALL_MAX_SKIP_SECONDS', '-1'],
+  ] as const) {
+    const dataDir = tempDir();
+    const cli = runCli(['client'], { ...rig.session.env, XAUTHORITY: '/dev/null', WAYLAND_DISPLAY: '', XDG_SESSION_TYPE: '', OPENRECALL_DATA_DIR: dataDir, [name]: value });
+    const exit = await cli.exited;
+    assert.equal(exit.code, 2, cli.output()); // a settings error, as for every other setting
+    const lines = cli.output().trim().split('\n');
+    assert.equal(lines.length, 1, JSON.stringify(cli.output()));
+    assert.match(lines[0]!, new RegExp(name));
+    assert.ok(!fs.existsSync(path.join(dataDir, 'buffer')), 'nothing created');
+  }
 });

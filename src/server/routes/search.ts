@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiError } from '../../errors.js';
 import type { SearchService } from '../../search/search-service.js';
-import { errorResponses, Status } from '../schemas.js';
+import { errorResponses, Status } from '../../api/index.js';
 
 const Mode = Type.Union([Type.Literal('keyword'), Type.Literal('semantic'), Type.Literal('hybrid')]);
 

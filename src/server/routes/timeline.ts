@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiError, notFound } from '../../errors.js';
 import type { TimelineRepository, TimelineRow } from '../../store/timeline-repository.js';
-import { errorResponses, Status } from '../schemas.js';
+import { errorResponses, Status } from '../../api/index.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 

@@ -8,4 +8,6 @@ export * from './entries.js';
 export * from './upload.js';
 export * from './queue.js';
 export * from './storage.js';
+export * from './search.js';
 export * from './system.js';
+export * from './time.js';

@@ -9,5 +9,6 @@ export * from './upload.js';
 export * from './queue.js';
 export * from './storage.js';
 export * from './search.js';
+export * from './timeline.js';
 export * from './system.js';
 export * from './time.js';

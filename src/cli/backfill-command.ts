@@ -1,5 +1,5 @@
 import { apiUrl, authHeaders } from '../config.js';
-import type { QueueStatus } from '../services/queue-service.js';
+import type { QueueStatus } from '../api/index.js';
 import { ProgressBar } from './progress.js';
 
 async function status(base: string): Promise<QueueStatus> {

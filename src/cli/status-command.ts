@@ -1,6 +1,5 @@
 import { apiUrl, authHeaders } from '../config.js';
-import type { QueueStatus } from '../services/queue-service.js';
-import type { StorageStatus } from '../services/retention-service.js';
+import type { QueueStatus, StorageStatus } from '../api/index.js';
 
 export async function statusCommand(args: string[]): Promise<number> {
   const base = apiUrl();

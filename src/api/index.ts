@@ -12,3 +12,4 @@ export * from './search.js';
 export * from './timeline.js';
 export * from './system.js';
 export * from './time.js';
+export * from './entry-resource.js';

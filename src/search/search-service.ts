@@ -1,4 +1,4 @@
-import type { SearchHit, SearchMode, SearchResponse, SearchSort } from '../api/index.js';
+import { entryResource, type SearchHit, type SearchMode, type SearchResponse, type SearchSort } from '../api/index.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { ApiError } from '../errors.js';
 import type { EntryStatus } from '../store/entries-repository.js';
@@ -180,7 +180,7 @@ export class SearchService {
       .map((c) => {
         const row = rows.get(c.id)!;
         const marked = wordSnippets.get(c.id) ?? substringSnippets.get(c.id);
-        return {
+        return entryResource({
           id: row.id,
           timestamp: row.timestamp,
           app: row.app,
@@ -188,9 +188,7 @@ export class SearchService {
           status: row.status,
           snippet: marked !== undefined ? markedSnippetToHtml(marked) : fallbackSnippet(row, terms),
           score: Number(c.score.toPrecision(6)),
-          thumbnail_url: `/api/entries/${row.id}/thumbnail`,
-          image_url: `/api/entries/${row.id}/image`,
-        };
+        });
       });
   }
 }

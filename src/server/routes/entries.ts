@@ -3,13 +3,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { EntriesService, ImageFile } from '../../services/entries-service.js';
 import type { QueueService } from '../../services/queue-service.js';
-import type { EntryRow } from '../../store/entries-repository.js';
-import { EntryDeleted, EntryIdParams, EntryList, EntryRetried, errorResponses, ListEntriesQuery } from '../../api/index.js';
+import { entryResource, EntryDeleted, EntryIdParams, EntryList, EntryRetried, errorResponses, ListEntriesQuery } from '../../api/index.js';
 import { Type } from 'typebox';
-
-export function entryResource(entry: EntryRow) {
-  return { ...entry, image_url: `/api/entries/${entry.id}/image`, thumbnail_url: `/api/entries/${entry.id}/thumbnail` };
-}
 
 function sendImage(reply: FastifyReply, file: ImageFile) {
   return reply.type(file.contentType).header('cache-control', 'private, no-cache').send(fs.createReadStream(file.path));

@@ -2,14 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError, notFound } from '../../errors.js';
 import type { TimelineRepository, TimelineRow } from '../../store/timeline-repository.js';
-import { errorResponses, FramesQuery, LocateQuery, parseTime, TimelineLocated, TimelinePage, TimelineSummary } from '../../api/index.js';
+import { entryResource, errorResponses, FramesQuery, LocateQuery, parseTime, TimelineLocated, TimelinePage, TimelineSummary } from '../../api/index.js';
 
-const frame = (row: TimelineRow, index: number) => ({
-  index,
-  ...row,
-  image_url: `/api/entries/${row.id}/image`,
-  thumbnail_url: `/api/entries/${row.id}/thumbnail`,
-});
+const frame = (row: TimelineRow, index: number) => entryResource({ index, ...row });
 
 /** Browsing every frame by time: a summary, pages by position, and "which frame is at this time". */
 export function timelineRoutes(timeline: TimelineRepository) {

@@ -61,7 +61,8 @@ export function searchPage(root: HTMLElement, route: Route): () => void {
   const ready = Promise.all([
     getCapabilities().then((caps) => {
       for (const m of caps.search_modes) mode.append(h('option', { value: m }, MODE_LABELS[m] ?? m));
-      mode.value = caps.search_modes.includes(params.get('mode') ?? '') ? params.get('mode')! : caps.default_search_mode;
+      const requested = params.get('mode');
+      mode.value = caps.search_modes.some((m) => m === requested) ? requested! : caps.default_search_mode;
       modeField.hidden = caps.search_modes.length < 2;
     }),
     api<{ apps: { app: string; count: number }[] }>('/api/apps')

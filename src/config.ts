@@ -144,12 +144,6 @@ export function apiToken(env: Env = process.env): string | undefined {
   return value;
 }
 
-/** Headers that authenticate a request of the CLI or the capture client (none without a token). */
-export function authHeaders(env: Env = process.env): Record<string, string> {
-  const token = apiToken(env);
-  return token ? { authorization: `Bearer ${token}` } : {};
-}
-
 /** Whether binding to `host` keeps the server on this machine (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[|\]$/g, '');

@@ -5,19 +5,10 @@ import { getJson, upload } from './helpers/api.js';
 import { solidJpeg, solidPng, solidWebp } from './helpers/images.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
 import { listFilesRecursive } from './helpers/temp-dir.js';
-import { assertRefusedCleanly, multipart, type Part } from './helpers/multipart.js';
+
+// What ingest stores, over real HTTP. The validation matrix (every refused upload) is in api-validation.test.ts.
 
 type Server = Awaited<ReturnType<typeof startInProcessServer>>;
-
-function form(image: Buffer | null, fields: Record<string, string> = {}) {
-  const base: Record<string, string> = { timestamp: String(Date.now() / 1000), active_app: 'Editor', active_window: 'notes.txt', ...fields };
-  const parts: Part[] = Object.entries(base)
-    .filter(([, v]) => v !== '__omit__')
-    .map(([name, value]) => ({ name, value }));
-  if (image) parts.push({ name: 'image', value: image, filename: 'frame.png', type: 'image/png' });
-  return multipart(parts);
-}
-
 
 describe('POST /api/upload', () => {
   let server: Server;
@@ -89,74 +80,6 @@ describe('POST /api/upload', () => {
     assert.equal(server.db.prepare(`SELECT count(*) FROM entries WHERE capture_id = 'race-1'`).pluck().get(), 1);
     const referenced = server.db.prepare(`SELECT count(*) FROM entries WHERE image_path LIKE 'screenshots/incoming/%'`).pluck().get();
     assert.equal(incomingFiles().length, referenced, 'losers of the race leave no file behind');
-  });
-
-  describe('rejects bad requests with a 4xx naming the problem, leaving no file and no row', () => {
-    const truncatedPng = async () => png.subarray(0, png.length - 20);
-    const corruptPng = async () => {
-      const copy = Buffer.from(png);
-      copy[60] = copy[60]! ^ 0xff;
-      return copy;
-    };
-    const pixelBomb = async () => {
-      // A real PNG header declaring 50 000 x 50 000 pixels: refused from the header, never decoded.
-      const small = Buffer.from(png);
-      small.writeUInt32BE(50_000, 16);
-      small.writeUInt32BE(50_000, 20);
-      const crc = (await import('node:zlib')).crc32(small.subarray(12, 29));
-      small.writeUInt32BE(crc, 29);
-      return small;
-    };
-    const gif = async () => Buffer.from('474946383961010001000000002c00000000010001000002003b', 'hex');
-    const cases: Array<[string, () => Promise<{ body: Buffer; contentType: string }>, number, RegExp]> = [
-      ['missing image', async () => form(null), 400, /image/],
-      ['missing timestamp', async () => form(png, { timestamp: '__omit__' }), 400, /timestamp/],
-      ['missing active_app', async () => form(png, { active_app: '__omit__' }), 400, /active_app/],
-      ['missing active_window', async () => form(png, { active_window: '__omit__' }), 400, /active_window/],
-      ['non-numeric timestamp', async () => form(png, { timestamp: 'yesterday' }), 400, /timestamp/],
-      ['negative timestamp', async () => form(png, { timestamp: '-5' }), 400, /timestamp/],
-      ['far-future timestamp', async () => form(png, { timestamp: String(Date.now() / 1000 + 365 * 86400) }), 400, /timestamp/],
-      ['capture_id too long', async () => form(png, { capture_id: 'x'.repeat(129) }), 400, /capture_id/],
-      ['capture_id with spaces', async () => form(png, { capture_id: 'a b' }), 400, /capture_id/],
-      ['monitor not an integer', async () => form(png, { monitor: 'left' }), 400, /monitor/],
-      ['100 KB window title', async () => form(png, { active_window: 'w'.repeat(100_000) }), 400, /active_window/],
-      ['a text file named .png', async () => form(Buffer.from('hello, I am not an image\n')), 415, /image/],
-      ['zero bytes', async () => form(Buffer.alloc(0)), 400, /image/],
-      ['a GIF', async () => form(await gif()), 415, /image/],
-      ['a truncated PNG', async () => form(await truncatedPng()), 400, /image.*truncated/],
-      ['a PNG with a corrupt chunk', async () => form(await corruptPng()), 400, /image.*corrupt/],
-      ['a truncated JPEG', async () => form((await solidJpeg()).subarray(0, 200)), 400, /image/],
-      ['a truncated WebP', async () => form((await solidWebp()).subarray(0, 40)), 400, /image/],
-      ['a pixel bomb', async () => form(await pixelBomb()), 413, /pixels/],
-      ['the image as a text field', async () => form(null, { image: 'not a file' }), 400, /image/],
-      ['two image files', async () => multipart([
-        { name: 'timestamp', value: String(Date.now() / 1000) }, { name: 'active_app', value: 'a' }, { name: 'active_window', value: 'w' },
-        { name: 'image', value: png, filename: 'a.png' }, { name: 'image', value: png, filename: 'b.png' },
-      ]), 413, /files/],
-      ['duplicate timestamp fields', async () => multipart([
-        { name: 'timestamp', value: '1700000000' }, { name: 'timestamp', value: '1700000001' }, { name: 'active_app', value: 'a' },
-        { name: 'active_window', value: 'w' }, { name: 'image', value: png, filename: 'a.png' },
-      ]), 400, /timestamp/],
-      ['a JSON body', async () => ({ body: Buffer.from('{"timestamp":1}'), contentType: 'application/json' }), 415, /multipart/],
-      ['a missing multipart boundary', async () => ({ body: form(png).body, contentType: 'multipart/form-data' }), 400, /.+/],
-      ['a body cut off mid-part', async () => ({ body: form(png).body.subarray(0, 300), contentType: form(png).contentType }), 400, /.+/],
-      ['a plain-text body', async () => ({ body: Buffer.from('hello'), contentType: 'text/plain' }), 415, /.+/],
-    ];
-
-    for (const [name, build, status, message] of cases) {
-      it(name, async () => assertRefusedCleanly(server, await build(), status, message));
-    }
-  });
-
-  it('answers 413 for an image over OPENRECALL_MAX_UPLOAD_MB and keeps nothing', async () => {
-    const small = await another({ maxUploadBytes: 10_000 });
-    const big = await solidPng(2000, 2000, '#123456');
-    const noisy = Buffer.concat([big, Buffer.alloc(20_000, 7)]);
-    const response = await upload(small.api, { image: noisy });
-    assert.equal(response.status, 413);
-    assert.match(String(response.body.message), /image.*limit/);
-    assert.equal(small.db.prepare('SELECT count(*) FROM entries').pluck().get(), 0);
-    assert.deepEqual(listFilesRecursive(path.join(small.dataDir, 'screenshots')), []);
   });
 
   it('includes queue size and processing mode when OPENRECALL_DEBUG is on', async () => {

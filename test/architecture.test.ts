@@ -14,7 +14,7 @@ const FORBIDDEN: Record<string, string[]> = {
   store: ['services', 'search', 'pipeline', 'server', 'processor', 'cli', 'client', 'api-client', 'web'],
   search: ['services', 'server', 'processor', 'cli', 'client'],
   pipeline: ['services', 'server', 'cli', 'client'],
-  services: ['server', 'cli', 'client'],
+  services: ['server', 'processor', 'cli', 'client'],
   api: ['services', 'search', 'pipeline', 'store', 'server', 'processor', 'cli', 'client'],
 };
 

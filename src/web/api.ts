@@ -5,11 +5,11 @@
 // the browser bundle. Import the resource modules, not src/api/index.ts: the upload form mentions Node's Buffer.
 import type { Status } from '../api/common.js';
 import type { Entry, EntryList } from '../api/entries.js';
-import type { QueueStatus } from '../api/queue.js';
-import type { Capabilities, SearchHit, SearchResponse } from '../api/search.js';
-import type { TimelineFrame, TimelineSummary } from '../api/timeline.js';
+import type { QueueStatus, RetriedCount } from '../api/queue.js';
+import type { AppList, Capabilities, SearchHit, SearchResponse } from '../api/search.js';
+import type { TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary } from '../api/timeline.js';
 
-export type { Capabilities, Entry, EntryList, QueueStatus, SearchResponse, Status, TimelineFrame, TimelineSummary };
+export type { AppList, Capabilities, Entry, EntryList, QueueStatus, RetriedCount, SearchResponse, Status, TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary };
 export type SearchResult = SearchHit;
 
 export class ApiRequestError extends Error {

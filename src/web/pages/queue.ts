@@ -1,5 +1,5 @@
 // The processing queue at a glance, live: counts, mode, throughput, the failed frames and a way to retry them.
-import { api, type EntryList, type QueueStatus } from '../api.js';
+import { api, type EntryList, type QueueStatus, type RetriedCount } from '../api.js';
 import { every, formatBytes, formatDuration, formatFull, h, ICONS, icon, isoTime, liveIndicator, pageTitle, thumbnail, toast } from '../dom.js';
 import type { Route } from '../router.js';
 
@@ -130,7 +130,7 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
   retryAll.addEventListener('click', async () => {
     retryAll.disabled = true;
     try {
-      const { retried } = await api<{ retried: number }>('/api/queue/retry_failed', { method: 'POST' });
+      const { retried } = await api<RetriedCount>('/api/queue/retry_failed', { method: 'POST' });
       toast(`${retried} failed frame${retried === 1 ? ' is' : 's are'} queued again`);
     } catch (e) {
       toast(`Could not retry: ${(e as Error).message}`, 'error');

@@ -1,22 +1,22 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { getJson, upload } from './helpers/api.js';
 import { solidJpeg, solidPng, solidWebp } from './helpers/images.js';
-import { startInProcessServer } from './helpers/in-process-server.js';
+import { startInjectServer, type InjectServer } from './helpers/inject-app.js';
 import { listFilesRecursive } from './helpers/temp-dir.js';
 
-// What ingest stores, over real HTTP. The validation matrix (every refused upload) is in api-validation.test.ts.
+// What ingest stores, through inject (no processor: frames stay PENDING). The validation matrix (every refused
+// upload) is in api-validation.test.ts; uploads over real HTTP by the client code run in the client and CLI tests.
 
-type Server = Awaited<ReturnType<typeof startInProcessServer>>;
+type Server = InjectServer;
 
 describe('POST /api/upload', () => {
   let server: Server;
   let png: Buffer;
 
   const others: Server[] = [];
-  const another = async (overrides: Parameters<typeof startInProcessServer>[0]) => {
-    const extra = await startInProcessServer(overrides);
+  const another = async (overrides: Parameters<typeof startInjectServer>[0]) => {
+    const extra = await startInjectServer(overrides);
     others.push(extra);
     return extra;
   };
@@ -25,8 +25,7 @@ describe('POST /api/upload', () => {
   });
 
   before(async () => {
-    server = await startInProcessServer({ lifoThreshold: 1000 });
-    await server.processor.stop(0); // keep frames PENDING: this file checks what ingest stores
+    server = await startInjectServer({ lifoThreshold: 1000 });
     png = await solidPng(320, 200);
   });
 
@@ -35,29 +34,29 @@ describe('POST /api/upload', () => {
 
   it('accepts PNG, JPEG and WebP with 202, a PENDING row and the original bytes on disk', async () => {
     for (const image of [png, await solidJpeg(), await solidWebp(), await solidWebp(64, 48, true)]) {
-      const response = await upload(server.api, { image, app: 'Firefox', title: 'Inbox (3)', monitor: 1 });
+      const response = await server.upload({ image, app: 'Firefox', title: 'Inbox (3)', monitor: 1 });
       assert.equal(response.status, 202, JSON.stringify(response.body));
       assert.equal(response.body.status, 'accepted');
       assert.equal(typeof response.body.elapsed_ms, 'number');
       assert.equal(response.body.debug, undefined, 'debug block only with OPENRECALL_DEBUG');
-      const entry = (await getJson(`${server.api}/entries/${response.body.task_id}`)).body;
+      const entry = (await server.request({ url: `/api/entries/${response.body.task_id}` })).body;
       assert.equal(entry.status, 'PENDING');
       assert.equal(entry.app, 'Firefox');
       assert.equal(entry.title, 'Inbox (3)');
       assert.equal(entry.monitor, 1);
       assert.equal(entry.bytes, image.length);
-      const stored = await fetch(`${server.url}${entry.image_url}`);
-      assert.equal(stored.status, 200);
-      assert.deepEqual(Buffer.from(await stored.arrayBuffer()), image);
+      const stored = await server.app.inject({ url: entry.image_url });
+      assert.equal(stored.statusCode, 200);
+      assert.deepEqual(stored.rawPayload, image);
     }
   });
 
   it('is idempotent on capture_id: a repeat answers 200 duplicate and stores nothing', async () => {
-    const first = await upload(server.api, { image: png, captureId: 'cap-0001' });
+    const first = await server.upload({ image: png, captureId: 'cap-0001' });
     assert.equal(first.status, 202);
     const rows = rowCount();
     const files = incomingFiles().length;
-    const again = await upload(server.api, { image: png, captureId: 'cap-0001' });
+    const again = await server.upload({ image: png, captureId: 'cap-0001' });
     assert.equal(again.status, 200);
     assert.deepEqual(again.body, { status: 'duplicate', task_id: first.body.task_id });
     assert.equal(rowCount(), rows);
@@ -66,15 +65,15 @@ describe('POST /api/upload', () => {
 
   it('stores two different frames with the same timestamp (two monitors, same second) as two entries', async () => {
     const timestamp = Math.floor(Date.now() / 1000) - 5;
-    const a = await upload(server.api, { image: png, timestamp, monitor: 0, captureId: 'same-second-a' });
-    const b = await upload(server.api, { image: await solidPng(320, 200, '#ff0000'), timestamp, monitor: 1, captureId: 'same-second-b' });
+    const a = await server.upload({ image: png, timestamp, monitor: 0, captureId: 'same-second-a' });
+    const b = await server.upload({ image: await solidPng(320, 200, '#ff0000'), timestamp, monitor: 1, captureId: 'same-second-b' });
     assert.equal(a.status, 202);
     assert.equal(b.status, 202);
     assert.notEqual(a.body.task_id, b.body.task_id);
   });
 
   it('answers concurrent identical capture_ids with exactly one accepted frame', async () => {
-    const responses = await Promise.all(Array.from({ length: 8 }, () => upload(server.api, { image: png, captureId: 'race-1' })));
+    const responses = await Promise.all(Array.from({ length: 8 }, () => server.upload({ image: png, captureId: 'race-1' })));
     assert.equal(responses.filter((r) => r.status === 202).length, 1);
     assert.equal(responses.filter((r) => r.status === 200).length, 7);
     assert.equal(server.db.prepare(`SELECT count(*) FROM entries WHERE capture_id = 'race-1'`).pluck().get(), 1);
@@ -84,16 +83,15 @@ describe('POST /api/upload', () => {
 
   it('includes queue size and processing mode when OPENRECALL_DEBUG is on', async () => {
     const debug = await another({ debug: true, lifoThreshold: 1 });
-    await debug.processor.stop(0);
-    const first = await upload(debug.api, { image: png });
+    const first = await debug.upload({ image: png });
     assert.equal(first.status, 202, JSON.stringify(first.body));
     assert.deepEqual(first.body.debug, { queue_size: 1, processing_mode: 'FIFO' });
-    const second = await upload(debug.api, { image: png });
+    const second = await debug.upload({ image: png });
     assert.deepEqual(second.body.debug, { queue_size: 2, processing_mode: 'LIFO' });
   });
 
   it('documents the routes in an OpenAPI document generated from the same schemas', async () => {
-    const { status, body } = await getJson(`${server.api}/openapi.json`);
+    const { status, body } = await server.request({ url: '/api/openapi.json' });
     assert.equal(status, 200);
     assert.match(body.openapi, /^3\./);
     const upload = body.paths['/api/upload'].post;

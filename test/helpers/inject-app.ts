@@ -17,7 +17,7 @@ import { EntriesRepository } from '../../src/store/entries-repository.js';
 import { SearchRepository } from '../../src/store/search-repository.js';
 import { StorageRepository } from '../../src/store/storage-repository.js';
 import { TimelineRepository } from '../../src/store/timeline-repository.js';
-import type { RawBody } from './multipart.js';
+import { multipart, type Part, type RawBody } from './multipart.js';
 import { tempDir } from './temp-dir.js';
 
 export interface InjectServer {
@@ -28,8 +28,21 @@ export interface InjectServer {
   /** Requests go through Fastify's inject: routing, hooks, validation and serialization, without a socket. */
   request(options: InjectOptions): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   postUpload(raw: RawBody, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  /** A well-formed upload with the fields the capture client sends. */
+  upload(frame: InjectFrame): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   close(): Promise<void>;
 }
+
+export interface InjectFrame {
+  image: Buffer;
+  timestamp?: number;
+  app?: string;
+  title?: string;
+  captureId?: string;
+  monitor?: number;
+}
+
+let counter = 0;
 
 /**
  * The HTTP app with its real services and routes on a fresh SQLite data dir, in this process: no listening
@@ -85,6 +98,18 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
     uploadGate,
     request,
     postUpload: (raw, headers = {}) => request({ method: 'POST', url: '/api/upload', payload: raw.body, headers: { 'content-type': raw.contentType, ...headers } }),
+    upload: (frame) => {
+      const parts: Part[] = [
+        { name: 'timestamp', value: String(frame.timestamp ?? Date.now() / 1000 - 60 + counter++ / 1000) },
+        { name: 'active_app', value: frame.app ?? 'TestApp' },
+        { name: 'active_window', value: frame.title ?? 'Test window' },
+        ...(frame.captureId !== undefined ? [{ name: 'capture_id', value: frame.captureId }] : []),
+        ...(frame.monitor !== undefined ? [{ name: 'monitor', value: String(frame.monitor) }] : []),
+        { name: 'image', value: frame.image, filename: 'frame.png', type: 'image/png' },
+      ];
+      const raw = multipart(parts);
+      return request({ method: 'POST', url: '/api/upload', payload: raw.body, headers: { 'content-type': raw.contentType } });
+    },
     close: async () => {
       await app.close();
       await retention.stop();

@@ -1,4 +1,5 @@
 import { createEmbeddingProvider } from '../ai/index.js';
+import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { VlmClient } from '../ai/vlm-client.js';
 import type { ServerConfig } from '../config.js';
 import type { ImageStore } from '../images/image-store.js';
@@ -17,12 +18,18 @@ import { StoreImageStage } from './store-image-stage.js';
  * vision model, then an embedding of everything known about the frame). Full-text indexing follows every
  * write by trigger, so it needs no stage of its own.
  */
-export async function createPipeline(config: ServerConfig, images: ImageStore, db: Db): Promise<Pipeline> {
+export async function createPipeline(
+  config: ServerConfig,
+  images: ImageStore,
+  db: Db,
+  /** An embedding provider loaded already (null: none); by default the configured one is loaded here. */
+  embedder?: EmbeddingProvider | null,
+): Promise<Pipeline> {
   const stages: PipelineStage[] = [new StoreImageStage(images)];
-  const ocr = await createOcrEngine(config.ocrEngine, config.workers);
+  const ocr = await createOcrEngine(config.ocrEngine, config.workers, config.ocrLanguages);
   if (ocr) stages.push(new OcrStage(ocr));
   if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, new EntriesRepository(db)));
-  const embeddings = await createEmbeddingProvider(config.ai.embedding);
+  const embeddings = embedder === undefined ? await createEmbeddingProvider(config.ai.embedding) : (embedder ?? undefined);
   if (embeddings) stages.push(new EmbedStage(embeddings, new EmbeddingsRepository(db)));
   return new Pipeline(stages);
 }

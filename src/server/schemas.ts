@@ -132,6 +132,17 @@ export const QueueStatus = Type.Object({
     cpus: Type.Integer(),
   }),
   storage: Type.Optional(StorageStatus),
+  semantic: Type.Optional(
+    Type.Object(
+      {
+        enabled: Type.Boolean(),
+        provider: Type.String({ description: 'OPENRECALL_EMBEDDING_PROVIDER' }),
+        model: Nullable(Type.String({ description: 'The vector space searched (vectors of other models are ignored)' })),
+        reason: Nullable(Type.String({ description: 'Why semantic search is off' })),
+      },
+      { description: 'Search by meaning: on or off, and why' },
+    ),
+  ),
 });
 
 const Tally = Type.Object({ frames: Type.Integer(), bytes: Type.Integer() });

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { SemanticStatus } from '../ai/semantic-status.js';
 import { ApiError, notFound } from '../errors.js';
 import { EntriesRepository, type ProcessingMode, type QueueCounts } from '../store/entries-repository.js';
 import type { StorageStatus } from './retention-service.js';
@@ -13,6 +14,8 @@ export interface QueueStatus {
   system: { version: string; uptime_seconds: number; pid: number; rss_mb: number; node: string; platform: string; cpus: number };
   /** Disk used by the data dir and what retention does about it. */
   storage?: StorageStatus;
+  /** Whether search by meaning is on, and if not, why. */
+  semantic?: SemanticStatus;
 }
 
 export interface QueueServiceOptions {
@@ -24,6 +27,7 @@ export interface QueueServiceOptions {
   onRequeued: () => void;
   backfill?: () => { embedding: number | null; description: number | null };
   storage?: () => StorageStatus;
+  semantic?: () => SemanticStatus;
 }
 
 /** What the queue looks like, and the operator's levers on it. */
@@ -67,6 +71,7 @@ export class QueueService {
         cpus: os.availableParallelism(),
       },
       ...(this.options.storage ? { storage: this.options.storage() } : {}),
+      ...(this.options.semantic ? { semantic: this.options.semantic() } : {}),
     };
   }
 

@@ -1,0 +1,11 @@
+import { BuiltinEmbeddings } from './dist/ai/builtin-embeddings.js';
+const mb = (x) => Math.round(x/1048576);
+const show = (l) => { const m = process.memoryUsage(); console.log(l, 'rss', mb(m.rss), 'heap', mb(m.heapUsed), '/', mb(m.heapTotal), 'ext', mb(m.external), 'ab', mb(m.arrayBuffers)); };
+show('start');
+const e = await BuiltinEmbeddings.load();
+show('loaded');
+const text = 'The quarterly invoice from Acme Supplies is overdue by 30 days; please remit payment of 4,250 EUR. '.repeat(30);
+for (let i = 0; i < 10; i++) await e.embed([text.slice(i)]);
+show('10 frames');
+global.gc?.(); await new Promise(r => setTimeout(r, 100)); global.gc?.();
+show('after gc');

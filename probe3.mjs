@@ -1,0 +1,12 @@
+import { BuiltinEmbeddings } from './dist/ai/builtin-embeddings.js';
+const mb = (x) => Math.round(x/1048576);
+const show = (l) => { const m = process.memoryUsage(); console.log(l, 'rss', mb(m.rss), 'heap', mb(m.heapUsed), '/', mb(m.heapTotal), 'ext', mb(m.external), 'ab', mb(m.arrayBuffers)); };
+const e = await BuiltinEmbeddings.load();
+const m = e.use.model;
+console.log(Object.keys(m), m.artifacts && Object.keys(m.artifacts), m.artifacts?.weightData?.byteLength);
+if (m.artifacts) m.artifacts.weightData = undefined;
+global.gc(); show('dropped');
+const text = 'The quarterly invoice from Acme Supplies is overdue by 30 days; please remit payment of 4,250 EUR. '.repeat(30);
+for (let i = 0; i < 10; i++) await e.embed([text.slice(i)]);
+global.gc(); show('after');
+const v = await e.embed(['overdue invoice']); console.log(v[0].length);

@@ -4,6 +4,7 @@ import { VlmClient } from '../ai/vlm-client.js';
 import type { ServerConfig } from '../config.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Db } from '../store/database.js';
+import { CjkIndexRepository } from '../store/cjk-index-repository.js';
 import { EmbeddingsRepository } from '../store/embeddings-repository.js';
 import { EntriesRepository } from '../store/entries-repository.js';
 import { DescribeStage } from './describe-stage.js';
@@ -27,7 +28,7 @@ export async function createPipeline(
 ): Promise<Pipeline> {
   const stages: PipelineStage[] = [new StoreImageStage(images)];
   const ocr = await createOcrEngine(config.ocrEngine, config.workers, config.ocrLanguages);
-  if (ocr) stages.push(new OcrStage(ocr));
+  if (ocr) stages.push(new OcrStage(ocr, new CjkIndexRepository(db)));
   if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, new EntriesRepository(db)));
   const embeddings = embedder === undefined ? await createEmbeddingProvider(config.ai.embedding) : (embedder ?? undefined);
   if (embeddings) stages.push(new EmbedStage(embeddings, new EmbeddingsRepository(db)));

@@ -2,6 +2,7 @@ import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { ApiError } from '../errors.js';
 import type { EntryStatus } from '../store/entries-repository.js';
 import { COUNT_CAP, type HitRow, type RankedId, type SearchFilters, type SearchRepository } from '../store/search-repository.js';
+import { cjkExpression, hasCjk } from './cjk.js';
 import { excerptHtml, markedSnippetToHtml, markTermsHtml } from './highlight.js';
 import { exclusionExpression, parseQuery, substringTerms, wordIndexExpression, type ParsedQuery } from './query-parser.js';
 import type { VectorIndex } from './vector-index.js';
@@ -54,7 +55,7 @@ const FUSION_DEPTH = 100;
 /** A vector search restricted to at most this many filtered frames scores exactly those. */
 const RESTRICTED_VECTOR_SEARCH = 20_000;
 
-type Source = 'words' | 'substring' | 'short' | 'vector' | 'browse';
+type Source = 'words' | 'substring' | 'short' | 'cjk' | 'vector' | 'browse';
 interface Candidate extends RankedId {
   source: Source;
 }
@@ -172,8 +173,33 @@ export class SearchService {
       more = this.repo.likeOnly(filters, extra).map((c) => ({ ...c, source: 'short' }));
       moreTotal = more.length;
     }
-    const candidates = sort === 'time' ? [...wordHits, ...more].sort(byTime) : [...wordHits, ...more];
-    return { candidates: candidates.slice(0, depth), total: Math.min(COUNT_CAP, wordTotal + moreTotal), words, substring: expression };
+    const cjk = this.cjkCandidates(parsed, filters, sort, depth, words, [...wordHits, ...more]);
+    const all = [...wordHits, ...more, ...cjk];
+    const candidates = sort === 'time' ? all.sort(byTime) : all;
+    return { candidates: candidates.slice(0, depth), total: Math.min(COUNT_CAP, wordTotal + moreTotal + cjk.length), words, substring: expression };
+  }
+
+  /**
+   * CJK words inside longer runs of OCR text, through the bigram index (see cjk.ts). The other terms of the
+   * query must match the word index; frames found already are left out.
+   */
+  private cjkCandidates(parsed: ParsedQuery, filters: SearchFilters, sort: SearchSort, depth: number, words: string, found: Candidate[]): Candidate[] {
+    const cjk = cjkExpression(parsed.include.map((t) => t.text));
+    if (!cjk) return [];
+    const others = wordIndexExpression({ include: parsed.include.filter((t) => !hasCjk(t.text)), exclude: parsed.exclude });
+    const excluded = exclusionExpression(parsed);
+    const extra = {
+      sql:
+        ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @words)' +
+        (others ? ' AND e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @others)' : excluded ? ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @excluded)' : ''),
+      params: { words, ...(others ? { others } : excluded ? { excluded } : {}) },
+    };
+    const seen = new Set(found.map((c) => c.id));
+    // Scores of another index: halved like substring matches, so a word match outranks them.
+    return this.repo
+      .ranked('entries_cjk', cjk, filters, sort, depth, 0, extra)
+      .filter((c) => !seen.has(c.id))
+      .map((c) => ({ ...c, score: c.score / 2, source: 'cjk' as const }));
   }
 
   private vectorCandidates(query: Float32Array, filters: SearchFilters, depth: number): Candidate[] {

@@ -50,6 +50,8 @@ export interface SearchResponse {
 const SUBSTRING_FALLBACK_BELOW = 50;
 /** Reciprocal-rank fusion constant (the usual 60). */
 const RRF_K = 60;
+/** Weight of the vector list in the fusion (the keyword list's is 1). */
+const VECTOR_WEIGHT = 0.8;
 /** How deep each list goes into hybrid fusion, and how many frames semantic search returns at most. */
 const FUSION_DEPTH = 100;
 /** A vector search restricted to at most this many filtered frames scores exactly those. */
@@ -256,18 +258,23 @@ function passes(row: HitRow & { app: string | null; title: string | null }, f: S
   return true;
 }
 
-/** Reciprocal-rank fusion: each list contributes 1/(k + rank); frames found by both rise to the top. */
-function fuse(keyword: Candidate[], vector: Candidate[]): Candidate[] {
-  const fused = new Map<number, Candidate>();
-  const add = (list: Candidate[]) =>
+/**
+ * Reciprocal-rank fusion: each list contributes weight/(k + rank); frames found by both rise to the top. The
+ * vector list weighs a little less, so the best keyword match always outranks a frame only the vectors found:
+ * with equal weights the two tie when the keyword match is not among the nearest vectors (a rare word, a name),
+ * and the tie went to the newer frame.
+ */
+export function fuse<T extends RankedId>(keyword: T[], vector: T[]): T[] {
+  const fused = new Map<number, T>();
+  const add = (list: T[], weight: number) =>
     list.forEach((c, rank) => {
       const existing = fused.get(c.id);
-      const score = 1 / (RRF_K + rank + 1);
+      const score = weight / (RRF_K + rank + 1);
       if (existing) existing.score += score;
       else fused.set(c.id, { ...c, score });
     });
-  add(keyword);
-  add(vector);
+  add(keyword, 1);
+  add(vector, VECTOR_WEIGHT);
   return [...fused.values()].sort((a, b) => b.score - a.score || b.timestamp - a.timestamp);
 }
 

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { after, before, describe, it } from 'node:test';
-import { bundledModelDirectory, BUILTIN_MODEL } from '../src/ai/builtin-embeddings.js';
+import { BuiltinEmbeddings, bundledModelDirectory, BUILTIN_MODEL } from '../src/ai/builtin-embeddings.js';
+import { normalize } from '../src/ai/embedding-provider.js';
 import { loadAiConfig } from '../src/ai/config.js';
 import { getJson, upload, waitUntil } from './helpers/api.js';
 import { FakeOpenAi } from './helpers/fake-openai.js';
@@ -78,6 +79,27 @@ describe('built-in embedding model (the default)', () => {
     const tooLong = await getJson(`${server.api}/search?${new URLSearchParams({ q: 'x'.repeat(40_000) })}`);
     assert.ok(tooLong.status >= 400 && tooLong.status < 500, String(tooLong.status));
     assert.equal(typeof tooLong.body.message, 'string');
+  });
+});
+
+describe('long screens', () => {
+  it('text past the model\'s window (about 128 tokens) still counts: a long page is embedded in pieces', async () => {
+    const model = await BuiltinEmbeddings.load();
+    try {
+      const filler = 'Quarterly sales figures for the northern region, broken down by product line and month. '.repeat(20);
+      const [withTelescope, withPasta, query] = await model.embed([
+        `${filler} Your new telescope has shipped, with a tripod and an eyepiece for watching the night sky.`,
+        `${filler} Creamy mushroom pasta with garlic, thyme and parmesan, ready in twenty minutes.`,
+        'stargazing gear',
+      ]);
+      const cosine = (a: Float32Array, b: Float32Array) => {
+        const [na, nb] = [normalize(a), normalize(b)];
+        return na.reduce((sum, x, i) => sum + x * nb[i]!, 0);
+      };
+      assert.ok(cosine(query!, withTelescope!) > cosine(query!, withPasta!) + 0.02, `${cosine(query!, withTelescope!)} vs ${cosine(query!, withPasta!)}`);
+    } finally {
+      await model.close();
+    }
   });
 });
 

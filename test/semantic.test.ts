@@ -67,6 +67,21 @@ describe('built-in embedding model (the default)', () => {
     }
   });
 
+  it('falls back to keyword results with a warning while the processor cannot embed the query (stopped: busy)', async () => {
+    const processor = Number(fs.readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    process.kill(processor, 'SIGSTOP');
+    try {
+      const body = await search(server.api, { q: 'Celestron stargazing' });
+      assert.equal(body.mode, 'keyword');
+      assert.match(body.warning, /did not embed the query within 4 s.*showing keyword results/);
+      const semantic = await getJson(`${server.api}/search?q=stargazing&mode=semantic`);
+      assert.equal(semantic.status, 503);
+    } finally {
+      process.kill(processor, 'SIGCONT');
+    }
+    assert.equal((await search(server.api, { q: 'stargazing gear' })).results[0].id, ids.telescope, 'back to hybrid once it answers');
+  });
+
   it('answers a query of any length or script with 200, or a clear 4xx past what the server reads', async () => {
     // Every kind of hostile string (a sample: each one costs an embedding), long ones and other scripts.
     const queries = [...hostileQueries().filter((_, i) => i % 4 === 0), 'x'.repeat(8000), '设'.repeat(2000), '天文望远镜 到货', 'تلسكوب', '🔭🔭🔭'];

@@ -35,6 +35,8 @@ interface UseModel {
  * model, so the weights are always loaded from a directory on disk here.
  */
 export class BuiltinEmbeddings implements EmbeddingProvider {
+  private queue: Promise<unknown> = Promise.resolve();
+
   private constructor(
     readonly model: string,
     private readonly use: UseModel,
@@ -81,7 +83,7 @@ export class BuiltinEmbeddings implements EmbeddingProvider {
     for (const text of texts) {
       const sum = new Float32Array(512);
       for (const piece of pieces(text)) {
-        const [vector] = await this.use.embed([piece]);
+        const [vector] = await this.run(piece);
         // Each piece's vector has length ~1: the sum points where the average does.
         vector!.forEach((x, i) => (sum[i]! += x));
       }
@@ -90,7 +92,18 @@ export class BuiltinEmbeddings implements EmbeddingProvider {
     return out;
   }
 
+  /**
+   * One model call at a time: a search query waits for the piece of a frame being embedded, not for the whole
+   * frame, and the graph never runs twice at once.
+   */
+  private run(piece: string): Promise<number[][]> {
+    const call = this.queue.then(() => this.use.embed([piece]));
+    this.queue = call.catch(() => undefined);
+    return call;
+  }
+
   async close(): Promise<void> {
+    await this.queue;
     this.use.model.dispose?.();
   }
 }

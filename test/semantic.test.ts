@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -96,6 +97,21 @@ describe('built-in embedding model (the default)', () => {
       const { status: code, body } = await getJson(`${server.api}/search?${new URLSearchParams({ q: 'x'.repeat(length) })}`);
       assert.ok(code === 200 || (code >= 400 && code < 500 && typeof body.message === 'string'), `${length}: ${code} ${JSON.stringify(body).slice(0, 200)}`);
     }
+  });
+});
+
+describe('offline', () => {
+  it('loads the built-in model and embeds with no network at all (a new network namespace, as root)', (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root for unshare -n');
+    const script = path.join(tempDir(), 'embed.mjs');
+    const built = path.resolve('dist/ai/builtin-embeddings.js');
+    fs.writeFileSync(script, `import { BuiltinEmbeddings } from ${JSON.stringify(built)};
+      const model = await BuiltinEmbeddings.load();
+      const [vector] = await model.embed(['stargazing gear']);
+      console.log(model.model, vector.length);`);
+    const run = spawnSync('unshare', ['-n', process.execPath, script], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), `${BUILTIN_MODEL} 512`);
   });
 });
 

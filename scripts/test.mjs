@@ -22,7 +22,8 @@ const SYSTEM_PACKAGES = {
   'fc-list': 'fontconfig',
   'systemd-analyze': 'systemd', // verifies deploy/systemd units
 };
-const FONT_PACKAGES = ['fonts-dejavu-core', 'fonts-noto-cjk'];
+// Packages without a command to look for: fonts, and Tesseract's Simplified Chinese model (OCR language tests).
+const FONT_PACKAGES = ['fonts-dejavu-core', 'fonts-noto-cjk', 'tesseract-ocr-chi-sim'];
 
 function has(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -19,6 +19,8 @@ export interface ServerConfig {
   lifoThreshold: number;
   workers: number;
   ocrEngine: OcrEngineName;
+  /** OPENRECALL_OCR_LANGUAGES: Tesseract language codes joined by "+", e.g. eng+deu+chi_sim. */
+  ocrLanguages: string;
   maxUploadBytes: number;
   maxImagePixels: number;
   maxAttempts: number;
@@ -55,6 +57,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
       'tesseract-cli',
       'none',
     ]),
+    ocrLanguages: readOcrLanguages(env),
     maxUploadBytes: Math.round(
       readNumber(env, 'OPENRECALL_MAX_UPLOAD_MB', 25, { min: 0.01, max: 1024, integer: false }) * 1024 * 1024,
     ),
@@ -65,6 +68,15 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     ...loadHardeningConfig(env),
     ai: loadAiConfig(env),
   };
+}
+
+/** OPENRECALL_OCR_LANGUAGES: `eng` by default; whether each one is installed is checked when the server starts. */
+export function readOcrLanguages(env: Env = process.env): string {
+  const value = readString(env, 'OPENRECALL_OCR_LANGUAGES', 'eng');
+  if (!/^[A-Za-z][A-Za-z0-9_]*(\+[A-Za-z][A-Za-z0-9_]*)*$/.test(value)) {
+    throw new ConfigError(`OPENRECALL_OCR_LANGUAGES="${value}" is not valid: use Tesseract language codes joined by +, e.g. eng+deu+chi_sim`);
+  }
+  return value;
 }
 
 /** OPENRECALL_RETENTION_DAYS and OPENRECALL_MAX_STORAGE_GB (also read by `openrecall prune`). */

@@ -2,6 +2,17 @@ import { Type, type Static } from 'typebox';
 import { Nullable } from './common.js';
 import { StorageStatus } from './storage.js';
 
+export const SemanticStatus = Type.Object(
+  {
+    enabled: Type.Boolean(),
+    provider: Type.String({ description: 'OPENRECALL_EMBEDDING_PROVIDER' }),
+    model: Nullable(Type.String({ description: 'The vector space searched (vectors of other models are ignored)' })),
+    reason: Nullable(Type.String({ description: 'Why semantic search is off' })),
+  },
+  { description: 'Search by meaning: on or off, and why' },
+);
+export type SemanticStatus = Static<typeof SemanticStatus>;
+
 export const QueueStatus = Type.Object({
   queue: Type.Object({ pending: Type.Integer(), processing: Type.Integer(), completed: Type.Integer(), failed: Type.Integer() }),
   config: Type.Object({
@@ -31,6 +42,7 @@ export const QueueStatus = Type.Object({
     cpus: Type.Integer(),
   }),
   storage: Type.Optional(StorageStatus),
+  semantic: Type.Optional(SemanticStatus),
 });
 export type QueueStatus = Static<typeof QueueStatus>;
 

@@ -8,6 +8,7 @@ import { loadClientConfig } from '../client/config.js';
 import { checkDisplay } from '../client/display.js';
 import { apiUrl, ConfigError, loadServerConfig, type ServerConfig } from '../config.js';
 import { VERSION } from '../version.js';
+import { ocrLanguagesCheck, semanticCheck } from './doctor-semantic.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -66,6 +67,8 @@ export async function runChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> 
   }
   await serverChecks(env, add);
   if (server) await ocrCheck(server, add);
+  if (server) await ocrLanguagesCheck(server, add);
+  if (server) await semanticCheck(server, add);
   return results;
 }
 

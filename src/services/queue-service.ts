@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { SemanticStatus } from '../ai/semantic-status.js';
 import { ApiError, notFound } from '../errors.js';
 import type { QueueStatus, StorageStatus } from '../api/index.js';
 import { EntriesRepository } from '../store/entries-repository.js';
@@ -12,6 +13,7 @@ export interface QueueServiceOptions {
   onRequeued: () => void;
   backfill?: () => { embedding: number | null; description: number | null };
   storage?: () => StorageStatus;
+  semantic?: () => SemanticStatus;
 }
 
 /** What the queue looks like, and the operator's levers on it. */
@@ -55,6 +57,7 @@ export class QueueService {
         cpus: os.availableParallelism(),
       },
       ...(this.options.storage ? { storage: this.options.storage() } : {}),
+      ...(this.options.semantic ? { semantic: this.options.semantic() } : {}),
     };
   }
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import type { ReceivedImage } from '../images/received-image.js';
 
 /** The single source for validation, OpenAPI documentation and response serialization. */
 
@@ -64,7 +65,7 @@ export const EntryList = Type.Object({
 });
 
 export const UploadForm = Type.Object({
-  image: Type.Unsafe<Buffer>({ isFile: true, description: 'PNG, JPEG or WebP screenshot (recognised from its bytes)' }),
+  image: Type.Unsafe<ReceivedImage>({ isFile: true, description: 'PNG, JPEG or WebP screenshot (recognised from its bytes)' }),
   timestamp: Type.Number({ description: 'Capture time, Unix seconds (fraction allowed)' }),
   active_app: Type.String({ maxLength: 512, description: 'Application in the foreground' }),
   active_window: Type.String({ maxLength: 4096, description: 'Title of the active window' }),

@@ -1,16 +1,17 @@
 import type { Ajv } from 'ajv';
 import { ApiError } from '../errors.js';
+import { ReceivedImage } from '../images/received-image.js';
 import type { FastifySchemaValidationError, SchemaErrorDataVar } from 'fastify/types/schema.js';
 
 /**
- * Ajv keyword for a multipart file field (with @fastify/multipart's keyValues mode the file arrives as a
- * Buffer). The OpenAPI document shows it as `type: string, format: binary` (see documentFileFields).
+ * Ajv keyword for a multipart file field (the app's onFile streams it to disk and attaches a ReceivedImage).
+ * The OpenAPI document shows it as `type: string, format: binary` (see documentFileFields).
  */
 export function fileKeyword(ajv: Ajv): Ajv {
   return ajv.addKeyword({
     keyword: 'isFile',
     schemaType: 'boolean',
-    validate: (_schema: boolean, value: unknown) => Buffer.isBuffer(value),
+    validate: (_schema: boolean, value: unknown) => value instanceof ReceivedImage,
     error: { message: 'must be a single uploaded file' },
   });
 }
@@ -59,7 +60,7 @@ export function rejectOutOfRangeNumbers(parts: Record<string, unknown>): void {
 
 function outOfRangeField(value: unknown, path: string): string | undefined {
   if (typeof value === 'number') return Math.abs(value) <= Number.MAX_SAFE_INTEGER ? undefined : path;
-  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return undefined;
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || value instanceof ReceivedImage) return undefined;
   for (const [key, child] of Object.entries(value)) {
     const found = outOfRangeField(child, path ? `${path}.${key}` : key);
     if (found !== undefined) return found;

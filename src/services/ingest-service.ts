@@ -1,11 +1,13 @@
 import { ApiError } from '../errors.js';
-import { FILE_EXTENSIONS, ImageFormatError, inspectImage } from '../images/image-format.js';
+import { ImageFormatError, type ImageInfo } from '../images/image-format.js';
 import type { ImageStore } from '../images/image-store.js';
+import { ReceivedImage } from '../images/received-image.js';
 import type { EntriesRepository, ProcessingMode } from '../store/entries-repository.js';
 import { EntriesRepository as Repo } from '../store/entries-repository.js';
 
 export interface Upload {
-  image: Buffer;
+  /** Already on disk as a part file (receive()); accept() commits or discards it. */
+  image: ReceivedImage;
   timestamp: number;
   app: string;
   title: string;
@@ -39,7 +41,20 @@ export class IngestService {
     private readonly options: IngestOptions,
   ) {}
 
+  /** Writes an uploaded file to disk as it arrives; accept() then decides whether it is kept. */
+  receive(chunks: AsyncIterable<Buffer>): Promise<ReceivedImage> {
+    return ReceivedImage.receive(this.images, chunks);
+  }
+
   async accept(upload: Upload): Promise<IngestResult> {
+    try {
+      return this.store(upload);
+    } finally {
+      upload.image.discard(); // a no-op once committed
+    }
+  }
+
+  private store(upload: Upload): IngestResult {
     if (upload.captureId !== undefined) {
       const existing = this.repo.findIdByCaptureId(upload.captureId);
       if (existing !== undefined) return { status: 'duplicate', taskId: existing };
@@ -47,12 +62,13 @@ export class IngestService {
     this.checkTimestamp(upload.timestamp);
     const info = this.inspect(upload.image);
 
-    const imagePath = this.images.newIncomingPath(FILE_EXTENSIONS[info.format]);
+    let imagePath: string;
     try {
-      this.images.writeAtomicSync(imagePath, upload.image);
+      imagePath = upload.image.commit(info);
     } catch (error) {
       throw storageError(error);
     }
+    const bytes = upload.image.bytes;
     let inserted: { id: number; duplicate: boolean };
     try {
       inserted = this.repo.insertPending({
@@ -64,7 +80,7 @@ export class IngestService {
         imagePath,
         width: info.width,
         height: info.height,
-        bytes: upload.image.length,
+        bytes,
         receivedAt: Date.now() / 1000,
       });
     } catch (error) {
@@ -75,7 +91,7 @@ export class IngestService {
       this.images.removeSync(imagePath); // the same capture_id won a race with this request
       return { status: 'duplicate', taskId: inserted.id };
     }
-    this.options.onAccepted(upload.image.length);
+    this.options.onAccepted(bytes);
     const queueSize = this.repo.pendingCount();
     return { status: 'accepted', taskId: inserted.id, queueSize, mode: Repo.modeFor(queueSize, this.options.lifoThreshold) };
   }
@@ -87,9 +103,9 @@ export class IngestService {
     }
   }
 
-  private inspect(image: Buffer) {
+  private inspect(image: ReceivedImage): ImageInfo {
     try {
-      const info = inspectImage(image);
+      const info = image.info();
       if (info.width * info.height > this.options.maxImagePixels) {
         throw new ApiError(413, `image is ${info.width}x${info.height} pixels; the limit is ${this.options.maxImagePixels} pixels`, 'IMAGE_TOO_LARGE');
       }
@@ -98,7 +114,7 @@ export class IngestService {
       if (error instanceof ImageFormatError) {
         throw new ApiError(error.statusCode, `invalid field 'image': ${error.message}`, error.statusCode === 415 ? 'UNSUPPORTED_IMAGE' : 'INVALID_IMAGE');
       }
-      throw error;
+      throw storageError(error);
     }
   }
 }

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { ImageInspector } from './image-inspector.js';
 import { FILE_EXTENSIONS, type ImageInfo } from './image-format.js';
@@ -29,7 +28,7 @@ export class ReceivedImage {
   ) {}
 
   static async receive(images: ImageStore, chunks: AsyncIterable<Buffer>): Promise<ReceivedImage> {
-    const image = new ReceivedImage(images, `screenshots/incoming/${crypto.randomUUID()}.part`);
+    const image = new ReceivedImage(images, images.newIncomingPath('part'));
     try {
       for await (const chunk of chunks) image.append(chunk);
       image.close();
@@ -70,7 +69,7 @@ export class ReceivedImage {
 
   /** Renames the file to its final incoming name (after info() succeeded) and returns that path. */
   commit(info: ImageInfo): string {
-    const relative = `screenshots/incoming/${crypto.randomUUID()}.${FILE_EXTENSIONS[info.format]}`;
+    const relative = this.images.newIncomingPath(FILE_EXTENSIONS[info.format]);
     fs.renameSync(this.images.resolve(this.partPath), this.images.resolve(relative));
     this.discarded = true; // nothing left under the part name
     return relative;

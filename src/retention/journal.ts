@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../files/atomic-write.js';
 
 export interface JournalEntry {
   id: number;
@@ -19,15 +20,7 @@ export class RetentionJournal {
   }
 
   write(entries: JournalEntry[]): void {
-    const temporary = `${this.path}.tmp`;
-    const fd = fs.openSync(temporary, 'w');
-    try {
-      fs.writeSync(fd, JSON.stringify(entries));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temporary, this.path);
+    writeFileAtomicSync(this.path, JSON.stringify(entries), { durable: true });
   }
 
   /** The entries left by an interrupted run; none when there is no journal; an error when it is unreadable. */

@@ -2,6 +2,7 @@ import { ApiError } from '../errors.js';
 import { ImageFormatError, type ImageInfo } from '../images/image-format.js';
 import type { ImageStore } from '../images/image-store.js';
 import { ReceivedImage } from '../images/received-image.js';
+import { isDiskFull } from '../files/disk-full.js';
 import type { EntriesRepository, ProcessingMode } from '../store/entries-repository.js';
 import { EntriesRepository as Repo } from '../store/entries-repository.js';
 
@@ -124,13 +125,9 @@ export function withoutControlCharacters(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
-/**
- * A full disk (ENOSPC, EDQUOT from fs; SQLITE_FULL, the `code` of better-sqlite3's SqliteError) is the
- * server's temporary problem, not the frame's: 507, which clients retry.
- */
+/** A full disk is the server's temporary problem, not the frame's: 507, which clients retry. */
 export function storageError(error: unknown): Error {
-  const code = String((error as { code?: unknown }).code ?? '');
-  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
+  if (isDiskFull(error)) {
     return new ApiError(507, 'the server is out of disk space: nothing was stored; free some space (the upload can be retried as is)', 'INSUFFICIENT_STORAGE');
   }
   return error as Error;

@@ -45,7 +45,7 @@ export async function searchCommand(args: string[]): Promise<number> {
   }
   const body = (await response.json()) as SearchResponse & { message?: string };
   if (!response.ok) {
-    console.error(`openrecall: ${body.message ?? `search failed (${response.status})`}` + (response.status === 401 ? ' (set OPENRECALL_API_TOKEN to the server\'s token)' : ''));
+    console.error(`openrecall: ${body.message ?? `search failed (${response.status})`}${response.status === 401 ? ' (set OPENRECALL_API_TOKEN to the server\'s token)' : ''}`);
     return 1;
   }
   if (values.json) {

@@ -8,7 +8,7 @@ export async function statusCommand(args: string[]): Promise<number> {
   try {
     const response = await fetch(`${base}/queue/status`, { headers: authHeaders(), signal: AbortSignal.timeout(5000) });
     if (!response.ok) {
-      console.error(`openrecall: ${base}/queue/status answered ${response.status}` + (response.status === 401 ? ' (set OPENRECALL_API_TOKEN to the server\'s token)' : ''));
+      console.error(`openrecall: ${base}/queue/status answered ${response.status}${response.status === 401 ? ' (set OPENRECALL_API_TOKEN to the server\'s token)' : ''}`);
       return 1;
     }
     status = (await response.json()) as QueueStatus;

@@ -46,7 +46,8 @@ export class ReceivedImage {
     if (this.stopped) return;
     if (this.inspector.error) {
       this.stopped = true;
-      return this.closeAndRemove();
+      this.closeAndRemove();
+      return;
     }
     try {
       this.fd ??= fs.openSync(this.images.resolve(this.partPath), 'wx');

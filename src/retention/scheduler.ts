@@ -9,7 +9,7 @@ export class RetentionScheduler {
 
   constructor(private readonly options: { intervalMs: number; recheckMs: number }) {}
 
-  every(task: () => void): void {
+  periodically(task: () => void): void {
     if (this.stopped) return;
     this.periodic = setInterval(task, this.options.intervalMs);
     this.periodic.unref();

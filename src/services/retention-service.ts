@@ -57,7 +57,7 @@ export class RetentionService {
   async start(): Promise<PruneReport> {
     await this.prepare();
     if (this.stopped) return this.run({ dryRun: true });
-    this.scheduler.every(() => void this.runSafely(true));
+    this.scheduler.periodically(() => void this.runSafely(true));
     return this.run({ dryRun: false });
   }
 

@@ -148,7 +148,7 @@ test('pause and resume through `openrecall pause|resume` without stopping the cl
 });
 
 test('no capture while the user is idle; input brings it back', async (t) => {
-  const win = await window(t, 'Idle test E1');
+  await window(t, 'Idle test E1');
   await sleep(1200); // no input for longer than the idle limit
   const c = await client(t, { OPENRECALL_IDLE_SECONDS: '1' });
   await waitUntil(async () => (await c.status()).frames.skippedIdle >= 3, { timeoutMs: 20_000, what: 'idle rounds' });

@@ -111,7 +111,8 @@ class PngWalker implements Walker {
     while (at < chunk.length && this.state !== 'done') {
       if (this.state === 'data') {
         const n = Math.min(this.remaining, chunk.length - at);
-        const data = chunk.subarray(at, at + n);
+        // Most pieces are all image data (busboy cuts the stream at every CR byte): no view to allocate then.
+        const data = at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n);
         this.crc = zlib.crc32(data, this.crc);
         if (this.chunks === 1 && this.ihdr.length < 13) this.ihdr.add(data.subarray(0, 13 - this.ihdr.length));
         this.remaining -= n;
@@ -185,7 +186,8 @@ class JpegWalker implements Walker {
   private width = 0;
   private height = 0;
   /** The last two bytes up to the last non-zero byte, and the last byte of the stream. */
-  private tail = [-1, -1];
+  private tailFirst = -1;
+  private tailSecond = -1;
   private lastByte = -1;
 
   push(chunk: Buffer): void {
@@ -244,7 +246,10 @@ class JpegWalker implements Walker {
   private trackTail(chunk: Buffer): void {
     let last = chunk.length - 1;
     while (last >= 0 && chunk[last] === 0x00) last--;
-    if (last >= 0) this.tail = [last > 0 ? chunk[last - 1]! : this.lastByte, chunk[last]!];
+    if (last >= 0) {
+      this.tailFirst = last > 0 ? chunk[last - 1]! : this.lastByte;
+      this.tailSecond = chunk[last]!;
+    }
     this.lastByte = chunk[chunk.length - 1]!;
   }
 
@@ -254,7 +259,7 @@ class JpegWalker implements Walker {
       throw damaged('JPEG', this.state === 'segment' && this.pending.length < 2 ? 'file is truncated' : 'segment is truncated');
     }
     if (this.state !== 'scan') throw damaged('JPEG', 'file is truncated');
-    if (this.tail[0] !== 0xff || this.tail[1] !== 0xd9) throw damaged('JPEG', 'file is truncated (no end marker)');
+    if (this.tailFirst !== 0xff || this.tailSecond !== 0xd9) throw damaged('JPEG', 'file is truncated (no end marker)');
     if (!this.width || !this.height) throw damaged('JPEG', 'no frame header before the scan');
     return checkedSize('jpeg', this.width, this.height);
   }

@@ -3,18 +3,23 @@ import { ImageInspector } from './image-inspector.js';
 import { FILE_EXTENSIONS, type ImageInfo } from './image-format.js';
 import type { ImageStore } from './image-store.js';
 
+const WRITE_BYTES = 64 * 1024;
+
 /**
  * An uploaded image written to screenshots/incoming as its bytes arrive, checked on the way
  * (image-inspector.ts): the whole file is never held in memory. It stays a `.part` file until commit()
  * gives it its final name; discard() removes it, and start-up removes any `.part` a crash left behind.
  *
- * Writes are synchronous: a write of one network chunk into the page cache costs microseconds, while an
- * async write waits for a libuv thread.
+ * Writes are synchronous: a 64 KB write into the page cache costs microseconds, while an async write waits
+ * for a libuv thread.
  */
 export class ReceivedImage {
   bytes = 0;
   private readonly inspector = new ImageInspector();
   private fd: number | undefined;
+  /** Pieces not yet written: busboy hands the file over in pieces of a few hundred bytes, written 64 KB at a time. */
+  private unwritten: Buffer[] = [];
+  private unwrittenBytes = 0;
   private writeError: Error | undefined;
   private finished = false;
   private discarded = false;
@@ -31,6 +36,7 @@ export class ReceivedImage {
     const image = new ReceivedImage(images, images.newIncomingPath('part'));
     try {
       for await (const chunk of chunks) image.append(chunk);
+      image.flush();
       image.close();
       image.finished = true;
       return image;
@@ -49,10 +55,24 @@ export class ReceivedImage {
       this.closeAndRemove();
       return;
     }
+    this.unwritten.push(chunk);
+    this.unwrittenBytes += chunk.length;
+    if (this.unwrittenBytes >= WRITE_BYTES) this.flush();
+  }
+
+  private flush(): void {
+    if (this.unwrittenBytes === 0 || this.stopped) return;
+    const pieces = this.unwritten;
+    const total = this.unwrittenBytes;
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
     try {
       this.fd ??= fs.openSync(this.images.resolve(this.partPath), 'wx');
-      let written = 0;
-      while (written < chunk.length) written += fs.writeSync(this.fd, chunk, written);
+      const written = fs.writevSync(this.fd, pieces);
+      if (written < total) {
+        const rest = Buffer.concat(pieces).subarray(written);
+        for (let at = 0; at < rest.length; ) at += fs.writeSync(this.fd, rest, at);
+      }
     } catch (error) {
       this.writeError = error as Error;
       this.stopped = true;
@@ -95,6 +115,8 @@ export class ReceivedImage {
   }
 
   private closeAndRemove(): void {
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
     this.close();
     fs.rmSync(this.images.resolve(this.partPath), { force: true });
   }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError, expandHome, readBoolean, readChoice, readNumber, readString, type Env } from '../config.js';
+import { ConfigError, expandHome, readBoolean, readChoice, readNumber, readString, type Env } from '../env.js';
 
 export type EmbeddingProviderName = 'none' | 'openai' | 'local';
 

@@ -1,5 +1,5 @@
 import type { DeletableFrame } from '../store/storage-repository.js';
-import type { PruneReport } from './report.js';
+import type { PruneReport } from '../api/index.js';
 
 /**
  * Which frames retention deletes, from figures alone (no disk, no clock, no database): the oldest finished

@@ -1,3 +1,4 @@
+import { entryResource, type SearchHit, type SearchMode, type SearchResponse, type SearchSort } from '../api/index.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { ApiError } from '../errors.js';
 import type { EntryStatus } from '../store/entries-repository.js';
@@ -6,8 +7,7 @@ import { excerptHtml, markedSnippetToHtml, markTermsHtml } from './highlight.js'
 import { exclusionExpression, parseQuery, substringTerms, wordIndexExpression, type ParsedQuery } from './query-parser.js';
 import type { VectorIndex } from './vector-index.js';
 
-export type SearchMode = 'keyword' | 'semantic' | 'hybrid';
-export type SearchSort = 'relevance' | 'time';
+export type { SearchHit, SearchMode, SearchResponse, SearchSort };
 
 export interface SearchRequest {
   q: string;
@@ -20,29 +20,6 @@ export interface SearchRequest {
   app?: string;
   window?: string;
   status?: EntryStatus;
-}
-
-export interface SearchHit {
-  id: number;
-  timestamp: number;
-  app: string | null;
-  title: string | null;
-  status: EntryStatus;
-  snippet: string;
-  score: number;
-  thumbnail_url: string;
-  image_url: string;
-}
-
-export interface SearchResponse {
-  query: string;
-  mode: SearchMode;
-  total: number;
-  limit: number;
-  offset: number;
-  results: SearchHit[];
-  /** Set when the answer is degraded, e.g. hybrid fell back to keyword because the embedding provider failed. */
-  warning?: string;
 }
 
 /** Exact words are what users mean; substrings only join in when words find little. */
@@ -203,7 +180,7 @@ export class SearchService {
       .map((c) => {
         const row = rows.get(c.id)!;
         const marked = wordSnippets.get(c.id) ?? substringSnippets.get(c.id);
-        return {
+        return entryResource({
           id: row.id,
           timestamp: row.timestamp,
           app: row.app,
@@ -211,9 +188,7 @@ export class SearchService {
           status: row.status,
           snippet: marked !== undefined ? markedSnippetToHtml(marked) : fallbackSnippet(row, terms),
           score: Number(c.score.toPrecision(6)),
-          thumbnail_url: `/api/entries/${row.id}/thumbnail`,
-          image_url: `/api/entries/${row.id}/image`,
-        };
+        });
       });
   }
 }

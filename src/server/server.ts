@@ -5,7 +5,7 @@ import { UploadGate } from '../services/upload-gate.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger, type Logger } from '../log.js';
 import { createEmbeddingProvider } from '../ai/index.js';
-import { ProcessorSupervisor } from '../queue/processor-supervisor.js';
+import { ProcessorSupervisor } from '../processor/processor-supervisor.js';
 import { SearchService } from '../search/search-service.js';
 import { VectorIndex } from '../search/vector-index.js';
 import { EmbeddingsRepository } from '../store/embeddings-repository.js';

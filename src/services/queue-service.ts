@@ -1,19 +1,7 @@
 import os from 'node:os';
 import { ApiError, notFound } from '../errors.js';
-import { EntriesRepository, type ProcessingMode, type QueueCounts } from '../store/entries-repository.js';
-import type { StorageStatus } from './retention-service.js';
-
-export interface QueueStatus {
-  queue: QueueCounts;
-  config: { lifo_threshold: number; current_mode: ProcessingMode; workers: number; max_attempts: number; ocr_engine: string };
-  throughput: { completed_last_minute: number; completed_last_5_minutes: number; frames_per_minute: number };
-  oldest_pending_age_seconds: number | null;
-  /** COMPLETED frames still waiting for a stage switched on later (null: that stage is off). */
-  backfill: { embedding: number | null; description: number | null };
-  system: { version: string; uptime_seconds: number; pid: number; rss_mb: number; node: string; platform: string; cpus: number };
-  /** Disk used by the data dir and what retention does about it. */
-  storage?: StorageStatus;
-}
+import type { QueueStatus, StorageStatus } from '../api/index.js';
+import { EntriesRepository } from '../store/entries-repository.js';
 
 export interface QueueServiceOptions {
   lifoThreshold: number;

@@ -4,12 +4,12 @@ import { FrameDeletion } from '../retention/deletion.js';
 import { RetentionJournal } from '../retention/journal.js';
 import { fillMissingSizes } from '../retention/missing-sizes.js';
 import { DeletionPlan, retentionEnabled, type RetentionSettings } from '../retention/policy.js';
-import type { PruneReport, StorageStatus } from '../retention/report.js';
+import type { PruneReport, StorageStatus } from '../api/index.js';
 import { RetentionScheduler } from '../retention/scheduler.js';
 import { StorageFigures } from '../retention/storage-figures.js';
 import type { StorageRepository } from '../store/storage-repository.js';
 
-export type { PruneReport, StorageStatus } from '../retention/report.js';
+export type { PruneReport, StorageStatus };
 
 export interface RetentionOptions extends RetentionSettings {
   log: Logger;

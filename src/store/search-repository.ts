@@ -1,4 +1,4 @@
-import { ELLIPSIS, MARK_END, MARK_START } from '../search/highlight.js';
+import { ELLIPSIS, MARK_END, MARK_START } from './snippet-marks.js';
 import type { Db } from './database.js';
 import type { EntryStatus } from './entries-repository.js';
 

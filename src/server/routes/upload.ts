@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '../../errors.js';
+import type { ReceivedImage } from '../../images/received-image.js';
 import type { IngestService, Upload } from '../../services/ingest-service.js';
 import type { MetricsService } from '../../services/metrics-service.js';
 import type { UploadGate } from '../../services/upload-gate.js';
-import { errorResponses, UploadAccepted, UploadDuplicate, UploadForm } from '../schemas.js';
+import { errorResponses, UploadAccepted, UploadDuplicate, UploadForm } from '../../api/index.js';
 
 /** The fields of the upload form (the schema's properties); anything else is refused by name. */
 const UPLOAD_FIELDS = Object.keys(UploadForm.properties);
@@ -78,7 +79,7 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
 /** Which form field is the image and which are the frame's details: the one place that knows the form's names. */
 function uploadFromForm(form: UploadForm): Upload {
   return {
-    image: form.image,
+    image: form.image as ReceivedImage, // what the app's onFile attached (the isFile keyword checked it)
     timestamp: form.timestamp,
     app: form.active_app,
     title: form.active_window,

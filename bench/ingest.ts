@@ -3,7 +3,9 @@
 //  - paced: every uploader sends one frame every --interval ms (default 100 ms: 160 frames/s in all, far above
 //    what 16 capture clients send), which is the latency a client sees;
 //  - saturated: every uploader sends back to back, which gives the server's ceiling in requests/s.
-//   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100]
+//   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100] [--saturated false] [--trace-gc]
+// The open-loop load of issue 14 (16 uploaders x 2 frames/s): --interval 500 --requests 100 --saturated false.
+// --trace-gc preloads bench/gc-observer.mjs into the server and reports its collections during the paced run.
 import { parseArgs } from 'node:util';
 import { getJson, waitUntil } from '../test/helpers/api.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
@@ -12,7 +14,13 @@ import { percentile, renderScreenshots, round } from './fixtures.js';
 import { UploadLoad } from './http-load.js';
 
 const { values } = parseArgs({
-  options: { uploaders: { type: 'string', default: '16' }, requests: { type: 'string', default: '40' }, interval: { type: 'string', default: '100' } },
+  options: {
+    uploaders: { type: 'string', default: '16' },
+    requests: { type: 'string', default: '40' },
+    interval: { type: 'string', default: '100' },
+    saturated: { type: 'string', default: 'true' },
+    'trace-gc': { type: 'boolean', default: false },
+  },
 });
 const uploaders = Number(values.uploaders);
 const perUploader = Number(values.requests);
@@ -20,7 +28,11 @@ const intervalMs = Number(values.interval);
 
 const [shot] = await renderScreenshots(1);
 const image = shot!.png;
-const server = await startServerProcess(tempDir('openrecall-bench-'), { OPENRECALL_WORKERS: process.env.OPENRECALL_WORKERS ?? '1' });
+const traceGc = values['trace-gc'];
+const server = await startServerProcess(tempDir('openrecall-bench-'), {
+  OPENRECALL_WORKERS: process.env.OPENRECALL_WORKERS ?? '1',
+  ...(traceGc ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('./gc-observer.mjs', import.meta.url).href}` } : {}),
+});
 const load = new UploadLoad(new URL(`${server.api}/upload`), image, uploaders);
 
 // A backlog first, so OCR is busy for the whole measurement.
@@ -67,14 +79,27 @@ async function run(paced: boolean) {
   };
 }
 
+/** The server's own collections (not the processor's) in a slice of its output, from bench/gc-observer.mjs. */
+function gcFigures(output: string) {
+  const pauses: Record<string, number[]> = {};
+  for (const match of output.matchAll(/^gc-pause (\d+) (\w+) ([\d.]+)$/gm)) {
+    if (Number(match[1]) === server.child.pid) (pauses[match[2]!] ??= []).push(Number(match[3]));
+  }
+  return Object.fromEntries(
+    Object.entries(pauses).map(([kind, ms]) => [kind, { count: ms.length, total_ms: round(ms.reduce((a, b) => a + b, 0)), max_ms: round(Math.max(...ms)) }]),
+  );
+}
+
+const traceStart = server.output().length;
 const paced = await run(true);
-const saturated = await run(false);
+const pacedGc = traceGc ? gcFigures(server.output().slice(traceStart)) : undefined;
+const saturated = values.saturated === 'false' ? undefined : await run(false);
 const status = (await getJson(`${server.api}/queue/status`)).body;
 const stored = status.queue.pending + status.queue.processing + status.queue.completed + status.queue.failed;
 load.close();
 await server.stop('SIGKILL');
 // A connection error is the server's fault until shown otherwise: keep its last words for the reader.
-if (paced.network_errors.count + saturated.network_errors.count > 0) console.error(server.output().split('\n').slice(-30).join('\n'));
+if (paced.network_errors.count + (saturated?.network_errors.count ?? 0) > 0) console.error(server.output().split('\n').slice(-30).join('\n'));
 
 console.log(JSON.stringify({
   benchmark: 'ingest',
@@ -82,7 +107,7 @@ console.log(JSON.stringify({
   uploaders,
   ocr_workers: status.config.workers,
   ocr_busy_during_run: status.queue.pending > 0,
-  paced: { interval_ms: intervalMs, ...paced },
-  saturated,
-  lost: paced.accepted + saturated.accepted + 8 - stored,
+  paced: { interval_ms: intervalMs, ...paced, ...(pacedGc ? { server_gc: pacedGc } : {}) },
+  ...(saturated ? { saturated } : {}),
+  lost: paced.accepted + (saturated?.accepted ?? 0) + 8 - stored,
 }, null, 2));

@@ -141,7 +141,7 @@ if (client) {
 lines.push('| benchmark | wall time | result |', '|---|---|---|');
 for (const [name, r] of Object.entries(results)) lines.push(`| ${name} | ${r.seconds} s | ${r.status} |`);
 
-const markdown = lines.join('\n') + '\n';
+const markdown = `${lines.join('\n')}\n`;
 const dir = path.join(here, 'results');
 fs.mkdirSync(dir, { recursive: true });
 const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.md`);

@@ -37,7 +37,7 @@ while (vocabulary.length < 30_000) {
 }
 const cumulative = new Float64Array(vocabulary.length);
 let total = 0;
-for (let i = 0; i < vocabulary.length; i++) cumulative[i] = total += 1 / Math.pow(i + 1, 1.07);
+for (let i = 0; i < vocabulary.length; i++) cumulative[i] = total += 1 / (i + 1) ** 1.07;
 const zipfWord = () => {
   const x = random() * total;
   let lo = 0;
@@ -121,7 +121,7 @@ for (const [kind, share, make] of kinds) for (let i = 0; i < Math.round(QUERIES 
 async function measure(mode: 'keyword' | 'hybrid') {
   const byKind = new Map<string, number[]>();
   const all: number[] = [];
-  for (const { kind, q } of queries.slice(0, 10)) await service.search({ q, mode, limit: 20, offset: 0 }); // warm-up
+  for (const { q } of queries.slice(0, 10)) await service.search({ q, mode, limit: 20, offset: 0 }); // warm-up
   for (const { kind, q } of queries) {
     const filters = kind === 'filtered' ? { app: 'Slack', start: t0 + FRAMES * 5 } : {};
     const start = performance.now();

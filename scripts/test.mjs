@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: installs what the suite needs on a fresh machine, builds, then runs every test file with
+// `npm test`: installs what the suite needs on a fresh machine, builds, lints, then runs every test file with
 // Node's test runner. Only Node built-ins here: this runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,6 +31,7 @@ function has(command) {
 
 function fontsInstalled() {
   if (!has('dpkg-query')) return true;
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format, not a template
   return FONT_PACKAGES.every((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes('installed'));
 }
 
@@ -74,8 +75,18 @@ function testFiles(args) {
   return found.sort();
 }
 
+/** Biome's lint (and, once the tree is formatted, its format check): zero warnings, or no tests. */
+function lint() {
+  const result = spawnSync('npm', ['run', '--silent', 'lint'], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error('test: lint failed (npm run lint)');
+    process.exit(result.status ?? 1);
+  }
+}
+
 ensureSystemPackages();
 ensureNodeModules();
+lint();
 const files = testFiles(process.argv.slice(2));
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const result = spawnSync(

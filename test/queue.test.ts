@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ImageStore } from '../src/images/image-store.js';
-import { FrameTask, Pipeline, PermanentStageError, type PipelineStage } from '../src/pipeline/stage.js';
+import { type FrameTask, Pipeline, PermanentStageError, type PipelineStage } from '../src/pipeline/stage.js';
 import { ProcessingWorker } from '../src/processor/processing-worker.js';
 import { openDatabase } from '../src/store/database.js';
 import { EntriesRepository, type NewFrame } from '../src/store/entries-repository.js';
@@ -236,6 +236,7 @@ describe('recovery at start', () => {
     const a = repo.claimNext(10)!.entry.id;
     const b = repo.claimNext(10)!.entry.id;
     // b has been interrupted by crashes over and over:
+    // biome-ignore lint/complexity/useLiteralKeys: the repository's private connection, reached on purpose
     repo['db'].prepare('UPDATE entries SET attempts = 6 WHERE id = ?').run(b);
     const result = repo.recoverInterrupted(6);
     assert.deepEqual(result, { requeued: 1, failed: 1 });

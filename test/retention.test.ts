@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -174,8 +175,10 @@ describe('retention and storage budget', () => {
     assert.match(report.where, /no server running/);
     for (const e of entries) assert.ok(fs.existsSync(fileOf(e)), 'dry run removes no file');
 
-    const crashed = runCli(['prune'], { ...env, OPENRECALL_TEST_RETENTION_CRASH: '1' });
-    assert.equal((await crashed.exited).signal, 'SIGKILL', crashed.output());
+    // A process killed for real between the rows and the files of a batch (the two finished frames).
+    const crashed = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'helpers', 'retention-crash-child.ts'), dataDir], { encoding: 'utf8' });
+    assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+    assert.match(crashed.stdout, /deleted 2 row\(s\)/);
     const check = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
     const remaining = check.prepare(`SELECT id FROM entries ORDER BY id`).pluck().all();
     check.close();

@@ -6,6 +6,7 @@ export const ErrorResponse = Type.Object(
     statusCode: Type.Integer(),
     error: Type.String({ description: 'Machine-readable code' }),
     message: Type.String({ description: 'What was wrong, naming the field where there is one' }),
+    requestId: Type.Optional(Type.String({ description: 'On a server error (500): the id under which it is logged' })),
   },
   { $id: 'Error' },
 );

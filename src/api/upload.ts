@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox';
 
 export const UploadForm = Type.Object({
-  image: Type.Unsafe<Buffer>({ isFile: true, description: 'PNG, JPEG or WebP screenshot (recognised from its bytes)' }),
+  // On the server, the file streamed to disk as it arrived (a ReceivedImage, checked by the isFile keyword).
+  image: Type.Unsafe<unknown>({ isFile: true, description: 'PNG, JPEG or WebP screenshot (recognised from its bytes)' }),
   timestamp: Type.Number({ description: 'Capture time, Unix seconds (fraction allowed)' }),
   active_app: Type.String({ maxLength: 512, description: 'Application in the foreground' }),
   active_window: Type.String({ maxLength: 4096, description: 'Title of the active window' }),

@@ -45,12 +45,7 @@ export async function pruneCommand(args: string[]): Promise<number> {
       const images = new ImageStore(dataDir);
       const db = openDatabase(images.paths.dbFile, { dataDir });
       try {
-        const retention = new RetentionService(new StorageRepository(db), images, {
-          ...settings,
-          log: createLogger('prune'),
-          testCrashAfterRows: process.env.OPENRECALL_TEST_RETENTION_CRASH === '1',
-        });
-        await retention.prepare();
+        const retention = new RetentionService(new StorageRepository(db), images, { ...settings, log: createLogger('prune') });
         report = await retention.run({ dryRun });
       } finally {
         db.close();

@@ -73,7 +73,7 @@ function fsyncDir(dir: string): void {
 
 export function encodeItem(meta: FrameMeta, image: Buffer): Buffer {
   const header = JSON.stringify({ ...meta, imageBytes: image.length, sha256: crypto.createHash('sha256').update(image).digest('hex') });
-  return Buffer.concat([Buffer.from(MAGIC + header + '\n', 'utf8'), image]);
+  return Buffer.concat([Buffer.from(`${MAGIC + header}\n`, 'utf8'), image]);
 }
 
 export function decodeItem(bytes: Buffer): { meta: FrameMeta; image: Buffer } {

@@ -71,6 +71,7 @@ export async function runClient(log: Logger = createLogger('client')): Promise<n
   });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the control socket's JSON answer, printed field by field
 function printStatus(status: Record<string, any>): void {
   const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
   const { frames, buffer, uploader } = status;

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import sharp from 'sharp';
+import { encodeCapture } from '../images/codec.js';
 import type { Logger } from '../log.js';
 import { FrameBuffer } from './buffer.js';
 import { createIdleSource, type IdleSource } from './capture/idle.js';
@@ -37,9 +37,7 @@ export interface EncodedImage {
 }
 
 export async function encodeFrame(frame: RawFrame, format: 'webp' | 'png'): Promise<EncodedImage> {
-  const image = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 4 } }).removeAlpha();
-  if (format === 'png') return { bytes: await image.png({ compressionLevel: 6 }).toBuffer(), contentType: 'image/png' };
-  return { bytes: await image.webp({ lossless: true, effort: 1 }).toBuffer(), contentType: 'image/webp' };
+  return { bytes: await encodeCapture(frame, format), contentType: format === 'png' ? 'image/png' : 'image/webp' };
 }
 
 /**

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../files/atomic-write.js';
 
 /**
  * The local channel between `openrecall pause|resume|client status` and the running client: a Unix socket
@@ -51,9 +52,7 @@ export function writePausedFlag(dataDir: string, since: Date | undefined): void 
   const file = pausedFlagPath(dataDir);
   if (since) {
     fs.mkdirSync(dataDir, { recursive: true });
-    const temp = `${file}.tmp-${process.pid}`;
-    fs.writeFileSync(temp, since.toISOString());
-    fs.renameSync(temp, file);
+    writeFileAtomicSync(file, since.toISOString());
   } else {
     fs.rmSync(file, { force: true });
   }

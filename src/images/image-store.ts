@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataPaths, type DataPaths } from '../config.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
 
 export class PathOutsideDataDirError extends Error {}
 
@@ -51,30 +52,7 @@ export class ImageStore {
   async writeAtomic(relative: string, bytes: Buffer): Promise<void> {
     const target = this.resolve(relative);
     await fs.promises.mkdir(path.dirname(target), { recursive: true });
-    const temporary = `${target}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-    try {
-      await fs.promises.writeFile(temporary, bytes);
-      await fs.promises.rename(temporary, target);
-    } catch (error) {
-      await fs.promises.rm(temporary, { force: true });
-      throw error;
-    }
-  }
-
-  /**
-   * Synchronous twin of writeAtomic for the upload path: a write into the page cache costs microseconds per
-   * 100 KB, while the async version waits for a libuv thread that sharp may be holding for a whole encode.
-   */
-  writeAtomicSync(relative: string, bytes: Buffer): void {
-    const target = this.resolve(relative);
-    const temporary = `${target}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-    try {
-      fs.writeFileSync(temporary, bytes);
-      fs.renameSync(temporary, target);
-    } catch (error) {
-      fs.rmSync(temporary, { force: true });
-      throw error;
-    }
+    await writeFileAtomic(target, bytes);
   }
 
   removeSync(relative: string): void {

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { boundedJpeg } from '../images/codec.js';
 import type { VlmClient } from '../ai/vlm-client.js';
 import type { EntriesRepository, EntryRow } from '../store/entries-repository.js';
 import type { BackfillSource, FrameTask, PipelineStage } from './stage.js';
@@ -25,10 +25,7 @@ export class DescribeStage implements PipelineStage {
 
   async run(task: FrameTask): Promise<void> {
     // A bounded JPEG keeps the request small; models downscale large images anyway.
-    const image = await sharp(await task.imageBytes())
-      .resize({ width: this.maxWidth, withoutEnlargement: true })
-      .jpeg({ quality: 85 })
-      .toBuffer();
+    const image = await boundedJpeg(await task.imageBytes(), this.maxWidth);
     task.save({ description: await this.vlm.describe(image, 'image/jpeg') });
   }
 }

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { decodeGreyscale as decode } from '../images/codec.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { EntryPatch, EntryRow } from '../store/entries-repository.js';
 
@@ -51,8 +51,7 @@ export class FrameTask {
 
 export async function decodeGreyscale(bytes: Buffer | string): Promise<GreyImage> {
   try {
-    const { data, info } = await sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true });
-    return { data, width: info.width, height: info.height };
+    return await decode(bytes);
   } catch (error) {
     throw new PermanentStageError(`image cannot be decoded: ${(error as Error).message}`);
   }
@@ -78,10 +77,7 @@ export interface PipelineStage {
 export type StageObserver = (stage: string, seconds: number, ok: boolean) => void;
 
 /** Errors that mean the disk is full: the frame is fine, the machine is not (see ProcessingWorker). */
-export function isDiskFull(error: unknown): boolean {
-  const code = String((error as { code?: unknown } | null)?.code ?? '');
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
-}
+export { isDiskFull } from '../files/disk-full.js';
 
 /** Runs the stages in order; the queue knows nothing of what they do. */
 export class Pipeline {

@@ -1,5 +1,4 @@
-import sharp, { type OutputInfo } from 'sharp';
-import { STORED_WEBP, thumbnail } from '../images/encode.js';
+import { decodeGreyscale, encodeStoredWebp, type GreyPixels, thumbnail } from '../images/codec.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { EntryRow } from '../store/entries-repository.js';
 import { PermanentStageError, type FrameTask, type PipelineStage } from './stage.js';
@@ -22,21 +21,21 @@ export class StoreImageStage implements PipelineStage {
     const original = task.entry.image_path;
     const bytes = await task.imageBytes();
     let webp: Buffer;
-    let grey: { data: Buffer; info: OutputInfo };
+    let grey: GreyPixels;
     let thumb: Buffer;
     try {
-      webp = await sharp(bytes).webp(STORED_WEBP).toBuffer();
-      grey = await sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true });
+      webp = await encodeStoredWebp(bytes);
+      grey = await decodeGreyscale(bytes);
       thumb = await thumbnail(bytes);
     } catch (error) {
       throw new PermanentStageError(`image cannot be decoded: ${(error as Error).message}`);
     }
-    task.provideGreyscale({ data: grey.data, width: grey.info.width, height: grey.info.height });
+    task.provideGreyscale(grey);
 
     const stored = this.images.storedPath(task.entry.id, task.entry.timestamp);
     await this.images.writeAtomic(stored, webp);
     await this.images.writeAtomic(this.images.thumbnailPath(task.entry.id), thumb);
-    task.save({ image_path: stored, bytes: webp.length, width: grey.info.width, height: grey.info.height });
+    task.save({ image_path: stored, bytes: webp.length, width: grey.width, height: grey.height });
     if (original !== stored) await this.images.remove(original);
   }
 }

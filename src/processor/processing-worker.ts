@@ -97,7 +97,7 @@ export class ProcessingWorker {
       const [id] = stage.backfill?.candidates(1) ?? [];
       if (id === undefined) continue;
       const entry = this.repo.get(id);
-      if (!entry || entry.status !== 'COMPLETED') continue;
+      if (entry?.status !== 'COMPLETED') continue;
       this.launch(entry, true);
       return;
     }

@@ -2,7 +2,7 @@
 // CPU priority than the HTTP server, with its own connection to the same SQLite database.
 import fs from 'node:fs';
 import os from 'node:os';
-import sharp from 'sharp';
+import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
 import { loadEmbedder } from '../ai/semantic-status.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
@@ -19,8 +19,7 @@ const send = (message: FromProcessor) => process.send?.(message);
 
 lowerPriority(10);
 // Frames are decoded once each: libvips' operation cache would only hold on to their memory.
-sharp.cache(false);
-sharp.concurrency(1);
+decodeEachImageOnce();
 
 // The server decides when to stop (and Ctrl-C reaches the whole process group): ignore the signals themselves.
 process.on('SIGINT', () => {});

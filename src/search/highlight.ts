@@ -48,7 +48,7 @@ export function markTermsHtml(text: string | null, terms: string[], words = 24):
       marked += escapeHtml(window.slice(i));
       break;
     }
-    marked += escapeHtml(window.slice(i, hit.at)) + '<mark>' + escapeHtml(window.slice(hit.at, hit.at + hit.n.length)) + '</mark>';
+    marked += `${escapeHtml(window.slice(i, hit.at))}<mark>${escapeHtml(window.slice(hit.at, hit.at + hit.n.length))}</mark>`;
     i = hit.at + hit.n.length;
   }
   return (startWord > 0 ? `${ELLIPSIS} ` : '') + marked + (startWord + words < tokens.length ? ` ${ELLIPSIS}` : '');

@@ -21,7 +21,8 @@ const MAX_QUERY_CHARS = 1000;
 const MAX_TERMS = 32;
 
 export function parseQuery(input: string): ParsedQuery {
-  const query = input.normalize('NFC').slice(0, MAX_QUERY_CHARS);
+  // Control characters and lone surrogates separate words: FTS5 reads a NUL inside a string literal as its end.
+  const query = input.replace(/[\p{Cc}\p{Cs}]/gu, ' ').normalize('NFC').slice(0, MAX_QUERY_CHARS);
   const include: Term[] = [];
   const exclude: Term[] = [];
   const pattern = /(-?)"([^"]*)"?|(\S+)/gu;

@@ -122,6 +122,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         showAiDescription: config.ai.showAiDescription,
         logger: config.debug ? { level: 'debug' } : false,
         requestTimeoutMs: config.requestTimeoutMs,
+        log,
         plugins: [timelineRoutes(new TimelineRepository(db)), storageRoutes(retention), webRoutes()],
       },
     );

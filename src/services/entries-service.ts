@@ -1,5 +1,5 @@
 import { ApiError, notFound } from '../errors.js';
-import { thumbnail } from '../images/encode.js';
+import { thumbnail } from '../images/codec.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { EntriesRepository, EntryRow, ListFilter } from '../store/entries-repository.js';
 

@@ -1,11 +1,14 @@
 import { ApiError } from '../errors.js';
-import { FILE_EXTENSIONS, ImageFormatError, inspectImage } from '../images/image-format.js';
+import { ImageFormatError, type ImageInfo } from '../images/image-format.js';
 import type { ImageStore } from '../images/image-store.js';
+import { ReceivedImage } from '../images/received-image.js';
+import { isDiskFull } from '../files/disk-full.js';
 import type { EntriesRepository, ProcessingMode } from '../store/entries-repository.js';
 import { EntriesRepository as Repo } from '../store/entries-repository.js';
 
 export interface Upload {
-  image: Buffer;
+  /** Already on disk as a part file (receive()); accept() commits or discards it. */
+  image: ReceivedImage;
   timestamp: number;
   app: string;
   title: string;
@@ -39,7 +42,20 @@ export class IngestService {
     private readonly options: IngestOptions,
   ) {}
 
+  /** Writes an uploaded file to disk as it arrives; accept() then decides whether it is kept. */
+  receive(chunks: AsyncIterable<Buffer>): Promise<ReceivedImage> {
+    return ReceivedImage.receive(this.images, chunks);
+  }
+
   async accept(upload: Upload): Promise<IngestResult> {
+    try {
+      return this.store(upload);
+    } finally {
+      upload.image.discard(); // a no-op once committed
+    }
+  }
+
+  private store(upload: Upload): IngestResult {
     if (upload.captureId !== undefined) {
       const existing = this.repo.findIdByCaptureId(upload.captureId);
       if (existing !== undefined) return { status: 'duplicate', taskId: existing };
@@ -47,12 +63,13 @@ export class IngestService {
     this.checkTimestamp(upload.timestamp);
     const info = this.inspect(upload.image);
 
-    const imagePath = this.images.newIncomingPath(FILE_EXTENSIONS[info.format]);
+    let imagePath: string;
     try {
-      this.images.writeAtomicSync(imagePath, upload.image);
+      imagePath = upload.image.commit(info);
     } catch (error) {
       throw storageError(error);
     }
+    const bytes = upload.image.bytes;
     let inserted: { id: number; duplicate: boolean };
     try {
       inserted = this.repo.insertPending({
@@ -64,7 +81,7 @@ export class IngestService {
         imagePath,
         width: info.width,
         height: info.height,
-        bytes: upload.image.length,
+        bytes,
         receivedAt: Date.now() / 1000,
       });
     } catch (error) {
@@ -75,7 +92,7 @@ export class IngestService {
       this.images.removeSync(imagePath); // the same capture_id won a race with this request
       return { status: 'duplicate', taskId: inserted.id };
     }
-    this.options.onAccepted(upload.image.length);
+    this.options.onAccepted(bytes);
     const queueSize = this.repo.pendingCount();
     return { status: 'accepted', taskId: inserted.id, queueSize, mode: Repo.modeFor(queueSize, this.options.lifoThreshold) };
   }
@@ -87,9 +104,9 @@ export class IngestService {
     }
   }
 
-  private inspect(image: Buffer) {
+  private inspect(image: ReceivedImage): ImageInfo {
     try {
-      const info = inspectImage(image);
+      const info = image.info();
       if (info.width * info.height > this.options.maxImagePixels) {
         throw new ApiError(413, `image is ${info.width}x${info.height} pixels; the limit is ${this.options.maxImagePixels} pixels`, 'IMAGE_TOO_LARGE');
       }
@@ -98,7 +115,7 @@ export class IngestService {
       if (error instanceof ImageFormatError) {
         throw new ApiError(error.statusCode, `invalid field 'image': ${error.message}`, error.statusCode === 415 ? 'UNSUPPORTED_IMAGE' : 'INVALID_IMAGE');
       }
-      throw error;
+      throw storageError(error);
     }
   }
 }
@@ -108,13 +125,9 @@ export function withoutControlCharacters(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
 }
 
-/**
- * A full disk (ENOSPC, EDQUOT from fs; SQLITE_FULL, the `code` of better-sqlite3's SqliteError) is the
- * server's temporary problem, not the frame's: 507, which clients retry.
- */
+/** A full disk is the server's temporary problem, not the frame's: 507, which clients retry. */
 export function storageError(error: unknown): Error {
-  const code = String((error as { code?: unknown }).code ?? '');
-  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
+  if (isDiskFull(error)) {
     return new ApiError(507, 'the server is out of disk space: nothing was stored; free some space (the upload can be retried as is)', 'INSUFFICIENT_STORAGE');
   }
   return error as Error;

@@ -41,7 +41,9 @@ class Histogram {
   lines(name: string): string[] {
     const out: string[] = [];
     for (const s of this.series.values()) {
-      this.buckets.forEach((le, i) => out.push(`${name}_bucket${labelText({ ...s.labels, le: num(le) })} ${s.counts[i]}`));
+      this.buckets.forEach((le, i) => {
+        out.push(`${name}_bucket${labelText({ ...s.labels, le: num(le) })} ${s.counts[i]}`);
+      });
       out.push(`${name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`);
       out.push(`${name}_sum${labelText(s.labels)} ${num(s.sum)}`);
       out.push(`${name}_count${labelText(s.labels)} ${s.count}`);

@@ -36,7 +36,7 @@ describe('OPENRECALL_API_TOKEN (server process)', () => {
   let server: ServerProcess;
   let dataDir: string;
   let id: number;
-  let spareId: number;
+  let _spareId: number;
   let png: Buffer;
 
   before(async () => {
@@ -48,7 +48,7 @@ describe('OPENRECALL_API_TOKEN (server process)', () => {
     assert.equal(first.status, 202, JSON.stringify(first.body));
     assert.equal(second.status, 202);
     id = first.body.task_id!;
-    spareId = second.body.task_id!;
+    _spareId = second.body.task_id!;
     await waitUntil(async () => (await getJsonAuthed(`${server.api}/queue/status`)).body.queue.completed === 2, { what: 'frames processed', timeoutMs: 60_000 });
   });
   after(async () => {

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { getJson, upload, waitUntil } from '../helpers/api.js';
-import { solidPng } from '../helpers/images.js';
 import { startInProcessServer } from '../helpers/in-process-server.js';
 import { listFilesRecursive, tempDir } from '../helpers/temp-dir.js';
 

@@ -45,8 +45,8 @@ describe('screenshots tampered with behind the server', () => {
     const by = Object.fromEntries(final!.map((e) => [e.capture_id, e]));
     assert.equal(by['ok-1']!.status, 'COMPLETED');
     assert.equal(by['ok-2']!.status, 'COMPLETED');
-    assert.equal(by['deleted']!.status, 'FAILED');
-    assert.match(by['deleted']!.last_error!, /^image: image not found/);
+    assert.equal(by.deleted!.status, 'FAILED');
+    assert.match(by.deleted!.last_error!, /^image: image not found/);
     for (const name of ['overwritten', 'truncated']) {
       assert.equal(by[name]!.status, 'FAILED', name);
       assert.match(by[name]!.last_error!, /^image: image cannot be decoded/, name);

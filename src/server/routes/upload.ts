@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '../../errors.js';
-import type { IngestService } from '../../services/ingest-service.js';
+import type { ReceivedImage } from '../../images/received-image.js';
+import type { IngestService, Upload } from '../../services/ingest-service.js';
 import type { MetricsService } from '../../services/metrics-service.js';
 import type { UploadGate } from '../../services/upload-gate.js';
 import { errorResponses, UploadAccepted, UploadDuplicate, UploadForm } from '../../api/index.js';
@@ -61,14 +62,7 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
     async (request, reply) => {
       const started = performance.now();
       const form = request.body;
-      const result = await options.ingest.accept({
-        image: form.image,
-        timestamp: form.timestamp,
-        app: form.active_app,
-        title: form.active_window,
-        captureId: form.capture_id,
-        monitor: form.monitor,
-      });
+      const result = await options.ingest.accept(uploadFromForm(form));
       if (form.buffer_bytes !== undefined) metrics?.clientBuffer(request.ip, form.buffer_bytes);
       if (result.status === 'duplicate') return reply.code(200).send({ status: 'duplicate', task_id: result.taskId });
       const elapsed = Math.round((performance.now() - started) * 100) / 100;
@@ -80,4 +74,16 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
       });
     },
   );
+}
+
+/** Which form field is the image and which are the frame's details: the one place that knows the form's names. */
+function uploadFromForm(form: UploadForm): Upload {
+  return {
+    image: form.image as ReceivedImage, // what the app's onFile attached (the isFile keyword checked it)
+    timestamp: form.timestamp,
+    app: form.active_app,
+    title: form.active_window,
+    captureId: form.capture_id,
+    monitor: form.monitor,
+  };
 }

@@ -1,0 +1,65 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Writing a file so that a crash leaves either the whole file or nothing at its name: a temporary file
+ * beside it, then a rename. With `durable`, the file and its directory are fsynced, so the rename also
+ * survives a power cut.
+ */
+export interface AtomicWriteOptions {
+  durable?: boolean;
+  /** Permissions of a new file (default 0o666 minus umask). */
+  mode?: number;
+}
+
+const temporaryName = (target: string) => `${target}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+
+export async function writeFileAtomic(target: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): Promise<void> {
+  const temporary = temporaryName(target);
+  try {
+    const handle = await fs.promises.open(temporary, 'wx', options.mode);
+    try {
+      await handle.writeFile(bytes);
+      if (options.durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.promises.rename(temporary, target);
+  } catch (error) {
+    await fs.promises.rm(temporary, { force: true });
+    throw error;
+  }
+  if (options.durable) syncDirectory(path.dirname(target));
+}
+
+export function writeFileAtomicSync(target: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): void {
+  const temporary = temporaryName(target);
+  try {
+    const fd = fs.openSync(temporary, 'wx', options.mode);
+    try {
+      fs.writeFileSync(fd, bytes);
+      if (options.durable) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temporary, target);
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
+  if (options.durable) syncDirectory(path.dirname(target));
+}
+
+/** Makes a rename in `dir` durable; a filesystem that cannot fsync a directory is left as it is. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some filesystems (and platforms) refuse fsync on a directory.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

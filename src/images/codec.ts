@@ -1,0 +1,60 @@
+import sharp from 'sharp';
+
+/**
+ * The image codec: every decode and encode goes through here, and this is the only module that uses sharp
+ * (libvips). Decoding runs on libvips' threads, off the event loop.
+ */
+
+/** 8-bit greyscale pixels, one byte each, row by row. */
+export interface GreyPixels {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+/** 8-bit RGBA pixels as a screen capture delivers them. */
+export interface RgbaPixels {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+/**
+ * Stored frames are lossless WebP: a third of the size of PNG on UI screenshots, and pixel-identical, so OCR
+ * quality is untouched. Effort 1 keeps encoding near 0.1 s per 1080p frame (measured in bench/ocr).
+ */
+const STORED_WEBP = { lossless: true, effort: 1 } as const;
+
+export const THUMBNAIL_WIDTH = 384;
+
+/** For a process that decodes each image once (the processor): no operation cache, one libvips thread. */
+export function decodeEachImageOnce(): void {
+  sharp.cache(false);
+  sharp.concurrency(1);
+}
+
+export async function decodeGreyscale(input: Buffer | string): Promise<GreyPixels> {
+  const { data, info } = await sharp(input).greyscale().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+/** The stored form of a frame (see STORED_WEBP). */
+export function encodeStoredWebp(input: Buffer | string): Promise<Buffer> {
+  return sharp(input).webp(STORED_WEBP).toBuffer();
+}
+
+/** A small lossy WebP for grids and timelines. */
+export function thumbnail(input: Buffer | string): Promise<Buffer> {
+  return sharp(input).resize({ width: THUMBNAIL_WIDTH, withoutEnlargement: true }).webp({ quality: 70 }).toBuffer();
+}
+
+/** A JPEG at most `maxWidth` wide, for sending to a vision model. */
+export function boundedJpeg(input: Buffer | string, maxWidth: number, quality = 85): Promise<Buffer> {
+  return sharp(input).resize({ width: maxWidth, withoutEnlargement: true }).jpeg({ quality }).toBuffer();
+}
+
+/** A captured frame as an upload: PNG, or lossless WebP (effort 1), alpha dropped. */
+export function encodeCapture(frame: RgbaPixels, format: 'webp' | 'png'): Promise<Buffer> {
+  const image = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 4 } }).removeAlpha();
+  return format === 'png' ? image.png({ compressionLevel: 6 }).toBuffer() : image.webp({ lossless: true, effort: 1 }).toBuffer();
+}

@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import { ImageInspector } from './image-inspector.js';
+import { FILE_EXTENSIONS, type ImageInfo } from './image-format.js';
+import type { ImageStore } from './image-store.js';
+
+const WRITE_BYTES = 64 * 1024;
+
+/**
+ * An uploaded image written to screenshots/incoming as its bytes arrive, checked on the way
+ * (image-inspector.ts): the whole file is never held in memory. It stays a `.part` file until commit()
+ * gives it its final name; discard() removes it, and start-up removes any `.part` a crash left behind.
+ *
+ * Writes are synchronous: a 64 KB write into the page cache costs microseconds, while an async write waits
+ * for a libuv thread.
+ */
+export class ReceivedImage {
+  bytes = 0;
+  private readonly inspector = new ImageInspector();
+  private fd: number | undefined;
+  /** Pieces not yet written: busboy hands the file over in pieces of a few hundred bytes, written 64 KB at a time. */
+  private unwritten: Buffer[] = [];
+  private unwrittenBytes = 0;
+  private writeError: Error | undefined;
+  private finished = false;
+  private discarded = false;
+  /** Refused or failed: later chunks are only counted. */
+  private stopped = false;
+
+  private constructor(
+    private readonly images: ImageStore,
+    /** Relative to the data dir, like every stored path. */
+    readonly partPath: string,
+  ) {}
+
+  static async receive(images: ImageStore, chunks: AsyncIterable<Buffer>): Promise<ReceivedImage> {
+    const image = new ReceivedImage(images, images.newIncomingPath('part'));
+    try {
+      for await (const chunk of chunks) image.append(chunk);
+      image.flush();
+      image.close();
+      image.finished = true;
+      return image;
+    } catch (error) {
+      image.discard();
+      throw error;
+    }
+  }
+
+  private append(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    this.inspector.push(chunk);
+    if (this.stopped) return;
+    if (this.inspector.error) {
+      this.stopped = true;
+      this.closeAndRemove();
+      return;
+    }
+    this.unwritten.push(chunk);
+    this.unwrittenBytes += chunk.length;
+    if (this.unwrittenBytes >= WRITE_BYTES) this.flush();
+  }
+
+  private flush(): void {
+    if (this.unwrittenBytes === 0 || this.stopped) return;
+    const pieces = this.unwritten;
+    const total = this.unwrittenBytes;
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
+    try {
+      this.fd ??= fs.openSync(this.images.resolve(this.partPath), 'wx');
+      const written = fs.writevSync(this.fd, pieces);
+      if (written < total) {
+        const rest = Buffer.concat(pieces).subarray(written);
+        for (let at = 0; at < rest.length; ) at += fs.writeSync(this.fd, rest, at);
+      }
+    } catch (error) {
+      this.writeError = error as Error;
+      this.stopped = true;
+      this.closeAndRemove();
+    }
+  }
+
+  /** Format and size from the container structure; throws ImageFormatError, or the write error (ENOSPC...). */
+  info(): ImageInfo {
+    const info = this.inspector.finish();
+    if (this.writeError) throw this.writeError;
+    if (!this.finished || this.discarded) throw new Error('the upload was discarded before it was stored');
+    return info;
+  }
+
+  /** Renames the file to its final incoming name (after info() succeeded) and returns that path. */
+  commit(info: ImageInfo): string {
+    const relative = this.images.newIncomingPath(FILE_EXTENSIONS[info.format]);
+    fs.renameSync(this.images.resolve(this.partPath), this.images.resolve(relative));
+    this.discarded = true; // nothing left under the part name
+    return relative;
+  }
+
+  /** Removes the file unless it was committed; safe to call any number of times. */
+  discard(): void {
+    if (this.discarded) return;
+    this.discarded = true;
+    this.closeAndRemove();
+  }
+
+  private close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    try {
+      fs.closeSync(fd);
+    } catch (error) {
+      this.writeError ??= error as Error;
+    }
+  }
+
+  private closeAndRemove(): void {
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
+    this.close();
+    fs.rmSync(this.images.resolve(this.partPath), { force: true });
+  }
+}

@@ -88,7 +88,7 @@ try {
   const misses: Record<string, string[]> = {};
   for (const kind of KINDS) {
     const hybrid = ranks[kind]!.hybrid;
-    if (hybrid) misses[kind] = screens.filter((_, i) => hybrid[i] === null || hybrid[i]! > 5).map((s, i) => `${s.key} "${s[kind]}"`);
+    if (hybrid) misses[kind] = screens.filter((_, i) => hybrid[i] === null || hybrid[i]! > 5).map((s) => `${s.key} "${s[kind]}"`);
   }
 
   console.log(JSON.stringify({

@@ -70,7 +70,7 @@ export class BuiltinEmbeddings implements EmbeddingProvider {
       if (artifacts) artifacts.weightData = undefined;
       // A corrupt copy can load and still fail (or answer garbage) on first use: try it once now.
       const [probe] = await use.embed(['openrecall']);
-      if (!probe || probe.length !== 512 || !probe.every(Number.isFinite)) throw new Error('the model answered no usable vector');
+      if (probe?.length !== 512 || !probe.every(Number.isFinite)) throw new Error('the model answered no usable vector');
       return new BuiltinEmbeddings(directory ? `builtin:${path.basename(dir)}` : BUILTIN_MODEL, use);
     } catch (error) {
       if (error instanceof BuiltinModelError) throw error;
@@ -85,7 +85,7 @@ export class BuiltinEmbeddings implements EmbeddingProvider {
       for (const piece of pieces(text)) {
         const [vector] = await this.run(piece);
         // Each piece's vector has length ~1: the sum points where the average does.
-        vector!.forEach((x, i) => (sum[i]! += x));
+        for (let i = 0; i < 512; i++) sum[i]! += vector![i]!;
       }
       out.push(sum);
     }

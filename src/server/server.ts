@@ -24,6 +24,12 @@ import { buildApp, type App } from './app.js';
 import { storageRoutes } from './routes/storage.js';
 import { timelineRoutes } from './routes/timeline.js';
 import { webRoutes } from './routes/web.js';
+import { configRoutes } from './routes/config.js';
+import { heartbeatRoutes } from './routes/heartbeat.js';
+import { ClientsService } from '../services/clients-service.js';
+import { effectiveServerSettings } from '../services/server-settings.js';
+import { ClientsRepository } from '../store/clients-repository.js';
+import { SettingsRepository } from '../store/settings-repository.js';
 
 export interface RunningServer {
   app: App;
@@ -73,6 +79,12 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       maxStorageBytes: config.maxStorageBytes,
       log,
     });
+    const clients = new ClientsService(new ClientsRepository(db), new SettingsRepository(db), {
+      recording_enabled: true,
+      upload_enabled: true,
+      ai_processing_enabled: true,
+      ui_show_ai: config.ai.showAiDescription,
+    });
     const app = await buildApp(
       {
         ingest: new IngestService(repo, images, {
@@ -110,7 +122,13 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         showAiDescription: config.ai.showAiDescription,
         logger: config.debug ? { level: 'debug' } : false,
         requestTimeoutMs: config.requestTimeoutMs,
-        plugins: [timelineRoutes(new TimelineRepository(db)), storageRoutes(retention), webRoutes()],
+        plugins: [
+          timelineRoutes(new TimelineRepository(db)),
+          storageRoutes(retention),
+          configRoutes(clients, () => effectiveServerSettings(config)),
+          heartbeatRoutes(clients),
+          webRoutes(),
+        ],
       },
     );
     const url = await app.listen({ host: config.host, port: config.port });

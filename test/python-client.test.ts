@@ -83,13 +83,13 @@ describe('the Python MyRecall client against this server', () => {
     form.append('timestamp', String(timestamp));
     form.append('active_app', 'Editor');
     form.append('active_window', 'notes.txt');
-    form.append('image', new Blob([await solidPng(100, 80, '#884422')], { type: 'image/png' }), 'frame.png');
+    form.append('image', new Blob([new Uint8Array(await solidPng(100, 80, '#884422'))], { type: 'image/png' }), 'frame.png');
     const ok = await getJson(`${server.api}/upload`, { method: 'POST', body: form });
     assert.equal(ok.status, 202);
     const mixed = new FormData();
     mixed.append('metadata', JSON.stringify({ timestamp, app_name: 'A', window_title: 'B' }));
     mixed.append('active_app', 'Editor');
-    mixed.append('file', new Blob([await solidPng(100, 80, '#224488')], { type: 'image/png' }), 'screenshot.png');
+    mixed.append('file', new Blob([new Uint8Array(await solidPng(100, 80, '#224488'))], { type: 'image/png' }), 'screenshot.png');
     const refused = await getJson(`${server.api}/upload`, { method: 'POST', body: mixed });
     assert.equal(refused.status, 400);
     assert.match(refused.body.message, /unknown field 'active_app'/);

@@ -26,6 +26,10 @@ import { timelineRoutes } from './routes/timeline.js';
 import { webRoutes } from './routes/web.js';
 import { configRoutes } from './routes/config.js';
 import { heartbeatRoutes } from './routes/heartbeat.js';
+import { activityRoutes } from './routes/activity.js';
+import { mcpRoutes } from './routes/mcp.js';
+import { ActivityService } from '../services/activity-service.js';
+import { ActivityRepository } from '../store/activity-repository.js';
 import { ClientsService } from '../services/clients-service.js';
 import { effectiveServerSettings } from '../services/server-settings.js';
 import { ClientsRepository } from '../store/clients-repository.js';
@@ -79,6 +83,21 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       maxStorageBytes: config.maxStorageBytes,
       log,
     });
+    const queue = new QueueService(repo, {
+      lifoThreshold: config.lifoThreshold,
+      workers: config.workers,
+      maxAttempts: config.maxAttempts,
+      ocrEngine: config.ocrEngine,
+      version: VERSION,
+      onRequeued: onQueued,
+      backfill: () => ({
+        embedding: embedder ? embeddings.missingCount(embedder.model) : null,
+        description: config.ai.vlm.url ? repo.completedWithoutDescription() : null,
+      }),
+      storage: () => retention.status(),
+    });
+    const entries = new EntriesService(repo, images);
+    const activity = new ActivityService(new ActivityRepository(db));
     const clients = new ClientsService(new ClientsRepository(db), new SettingsRepository(db), {
       recording_enabled: true,
       upload_enabled: true,
@@ -96,20 +115,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
             retention.onUploaded(bytes);
           },
         }),
-        queue: new QueueService(repo, {
-          lifoThreshold: config.lifoThreshold,
-          workers: config.workers,
-          maxAttempts: config.maxAttempts,
-          ocrEngine: config.ocrEngine,
-          version: VERSION,
-          onRequeued: onQueued,
-          backfill: () => ({
-            embedding: embedder ? embeddings.missingCount(embedder.model) : null,
-            description: config.ai.vlm.url ? repo.completedWithoutDescription() : null,
-          }),
-          storage: () => retention.status(),
-        }),
-        entries: new EntriesService(repo, images),
+        queue,
+        entries,
         search,
         auth: new AuthService(config.apiToken),
         uploadGate,
@@ -127,6 +134,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
           storageRoutes(retention),
           configRoutes(clients, () => effectiveServerSettings(config)),
           heartbeatRoutes(clients),
+          activityRoutes(activity),
+          mcpRoutes({ search, entries, activity, queue }),
           webRoutes(),
         ],
       },

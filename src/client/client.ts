@@ -96,6 +96,7 @@ export class CaptureClient {
         buffer: () => this.buffer.stats(),
         pause: (reason) => this.pause(reason),
         resume: (reason) => this.resume(reason),
+        holdUploads: (held) => this.uploader.hold(held),
       },
     );
   }

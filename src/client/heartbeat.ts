@@ -13,6 +13,8 @@ export interface HeartbeatTarget {
   buffer(): { bytes: number; items: number };
   pause(reason: string): void;
   resume(reason: string): void;
+  /** Holds or releases uploads (upload_enabled). */
+  holdUploads(held: boolean): void;
 }
 
 export interface HeartbeatOptions {
@@ -27,6 +29,7 @@ export interface HeartbeatOptions {
 
 interface Directive {
   recording_enabled: boolean;
+  upload_enabled: boolean;
   revision: number;
 }
 
@@ -51,7 +54,8 @@ export function clientId(dataDir: string): string {
  * server's answer: a pause or resume asked from the web UI. A directive is applied once (by its revision,
  * kept in `<data dir>/client-server-revision`), so `openrecall pause`/`resume` on this machine are not
  * overridden until the UI asks something new. A client meeting a server for the first time only takes a
- * pause from it, never a resume: a local pause stays until someone resumes on purpose.
+ * pause from it, never a resume: a local pause stays until someone resumes on purpose. `upload_enabled` false
+ * holds uploads (frames wait in the buffer) for as long as the server says so.
  */
 export class Heartbeat {
   private readonly id: string;
@@ -116,12 +120,23 @@ export class Heartbeat {
 
   private apply(directive: Directive): void {
     if (typeof directive?.recording_enabled !== 'boolean' || !Number.isInteger(directive.revision)) return;
+    // A setting, not a request: applied at every heartbeat (not kept: after a restart, until the first heartbeat, uploads go on).
+    if (typeof directive.upload_enabled === 'boolean') this.setUploadsHeld(!directive.upload_enabled);
     const applied = this.appliedRevision();
     if (directive.revision === 0 || directive.revision === applied) return;
     const paused = this.target.isPaused();
     if (!directive.recording_enabled && !paused) this.target.pause('paused from the server (web UI or /api/config)');
     if (directive.recording_enabled && paused && applied !== undefined) this.target.resume('resumed from the server (web UI or /api/config)');
     fs.writeFileSync(this.revisionFile, String(directive.revision));
+  }
+
+  private uploadsHeld = false;
+
+  private setUploadsHeld(held: boolean): void {
+    if (held === this.uploadsHeld) return;
+    this.uploadsHeld = held;
+    this.target.holdUploads(held);
+    this.options.log(held ? 'uploads held by the server (upload_enabled is false): frames stay in the buffer' : 'uploads allowed again by the server');
   }
 
   private appliedRevision(): number | undefined {

@@ -37,7 +37,7 @@ describe('capture control from the Settings page', () => {
     return c;
   };
 
-  it('lists the client, pauses it with its switch (across a client restart) and resumes it with Resume all', async () => {
+  it('lists the client, pauses it with its switch (across a client restart), resumes it with Resume all, holds its uploads with upload_enabled', async () => {
     window = await session.openWindow('Control test A', 'capture control');
     const dataDir = tempDir();
     let client = await startClient(dataDir);
@@ -77,6 +77,17 @@ describe('capture control from the Settings page', () => {
     await waitForEntry(server.api, (e) => e.title === 'Control test B', 'a frame after Resume all');
     assert.equal((await client.status()).paused, false);
     await page.locator('#clients-rows tr[data-paused="false"]').waitFor({ timeout: EXPECT_MS });
+
+    // upload_enabled false holds its uploads: frames wait in its buffer until it is true again.
+    const setConfig = (body: object) => getJson(`${server.api}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await setConfig({ upload_enabled: false })).status, 200);
+    await client.waitFor(/uploads held by the server/);
+    await window.setTitle('Control test C');
+    await waitUntil(async () => (await client.status()).buffer.items >= 1, { timeoutMs: EXPECT_MS, what: 'a frame kept in the buffer' });
+    assert.equal((await client.status()).uploader.state, 'held');
+    assert.equal((await entries(server.api)).filter((e) => e.title === 'Control test C').length, 0, 'not uploaded while held');
+    await setConfig({ upload_enabled: true });
+    await waitForEntry(server.api, (e) => e.title === 'Control test C', 'the held frame once uploads are allowed');
 
     // Pause all reaches it too; `openrecall resume` on the machine still wins afterwards (it is local).
     await page.locator('#pause-all').click();

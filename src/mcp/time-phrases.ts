@@ -123,3 +123,6 @@ export function parseTimePhrase(input: string, now: Date = new Date()): TimeSpan
 
 export const TIME_HELP =
   'ISO 8601 ("2026-03-14T15:00", "2026-03-14"), Unix seconds, or a phrase in the server\'s local time: "now", "today", "yesterday 14:00", "today 9:30", "2 hours ago", "last 30 minutes", "this morning", "yesterday afternoon", "last monday", "this week"';
+
+/** The short form for schemas a model reads with every request. */
+export const TIME_HINT = 'ISO 8601 or a phrase such as "yesterday 14:00", "2 hours ago", "this morning" (server local time)';

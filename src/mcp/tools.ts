@@ -8,7 +8,7 @@ import type { EntriesService } from '../services/entries-service.js';
 import type { QueueService } from '../services/queue-service.js';
 import { timeRange } from '../server/routes/activity.js';
 import { clip, fitList, localTime, snippetText } from './format.js';
-import { parseTimePhrase, TIME_HELP } from './time-phrases.js';
+import { parseTimePhrase, TIME_HELP, TIME_HINT } from './time-phrases.js';
 
 export interface ToolContext {
   search: SearchService;
@@ -36,7 +36,7 @@ interface Tool<S extends TSchema> {
   run(args: Static<S>, context: ToolContext): Promise<ToolResult>;
 }
 
-const time = (description: string) => Type.String({ minLength: 1, maxLength: 64, description: `${description}: ${TIME_HELP}` });
+const time = (description: string) => Type.String({ minLength: 1, maxLength: 64, description: `${description}: ${TIME_HINT}` });
 const text = (value: string): ToolResult => ({ content: [{ type: 'text', text: value }] });
 const link = (context: ToolContext, id: number) => `${context.baseUrl}/entry/${id}`;
 

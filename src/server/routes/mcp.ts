@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpServer } from '../../mcp/server.js';
 import type { ToolContext } from '../../mcp/tools.js';
+import { SECURITY_HEADERS } from '../security.js';
 
 /**
  * MCP over Streamable HTTP at /mcp, stateless: each POST is a complete exchange with a fresh MCP server
@@ -19,9 +20,17 @@ export function mcpRoutes(context: Omit<ToolContext, 'baseUrl'>) {
         void server.close();
       });
       // The security headers of every answer (onSend does not run for a hijacked reply).
-      for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value as string);
-      await server.connect(transport);
-      await transport.handleRequest(request.raw, reply.raw, request.body);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.raw.setHeader(name, value);
+      try {
+        await server.connect(transport);
+        await transport.handleRequest(request.raw, reply.raw, request.body);
+      } catch (error) {
+        request.log.error({ err: error }, 'MCP request failed');
+        if (!reply.raw.headersSent) {
+          reply.raw.writeHead(500, { 'content-type': 'application/json' });
+          reply.raw.end(JSON.stringify({ statusCode: 500, error: 'INTERNAL', message: 'internal server error' }));
+        }
+      }
     });
     const notAllowed = { statusCode: 405, error: 'METHOD_NOT_ALLOWED', message: 'this MCP endpoint is stateless: POST JSON-RPC messages to /mcp' };
     app.get('/mcp', { schema: { hide: true } }, async (_request, reply) => reply.code(405).header('allow', 'POST').send(notAllowed));

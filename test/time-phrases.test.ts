@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTimePhrase } from '../src/mcp/time-phrases.js';
+import { parseTimePhrase, timeRange } from '../src/mcp/time-phrases.js';
 
 // A Wednesday afternoon, in the local time zone of the test process (phrases are local).
 const now = new Date(2026, 2, 18, 15, 42, 10);
@@ -50,5 +50,23 @@ describe('time phrases', () => {
     for (const text of ['', 'soon', 'yesterday 25:00', '13pm', 'the day after', '2026-02-30', '42', 'last fortnight', '2026-13-01T10:00']) {
       assert.equal(span(text), undefined, text);
     }
+  });
+});
+
+describe('time ranges', () => {
+  const fail = (message: string) => new Error(message);
+  it('take a span phrase whole when no end is given, else run until now', () => {
+    const yesterday = parseTimePhrase('yesterday')!;
+    assert.deepEqual(timeRange('yesterday', undefined, fail), yesterday);
+    const before = Date.now() / 1000;
+    const range = timeRange('2 hours ago', undefined, fail);
+    assert.ok(Math.abs(range.start - (before - 7200)) < 5);
+    assert.ok(range.end >= before);
+  });
+
+  it('name the argument that cannot be read, and refuse an end before the start', () => {
+    assert.throws(() => timeRange('someday', undefined, fail), /invalid field 'start'.*"someday".*yesterday 14:00/);
+    assert.throws(() => timeRange('today', 'whenever', fail), /invalid field 'end'.*"whenever"/);
+    assert.throws(() => timeRange('today', 'yesterday', fail), /'end' must be after 'start'/);
   });
 });

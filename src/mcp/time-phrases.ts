@@ -126,3 +126,13 @@ export const TIME_HELP =
 
 /** The short form for schemas a model reads with every request. */
 export const TIME_HINT = 'ISO 8601 or a phrase such as "yesterday 14:00", "2 hours ago", "this morning" (server local time)';
+
+/** Resolves a start/end pair given as times or phrases; throws a message naming the field. */
+export function timeRange(start: string, end: string | undefined, error: (message: string) => Error): { start: number; end: number } {
+  const from = parseTimePhrase(start);
+  if (!from) throw error(`invalid field 'start': cannot read "${start.slice(0, 64)}" as a time; use ${TIME_HELP}`);
+  const to = end === undefined || end.trim() === '' ? { end: from.end > from.start ? from.end : Date.now() / 1000 } : parseTimePhrase(end);
+  if (!to) throw error(`invalid field 'end': cannot read "${end!.slice(0, 64)}" as a time; use ${TIME_HELP}`);
+  if (to.end <= from.start) throw error(`invalid time range: 'end' must be after 'start'`);
+  return { start: from.start, end: to.end };
+}

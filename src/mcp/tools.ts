@@ -6,9 +6,8 @@ import type { SearchService } from '../search/search-service.js';
 import type { ActivityService } from '../services/activity-service.js';
 import type { EntriesService } from '../services/entries-service.js';
 import type { QueueService } from '../services/queue-service.js';
-import { timeRange } from '../server/routes/activity.js';
 import { clip, fitList, localTime, snippetText } from './format.js';
-import { parseTimePhrase, TIME_HELP, TIME_HINT } from './time-phrases.js';
+import { parseTimePhrase, TIME_HELP, TIME_HINT, timeRange } from './time-phrases.js';
 
 export interface ToolContext {
   search: SearchService;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiError } from '../../errors.js';
-import { parseTimePhrase, TIME_HELP } from '../../mcp/time-phrases.js';
+import { TIME_HELP, timeRange } from '../../mcp/time-phrases.js';
 import type { ActivityService } from '../../services/activity-service.js';
 import { errorResponses } from '../schemas.js';
 
@@ -38,16 +38,6 @@ const ActivityQuery = Type.Object({
   end: Type.Optional(Type.String({ maxLength: 64, description: 'End of the range (default: the end of the start\'s span, e.g. the whole day for "today")' })),
   app: Type.Optional(Type.String({ maxLength: 512, description: 'Only this app (case-insensitive)' })),
 });
-
-/** Resolves a start/end pair given as times or phrases; throws a message naming the field. */
-export function timeRange(start: string, end: string | undefined, error: (message: string) => Error): { start: number; end: number } {
-  const from = parseTimePhrase(start);
-  if (!from) throw error(`invalid field 'start': cannot read "${start.slice(0, 64)}" as a time; use ${TIME_HELP}`);
-  const to = end === undefined || end.trim() === '' ? { end: from.end > from.start ? from.end : Date.now() / 1000 } : parseTimePhrase(end);
-  if (!to) throw error(`invalid field 'end': cannot read "${end!.slice(0, 64)}" as a time; use ${TIME_HELP}`);
-  if (to.end <= from.start) throw error(`invalid time range: 'end' must be after 'start'`);
-  return { start: from.start, end: to.end };
-}
 
 /** GET /api/activity: time per app and window over a range (the UI's activity view; the MCP tool reads the same service). */
 export function activityRoutes(activity: ActivityService) {

@@ -41,7 +41,7 @@ async function exerciseTools(client: Client, server: ServerProcess) {
   assert.match(hit.snippet, /\*\*Invoice\*\*/i);
   assert.match(hit.time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$/);
   assert.equal(hit.link, `${server.url}/entry/${hit.id}`);
-  const none = json(await client.callTool({ name: 'search', arguments: { query: 'invoice', end: 'yesterday' } }));
+  const none = json(await client.callTool({ name: 'search', arguments: { query: 'invoice', end: '2 days ago' } }));
   assert.equal(none.frames.length, 0, 'the time range applies');
 
   const frame = (await client.callTool({ name: 'get_frame', arguments: { id: hit.id, max_width: 640 } })) as CallResult;

@@ -1,5 +1,5 @@
 // Capture client costs on this machine, on a 1920x1080 X screen (Xvfb + openbox, a real window with text):
-//   1. per frame: capture (node-screenshots) + greyscale thumbnail + SSIM, encode, buffer write (temp+fsync+rename)
+//   1. per frame: capture (node-screenshots) + grey copy + change detection (tiles), encode, buffer write (temp+fsync+rename)
 //   2. CPU share of the real `openrecall client` process at one capture per 10 s (target <= 2 % of one core)
 // Env: BENCH_FRAMES (default 20), BENCH_CPU_SECONDS (default 120), BENCH_CPU_INTERVAL (default 10).
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import { NodeScreenshotsSource, primaryMonitor } from '../src/client/capture/scr
 import { X11WindowInfo } from '../src/client/capture/window-info.js';
 import { X11Idle } from '../src/client/capture/idle.js';
 import { encodeFrame, newCaptureId } from '../src/client/client.js';
-import { greyThumbnail, ssim } from '../src/client/similarity.js';
+import { compareFrames, greyThumbnail, type GreyImage } from '../src/client/similarity.js';
 import { startXSession } from '../test/client/helpers/x-session.js';
 
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 20);
@@ -48,9 +48,9 @@ try {
   const idle = new X11Idle(session.env);
   const buffer = new FrameBuffer(path.join(tmp, 'buffer'), 1024 ** 3, () => {});
   buffer.open();
-  const t = { monitors: [] as number[], capture: [] as number[], thumb: [] as number[], ssim: [] as number[], window: [] as number[], idle: [] as number[], webp: [] as number[], png: [] as number[], write: [] as number[] };
+  const t = { monitors: [] as number[], capture: [] as number[], thumb: [] as number[], compare: [] as number[], window: [] as number[], idle: [] as number[], webp: [] as number[], png: [] as number[], write: [] as number[] };
   let sizes = { webp: 0, png: 0 };
-  let previous;
+  let previous: GreyImage | undefined;
   const cpuStart = process.cpuUsage();
   for (let i = 0; i < FRAMES; i++) {
     await timed(t.idle, () => idle.read());
@@ -58,7 +58,7 @@ try {
     const monitors = await timed(t.monitors, () => screen.monitors());
     const frame = await timed(t.capture, () => screen.capture(primaryMonitor(monitors)!));
     const grey = await timed(t.thumb, () => greyThumbnail(frame.data, frame.width, frame.height));
-    if (previous) await timed(t.ssim, () => ssim(previous!, grey));
+    if (previous) await timed(t.compare, () => compareFrames(previous!, grey));
     previous = grey;
     const webp = await timed(t.webp, () => encodeFrame(frame, 'webp'));
     const png = await timed(t.png, () => encodeFrame(frame, 'png'));
@@ -76,9 +76,9 @@ try {
   console.log(`  active window (EWMH)           ${stats(t.window)}`);
   console.log(`  list monitors                  ${stats(t.monitors)}`);
   console.log(`  capture (node-screenshots)     ${stats(t.capture)}`);
-  console.log(`  grey thumbnail 480x270         ${stats(t.thumb)}`);
-  console.log(`  SSIM                           ${stats(t.ssim)}`);
-  const perFrame = [t.idle, t.window, t.monitors, t.capture, t.thumb, t.ssim].reduce((sum, l) => sum + l.reduce((a, b) => a + b, 0) / l.length, 0);
+  console.log(`  grey copy ${(previous ? `${previous.width}x${previous.height}` : '').padEnd(21)}${stats(t.thumb)}`);
+  console.log(`  compare (changed tiles)        ${stats(t.compare)}`);
+  const perFrame = [t.idle, t.window, t.monitors, t.capture, t.thumb, t.compare].reduce((sum, l) => sum + l.reduce((a, b) => a + b, 0) / l.length, 0);
   console.log(`  => capture + similarity, an unchanged frame: ${perFrame.toFixed(1)} ms`);
   console.log(`  encode WebP lossless (kept)    ${stats(t.webp)}  ${(sizes.webp / 1024).toFixed(0)} KB`);
   console.log(`  encode PNG (alternative)       ${stats(t.png)}  ${(sizes.png / 1024).toFixed(0)} KB`);
@@ -88,7 +88,8 @@ try {
   Object.assign(summary, {
     unchanged_frame_ms: r1(perFrame),
     capture_ms: r1(mean(t.capture)),
-    ssim_ms: r1(mean(t.ssim)),
+    compare_ms: r1(mean(t.compare)),
+    grey_ms: r1(mean(t.thumb)),
     webp_encode_ms: r1(mean(t.webp)),
     buffer_write_ms: r1(mean(t.write)),
     webp_bytes: sizes.webp,

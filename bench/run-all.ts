@@ -135,7 +135,7 @@ if (rss) {
   lines.push('');
 }
 if (client) {
-  lines.push(`**Capture client** (\`bench/client-capture.ts\`, Xvfb 1920x1080 + openbox): an unchanged frame (idle check, active window, capture, thumbnail, SSIM) ${n(client.unchanged_frame_ms)} ms; WebP encode ${n(client.webp_encode_ms)} ms (${n(client.webp_bytes / 1024, 0)} KB vs PNG ${n(client.png_bytes / 1024, 0)} KB); buffer write ${n(client.buffer_write_ms)} ms` +
+  lines.push(`**Capture client** (\`bench/client-capture.ts\`, Xvfb 1920x1080 + openbox): an unchanged frame (idle check, active window, capture, grey copy, change detection) ${n(client.unchanged_frame_ms)} ms; WebP encode ${n(client.webp_encode_ms)} ms (${n(client.webp_bytes / 1024, 0)} KB vs PNG ${n(client.png_bytes / 1024, 0)} KB); buffer write ${n(client.buffer_write_ms)} ms` +
     (client.cpu_percent_of_one_core !== undefined ? `; the real client at one capture per ${client.cpu_interval_seconds} s used ${n(client.cpu_percent_of_one_core, 2)} % of one core over ${client.cpu_seconds} s.` : '.'), '');
 }
 lines.push('| benchmark | wall time | result |', '|---|---|---|');

@@ -16,6 +16,7 @@ const SYSTEM_PACKAGES = {
   xdotool: 'xdotool',
   xprop: 'x11-utils',
   xmessage: 'x11-utils', // the capture client tests' window
+  xterm: 'xterm', // the memory-recall test's terminal
   chromium: 'chromium',
   tesseract: 'tesseract-ocr',
   'fc-list': 'fontconfig',

@@ -10,7 +10,8 @@ import type { ClientConfig } from './config.js';
 import { ControlServer, controlSocketPath, readPausedFlag, writePausedFlag, type ControlCommand } from './control.js';
 import { Heartbeat } from './heartbeat.js';
 import { exclusionFor } from './privacy.js';
-import { greyThumbnail, ssim, type GreyImage } from './similarity.js';
+import { keepDecision, type KeptFrame } from './keep-rule.js';
+import { greyThumbnail, type GreyImage } from './similarity.js';
 import { Uploader } from './uploader.js';
 
 export interface ClientDeps {
@@ -30,12 +31,6 @@ export function newCaptureId(ms: number, monitor: number): string {
 }
 
 export type CaptureState = 'starting' | 'capturing' | 'paused' | 'idle' | 'locked' | 'excluded' | 'no-monitor' | 'stopped';
-
-interface Kept {
-  grey: GreyImage;
-  app: string;
-  title: string;
-}
 
 export interface EncodedImage {
   bytes: Buffer;
@@ -58,7 +53,10 @@ export class CaptureClient {
   private readonly uploader: Uploader;
   private readonly control: ControlServer;
   private readonly heartbeat: Heartbeat;
-  private readonly lastKept = new Map<string, Kept>();
+  private readonly lastKept = new Map<string, KeptFrame>();
+  /** No input for the idle time (the screen may still change: then frames are still kept). */
+  private inputIdle = false;
+  private idleAnnounced = false;
   private knownMonitors = '';
   private pausedSince: Date | undefined;
   private state: CaptureState = 'starting';
@@ -182,11 +180,14 @@ export class CaptureClient {
     const previous = this.state;
     this.state = state;
     this.stateDetail = detail;
-    if (state === 'idle') this.log(`user idle: not capturing until there is input again`);
-    else if (state === 'locked') this.log('screen locked or screen saver on: not capturing');
+    if (state === 'idle') {
+      // Said once per stretch without input, not again between two changes of a screen nobody touches.
+      if (!this.idleAnnounced) this.log('user idle and screen unchanged: keeping only frames that change');
+      this.idleAnnounced = true;
+    } else if (state === 'locked') this.log('screen locked or screen saver on: not capturing');
     else if (state === 'excluded') this.log(`excluded window (${detail}): not capturing it`);
     else if (state === 'no-monitor') this.log('no monitor found: waiting for one');
-    else if (state === 'capturing' && previous !== 'starting' && previous !== 'paused') this.log('capturing again');
+    else if (state === 'capturing' && previous !== 'starting' && previous !== 'paused' && !(previous === 'idle' && this.inputIdle)) this.log('capturing again');
   }
 
   private async run(): Promise<void> {
@@ -227,14 +228,19 @@ export class CaptureClient {
       this.setState('paused');
       return;
     }
+    // Idle means no input AND an unchanged screen: a chat, a log or a call that changes while nobody types is
+    // still captured. Only a locked screen stops capture outright.
+    this.inputIdle = false;
     if (this.config.idleMs > 0) {
       try {
         const idle = await this.deps.idle.read();
-        if (idle.locked || idle.idleMs >= this.config.idleMs) {
+        if (idle.locked) {
           this.counters.skippedIdle++;
-          this.setState(idle.locked ? 'locked' : 'idle');
+          this.setState('locked');
           return;
         }
+        this.inputIdle = idle.idleMs >= this.config.idleMs;
+        if (!this.inputIdle) this.idleAnnounced = false;
       } catch (error) {
         if (!this.warnedIdle) this.log(`cannot tell whether the user is idle (${(error as Error).message}): capturing regardless`);
         this.warnedIdle = true;
@@ -255,7 +261,6 @@ export class CaptureClient {
       this.setState('no-monitor');
       return;
     }
-    this.setState('capturing');
 
     const captureMs = this.deps.clock.now();
     const changed: Array<{ monitor: MonitorInfo; frame: RawFrame; grey: GreyImage }> = [];
@@ -269,18 +274,27 @@ export class CaptureClient {
         continue;
       }
       const grey = greyThumbnail(frame.data, frame.width, frame.height);
-      const last = this.lastKept.get(monitor.key);
-      if (last && last.app === window.app && last.title === window.title) {
-        const score = ssim(last.grey, grey);
-        if (score >= this.config.similarityThreshold) {
-          this.counters.skippedSimilar++;
-          if (this.config.debug) this.log(`monitor ${monitor.index}: unchanged (SSIM ${score.toFixed(3)}), skipped`);
-          continue;
-        }
+      const decision = keepDecision(this.lastKept.get(monitor.key), { grey, app: window.app, title: window.title }, captureMs, {
+        similarityThreshold: this.config.similarityThreshold,
+        maxSkipMs: this.config.maxSkipMs,
+        userIdle: this.inputIdle,
+      });
+      const c = decision.comparison;
+      const figures = c ? ` (similarity ${c.similarity.toFixed(4)}: ${c.changedTiles} changed, ${c.ignoredTiles} cursor-sized of ${c.tiles} tiles)` : '';
+      if (!decision.keep) {
+        if (this.inputIdle) this.counters.skippedIdle++;
+        else this.counters.skippedSimilar++;
+        if (this.config.debug) this.log(`monitor ${monitor.index}: unchanged${figures}, skipped`);
+        continue;
       }
+      if (this.config.debug) this.log(`monitor ${monitor.index}: ${decision.reason}${figures}`);
       changed.push({ monitor, frame, grey });
     }
-    if (changed.length === 0) return;
+    if (changed.length === 0) {
+      this.setState(this.inputIdle ? 'idle' : 'capturing');
+      return;
+    }
+    this.setState('capturing');
 
     // The window may have switched while the screen was read: check again before anything is written.
     const after = await this.activeWindow();
@@ -301,7 +315,7 @@ export class CaptureClient {
         encoded.bytes,
       );
       if (!written) continue;
-      this.lastKept.set(monitor.key, { grey, app: window.app, title: window.title });
+      this.lastKept.set(monitor.key, { grey, app: window.app, title: window.title, keptAtMs: captureMs });
       this.counters.captured++;
       if (this.config.debug) this.log(`monitor ${monitor.index}: kept ${captureId} (${encoded.bytes.length} bytes) "${window.app}"`);
     }

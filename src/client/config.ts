@@ -14,8 +14,11 @@ export interface ClientConfig {
   debug: boolean;
   captureIntervalMs: number;
   primaryMonitorOnly: boolean;
+  /** Frames at least this similar to the last kept one are skipped: 1 - share of the screen's tiles that show new content. */
   similarityThreshold: number;
-  /** 0 disables the idle check. */
+  /** An unchanged screen is kept again after this long (while there is input); 0: never. */
+  maxSkipMs: number;
+  /** No input for this long: the user is idle (unchanged frames are not kept periodically). 0 disables the idle check. */
   idleMs: number;
   privacy: PrivacyRules;
   bufferMaxBytes: number;
@@ -43,7 +46,8 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
     debug: readBoolean(env, 'OPENRECALL_DEBUG', false),
     captureIntervalMs: seconds('OPENRECALL_CAPTURE_INTERVAL', 10, 0.1, 86_400),
     primaryMonitorOnly: readBoolean(env, 'OPENRECALL_PRIMARY_MONITOR_ONLY', true),
-    similarityThreshold: readNumber(env, 'OPENRECALL_SIMILARITY_THRESHOLD', 0.9, { min: 0, max: 1, integer: false }),
+    similarityThreshold: readNumber(env, 'OPENRECALL_SIMILARITY_THRESHOLD', 0.999, { min: 0, max: 1, integer: false }),
+    maxSkipMs: seconds('OPENRECALL_MAX_SKIP_SECONDS', 300, 0, 86_400 * 7),
     idleMs: seconds('OPENRECALL_IDLE_SECONDS', 5, 0, 86_400),
     privacy: buildRules(
       parseList(env.OPENRECALL_EXCLUDE_APPS),

@@ -1,8 +1,15 @@
 /**
- * Change detection: structural similarity (SSIM, Wang et al. 2004) between two downscaled greyscale copies of
- * a screen. The Python original compared whole frames with one global SSIM at threshold 0.9; here SSIM is
- * averaged over 8x8 blocks, so that a change confined to part of the screen (a new paragraph, a different
- * tab) lowers the score as much as it changes what is on screen, while an unchanged screen scores 1.
+ * Change detection: how much of the screen shows something new since the last kept frame.
+ *
+ * Averaging a similarity over the whole screen (the former mean SSIM of a 480-px copy) hides text: a page of
+ * new text in the same layout scored 0.947, one new chat line far more. So regions are counted instead of
+ * averaged. A grey copy at about 960 px wide (text still registers there) is cut into 16x16 tiles; a tile
+ * has changed when one of its pixels moved by more than a noise floor. Changed tiles are grouped into
+ * connected regions, and a region whose changed pixels fit in a cursor-sized square (a blinking text cursor,
+ * the mouse pointer) is ignored: compared with the last *kept* frame, a cursor that blinks never grows, while
+ * new text does.
+ *
+ * similarity = 1 - (changed tiles outside cursor-sized regions) / (all tiles); 1 means nothing new.
  */
 
 export interface GreyImage {
@@ -12,16 +19,28 @@ export interface GreyImage {
   data: Uint8Array;
 }
 
-/** Downscaled copies are about this wide (an integer box factor of the source). */
-export const THUMBNAIL_WIDTH = 480;
+/**
+ * Grey copies are at most this wide (the smallest integer box factor that fits: 1920 -> 960, 1280 -> 640,
+ * 2560 -> 853, 3840 -> 960), so a tile is 32-64 screen pixels and a screen has at most about 2 100 tiles.
+ */
+export const COMPARE_WIDTH = 960;
+/** Tile edge in grey-copy pixels (32 screen pixels on a 1080p screen). */
+export const TILE = 16;
+/** A tile changed when a pixel's luma moved by more than this (anti-aliased text moves far more). */
+export const NOISE_FLOOR = 24;
+/**
+ * A changed region that fits in a square this many grey-copy pixels wide (32 screen pixels on a 1080p screen)
+ * is a text cursor, a caret with the letter just typed, or the mouse pointer: not new content.
+ */
+export const CURSOR_PIXELS = 16;
 
 /**
  * Box-filters RGBA pixels by an integer factor into 8-bit luma (BT.601 weights). A plain loop: on a 1080p
  * frame it costs about a third of what sharp's resize + greyscale costs (no colour-space conversion).
  */
-export function greyThumbnail(rgba: Uint8Array, width: number, height: number, targetWidth = THUMBNAIL_WIDTH): GreyImage {
+export function greyThumbnail(rgba: Uint8Array, width: number, height: number, maxWidth = COMPARE_WIDTH): GreyImage {
   if (rgba.length < width * height * 4) throw new RangeError(`expected ${width * height * 4} RGBA bytes, got ${rgba.length}`);
-  const factor = Math.max(1, Math.floor(width / targetWidth));
+  const factor = Math.max(1, Math.min(Math.ceil(width / maxWidth), height)); // a strip 1 px high stays 1 px high
   const outWidth = Math.max(1, Math.floor(width / factor));
   const outHeight = Math.max(1, Math.floor(height / factor));
   const out = new Uint8Array(outWidth * outHeight);
@@ -43,53 +62,106 @@ export function greyThumbnail(rgba: Uint8Array, width: number, height: number, t
   return { width: outWidth, height: outHeight, data: out };
 }
 
-const C1 = (0.01 * 255) ** 2;
-const C2 = (0.03 * 255) ** 2;
-
-/**
- * Mean SSIM over non-overlapping `block` x `block` windows, in [-1, 1]; 1 means identical. Images of
- * different sizes (a resolution change) score 0.
- */
-export function ssim(a: GreyImage, b: GreyImage, block = 8): number {
-  if (a.width !== b.width || a.height !== b.height) return 0;
-  const { width, height } = a;
-  const bw = Math.min(block, width);
-  const bh = Math.min(block, height);
-  const n = bw * bh;
-  let total = 0;
-  let count = 0;
-  for (let by = 0; by + bh <= height; by += bh) {
-    for (let bx = 0; bx + bw <= width; bx += bw) {
-      let sa = 0;
-      let sb = 0;
-      let saa = 0;
-      let sbb = 0;
-      let sab = 0;
-      for (let y = by; y < by + bh; y++) {
-        const row = y * width;
-        for (let x = bx; x < bx + bw; x++) {
-          const va = a.data[row + x]!;
-          const vb = b.data[row + x]!;
-          sa += va;
-          sb += vb;
-          saa += va * va;
-          sbb += vb * vb;
-          sab += va * vb;
-        }
-      }
-      const ma = sa / n;
-      const mb = sb / n;
-      const va = saa / n - ma * ma;
-      const vb = sbb / n - mb * mb;
-      const cov = sab / n - ma * mb;
-      total += ((2 * ma * mb + C1) * (2 * cov + C2)) / ((ma * ma + mb * mb + C1) * (va + vb + C2));
-      count++;
-    }
-  }
-  return count === 0 ? 1 : total / count;
+export interface Comparison {
+  /** 1 - (changed tiles outside cursor-sized regions) / tiles; 0 when the sizes differ (a new screen). */
+  similarity: number;
+  /** Tiles that changed and count as new content. */
+  changedTiles: number;
+  /** Tiles that changed but belong to cursor-sized regions. */
+  ignoredTiles: number;
+  tiles: number;
 }
 
-/** True when `next` is similar enough to `previous` to be skipped. */
+/**
+ * Per tile: whether a pixel differs by more than the noise floor, and the box of those pixels (so a region
+ * can be sized in pixels, whichever tile borders it straddles).
+ */
+function changedTiles(a: GreyImage, b: GreyImage, cols: number, rows: number) {
+  const { width, height } = a;
+  const tiles = cols * rows;
+  const changed = new Uint8Array(tiles);
+  const box = new Int32Array(tiles * 4); // minX, minY, maxX, maxY
+  const da = a.data;
+  const db = b.data;
+  for (let ty = 0; ty < rows; ty++) {
+    const y0 = ty * TILE;
+    const y1 = Math.min(height, y0 + TILE);
+    for (let tx = 0; tx < cols; tx++) {
+      const x0 = tx * TILE;
+      const x1 = Math.min(width, x0 + TILE);
+      let minX = x1;
+      let minY = y1;
+      let maxX = -1;
+      let maxY = -1;
+      for (let y = y0; y < y1; y++) {
+        const row = y * width;
+        for (let x = x0; x < x1; x++) {
+          const d = da[row + x]! - db[row + x]!;
+          if (d > NOISE_FLOOR || d < -NOISE_FLOOR) {
+            if (x < minX) minX = x;
+            if (x > maxX) maxX = x;
+            if (y < minY) minY = y;
+            maxY = y;
+          }
+        }
+      }
+      if (maxX < 0) continue;
+      const t = ty * cols + tx;
+      changed[t] = 1;
+      box.set([minX, minY, maxX, maxY], t * 4);
+    }
+  }
+  return { changed, box };
+}
+
+/** Compares a new grey frame with the last kept one of the same monitor. */
+export function compareFrames(kept: GreyImage, next: GreyImage): Comparison {
+  const cols = Math.ceil(kept.width / TILE);
+  const rows = Math.ceil(kept.height / TILE);
+  const tiles = cols * rows;
+  if (kept.width !== next.width || kept.height !== next.height || kept.data.length !== next.data.length) {
+    return { similarity: 0, changedTiles: tiles, ignoredTiles: 0, tiles };
+  }
+  const { changed, box } = changedTiles(kept, next, cols, rows);
+  let changedCount = 0;
+  let ignoredCount = 0;
+  // Connected regions of changed tiles (8-neighbours) by flood fill; `changed` is set to 2 once visited.
+  const stack: number[] = [];
+  for (let start = 0; start < tiles; start++) {
+    if (changed[start] !== 1) continue;
+    changed[start] = 2;
+    stack.push(start);
+    let size = 0;
+    let minX = Infinity;
+    let minY = Infinity;
+    let maxX = -1;
+    let maxY = -1;
+    while (stack.length) {
+      const t = stack.pop()!;
+      size++;
+      minX = Math.min(minX, box[t * 4]!);
+      minY = Math.min(minY, box[t * 4 + 1]!);
+      maxX = Math.max(maxX, box[t * 4 + 2]!);
+      maxY = Math.max(maxY, box[t * 4 + 3]!);
+      const x = t % cols;
+      const y = (t - x) / cols;
+      for (let ny = Math.max(0, y - 1); ny <= Math.min(rows - 1, y + 1); ny++) {
+        for (let nx = Math.max(0, x - 1); nx <= Math.min(cols - 1, x + 1); nx++) {
+          const n = ny * cols + nx;
+          if (changed[n] === 1) {
+            changed[n] = 2;
+            stack.push(n);
+          }
+        }
+      }
+    }
+    if (maxX - minX < CURSOR_PIXELS && maxY - minY < CURSOR_PIXELS) ignoredCount += size;
+    else changedCount += size;
+  }
+  return { similarity: 1 - changedCount / tiles, changedTiles: changedCount, ignoredTiles: ignoredCount, tiles };
+}
+
+/** True when `next` shows nothing new enough, next to `previous`, to be kept (`similarity >= threshold`). */
 export function isSimilar(previous: GreyImage | undefined, next: GreyImage, threshold: number): boolean {
-  return previous !== undefined && ssim(previous, next) >= threshold;
+  return previous !== undefined && compareFrames(previous, next).similarity >= threshold;
 }

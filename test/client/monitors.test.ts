@@ -1,5 +1,5 @@
 // Monitors come and go (a laptop docked, a projector unplugged). Xvfb cannot hot-plug outputs, so the screen
-// is a scripted ScreenSource here; everything else (buffer, SSIM, encoding) is the real thing.
+// is a scripted ScreenSource here; everything else (buffer, change detection, encoding) is the real thing.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';

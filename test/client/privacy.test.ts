@@ -48,7 +48,7 @@ test('OPENRECALL_EXCLUDE_DEFAULTS=false keeps only the user rules', () => {
 test('client configuration: defaults and fractional intervals', () => {
   const defaults = loadClientConfig({});
   assert.equal(defaults.captureIntervalMs, 10_000);
-  assert.equal(defaults.similarityThreshold, 0.9);
+  assert.equal(defaults.similarityThreshold, 0.999);
   assert.equal(defaults.idleMs, 5000);
   assert.equal(defaults.primaryMonitorOnly, true);
   assert.equal(defaults.backoffMaxMs, 60_000);

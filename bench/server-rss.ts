@@ -43,7 +43,9 @@ function children(pid: number): number[] {
 }
 
 const shots = await renderScreenshots(Number(values.shots));
-const server = await startServerProcess(tempDir('openrecall-bench-rss-'), { OPENRECALL_WORKERS: '1', OPENRECALL_OCR_ENGINE: 'tesseract-js' });
+// The defaults, embedding provider included (the built-in model); OPENRECALL_EMBEDDING_PROVIDER=none to compare.
+const provider = process.env.OPENRECALL_EMBEDDING_PROVIDER ?? '';
+const server = await startServerProcess(tempDir('openrecall-bench-rss-'), { OPENRECALL_WORKERS: '1', OPENRECALL_OCR_ENGINE: 'tesseract-js', OPENRECALL_EMBEDDING_PROVIDER: provider });
 const serverPid = server.child.pid!;
 const loads = shots.map((s) => new UploadLoad(new URL(`${server.api}/upload`), s.png, 1));
 
@@ -86,6 +88,8 @@ console.log(JSON.stringify({
   uploads: sent,
   rejected,
   completed: status.queue.completed,
+  semantic: status.semantic?.enabled ? status.semantic.model : 'off',
+  embeddings_missing_at_end: status.backfill.embedding,
   pending_at_end: status.queue.pending + status.queue.processing,
   samples: steady.length,
   steady_rss_mb: {

@@ -24,7 +24,8 @@ const SYSTEM_PACKAGES = {
   // The Python MyRecall client's requests, sent by a real Python script.
   "python3 -c 'import requests'": 'python3-requests',
 };
-const FONT_PACKAGES = ['fonts-dejavu-core', 'fonts-noto-cjk'];
+// Packages without a command to look for: fonts, and Tesseract's Simplified Chinese model (OCR language tests).
+const FONT_PACKAGES = ['fonts-dejavu-core', 'fonts-noto-cjk', 'tesseract-ocr-chi-sim'];
 
 /** A command on the PATH; a key with a space is a check to run (it must succeed). */
 function has(command) {

@@ -1,4 +1,6 @@
 import { LocalModelError } from './ai/local-embeddings.js';
+import { ApiClientError } from './api-client/client.js';
+import { UsageError } from './cli/usage-error.js';
 import { ConfigError } from './config.js';
 import { VERSION } from './version.js';
 
@@ -62,8 +64,11 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`openrecall: ${error.message}`);
       return 2;
     }
+    // Every API call of every command fails the same way: the client's sentence, exit status 1.
+    if (error instanceof ApiClientError) {
+      console.error(`openrecall: ${error.message}`);
+      return 1;
+    }
     throw error;
   }
 }
-
-export class UsageError extends Error {}

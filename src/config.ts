@@ -1,13 +1,13 @@
 import os from 'node:os';
-import { loadAiConfig, type AiConfig } from './ai/config.js';
 import path from 'node:path';
+import { loadAiConfig, type AiConfig } from './ai/config.js';
+import { ConfigError, raw, readBoolean, readChoice, readNumber, readString, expandHome, type Env } from './env.js';
 
 /**
- * Configuration comes from OPENRECALL_* environment variables (names kept from the Python original).
- * Each variable is parsed by one small reader; a bad value throws a ConfigError whose message is the single
- * line the CLI prints before exiting.
+ * Configuration comes from OPENRECALL_* environment variables (names kept from the Python original), read by
+ * the small readers of env.ts.
  */
-export class ConfigError extends Error {}
+export { ConfigError, expandHome, readBoolean, readChoice, readNumber, readString, type Env } from './env.js';
 
 export type OcrEngineName = 'tesseract-js' | 'tesseract-cli' | 'none';
 
@@ -19,6 +19,8 @@ export interface ServerConfig {
   lifoThreshold: number;
   workers: number;
   ocrEngine: OcrEngineName;
+  /** OPENRECALL_OCR_LANGUAGES: Tesseract language codes joined by "+", e.g. eng+deu+chi_sim. */
+  ocrLanguages: string;
   maxUploadBytes: number;
   maxImagePixels: number;
   maxAttempts: number;
@@ -38,55 +40,6 @@ export interface ServerConfig {
   ai: AiConfig;
 }
 
-export type Env = Record<string, string | undefined>;
-
-function raw(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-export function readString(env: Env, name: string, fallback: string): string {
-  return raw(env, name) ?? fallback;
-}
-
-export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  const lower = value.toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(lower)) return true;
-  if (['0', 'false', 'no', 'off'].includes(lower)) return false;
-  throw new ConfigError(`${name}="${value}" is not valid: use true or false`);
-}
-
-export function readNumber(
-  env: Env,
-  name: string,
-  fallback: number,
-  { min, max, integer = true }: { min: number; max: number; integer?: boolean },
-): number {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  const kind = integer ? 'an integer' : 'a number';
-  if (!Number.isFinite(parsed) || (integer && !Number.isInteger(parsed)) || parsed < min || parsed > max) {
-    throw new ConfigError(`${name}="${value}" is not valid: use ${kind} from ${min} to ${max}`);
-  }
-  return parsed;
-}
-
-export function readChoice<T extends string>(env: Env, name: string, fallback: T, choices: readonly T[]): T {
-  const value = raw(env, name);
-  if (value === undefined) return fallback;
-  if ((choices as readonly string[]).includes(value)) return value as T;
-  throw new ConfigError(`${name}="${value}" is not valid: use one of ${choices.join(', ')}`);
-}
-
-export function expandHome(p: string): string {
-  if (p === '~') return os.homedir();
-  if (p.startsWith('~/')) return path.join(os.homedir(), p.slice(2));
-  return p;
-}
-
 export function defaultWorkers(): number {
   return Math.max(1, os.availableParallelism() - 1);
 }
@@ -104,6 +57,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
       'tesseract-cli',
       'none',
     ]),
+    ocrLanguages: readOcrLanguages(env),
     maxUploadBytes: Math.round(
       readNumber(env, 'OPENRECALL_MAX_UPLOAD_MB', 25, { min: 0.01, max: 1024, integer: false }) * 1024 * 1024,
     ),
@@ -114,6 +68,15 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     ...loadHardeningConfig(env),
     ai: loadAiConfig(env),
   };
+}
+
+/** OPENRECALL_OCR_LANGUAGES: `eng` by default; whether each one is installed is checked when the server starts. */
+export function readOcrLanguages(env: Env = process.env): string {
+  const value = readString(env, 'OPENRECALL_OCR_LANGUAGES', 'eng');
+  if (!/^[A-Za-z][A-Za-z0-9_]*(\+[A-Za-z][A-Za-z0-9_]*)*$/.test(value)) {
+    throw new ConfigError(`OPENRECALL_OCR_LANGUAGES="${value}" is not valid: use Tesseract language codes joined by +, e.g. eng+deu+chi_sim`);
+  }
+  return value;
 }
 
 /** OPENRECALL_RETENTION_DAYS and OPENRECALL_MAX_STORAGE_GB (also read by `openrecall prune`). */
@@ -142,12 +105,6 @@ export function apiToken(env: Env = process.env): string | undefined {
     throw new ConfigError('OPENRECALL_API_TOKEN is not valid: use at least 16 characters without spaces (e.g. openssl rand -hex 32)');
   }
   return value;
-}
-
-/** Headers that authenticate a request of the CLI or the capture client (none without a token). */
-export function authHeaders(env: Env = process.env): Record<string, string> {
-  const token = apiToken(env);
-  return token ? { authorization: `Bearer ${token}` } : {};
 }
 
 /** Whether binding to `host` keeps the server on this machine (127.0.0.0/8, ::1, localhost). */

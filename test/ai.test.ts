@@ -19,7 +19,7 @@ function aiEnv(fake: FakeOpenAi, { vlm = false, embeddings = false } = {}): Reco
     ...(vlm ? { OPENRECALL_VLM_URL: fake.url, OPENRECALL_VLM_MODEL: 'vision-test', OPENRECALL_VLM_API_KEY: 'vlm-secret', OPENRECALL_VLM_TIMEOUT: '3', OPENRECALL_VLM_MAX_WIDTH: '640' } : {}),
     ...(embeddings
       ? { OPENRECALL_EMBEDDING_PROVIDER: 'openai', OPENRECALL_EMBEDDING_URL: fake.url, OPENRECALL_EMBEDDING_MODEL: 'embed-test', OPENRECALL_EMBEDDING_API_KEY: 'embed-secret', OPENRECALL_EMBEDDING_DIM: String(fake.dim), OPENRECALL_EMBEDDING_TIMEOUT: '3' }
-      : {}),
+      : { OPENRECALL_EMBEDDING_PROVIDER: 'none' }),
   };
 }
 

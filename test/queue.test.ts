@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ImageStore } from '../src/images/image-store.js';
 import { FrameTask, Pipeline, PermanentStageError, type PipelineStage } from '../src/pipeline/stage.js';
-import { ProcessingWorker } from '../src/queue/processing-worker.js';
+import { ProcessingWorker } from '../src/processor/processing-worker.js';
 import { openDatabase } from '../src/store/database.js';
 import { EntriesRepository, type NewFrame } from '../src/store/entries-repository.js';
 import { repoRoot } from './helpers/server-process.js';

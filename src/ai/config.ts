@@ -1,13 +1,13 @@
 import path from 'node:path';
-import { ConfigError, expandHome, readBoolean, readChoice, readNumber, readString, type Env } from '../config.js';
+import { ConfigError, expandHome, readBoolean, readChoice, readNumber, readString, type Env } from '../env.js';
 
-export type EmbeddingProviderName = 'none' | 'openai' | 'local';
+export type EmbeddingProviderName = 'none' | 'openai' | 'local' | 'builtin';
 
 export interface EmbeddingConfig {
   provider: EmbeddingProviderName;
   /** `openai`: base URL (…/v1) or the full …/embeddings endpoint. */
   url: string;
-  /** `openai`: the model name sent to the API; `local`: a model directory on disk. */
+  /** `openai`: the model name sent to the API; `local`: a model directory on disk; `builtin`: another copy of the bundled model's directory (empty: the bundled one). */
   model: string;
   apiKey: string;
   /** Expected vector length; 0 = take it from the provider's first answer. */
@@ -36,7 +36,7 @@ export const DEFAULT_VLM_PROMPT =
   'Describe this screenshot for a personal search index in two or three sentences: the application, what the user is doing, and the key names, topics and numbers visible.';
 
 export function loadAiConfig(env: Env = process.env): AiConfig {
-  const provider = readChoice<EmbeddingProviderName>(env, 'OPENRECALL_EMBEDDING_PROVIDER', 'none', ['none', 'openai', 'local']);
+  const provider = readChoice<EmbeddingProviderName>(env, 'OPENRECALL_EMBEDDING_PROVIDER', 'builtin', ['builtin', 'none', 'openai', 'local']);
   const embedding: EmbeddingConfig = {
     provider,
     url: readString(env, 'OPENRECALL_EMBEDDING_URL', ''),
@@ -52,6 +52,7 @@ export function loadAiConfig(env: Env = process.env): AiConfig {
     if (!embedding.model) throw new ConfigError('OPENRECALL_EMBEDDING_PROVIDER=local needs OPENRECALL_EMBEDDING_MODEL: the path of a model directory');
     embedding.model = path.resolve(expandHome(embedding.model));
   }
+  if (provider === 'builtin' && embedding.model) embedding.model = path.resolve(expandHome(embedding.model));
   const vlm: VlmConfig = {
     url: readString(env, 'OPENRECALL_VLM_URL', ''),
     model: readString(env, 'OPENRECALL_VLM_MODEL', ''),

@@ -17,13 +17,6 @@ export function normalize(vector: Float32Array): Float32Array {
   return out;
 }
 
-/** Sign bits of a vector, 32 dimensions a word: the first, cheap pass of vector search (Hamming distance). */
-export function signBits(vector: Float32Array): Uint32Array {
-  const bits = new Uint32Array(Math.ceil(vector.length / 32));
-  for (let i = 0; i < vector.length; i++) if (vector[i]! > 0) bits[i >>> 5]! |= 1 << (i & 31);
-  return bits;
-}
-
 /** Text that represents a frame for embedding: what the AI said, then what was on screen, bounded. */
 export function frameText(entry: { text: string | null; description: string | null; app: string | null; title: string | null }, maxChars = 4000): string {
   return [entry.description, entry.title, entry.text].filter((s) => s && s.trim()).join('\n').slice(0, maxChars);

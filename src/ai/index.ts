@@ -1,3 +1,4 @@
+import { BuiltinEmbeddings } from './builtin-embeddings.js';
 import type { EmbeddingConfig } from './config.js';
 import type { EmbeddingProvider } from './embedding-provider.js';
 import { LocalEmbeddings } from './local-embeddings.js';
@@ -12,5 +13,7 @@ export async function createEmbeddingProvider(config: EmbeddingConfig): Promise<
       return new OpenAiEmbeddings(config);
     case 'local':
       return LocalEmbeddings.load(config.model);
+    case 'builtin':
+      return BuiltinEmbeddings.load(config.model);
   }
 }

@@ -1,4 +1,9 @@
-/** The client side of POST /api/upload, shared by the capture client and `openrecall import`. */
+import type { ErrorResponse, UploadAccepted, UploadDuplicate } from '../api/index.js';
+import { bearer } from './auth.js';
+
+type UploadAnswer = Partial<Omit<UploadAccepted, 'status'> & ErrorResponse> & { status?: (UploadAccepted | UploadDuplicate)['status'] };
+
+/** The client side of POST /api/upload, shared by the capture client and `openrecall import` (through ApiClient). */
 export interface FrameUpload {
   image: Buffer;
   /** MIME type of the image bytes (the server recognises the format from the bytes anyway). */
@@ -14,7 +19,8 @@ export interface FrameUpload {
 
 export interface UploadResponse {
   status: number;
-  body: { status?: string; task_id?: number; message?: string; [key: string]: unknown };
+  /** 202 UploadAccepted, 200 UploadDuplicate, or an error (`message`); a body that is not JSON becomes `message`. */
+  body: UploadAnswer;
   /** Seconds the server asked us to wait (Retry-After), when it said so. */
   retryAfter?: number;
 }
@@ -36,7 +42,7 @@ export async function uploadFrame(
   const response = await fetch(`${apiUrl}/upload`, {
     method: 'POST',
     body: form,
-    headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+    headers: bearer(options.token),
     signal: AbortSignal.any(signals),
   });
   const text = await response.text();

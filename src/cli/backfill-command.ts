@@ -1,12 +1,6 @@
-import { apiUrl, authHeaders } from '../config.js';
-import type { QueueStatus } from '../services/queue-service.js';
+import type { QueueStatus } from '../api/index.js';
+import { ApiClient, ApiClientError } from '../api-client/client.js';
 import { ProgressBar } from './progress.js';
-
-async function status(base: string): Promise<QueueStatus> {
-  const response = await fetch(`${base}/queue/status`, { headers: authHeaders(), signal: AbortSignal.timeout(10_000) });
-  if (!response.ok) throw new Error(`${base}/queue/status answered ${response.status}`);
-  return (await response.json()) as QueueStatus;
-}
 
 const remaining = (s: QueueStatus) => (s.backfill.embedding ?? 0) + (s.backfill.description ?? 0);
 
@@ -15,16 +9,9 @@ const remaining = (s: QueueStatus) => (s.backfill.embedding ?? 0) + (s.backfill.
  * description, embedding) whenever its queue is empty; this asks it to start now and follows the progress.
  */
 export async function backfillCommand(): Promise<number> {
-  const base = apiUrl();
-  let current: QueueStatus;
-  try {
-    const response = await fetch(`${base}/queue/backfill`, { method: 'POST', headers: authHeaders(), signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) throw new Error(`${base}/queue/backfill answered ${response.status}`);
-    current = await status(base);
-  } catch (error) {
-    console.error(`openrecall: no server answering at ${base} (${(error as Error).cause ?? (error as Error).message}); start it with: openrecall server`);
-    return 1;
-  }
+  const client = ApiClient.fromEnv();
+  await client.startBackfill();
+  let current = await client.queueStatus();
   if (current.backfill.embedding === null && current.backfill.description === null) {
     console.log('nothing to backfill: no AI description or embedding provider is configured');
     return 0;
@@ -36,9 +23,10 @@ export async function backfillCommand(): Promise<number> {
   while (remaining(current) > 0) {
     await new Promise((r) => setTimeout(r, 1000));
     try {
-      current = await status(base);
+      current = await client.queueStatus();
     } catch (error) {
-      console.error(`\nlost contact with the server at ${base} (${(error as Error).cause ?? (error as Error).message}); the backfill goes on whenever it runs`);
+      if (!(error instanceof ApiClientError)) throw error;
+      console.error(`\nlost contact with the server: ${error.message}; the backfill goes on whenever it runs`);
       return 1;
     }
     const left = remaining(current);

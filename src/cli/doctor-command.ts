@@ -2,10 +2,13 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Health } from '../api/index.js';
+import { ApiClient, ApiClientError } from '../api-client/client.js';
 import { loadClientConfig } from '../client/config.js';
 import { checkDisplay } from '../client/display.js';
 import { apiUrl, ConfigError, loadServerConfig, type ServerConfig } from '../config.js';
 import { VERSION } from '../version.js';
+import { ocrLanguagesCheck, semanticCheck } from './doctor-semantic.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -64,6 +67,8 @@ export async function runChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> 
   }
   await serverChecks(env, add);
   if (server) await ocrCheck(server, add);
+  if (server) await ocrLanguagesCheck(server, add);
+  if (server) await semanticCheck(server, add);
   return results;
 }
 
@@ -211,18 +216,16 @@ async function serverChecks(env: NodeJS.ProcessEnv, add: Add): Promise<void> {
     add('server', 'fail', (error as Error).message);
     return;
   }
-  let health: { status?: string; version?: string };
+  // The token as given (a malformed one is reported by the config check, and must still be tried here).
+  const token = env.OPENRECALL_API_TOKEN?.trim();
+  const client = new ApiClient(base, token ? { token, timeoutMs: 5000 } : { timeoutMs: 5000 });
+  let health: Health;
   try {
-    const response = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) });
-    if (!response.ok) {
-      add('server', 'fail', `${base}/health answered ${response.status}: is OPENRECALL_API_URL an OpenRecall server?`);
-      add('token', 'warn', 'not checked: no server');
-      return;
-    }
-    health = (await response.json()) as typeof health;
+    health = await client.health();
   } catch (error) {
-    const why = (error as Error).cause ? String((error as { cause: unknown }).cause) : (error as Error).message;
-    add('server', 'fail', `no server answering at ${base} (${why}): start it with "openrecall server" (or the systemd unit), or set OPENRECALL_API_URL`);
+    if (!(error instanceof ApiClientError)) throw error;
+    const hint = error.kind === 'unreachable' ? '' : ': is OPENRECALL_API_URL an OpenRecall server?';
+    add('server', 'fail', `${error.message}${hint}`);
     add('token', 'warn', 'not checked: no server');
     return;
   }
@@ -233,21 +236,12 @@ async function serverChecks(env: NodeJS.ProcessEnv, add: Add): Promise<void> {
   }
 
   // A protected route tells whether the token is needed and accepted.
-  const token = env.OPENRECALL_API_TOKEN?.trim();
   try {
-    const response = await fetch(`${base}/queue/status`, {
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      signal: AbortSignal.timeout(5000),
-    });
-    if (response.status === 401 || response.status === 403) {
-      add('token', 'fail', `token missing or wrong: the server answered ${response.status}; set OPENRECALL_API_TOKEN to the server's token`);
-    } else if (!response.ok) {
-      add('token', 'warn', `${base}/queue/status answered ${response.status}`);
-    } else {
-      add('token', 'ok', token ? 'OPENRECALL_API_TOKEN accepted' : 'the server needs no token');
-    }
+    await client.queueStatus();
+    add('token', 'ok', token ? 'OPENRECALL_API_TOKEN accepted' : 'the server needs no token');
   } catch (error) {
-    add('token', 'warn', `not checked: ${(error as Error).message}`);
+    if (!(error instanceof ApiClientError)) throw error;
+    add('token', error.kind === 'unauthorized' ? 'fail' : 'warn', error.kind === 'unauthorized' ? error.message : `not checked: ${error.message}`);
   }
 }
 

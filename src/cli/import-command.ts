@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { apiToken, apiUrl, loadServerConfig } from '../config.js';
-import { uploadFrame } from '../api-client/upload.js';
-import { UsageError } from '../cli.js';
+import { ApiClient } from '../api-client/client.js';
+import { apiToken, loadServerConfig } from '../config.js';
+import { UsageError } from './usage-error.js';
 import { silentLogger } from '../log.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { ProgressBar } from './progress.js';
@@ -32,9 +32,10 @@ function listImages(dir: string): string[] {
   return found.sort();
 }
 
-async function reachable(base: string): Promise<boolean> {
+async function reachable(client: ApiClient): Promise<boolean> {
   try {
-    return (await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) })).ok;
+    await client.health();
+    return true;
   } catch {
     return false;
   }
@@ -55,13 +56,13 @@ export async function importCommand(args: string[]): Promise<number> {
     return 0;
   }
 
-  let base = apiUrl();
-  const token = apiToken();
+  let client = ApiClient.fromEnv();
   let embedded: RunningServer | undefined;
-  if (!(await reachable(base))) {
+  if (!(await reachable(client))) {
     embedded = await startServer({ ...loadServerConfig(), host: '127.0.0.1', port: 0 }, silentLogger);
-    base = `${embedded.url}/api`;
-    console.error(`no server at ${apiUrl()}: importing with an embedded one (OCR continues when the server runs)`);
+    const token = apiToken();
+    console.error(`no server at ${client.baseUrl}: importing with an embedded one (OCR continues when the server runs)`);
+    client = new ApiClient(`${embedded.url}/api`, token ? { token } : {});
   }
 
   const counts = { imported: 0, skipped: 0, failed: 0 };
@@ -72,14 +73,14 @@ export async function importCommand(args: string[]): Promise<number> {
     const image = await fs.promises.readFile(file);
     const { mtimeMs } = await fs.promises.stat(file);
     try {
-      const response = await uploadFrame(base, {
+      const response = await client.upload({
         image,
         contentType: IMAGE_TYPES[path.extname(file).toLowerCase()]!,
         timestamp: timestampFromFile(file, mtimeMs),
         app: 'import',
         title: path.basename(file),
         captureId: `import-${crypto.createHash('sha256').update(image).digest('hex').slice(0, 40)}`,
-      }, token ? { token } : {});
+      });
       if (response.status === 202) counts.imported++;
       else if (response.status === 200) counts.skipped++;
       else {

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
-import { apiUrl, authHeaders, loadRetentionConfig, loadServerConfig } from '../config.js';
+import type { PruneReport } from '../api/index.js';
+import { ApiClient, ApiClientError } from '../api-client/client.js';
+import { loadRetentionConfig, loadServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
-import { RetentionService, type PruneReport } from '../services/retention-service.js';
+import { RetentionService } from '../services/retention-service.js';
 import { acquireDataDirLock, DataDirLockedError } from '../store/data-dir-lock.js';
 import { openDatabase } from '../store/database.js';
 import { StorageRepository } from '../store/storage-repository.js';
-import { UsageError } from '../cli.js';
+import { UsageError } from './usage-error.js';
 
 const USAGE = 'usage: openrecall prune [--dry-run] [--json]';
 
@@ -57,30 +59,15 @@ export async function pruneCommand(args: string[]): Promise<number> {
       release();
     }
   } else {
-    const base = apiUrl();
-    where = `the server at ${base} (it uses its own retention settings)`;
-    let response: Response;
+    const client = ApiClient.fromEnv();
+    where = `the server at ${client.baseUrl} (it uses its own retention settings)`;
     try {
-      response = await fetch(`${base}/storage/prune?dry_run=${dryRun}`, {
-        method: 'POST',
-        headers: authHeaders(),
-        signal: AbortSignal.timeout(10 * 60_000),
-      });
+      report = await client.prune(dryRun);
     } catch (error) {
-      console.error(
-        `openrecall: a server holds ${dataDir} but none answers at ${base} (${(error as Error).cause ?? (error as Error).message}); set OPENRECALL_API_URL to it, or stop it and run prune again`,
-      );
+      if (!(error instanceof ApiClientError && error.kind === 'unreachable')) throw error;
+      console.error(`openrecall: a server holds ${dataDir} but none answers at ${client.baseUrl}; set OPENRECALL_API_URL to it, or stop it and run prune again`);
       return 1;
     }
-    if (response.status === 401 || response.status === 403) {
-      console.error(`openrecall: the server at ${base} refused the request (${response.status}): token missing or wrong (OPENRECALL_API_TOKEN)`);
-      return 1;
-    }
-    if (!response.ok) {
-      console.error(`openrecall: ${base}/storage/prune answered ${response.status}: ${await response.text()}`);
-      return 1;
-    }
-    report = (await response.json()) as PruneReport;
   }
 
   if (json) console.log(JSON.stringify({ ...report, where }, null, 2));

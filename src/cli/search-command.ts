@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { apiUrl, authHeaders } from '../config.js';
-import { UsageError } from '../cli.js';
-import type { SearchResponse } from '../search/search-service.js';
+import { ApiClient } from '../api-client/client.js';
+import { UsageError } from './usage-error.js';
 
 const stripTags = (html: string) =>
   html.replace(/<mark>/g, '\x1b[1m').replace(/<\/mark>/g, '\x1b[22m').replace(/<[^>]*>/g, '')
@@ -31,23 +30,16 @@ export async function searchCommand(args: string[]): Promise<number> {
     throw new UsageError(`${(error as Error).message}\nusage: openrecall search "<query>" [--app A] [--window W] [--since T] [--until T] [--mode keyword|semantic|hybrid] [--limit N] [--json]`);
   }
   const { values, positionals } = parsed;
-  const params = new URLSearchParams({ q: positionals.join(' '), limit: values.limit! });
-  for (const [key, value] of [['app', values.app], ['window', values.window], ['start', values.since], ['end', values.until], ['mode', values.mode], ['sort', values.sort]] as const) {
-    if (value) params.set(key, value);
-  }
-  const base = apiUrl();
-  let response: Response;
-  try {
-    response = await fetch(`${base}/search?${params}`, { headers: authHeaders(), signal: AbortSignal.timeout(30_000) });
-  } catch (error) {
-    console.error(`openrecall: no server answering at ${base} (${(error as Error).cause ?? (error as Error).message}); start it with: openrecall server`);
-    return 1;
-  }
-  const body = (await response.json()) as SearchResponse & { message?: string };
-  if (!response.ok) {
-    console.error(`openrecall: ${body.message ?? `search failed (${response.status})`}` + (response.status === 401 ? ' (set OPENRECALL_API_TOKEN to the server\'s token)' : ''));
-    return 1;
-  }
+  const body = await ApiClient.fromEnv().search({
+    q: positionals.join(' '),
+    limit: values.limit!,
+    app: values.app,
+    window: values.window,
+    start: values.since,
+    end: values.until,
+    mode: values.mode,
+    sort: values.sort,
+  });
   if (values.json) {
     console.log(JSON.stringify(body, null, 2));
     return 0;

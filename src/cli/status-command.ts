@@ -1,21 +1,10 @@
-import { apiUrl, authHeaders } from '../config.js';
-import type { QueueStatus } from '../services/queue-service.js';
-import type { StorageStatus } from '../services/retention-service.js';
+import type { StorageStatus } from '../api/index.js';
+import { ApiClient } from '../api-client/client.js';
 
 export async function statusCommand(args: string[]): Promise<number> {
-  const base = apiUrl();
-  let status: QueueStatus;
-  try {
-    const response = await fetch(`${base}/queue/status`, { headers: authHeaders(), signal: AbortSignal.timeout(5000) });
-    if (!response.ok) {
-      console.error(`openrecall: ${base}/queue/status answered ${response.status}` + (response.status === 401 ? ' (set OPENRECALL_API_TOKEN to the server\'s token)' : ''));
-      return 1;
-    }
-    status = (await response.json()) as QueueStatus;
-  } catch (error) {
-    console.error(`openrecall: no server answering at ${base} (${(error as Error).cause ?? (error as Error).message}); start it with: openrecall server`);
-    return 1;
-  }
+  const client = ApiClient.fromEnv();
+  const base = client.baseUrl;
+  const status = await client.queueStatus(5000);
   if (args.includes('--json')) {
     console.log(JSON.stringify(status, null, 2));
     return 0;

@@ -1,4 +1,4 @@
-import { UsageError } from '../cli.js';
+import { UsageError } from '../cli/usage-error.js';
 import { createLogger, type Logger } from '../log.js';
 import { CaptureClient, realDeps } from './client.js';
 import { loadClientConfig } from './config.js';

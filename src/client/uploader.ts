@@ -1,4 +1,5 @@
-import { uploadFrame, type FrameUpload, type UploadResponse } from '../api-client/upload.js';
+import { ApiClient } from '../api-client/client.js';
+import type { FrameUpload, UploadResponse } from '../api-client/upload.js';
 import type { Logger } from '../log.js';
 import { CorruptItemError, type FrameBuffer } from './buffer.js';
 import { systemClock, type Clock } from './clock.js';
@@ -12,8 +13,8 @@ export interface UploaderOptions {
   backoffMaxMs: number;
   log: Logger;
   clock?: Clock;
-  /** The HTTP call; uploadFrame unless replaced. */
-  upload?: (apiUrl: string, frame: FrameUpload, options: { timeoutMs: number; signal: AbortSignal; token?: string }) => Promise<UploadResponse>;
+  /** The HTTP call; the API client's upload unless replaced. */
+  upload?: (frame: FrameUpload, options: { timeoutMs: number; signal: AbortSignal }) => Promise<UploadResponse>;
   random?: () => number;
 }
 
@@ -78,7 +79,8 @@ export class Uploader {
     private readonly options: UploaderOptions,
   ) {
     this.clock = options.clock ?? systemClock;
-    this.upload = options.upload ?? ((api, frame, o) => uploadFrame(api, frame, o));
+    const client = new ApiClient(options.apiUrl, options.token !== undefined ? { token: options.token } : {});
+    this.upload = options.upload ?? ((frame, o) => client.upload(frame, o));
     this.random = options.random ?? Math.random;
   }
 
@@ -143,7 +145,6 @@ export class Uploader {
       let retryAfterMs = 0;
       try {
         const response = await this.upload(
-          this.options.apiUrl,
           {
             image: frame.image,
             contentType: frame.meta.contentType,
@@ -154,11 +155,7 @@ export class Uploader {
             monitor: frame.meta.monitor,
             bufferBytes: this.buffer.stats().bytes,
           },
-          {
-            timeoutMs: this.options.timeoutMs,
-            signal: this.stopController.signal,
-            ...(this.options.token !== undefined ? { token: this.options.token } : {}),
-          },
+          { timeoutMs: this.options.timeoutMs, signal: this.stopController.signal },
         );
         verdict = classify(response);
         if (response.retryAfter) retryAfterMs = Math.min(MAX_RETRY_AFTER_MS, response.retryAfter * 1000);

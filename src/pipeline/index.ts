@@ -1,8 +1,10 @@
 import { createEmbeddingProvider } from '../ai/index.js';
+import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { VlmClient } from '../ai/vlm-client.js';
 import type { ServerConfig } from '../config.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Db } from '../store/database.js';
+import { CjkIndexRepository } from '../store/cjk-index-repository.js';
 import { EmbeddingsRepository } from '../store/embeddings-repository.js';
 import { EntriesRepository } from '../store/entries-repository.js';
 import { DescribeStage } from './describe-stage.js';
@@ -17,12 +19,18 @@ import { StoreImageStage } from './store-image-stage.js';
  * vision model, then an embedding of everything known about the frame). Full-text indexing follows every
  * write by trigger, so it needs no stage of its own.
  */
-export async function createPipeline(config: ServerConfig, images: ImageStore, db: Db): Promise<Pipeline> {
+export async function createPipeline(
+  config: ServerConfig,
+  images: ImageStore,
+  db: Db,
+  /** An embedding provider loaded already (null: none); by default the configured one is loaded here. */
+  embedder?: EmbeddingProvider | null,
+): Promise<Pipeline> {
   const stages: PipelineStage[] = [new StoreImageStage(images)];
-  const ocr = await createOcrEngine(config.ocrEngine, config.workers);
-  if (ocr) stages.push(new OcrStage(ocr));
+  const ocr = await createOcrEngine(config.ocrEngine, config.workers, config.ocrLanguages);
+  if (ocr) stages.push(new OcrStage(ocr, new CjkIndexRepository(db)));
   if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, new EntriesRepository(db)));
-  const embeddings = await createEmbeddingProvider(config.ai.embedding);
+  const embeddings = embedder === undefined ? await createEmbeddingProvider(config.ai.embedding) : (embedder ?? undefined);
   if (embeddings) stages.push(new EmbedStage(embeddings, new EmbeddingsRepository(db)));
   return new Pipeline(stages);
 }

@@ -1,3 +1,4 @@
+import type { CjkIndexRepository } from '../store/cjk-index-repository.js';
 import type { EntryRow } from '../store/entries-repository.js';
 import type { OcrEngine } from './ocr/ocr-engine.js';
 import type { FrameTask, PipelineStage } from './stage.js';
@@ -6,7 +7,11 @@ import type { FrameTask, PipelineStage } from './stage.js';
 export class OcrStage implements PipelineStage {
   readonly name = 'ocr';
 
-  constructor(private readonly engine: OcrEngine) {}
+  constructor(
+    private readonly engine: OcrEngine,
+    /** Indexes CJK text as bigrams (a word inside a run of characters); triggers cannot compute them. */
+    private readonly cjk?: CjkIndexRepository,
+  ) {}
 
   isNeeded(entry: EntryRow): boolean {
     return entry.text === null;
@@ -15,6 +20,7 @@ export class OcrStage implements PipelineStage {
   async run(task: FrameTask): Promise<void> {
     const text = await this.engine.recognize(await task.greyscale());
     task.save({ text });
+    this.cjk?.save(task.entry.id, text);
   }
 
   close(): Promise<void> {

@@ -1,10 +1,4 @@
-/**
- * FTS5's snippet() marks matches with markers of our choosing. Control characters that cannot occur in
- * stored text are used, the rest is HTML-escaped, and only then do the markers become <mark> tags.
- */
-export const MARK_START = '\u0001';
-export const MARK_END = '\u0002';
-export const ELLIPSIS = '…';
+import { ELLIPSIS, MARK_END, MARK_START } from '../store/snippet-marks.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

@@ -1,13 +1,14 @@
+import { entryResource, type SearchHit, type SearchMode, type SearchResponse, type SearchSort } from '../api/index.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { ApiError } from '../errors.js';
 import type { EntryStatus } from '../store/entries-repository.js';
 import { COUNT_CAP, type HitRow, type RankedId, type SearchFilters, type SearchRepository } from '../store/search-repository.js';
+import { cjkExpression, hasCjk } from './cjk.js';
 import { excerptHtml, markedSnippetToHtml, markTermsHtml } from './highlight.js';
 import { exclusionExpression, parseQuery, substringTerms, wordIndexExpression, type ParsedQuery } from './query-parser.js';
 import type { VectorIndex } from './vector-index.js';
 
-export type SearchMode = 'keyword' | 'semantic' | 'hybrid';
-export type SearchSort = 'relevance' | 'time';
+export type { SearchHit, SearchMode, SearchResponse, SearchSort };
 
 export interface SearchRequest {
   q: string;
@@ -22,39 +23,18 @@ export interface SearchRequest {
   status?: EntryStatus;
 }
 
-export interface SearchHit {
-  id: number;
-  timestamp: number;
-  app: string | null;
-  title: string | null;
-  status: EntryStatus;
-  snippet: string;
-  score: number;
-  thumbnail_url: string;
-  image_url: string;
-}
-
-export interface SearchResponse {
-  query: string;
-  mode: SearchMode;
-  total: number;
-  limit: number;
-  offset: number;
-  results: SearchHit[];
-  /** Set when the answer is degraded, e.g. hybrid fell back to keyword because the embedding provider failed. */
-  warning?: string;
-}
-
 /** Exact words are what users mean; substrings only join in when words find little. */
 const SUBSTRING_FALLBACK_BELOW = 50;
 /** Reciprocal-rank fusion constant (the usual 60). */
 const RRF_K = 60;
+/** Weight of the vector list in the fusion (the keyword list's is 1). */
+const VECTOR_WEIGHT = 0.8;
 /** How deep each list goes into hybrid fusion, and how many frames semantic search returns at most. */
 const FUSION_DEPTH = 100;
 /** A vector search restricted to at most this many filtered frames scores exactly those. */
 const RESTRICTED_VECTOR_SEARCH = 20_000;
 
-type Source = 'words' | 'substring' | 'short' | 'vector' | 'browse';
+type Source = 'words' | 'substring' | 'short' | 'cjk' | 'vector' | 'browse';
 interface Candidate extends RankedId {
   source: Source;
 }
@@ -172,8 +152,33 @@ export class SearchService {
       more = this.repo.likeOnly(filters, extra).map((c) => ({ ...c, source: 'short' }));
       moreTotal = more.length;
     }
-    const candidates = sort === 'time' ? [...wordHits, ...more].sort(byTime) : [...wordHits, ...more];
-    return { candidates: candidates.slice(0, depth), total: Math.min(COUNT_CAP, wordTotal + moreTotal), words, substring: expression };
+    const cjk = this.cjkCandidates(parsed, filters, sort, depth, words, [...wordHits, ...more]);
+    const all = [...wordHits, ...more, ...cjk];
+    const candidates = sort === 'time' ? all.sort(byTime) : all;
+    return { candidates: candidates.slice(0, depth), total: Math.min(COUNT_CAP, wordTotal + moreTotal + cjk.length), words, substring: expression };
+  }
+
+  /**
+   * CJK words inside longer runs of OCR text, through the bigram index (see cjk.ts). The other terms of the
+   * query must match the word index; frames found already are left out.
+   */
+  private cjkCandidates(parsed: ParsedQuery, filters: SearchFilters, sort: SearchSort, depth: number, words: string, found: Candidate[]): Candidate[] {
+    const cjk = cjkExpression(parsed.include.map((t) => t.text));
+    if (!cjk) return [];
+    const others = wordIndexExpression({ include: parsed.include.filter((t) => !hasCjk(t.text)), exclude: parsed.exclude });
+    const excluded = exclusionExpression(parsed);
+    const extra = {
+      sql:
+        ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @words)' +
+        (others ? ' AND e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @others)' : excluded ? ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @excluded)' : ''),
+      params: { words, ...(others ? { others } : excluded ? { excluded } : {}) },
+    };
+    const seen = new Set(found.map((c) => c.id));
+    // Scores of another index: halved like substring matches, so a word match outranks them.
+    return this.repo
+      .ranked('entries_cjk', cjk, filters, sort, depth, 0, extra)
+      .filter((c) => !seen.has(c.id))
+      .map((c) => ({ ...c, score: c.score / 2, source: 'cjk' as const }));
   }
 
   private vectorCandidates(query: Float32Array, filters: SearchFilters, depth: number): Candidate[] {
@@ -203,7 +208,7 @@ export class SearchService {
       .map((c) => {
         const row = rows.get(c.id)!;
         const marked = wordSnippets.get(c.id) ?? substringSnippets.get(c.id);
-        return {
+        return entryResource({
           id: row.id,
           timestamp: row.timestamp,
           app: row.app,
@@ -211,9 +216,7 @@ export class SearchService {
           status: row.status,
           snippet: marked !== undefined ? markedSnippetToHtml(marked) : fallbackSnippet(row, terms),
           score: Number(c.score.toPrecision(6)),
-          thumbnail_url: `/api/entries/${row.id}/thumbnail`,
-          image_url: `/api/entries/${row.id}/image`,
-        };
+        });
       });
   }
 }
@@ -230,18 +233,23 @@ function passes(row: HitRow & { app: string | null; title: string | null }, f: S
   return true;
 }
 
-/** Reciprocal-rank fusion: each list contributes 1/(k + rank); frames found by both rise to the top. */
-function fuse(keyword: Candidate[], vector: Candidate[]): Candidate[] {
-  const fused = new Map<number, Candidate>();
-  const add = (list: Candidate[]) =>
+/**
+ * Reciprocal-rank fusion: each list contributes weight/(k + rank); frames found by both rise to the top. The
+ * vector list weighs a little less, so the best keyword match always outranks a frame only the vectors found:
+ * with equal weights the two tie when the keyword match is not among the nearest vectors (a rare word, a name),
+ * and the tie went to the newer frame.
+ */
+export function fuse<T extends RankedId>(keyword: T[], vector: T[]): T[] {
+  const fused = new Map<number, T>();
+  const add = (list: T[], weight: number) =>
     list.forEach((c, rank) => {
       const existing = fused.get(c.id);
-      const score = 1 / (RRF_K + rank + 1);
+      const score = weight / (RRF_K + rank + 1);
       if (existing) existing.score += score;
       else fused.set(c.id, { ...c, score });
     });
-  add(keyword);
-  add(vector);
+  add(keyword, 1);
+  add(vector, VECTOR_WEIGHT);
   return [...fused.values()].sort((a, b) => b.score - a.score || b.timestamp - a.timestamp);
 }
 

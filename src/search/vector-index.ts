@@ -1,4 +1,5 @@
-import { normalize, signBits } from '../ai/embedding-provider.js';
+import { normalize } from '../ai/embedding-provider.js';
+import { signBits } from '../store/sign-bits.js';
 import type { EmbeddingsRepository } from '../store/embeddings-repository.js';
 
 export interface VectorHit {

@@ -9,7 +9,7 @@ import type { QueueService } from '../services/queue-service.js';
 import type { SearchService } from '../search/search-service.js';
 import { ApiError } from '../errors.js';
 import { documentFileFields, fileKeyword, formatValidationError } from './validation.js';
-import { Entry, ErrorResponse } from './schemas.js';
+import { Entry, ErrorResponse } from '../api/index.js';
 import { healthRoutes } from './routes/health.js';
 import { uploadRoutes } from './routes/upload.js';
 import { queueRoutes } from './routes/queue.js';

@@ -4,8 +4,11 @@ import { cachedStorage, MetricsService } from '../services/metrics-service.js';
 import { UploadGate } from '../services/upload-gate.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger, type Logger } from '../log.js';
-import { createEmbeddingProvider } from '../ai/index.js';
-import { ProcessorSupervisor } from '../queue/processor-supervisor.js';
+import type { EmbeddingProvider } from '../ai/embedding-provider.js';
+import { loadEmbedder, type SemanticStatus } from '../ai/semantic-status.js';
+import { ProcessorQueryEmbedder } from '../search/processor-query-embedder.js';
+import { checkOcrLanguages } from '../pipeline/ocr/languages.js';
+import { ProcessorSupervisor } from '../processor/processor-supervisor.js';
 import { SearchService } from '../search/search-service.js';
 import { VectorIndex } from '../search/vector-index.js';
 import { EmbeddingsRepository } from '../store/embeddings-repository.js';
@@ -47,6 +50,7 @@ export interface RunningServer {
 /** Wires the server together: data dir, database, recovery, processor child process, HTTP. */
 export async function startServer(config: ServerConfig, log: Logger = createLogger('server')): Promise<RunningServer> {
   checkExposure(config, log);
+  checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
   const images = new ImageStore(config.dataDir);
   images.ensureDirectories();
   const releaseLock = acquireDataDirLock(config.dataDir);
@@ -59,13 +63,12 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const orphans = images.removeOrphanIncoming(repo.referencedPaths('screenshots/incoming/'));
     if (orphans) log(`removed ${orphans} orphan upload file(s)`);
 
-    // Loaded here too (queries are embedded by the server): a bad local model stops start-up with its reason.
-    const embedder = await createEmbeddingProvider(config.ai.embedding);
+    // The built-in model lives in the processor only (queries are embedded there, over IPC). Other providers are
+    // loaded here too: a bad local model stops start-up with its reason.
+    const inProcessor = config.ai.embedding.provider === 'builtin';
+    const own = inProcessor ? undefined : await loadEmbedder(config.ai.embedding);
+    let embedder: EmbeddingProvider | undefined = own?.provider;
     const embeddings = new EmbeddingsRepository(db);
-    const search = new SearchService(
-      new SearchRepository(db),
-      embedder ? { provider: embedder, index: new VectorIndex(embedder.model, embeddings) } : undefined,
-    );
 
     const uploadGate = new UploadGate(config.maxConcurrentUploads);
     const metrics = new MetricsService({
@@ -76,6 +79,14 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const running = new ProcessorSupervisor(config, repo, log, (stage, seconds, ok) => metrics.observeStage(stage, seconds, ok));
     processor = running;
     await running.start();
+    const semanticStatus = (): SemanticStatus => (inProcessor ? running.semantic : own?.status) ?? { enabled: false, provider: config.ai.embedding.provider, model: null, reason: 'the processor has not started' };
+    if (inProcessor && running.semantic?.enabled && running.semantic.model) embedder = new ProcessorQueryEmbedder(running.semantic.model, running);
+    const semantic = semanticStatus();
+    if (!semantic.enabled && semantic.provider !== 'none') log(`semantic search off: ${semantic.reason}; keyword search works`);
+    const search = new SearchService(
+      new SearchRepository(db),
+      embedder ? { provider: embedder, index: new VectorIndex(embedder.model, embeddings) } : undefined,
+    );
 
     const onQueued = () => running.notify();
     const retention = new RetentionService(new StorageRepository(db), images, {
@@ -95,6 +106,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         description: config.ai.vlm.url ? repo.completedWithoutDescription() : null,
       }),
       storage: () => retention.status(),
+      semantic: semanticStatus,
     });
     const entries = new EntriesService(repo, images);
     const activity = new ActivityService(new ActivityRepository(db));
@@ -141,7 +153,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       },
     );
     const url = await app.listen({ host: config.host, port: config.port });
-    log(`OpenRecall ${VERSION} listening on ${url} (data: ${config.dataDir}, OCR: ${config.ocrEngine} x${config.workers})`);
+    log(`OpenRecall ${VERSION} listening on ${url} (data: ${config.dataDir}, OCR: ${config.ocrEngine} ${config.ocrLanguages} x${config.workers}, semantic search: ${semantic.enabled ? semantic.model : 'off'})`);
     // Retention's first run (and the walk of thumbnails/) happens in the background: start-up does not wait for it.
     retention.start().catch((error: unknown) => log(`retention run failed: ${(error as Error).message}`));
 

@@ -1,19 +1,8 @@
 import os from 'node:os';
+import type { SemanticStatus } from '../ai/semantic-status.js';
 import { ApiError, notFound } from '../errors.js';
-import { EntriesRepository, type ProcessingMode, type QueueCounts } from '../store/entries-repository.js';
-import type { StorageStatus } from './retention-service.js';
-
-export interface QueueStatus {
-  queue: QueueCounts;
-  config: { lifo_threshold: number; current_mode: ProcessingMode; workers: number; max_attempts: number; ocr_engine: string };
-  throughput: { completed_last_minute: number; completed_last_5_minutes: number; frames_per_minute: number };
-  oldest_pending_age_seconds: number | null;
-  /** COMPLETED frames still waiting for a stage switched on later (null: that stage is off). */
-  backfill: { embedding: number | null; description: number | null };
-  system: { version: string; uptime_seconds: number; pid: number; rss_mb: number; node: string; platform: string; cpus: number };
-  /** Disk used by the data dir and what retention does about it. */
-  storage?: StorageStatus;
-}
+import type { QueueStatus, StorageStatus } from '../api/index.js';
+import { EntriesRepository } from '../store/entries-repository.js';
 
 export interface QueueServiceOptions {
   lifoThreshold: number;
@@ -24,6 +13,7 @@ export interface QueueServiceOptions {
   onRequeued: () => void;
   backfill?: () => { embedding: number | null; description: number | null };
   storage?: () => StorageStatus;
+  semantic?: () => SemanticStatus;
 }
 
 /** What the queue looks like, and the operator's levers on it. */
@@ -67,6 +57,7 @@ export class QueueService {
         cpus: os.availableParallelism(),
       },
       ...(this.options.storage ? { storage: this.options.storage() } : {}),
+      ...(this.options.semantic ? { semantic: this.options.semantic() } : {}),
     };
   }
 

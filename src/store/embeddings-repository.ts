@@ -1,4 +1,4 @@
-import { signBits } from '../ai/embedding-provider.js';
+import { signBits } from './sign-bits.js';
 import type { Db } from './database.js';
 
 export interface StoredBits {

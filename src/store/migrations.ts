@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
+import { cjkIndexText } from '../search/cjk.js';
 import { createClientsAndSettings } from './migration-clients.js';
 
 export interface MigrationContext {
@@ -24,6 +25,7 @@ export const migrations: Migration[] = [
   { version: 3, name: 'embeddings table', up: createEmbeddings },
   { version: 4, name: 'storage index (status, bytes) for the storage figures of retention', up: createStorageIndex },
   { version: 5, name: 'case-insensitive app index for search filters', up: createAppSearchIndex },
+  { version: 6, name: 'bigram index of CJK OCR text', up: createCjkIndex },
   { version: 8, name: 'runtime settings and capture clients (capture control)', up: createClientsAndSettings },
 ];
 
@@ -198,4 +200,31 @@ function createStorageIndex(db: Database.Database): void {
 /** Version 5. Search filters compare app names case-insensitively: an index in that collation, with time. */
 function createAppSearchIndex(db: Database.Database): void {
   db.exec(`CREATE INDEX IF NOT EXISTS idx_entries_app_nocase ON entries(app COLLATE NOCASE, timestamp)`);
+}
+
+/**
+ * Version 6. CJK OCR text as overlapping bigrams (see search/cjk.ts), in a contentless FTS5 table whose rowid
+ * is the frame's id. The OCR stage writes it (SQL cannot make bigrams); deleting a frame or changing its text
+ * removes its row. Frames OCR'd before are indexed here.
+ */
+function createCjkIndex(db: Database.Database): void {
+  db.exec(`
+    CREATE VIRTUAL TABLE entries_cjk USING fts5(grams, content='', contentless_delete=1, tokenize='unicode61');
+    CREATE TRIGGER entries_cjk_delete AFTER DELETE ON entries BEGIN
+      DELETE FROM entries_cjk WHERE rowid = old.id;
+    END;
+    CREATE TRIGGER entries_cjk_update AFTER UPDATE OF text ON entries BEGIN
+      DELETE FROM entries_cjk WHERE rowid = old.id;
+    END;`);
+  const insert = db.prepare(`INSERT INTO entries_cjk (rowid, grams) VALUES (?, ?)`);
+  const page = db.prepare(`SELECT id, text FROM entries WHERE id > ? AND text IS NOT NULL ORDER BY id LIMIT 1000`);
+  for (let last = 0; ; ) {
+    const rows = page.all(last) as Array<{ id: number; text: string }>;
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const grams = cjkIndexText(row.text);
+      if (grams) insert.run(row.id, grams);
+    }
+    last = rows.at(-1)!.id;
+  }
 }

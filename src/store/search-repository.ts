@@ -1,4 +1,4 @@
-import { ELLIPSIS, MARK_END, MARK_START } from '../search/highlight.js';
+import { ELLIPSIS, MARK_END, MARK_START } from './snippet-marks.js';
 import type { Db } from './database.js';
 import type { EntryStatus } from './entries-repository.js';
 
@@ -29,7 +29,8 @@ export interface HitRow {
   description: string | null;
 }
 
-export type FtsTable = 'entries_fts' | 'entries_trigram';
+/** entries_cjk: bigrams of CJK OCR text (migration 6). */
+export type FtsTable = 'entries_fts' | 'entries_trigram' | 'entries_cjk';
 
 /** Matches are counted up to this many: beyond it the exact figure helps nobody and costs time. */
 export const COUNT_CAP = 1_000;

@@ -1,3 +1,4 @@
+import type { TimelineSummary } from '../api/timeline.js';
 import type { Db } from './database.js';
 import type { EntryStatus } from './entries-repository.js';
 
@@ -12,11 +13,7 @@ export interface TimelineRow {
   height: number | null;
 }
 
-export interface TimelineSummary {
-  count: number;
-  first_timestamp: number | null;
-  last_timestamp: number | null;
-}
+export type { TimelineSummary };
 
 const COLUMNS = 'id, timestamp, app, title, status, width, height';
 

@@ -1,97 +1,16 @@
 // The UI's only way to the server: the public JSON API. With OPENRECALL_API_TOKEN set, the server's session
 // cookie (from POST /api/session) authenticates the UI's requests; the browser sends it by itself.
 
-export type Status = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+// The response types come from the contract (src/api/); `import type` is erased, so no schema code reaches
+// the browser bundle. Import the resource modules, not src/api/index.ts: the upload form mentions Node's Buffer.
+import type { Status } from '../api/common.js';
+import type { Entry, EntryList } from '../api/entries.js';
+import type { QueueStatus, RetriedCount } from '../api/queue.js';
+import type { AppList, Capabilities, SearchHit, SearchResponse } from '../api/search.js';
+import type { TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary } from '../api/timeline.js';
 
-export interface Entry {
-  id: number;
-  timestamp: number;
-  app: string | null;
-  title: string | null;
-  text: string | null;
-  description: string | null;
-  status: Status;
-  capture_id: string | null;
-  image_path: string | null;
-  monitor: number | null;
-  width: number | null;
-  height: number | null;
-  bytes: number | null;
-  received_at: number | null;
-  attempts: number;
-  last_error: string | null;
-  processing_started_at: number | null;
-  processing_finished_at: number | null;
-  image_url: string;
-  thumbnail_url: string;
-}
-
-export interface EntryList {
-  entries: Entry[];
-  next_before_id: number | null;
-}
-
-export interface QueueStatus {
-  queue: { pending: number; processing: number; completed: number; failed: number };
-  config: { lifo_threshold: number; current_mode: 'LIFO' | 'FIFO'; workers: number; max_attempts: number; ocr_engine: string };
-  throughput: { completed_last_minute: number; completed_last_5_minutes: number; frames_per_minute: number };
-  oldest_pending_age_seconds: number | null;
-  storage: {
-    used_bytes: number;
-    budget_bytes: number | null;
-    retention_days: number | null;
-    oldest_frame_timestamp: number | null;
-    deleted_frames: number;
-  };
-  system: { version: string; uptime_seconds: number; pid: number; rss_mb: number; node: string; platform: string; cpus: number };
-}
-
-export interface SearchResult {
-  id: number;
-  timestamp: number;
-  app: string | null;
-  title: string | null;
-  status: Status;
-  /** HTML-escaped by the server, matches wrapped in <mark>. */
-  snippet: string;
-  score: number | null;
-  thumbnail_url: string;
-  image_url: string;
-}
-
-export interface SearchResponse {
-  query: string;
-  mode: string;
-  total: number;
-  limit: number;
-  offset: number;
-  results: SearchResult[];
-}
-
-export interface Capabilities {
-  search_modes: string[];
-  default_search_mode: string;
-  show_ai_description: boolean;
-}
-
-export interface TimelineFrame {
-  index: number;
-  id: number;
-  timestamp: number;
-  app: string | null;
-  title: string | null;
-  status: Status;
-  width: number | null;
-  height: number | null;
-  image_url: string;
-  thumbnail_url: string;
-}
-
-export interface TimelineSummary {
-  count: number;
-  first_timestamp: number | null;
-  last_timestamp: number | null;
-}
+export type { AppList, Capabilities, Entry, EntryList, QueueStatus, RetriedCount, SearchResponse, Status, TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary };
+export type SearchResult = SearchHit;
 
 export class ApiRequestError extends Error {
   constructor(

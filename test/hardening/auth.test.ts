@@ -55,42 +55,6 @@ describe('OPENRECALL_API_TOKEN (server process)', () => {
     await server?.stop();
   });
 
-  it('answers 401 without, or with a wrong, token on every route of the OpenAPI document, and not with the right one', async () => {
-    const doc = await getJsonAuthed(`${server.api}/openapi.json`);
-    assert.equal(doc.status, 200);
-    const routes: Array<[string, string]> = [];
-    for (const [route, methods] of Object.entries(doc.body.paths as Record<string, Record<string, unknown>>)) {
-      for (const method of Object.keys(methods)) routes.push([method.toUpperCase(), route]);
-    }
-    assert.ok(routes.length >= 15, `${routes.length} routes documented`);
-    // Plus the routes the document leaves out: itself, /metrics, HEAD of an image.
-    routes.push(['GET', '/api/openapi.json'], ['GET', '/metrics'], ['HEAD', '/api/entries/{id}/image']);
-    let checked = 0;
-    for (const [method, route] of routes) {
-      if (route === '/api/health') continue; // open by design, checked below
-      const url = (useId: number) => `${server.url}${route.replace('{id}', String(useId))}`;
-      const what = `${method} ${route}`;
-      const rightId = method === 'DELETE' ? spareId : id;
-      for (const headers of [{} as Record<string, string>, bearer('wrong-token-0123456789abcdef'), bearer(''), { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` }, { cookie: 'openrecall_session=forged' }, { cookie: `openrecall_session=${TOKEN}` }]) {
-        const response = await fetch(url(id), { method, headers });
-        if (method === 'HEAD') {
-          assert.equal(response.status, 401, what);
-          assert.match(response.headers.get('www-authenticate') ?? '', /^Bearer/);
-        } else {
-          await assertUnauthorized(response, `${what} with ${JSON.stringify(headers)}`);
-        }
-      }
-      const ok = await fetch(url(rightId), { method, headers: bearer() });
-      await ok.arrayBuffer();
-      assert.notEqual(ok.status, 401, `${what} with the right token`);
-      assert.ok(ok.status < 500, `${what} with the right token: ${ok.status}`);
-      checked++;
-    }
-    assert.ok(checked >= 17, `${checked} routes checked`);
-    // The spare frame was deleted by DELETE with the right token; the first one is still there.
-    assert.equal((await getJsonAuthed(`${server.api}/entries/${spareId}`)).status, 404);
-  });
-
   it('gives nothing away through other spellings of a protected path', async () => {
     for (const p of [`/%61pi/entries`, `/api/entries/${id}/image/`, `/API/entries/${id}`, `/api//entries`, `/api/entries/${id}/%69mage`, `/api/./entries`, `/assets/../api/entries`]) {
       const response = await fetch(`${server.url}${p}`);
@@ -156,17 +120,6 @@ describe('OPENRECALL_API_TOKEN (server process)', () => {
     await assertUnauthorized(await fetch(`${server.api}/entries/${id}/image`, { headers: { cookie: tampered } }), 'a tampered cookie');
     // A wrong bearer token is not rescued by a good cookie.
     await assertUnauthorized(await fetch(`${server.api}/entries`, { headers: { cookie, ...bearer('wrong-token-0123456789abcdef') } }), 'wrong bearer + cookie');
-  });
-
-  it('uploads need the token: 401 without it, nothing stored', async () => {
-    const before = (await getJsonAuthed(`${server.api}/queue/status`)).body.queue;
-    const response = await uploadWithToken(server.api, png, { token: null, captureId: 'no-token' });
-    assert.equal(response.status, 401);
-    const wrong = await uploadWithToken(server.api, png, { token: 'wrong-token-0123456789abcdef', captureId: 'no-token' });
-    assert.equal(wrong.status, 401);
-    const afterCounts = (await getJsonAuthed(`${server.api}/queue/status`)).body.queue;
-    assert.deepEqual(afterCounts, before);
-    assert.deepEqual(fs.readdirSync(path.join(dataDir, 'screenshots', 'incoming')), []);
   });
 
   it('the CLI sends OPENRECALL_API_TOKEN: status, search and import work with it and say why without it', async () => {

@@ -136,39 +136,4 @@ describe('disk full on the server (tmpfs of 8 MB as the data dir)', () => {
   });
 });
 
-describe('SQLite full (SQLITE_FULL from better-sqlite3)', () => {
-  let server: Server;
-  before(async () => {
-    server = await startInProcessServer({ ocrEngine: 'none' });
-    await server.processor.stop(0);
-  });
-  after(async () => {
-    await server?.close();
-  });
-
-  it('maps SQLITE_FULL on insert to 507 and removes the file it had written', async () => {
-    // The database may not grow by a single page: the real error, from the real insert.
-    server.db.pragma(`max_page_count = ${server.db.pragma('page_count', { simple: true })}`);
-    const png = await solidPng(64, 48);
-    let refused: string | undefined;
-    const accepted: string[] = [];
-    for (let i = 0; i < 200 && !refused; i++) {
-      const captureId = `sqlite-full-${i}-${'x'.repeat(100)}`;
-      const response = await upload(server.api, { image: png, captureId, title: 'A long window title '.repeat(150) });
-      if (response.status === 202) accepted.push(captureId);
-      else {
-        assert.equal(response.status, 507, JSON.stringify(response.body));
-        assert.match(String(response.body.message), /out of disk space/);
-        refused = captureId;
-      }
-    }
-    assert.ok(refused, 'the database filled up');
-    assert.equal(server.db.prepare('SELECT count(*) FROM entries WHERE capture_id = ?').pluck().get(refused), 0, 'no partial row');
-    assert.equal(incoming(server.dataDir).length, accepted.length, 'only the accepted frames have a file');
-    assert.equal((await getJson(`${server.api}/health`)).status, 200);
-
-    server.db.pragma('max_page_count = 1073741823');
-    const again = await upload(server.api, { image: png, captureId: refused, title: 'A long window title '.repeat(150) });
-    assert.equal(again.status, 202);
-  });
-});
+// SQLITE_FULL on insert (507, the file removed) is checked through inject in test/api-validation.test.ts.

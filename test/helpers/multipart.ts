@@ -29,9 +29,11 @@ export async function postRaw(api: string, raw: RawBody): Promise<{ status: numb
 }
 
 interface ServerUnderTest {
-  api: string;
   dataDir: string;
   db: { prepare(sql: string): { pluck(): { get(): unknown } } };
+  /** POST /api/upload with this body (over HTTP, or through inject). */
+  postUpload(raw: RawBody): Promise<{ status: number; body: Record<string, any> }>;
+  request(options: { url: string }): Promise<{ status: number }>;
 }
 
 /**
@@ -43,11 +45,11 @@ export async function assertRefusedCleanly(server: ServerUnderTest, raw: RawBody
   const incomingFiles = () => listFilesRecursive(path.join(server.dataDir, 'screenshots', 'incoming'));
   const rows = rowCount();
   const files = incomingFiles();
-  const response = await postRaw(server.api, raw);
+  const response = await server.postUpload(raw);
   assert.equal(response.status, status, JSON.stringify(response.body));
   assert.match(String(response.body.message), message);
   assert.equal(typeof response.body.error, 'string');
   assert.equal(rowCount(), rows, 'no row written');
   assert.deepEqual(incomingFiles(), files, 'no file written');
-  assert.equal((await fetch(`${server.api}/health`)).status, 200, 'server keeps serving');
+  assert.equal((await server.request({ url: '/api/health' })).status, 200, 'server keeps serving');
 }

@@ -16,7 +16,9 @@ export interface CliProcess {
 /** Runs the real `openrecall` command (built bin) as a child process with the given environment. */
 export function runCli(args: string[], env: Record<string, string>): CliProcess {
   const child = spawn(process.execPath, [cliPath, ...args], {
-    env: { ...process.env, OPENRECALL_DEBUG: 'false', ...env },
+    // The built-in embedding model (the default) costs every server ~150 MB and a few seconds: tests that search by
+    // meaning ask for it (OPENRECALL_EMBEDDING_PROVIDER: '' is the true default).
+    env: { ...process.env, OPENRECALL_DEBUG: 'false', OPENRECALL_EMBEDDING_PROVIDER: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

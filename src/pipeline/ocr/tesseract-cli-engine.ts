@@ -7,20 +7,23 @@ import { tidyOcrText, toPgm, type OcrEngine } from './ocr-engine.js';
 export class TesseractCliEngine implements OcrEngine {
   readonly name = 'tesseract-cli';
 
-  constructor(private readonly command = 'tesseract') {}
+  constructor(
+    private readonly command = 'tesseract',
+    private readonly languages = 'eng',
+  ) {}
 
-  static async create(command = 'tesseract'): Promise<TesseractCliEngine> {
+  static async create(command = 'tesseract', languages = 'eng'): Promise<TesseractCliEngine> {
     try {
       await promisify(execFile)(command, ['--version']);
     } catch {
       throw new Error(`OPENRECALL_OCR_ENGINE=tesseract-cli needs the "${command}" command (Debian: apt-get install tesseract-ocr)`);
     }
-    return new TesseractCliEngine(command);
+    return new TesseractCliEngine(command, languages);
   }
 
   recognize(image: GreyImage): Promise<string> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.command, ['stdin', 'stdout', '-l', 'eng'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(this.command, ['stdin', 'stdout', '-l', this.languages], { stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       let err = '';
       child.stdout.on('data', (chunk: Buffer) => out.push(chunk));

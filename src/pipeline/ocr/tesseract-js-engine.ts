@@ -1,7 +1,10 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { createWorker, OEM, type Worker } from 'tesseract.js';
 import type { GreyImage } from '../stage.js';
+import { resolveLanguages, type LanguageFile } from './languages.js';
 import { tidyOcrText, toPgm, type OcrEngine } from './ocr-engine.js';
 
 const require = createRequire(import.meta.url);
@@ -32,12 +35,19 @@ export class TesseractJsEngine implements OcrEngine {
     this.idle = [...workers];
   }
 
-  static async create(workers: number): Promise<TesseractJsEngine> {
-    const langPath = bundledLanguagePath();
-    const started = await Promise.all(
-      Array.from({ length: workers }, () => createWorker('eng', OEM.LSTM_ONLY, { langPath, cacheMethod: 'none', gzip: true })),
-    );
-    return new TesseractJsEngine(started);
+  /** `languages`: Tesseract codes joined by "+"; each model is read from disk (npm package or Debian), never fetched. */
+  static async create(workers: number, languages = 'eng'): Promise<TesseractJsEngine> {
+    const files = resolveLanguages(languages);
+    const { langPath, cleanup } = languageDirectory(files);
+    try {
+      const started = await Promise.all(
+        // gzip: false names files <code>.traineddata; tesseract.js still gunzips any that are compressed.
+        Array.from({ length: workers }, () => createWorker(languages, OEM.LSTM_ONLY, { langPath, cacheMethod: 'none', gzip: false })),
+      );
+      return new TesseractJsEngine(started);
+    } finally {
+      cleanup(); // the workers hold the models in memory now
+    }
   }
 
   async recognize(image: GreyImage): Promise<string> {
@@ -71,4 +81,14 @@ export class TesseractJsEngine implements OcrEngine {
     for (const waiter of this.waiting.splice(0)) waiter.reject(new OcrEngineClosedError());
     await Promise.all(this.workers.map((w) => w.terminate().catch(() => {})));
   }
+}
+
+/**
+ * tesseract.js reads every language from one directory (<dir>/<code>.traineddata), while the models live in
+ * several (one npm package each, Debian's tessdata): a temporary directory of links joins them.
+ */
+function languageDirectory(files: LanguageFile[]): { langPath: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openrecall-tessdata-'));
+  for (const { code, file } of files) fs.symlinkSync(file, path.join(dir, `${code}.traineddata`));
+  return { langPath: dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

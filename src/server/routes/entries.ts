@@ -1,15 +1,10 @@
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import type { EntriesService, ImageFile } from '../../services/entries-service.js';
 import type { QueueService } from '../../services/queue-service.js';
-import type { EntryRow } from '../../store/entries-repository.js';
-import { EntryIdParams, EntryList, errorResponses, ListEntriesQuery } from '../schemas.js';
-
-export function entryResource(entry: EntryRow) {
-  return { ...entry, image_url: `/api/entries/${entry.id}/image`, thumbnail_url: `/api/entries/${entry.id}/thumbnail` };
-}
+import { entryResource, EntryDeleted, EntryIdParams, EntryList, EntryRetried, errorResponses, ListEntriesQuery } from '../../api/index.js';
+import { Type } from 'typebox';
 
 function sendImage(reply: FastifyReply, file: ImageFile) {
   return reply.type(file.contentType).header('cache-control', 'private, no-cache').send(fs.createReadStream(file.path));
@@ -70,7 +65,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { entries: En
         summary: 'Delete a frame: its row, image and thumbnail',
         tags: ['entries'],
         params: EntryIdParams,
-        response: { 200: Type.Object({ deleted: Type.Integer() }), ...errorResponses(404, 409) },
+        response: { 200: EntryDeleted, ...errorResponses(404, 409) },
       },
     },
     async (request) => {
@@ -86,7 +81,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { entries: En
         summary: 'Queue a FAILED frame again',
         tags: ['entries'],
         params: EntryIdParams,
-        response: { 200: Type.Object({ retried: Type.Integer() }), ...errorResponses(404, 409) },
+        response: { 200: EntryRetried, ...errorResponses(404, 409) },
       },
     },
     async (request) => {

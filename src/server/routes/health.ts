@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
+import { Health } from '../../api/index.js';
 
 export async function healthRoutes(app: FastifyInstance, options: { version: string }): Promise<void> {
   app.get(
@@ -8,7 +8,7 @@ export async function healthRoutes(app: FastifyInstance, options: { version: str
       schema: {
         summary: 'Liveness check',
         tags: ['system'],
-        response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) },
+        response: { 200: Health },
       },
     },
     async () => ({ status: 'ok' as const, version: options.version }),

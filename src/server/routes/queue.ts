@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import type { QueueService } from '../../services/queue-service.js';
-import { QueueStatus } from '../schemas.js';
+import { BackfillStarted, QueueStatus, RetriedCount } from '../../api/index.js';
 
 export async function queueRoutes(app: FastifyInstance, options: { queue: QueueService }): Promise<void> {
   app.get(
@@ -15,7 +14,7 @@ export async function queueRoutes(app: FastifyInstance, options: { queue: QueueS
       schema: {
         summary: 'Start backfilling stages switched on later (AI description, embedding) now; progress shows in queue status',
         tags: ['queue'],
-        response: { 200: Type.Object({ started: Type.Boolean() }) },
+        response: { 200: BackfillStarted },
       },
     },
     async () => ({ started: options.queue.startBackfill() }),
@@ -26,7 +25,7 @@ export async function queueRoutes(app: FastifyInstance, options: { queue: QueueS
       schema: {
         summary: 'Move every FAILED frame back to PENDING',
         tags: ['queue'],
-        response: { 200: Type.Object({ retried: Type.Integer() }) },
+        response: { 200: RetriedCount },
       },
     },
     async () => ({ retried: options.queue.retryFailed() }),

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import { bearerToken, type AuthService } from '../../services/auth-service.js';
 import { sendUnauthorized } from '../security.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, Session } from '../../api/index.js';
 
 /**
  * POST /api/session: the web UI sends the token once (Authorization: Bearer) and gets an HttpOnly,
@@ -16,7 +15,7 @@ export async function sessionRoutes(app: FastifyInstance, options: { auth: AuthS
       schema: {
         summary: 'Exchange the API token (Authorization: Bearer) for an HttpOnly session cookie, for browsers',
         tags: ['system'],
-        response: { 200: Type.Object({ auth_required: Type.Boolean(), authenticated: Type.Boolean() }), ...errorResponses(401) },
+        response: { 200: Session, ...errorResponses(401) },
       },
     },
     async (request, reply) => {

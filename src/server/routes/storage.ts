@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { RetentionService } from '../../services/retention-service.js';
-import { PruneQuery, PruneReport } from '../schemas.js';
+import { PruneQuery, PruneReport } from '../../api/index.js';
 
 /** Retention on demand (`openrecall prune` while the server runs). */
 export function storageRoutes(retention: RetentionService) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.post<{ Querystring: { dry_run?: boolean } }>(
+    app.post<{ Querystring: PruneQuery }>(
       '/api/storage/prune',
       {
         schema: {

@@ -4,8 +4,8 @@ import { ApiError } from '../../errors.js';
 import type { IngestService } from '../../services/ingest-service.js';
 import type { MetricsService } from '../../services/metrics-service.js';
 import type { UploadGate } from '../../services/upload-gate.js';
+import { errorResponses, UploadAccepted, UploadDuplicate, UploadForm } from '../../api/index.js';
 import { normalisePythonUpload } from '../python-upload.js';
-import { errorResponses, UploadAccepted, UploadDuplicate, UploadForm } from '../schemas.js';
 
 /** The fields of the upload form (the schema's properties); anything else is refused by name. */
 const UPLOAD_FIELDS = Object.keys(UploadForm.properties);

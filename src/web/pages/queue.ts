@@ -1,5 +1,5 @@
 // The processing queue at a glance, live: counts, mode, throughput, the failed frames and a way to retry them.
-import { api, type EntryList, type QueueStatus } from '../api.js';
+import { api, type EntryList, type QueueStatus, type RetriedCount } from '../api.js';
 import { every, formatBytes, formatDuration, formatFull, h, ICONS, icon, isoTime, liveIndicator, pageTitle, thumbnail, toast } from '../dom.js';
 import type { Route } from '../router.js';
 
@@ -74,10 +74,15 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
       ['Throughput', `${throughput.frames_per_minute.toLocaleString(undefined, { maximumFractionDigits: 1 })} frames/min`],
       ['Workers', `${config.workers} · OCR ${config.ocr_engine}`],
       ['Attempts', `up to ${config.max_attempts} per frame`],
-      ['Storage', h('span', { id: 'queue-storage' }, `${formatBytes(storage.used_bytes)}${storage.budget_bytes === null ? '' : ` of ${formatBytes(storage.budget_bytes)}`}`)],
-      ['Retention', storage.retention_days === null ? 'keep forever' : `${storage.retention_days.toLocaleString()} days`],
-      ['Oldest kept', h('span', { id: 'queue-oldest-kept' }, storage.oldest_frame_timestamp === null ? 'none' : formatFull(storage.oldest_frame_timestamp))],
-      ...(storage.deleted_frames > 0 ? [['Pruned', `${storage.deleted_frames.toLocaleString()} frames since start`] as [string, string]] : []),
+      // The contract makes storage optional (a server without retention wiring has none).
+      ...(storage
+        ? ([
+            ['Storage', h('span', { id: 'queue-storage' }, `${formatBytes(storage.used_bytes)}${storage.budget_bytes === null ? '' : ` of ${formatBytes(storage.budget_bytes)}`}`)],
+            ['Retention', storage.retention_days === null ? 'keep forever' : `${storage.retention_days.toLocaleString()} days`],
+            ['Oldest kept', h('span', { id: 'queue-oldest-kept' }, storage.oldest_frame_timestamp === null ? 'none' : formatFull(storage.oldest_frame_timestamp))],
+            ...(storage.deleted_frames > 0 ? [['Pruned', `${storage.deleted_frames.toLocaleString()} frames since start`] as [string, string]] : []),
+          ] as Array<[string, string | HTMLElement]>)
+        : []),
     ]);
     fill(system, [
       ['Version', status.system.version],
@@ -125,7 +130,7 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
   retryAll.addEventListener('click', async () => {
     retryAll.disabled = true;
     try {
-      const { retried } = await api<{ retried: number }>('/api/queue/retry_failed', { method: 'POST' });
+      const { retried } = await api<RetriedCount>('/api/queue/retry_failed', { method: 'POST' });
       toast(`${retried} failed frame${retried === 1 ? ' is' : 's are'} queued again`);
     } catch (e) {
       toast(`Could not retry: ${(e as Error).message}`, 'error');

@@ -1,6 +1,6 @@
 // Full-text (and semantic, where the server offers it) search. The query lives in the URL, so results can be
 // bookmarked and Back returns to them.
-import { api, ApiRequestError, getCapabilities, query, type SearchResponse, type SearchResult } from '../api.js';
+import { api, ApiRequestError, getCapabilities, query, type AppList, type SearchResponse, type SearchResult } from '../api.js';
 import { badge, formatFull, fromLocalInput, h, isoTime, pageTitle, thumbnail, toLocalInput } from '../dom.js';
 import { pushUrl, type Route } from '../router.js';
 
@@ -61,10 +61,11 @@ export function searchPage(root: HTMLElement, route: Route): () => void {
   const ready = Promise.all([
     getCapabilities().then((caps) => {
       for (const m of caps.search_modes) mode.append(h('option', { value: m }, MODE_LABELS[m] ?? m));
-      mode.value = caps.search_modes.includes(params.get('mode') ?? '') ? params.get('mode')! : caps.default_search_mode;
+      const requested = params.get('mode');
+      mode.value = caps.search_modes.some((m) => m === requested) ? requested! : caps.default_search_mode;
       modeField.hidden = caps.search_modes.length < 2;
     }),
-    api<{ apps: { app: string; count: number }[] }>('/api/apps')
+    api<AppList>('/api/apps')
       .then((list) => {
         for (const a of list.apps) app.append(h('option', { value: a.app }, `${a.app} (${a.count.toLocaleString()})`));
       })

@@ -1,17 +1,12 @@
 // Every frame in time order on one slider. Only the pages of frames around the slider are fetched (100 at a
 // time, a bounded cache), and only the current frame's images load, so 50 000 frames scrub like 50.
-import { api, ApiRequestError, type TimelineFrame, type TimelineSummary } from '../api.js';
+import { api, ApiRequestError, type TimelineFrame, type TimelineLocated, type TimelinePage, type TimelineSummary } from '../api.js';
 import { badge, formatFull, fromLocalInput, h, ICONS, icon, isTyping, isoTime, pageTitle, toLocalInput } from '../dom.js';
 import { setUrl, type Route } from '../router.js';
 
 const CHUNK = 100;
 const MAX_CHUNKS = 60;
 const STRIP = 4; // neighbours shown on each side
-
-interface LocateResponse {
-  total: number;
-  frame: TimelineFrame;
-}
 
 export function timelinePage(root: HTMLElement, route: Route): () => void {
   document.title = 'Timeline · OpenRecall';
@@ -76,7 +71,7 @@ export function timelinePage(root: HTMLElement, route: Route): () => void {
     if (chunks.has(n)) return Promise.resolve(chunks.get(n));
     let pending = loadingChunks.get(n);
     if (!pending) {
-      pending = api<{ frames: TimelineFrame[]; total: number }>(`/api/timeline/frames?offset=${n * CHUNK}&limit=${CHUNK}`)
+      pending = api<TimelinePage>(`/api/timeline/frames?offset=${n * CHUNK}&limit=${CHUNK}`)
         .then((page) => {
           chunks.set(n, page.frames);
           while (chunks.size > MAX_CHUNKS) chunks.delete(chunks.keys().next().value!);
@@ -204,7 +199,7 @@ export function timelinePage(root: HTMLElement, route: Route): () => void {
 
   async function locate(params: string): Promise<void> {
     try {
-      const found = await api<LocateResponse>(`/api/timeline/locate?${params}`);
+      const found = await api<TimelineLocated>(`/api/timeline/locate?${params}`);
       if (stopped) return;
       error.hidden = true;
       resize(found.total);

@@ -1,3 +1,4 @@
+import type { SemanticStatus } from '../ai/semantic-status.js';
 import type { ServerConfig } from '../config.js';
 import type { ShutdownReport } from './processing-worker.js';
 
@@ -8,10 +9,13 @@ export const CRASH_LIMIT_FACTOR = 2;
 export type ToProcessor =
   | { type: 'start'; config: ServerConfig }
   | { type: 'notify' }
+  /** Embed a search query with the model the processor holds (the server keeps no copy of it). */
+  | { type: 'embed'; id: number; text: string }
   | { type: 'stop'; graceMs: number };
 
 export type FromProcessor =
-  | { type: 'ready' }
+  | { type: 'ready'; semantic: SemanticStatus }
+  | { type: 'embedded'; id: number; vector?: Float32Array; error?: string }
   | { type: 'failed'; message: string }
   /** One pipeline stage run finished (for /metrics). */
   | { type: 'stage'; stage: string; seconds: number; ok: boolean }

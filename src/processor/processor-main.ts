@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
 import { ImageStore } from '../images/image-store.js';
+import { loadEmbedder } from '../ai/semantic-status.js';
+import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { createLogger } from '../log.js';
 import { createPipeline } from '../pipeline/index.js';
 import type { Pipeline } from '../pipeline/stage.js';
@@ -29,6 +31,7 @@ process.on('disconnect', () => process.exit(0));
 let db: Db | undefined;
 let worker: ProcessingWorker | undefined;
 let pipeline: Pipeline | undefined;
+let queryEmbedder: EmbeddingProvider | undefined;
 
 process.on('message', (message: ToProcessor) => {
   switch (message.type) {
@@ -40,6 +43,9 @@ process.on('message', (message: ToProcessor) => {
       break;
     case 'notify':
       worker?.notify();
+      break;
+    case 'embed':
+      void embedQuery(message);
       break;
     case 'stop':
       void stop(message.graceMs);
@@ -71,7 +77,11 @@ async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promi
   // the server or of a previous processor): back to the queue before anything is claimed.
   const recovered = new EntriesRepository(db).recoverInterrupted(config.maxAttempts * CRASH_LIMIT_FACTOR);
   log(`recovered ${recovered.requeued} interrupted frame(s) to PENDING${recovered.failed ? `, failed ${recovered.failed} that kept crashing` : ''}`);
-  pipeline = await createPipeline(config, images, db);
+  // The embedding model is loaded here only, once: the server asks this process to embed its search queries.
+  const semantic = await loadEmbedder(config.ai.embedding);
+  if (!semantic.status.enabled && semantic.status.provider !== 'none') log(`semantic search off: ${semantic.status.reason}`);
+  queryEmbedder = semantic.provider;
+  pipeline = await createPipeline(config, images, db, semantic.provider ?? null);
   pipeline.onStage = (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok });
   worker = new ProcessingWorker(new EntriesRepository(db), pipeline, images, {
     // One frame more than OCR workers: the next frame is decoded while the others are being read.
@@ -81,7 +91,17 @@ async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promi
     log,
   });
   worker.start();
-  send({ type: 'ready' });
+  send({ type: 'ready', semantic: semantic.status });
+}
+
+async function embedQuery({ id, text }: Extract<ToProcessor, { type: 'embed' }>): Promise<void> {
+  try {
+    if (!queryEmbedder) throw new Error('no embedding model loaded');
+    const [vector] = await queryEmbedder.embed([text]);
+    send({ type: 'embedded', id, vector: vector! });
+  } catch (error) {
+    send({ type: 'embedded', id, error: (error as Error).message });
+  }
 }
 
 async function stop(graceMs: number): Promise<void> {

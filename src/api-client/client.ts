@@ -1,0 +1,106 @@
+import type { BackfillStarted, Health, PruneReport, QueueStatus, SearchQuery, SearchResponse } from '../api/index.js';
+import { apiToken, apiUrl, type Env } from '../config.js';
+import { bearer } from './auth.js';
+import { uploadFrame, type FrameUpload, type UploadResponse } from './upload.js';
+
+
+export type ApiClientErrorKind = 'unreachable' | 'unauthorized' | 'http';
+
+/** Every failure of an API call, as one sentence that says what to do; `openrecall` prints it as it is. */
+export class ApiClientError extends Error {
+  constructor(
+    readonly kind: ApiClientErrorKind,
+    message: string,
+    /** HTTP status; 0 when no answer came. */
+    readonly status = 0,
+    /** The server's machine-readable code (the `error` field), when it sent one. */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiClientOptions {
+  /** OPENRECALL_API_TOKEN; none: no Authorization header. */
+  token?: string;
+  /** Per request, unless the call says otherwise. Default 10 s. */
+  timeoutMs?: number;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+/** The typed HTTP client of the API (base URL ending in /api), with the token and the error mapping done once. */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly options: ApiClientOptions = {},
+  ) {}
+
+  /** OPENRECALL_API_URL (or host and port) and OPENRECALL_API_TOKEN of this environment. */
+  static fromEnv(env: Env = process.env): ApiClient {
+    const token = apiToken(env);
+    return new ApiClient(apiUrl(env), token ? { token } : {});
+  }
+
+  health(): Promise<Health> {
+    return this.request('GET', '/health', { timeoutMs: 5000 });
+  }
+
+  queueStatus(timeoutMs?: number): Promise<QueueStatus> {
+    return this.request('GET', '/queue/status', { timeoutMs });
+  }
+
+  startBackfill(): Promise<BackfillStarted> {
+    return this.request('POST', '/queue/backfill');
+  }
+
+  search(query: { [K in keyof SearchQuery]?: string | number }): Promise<SearchResponse> {
+    return this.request('GET', '/search', { query, timeoutMs: 30_000 });
+  }
+
+  prune(dryRun: boolean): Promise<PruneReport> {
+    return this.request('POST', '/storage/prune', { query: { dry_run: dryRun }, timeoutMs: 10 * 60_000 });
+  }
+
+  /** POST /api/upload. Answers come back as they are (the capture client decides on retries by status). */
+  upload(frame: FrameUpload, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<UploadResponse> {
+    return uploadFrame(this.baseUrl, frame, { ...options, ...(this.options.token ? { token: this.options.token } : {}) });
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, options: { query?: Query; timeoutMs?: number | undefined } = {}): Promise<T> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined && value !== '') params.set(key, String(value));
+    const url = `${this.baseUrl}${path}${params.size ? `?${params}` : ''}`;
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 10_000;
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers: { accept: 'application/json', ...bearer(this.options.token) }, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      const why = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : String((error as Error).cause ?? (error as Error).message);
+      throw new ApiClientError(
+        'unreachable',
+        `no server answering at ${this.baseUrl} (${why}): start it with "openrecall server" (or the systemd unit), or set OPENRECALL_API_URL`,
+      );
+    }
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (response.ok) return body as T;
+    const error = body as { error?: unknown; message?: unknown } | undefined;
+    const code = typeof error?.error === 'string' ? error.error : undefined;
+    if (response.status === 401 || response.status === 403) {
+      throw new ApiClientError(
+        'unauthorized',
+        `the server at ${this.baseUrl} refused the request (${response.status}): token missing or wrong; set OPENRECALL_API_TOKEN to the server's token`,
+        response.status,
+        code,
+      );
+    }
+    const message = typeof error?.message === 'string' ? error.message : `${method} ${url} answered ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+    throw new ApiClientError('http', message, response.status, code);
+  }
+}

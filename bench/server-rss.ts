@@ -33,6 +33,49 @@ function rssMb(pid: number): number | undefined {
   }
 }
 
+/** Resident kB per mapped file, and anonymous resident kB, from /proc/<pid>/smaps. */
+function residentPages(pid: number): { anon: number; files: Map<string, number> } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const files = new Map<string, number>();
+  let anon = 0;
+  let file: string | undefined;
+  for (const line of text.split('\n')) {
+    const mapping = line.match(/^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/);
+    if (mapping) {
+      file = mapping[1] !== '0' && mapping[2]!.startsWith('/') ? mapping[2] : undefined;
+      continue;
+    }
+    const rss = line.match(/^Rss:\s+(\d+) kB/);
+    if (!rss) continue;
+    if (file) files.set(file, (files.get(file) ?? 0) + Number(rss[1]));
+    else anon += Number(rss[1]);
+  }
+  return { anon, files };
+}
+
+/**
+ * Memory the server's two processes hold together, in MB: both processes' anonymous pages, plus each mapped file's
+ * resident pages once. Adding the two RSS figures counts twice the pages of the node binary and the shared
+ * libraries that both processes map from the same files (the same physical pages).
+ */
+function treeMb(pids: number[]): number | undefined {
+  const parts = pids.map(residentPages);
+  if (parts.some((p) => p === undefined)) return undefined;
+  let kb = 0;
+  const files = new Map<string, number>();
+  for (const part of parts) {
+    kb += part!.anon;
+    for (const [name, rss] of part!.files) files.set(name, Math.max(files.get(name) ?? 0, rss));
+  }
+  for (const rss of files.values()) kb += rss;
+  return kb / 1024;
+}
+
 /** Child processes of pid (the processor is the server's only child). */
 function children(pid: number): number[] {
   try {
@@ -49,7 +92,7 @@ const server = await startServerProcess(tempDir('openrecall-bench-rss-'), { OPEN
 const serverPid = server.child.pid!;
 const loads = shots.map((s) => new UploadLoad(new URL(`${server.api}/upload`), s.png, 1));
 
-const samples: Array<{ t: number; server: number; processor: number }> = [];
+const samples: Array<{ t: number; server: number; processor: number; tree: number }> = [];
 let sent = 0;
 let rejected = 0;
 const started = performance.now();
@@ -58,7 +101,8 @@ const sampler = setInterval(() => {
   const processorPid = children(serverPid)[0];
   const s = rssMb(serverPid);
   const p = processorPid ? rssMb(processorPid) : undefined;
-  if (s !== undefined && p !== undefined) samples.push({ t: elapsed(), server: s, processor: p });
+  const tree = processorPid ? treeMb([serverPid, processorPid]) : undefined;
+  if (s !== undefined && p !== undefined && tree !== undefined) samples.push({ t: elapsed(), server: s, processor: p, tree });
 }, 1000);
 
 while (elapsed() < seconds) {
@@ -97,5 +141,7 @@ console.log(JSON.stringify({
     processor: summary(steady.map((s) => s.processor)),
     sum: summary(steady.map((s) => s.server + s.processor)),
   },
+  // Both processes' own pages plus each shared file's pages once: the memory the server takes from the machine.
+  steady_tree_mb: summary(steady.map((s) => s.tree)),
   warmup_max_rss_mb: summary(samples.filter((s) => s.t < warmup).map((s) => s.server + s.processor)).max,
 }, null, 2));

@@ -8,16 +8,10 @@ import { loadClientConfig } from '../client/config.js';
 import { checkDisplay } from '../client/display.js';
 import { apiUrl, ConfigError, loadServerConfig, type ServerConfig } from '../config.js';
 import { VERSION } from '../version.js';
+import type { CheckResult, CheckStatus } from './doctor-check.js';
 import { ocrLanguagesCheck, semanticCheck } from './doctor-semantic.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail';
-
-export interface CheckResult {
-  check: string;
-  status: CheckStatus;
-  /** What was found and, for warn/fail, what to do about it. */
-  message: string;
-}
+export type { CheckResult, CheckStatus } from './doctor-check.js';
 
 const MIN_NODE = [20, 12] as const;
 const GB = 1024 ** 3;

@@ -1,5 +1,5 @@
 import type { ServerConfig } from '../config.js';
-import type { CheckStatus } from './doctor-command.js';
+import type { CheckStatus } from './doctor-check.js';
 
 type Add = (check: string, status: CheckStatus, message: string) => void;
 

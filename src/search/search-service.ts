@@ -3,7 +3,7 @@ import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { ApiError } from '../errors.js';
 import type { EntryStatus } from '../store/entries-repository.js';
 import { COUNT_CAP, type HitRow, type RankedId, type SearchFilters, type SearchRepository } from '../store/search-repository.js';
-import { cjkExpression, hasCjk } from './cjk.js';
+import { cjkExpression, hasCjk } from '../store/cjk.js';
 import { excerptHtml, markedSnippetToHtml, markTermsHtml } from './highlight.js';
 import { exclusionExpression, parseQuery, substringTerms, wordIndexExpression, type ParsedQuery } from './query-parser.js';
 import type { VectorIndex } from './vector-index.js';

@@ -1,4 +1,4 @@
-import { cjkIndexText } from '../search/cjk.js';
+import { cjkIndexText } from './cjk.js';
 import type { Db } from './database.js';
 
 /**

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { cjkIndexText } from '../search/cjk.js';
+import { cjkIndexText } from './cjk.js';
 import { createClientsAndSettings } from './migration-clients.js';
 
 export interface MigrationContext {

@@ -21,12 +21,15 @@ const SYSTEM_PACKAGES = {
   tesseract: 'tesseract-ocr',
   'fc-list': 'fontconfig',
   'systemd-analyze': 'systemd', // verifies deploy/systemd units
+  // The Python MyRecall client's requests, sent by a real Python script.
+  "python3 -c 'import requests'": 'python3-requests',
 };
 // Packages without a command to look for: fonts, and Tesseract's Simplified Chinese model (OCR language tests).
 const FONT_PACKAGES = ['fonts-dejavu-core', 'fonts-noto-cjk', 'tesseract-ocr-chi-sim'];
 
+/** A command on the PATH; a key with a space is a check to run (it must succeed). */
 function has(command) {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+  return spawnSync('sh', ['-c', command.includes(' ') ? command : `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
 function fontsInstalled() {

@@ -19,6 +19,7 @@ Commands:
   search <query>   search your history [--app A --window W --since T --until T --mode M --limit N --json]
   backfill         add AI descriptions/embeddings to frames processed before a provider was configured
   prune [--dry-run]  apply retention (OPENRECALL_RETENTION_DAYS, OPENRECALL_MAX_STORAGE_GB) now, or show what it would delete
+  mcp              MCP server over stdio for AI assistants (relays to the running server's /mcp)
   doctor [--json]  check this machine's setup (display, data dir, disk, server, token, OCR) and say what to fix
   help             show this help
 
@@ -35,6 +36,7 @@ const commands: Record<string, () => Promise<Command>> = {
   backfill: async () => (await import('./cli/backfill-command.js')).backfillCommand,
   prune: async () => (await import('./cli/prune-command.js')).pruneCommand,
   doctor: async () => (await import('./cli/doctor-command.js')).doctorCommand,
+  mcp: async () => (await import('./cli/mcp-command.js')).mcpCommand,
   client: async () => (await import('./client/cli.js')).clientCommand,
   pause: async () => (await import('./client/cli.js')).pauseCommand,
   resume: async () => (await import('./client/cli.js')).resumeCommand,

@@ -8,6 +8,7 @@ import { createWindowInfo, type ActiveWindow, type WindowInfoSource } from './ca
 import { systemClock, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
 import { ControlServer, controlSocketPath, readPausedFlag, writePausedFlag, type ControlCommand } from './control.js';
+import { Heartbeat } from './heartbeat.js';
 import { exclusionFor } from './privacy.js';
 import { keepDecision, type KeptFrame } from './keep-rule.js';
 import { greyThumbnail, type GreyImage } from './similarity.js';
@@ -49,6 +50,7 @@ export class CaptureClient {
   readonly buffer: FrameBuffer;
   private readonly uploader: Uploader;
   private readonly control: ControlServer;
+  private readonly heartbeat: Heartbeat;
   private readonly lastKept = new Map<string, KeptFrame>();
   /** No input for the idle time (the screen may still change: then frames are still kept). */
   private inputIdle = false;
@@ -82,6 +84,17 @@ export class CaptureClient {
       log,
     });
     this.control = new ControlServer(controlSocketPath(config.dataDir), (command) => this.onControl(command));
+    this.heartbeat = new Heartbeat(
+      { apiUrl: config.apiUrl, ...(config.apiToken !== undefined ? { token: config.apiToken } : {}), dataDir: config.dataDir, intervalMs: config.heartbeatMs, clock: deps.clock, log },
+      {
+        isPaused: () => !!this.pausedSince,
+        state: () => this.state,
+        buffer: () => this.buffer.stats(),
+        pause: (reason) => this.pause(reason),
+        resume: (reason) => this.resume(reason),
+        holdUploads: (held) => this.uploader.hold(held),
+      },
+    );
   }
 
   async start(): Promise<void> {
@@ -103,6 +116,7 @@ export class CaptureClient {
     );
     if (this.pausedSince) this.log(`paused since ${this.pausedSince.toISOString()} (run "openrecall resume" to capture again)`);
     this.uploader.start();
+    this.heartbeat.start();
     this.loop = this.run();
   }
 
@@ -111,6 +125,7 @@ export class CaptureClient {
     if (this.stopController.signal.aborted) return;
     this.stopController.abort();
     await this.loop;
+    await this.heartbeat.stop();
     await this.uploader.stop();
     await this.control.close();
     this.deps.windows.close();
@@ -120,19 +135,19 @@ export class CaptureClient {
     this.log(`stopped; ${items} frame(s) left in the buffer${items ? ' for the next start' : ''}`);
   }
 
-  pause(): void {
+  pause(reason = 'paused by the user'): void {
     if (this.pausedSince) return;
     this.pausedSince = new Date();
     writePausedFlag(this.config.dataDir, this.pausedSince);
-    this.log('paused by the user: no capture until "openrecall resume"');
+    this.log(`${reason}: no capture until "openrecall resume" or a resume from the web UI`);
     this.setState('paused');
   }
 
-  resume(): void {
+  resume(reason = 'resumed by the user'): void {
     if (!this.pausedSince) return;
     this.pausedSince = undefined;
     writePausedFlag(this.config.dataDir, undefined);
-    this.log('resumed by the user: capturing again');
+    this.log(`${reason}: capturing again`);
     this.setState('capturing');
   }
 

@@ -26,6 +26,8 @@ export interface ClientConfig {
   uploadTimeoutMs: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /** Seconds between heartbeats (OPENRECALL_HEARTBEAT_SECONDS): the client's report to the server and its pause/resume poll. */
+  heartbeatMs: number;
   /** Tests only (OPENRECALL_TEST_BUFFER_WRITE_DELAY_MS): a pause in the middle of each buffer write. */
   testWriteDelayMs: number;
 }
@@ -57,6 +59,7 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
     uploadTimeoutMs: seconds('OPENRECALL_UPLOAD_TIMEOUT_SECONDS', 30, 1, 3600),
     backoffInitialMs,
     backoffMaxMs: Math.max(backoffInitialMs, seconds('OPENRECALL_UPLOAD_BACKOFF_MAX_SECONDS', 60, 0.01, 3600)),
+    heartbeatMs: seconds('OPENRECALL_HEARTBEAT_SECONDS', 5, 0.1, 3600),
     testWriteDelayMs: readNumber(env, 'OPENRECALL_TEST_BUFFER_WRITE_DELAY_MS', 0, { min: 0, max: 60_000 }),
   };
 }

@@ -19,7 +19,7 @@ export interface UploaderOptions {
 }
 
 export interface UploaderStatus {
-  state: 'idle' | 'uploading' | 'retrying' | 'stopped';
+  state: 'idle' | 'uploading' | 'retrying' | 'held' | 'stopped';
   delivered: number;
   duplicates: number;
   quarantined: number;
@@ -72,6 +72,7 @@ export class Uploader {
   private loop: Promise<void> | undefined;
   private readonly info: UploaderStatus = { state: 'idle', delivered: 0, duplicates: 0, quarantined: 0, failedAttempts: 0 };
   private unsubscribe: (() => void) | undefined;
+  private held = false;
 
   constructor(
     private readonly buffer: FrameBuffer,
@@ -91,6 +92,13 @@ export class Uploader {
   /** A new item is waiting. */
   notify(): void {
     this.wake?.();
+  }
+
+  /** Holds uploads (the server's upload_enabled is false): frames stay in the buffer until released. */
+  hold(held: boolean): void {
+    if (held === this.held) return;
+    this.held = held;
+    if (!held) this.wake?.();
   }
 
   status(): UploaderStatus {
@@ -114,9 +122,9 @@ export class Uploader {
     const { log } = this.options;
     let attempt = 0;
     while (!this.stopped) {
-      const name = this.buffer.next();
+      const name = this.held ? undefined : this.buffer.next();
       if (!name) {
-        this.info.state = 'idle';
+        this.info.state = this.held ? 'held' : 'idle';
         await new Promise<void>((resolve) => {
           this.wake = resolve;
         });

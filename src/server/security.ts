@@ -31,11 +31,11 @@ const OPEN_ROUTES = new Set(['/api/health', '/api/session']);
 /**
  * Whether a matched route needs the token: every /api route but the open ones, and /metrics. The decision is
  * made on the route that matched (not the raw URL), so no spelling of a path (percent-encoding, case, dots)
- * reaches a protected handler unchecked. The UI shell (pages, /assets) and unmatched addresses (404) are open.
+ * reaches a protected handler unchecked. /mcp (the MCP server for AI assistants) reads everything: it needs it too. The UI shell (pages, /assets) and unmatched addresses (404) are open.
  */
 export function requiresToken(routeUrl: string | undefined): boolean {
   if (routeUrl === undefined) return false;
-  if (routeUrl === '/metrics') return true;
+  if (routeUrl === '/metrics' || routeUrl === '/mcp') return true;
   return (routeUrl === '/api' || routeUrl.startsWith('/api/')) && !OPEN_ROUTES.has(routeUrl);
 }
 

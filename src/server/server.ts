@@ -27,6 +27,16 @@ import { buildApp, type App } from './app.js';
 import { storageRoutes } from './routes/storage.js';
 import { timelineRoutes } from './routes/timeline.js';
 import { webRoutes } from './routes/web.js';
+import { configRoutes } from './routes/config.js';
+import { heartbeatRoutes } from './routes/heartbeat.js';
+import { activityRoutes } from './routes/activity.js';
+import { mcpRoutes } from './routes/mcp.js';
+import { ActivityService } from '../services/activity-service.js';
+import { ActivityRepository } from '../store/activity-repository.js';
+import { ClientsService } from '../services/clients-service.js';
+import { effectiveServerSettings } from '../services/server-settings.js';
+import { ClientsRepository } from '../store/clients-repository.js';
+import { SettingsRepository } from '../store/settings-repository.js';
 
 export interface RunningServer {
   app: App;
@@ -84,6 +94,28 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       maxStorageBytes: config.maxStorageBytes,
       log,
     });
+    const queue = new QueueService(repo, {
+      lifoThreshold: config.lifoThreshold,
+      workers: config.workers,
+      maxAttempts: config.maxAttempts,
+      ocrEngine: config.ocrEngine,
+      version: VERSION,
+      onRequeued: onQueued,
+      backfill: () => ({
+        embedding: embedder ? embeddings.missingCount(embedder.model) : null,
+        description: config.ai.vlm.url ? repo.completedWithoutDescription() : null,
+      }),
+      storage: () => retention.status(),
+      semantic: semanticStatus,
+    });
+    const entries = new EntriesService(repo, images);
+    const activity = new ActivityService(new ActivityRepository(db));
+    const clients = new ClientsService(new ClientsRepository(db), new SettingsRepository(db), {
+      recording_enabled: true,
+      upload_enabled: true,
+      ai_processing_enabled: true,
+      ui_show_ai: config.ai.showAiDescription,
+    });
     const app = await buildApp(
       {
         ingest: new IngestService(repo, images, {
@@ -95,21 +127,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
             retention.onUploaded(bytes);
           },
         }),
-        queue: new QueueService(repo, {
-          lifoThreshold: config.lifoThreshold,
-          workers: config.workers,
-          maxAttempts: config.maxAttempts,
-          ocrEngine: config.ocrEngine,
-          version: VERSION,
-          onRequeued: onQueued,
-          backfill: () => ({
-            embedding: embedder ? embeddings.missingCount(embedder.model) : null,
-            description: config.ai.vlm.url ? repo.completedWithoutDescription() : null,
-          }),
-          storage: () => retention.status(),
-          semantic: semanticStatus,
-        }),
-        entries: new EntriesService(repo, images),
+        queue,
+        entries,
         search,
         auth: new AuthService(config.apiToken),
         uploadGate,
@@ -123,7 +142,15 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         logger: config.debug ? { level: 'debug' } : false,
         requestTimeoutMs: config.requestTimeoutMs,
         log,
-        plugins: [timelineRoutes(new TimelineRepository(db)), storageRoutes(retention), webRoutes()],
+        plugins: [
+          timelineRoutes(new TimelineRepository(db)),
+          storageRoutes(retention),
+          configRoutes(clients, () => effectiveServerSettings(config)),
+          heartbeatRoutes(clients),
+          activityRoutes(activity),
+          mcpRoutes({ search, entries, activity, queue }),
+          webRoutes(),
+        ],
       },
     );
     const url = await app.listen({ host: config.host, port: config.port });

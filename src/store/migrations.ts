@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { cjkIndexText } from './cjk.js';
+import { createClientsAndSettings } from './migration-clients.js';
 
 export interface MigrationContext {
   dataDir: string;
@@ -25,6 +26,7 @@ export const migrations: Migration[] = [
   { version: 4, name: 'storage index (status, bytes) for the storage figures of retention', up: createStorageIndex },
   { version: 5, name: 'case-insensitive app index for search filters', up: createAppSearchIndex },
   { version: 6, name: 'bigram index of CJK OCR text', up: createCjkIndex },
+  { version: 8, name: 'runtime settings and capture clients (capture control)', up: createClientsAndSettings },
 ];
 
 export function runMigrations(db: Database.Database, context: MigrationContext): void {

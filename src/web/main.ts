@@ -5,6 +5,8 @@ import { detailPage } from './pages/detail.js';
 import { timelinePage } from './pages/timeline.js';
 import { searchPage } from './pages/search.js';
 import { queuePage } from './pages/queue.js';
+import { activityPage } from './pages/activity.js';
+import { settingsPage } from './pages/settings.js';
 import { match, navigate, onNavigate, type Cleanup, type Page } from './router.js';
 
 const pages: Record<string, Page> = {
@@ -13,6 +15,8 @@ const pages: Record<string, Page> = {
   timeline: timelinePage,
   search: searchPage,
   queue: queuePage,
+  activity: activityPage,
+  settings: settingsPage,
   'not-found': (root) => {
     document.title = 'Not found · OpenRecall';
     root.append(

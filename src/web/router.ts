@@ -14,6 +14,8 @@ const routes: { name: string; pattern: RegExp; keys: string[] }[] = [
   { name: 'timeline', pattern: /^\/timeline\/?$/, keys: [] },
   { name: 'search', pattern: /^\/search\/?$/, keys: [] },
   { name: 'queue', pattern: /^\/queue\/?$/, keys: [] },
+  { name: 'activity', pattern: /^\/activity\/?$/, keys: [] },
+  { name: 'settings', pattern: /^\/settings\/?$/, keys: [] },
   { name: 'entry', pattern: /^\/entry\/(\d+)\/?$/, keys: ['id'] },
 ];
 

@@ -6,6 +6,7 @@ import type { IngestService, Upload } from '../../services/ingest-service.js';
 import type { MetricsService } from '../../services/metrics-service.js';
 import type { UploadGate } from '../../services/upload-gate.js';
 import { errorResponses, UploadAccepted, UploadDuplicate, UploadForm } from '../../api/index.js';
+import { normalisePythonUpload } from '../python-upload.js';
 
 /** The fields of the upload form (the schema's properties); anything else is refused by name. */
 const UPLOAD_FIELDS = Object.keys(UploadForm.properties);
@@ -24,6 +25,8 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
     {
       schema: {
         summary: 'Upload a screenshot; it is stored and queued for processing',
+        description:
+          "Also accepts the Python MyRecall client's form: `file` (the screenshot) and `metadata`, a JSON string {timestamp, app_name, window_title}.",
         tags: ['ingest'],
         consumes: ['multipart/form-data'],
         body: UploadForm,
@@ -53,6 +56,8 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
         if (!request.isMultipart()) {
           throw new ApiError(415, `upload must be multipart/form-data, not ${request.headers['content-type'] ?? 'an empty body'}`, 'UNSUPPORTED_MEDIA_TYPE');
         }
+        // The Python MyRecall client's form (file + metadata JSON) becomes this form's fields.
+        normalisePythonUpload(request.body as Record<string, unknown> | undefined);
         const unknown = Object.keys((request.body as Record<string, unknown> | undefined) ?? {}).filter((name) => !UPLOAD_FIELDS.includes(name));
         if (unknown.length) {
           throw new ApiError(400, `unknown field '${unknown[0]!.slice(0, 64)}': the upload takes ${UPLOAD_FIELDS.join(', ')}`, 'UNKNOWN_FIELD');

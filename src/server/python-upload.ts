@@ -1,0 +1,51 @@
+import { ApiError } from '../errors.js';
+
+/** The Python MyRecall client's upload: `file` (the screenshot) and `metadata`, a JSON string. */
+export const PYTHON_UPLOAD_FIELDS = ['file', 'metadata'] as const;
+
+const MAX_METADATA_CHARS = 16 * 1024;
+
+const invalid = (message: string) => new ApiError(400, `invalid field 'metadata': ${message}`, 'INVALID_FIELD');
+
+function text(metadata: Record<string, unknown>, key: string, maxLength: number): string {
+  const value = metadata[key];
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw invalid(`'${key}' must be a string, not ${Array.isArray(value) ? 'an array' : typeof value}`);
+  if (value.length > maxLength) throw invalid(`'${key}' is longer than ${maxLength} characters`);
+  return value;
+}
+
+/**
+ * Turns the Python client's form into this server's (`image`, `timestamp`, `active_app`, `active_window`), in
+ * place, before validation; any other form is left as it is. Bad metadata is refused before anything is stored.
+ */
+export function normalisePythonUpload(body: Record<string, unknown> | undefined): void {
+  if (!body || !PYTHON_UPLOAD_FIELDS.some((name) => name in body)) return;
+  const others = Object.keys(body).filter((name) => !(PYTHON_UPLOAD_FIELDS as readonly string[]).includes(name));
+  if (others.length) {
+    throw new ApiError(400, `unknown field '${others[0]!.slice(0, 64)}': the Python client's upload takes file and metadata only`, 'UNKNOWN_FIELD');
+  }
+  if (!('file' in body)) throw new ApiError(400, "missing field 'file'", 'MISSING_FIELD');
+  if (!Buffer.isBuffer(body.file)) throw new ApiError(400, "invalid field 'file': must be a single uploaded file", 'INVALID_FIELD');
+  if (!('metadata' in body)) throw new ApiError(400, "missing field 'metadata'", 'MISSING_FIELD');
+  const raw = body.metadata;
+  if (typeof raw !== 'string') throw invalid('must be a JSON text field, not a file');
+  if (raw.length > MAX_METADATA_CHARS) throw invalid(`longer than ${MAX_METADATA_CHARS} characters`);
+  let metadata: unknown;
+  try {
+    metadata = JSON.parse(raw);
+  } catch {
+    throw invalid('not valid JSON');
+  }
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw invalid('must be a JSON object');
+  const fields = metadata as Record<string, unknown>;
+  const timestamp = fields.timestamp;
+  if (timestamp === undefined) throw invalid("missing 'timestamp' (Unix seconds)");
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp < 0) throw invalid("'timestamp' must be a number of Unix seconds");
+  const app = text(fields, 'app_name', 512);
+  const title = text(fields, 'window_title', 4096);
+
+  const image = body.file;
+  for (const name of PYTHON_UPLOAD_FIELDS) delete body[name];
+  Object.assign(body, { image, timestamp, active_app: app, active_window: title });
+}

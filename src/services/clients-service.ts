@@ -1,0 +1,129 @@
+import { notFound } from '../errors.js';
+import type { ClientReport, ClientRow, ClientsRepository } from '../store/clients-repository.js';
+import type { SettingsRepository } from '../store/settings-repository.js';
+
+/** The Python client's runtime settings, kept by the server and obeyed by the clients. */
+export interface RuntimeSettings {
+  recording_enabled: boolean;
+  upload_enabled: boolean;
+  ai_processing_enabled: boolean;
+  ui_show_ai: boolean;
+}
+
+export const RUNTIME_SETTING_KEYS = ['recording_enabled', 'upload_enabled', 'ai_processing_enabled', 'ui_show_ai'] as const;
+
+/** What the server asks of one client: the runtime settings with the pause that applies to it, and their revision. */
+export interface ClientDirective extends RuntimeSettings {
+  /** Grows with every change; a client applies a directive whose revision it has not applied yet. */
+  revision: number;
+}
+
+export interface ClientView {
+  id: string;
+  kind: string;
+  host: string | null;
+  version: string | null;
+  address: string | null;
+  first_seen: number;
+  last_seen: number;
+  online: boolean;
+  /** What the client reports, or for a client that reports nothing, what it was asked. */
+  paused: boolean;
+  state: string | null;
+  buffer_bytes: number | null;
+  buffer_items: number | null;
+  /** Whether the server currently asks this client to pause. */
+  pause_requested: boolean;
+}
+
+/** A client is online when it called within three of its heartbeat periods (at least this long). */
+const MIN_ONLINE_WINDOW_SECONDS = 15;
+const DEFAULT_HEARTBEAT_SECONDS = 5;
+
+const now = () => Date.now() / 1000;
+
+/** Capture control: runtime settings, clients' heartbeats, pause and resume per client or for all. */
+export class ClientsService {
+  constructor(
+    private readonly clients: ClientsRepository,
+    private readonly settings: SettingsRepository,
+    private readonly defaults: RuntimeSettings,
+  ) {}
+
+  private stored(): { values: RuntimeSettings; revisions: Record<string, number> } {
+    const values: RuntimeSettings = { ...this.defaults };
+    const revisions: Record<string, number> = {};
+    for (const row of this.settings.all()) {
+      if (!(RUNTIME_SETTING_KEYS as readonly string[]).includes(row.key)) continue;
+      const value = JSON.parse(row.value) as unknown;
+      if (typeof value !== 'boolean') continue;
+      values[row.key as keyof RuntimeSettings] = value;
+      revisions[row.key] = row.revision;
+    }
+    return { values, revisions };
+  }
+
+  runtimeSettings(): RuntimeSettings {
+    return this.stored().values;
+  }
+
+  /** GET /api/config: the global settings, and whether any client called in recently. */
+  config(): RuntimeSettings & { client_online: boolean; last_heartbeat: number | null } {
+    return { ...this.runtimeSettings(), client_online: this.list().some((c) => c.online), last_heartbeat: this.clients.lastSeen() };
+  }
+
+  updateConfig(patch: Partial<RuntimeSettings>): ReturnType<ClientsService['config']> {
+    const changes = Object.fromEntries(Object.entries(patch).filter(([key, value]) => (RUNTIME_SETTING_KEYS as readonly string[]).includes(key) && value !== undefined));
+    if (Object.keys(changes).length) this.settings.set(changes);
+    return this.config();
+  }
+
+  /** POST /api/heartbeat: records the client's report and answers what it should do. */
+  heartbeat(report: ClientReport): ClientDirective {
+    const row = this.clients.report(report, now());
+    return this.directiveFor(row);
+  }
+
+  directiveFor(row: ClientRow | undefined): ClientDirective {
+    const { values, revisions } = this.stored();
+    const globalRevision = revisions.recording_enabled ?? 0;
+    const own = row && row.desired_revision !== null && row.desired_paused !== null && row.desired_revision > globalRevision;
+    const recording = own ? row.desired_paused === 0 : values.recording_enabled;
+    const revision = Math.max(0, ...Object.values(revisions), row?.desired_revision ?? 0);
+    return { ...values, recording_enabled: recording, revision };
+  }
+
+  list(): ClientView[] {
+    const at = now();
+    return this.clients.list().map((row) => {
+      const directive = this.directiveFor(row);
+      const window = Math.max(MIN_ONLINE_WINDOW_SECONDS, 3 * (row.heartbeat_seconds ?? DEFAULT_HEARTBEAT_SECONDS));
+      return {
+        id: row.id,
+        kind: row.kind,
+        host: row.host,
+        version: row.version,
+        address: row.address,
+        first_seen: row.first_seen,
+        last_seen: row.last_seen,
+        online: at - row.last_seen <= window,
+        paused: row.paused === null ? !directive.recording_enabled : row.paused === 1,
+        state: row.state,
+        buffer_bytes: row.buffer_bytes,
+        buffer_items: row.buffer_items,
+        pause_requested: !directive.recording_enabled,
+      };
+    });
+  }
+
+  /** Pause or resume one client; it obeys at its next heartbeat. */
+  setPaused(id: string, paused: boolean): ClientView {
+    if (!this.clients.desirePaused(id, paused, this.settings.nextRevision())) throw notFound(`capture client '${id.slice(0, 128)}'`);
+    return this.list().find((c) => c.id === id)!;
+  }
+
+  /** Pause or resume every client (the global recording_enabled, which the Python client obeys too). */
+  setAllPaused(paused: boolean): void {
+    this.settings.set({ recording_enabled: !paused });
+  }
+}

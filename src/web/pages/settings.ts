@@ -1,0 +1,136 @@
+// Capture control: every capture client that has called in, with a pause/resume switch each and for all, and
+// the server's effective settings (read-only; the server never sends secrets).
+import { api } from '../api.js';
+import { every, formatBytes, formatFull, h, liveIndicator, pageTitle, toast } from '../dom.js';
+import type { Route } from '../router.js';
+
+interface CaptureClient {
+  id: string;
+  kind: string;
+  host: string | null;
+  version: string | null;
+  address: string | null;
+  last_seen: number;
+  online: boolean;
+  paused: boolean;
+  state: string | null;
+  buffer_bytes: number | null;
+  buffer_items: number | null;
+  pause_requested: boolean;
+}
+
+interface RuntimeConfig {
+  recording_enabled: boolean;
+  upload_enabled: boolean;
+  ai_processing_enabled: boolean;
+  ui_show_ai: boolean;
+  client_online: boolean;
+}
+
+const LIVE_MS = 2000;
+const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) as const;
+
+export function settingsPage(root: HTMLElement, _route: Route): () => void {
+  document.title = 'Settings · OpenRecall';
+  let stopped = false;
+  const error = h('p', { class: 'error', role: 'alert', hidden: true });
+  const rows = h('tbody', { id: 'clients-rows' });
+  const empty = h('p', { class: 'muted', id: 'clients-empty', hidden: true }, 'No capture client has called in yet. Start one with ', h('code', null, 'openrecall client'), '.');
+  const allState = h('span', { id: 'all-state', class: 'muted' });
+  const pauseAll = h('button', { type: 'button', class: 'button', id: 'pause-all' }, 'Pause all');
+  const resumeAll = h('button', { type: 'button', class: 'button', id: 'resume-all' }, 'Resume all');
+  const serverSettings = h('dl', { class: 'facts facts--wide', id: 'server-settings' });
+
+  root.append(
+    h(
+      'div',
+      { class: 'page' },
+      h('div', { class: 'page__head' }, pageTitle('Settings'), liveIndicator()),
+      error,
+      h(
+        'section',
+        { class: 'panel', 'aria-labelledby': 'clients-title' },
+        h('div', { class: 'panel__head' }, h('h2', { class: 'panel__title', id: 'clients-title' }, 'Capture clients'), h('div', { class: 'actions' }, allState, pauseAll, resumeAll)),
+        empty,
+        h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            { class: 'table', id: 'clients' },
+            h('thead', null, h('tr', null, ...['Host', 'Version', 'Last seen', 'Online', 'Capture', 'Buffer', ''].map((name) => h('th', { scope: 'col' }, name)))),
+            rows,
+          ),
+        ),
+      ),
+      h('section', { class: 'panel', 'aria-labelledby': 'server-title' }, h('h2', { class: 'panel__title', id: 'server-title' }, 'Server settings'), h('p', { class: 'muted' }, 'Set with OPENRECALL_* environment variables when the server starts; read-only here.'), serverSettings),
+    ),
+  );
+
+  const act = async (what: string, run: () => Promise<unknown>) => {
+    try {
+      await run();
+      toast(what);
+      await refresh();
+    } catch (e) {
+      toast(`Could not change it: ${(e as Error).message}`, 'error');
+    }
+  };
+  pauseAll.addEventListener('click', () => act('Every client pauses at its next heartbeat', () => api('/api/clients/paused', json({ paused: true }))));
+  resumeAll.addEventListener('click', () => act('Every client resumes at its next heartbeat', () => api('/api/clients/paused', json({ paused: false }))));
+
+  function row(client: CaptureClient): HTMLTableRowElement {
+    const label = client.host ?? client.address ?? client.id;
+    const capture = client.paused ? 'Paused' : 'Recording';
+    const pending = client.pause_requested !== client.paused ? (client.pause_requested ? ' · pausing…' : ' · resuming…') : '';
+    const button = h(
+      'button',
+      { type: 'button', class: 'button button--small', 'aria-pressed': String(client.pause_requested), 'aria-label': `${client.pause_requested ? 'Resume' : 'Pause'} ${label}` },
+      client.pause_requested ? 'Resume' : 'Pause',
+    );
+    button.addEventListener('click', () =>
+      act(`${label} ${client.pause_requested ? 'resumes' : 'pauses'} at its next heartbeat`, () =>
+        api(`/api/clients/${encodeURIComponent(client.id)}/paused`, json({ paused: !client.pause_requested })),
+      ),
+    );
+    const buffer = client.buffer_bytes === null ? '–' : `${formatBytes(client.buffer_bytes)}${client.buffer_items === null ? '' : ` · ${client.buffer_items} frame(s)`}`;
+    return h(
+      'tr',
+      { 'data-client': client.id, 'data-paused': String(client.paused), 'data-online': String(client.online) },
+      h('td', null, h('span', { class: 'client__host' }, label), client.kind === 'python' ? h('span', { class: 'muted' }, ' (Python client)') : null),
+      h('td', null, client.version ?? '–'),
+      h('td', null, h('time', { datetime: new Date(client.last_seen * 1000).toISOString() }, formatFull(client.last_seen))),
+      h('td', { class: 'client__online' }, h('span', { class: `badge ${client.online ? 'badge--completed' : 'badge--failed'}` }, client.online ? 'online' : 'offline')),
+      h('td', { class: 'client__capture' }, capture + pending),
+      h('td', { class: 'client__buffer' }, buffer),
+      h('td', null, button),
+    );
+  }
+
+  async function refresh(): Promise<void> {
+    const [{ clients }, config] = await Promise.all([api<{ clients: CaptureClient[] }>('/api/clients'), api<RuntimeConfig>('/api/config')]).catch((e: unknown) => {
+      error.textContent = `Could not reach the server: ${(e as Error).message}`;
+      error.hidden = false;
+      throw e;
+    });
+    if (stopped) return;
+    error.hidden = true;
+    empty.hidden = clients.length > 0;
+    // Keep the focused switch focused across a refresh.
+    const focused = (document.activeElement as HTMLElement | null)?.closest('tr')?.dataset.client;
+    rows.replaceChildren(...clients.map(row));
+    if (focused) rows.querySelector<HTMLElement>(`tr[data-client="${CSS.escape(focused)}"] button`)?.focus();
+    allState.textContent = config.recording_enabled ? 'Recording allowed' : 'All paused';
+    pauseAll.disabled = !config.recording_enabled && clients.every((c) => c.pause_requested);
+    resumeAll.disabled = config.recording_enabled && clients.every((c) => !c.pause_requested);
+  }
+
+  void api<{ settings: { name: string; value: string }[] }>('/api/settings').then(({ settings }) => {
+    if (!stopped) serverSettings.replaceChildren(...settings.flatMap((s) => [h('dt', null, h('code', null, s.name)), h('dd', null, s.value)]));
+  });
+  const stop = every(LIVE_MS, () => refresh().catch(() => {}));
+  return () => {
+    stopped = true;
+    stop();
+  };
+}

@@ -40,7 +40,7 @@ const COLUMNS = `id, kind, host, version, address, first_seen, last_seen, heartb
 export class ClientsRepository {
   private readonly stmt;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.stmt = {
       list: db.prepare(`SELECT ${COLUMNS} FROM capture_clients ORDER BY last_seen DESC`),
       get: db.prepare(`SELECT ${COLUMNS} FROM capture_clients WHERE id = ?`),

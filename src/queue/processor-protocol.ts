@@ -8,6 +8,8 @@ export const CRASH_LIMIT_FACTOR = 2;
 export type ToProcessor =
   | { type: 'start'; config: ServerConfig }
   | { type: 'notify' }
+  /** `openrecall compact`: compact every processed frame now, whatever its age. */
+  | { type: 'compact' }
   | { type: 'stop'; graceMs: number };
 
 export type FromProcessor =

@@ -69,6 +69,11 @@ export class ProcessorSupervisor {
     this.send({ type: 'notify' });
   }
 
+  /** `openrecall compact`: the processor compacts every processed frame now. */
+  compactNow(): void {
+    this.send({ type: 'compact' });
+  }
+
   private send(message: ToProcessor): void {
     if (this.child?.connected) this.child.send(message);
   }

@@ -103,6 +103,20 @@ export const StorageStatus = Type.Object(
   { description: 'Disk use of the data dir and retention' },
 );
 
+/** Compaction of processed frames into shared tiles (OPENRECALL_COMPACT_AFTER_MINUTES). */
+export const CompactionStatus = Type.Object(
+  {
+    after_minutes: Type.Number({ description: 'OPENRECALL_COMPACT_AFTER_MINUTES' }),
+    compacted_frames: Type.Integer(),
+    pending_frames: Type.Integer({ description: 'Processed frames old enough to compact, not compacted yet' }),
+    uncompacted_frames: Type.Integer({ description: 'Every processed frame still stored as its own file' }),
+    stored_bytes: Type.Integer({ description: 'Layers and manifests of the compacted frames' }),
+    original_bytes: Type.Integer({ description: 'What the compacted frames took as separate lossless WebP files' }),
+    ratio: Nullable(Type.Number({ description: 'stored_bytes / original_bytes; null before anything is compacted' })),
+  },
+  { description: 'Compaction of processed frames' },
+);
+
 export const QueueStatus = Type.Object({
   queue: Type.Object({ pending: Type.Integer(), processing: Type.Integer(), completed: Type.Integer(), failed: Type.Integer() }),
   config: Type.Object({
@@ -132,6 +146,7 @@ export const QueueStatus = Type.Object({
     cpus: Type.Integer(),
   }),
   storage: Type.Optional(StorageStatus),
+  compaction: Type.Optional(CompactionStatus),
 });
 
 const Tally = Type.Object({ frames: Type.Integer(), bytes: Type.Integer() });

@@ -14,6 +14,9 @@ import { EntriesService } from '../services/entries-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { QueueService } from '../services/queue-service.js';
 import { RetentionService } from '../services/retention-service.js';
+import { CompactionService } from '../services/compaction-service.js';
+import { CompactionRepository } from '../store/compaction-repository.js';
+import { compactionRoutes } from './routes/compaction.js';
 import { StorageRepository } from '../store/storage-repository.js';
 import { acquireDataDirLock } from '../store/data-dir-lock.js';
 import { openDatabase, type Db } from '../store/database.js';
@@ -73,6 +76,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       maxStorageBytes: config.maxStorageBytes,
       log,
     });
+    // Status and the `compact` request only: the compaction itself runs in the processor.
+    const compaction = new CompactionService(new CompactionRepository(db), images, { afterMinutes: config.compactAfterMinutes, log });
     const app = await buildApp(
       {
         ingest: new IngestService(repo, images, {
@@ -96,6 +101,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
             description: config.ai.vlm.url ? repo.completedWithoutDescription() : null,
           }),
           storage: () => retention.status(),
+          compaction: () => compaction.status(),
         }),
         entries: new EntriesService(repo, images),
         search,
@@ -110,7 +116,15 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         showAiDescription: config.ai.showAiDescription,
         logger: config.debug ? { level: 'debug' } : false,
         requestTimeoutMs: config.requestTimeoutMs,
-        plugins: [timelineRoutes(new TimelineRepository(db)), storageRoutes(retention), webRoutes()],
+        plugins: [
+          timelineRoutes(new TimelineRepository(db)),
+          storageRoutes(retention),
+          compactionRoutes(() => {
+            running.compactNow();
+            return compaction.status();
+          }),
+          webRoutes(),
+        ],
       },
     );
     const url = await app.listen({ host: config.host, port: config.port });

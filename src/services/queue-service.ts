@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { ApiError, notFound } from '../errors.js';
 import { EntriesRepository, type ProcessingMode, type QueueCounts } from '../store/entries-repository.js';
+import type { CompactionStatus } from './compaction-service.js';
 import type { StorageStatus } from './retention-service.js';
 
 export interface QueueStatus {
@@ -13,6 +14,8 @@ export interface QueueStatus {
   system: { version: string; uptime_seconds: number; pid: number; rss_mb: number; node: string; platform: string; cpus: number };
   /** Disk used by the data dir and what retention does about it. */
   storage?: StorageStatus;
+  /** Compacted frames and the bytes they take. */
+  compaction?: CompactionStatus;
 }
 
 export interface QueueServiceOptions {
@@ -24,6 +27,7 @@ export interface QueueServiceOptions {
   onRequeued: () => void;
   backfill?: () => { embedding: number | null; description: number | null };
   storage?: () => StorageStatus;
+  compaction?: () => CompactionStatus;
 }
 
 /** What the queue looks like, and the operator's levers on it. */
@@ -67,6 +71,7 @@ export class QueueService {
         cpus: os.availableParallelism(),
       },
       ...(this.options.storage ? { storage: this.options.storage() } : {}),
+      ...(this.options.compaction ? { compaction: this.options.compaction() } : {}),
     };
   }
 

@@ -1,0 +1,360 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ImageStore } from '../images/image-store.js';
+import { compactedReader, type CompactedFrameReader } from '../images/compaction/frame-reader.js';
+import { encodeManifest, type Manifest } from '../images/compaction/manifest.js';
+import { decodeRgb, encodeLayer } from '../images/compaction/tile-codec.js';
+import { packLayer, splitTiles, tileHash, type TileRef } from '../images/compaction/tiles.js';
+import type { Logger } from '../log.js';
+import type { CompactionCandidate, CompactionRepository } from '../store/compaction-repository.js';
+
+export interface CompactionOptions {
+  /** Frames captured more than this many minutes ago are compacted (0: as soon as they are processed). */
+  afterMinutes: number;
+  log: Logger;
+  now?: () => number;
+  /** Tests only: SIGKILL this process at this point of the first frame's compaction. */
+  testCrashAt?: 'after-files' | 'after-commit';
+}
+
+/** What `GET /api/queue/status` reports under `compaction`. */
+export interface CompactionStatus {
+  after_minutes: number;
+  compacted_frames: number;
+  /** Processed frames old enough to compact that are still separate files. */
+  pending_frames: number;
+  /** Every processed frame still a separate file (what `openrecall compact` works through). */
+  uncompacted_frames: number;
+  /** Layers plus manifests of the compacted frames. */
+  stored_bytes: number;
+  /** What those frames took as separate lossless WebP files. */
+  original_bytes: number;
+  /** stored_bytes / original_bytes; null before anything is compacted. */
+  ratio: number | null;
+}
+
+/** A frame references at most this many layers: rebuilding it decodes each of them once. */
+const MAX_LAYERS = 12;
+/** Tiles of the last this-many frames of a monitor are looked up for reuse. */
+const WINDOW_FRAMES = 24;
+const JOURNAL = 'compaction.journal';
+
+interface TileLocation {
+  layerId: number;
+  layerPath: string;
+  slot: number;
+  seen: number;
+}
+
+/** Recently seen tiles of one monitor, by content. */
+class TileWindow {
+  readonly index = new Map<string, TileLocation>();
+  frames = 0;
+
+  remember(hash: string, location: Omit<TileLocation, 'seen'>): void {
+    this.index.set(hash, { ...location, seen: this.frames });
+  }
+
+  nextFrame(): void {
+    this.frames++;
+    if (this.index.size < 20_000) return;
+    for (const [hash, location] of this.index) if (location.seen < this.frames - WINDOW_FRAMES) this.index.delete(hash);
+  }
+}
+
+interface JournalEntry {
+  entryId: number;
+  original: string;
+  layer: string | null;
+  manifest: string;
+}
+
+/**
+ * Re-stores processed frames as tiles shared between consecutive frames of a monitor: each frame becomes a
+ * small manifest plus a layer holding only the tiles no recent frame had. Crash-safe: a journal names the
+ * frame's new files before they are written; the row switches to the manifest in one transaction; the old
+ * file goes only after that commit. At start, `recover()` finishes or undoes what a crash interrupted.
+ */
+export class CompactionService {
+  private readonly now: () => number;
+  private readonly windows = new Map<string, TileWindow>();
+  readonly reader: CompactedFrameReader;
+  /** `openrecall compact`: compact every processed frame, whatever its age, until none is left. */
+  private urgent = false;
+
+  constructor(
+    private readonly repo: CompactionRepository,
+    private readonly images: ImageStore,
+    private readonly options: CompactionOptions,
+  ) {
+    this.now = options.now ?? (() => Date.now() / 1000);
+    this.reader = compactedReader(images);
+  }
+
+  private cutoff(): number {
+    return this.urgent ? Infinity : this.now() - this.options.afterMinutes * 60;
+  }
+
+  hasUrgentWork(): boolean {
+    return this.urgent;
+  }
+
+  compactAllNow(): number {
+    this.urgent = true;
+    return this.repo.countCandidates(Infinity);
+  }
+
+  status(): CompactionStatus {
+    const totals = this.repo.totals();
+    return {
+      after_minutes: this.options.afterMinutes,
+      ...totals,
+      pending_frames: this.repo.countCandidates(this.now() - this.options.afterMinutes * 60),
+      uncompacted_frames: this.repo.countCandidates(Infinity),
+      ratio: totals.original_bytes > 0 ? Math.round((totals.stored_bytes / totals.original_bytes) * 10_000) / 10_000 : null,
+    };
+  }
+
+  /** Compacts up to `limit` frames due for it, oldest first. Returns how many were compacted. */
+  async runBatch(limit: number): Promise<number> {
+    const frames = this.repo.candidates(this.cutoff(), limit);
+    if (frames.length === 0) {
+      this.urgent = false;
+      return 0;
+    }
+    let done = 0;
+    for (const frame of frames) {
+      try {
+        if (await this.compactOne(frame)) done++;
+      } catch (error) {
+        this.options.log(`compaction of frame ${frame.id} failed: ${(error as Error).message}`);
+        // A frame that cannot be compacted (its file is damaged) stays as it is; do not loop on it.
+        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw error;
+        this.skipped.add(frame.id);
+      }
+    }
+    return done;
+  }
+
+  private readonly skipped = new Set<number>();
+
+  /** Compacts everything due, calling `progress` after each batch; for `openrecall compact` without a server. */
+  async runAll(progress?: (done: number) => void): Promise<number> {
+    this.urgent = true;
+    let total = 0;
+    for (;;) {
+      const before = this.skipped.size;
+      const done = await this.runBatch(16);
+      total += done;
+      progress?.(total);
+      if (done === 0 && this.skipped.size === before) break;
+      if (done === 0 && this.repo.candidates(Infinity, 1000).every((f) => this.skipped.has(f.id))) break;
+    }
+    await this.sweep();
+    return total;
+  }
+
+  private window(monitor: number | null): TileWindow {
+    const key = String(monitor);
+    let window = this.windows.get(key);
+    if (!window) {
+      window = new TileWindow();
+      this.windows.set(key, window);
+    }
+    return window;
+  }
+
+  /** A monitor's window starts from its newest compacted frame, so a restart does not store a full frame again. */
+  private async seed(monitor: number | null, window: TileWindow): Promise<void> {
+    const last = this.repo.lastCompacted(monitor);
+    if (!last) return;
+    try {
+      const manifest = await this.reader.manifest(last.path);
+      const tiles = splitTiles(await this.reader.pixels(last.path));
+      tiles.forEach((tile, position) => {
+        const [layer, slot] = manifest.tiles[position]!;
+        window.remember(tileHash(tile), { layerId: manifest.layerIds[layer]!, layerPath: manifest.layers[layer]!, slot });
+      });
+    } catch (error) {
+      this.options.log(`compaction: cannot reuse the tiles of frame ${last.id} (${(error as Error).message}); starting afresh`);
+    }
+  }
+
+  private async compactOne(frame: CompactionCandidate): Promise<boolean> {
+    if (this.skipped.has(frame.id)) return false;
+    const key = String(frame.monitor);
+    let window = this.windows.get(key);
+    if (!window) {
+      window = this.window(frame.monitor);
+      await this.seed(frame.monitor, window);
+    }
+
+    const originalBytes = await this.images.read(frame.image_path);
+    const image = await decodeRgb(originalBytes);
+    const tiles = splitTiles(image);
+    const hashes = tiles.map(tileHash);
+
+    // Which earlier layers hold which tiles; only the MAX_LAYERS - 1 most useful are kept (one is our own).
+    const found = hashes.map((h) => window!.index.get(h));
+    const perLayer = new Map<number, number>();
+    for (const location of found) if (location) perLayer.set(location.layerId, (perLayer.get(location.layerId) ?? 0) + 1);
+    const kept = new Set(
+      [...perLayer.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, MAX_LAYERS - 1)
+        .map(([id]) => id),
+    );
+
+    const layers: Array<{ id: number; path: string }> = [];
+    const layerIndex = new Map<number, number>();
+    const ownPath = this.pathFor('layers', frame, 'webp');
+    const newTiles: Buffer[] = [];
+    const newSlots = new Map<string, number>();
+    const refs: TileRef[] = [];
+    for (let i = 0; i < tiles.length; i++) {
+      const location = found[i];
+      if (location && kept.has(location.layerId)) {
+        let index = layerIndex.get(location.layerId);
+        if (index === undefined) {
+          index = layers.push({ id: location.layerId, path: location.layerPath }) - 1;
+          layerIndex.set(location.layerId, index);
+        }
+        refs.push([index, location.slot]);
+        continue;
+      }
+      let slot = newSlots.get(hashes[i]!);
+      if (slot === undefined) {
+        slot = newTiles.push(tiles[i]!) - 1;
+        newSlots.set(hashes[i]!, slot);
+      }
+      refs.push([-1, slot]); // our own layer, index fixed below
+    }
+    let layerBytes: Buffer | undefined;
+    if (newTiles.length > 0) {
+      layerBytes = await encodeLayer(packLayer(newTiles));
+      const own = layers.push({ id: frame.id, path: ownPath }) - 1;
+      for (const ref of refs) if (ref[0] === -1) ref[0] = own;
+    }
+    const manifest: Manifest = {
+      version: 1,
+      width: image.width,
+      height: image.height,
+      layerIds: layers.map((l) => l.id),
+      layers: layers.map((l) => l.path),
+      tiles: refs,
+    };
+    const manifestBytes = encodeManifest(manifest);
+    const manifestPath = this.pathFor('frames', frame, 'tiles');
+
+    const journal: JournalEntry = { entryId: frame.id, original: frame.image_path, layer: layerBytes ? ownPath : null, manifest: manifestPath };
+    this.writeJournal(journal);
+    if (layerBytes) await this.images.writeAtomic(ownPath, layerBytes);
+    await this.images.writeAtomic(manifestPath, manifestBytes);
+    if (this.options.testCrashAt === 'after-files') process.kill(process.pid, 'SIGKILL');
+    const committed = this.repo.commit(
+      {
+        entryId: frame.id,
+        monitor: frame.monitor,
+        originalPath: frame.image_path,
+        originalBytes: frame.bytes ?? originalBytes.length,
+        manifestPath,
+        manifestBytes: manifestBytes.length,
+        layer: layerBytes ? { id: frame.id, path: ownPath, bytes: layerBytes.length, sha256: sha256(layerBytes) } : undefined,
+        layerIds: manifest.layerIds,
+      },
+      this.now(),
+    );
+    if (this.options.testCrashAt === 'after-commit') process.kill(process.pid, 'SIGKILL');
+    if (!committed) {
+      // The frame was deleted or a shared layer lost its last user meanwhile: undo, forget this monitor's window.
+      if (layerBytes) await this.images.remove(ownPath);
+      await this.images.remove(manifestPath);
+      this.windows.delete(key);
+      this.clearJournal();
+      return false;
+    }
+    await this.images.remove(frame.image_path);
+    this.clearJournal();
+
+    window.nextFrame();
+    hashes.forEach((hash, i) => {
+      const [layer, slot] = refs[i]!;
+      window!.remember(hash, { layerId: layers[layer]!.id, layerPath: layers[layer]!.path, slot });
+    });
+    return true;
+  }
+
+  private pathFor(kind: 'layers' | 'frames', frame: CompactionCandidate, extension: string): string {
+    const day = new Date(frame.timestamp * 1000).toISOString().slice(0, 10).replaceAll('-', '/');
+    return `compact/${kind}/${day}/${frame.id}.${extension}`;
+  }
+
+  /**
+   * Removes layers no frame uses any more (their frames were deleted). The file goes before the row, so a crash
+   * leaves at most a row without a file, which the next sweep removes.
+   */
+  async sweep(): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const layers = this.repo.unreferencedLayers(200);
+      if (layers.length === 0) break;
+      for (const layer of layers) {
+        await this.images.remove(layer.path);
+        this.reader.forget(layer.path);
+        if (this.repo.deleteUnreferencedLayer(layer.id)) removed++;
+      }
+    }
+    // Windows may point at removed layers: they start again from the newest compacted frame.
+    if (removed > 0) this.windows.clear();
+    return removed;
+  }
+
+  private journalPath(): string {
+    return path.join(this.images.paths.root, JOURNAL);
+  }
+
+  private writeJournal(entry: JournalEntry): void {
+    const temporary = `${this.journalPath()}.tmp`;
+    const fd = fs.openSync(temporary, 'w');
+    try {
+      fs.writeSync(fd, JSON.stringify(entry));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temporary, this.journalPath());
+  }
+
+  private clearJournal(): void {
+    fs.rmSync(this.journalPath(), { force: true });
+  }
+
+  /** Finishes (committed: the old file goes) or undoes (the new files go) a compaction a crash interrupted. */
+  async recover(): Promise<void> {
+    let entry: JournalEntry;
+    try {
+      entry = JSON.parse(fs.readFileSync(this.journalPath(), 'utf8')) as JournalEntry;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.options.log(`compaction: unreadable journal ignored (${(error as Error).message})`);
+        this.clearJournal();
+      }
+      return;
+    }
+    if (this.repo.committed(entry.entryId, entry.manifest)) {
+      await this.images.remove(entry.original);
+      this.options.log(`compaction: finished frame ${entry.entryId}, interrupted after its switch`);
+    } else {
+      if (entry.layer) await this.images.remove(entry.layer);
+      await this.images.remove(entry.manifest);
+      if (!this.repo.entryExists(entry.entryId)) await this.images.remove(entry.original);
+      this.options.log(`compaction: undid frame ${entry.entryId}, interrupted before its switch (the frame keeps its file)`);
+    }
+    this.clearJournal();
+  }
+}
+
+function sha256(bytes: Buffer): string {
+  return crypto.createHash('sha256').update(bytes).digest('hex');
+}

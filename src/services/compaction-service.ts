@@ -118,7 +118,8 @@ export class CompactionService {
 
   /** Compacts up to `limit` frames due for it, oldest first. Returns how many were compacted. */
   async runBatch(limit: number): Promise<number> {
-    const frames = this.repo.candidates(this.cutoff(), limit);
+    // Frames that failed (a damaged file) are passed over, not retried at every turn.
+    const frames = this.repo.candidates(this.cutoff(), limit + this.skipped.size).filter((f) => !this.skipped.has(f.id)).slice(0, limit);
     if (frames.length === 0) {
       this.urgent = false;
       return 0;
@@ -143,13 +144,13 @@ export class CompactionService {
   async runAll(progress?: (done: number) => void): Promise<number> {
     this.urgent = true;
     let total = 0;
-    for (;;) {
+    // A batch can end with nothing done when a frame was deleted meanwhile: stop after two such turns.
+    for (let idle = 0; idle < 2; ) {
       const before = this.skipped.size;
       const done = await this.runBatch(16);
       total += done;
-      progress?.(total);
-      if (done === 0 && this.skipped.size === before) break;
-      if (done === 0 && this.repo.candidates(Infinity, 1000).every((f) => this.skipped.has(f.id))) break;
+      progress?.(total + this.skipped.size);
+      idle = done === 0 && this.skipped.size === before ? idle + 1 : 0;
     }
     await this.sweep();
     return total;

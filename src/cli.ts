@@ -35,6 +35,7 @@ const commands: Record<string, () => Promise<Command>> = {
   backfill: async () => (await import('./cli/backfill-command.js')).backfillCommand,
   prune: async () => (await import('./cli/prune-command.js')).pruneCommand,
   compact: async () => (await import('./cli/compact-command.js')).compactCommand,
+  export: async () => (await import('./cli/export-command.js')).exportCommand,
   doctor: async () => (await import('./cli/doctor-command.js')).doctorCommand,
   client: async () => (await import('./client/cli.js')).clientCommand,
   pause: async () => (await import('./client/cli.js')).pauseCommand,

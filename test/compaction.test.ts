@@ -49,6 +49,10 @@ describe('compaction of processed frames', () => {
     const status = await compaction(server.api);
     assert.equal(status.uncompacted_frames, 0);
     assert.ok(status.ratio < 0.5, `compacted ${status.stored_bytes} bytes vs ${status.original_bytes} before (ratio ${status.ratio})`);
+    // `openrecall status` prints the same figures.
+    const cli = runCli(['status'], { OPENRECALL_API_URL: server.api });
+    assert.equal((await cli.exited).code, 0, cli.output());
+    assert.match(cli.output(), new RegExp(`compaction +${originals.length} frame\\(s\\) in [\\d.]+ MB instead of [\\d.]+ MB \\(ratio ${status.ratio}\\); 0 frame\\(s\\) not compacted`));
     const files = fs.readdirSync(path.join(server.dataDir, 'screenshots'), { recursive: true }).filter((f) => String(f).endsWith('.webp'));
     assert.deepEqual(files, [], 'the per-frame files are gone');
     // Thumbnails stay separate and small.
@@ -114,5 +118,36 @@ describe('compaction of processed frames', () => {
     assert.match(check!.message, /damaged/);
     // The server is still serving.
     assert.equal((await getJson(`${server.api}/queue/status`)).status, 200);
+  });
+});
+
+describe('retention on compacted frames', () => {
+  let server: Server;
+  after(async () => server?.close());
+
+  it('deletes old compacted frames (manifest and row) while newer frames that share their tiles stay intact', async () => {
+    server = await startInProcessServer({ compactAfterMinutes: 0, retentionDays: 1 });
+    const images = await editingSequence(5);
+    const now = Date.now() / 1000;
+    const timestamps = [now - 3 * 86_400, now - 2.5 * 86_400, now - 2 * 86_400, now - 600, now - 300];
+    const ids: number[] = [];
+    for (const [i, image] of images.entries()) ids.push((await upload(server.api, { image, timestamp: timestamps[i]!, monitor: 0 })).body.task_id as number);
+    await waitUntil(async () => (await compaction(server.api)).compacted_frames === images.length, { what: 'compaction', timeoutMs: 180_000 });
+    const manifests = await Promise.all(ids.map(async (id) => (await entry(server.api, id)).image_path as string));
+
+    const report = await getJson(`${server.api}/storage/prune`, { method: 'POST' });
+    assert.equal(report.status, 200);
+    assert.equal(report.body.by_age.frames, 3);
+    for (const [i, id] of ids.slice(0, 3).entries()) {
+      assert.equal((await getJson(`${server.api}/entries/${id}`)).status, 404);
+      assert.ok(!fs.existsSync(path.join(server.dataDir, manifests[i]!)), 'its manifest is gone');
+    }
+    for (const [i, id] of ids.entries()) {
+      if (i < 3) continue;
+      const image = await fetchImage(server.api, id);
+      assert.equal(image.status, 200);
+      assert.deepEqual(await rgb(image.bytes), await rgb(images[i]!), `recent frame ${id} intact`);
+    }
+    assert.equal((await compaction(server.api)).compacted_frames, 2);
   });
 });

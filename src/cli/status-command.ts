@@ -1,5 +1,6 @@
 import { apiUrl, authHeaders } from '../config.js';
 import type { QueueStatus } from '../services/queue-service.js';
+import type { CompactionStatus } from '../services/compaction-service.js';
 import type { StorageStatus } from '../services/retention-service.js';
 
 export async function statusCommand(args: string[]): Promise<number> {
@@ -33,6 +34,7 @@ export async function statusCommand(args: string[]): Promise<number> {
       `  throughput  ${throughput.completed_last_minute} frame(s) in the last minute, ${throughput.frames_per_minute}/min over 5 min`,
       `  OCR         ${config.ocr_engine} x${config.workers}`,
       ...(status.storage ? [`  storage     ${storageLine(status.storage)}`] : []),
+      ...(status.compaction ? [`  compaction  ${compactionLine(status.compaction)}`] : []),
     ].join('\n'),
   );
   return 0;
@@ -45,4 +47,12 @@ function storageLine(s: StorageStatus): string {
   if (s.oldest_frame_timestamp !== null) parts.push(`oldest frame ${new Date(s.oldest_frame_timestamp * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   if (s.deleted_frames > 0) parts.push(`${s.deleted_frames} frame(s) deleted since start`);
   return parts.join(', ');
+}
+
+function compactionLine(c: CompactionStatus): string {
+  const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  const done = c.compacted_frames > 0
+    ? `${c.compacted_frames} frame(s) in ${mb(c.stored_bytes)} instead of ${mb(c.original_bytes)} (ratio ${c.ratio})`
+    : 'nothing compacted yet';
+  return `${done}; ${c.uncompacted_frames} frame(s) not compacted (compacting after ${c.after_minutes} min)`;
 }

@@ -43,6 +43,15 @@ export interface QueueStatus {
     oldest_frame_timestamp: number | null;
     deleted_frames: number;
   };
+  compaction?: {
+    after_minutes: number;
+    compacted_frames: number;
+    pending_frames: number;
+    uncompacted_frames: number;
+    stored_bytes: number;
+    original_bytes: number;
+    ratio: number | null;
+  };
   system: { version: string; uptime_seconds: number; pid: number; rss_mb: number; node: string; platform: string; cpus: number };
 }
 

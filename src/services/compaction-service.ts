@@ -5,7 +5,8 @@ import type { ImageStore } from '../images/image-store.js';
 import { compactedReader, type CompactedFrameReader } from '../images/compaction/frame-reader.js';
 import { encodeManifest, type Manifest } from '../images/compaction/manifest.js';
 import { decodeRgb, encodeLayer } from '../images/compaction/tile-codec.js';
-import { packLayer, splitTiles, tileHash, type TileRef } from '../images/compaction/tiles.js';
+import { joinChunks } from '../images/compaction/layer-file.js';
+import { packChunks, splitTiles, tileHash, type TileRef } from '../images/compaction/tiles.js';
 import type { Logger } from '../log.js';
 import type { CompactionCandidate, CompactionRepository } from '../store/compaction-repository.js';
 
@@ -209,7 +210,7 @@ export class CompactionService {
 
     const layers: Array<{ id: number; path: string }> = [];
     const layerIndex = new Map<number, number>();
-    const ownPath = this.pathFor('layers', frame, 'webp');
+    const ownPath = this.pathFor('layers', frame, 'tiles');
     const newTiles: Buffer[] = [];
     const newSlots = new Map<string, number>();
     const refs: TileRef[] = [];
@@ -233,7 +234,9 @@ export class CompactionService {
     }
     let layerBytes: Buffer | undefined;
     if (newTiles.length > 0) {
-      layerBytes = await encodeLayer(packLayer(newTiles));
+      const chunks: Buffer[] = [];
+      for (const chunk of packChunks(newTiles)) chunks.push(await encodeLayer(chunk));
+      layerBytes = joinChunks(chunks);
       const own = layers.push({ id: frame.id, path: ownPath }) - 1;
       for (const ref of refs) if (ref[0] === -1) ref[0] = own;
     }
@@ -246,7 +249,7 @@ export class CompactionService {
       tiles: refs,
     };
     const manifestBytes = encodeManifest(manifest);
-    const manifestPath = this.pathFor('frames', frame, 'tiles');
+    const manifestPath = this.pathFor('frames', frame, 'json.gz');
 
     const journal: JournalEntry = { entryId: frame.id, original: frame.image_path, layer: layerBytes ? ownPath : null, manifest: manifestPath };
     this.writeJournal(journal);
@@ -302,7 +305,6 @@ export class CompactionService {
       if (layers.length === 0) break;
       for (const layer of layers) {
         await this.images.remove(layer.path);
-        this.reader.forget(layer.path);
         if (this.repo.deleteUnreferencedLayer(layer.id)) removed++;
       }
     }

@@ -3,8 +3,10 @@ import { CHANNELS, type RawImage } from './tile-codec.js';
 
 /** Tile edge in pixels: small enough that a changed line of text touches few tiles, large enough to pack well. */
 export const TILE = 64;
-/** Tiles per row of a layer image. */
+/** Tiles per row of a layer chunk image. */
 export const LAYER_COLUMNS = 16;
+/** Tiles per chunk (16 x 2 tiles: 1024 x 128 px): a rebuild decodes only the chunks holding its tiles. */
+export const CHUNK_TILES = 32;
 
 export interface TileGrid {
   columns: number;
@@ -41,6 +43,13 @@ export function tileHash(tile: Buffer): string {
   return crypto.createHash('sha1').update(tile).digest('base64');
 }
 
+/** Packs a layer's tiles into chunk images; tile i lands in slot i (chunk i / CHUNK_TILES). */
+export function packChunks(tiles: Buffer[]): RawImage[] {
+  const chunks: RawImage[] = [];
+  for (let start = 0; start < tiles.length; start += CHUNK_TILES) chunks.push(packLayer(tiles.slice(start, start + CHUNK_TILES)));
+  return chunks;
+}
+
 /** Packs tiles into one image, LAYER_COLUMNS wide; tile i lands in slot i. */
 export function packLayer(tiles: Buffer[]): RawImage {
   const columns = Math.min(tiles.length, LAYER_COLUMNS);
@@ -59,14 +68,27 @@ export function packLayer(tiles: Buffer[]): RawImage {
 /** Where each tile of a frame comes from: an index into the frame's layer list, and a slot in that layer. */
 export type TileRef = [layer: number, slot: number];
 
-/** Rebuilds a frame by copying each tile from its decoded layer: one pass, no chain of deltas. */
-export function compositeFrame(width: number, height: number, refs: TileRef[], layers: RawImage[]): RawImage {
+/** The chunks (layer index, chunk index) a frame's tiles come from. */
+export function chunksNeeded(refs: TileRef[]): Array<[layer: number, chunk: number]> {
+  const seen = new Set<string>();
+  const needed: Array<[number, number]> = [];
+  for (const [layer, slot] of refs) {
+    const chunk = Math.floor(slot / CHUNK_TILES);
+    const key = `${layer}:${chunk}`;
+    if (!seen.has(key)) (seen.add(key), needed.push([layer, chunk]));
+  }
+  return needed;
+}
+
+/** Rebuilds a frame by copying each tile from its decoded chunk: one pass, no chain of deltas. */
+export function compositeFrame(width: number, height: number, refs: TileRef[], chunk: (layer: number, chunk: number) => RawImage | undefined): RawImage {
   const { columns, rows } = gridOf(width, height);
   if (refs.length !== columns * rows) throw new Error(`manifest has ${refs.length} tiles, a ${width}x${height} frame needs ${columns * rows}`);
   const data = Buffer.alloc(width * height * CHANNELS);
-  refs.forEach(([layerIndex, slot], position) => {
-    const layer = layers[layerIndex];
-    if (!layer) throw new Error(`tile ${position} refers to missing layer ${layerIndex}`);
+  refs.forEach(([layerIndex, layerSlot], position) => {
+    const layer = chunk(layerIndex, Math.floor(layerSlot / CHUNK_TILES));
+    if (!layer) throw new Error(`tile ${position} refers to a missing chunk of layer ${layerIndex}`);
+    const slot = layerSlot % CHUNK_TILES;
     const sx = (slot % LAYER_COLUMNS) * TILE;
     const sy = Math.floor(slot / LAYER_COLUMNS) * TILE;
     if (sx + TILE > layer.width || sy + TILE > layer.height) throw new Error(`tile ${position} refers to slot ${slot} outside its layer`);

@@ -85,12 +85,34 @@ describe('compaction survives kill -9', () => {
     const { dataDir, ids } = await processedDataDir(frames);
     const server = await startServerProcess(dataDir, { ...LATER, OPENRECALL_COMPACT_AFTER_MINUTES: '0' });
     // Kill as soon as the first frame has switched, while the others are still being compacted.
-    await waitUntil(async () => (await getJson(`${server.api}/queue/status`)).body.compaction.compacted_frames >= 1, { intervalMs: 20, what: 'first compacted frame' });
+    const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
+    await waitUntil(() => (db.prepare(`SELECT count(*) FROM compact_frames`).pluck().get() as number) >= 1, { intervalMs: 10, what: 'first compacted frame' });
+    const compactedWhenKilled = db.prepare(`SELECT count(*) FROM compact_frames`).pluck().get() as number;
+    db.close();
     await server.stop('SIGKILL');
+    assert.ok(compactedWhenKilled < frames.length, 'killed while frames were left to compact');
     await new Promise((r) => setTimeout(r, 500)); // the processor notices its parent is gone
     await assertAllFramesIntact(dataDir, ids, frames);
     const done = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, ...LATER });
     assert.equal((await done.exited).code, 0, done.output());
+    assertNoOrphans(dataDir);
+    await assertAllFramesIntact(dataDir, ids, frames);
+  });
+});
+
+describe('openrecall compact with a server running', () => {
+  it('asks the server, follows its progress and ends with every frame compacted and readable', async () => {
+    const frames = await editingSequence(4);
+    const { dataDir, ids } = await processedDataDir(frames);
+    const server = await startServerProcess(dataDir, LATER);
+    try {
+      const run = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_API_URL: server.api });
+      assert.equal((await run.exited).code, 0, run.output());
+      assert.match(run.output(), /compacting \(in the server\)/);
+      assert.match(run.output(), /4 frame\(s\) compacted: .* 0 frame\(s\) not compacted/);
+    } finally {
+      await server.stop();
+    }
     assertNoOrphans(dataDir);
     await assertAllFramesIntact(dataDir, ids, frames);
   });

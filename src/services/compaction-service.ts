@@ -40,6 +40,7 @@ const MAX_LAYERS = 12;
 /** Tiles of the last this-many frames of a monitor are looked up for reuse. */
 const WINDOW_FRAMES = 24;
 const JOURNAL = 'compaction.journal';
+const TOTALS_TTL_MS = 5000;
 
 interface TileLocation {
   layerId: number;
@@ -106,13 +107,21 @@ export class CompactionService {
     return this.repo.countCandidates(Infinity);
   }
 
+  private totals: { value: ReturnType<CompactionRepository['totals']>; at: number; uncompacted: number } | undefined;
+
   status(): CompactionStatus {
-    const totals = this.repo.totals();
+    const uncompacted = this.repo.countCandidates(Infinity);
+    // The sums read every compacted frame's row: at a year of frames, do it again only when frames were
+    // compacted since, or every few seconds (deletions).
+    if (!this.totals || this.totals.uncompacted !== uncompacted || Date.now() - this.totals.at > TOTALS_TTL_MS) {
+      this.totals = { value: this.repo.totals(), at: Date.now(), uncompacted };
+    }
+    const totals = this.totals.value;
     return {
       after_minutes: this.options.afterMinutes,
       ...totals,
       pending_frames: this.repo.countCandidates(this.now() - this.options.afterMinutes * 60),
-      uncompacted_frames: this.repo.countCandidates(Infinity),
+      uncompacted_frames: uncompacted,
       ratio: totals.original_bytes > 0 ? Math.round((totals.stored_bytes / totals.original_bytes) * 10_000) / 10_000 : null,
     };
   }

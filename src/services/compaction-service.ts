@@ -6,7 +6,7 @@ import { compactedReader, type CompactedFrameReader } from '../images/compaction
 import { encodeManifest, type Manifest } from '../images/compaction/manifest.js';
 import { decodeRgb, encodeLayer } from '../images/compaction/tile-codec.js';
 import { joinChunks } from '../images/compaction/layer-file.js';
-import { packChunks, splitTiles, tileHash, type TileRef } from '../images/compaction/tiles.js';
+import { CHUNK_TILES, packChunks, splitTiles, tileHash, type TileRef } from '../images/compaction/tiles.js';
 import type { Logger } from '../log.js';
 import type { CompactionCandidate, CompactionRepository } from '../store/compaction-repository.js';
 
@@ -37,6 +37,8 @@ export interface CompactionStatus {
 
 /** A frame references at most this many layers: rebuilding it decodes each of them once. */
 const MAX_LAYERS = 12;
+/** Chunks of earlier layers a frame may use, in frames' worth of tiles (its own new tiles come on top). */
+const DECODE_BUDGET = 1.25;
 /** Tiles of the last this-many frames of a monitor are looked up for reuse. */
 const WINDOW_FRAMES = 24;
 const JOURNAL = 'compaction.journal';
@@ -210,12 +212,25 @@ export class CompactionService {
     const found = hashes.map((h) => window!.index.get(h));
     const perLayer = new Map<number, number>();
     for (const location of found) if (location) perLayer.set(location.layerId, (perLayer.get(location.layerId) ?? 0) + 1);
-    const kept = new Set(
+    const keptLayers = new Set(
       [...perLayer.entries()]
         .sort((a, b) => b[1] - a[1])
         .slice(0, MAX_LAYERS - 1)
         .map(([id]) => id),
     );
+    // Decoding budget: a rebuild decodes whole chunks. Chunks are taken by how many of this frame's tiles they
+    // hold, until DECODE_BUDGET frames' worth of tiles; tiles of the chunks left out are stored again.
+    const perChunk = new Map<string, number>();
+    const chunkOf = (l: TileLocation) => `${l.layerId}:${Math.floor(l.slot / CHUNK_TILES)}`;
+    for (const location of found) if (location && keptLayers.has(location.layerId)) perChunk.set(chunkOf(location), (perChunk.get(chunkOf(location)) ?? 0) + 1);
+    const keptChunks = new Set<string>();
+    let decodedTiles = 0;
+    for (const [chunk] of [...perChunk.entries()].sort((a, b) => b[1] - a[1])) {
+      if (decodedTiles + CHUNK_TILES > DECODE_BUDGET * tiles.length) break;
+      keptChunks.add(chunk);
+      decodedTiles += CHUNK_TILES;
+    }
+    const kept = (location: TileLocation | undefined): location is TileLocation => location !== undefined && keptChunks.has(chunkOf(location));
 
     const layers: Array<{ id: number; path: string }> = [];
     const layerIndex = new Map<number, number>();
@@ -225,7 +240,7 @@ export class CompactionService {
     const refs: TileRef[] = [];
     for (let i = 0; i < tiles.length; i++) {
       const location = found[i];
-      if (location && kept.has(location.layerId)) {
+      if (kept(location)) {
         let index = layerIndex.get(location.layerId);
         if (index === undefined) {
           index = layers.push({ id: location.layerId, path: location.layerPath }) - 1;

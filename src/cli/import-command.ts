@@ -99,7 +99,7 @@ async function importExport(file: string): Promise<number> {
  */
 export async function importCommand(args: string[]): Promise<number> {
   const dir = args.find((a) => !a.startsWith('--'));
-  if (!dir) throw new UsageError('usage: openrecall import <dir | export.zip>');
+  if (!dir) throw new UsageError('usage: openrecall import <dir>  (or a zip written by openrecall export: openrecall import <file.zip>)');
   if (fs.existsSync(dir) && fs.statSync(dir).isFile() && looksLikeZip(dir)) return importExport(dir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`not a directory or an export zip: ${dir}`);
   const files = listImages(path.resolve(dir));

@@ -277,29 +277,34 @@ export class CompactionService {
 
     const journal: JournalEntry = { entryId: frame.id, original: frame.image_path, layer: layerBytes ? ownPath : null, manifest: manifestPath };
     this.writeJournal(journal);
-    if (layerBytes) await this.images.writeAtomic(ownPath, layerBytes);
-    await this.images.writeAtomic(manifestPath, manifestBytes);
-    if (this.options.testCrashAt === 'after-files') process.kill(process.pid, 'SIGKILL');
-    const committed = this.repo.commit(
-      {
-        entryId: frame.id,
-        monitor: frame.monitor,
-        originalPath: frame.image_path,
-        originalBytes: frame.bytes ?? originalBytes.length,
-        manifestPath,
-        manifestBytes: manifestBytes.length,
-        layer: layerBytes ? { id: frame.id, path: ownPath, bytes: layerBytes.length, sha256: sha256(layerBytes) } : undefined,
-        layerIds: manifest.layerIds,
-      },
-      this.now(),
-    );
+    let committed: boolean;
+    try {
+      if (layerBytes) await this.images.writeAtomic(ownPath, layerBytes);
+      await this.images.writeAtomic(manifestPath, manifestBytes);
+      if (this.options.testCrashAt === 'after-files') process.kill(process.pid, 'SIGKILL');
+      committed = this.repo.commit(
+        {
+          entryId: frame.id,
+          monitor: frame.monitor,
+          originalPath: frame.image_path,
+          originalBytes: frame.bytes ?? originalBytes.length,
+          manifestPath,
+          manifestBytes: manifestBytes.length,
+          layer: layerBytes ? { id: frame.id, path: ownPath, bytes: layerBytes.length, sha256: sha256(layerBytes) } : undefined,
+          layerIds: manifest.layerIds,
+        },
+        this.now(),
+      );
+    } catch (error) {
+      // Nothing switched (a full disk, a busy database): the frame keeps its file; our new files go.
+      await this.undo(journal);
+      throw error;
+    }
     if (this.options.testCrashAt === 'after-commit') process.kill(process.pid, 'SIGKILL');
     if (!committed) {
       // The frame was deleted or a shared layer lost its last user meanwhile: undo, forget this monitor's window.
-      if (layerBytes) await this.images.remove(ownPath);
-      await this.images.remove(manifestPath);
+      await this.undo(journal);
       this.windows.delete(key);
-      this.clearJournal();
       return false;
     }
     await this.images.remove(frame.image_path);
@@ -311,6 +316,12 @@ export class CompactionService {
       window!.remember(hash, { layerId: layers[layer]!.id, layerPath: layers[layer]!.path, slot });
     });
     return true;
+  }
+
+  private async undo(journal: JournalEntry): Promise<void> {
+    if (journal.layer) await this.images.remove(journal.layer);
+    await this.images.remove(journal.manifest);
+    this.clearJournal();
   }
 
   private pathFor(kind: 'layers' | 'frames', frame: CompactionCandidate, extension: string): string {

@@ -108,13 +108,23 @@ describe('compaction of processed frames', () => {
     assert.ok(healthy.length > 0);
     for (const id of healthy) assert.equal((await fetchImage(server.api, id)).status, 200, `frame ${id} is not affected`);
 
+    // A damaged manifest: that frame alone answers 422.
+    const broken = healthy.pop()!;
+    const manifest = (await entry(server.api, broken)).image_path as string;
+    fs.writeFileSync(path.join(server.dataDir, manifest), 'not a manifest');
+    const response = await fetch(`${server.api}/entries/${broken}/image`);
+    assert.equal(response.status, 422);
+    assert.match(((await response.json()) as { message: string }).message, /manifest unreadable/);
+    for (const id of healthy) assert.equal((await fetchImage(server.api, id)).status, 200, `frame ${id} is not affected`);
+    const affected = [...users, broken].sort((a, b) => a - b);
+
     const doctor = runCli(['doctor', '--json'], { OPENRECALL_DATA_DIR: server.dataDir, DISPLAY: '', OPENRECALL_API_URL: server.api });
     await doctor.exited;
     const out = doctor.output();
     const checks = (JSON.parse(out.slice(out.indexOf('{'))) as { checks: Array<{ check: string; status: string; message: string }> }).checks;
     const check = checks.find((c) => c.check === 'compaction');
     assert.equal(check?.status, 'fail');
-    assert.match(check!.message, new RegExp(`entries ${users.join(', ')}`));
+    assert.match(check!.message, new RegExp(`${affected.length} compacted frame\\(s\\) cannot be rebuilt \\(entries ${affected.join(', ')}\\)`));
     assert.match(check!.message, /damaged/);
     // The server is still serving.
     assert.equal((await getJson(`${server.api}/queue/status`)).status, 200);

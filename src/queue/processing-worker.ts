@@ -115,16 +115,18 @@ export class ProcessingWorker {
   private idleNext(): void {
     const work = this.options.idleWork?.();
     if (!work) return;
-    const tracked = work
-      .then((done) => {
+    const tracked = work.then(
+      (done) => {
+        this.inFlight.delete(IDLE_WORK);
         // More to do: come back at once rather than at the next poll.
         if (typeof done === 'number' && done > 0) this.notify();
-      })
-      .catch((error: unknown) => {
+      },
+      (error: unknown) => {
+        this.inFlight.delete(IDLE_WORK);
         if (isDiskFull(error)) this.diskFullUntil = Date.now() + 5000;
         this.options.log(`background work failed: ${(error as Error).message}`);
-      })
-      .finally(() => this.inFlight.delete(IDLE_WORK));
+      },
+    );
     this.inFlight.set(IDLE_WORK, tracked);
   }
 

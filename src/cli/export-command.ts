@@ -54,6 +54,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError(USAGE);
   const target = path.resolve(positionals[0]!);
+  if (!fs.existsSync(path.dirname(target))) throw new UsageError(`no directory ${path.dirname(target)} for ${positionals[0]}`);
   const since = values.since !== undefined ? parseTime(values.since, '--since') : 0;
   const until = values.until !== undefined ? parseTime(values.until, '--until') : Number.MAX_SAFE_INTEGER;
   const { dataDir } = loadServerConfig();
@@ -78,6 +79,7 @@ export async function exportCommand(args: string[]): Promise<number> {
       out.on('finish', resolve);
       out.on('error', reject);
     });
+    written.catch(() => undefined); // awaited below; a write error must not go unhandled meanwhile
     let failure: Error | undefined;
     const zip = new Zip((error, chunk, final) => {
       if (error) failure = error;
@@ -94,7 +96,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     const bar = new ProgressBar(rows.length, 'exporting');
     let skipped = 0;
     for (const [i, row] of rows.entries()) {
-      const image = await readFrame(images, row.id, row.image_path, () => currentPath.get(row.id) as string | null);
+      const image = await readFrame(images, row.image_path, () => currentPath.get(row.id) as string | null);
       if (!image) {
         skipped++;
         console.error(`\nframe ${row.id}: image missing or damaged, exported without it`);
@@ -123,7 +125,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   }
 }
 
-async function readFrame(images: ImageStore, id: number, relative: string | null, reread: () => string | null): Promise<{ bytes: Buffer; extension: string } | undefined> {
+async function readFrame(images: ImageStore, relative: string | null, reread: () => string | null): Promise<{ bytes: Buffer; extension: string } | undefined> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const current = attempt === 0 ? relative : reread();
     if (!current) return undefined;
@@ -134,6 +136,5 @@ async function readFrame(images: ImageStore, id: number, relative: string | null
       // Compacted meanwhile (the old file is gone): read the row again once.
     }
   }
-  void id;
   return undefined;
 }

@@ -114,7 +114,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     shutdownGraceMs: readNumber(env, 'OPENRECALL_SHUTDOWN_GRACE_SECONDS', 10, { min: 0, max: 600, integer: false }) * 1000,
     ...loadRetentionConfig(env),
     ...loadHardeningConfig(env),
-    compactAfterMinutes: readNumber(env, 'OPENRECALL_COMPACT_AFTER_MINUTES', 10, { min: 0, max: 525_600, integer: false }),
+    compactAfterMinutes: readNumber(env, 'OPENRECALL_COMPACT_AFTER_MINUTES', 10, { min: 0, max: 52_560_000, integer: false }),
     ai: loadAiConfig(env),
   };
 }

@@ -8,6 +8,7 @@ import { decodeRgb, encodeLayer } from '../images/compaction/tile-codec.js';
 import { joinChunks } from '../images/compaction/layer-file.js';
 import { CHUNK_TILES, packChunks, splitTiles, tileHash, type TileRef } from '../images/compaction/tiles.js';
 import type { Logger } from '../log.js';
+import { isDiskFull } from '../pipeline/stage.js';
 import type { CompactionCandidate, CompactionRepository } from '../store/compaction-repository.js';
 
 export interface CompactionOptions {
@@ -43,6 +44,7 @@ const DECODE_BUDGET = 1.25;
 const WINDOW_FRAMES = 24;
 const JOURNAL = 'compaction.journal';
 const TOTALS_TTL_MS = 5000;
+const START = { timestamp: -Infinity, id: 0 };
 
 interface TileLocation {
   layerId: number;
@@ -130,42 +132,51 @@ export class CompactionService {
 
   /** Compacts up to `limit` frames due for it, oldest first. Returns how many were compacted. */
   async runBatch(limit: number): Promise<number> {
-    // Frames that failed (a damaged file) are passed over, not retried at every turn.
-    const frames = this.repo.candidates(this.cutoff(), limit + this.skipped.size).filter((f) => !this.skipped.has(f.id)).slice(0, limit);
-    if (frames.length === 0) {
-      this.urgent = false;
-      return 0;
-    }
-    let done = 0;
-    for (const frame of frames) {
-      try {
-        if (await this.compactOne(frame)) done++;
-      } catch (error) {
-        this.options.log(`compaction of frame ${frame.id} failed: ${(error as Error).message}`);
-        // A frame that cannot be compacted (its file is damaged) stays as it is; do not loop on it.
-        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw error;
-        this.skipped.add(frame.id);
+    let attempted = 0;
+    while (attempted < limit) {
+      const page = this.repo.candidates(this.cutoff(), this.cursor, 64);
+      if (page.length === 0) {
+        // End of a pass: the next one starts from the oldest frame again.
+        this.cursor = START;
+        if (attempted === 0) this.urgent = false;
+        break;
+      }
+      for (const frame of page) {
+        this.cursor = { timestamp: frame.timestamp, id: frame.id };
+        // Frames that failed (a missing or damaged file) are passed over, not retried at every pass.
+        if (this.skipped.has(frame.id)) continue;
+        attempted++;
+        try {
+          if (await this.compactOne(frame)) this.compacted++;
+        } catch (error) {
+          if (isDiskFull(error)) throw error;
+          this.options.log(`compaction of frame ${frame.id} failed (the frame keeps its file): ${(error as Error).message}`);
+          this.skipped.add(frame.id);
+        }
+        if (attempted >= limit) break;
       }
     }
-    return done;
+    return attempted;
   }
 
   private readonly skipped = new Set<number>();
+  private cursor = START;
+  /** Frames compacted by this instance. */
+  private compacted = 0;
 
-  /** Compacts everything due, calling `progress` after each batch; for `openrecall compact` without a server. */
+  /** Compacts everything due, calling `progress` with the frames done so far; for `openrecall compact` without a server. */
   async runAll(progress?: (done: number) => void): Promise<number> {
     this.urgent = true;
-    let total = 0;
-    // A batch can end with nothing done when a frame was deleted meanwhile: stop after two such turns.
-    for (let idle = 0; idle < 2; ) {
-      const before = this.skipped.size;
-      const done = await this.runBatch(16);
-      total += done;
-      progress?.(total + this.skipped.size);
-      idle = done === 0 && this.skipped.size === before ? idle + 1 : 0;
+    this.cursor = START;
+    const before = this.compacted;
+    // One pass from the oldest frame to the newest, then one more for frames that arrived meanwhile.
+    for (let passes = 0; passes < 2; ) {
+      const attempted = await this.runBatch(16);
+      progress?.(this.compacted - before + this.skipped.size);
+      if (attempted === 0 || this.cursor === START) passes++;
     }
     await this.sweep();
-    return total;
+    return this.compacted - before;
   }
 
   private window(monitor: number | null): TileWindow {

@@ -54,7 +54,8 @@ export class CompactionRepository {
   constructor(private readonly db: Db) {
     this.stmt = {
       candidates: db.prepare(
-        `SELECT id, timestamp, monitor, image_path, bytes FROM entries WHERE ${UNCOMPACTED} AND timestamp < ? ORDER BY timestamp, id LIMIT ?`,
+        `SELECT id, timestamp, monitor, image_path, bytes FROM entries WHERE ${UNCOMPACTED} AND timestamp < @before
+           AND (timestamp > @afterTimestamp OR (timestamp = @afterTimestamp AND id > @afterId)) ORDER BY timestamp, id LIMIT @limit`,
       ),
       countCandidates: db.prepare(`SELECT count(*) FROM entries WHERE ${UNCOMPACTED} AND timestamp < ?`).pluck(),
       lastCompacted: db.prepare(
@@ -84,9 +85,9 @@ export class CompactionRepository {
     };
   }
 
-  /** Processed frames captured before `before` that are still separate files, oldest first. */
-  candidates(before: number, limit: number): CompactionCandidate[] {
-    return this.stmt.candidates.all(before, limit) as CompactionCandidate[];
+  /** Processed frames captured before `before` that are still separate files, oldest first, after the cursor. */
+  candidates(before: number, after: { timestamp: number; id: number }, limit: number): CompactionCandidate[] {
+    return this.stmt.candidates.all({ before, afterTimestamp: after.timestamp, afterId: after.id, limit }) as CompactionCandidate[];
   }
 
   countCandidates(before: number): number {

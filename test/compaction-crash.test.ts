@@ -117,3 +117,19 @@ describe('openrecall compact with a server running', () => {
     await assertAllFramesIntact(dataDir, ids, frames);
   });
 });
+
+describe('a frame that cannot be compacted', () => {
+  it('is passed over with its reason; the frames after it are compacted', async () => {
+    const frames = await editingSequence(4);
+    const { dataDir, ids } = await processedDataDir(frames);
+    const db = new Database(path.join(dataDir, 'db', 'recall.db'));
+    const lost = db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck().get(ids[0]) as string;
+    db.close();
+    fs.rmSync(path.join(dataDir, lost));
+    const run = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, ...LATER });
+    assert.equal((await run.exited).code, 0, run.output());
+    assert.match(run.output(), new RegExp(`compaction of frame ${ids[0]} failed \\(the frame keeps its file\\): .*ENOENT`));
+    assert.match(run.output(), /3 frame\(s\) compacted: .*; 1 frame\(s\) not compacted/);
+    await assertAllFramesIntact(dataDir, ids.slice(1), frames.slice(1));
+  });
+});

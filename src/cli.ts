@@ -15,9 +15,11 @@ Commands:
   pause            pause capture (the running client; a client started later starts paused)
   resume           resume capture
   status [--json]  show the running server's queue
-  import <dir>     ingest a folder of PNG/JPEG/WebP screenshots
+  import <dir|zip> ingest a folder of PNG/JPEG/WebP screenshots, or a zip written by export
   search <query>   search your history [--app A --window W --since T --until T --mode M --limit N --json]
   backfill         add AI descriptions/embeddings to frames processed before a provider was configured
+  compact          compact every processed frame now (shared tiles; OPENRECALL_COMPACT_AFTER_MINUTES does it in the background)
+  export --since T --until T <file>  write frames (images, metadata, text) to a zip
   prune [--dry-run]  apply retention (OPENRECALL_RETENTION_DAYS, OPENRECALL_MAX_STORAGE_GB) now, or show what it would delete
   mcp              MCP server over stdio for AI assistants (relays to the running server's /mcp)
   doctor [--json]  check this machine's setup (display, data dir, disk, server, token, OCR) and say what to fix
@@ -35,6 +37,8 @@ const commands: Record<string, () => Promise<Command>> = {
   search: async () => (await import('./cli/search-command.js')).searchCommand,
   backfill: async () => (await import('./cli/backfill-command.js')).backfillCommand,
   prune: async () => (await import('./cli/prune-command.js')).pruneCommand,
+  compact: async () => (await import('./cli/compact-command.js')).compactCommand,
+  export: async () => (await import('./cli/export-command.js')).exportCommand,
   doctor: async () => (await import('./cli/doctor-command.js')).doctorCommand,
   mcp: async () => (await import('./cli/mcp-command.js')).mcpCommand,
   client: async () => (await import('./client/cli.js')).clientCommand,

@@ -37,6 +37,8 @@ export interface ServerConfig {
   maxConcurrentUploads: number;
   /** A request (headers and body) must arrive within this long; an idle connection is closed after it. */
   requestTimeoutMs: number;
+  /** Processed frames older than this many minutes are compacted into shared tiles (0: at once). */
+  compactAfterMinutes: number;
   ai: AiConfig;
 }
 
@@ -66,6 +68,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     shutdownGraceMs: readNumber(env, 'OPENRECALL_SHUTDOWN_GRACE_SECONDS', 10, { min: 0, max: 600, integer: false }) * 1000,
     ...loadRetentionConfig(env),
     ...loadHardeningConfig(env),
+    compactAfterMinutes: readNumber(env, 'OPENRECALL_COMPACT_AFTER_MINUTES', 10, { min: 0, max: 52_560_000, integer: false }),
     ai: loadAiConfig(env),
   };
 }

@@ -53,7 +53,7 @@ describe('upgrading a Python OpenRecall database in place', () => {
 
   it('keeps every row of the oldest schema (no status column) as COMPLETED, with its image served', async () => {
     const { dataDir, rows } = await pythonDataDir(false);
-    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
+    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_COMPACT_AFTER_MINUTES: '50000000' });
     servers.push(server);
     const { body } = await getJson(`${server.api}/entries?limit=50`);
     assert.equal(body.entries.length, rows.length);
@@ -76,7 +76,7 @@ describe('upgrading a Python OpenRecall database in place', () => {
 
   it('keeps statuses, processes legacy PENDING and interrupted frames with real OCR, and lifts timestamp UNIQUE', async () => {
     const { dataDir, rows } = await pythonDataDir(true);
-    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'tesseract-js' });
+    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'tesseract-js', OPENRECALL_COMPACT_AFTER_MINUTES: '50000000' });
     servers.push(server);
     await server.waitFor(/upgraded legacy OpenRecall database: 5 entries kept/);
 

@@ -15,7 +15,8 @@ after(async () => {
 });
 
 async function start(dataDir: string, env: Record<string, string> = {}) {
-  const server = await startServerProcess(dataDir, env);
+  // Frames here stay as their own files (compaction is tested in compaction*.test.ts): the checks below list them.
+  const server = await startServerProcess(dataDir, { OPENRECALL_COMPACT_AFTER_MINUTES: '50000000', ...env });
   servers.push(server);
   return server;
 }

@@ -151,7 +151,7 @@ describe('retention and storage budget', () => {
 
   it('openrecall prune on a data dir without a server: never touches frames waiting for processing; a crash between rows and files is finished by the next run', async () => {
     const dataDir = tempDir();
-    const seed = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
+    const seed = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_COMPACT_AFTER_MINUTES: '50000000' });
     processes.push(seed);
     for (let i = 0; i < 4; i++) await upload(seed.api, { image: await renderTextImage([`frame ${i}`], { width: 320, height: 200, seed: i + 7 }), timestamp: now() - (10 - i) * DAY });
     await waitUntil(async () => (await queueCounts(seed.api)).completed === 4, { what: 'processing' });
@@ -188,7 +188,7 @@ describe('retention and storage budget', () => {
     assert.ok(!fs.existsSync(path.join(dataDir, 'server.lock')) || !isAlive(Number(fs.readFileSync(path.join(dataDir, 'server.lock'), 'utf8'))), 'the lock is stale');
 
     // The next run (here: a server start, retention off) finishes the job.
-    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
+    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_COMPACT_AFTER_MINUTES: '50000000' });
     processes.push(server);
     await waitUntil(() => !fs.existsSync(path.join(dataDir, 'retention.journal')), { what: 'the journal to be swept' });
     for (const e of entries.slice(2)) assert.ok(!fs.existsSync(fileOf(e)) && !fs.existsSync(thumbOf(e)), 'orphan files removed');

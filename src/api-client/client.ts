@@ -1,4 +1,4 @@
-import type { BackfillStarted, Health, PruneReport, QueueStatus, SearchQuery, SearchResponse } from '../api/index.js';
+import type { BackfillStarted, CompactionStatus, Health, PruneReport, QueueStatus, SearchQuery, SearchResponse } from '../api/index.js';
 import { apiToken, apiUrl, type Env } from '../config.js';
 import { bearer } from './auth.js';
 import { uploadFrame, type FrameUpload, type UploadResponse } from './upload.js';
@@ -60,6 +60,11 @@ export class ApiClient {
 
   prune(dryRun: boolean): Promise<PruneReport> {
     return this.request('POST', '/storage/prune', { query: { dry_run: dryRun }, timeoutMs: 10 * 60_000 });
+  }
+
+  /** Asks the server's processor to compact every processed frame now; answers the compaction figures. */
+  compact(): Promise<CompactionStatus> {
+    return this.request('POST', '/storage/compact');
   }
 
   /** POST /api/upload. Answers come back as they are (the capture client decides on retries by status). */

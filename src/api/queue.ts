@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Nullable } from './common.js';
-import { StorageStatus } from './storage.js';
+import { CompactionStatus, StorageStatus } from './storage.js';
 
 export const SemanticStatus = Type.Object(
   {
@@ -43,6 +43,7 @@ export const QueueStatus = Type.Object({
   }),
   storage: Type.Optional(StorageStatus),
   semantic: Type.Optional(SemanticStatus),
+  compaction: Type.Optional(CompactionStatus),
 });
 export type QueueStatus = Static<typeof QueueStatus>;
 

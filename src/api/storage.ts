@@ -41,3 +41,18 @@ export const PruneReport = Type.Object({
   over_budget: Type.Boolean({ description: 'Still over budget: only frames waiting for processing are left to delete' }),
 });
 export type PruneReport = Static<typeof PruneReport>;
+
+/** Compaction of processed frames into shared tiles (OPENRECALL_COMPACT_AFTER_MINUTES). */
+export const CompactionStatus = Type.Object(
+  {
+    after_minutes: Type.Number({ description: 'OPENRECALL_COMPACT_AFTER_MINUTES' }),
+    compacted_frames: Type.Integer(),
+    pending_frames: Type.Integer({ description: 'Processed frames old enough to compact, not compacted yet' }),
+    uncompacted_frames: Type.Integer({ description: 'Every processed frame still stored as its own file' }),
+    stored_bytes: Type.Integer({ description: 'Layers and manifests of the compacted frames' }),
+    original_bytes: Type.Integer({ description: 'What the compacted frames took as separate lossless WebP files' }),
+    ratio: Nullable(Type.Number({ description: 'stored_bytes / original_bytes; null before anything is compacted' })),
+  },
+  { description: 'Compaction of processed frames' },
+);
+export type CompactionStatus = Static<typeof CompactionStatus>;

@@ -10,6 +10,7 @@ import { apiUrl, ConfigError, loadServerConfig, type ServerConfig } from '../con
 import { VERSION } from '../version.js';
 import type { CheckResult, CheckStatus } from './doctor-check.js';
 import { ocrLanguagesCheck, semanticCheck } from './doctor-semantic.js';
+import { checkCompactedFrames } from './compaction-check.js';
 
 export type { CheckResult, CheckStatus } from './doctor-check.js';
 
@@ -58,6 +59,7 @@ export async function runChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> 
   if (server) {
     dataDirCheck(server.dataDir, add);
     diskCheck(server, add);
+    await compactionCheck(server.dataDir, add);
   }
   await serverChecks(env, add);
   if (server) await ocrCheck(server, add);
@@ -67,6 +69,21 @@ export async function runChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> 
 }
 
 type Add = (check: string, status: CheckStatus, message: string) => void;
+
+async function compactionCheck(dataDir: string, add: Add): Promise<void> {
+  const damage = await checkCompactedFrames(dataDir);
+  if (!damage) return;
+  if (damage.problems.length === 0) {
+    add('compaction', 'ok', `${damage.frames} compacted frame(s) in ${damage.layers} layer file(s), all intact`);
+    return;
+  }
+  const shown = damage.affected.slice(0, 20).join(', ');
+  add(
+    'compaction',
+    'fail',
+    `${damage.affected.length} compacted frame(s) cannot be rebuilt (entries ${shown}${damage.affected.length > 20 ? ', …' : ''}): ${damage.problems.slice(0, 3).join('; ')}${damage.problems.length > 3 ? `; and ${damage.problems.length - 3} more` : ''}. Restore the files from a backup, or delete those entries`,
+  );
+}
 
 async function displayChecks(env: NodeJS.ProcessEnv, add: Add): Promise<void> {
   const display = await checkDisplay(env);

@@ -7,6 +7,7 @@ import { UsageError } from './usage-error.js';
 import { silentLogger } from '../log.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { ProgressBar } from './progress.js';
+import { looksLikeZip, readExport } from './import-export-zip.js';
 
 const IMAGE_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
 const CONCURRENCY = 4;
@@ -41,21 +42,8 @@ async function reachable(client: ApiClient): Promise<boolean> {
   }
 }
 
-/**
- * Sends every image of a folder through the normal upload path. The capture_id is the content hash, so a
- * second import of the same folder skips what is already there. Uses the running server, or starts one
- * in-process for the duration of the import when none answers.
- */
-export async function importCommand(args: string[]): Promise<number> {
-  const dir = args.find((a) => !a.startsWith('--'));
-  if (!dir) throw new UsageError('usage: openrecall import <dir>');
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`not a directory: ${dir}`);
-  const files = listImages(path.resolve(dir));
-  if (files.length === 0) {
-    console.log(`no PNG, JPEG or WebP files in ${dir}`);
-    return 0;
-  }
-
+/** The running server, or one started in-process for the duration of the import when none answers. */
+async function serverForImport(): Promise<{ client: ApiClient; embedded: RunningServer | undefined }> {
   let client = ApiClient.fromEnv();
   let embedded: RunningServer | undefined;
   if (!(await reachable(client))) {
@@ -64,6 +52,65 @@ export async function importCommand(args: string[]): Promise<number> {
     console.error(`no server at ${client.baseUrl}: importing with an embedded one (OCR continues when the server runs)`);
     client = new ApiClient(`${embedded.url}/api`, token ? { token } : {});
   }
+  return { client, embedded };
+}
+
+const CONTENT_TYPES: Record<string, string> = { png: 'image/png', webp: 'image/webp', jpg: 'image/jpeg', jpeg: 'image/jpeg' };
+
+/**
+ * A zip written by `openrecall export`: each frame goes through the normal upload with its capture time, app,
+ * window title and monitor; its text is made again by the importing server's OCR (same pixels, same words).
+ * The capture_id is kept (or derived from the exported id), so importing the same zip twice adds nothing.
+ */
+async function importExport(file: string): Promise<number> {
+  const { client, embedded } = await serverForImport();
+  const counts = { imported: 0, skipped: 0, failed: 0 };
+  try {
+    await readExport(file, async ({ meta, image }) => {
+      const response = await client.upload({
+        image,
+        contentType: CONTENT_TYPES[meta.image.split('.').pop()!.toLowerCase()] ?? 'application/octet-stream',
+        timestamp: meta.timestamp,
+        app: meta.app ?? '',
+        title: meta.title ?? '',
+        captureId: meta.capture_id ?? `export-${meta.id}-${meta.timestamp}`,
+        ...(meta.monitor !== null ? { monitor: meta.monitor } : {}),
+      });
+      if (response.status === 202) counts.imported++;
+      else if (response.status === 200) counts.skipped++;
+      else {
+        counts.failed++;
+        console.error(`frame ${meta.id}: ${response.status} ${response.body.message ?? ''}`);
+      }
+      if ((counts.imported + counts.skipped + counts.failed) % 100 === 0) console.error(`importing: ${counts.imported + counts.skipped + counts.failed} frame(s)`);
+    });
+  } catch (error) {
+    console.error(`openrecall: ${file}: ${(error as Error).message}`);
+    await embedded?.close();
+    return 1;
+  }
+  await embedded?.close();
+  console.log(`imported ${counts.imported}, skipped ${counts.skipped} already imported, failed ${counts.failed}`);
+  return counts.failed > 0 ? 1 : 0;
+}
+
+/**
+ * Sends every image of a folder through the normal upload path. The capture_id is the content hash, so a
+ * second import of the same folder skips what is already there. Uses the running server, or starts one
+ * in-process for the duration of the import when none answers.
+ */
+export async function importCommand(args: string[]): Promise<number> {
+  const dir = args.find((a) => !a.startsWith('--'));
+  if (!dir) throw new UsageError('usage: openrecall import <dir>  (or a zip written by openrecall export: openrecall import <file.zip>)');
+  if (fs.existsSync(dir) && fs.statSync(dir).isFile() && looksLikeZip(dir)) return importExport(dir);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`not a directory or an export zip: ${dir}`);
+  const files = listImages(path.resolve(dir));
+  if (files.length === 0) {
+    console.log(`no PNG, JPEG or WebP files in ${dir}`);
+    return 0;
+  }
+
+  const { client, embedded } = await serverForImport();
 
   const counts = { imported: 0, skipped: 0, failed: 0 };
   const progress = new ProgressBar(files.length, 'importing');

@@ -1,4 +1,4 @@
-import type { StorageStatus } from '../api/index.js';
+import type { CompactionStatus, StorageStatus } from '../api/index.js';
 import { ApiClient } from '../api-client/client.js';
 
 export async function statusCommand(args: string[]): Promise<number> {
@@ -22,6 +22,7 @@ export async function statusCommand(args: string[]): Promise<number> {
       `  throughput  ${throughput.completed_last_minute} frame(s) in the last minute, ${throughput.frames_per_minute}/min over 5 min`,
       `  OCR         ${config.ocr_engine} x${config.workers}`,
       ...(status.storage ? [`  storage     ${storageLine(status.storage)}`] : []),
+      ...(status.compaction ? [`  compaction  ${compactionLine(status.compaction)}`] : []),
     ].join('\n'),
   );
   return 0;
@@ -34,4 +35,12 @@ function storageLine(s: StorageStatus): string {
   if (s.oldest_frame_timestamp !== null) parts.push(`oldest frame ${new Date(s.oldest_frame_timestamp * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   if (s.deleted_frames > 0) parts.push(`${s.deleted_frames} frame(s) deleted since start`);
   return parts.join(', ');
+}
+
+function compactionLine(c: CompactionStatus): string {
+  const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  const done = c.compacted_frames > 0
+    ? `${c.compacted_frames} frame(s) in ${mb(c.stored_bytes)} instead of ${mb(c.original_bytes)} (ratio ${c.ratio})`
+    : 'nothing compacted yet';
+  return `${done}; ${c.uncompacted_frames} frame(s) not compacted (compacting after ${c.after_minutes} min)`;
 }

@@ -23,7 +23,7 @@ export interface RgbaPixels {
  * Stored frames are lossless WebP: a third of the size of PNG on UI screenshots, and pixel-identical, so OCR
  * quality is untouched. Effort 1 keeps encoding near 0.1 s per 1080p frame (measured in bench/ocr).
  */
-const STORED_WEBP = { lossless: true, effort: 1 } as const;
+export const STORED_WEBP = { lossless: true, effort: 1 } as const;
 
 export const THUMBNAIL_WIDTH = 384;
 
@@ -57,4 +57,36 @@ export function boundedJpeg(input: Buffer | string, maxWidth: number, quality = 
 export function encodeCapture(frame: RgbaPixels, format: 'webp' | 'png'): Promise<Buffer> {
   const image = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 4 } }).removeAlpha();
   return format === 'png' ? image.png({ compressionLevel: 6 }).toBuffer() : image.webp({ lossless: true, effort: 1 }).toBuffer();
+}
+
+/** Compaction's raw frames: 3-channel RGB (screenshots carry no meaningful alpha). */
+export interface RawImage {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+export const RGB_CHANNELS = 3;
+
+export async function decodeRgb(input: Buffer | string): Promise<RawImage> {
+  const { data, info } = await sharp(input).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== RGB_CHANNELS) throw new Error(`expected ${RGB_CHANNELS} channels, got ${info.channels}`);
+  return { data, width: info.width, height: info.height };
+}
+
+/**
+ * A layer of new tiles, lossless. Effort 4 is a background cost (compaction is niced) that buys ~15 % over
+ * the effort 1 used at ingest; higher efforts cost seconds for a percent or two.
+ */
+export function encodeLayer(image: RawImage): Promise<Buffer> {
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: RGB_CHANNELS } })
+    .webp({ lossless: true, effort: 4 })
+    .toBuffer();
+}
+
+/** A rebuilt frame as served: PNG at the fastest compression, since time to first byte matters more here. */
+export function encodeServed(image: RawImage): Promise<Buffer> {
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: RGB_CHANNELS } })
+    .png({ compressionLevel: 1, adaptiveFiltering: false })
+    .toBuffer();
 }

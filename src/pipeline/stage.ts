@@ -1,4 +1,6 @@
 import { decodeGreyscale as decode } from '../images/codec.js';
+import { compactedReader } from '../images/compaction/frame-reader.js';
+import { isCompactedPath } from '../images/compaction/manifest.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { EntryPatch, EntryRow } from '../store/entries-repository.js';
 
@@ -31,6 +33,8 @@ export class FrameTask {
     const relative = this.entry.image_path;
     if (!relative) throw new PermanentStageError('image not found');
     try {
+      // A compacted frame (a backfill stage on an old frame) is rebuilt as a PNG.
+      if (isCompactedPath(relative)) return await compactedReader(this.images).png(relative);
       return await this.images.read(relative);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new PermanentStageError('image not found');

@@ -10,7 +10,15 @@ export interface ProcessingWorkerOptions {
   /** How often to look for work when nobody says there is some (another process may have queued frames). */
   pollIntervalMs?: number;
   log: (message: string) => void;
+  /**
+   * Low-priority work for when no frame is waiting and no backfill runs (compaction). Returns undefined when
+   * there is nothing to do; never runs alongside a backfill, so a COMPLETED frame's file is not moved under a stage.
+   */
+  idleWork?: () => Promise<unknown> | undefined;
 }
+
+/** The key under which idle work is tracked with the frames in flight. */
+const IDLE_WORK = -1;
 
 export interface ShutdownReport {
   finished: number;
@@ -65,6 +73,7 @@ export class ProcessingWorker {
           this.launch(claimed.entry);
         }
         if (this.running && this.inFlight.size === 0 && Date.now() >= this.diskFullUntil) this.backfillNext();
+        if (this.running && this.inFlight.size === 0 && Date.now() >= this.diskFullUntil) this.idleNext();
       } catch (error) {
         // Claiming writes to the database: a full disk (or a busy database) pauses the loop instead of crashing
         // the processor; the claim's transaction rolled back, so no frame is affected.
@@ -101,6 +110,24 @@ export class ProcessingWorker {
       this.launch(entry, true);
       return;
     }
+  }
+
+  private idleNext(): void {
+    const work = this.options.idleWork?.();
+    if (!work) return;
+    const tracked = work.then(
+      (done) => {
+        this.inFlight.delete(IDLE_WORK);
+        // More to do: come back at once rather than at the next poll.
+        if (typeof done === 'number' && done > 0) this.notify();
+      },
+      (error: unknown) => {
+        this.inFlight.delete(IDLE_WORK);
+        if (isDiskFull(error)) this.diskFullUntil = Date.now() + 5000;
+        this.options.log(`background work failed: ${(error as Error).message}`);
+      },
+    );
+    this.inFlight.set(IDLE_WORK, tracked);
   }
 
   private launch(entry: EntryRow, backfill = false): void {
@@ -171,17 +198,18 @@ export class ProcessingWorker {
     this.notify();
     await this.loopDone;
     const pending = [...this.inFlight.values()];
+    const frames = [...this.inFlight.keys()].filter((id) => id !== IDLE_WORK).length;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled(pending),
       new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
     ]);
     clearTimeout(timer);
-    const unfinished = [...this.inFlight.keys()];
+    const unfinished = [...this.inFlight.keys()].filter((id) => id !== IDLE_WORK);
     for (const id of unfinished) {
       this.abandoned.add(id);
       this.repo.release(id);
     }
-    return { finished: pending.length - unfinished.length, released: unfinished.length };
+    return { finished: frames - unfinished.length, released: unfinished.length };
   }
 }

@@ -11,6 +11,8 @@ import { createPipeline } from '../pipeline/index.js';
 import type { Pipeline } from '../pipeline/stage.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { EntriesRepository } from '../store/entries-repository.js';
+import { startBackgroundCompaction } from '../services/background-compaction.js';
+import type { CompactionService } from '../services/compaction-service.js';
 import { ProcessingWorker } from './processing-worker.js';
 import { CRASH_LIMIT_FACTOR, type FromProcessor, type ToProcessor } from './processor-protocol.js';
 
@@ -31,6 +33,7 @@ let db: Db | undefined;
 let worker: ProcessingWorker | undefined;
 let pipeline: Pipeline | undefined;
 let queryEmbedder: EmbeddingProvider | undefined;
+let compaction: CompactionService | undefined;
 
 process.on('message', (message: ToProcessor) => {
   switch (message.type) {
@@ -45,6 +48,9 @@ process.on('message', (message: ToProcessor) => {
       break;
     case 'embed':
       void embedQuery(message);
+    case 'compact':
+      compaction?.compactAllNow();
+      worker?.notify();
       break;
     case 'stop':
       void stop(message.graceMs);
@@ -82,12 +88,15 @@ async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promi
   queryEmbedder = semantic.provider;
   pipeline = await createPipeline(config, images, db, semantic.provider ?? null);
   pipeline.onStage = (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok });
+  const background = await startBackgroundCompaction(db, images, config, log);
+  compaction = background.service;
   worker = new ProcessingWorker(new EntriesRepository(db), pipeline, images, {
     // One frame more than OCR workers: the next frame is decoded while the others are being read.
     concurrency: config.workers + 1,
     lifoThreshold: config.lifoThreshold,
     maxAttempts: config.maxAttempts,
     log,
+    idleWork: background.idleWork,
   });
   worker.start();
   send({ type: 'ready', semantic: semantic.status });

@@ -11,6 +11,8 @@ export type ToProcessor =
   | { type: 'notify' }
   /** Embed a search query with the model the processor holds (the server keeps no copy of it). */
   | { type: 'embed'; id: number; text: string }
+  /** `openrecall compact`: compact every processed frame now, whatever its age. */
+  | { type: 'compact' }
   | { type: 'stop'; graceMs: number };
 
 export type FromProcessor =

@@ -105,6 +105,11 @@ export class ProcessorSupervisor {
     });
   }
 
+  /** `openrecall compact`: the processor compacts every processed frame now. */
+  compactNow(): void {
+    this.send({ type: 'compact' });
+  }
+
   private send(message: ToProcessor): void {
     if (this.child?.connected) this.child.send(message);
   }

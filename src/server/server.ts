@@ -17,6 +17,9 @@ import { EntriesService } from '../services/entries-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { QueueService } from '../services/queue-service.js';
 import { RetentionService } from '../services/retention-service.js';
+import { CompactionService } from '../services/compaction-service.js';
+import { CompactionRepository } from '../store/compaction-repository.js';
+import { compactionRoutes } from './routes/compaction.js';
 import { StorageRepository } from '../store/storage-repository.js';
 import { acquireDataDirLock } from '../store/data-dir-lock.js';
 import { openDatabase, type Db } from '../store/database.js';
@@ -107,6 +110,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       }),
       storage: () => retention.status(),
       semantic: semanticStatus,
+      compaction: () => compaction.status(),
     });
     const entries = new EntriesService(repo, images);
     const activity = new ActivityService(new ActivityRepository(db));
@@ -116,6 +120,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       ai_processing_enabled: true,
       ui_show_ai: config.ai.showAiDescription,
     });
+    // Status and the `compact` request only: the compaction itself runs in the processor.
+    const compaction = new CompactionService(new CompactionRepository(db), images, { afterMinutes: config.compactAfterMinutes, log });
     const app = await buildApp(
       {
         ingest: new IngestService(repo, images, {
@@ -149,6 +155,10 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
           heartbeatRoutes(clients),
           activityRoutes(activity),
           mcpRoutes({ search, entries, activity, queue }),
+          compactionRoutes(() => {
+            running.compactNow();
+            return compaction.status();
+          }),
           webRoutes(),
         ],
       },

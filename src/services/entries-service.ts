@@ -1,5 +1,7 @@
 import { ApiError, notFound } from '../errors.js';
 import { thumbnail } from '../images/codec.js';
+import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
+import { isCompactedPath } from '../images/compaction/manifest.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { EntriesRepository, EntryRow, ListFilter } from '../store/entries-repository.js';
 
@@ -7,6 +9,9 @@ export interface ImageFile {
   path: string;
   contentType: string;
 }
+
+/** A frame's image as sent: a file, or (a compacted frame) bytes rebuilt in memory. */
+export type FrameImage = ImageFile | { bytes: Buffer; contentType: string };
 
 const CONTENT_TYPES: Record<string, string> = { webp: 'image/webp', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg' };
 
@@ -27,6 +32,31 @@ export class EntriesService {
     return entry;
   }
 
+  /** Any frame's image: a compacted frame is rebuilt into a PNG. */
+  async frameImage(id: number): Promise<FrameImage> {
+    const entry = this.get(id);
+    if (!isCompactedPath(entry.image_path)) {
+      try {
+        return await this.image(id);
+      } catch (error) {
+        // Compacted between reading the row and opening the file: the row now points at the manifest.
+        if (!isCompactedPath(this.repo.get(id)?.image_path)) throw error;
+      }
+    }
+    return { bytes: await this.rebuild(id), contentType: 'image/png' };
+  }
+
+  private async rebuild(id: number): Promise<Buffer> {
+    const relative = this.get(id).image_path!;
+    try {
+      return await compactedReader(this.images).png(relative);
+    } catch (error) {
+      if (error instanceof MissingFrameError) throw notFound(`image of entry ${id}`);
+      if (error instanceof DamagedFrameError) throw new ApiError(422, `entry ${id} cannot be rebuilt: ${error.message}`, 'DAMAGED_IMAGE');
+      throw error;
+    }
+  }
+
   async image(id: number): Promise<ImageFile> {
     const entry = this.get(id);
     if (!entry.image_path || !(await this.images.exists(entry.image_path))) throw notFound(`image of entry ${id}`);
@@ -38,9 +68,9 @@ export class EntriesService {
   async thumbnail(id: number): Promise<ImageFile> {
     const relative = this.images.thumbnailPath(id);
     if (!(await this.images.exists(relative))) {
-      const source = await this.image(id);
+      const source = await this.frameImage(id);
       try {
-        await this.images.writeAtomic(relative, await thumbnail(source.path));
+        await this.images.writeAtomic(relative, await thumbnail('path' in source ? source.path : source.bytes));
       } catch (error) {
         throw new ApiError(422, `entry ${id} has an image that cannot be decoded: ${(error as Error).message}`, 'UNDECODABLE_IMAGE');
       }

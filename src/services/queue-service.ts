@@ -3,6 +3,7 @@ import type { SemanticStatus } from '../ai/semantic-status.js';
 import { ApiError, notFound } from '../errors.js';
 import type { QueueStatus, StorageStatus } from '../api/index.js';
 import { EntriesRepository } from '../store/entries-repository.js';
+import type { CompactionStatus } from './compaction-service.js';
 
 export interface QueueServiceOptions {
   lifoThreshold: number;
@@ -14,6 +15,7 @@ export interface QueueServiceOptions {
   backfill?: () => { embedding: number | null; description: number | null };
   storage?: () => StorageStatus;
   semantic?: () => SemanticStatus;
+  compaction?: () => CompactionStatus;
 }
 
 /** What the queue looks like, and the operator's levers on it. */
@@ -58,6 +60,7 @@ export class QueueService {
       },
       ...(this.options.storage ? { storage: this.options.storage() } : {}),
       ...(this.options.semantic ? { semantic: this.options.semantic() } : {}),
+      ...(this.options.compaction ? { compaction: this.options.compaction() } : {}),
     };
   }
 

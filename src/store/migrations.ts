@@ -26,6 +26,7 @@ export const migrations: Migration[] = [
   { version: 4, name: 'storage index (status, bytes) for the storage figures of retention', up: createStorageIndex },
   { version: 5, name: 'case-insensitive app index for search filters', up: createAppSearchIndex },
   { version: 6, name: 'bigram index of CJK OCR text', up: createCjkIndex },
+  { version: 7, name: 'compacted frames: tile layers with reference counts', up: createCompactionTables },
   { version: 8, name: 'runtime settings and capture clients (capture control)', up: createClientsAndSettings },
 ];
 
@@ -227,4 +228,43 @@ function createCjkIndex(db: Database.Database): void {
     }
     last = rows.at(-1)!.id;
   }
+}
+
+/**
+ * Version 7. Compaction (src/services/compaction-service.ts): a compacted frame's row points at a manifest file
+ * under compact/; its tiles live in layer files shared between frames. `compact_refs` says which layers a frame
+ * uses; triggers keep each layer's `refs` count in step, and a frame's refs go with its row (cascade), so a
+ * layer no frame uses any more has refs = 0 and is removed by the compactor's sweep.
+ */
+function createCompactionTables(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE compact_layers (
+      id INTEGER PRIMARY KEY,
+      path TEXT NOT NULL UNIQUE,
+      bytes INTEGER NOT NULL,
+      sha256 TEXT NOT NULL,
+      refs INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX idx_compact_layers_unreferenced ON compact_layers(refs) WHERE refs <= 0;
+    CREATE TABLE compact_frames (
+      entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
+      monitor INTEGER,
+      manifest_bytes INTEGER NOT NULL,
+      original_bytes INTEGER NOT NULL,
+      compacted_at REAL NOT NULL
+    );
+    CREATE TABLE compact_refs (
+      entry_id INTEGER NOT NULL REFERENCES compact_frames(entry_id) ON DELETE CASCADE,
+      layer_id INTEGER NOT NULL REFERENCES compact_layers(id),
+      PRIMARY KEY (entry_id, layer_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_compact_refs_layer ON compact_refs(layer_id);
+    CREATE TRIGGER compact_refs_insert AFTER INSERT ON compact_refs BEGIN
+      UPDATE compact_layers SET refs = refs + 1 WHERE id = new.layer_id;
+    END;
+    CREATE TRIGGER compact_refs_delete AFTER DELETE ON compact_refs BEGIN
+      UPDATE compact_layers SET refs = refs - 1 WHERE id = old.layer_id;
+    END;
+    CREATE INDEX idx_compact_frames_monitor ON compact_frames(monitor, entry_id);
+    CREATE INDEX idx_entries_uncompacted ON entries(timestamp) WHERE status = 'COMPLETED' AND substr(image_path, 1, 8) <> 'compact/';`);
 }

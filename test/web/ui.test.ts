@@ -246,6 +246,8 @@ describe('web UI', () => {
     assert.match(await page.locator('#queue-storage').innerText(), /^\d+(\.\d)? (B|KB|MB|GB)$/);
     await page.getByText('keep forever').waitFor();
     assert.notEqual(await page.locator('#queue-oldest-kept').innerText(), 'none', 'frames are stored: the oldest has a time');
+    // Compaction figures (frames here are fresh: nothing compacted yet, those waiting counted).
+    assert.match(await page.locator('#queue-compaction').innerText(), /^(nothing compacted yet|[\d,]+ frames in .+ of their size before)( · [\d,]+ not yet \(after \d+ min\))?$/);
 
     const response = await upload(server.api, { image: await renderTextImage(['Zeppelin museum opening hours'], { seed: 200 }), app: 'Files', title: 'Archive 2003', timestamp: captured });
     const id = response.body.task_id as number;

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { EntriesService, ImageFile } from '../../services/entries-service.js';
+import { Type } from 'typebox';
+import type { EntriesService, FrameImage } from '../../services/entries-service.js';
 import type { QueueService } from '../../services/queue-service.js';
 import { entryResource, EntryDeleted, EntryIdParams, EntryList, EntryRetried, errorResponses, ListEntriesQuery } from '../../api/index.js';
-import { Type } from 'typebox';
 
-function sendImage(reply: FastifyReply, file: ImageFile) {
-  return reply.type(file.contentType).header('cache-control', 'private, no-cache').send(fs.createReadStream(file.path));
+function sendImage(reply: FastifyReply, file: FrameImage) {
+  const body = 'path' in file ? fs.createReadStream(file.path) : file.bytes;
+  return reply.type(file.contentType).header('cache-control', 'private, no-cache').send(body);
 }
 
 const binary = (description: string) => ({ description, content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } });
@@ -48,8 +49,8 @@ export async function entriesRoutes(app: FastifyInstance, options: { entries: En
 
   api.get(
     '/api/entries/:id/image',
-    { schema: { summary: 'The stored screenshot', tags: ['entries'], params: EntryIdParams, response: { 200: binary('Screenshot'), ...errorResponses(404) } } },
-    async (request, reply) => sendImage(reply, await entries.image(request.params.id)),
+    { schema: { summary: 'The stored screenshot', tags: ['entries'], params: EntryIdParams, response: { 200: binary('Screenshot'), ...errorResponses(404, 422) } } },
+    async (request, reply) => sendImage(reply, await entries.frameImage(request.params.id)),
   );
 
   api.get(

@@ -83,6 +83,7 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
             ...(storage.deleted_frames > 0 ? [['Pruned', `${storage.deleted_frames.toLocaleString()} frames since start`] as [string, string]] : []),
           ] as Array<[string, string | HTMLElement]>)
         : []),
+      ...(status.compaction ? [['Compaction', h('span', { id: 'queue-compaction' }, compactionText(status.compaction))] as [string, HTMLElement]] : []),
     ]);
     fill(system, [
       ['Version', status.system.version],
@@ -143,4 +144,10 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
     stopped = true;
     stop();
   };
+}
+
+/** "1,234 frames in 12 MB, 0.08 of their size before · 5 waiting" */
+function compactionText(c: NonNullable<QueueStatus['compaction']>): string {
+  const done = c.compacted_frames > 0 ? `${c.compacted_frames.toLocaleString()} frames in ${formatBytes(c.stored_bytes)}, ${c.ratio?.toFixed(2)} of their size before` : 'nothing compacted yet';
+  return `${done}${c.uncompacted_frames > 0 ? ` · ${c.uncompacted_frames.toLocaleString()} not yet (after ${c.after_minutes} min)` : ''}`;
 }

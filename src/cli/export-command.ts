@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
+import { loadServerConfig } from '../config.js';
+import { ImageStore } from '../images/image-store.js';
+import { compactedReader } from '../images/compaction/frame-reader.js';
+import { isCompactedPath } from '../images/compaction/manifest.js';
+import { UsageError } from './usage-error.js';
+import { ProgressBar } from './progress.js';
+
+const USAGE = 'usage: openrecall export [--since T] [--until T] <file.zip>  (T: Unix seconds or a date such as 2026-03-01 or 2026-03-01T14:00Z)';
+
+/** One line of frames.jsonl, and the frames/<id>.json before each image. */
+export interface ExportedFrame {
+  id: number;
+  timestamp: number;
+  app: string | null;
+  title: string | null;
+  monitor: number | null;
+  capture_id: string | null;
+  width: number | null;
+  height: number | null;
+  text: string | null;
+  description: string | null;
+  /** Path of the image inside the zip. */
+  image: string;
+}
+
+export const EXPORT_FORMAT = 'openrecall-export';
+
+export function parseTime(value: string, option: string): number {
+  const number = Number(value);
+  if (value.trim() !== '' && Number.isFinite(number)) return number;
+  const parsed = Date.parse(value);
+  if (Number.isNaN(parsed)) throw new UsageError(`${option} "${value}" is not a time; ${USAGE}`);
+  return parsed / 1000;
+}
+
+/**
+ * `openrecall export`: writes the COMPLETED frames captured in [since, until) to a zip: export.json (format,
+ * range), then per frame frames/<id>.json (metadata, OCR text, description) followed by its image (the stored
+ * WebP, or a compacted frame rebuilt as PNG), and frames.jsonl with every frame's line at the end. Reads the
+ * data dir directly (the database read-only), so it works whether or not a server runs.
+ */
+export async function exportCommand(args: string[]): Promise<number> {
+  let values: { since?: string; until?: string };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args, options: { since: { type: 'string' }, until: { type: 'string' } }, allowPositionals: true }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}; ${USAGE}`);
+  }
+  if (positionals.length !== 1) throw new UsageError(USAGE);
+  const target = path.resolve(positionals[0]!);
+  if (!fs.existsSync(path.dirname(target))) throw new UsageError(`no directory ${path.dirname(target)} for ${positionals[0]}`);
+  const since = values.since !== undefined ? parseTime(values.since, '--since') : 0;
+  const until = values.until !== undefined ? parseTime(values.until, '--until') : Number.MAX_SAFE_INTEGER;
+  const { dataDir } = loadServerConfig();
+  const images = new ImageStore(dataDir);
+  if (!fs.existsSync(images.paths.dbFile)) {
+    console.error(`openrecall: no database in ${dataDir} (set OPENRECALL_DATA_DIR)`);
+    return 1;
+  }
+  const db = new Database(images.paths.dbFile, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  const temporary = `${target}.${process.pid}.tmp`;
+  try {
+    const rows = db
+      .prepare(
+        `SELECT id, timestamp, app, title, monitor, capture_id, width, height, text, description, image_path FROM entries
+         WHERE status = 'COMPLETED' AND timestamp >= ? AND timestamp < ? ORDER BY timestamp, id`,
+      )
+      .all(since, until) as Array<Omit<ExportedFrame, 'image'> & { image_path: string | null }>;
+    const currentPath = db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck();
+    const out = fs.createWriteStream(temporary);
+    const written = new Promise<void>((resolve, reject) => {
+      out.on('finish', resolve);
+      out.on('error', reject);
+    });
+    written.catch(() => undefined); // awaited below; a write error must not go unhandled meanwhile
+    let failure: Error | undefined;
+    const zip = new Zip((error, chunk, final) => {
+      if (error) failure = error;
+      else out.write(chunk);
+      if (final || error) out.end();
+    });
+    const add = (name: string, bytes: Uint8Array, compress: boolean) => {
+      const file = compress ? new ZipDeflate(name, { level: 6 }) : new ZipPassThrough(name);
+      zip.add(file);
+      file.push(bytes, true);
+    };
+    add('export.json', Buffer.from(JSON.stringify({ format: EXPORT_FORMAT, version: 1, exported_at: Date.now() / 1000, since, until: values.until !== undefined ? until : null, frames: rows.length }, null, 1)), true);
+    const lines: string[] = [];
+    const bar = new ProgressBar(rows.length, 'exporting');
+    let skipped = 0;
+    for (const [i, row] of rows.entries()) {
+      const image = await readFrame(images, row.image_path, () => currentPath.get(row.id) as string | null);
+      if (!image) {
+        skipped++;
+        console.error(`\nframe ${row.id}: image missing or damaged, exported without it`);
+      }
+      const { image_path: _, ...meta } = row;
+      const frame: ExportedFrame = { ...meta, image: image ? `frames/${row.id}.${image.extension}` : '' };
+      add(`frames/${row.id}.json`, Buffer.from(JSON.stringify(frame)), true);
+      if (image) add(frame.image, image.bytes, false);
+      lines.push(JSON.stringify(frame));
+      bar.update(i + 1);
+      // Let the stream drain: a year of frames does not sit in memory.
+      if (out.writableNeedDrain) await new Promise<void>((r) => out.once('drain', () => r()));
+    }
+    add('frames.jsonl', Buffer.from(lines.join('\n') + (lines.length ? '\n' : '')), true);
+    zip.end();
+    await written;
+    if (failure) throw failure;
+    fs.renameSync(temporary, target);
+    console.log(`exported ${rows.length} frame(s) to ${target}${skipped ? ` (${skipped} without their image)` : ''}`);
+    return 0;
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  } finally {
+    db.close();
+  }
+}
+
+async function readFrame(images: ImageStore, relative: string | null, reread: () => string | null): Promise<{ bytes: Buffer; extension: string } | undefined> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const current = attempt === 0 ? relative : reread();
+    if (!current) return undefined;
+    try {
+      if (isCompactedPath(current)) return { bytes: await compactedReader(images).png(current), extension: 'png' };
+      return { bytes: await images.read(current), extension: path.extname(current).slice(1) || 'webp' };
+    } catch {
+      // Compacted meanwhile (the old file is gone): read the row again once.
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,46 @@
+import type { ServerConfig } from '../config.js';
+import type { ImageStore } from '../images/image-store.js';
+import type { Logger } from '../log.js';
+import { CompactionRepository } from '../store/compaction-repository.js';
+import type { Db } from '../store/database.js';
+import { CompactionService } from './compaction-service.js';
+
+/** Frames compacted per turn: a turn ends within a second or two, so newly uploaded frames never wait long. */
+const BATCH = 4;
+/** How often to look for frames that became old enough, and for layers that lost their last frame. */
+const CHECK_MS = 30_000;
+
+/**
+ * Compaction in the processor: finishes what a crash interrupted, then compacts a few frames whenever the
+ * queue is idle (the processor runs niced). Returns the work hook for ProcessingWorker's idle turns.
+ */
+export async function startBackgroundCompaction(
+  db: Db,
+  images: ImageStore,
+  config: Pick<ServerConfig, 'compactAfterMinutes'>,
+  log: Logger,
+): Promise<{ service: CompactionService; idleWork: () => Promise<number> | undefined }> {
+  const crash = process.env.OPENRECALL_TEST_COMPACT_CRASH;
+  const service = new CompactionService(new CompactionRepository(db), images, {
+    afterMinutes: config.compactAfterMinutes,
+    log,
+    ...(crash === 'after-files' || crash === 'after-commit' ? { testCrashAt: crash } : {}),
+  });
+  await service.recover();
+  await service.sweep();
+  let nextCheck = 0;
+  let lastSweep = Date.now();
+  const idleWork = (): Promise<number> | undefined => {
+    if (Date.now() < nextCheck && !service.hasUrgentWork()) return undefined;
+    return (async () => {
+      if (Date.now() - lastSweep > CHECK_MS) {
+        lastSweep = Date.now();
+        await service.sweep();
+      }
+      const done = await service.runBatch(BATCH);
+      if (done === 0) nextCheck = Date.now() + Math.min(CHECK_MS, config.compactAfterMinutes * 60_000 || 2000);
+      return done;
+    })();
+  };
+  return { service, idleWork };
+}

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { describe, it } from 'node:test';
+import { getJson, upload, waitUntil } from './helpers/api.js';
+import { runCli, startServerProcess } from './helpers/server-process.js';
+import { listFilesRecursive, tempDir } from './helpers/temp-dir.js';
+import { editingSequence } from './helpers/compaction-frames.js';
+
+const rgb = (image: Buffer) => sharp(image).removeAlpha().raw().toBuffer();
+/** Compaction only when asked: frames stay separate files until `openrecall compact`. */
+const LATER = { OPENRECALL_COMPACT_AFTER_MINUTES: '100000', OPENRECALL_OCR_ENGINE: 'none' };
+
+async function processedDataDir(frames: Buffer[]): Promise<{ dataDir: string; ids: number[] }> {
+  const dataDir = tempDir();
+  const server = await startServerProcess(dataDir, LATER);
+  const ids: number[] = [];
+  try {
+    for (const [i, image] of frames.entries()) {
+      ids.push((await upload(server.api, { image, timestamp: Date.now() / 1000 - 3600 + i, monitor: 0 })).body.task_id as number);
+    }
+    await waitUntil(async () => (await getJson(`${server.api}/queue/status`)).body.queue.completed === frames.length, { what: 'processing' });
+  } finally {
+    await server.stop();
+  }
+  return { dataDir, ids };
+}
+
+/** Every frame, read through a fresh server, has its original pixels. */
+async function assertAllFramesIntact(dataDir: string, ids: number[], frames: Buffer[]): Promise<void> {
+  const server = await startServerProcess(dataDir, LATER);
+  try {
+    for (const [i, id] of ids.entries()) {
+      const response = await fetch(`${server.api}/entries/${id}/image`);
+      assert.equal(response.status, 200, `frame ${id} answers`);
+      assert.deepEqual(await rgb(Buffer.from(await response.arrayBuffer())), await rgb(frames[i]!), `frame ${id} has its pixels`);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+/** No file is left that no row accounts for, and no row lacks its file. */
+function assertNoOrphans(dataDir: string): void {
+  const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
+  try {
+    const paths = new Set(db.prepare(`SELECT image_path FROM entries`).pluck().all() as string[]);
+    const layers = new Set(db.prepare(`SELECT path FROM compact_layers`).pluck().all() as string[]);
+    const onDisk = [...listFilesRecursive(path.join(dataDir, 'screenshots')).map((f) => `screenshots/${f}`), ...listFilesRecursive(path.join(dataDir, 'compact')).map((f) => `compact/${f}`)];
+    for (const file of onDisk) assert.ok(paths.has(file) || layers.has(file), `${file} belongs to a row`);
+    for (const file of [...paths, ...layers]) assert.ok(onDisk.includes(file), `${file} exists`);
+    assert.ok(!fs.existsSync(path.join(dataDir, 'compaction.journal')), 'no journal left');
+  } finally {
+    db.close();
+  }
+}
+
+describe('compaction survives kill -9', () => {
+  for (const point of ['after-files', 'after-commit'] as const) {
+    it(`killed ${point.replace('-', ' ')} of a frame: every frame stays readable, the next run finishes the job and leaves no orphan`, async () => {
+      const frames = await editingSequence(6);
+      const { dataDir, ids } = await processedDataDir(frames);
+
+      // The compaction kills itself (SIGKILL, no cleanup of any kind) at that point of its work.
+      const crashed = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_TEST_COMPACT_CRASH: point, ...LATER });
+      const { signal } = await crashed.exited;
+      assert.equal(signal, 'SIGKILL', crashed.output());
+      assert.ok(fs.existsSync(path.join(dataDir, 'compaction.journal')), 'the crash left its journal');
+
+      // Readable right after the crash (the server's start recovers the journal in its processor).
+      await assertAllFramesIntact(dataDir, ids, frames);
+
+      const done = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, ...LATER });
+      assert.equal((await done.exited).code, 0, done.output());
+      assert.match(done.output(), new RegExp(`${frames.length} frame\\(s\\) compacted`));
+      assertNoOrphans(dataDir);
+      await assertAllFramesIntact(dataDir, ids, frames);
+    });
+  }
+
+  it('a server killed with SIGKILL while compacting in the background loses no frame', async () => {
+    const frames = await editingSequence(8);
+    const { dataDir, ids } = await processedDataDir(frames);
+    const server = await startServerProcess(dataDir, { ...LATER, OPENRECALL_COMPACT_AFTER_MINUTES: '0' });
+    // Kill as soon as the first frame has switched, while the others are still being compacted.
+    const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
+    await waitUntil(() => (db.prepare(`SELECT count(*) FROM compact_frames`).pluck().get() as number) >= 1, { intervalMs: 10, what: 'first compacted frame' });
+    const compactedWhenKilled = db.prepare(`SELECT count(*) FROM compact_frames`).pluck().get() as number;
+    db.close();
+    await server.stop('SIGKILL');
+    assert.ok(compactedWhenKilled < frames.length, 'killed while frames were left to compact');
+    await new Promise((r) => setTimeout(r, 500)); // the processor notices its parent is gone
+    await assertAllFramesIntact(dataDir, ids, frames);
+    const done = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, ...LATER });
+    assert.equal((await done.exited).code, 0, done.output());
+    assertNoOrphans(dataDir);
+    await assertAllFramesIntact(dataDir, ids, frames);
+  });
+});
+
+describe('openrecall compact with a server running', () => {
+  it('asks the server, follows its progress and ends with every frame compacted and readable', async () => {
+    const frames = await editingSequence(4);
+    const { dataDir, ids } = await processedDataDir(frames);
+    const server = await startServerProcess(dataDir, LATER);
+    try {
+      const run = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_API_URL: server.api });
+      assert.equal((await run.exited).code, 0, run.output());
+      assert.match(run.output(), /compacting \(in the server\)/);
+      assert.match(run.output(), /4 frame\(s\) compacted: .* 0 frame\(s\) not compacted/);
+    } finally {
+      await server.stop();
+    }
+    assertNoOrphans(dataDir);
+    await assertAllFramesIntact(dataDir, ids, frames);
+  });
+});
+
+describe('a frame that cannot be compacted', () => {
+  it('is passed over with its reason; the frames after it are compacted', async () => {
+    const frames = await editingSequence(4);
+    const { dataDir, ids } = await processedDataDir(frames);
+    const db = new Database(path.join(dataDir, 'db', 'recall.db'));
+    const lost = db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck().get(ids[0]) as string;
+    db.close();
+    fs.rmSync(path.join(dataDir, lost));
+    const run = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, ...LATER });
+    assert.equal((await run.exited).code, 0, run.output());
+    assert.match(run.output(), new RegExp(`compaction of frame ${ids[0]} failed \\(the frame keeps its file\\): .*ENOENT`));
+    assert.match(run.output(), /3 frame\(s\) compacted: .*; 1 frame\(s\) not compacted/);
+    await assertAllFramesIntact(dataDir, ids.slice(1), frames.slice(1));
+  });
+});

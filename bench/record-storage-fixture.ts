@@ -128,7 +128,7 @@ try {
     fs.writeFileSync(path.join(out, file), image);
     frames.push({ file, timestamp: e.timestamp, app: e.app, title: e.title, monitor: e.monitor, width: e.width, height: e.height });
   }
-  fs.writeFileSync(path.join(out, 'frames.json'), JSON.stringify({ recorded_with: 'bench/record-storage-fixture.ts', seconds: Number(values.seconds), interval: Number(values.interval), frames }, null, 1) + '\n');
+  fs.writeFileSync(path.join(out, 'frames.json'), `${JSON.stringify({ recorded_with: 'bench/record-storage-fixture.ts', seconds: Number(values.seconds), interval: Number(values.interval), frames }, null, 1)}\n`);
   console.log(`${frames.length} frames written to ${path.relative(root, out)} (${(frames.reduce((s, f) => s + fs.statSync(path.join(out, f.file)).size, 0) / 1024 / 1024).toFixed(1)} MB)`);
   await server.stop();
 } finally {

@@ -89,7 +89,8 @@ const paths: string[] = [];
 {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
-  ids.forEach((id, i) => (paths[i] = db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck().get(id) as string));
+  const select = db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck();
+  for (const [i, id] of ids.entries()) paths[i] = select.get(id) as string;
   db.close();
 }
 const reader = new CompactedFrameReader(store);

@@ -48,6 +48,7 @@ process.on('message', (message: ToProcessor) => {
       break;
     case 'embed':
       void embedQuery(message);
+      break;
     case 'compact':
       compaction?.compactAllNow();
       worker?.notify();

@@ -13,7 +13,7 @@ export function joinChunks(chunks: Buffer[]): Buffer {
   header.write(MAGIC, 0, 'ascii');
   header.writeUInt8(VERSION, 4);
   header.writeUInt16LE(chunks.length, 5);
-  chunks.forEach((chunk, i) => header.writeUInt32LE(chunk.length, 7 + 4 * i));
+  for (const [i, chunk] of chunks.entries()) header.writeUInt32LE(chunk.length, 7 + 4 * i);
   return Buffer.concat([header, ...chunks]);
 }
 

@@ -103,10 +103,14 @@ async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promi
   send({ type: 'ready', semantic: semantic.status });
 }
 
+/** How much of a search query is embedded (about what the built-in model reads in one call). */
+const QUERY_CHARS = 500;
+
 async function embedQuery({ id, text }: Extract<ToProcessor, { type: 'embed' }>): Promise<void> {
   try {
     if (!queryEmbedder) throw new Error('no embedding model loaded');
-    const [vector] = await queryEmbedder.embed([text]);
+    // A query's meaning is in its first words: one model call, so a long query never waits on several.
+    const [vector] = await queryEmbedder.embed([text.slice(0, QUERY_CHARS)]);
     send({ type: 'embedded', id, vector: vector! });
   } catch (error) {
     send({ type: 'embedded', id, error: (error as Error).message });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -28,10 +29,11 @@ async function processedDataDir(frames: Buffer[]): Promise<{ dataDir: string; id
   return { dataDir, ids };
 }
 
-/** Every frame, read through a fresh server, has its original pixels. */
-async function assertAllFramesIntact(dataDir: string, ids: number[], frames: Buffer[]): Promise<void> {
+/** Every frame, read through a fresh server, has its original pixels. `startLog`: a line the server must log. */
+async function assertAllFramesIntact(dataDir: string, ids: number[], frames: Buffer[], startLog?: RegExp): Promise<void> {
   const server = await startServerProcess(dataDir, LATER);
   try {
+    if (startLog) await server.waitFor(startLog);
     for (const [i, id] of ids.entries()) {
       const response = await fetch(`${server.api}/entries/${id}/image`);
       assert.equal(response.status, 200, `frame ${id} answers`);
@@ -39,6 +41,27 @@ async function assertAllFramesIntact(dataDir: string, ids: number[], frames: Buf
     }
   } finally {
     await server.stop();
+  }
+}
+
+/** Runs test/helpers/compaction-crash-child.ts, a real process that SIGKILLs itself at `point` of a frame. */
+async function crashChild(dataDir: string, point: string, framesBefore: number): Promise<{ signal: NodeJS.Signals | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'helpers', 'compaction-crash-child.ts'), dataDir, point, String(framesBefore)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+  return { signal, output };
+}
+
+function imagePathOf(dataDir: string, id: number): string {
+  const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
+  try {
+    return db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck().get(id) as string;
+  } finally {
+    db.close();
   }
 }
 
@@ -63,14 +86,24 @@ describe('compaction survives kill -9', () => {
       const frames = await editingSequence(6);
       const { dataDir, ids } = await processedDataDir(frames);
 
-      // The compaction kills itself (SIGKILL, no cleanup of any kind) at that point of its work.
-      const crashed = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_TEST_COMPACT_CRASH: point, ...LATER });
-      const { signal } = await crashed.exited;
-      assert.equal(signal, 'SIGKILL', crashed.output());
-      assert.ok(fs.existsSync(path.join(dataDir, 'compaction.journal')), 'the crash left its journal');
+      // A real process compacts two frames, runs the production steps of the third up to that point and is
+      // SIGKILLed there (no cleanup of any kind).
+      const crashed = await crashChild(dataDir, point, 2);
+      assert.equal(crashed.signal, 'SIGKILL', crashed.output);
+      assert.match(crashed.output, new RegExp(`compacted 2 frame\\(s\\); crashing ${point} of frame ${ids[2]}`));
+      const journal = JSON.parse(crashed.output.match(/^journal (.*)$/m)![1]!) as { entryId: number; original: string; layer: string | null; manifest: string };
+      assert.equal(journal.entryId, ids[2]);
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dataDir, 'compaction.journal'), 'utf8')), journal, 'the crash left its journal');
+      assert.ok(fs.existsSync(path.join(dataDir, journal.manifest)), 'the new files were written');
+      assert.ok(fs.existsSync(path.join(dataDir, journal.original)), 'the original file is still there');
+      assert.equal(imagePathOf(dataDir, ids[2]!), point === 'after-files' ? journal.original : journal.manifest, 'the row switched only after the commit');
 
       // Readable right after the crash (the server's start recovers the journal in its processor).
-      await assertAllFramesIntact(dataDir, ids, frames);
+      const recovered = point === 'after-files' ? `undid frame ${ids[2]}, interrupted before its switch` : `finished frame ${ids[2]}, interrupted after its switch`;
+      await assertAllFramesIntact(dataDir, ids, frames, new RegExp(recovered));
+      assert.ok(!fs.existsSync(path.join(dataDir, 'compaction.journal')), 'the journal is cleaned at start');
+      if (point === 'after-files') assert.ok(!fs.existsSync(path.join(dataDir, journal.manifest)), 'the unswitched new files went');
+      else assert.ok(!fs.existsSync(path.join(dataDir, journal.original)), 'the switched frame lost its old file');
 
       const done = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, ...LATER });
       assert.equal((await done.exited).code, 0, done.output());

@@ -56,6 +56,21 @@ async function crashChild(dataDir: string, point: string, framesBefore: number):
   return { signal, output };
 }
 
+/** Pids of a process's children (Linux: /proc). */
+function childrenOf(pid: number): number[] {
+  const tasks = fs.readdirSync(`/proc/${pid}/task`);
+  return tasks.flatMap((task) => fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+}
+
+/** Running, not gone or a zombie (nothing may reap it in a container). */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 function imagePathOf(dataDir: string, id: number): string {
   const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
   try {
@@ -98,12 +113,17 @@ describe('compaction survives kill -9', () => {
       assert.ok(fs.existsSync(path.join(dataDir, journal.original)), 'the original file is still there');
       assert.equal(imagePathOf(dataDir, ids[2]!), point === 'after-files' ? journal.original : journal.manifest, 'the row switched only after the commit');
 
+      // A kill in the middle of the manifest's atomic write leaves it as a temporary file beside its name.
+      const temporary = `${journal.manifest}.99999.0123abcd.tmp`;
+      if (point === 'after-files') fs.renameSync(path.join(dataDir, journal.manifest), path.join(dataDir, temporary));
+
       // Readable right after the crash (the server's start recovers the journal in its processor).
       const recovered = point === 'after-files' ? `undid frame ${ids[2]}, interrupted before its switch` : `finished frame ${ids[2]}, interrupted after its switch`;
       await assertAllFramesIntact(dataDir, ids, frames, new RegExp(recovered));
       assert.ok(!fs.existsSync(path.join(dataDir, 'compaction.journal')), 'the journal is cleaned at start');
-      if (point === 'after-files') assert.ok(!fs.existsSync(path.join(dataDir, journal.manifest)), 'the unswitched new files went');
-      else assert.ok(!fs.existsSync(path.join(dataDir, journal.original)), 'the switched frame lost its old file');
+      if (point === 'after-files') {
+        for (const file of [journal.layer ?? temporary, temporary]) assert.ok(!fs.existsSync(path.join(dataDir, file)), `the unswitched ${file} went`);
+      } else assert.ok(!fs.existsSync(path.join(dataDir, journal.original)), 'the switched frame lost its old file');
 
       const done = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, ...LATER });
       assert.equal((await done.exited).code, 0, done.output());
@@ -113,21 +133,32 @@ describe('compaction survives kill -9', () => {
     });
   }
 
-  it('a server killed with SIGKILL while compacting in the background loses no frame', async () => {
+  it('a server killed with SIGKILL while compacting in the background loses no frame', async (t) => {
     const frames = await editingSequence(8);
     const { dataDir, ids } = await processedDataDir(frames);
     const server = await startServerProcess(dataDir, { ...LATER, OPENRECALL_COMPACT_AFTER_MINUTES: '0' });
-    // Kill as soon as the first frame has switched, while the others are still being compacted.
+    // Kill -9 from outside, the server and its processor (which compacts) both, once the first frame has
+    // switched while the others are still being compacted: at best in the middle of a frame (its journal
+    // written), else between two frames.
     const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
-    await waitUntil(() => (db.prepare(`SELECT count(*) FROM compact_frames`).pluck().get() as number) >= 1, { intervalMs: 10, what: 'first compacted frame' });
-    const compactedWhenKilled = db.prepare(`SELECT count(*) FROM compact_frames`).pluck().get() as number;
-    db.close();
+    const compacted = () => db.prepare(`SELECT count(*) FROM compact_frames`).pluck().get() as number;
+    const journalFile = path.join(dataDir, 'compaction.journal');
+    await waitUntil(() => compacted() >= 1, { intervalMs: 10, what: 'first compacted frame' });
+    await waitUntil(() => fs.existsSync(journalFile) || compacted() >= frames.length - 1, { intervalMs: 1, what: 'a frame being compacted' });
+    const processors = childrenOf(server.child.pid!);
+    assert.ok(processors.length > 0, 'the server has its processor');
+    for (const pid of processors) process.kill(pid, 'SIGKILL');
     await server.stop('SIGKILL');
+    const compactedWhenKilled = compacted();
+    db.close();
     assert.ok(compactedWhenKilled < frames.length, 'killed while frames were left to compact');
-    await new Promise((r) => setTimeout(r, 500)); // the processor notices its parent is gone
-    await assertAllFramesIntact(dataDir, ids, frames);
+    await waitUntil(() => processors.every((pid) => !isAlive(pid)), { intervalMs: 20, what: 'the processor to be gone' });
+    const midFrame = fs.existsSync(journalFile);
+    t.diagnostic(`killed after ${compactedWhenKilled} frame(s), ${midFrame ? 'in the middle of one' : 'between two'}`);
+    await assertAllFramesIntact(dataDir, ids, frames, midFrame ? /compaction: (undid|finished) frame \d+, interrupted/ : undefined);
     const done = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, ...LATER });
     assert.equal((await done.exited).code, 0, done.output());
+    assert.match(done.output(), new RegExp(`${frames.length} frame\\(s\\) compacted`));
     assertNoOrphans(dataDir);
     await assertAllFramesIntact(dataDir, ids, frames);
   });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ImageStore } from '../images/image-store.js';
 import { compactedReader, type CompactedFrameReader } from '../images/compaction/frame-reader.js';
 import { encodeManifest, type Manifest } from '../images/compaction/manifest.js';
+import { removeLeftoverTemporaries } from '../files/atomic-write.js';
 import { decodeRgb, encodeLayer } from '../images/codec.js';
 import { joinChunks } from '../images/compaction/layer-file.js';
 import { CHUNK_TILES, packChunks, splitTiles, tileHash, type TileRef } from '../images/compaction/tiles.js';
@@ -430,6 +431,8 @@ export class CompactionService {
       }
       return;
     }
+    // A kill in the middle of writeFiles() leaves the temporary file of the write it interrupted.
+    for (const file of [entry.layer, entry.manifest]) if (file) removeLeftoverTemporaries(this.images.resolve(file));
     if (this.repo.committed(entry.entryId, entry.manifest)) {
       await this.images.remove(entry.original);
       this.options.log(`compaction: finished frame ${entry.entryId}, interrupted after its switch`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -28,10 +29,11 @@ async function processedDataDir(frames: Buffer[]): Promise<{ dataDir: string; id
   return { dataDir, ids };
 }
 
-/** Every frame, read through a fresh server, has its original pixels. */
-async function assertAllFramesIntact(dataDir: string, ids: number[], frames: Buffer[]): Promise<void> {
+/** Every frame, read through a fresh server, has its original pixels. `startLog`: a line the server must log. */
+async function assertAllFramesIntact(dataDir: string, ids: number[], frames: Buffer[], startLog?: RegExp): Promise<void> {
   const server = await startServerProcess(dataDir, LATER);
   try {
+    if (startLog) await server.waitFor(startLog);
     for (const [i, id] of ids.entries()) {
       const response = await fetch(`${server.api}/entries/${id}/image`);
       assert.equal(response.status, 200, `frame ${id} answers`);
@@ -39,6 +41,42 @@ async function assertAllFramesIntact(dataDir: string, ids: number[], frames: Buf
     }
   } finally {
     await server.stop();
+  }
+}
+
+/** Runs test/helpers/compaction-crash-child.ts, a real process that SIGKILLs itself at `point` of a frame. */
+async function crashChild(dataDir: string, point: string, framesBefore: number): Promise<{ signal: NodeJS.Signals | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'helpers', 'compaction-crash-child.ts'), dataDir, point, String(framesBefore)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+  return { signal, output };
+}
+
+/** Pids of a process's children (Linux: /proc). */
+function childrenOf(pid: number): number[] {
+  const tasks = fs.readdirSync(`/proc/${pid}/task`);
+  return tasks.flatMap((task) => fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+}
+
+/** Running, not gone or a zombie (nothing may reap it in a container). */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function imagePathOf(dataDir: string, id: number): string {
+  const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
+  try {
+    return db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck().get(id) as string;
+  } finally {
+    db.close();
   }
 }
 
@@ -63,14 +101,29 @@ describe('compaction survives kill -9', () => {
       const frames = await editingSequence(6);
       const { dataDir, ids } = await processedDataDir(frames);
 
-      // The compaction kills itself (SIGKILL, no cleanup of any kind) at that point of its work.
-      const crashed = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_TEST_COMPACT_CRASH: point, ...LATER });
-      const { signal } = await crashed.exited;
-      assert.equal(signal, 'SIGKILL', crashed.output());
-      assert.ok(fs.existsSync(path.join(dataDir, 'compaction.journal')), 'the crash left its journal');
+      // A real process compacts two frames, runs the production steps of the third up to that point and is
+      // SIGKILLed there (no cleanup of any kind).
+      const crashed = await crashChild(dataDir, point, 2);
+      assert.equal(crashed.signal, 'SIGKILL', crashed.output);
+      assert.match(crashed.output, new RegExp(`compacted 2 frame\\(s\\); crashing ${point} of frame ${ids[2]}`));
+      const journal = JSON.parse(crashed.output.match(/^journal (.*)$/m)![1]!) as { entryId: number; original: string; layer: string | null; manifest: string };
+      assert.equal(journal.entryId, ids[2]);
+      assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dataDir, 'compaction.journal'), 'utf8')), journal, 'the crash left its journal');
+      assert.ok(fs.existsSync(path.join(dataDir, journal.manifest)), 'the new files were written');
+      assert.ok(fs.existsSync(path.join(dataDir, journal.original)), 'the original file is still there');
+      assert.equal(imagePathOf(dataDir, ids[2]!), point === 'after-files' ? journal.original : journal.manifest, 'the row switched only after the commit');
+
+      // A kill in the middle of the manifest's atomic write leaves it as a temporary file beside its name.
+      const temporary = `${journal.manifest}.99999.0123abcd.tmp`;
+      if (point === 'after-files') fs.renameSync(path.join(dataDir, journal.manifest), path.join(dataDir, temporary));
 
       // Readable right after the crash (the server's start recovers the journal in its processor).
-      await assertAllFramesIntact(dataDir, ids, frames);
+      const recovered = point === 'after-files' ? `undid frame ${ids[2]}, interrupted before its switch` : `finished frame ${ids[2]}, interrupted after its switch`;
+      await assertAllFramesIntact(dataDir, ids, frames, new RegExp(recovered));
+      assert.ok(!fs.existsSync(path.join(dataDir, 'compaction.journal')), 'the journal is cleaned at start');
+      if (point === 'after-files') {
+        for (const file of [journal.layer ?? temporary, temporary]) assert.ok(!fs.existsSync(path.join(dataDir, file)), `the unswitched ${file} went`);
+      } else assert.ok(!fs.existsSync(path.join(dataDir, journal.original)), 'the switched frame lost its old file');
 
       const done = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, ...LATER });
       assert.equal((await done.exited).code, 0, done.output());
@@ -80,21 +133,32 @@ describe('compaction survives kill -9', () => {
     });
   }
 
-  it('a server killed with SIGKILL while compacting in the background loses no frame', async () => {
+  it('a server killed with SIGKILL while compacting in the background loses no frame', async (t) => {
     const frames = await editingSequence(8);
     const { dataDir, ids } = await processedDataDir(frames);
     const server = await startServerProcess(dataDir, { ...LATER, OPENRECALL_COMPACT_AFTER_MINUTES: '0' });
-    // Kill as soon as the first frame has switched, while the others are still being compacted.
+    // Kill -9 from outside, the server and its processor (which compacts) both, once the first frame has
+    // switched while the others are still being compacted: at best in the middle of a frame (its journal
+    // written), else between two frames.
     const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
-    await waitUntil(() => (db.prepare(`SELECT count(*) FROM compact_frames`).pluck().get() as number) >= 1, { intervalMs: 10, what: 'first compacted frame' });
-    const compactedWhenKilled = db.prepare(`SELECT count(*) FROM compact_frames`).pluck().get() as number;
-    db.close();
+    const compacted = () => db.prepare(`SELECT count(*) FROM compact_frames`).pluck().get() as number;
+    const journalFile = path.join(dataDir, 'compaction.journal');
+    await waitUntil(() => compacted() >= 1, { intervalMs: 10, what: 'first compacted frame' });
+    await waitUntil(() => fs.existsSync(journalFile) || compacted() >= frames.length - 1, { intervalMs: 1, what: 'a frame being compacted' });
+    const processors = childrenOf(server.child.pid!);
+    assert.ok(processors.length > 0, 'the server has its processor');
+    for (const pid of processors) process.kill(pid, 'SIGKILL');
     await server.stop('SIGKILL');
+    const compactedWhenKilled = compacted();
+    db.close();
     assert.ok(compactedWhenKilled < frames.length, 'killed while frames were left to compact');
-    await new Promise((r) => setTimeout(r, 500)); // the processor notices its parent is gone
-    await assertAllFramesIntact(dataDir, ids, frames);
+    await waitUntil(() => processors.every((pid) => !isAlive(pid)), { intervalMs: 20, what: 'the processor to be gone' });
+    const midFrame = fs.existsSync(journalFile);
+    t.diagnostic(`killed after ${compactedWhenKilled} frame(s), ${midFrame ? 'in the middle of one' : 'between two'}`);
+    await assertAllFramesIntact(dataDir, ids, frames, midFrame ? /compaction: (undid|finished) frame \d+, interrupted/ : undefined);
     const done = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, ...LATER });
     assert.equal((await done.exited).code, 0, done.output());
+    assert.match(done.output(), new RegExp(`${frames.length} frame\\(s\\) compacted`));
     assertNoOrphans(dataDir);
     await assertAllFramesIntact(dataDir, ids, frames);
   });

@@ -33,11 +33,9 @@ export async function compactCommand(args: string[]): Promise<number> {
     const images = new ImageStore(config.dataDir);
     const db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir });
     try {
-      const crash = process.env.OPENRECALL_TEST_COMPACT_CRASH;
       const service = new CompactionService(new CompactionRepository(db), images, {
         afterMinutes: config.compactAfterMinutes,
         log: createLogger('compact'),
-        ...(crash === 'after-files' || crash === 'after-commit' ? { testCrashAt: crash } : {}),
       });
       await service.recover();
       const total = service.compactAllNow();

@@ -63,3 +63,24 @@ function syncDirectory(dir: string): void {
     if (fd !== undefined) fs.closeSync(fd);
   }
 }
+
+/**
+ * Removes the temporary files that writes of `target` left beside it when their process was killed before
+ * the rename. Only for a target no live process is writing. Returns how many were removed.
+ */
+export function removeLeftoverTemporaries(target: string): number {
+  const prefix = `${path.basename(target)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(target));
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^\d+\.[0-9a-f]{8}\.tmp$/.test(name.slice(prefix.length))) continue;
+    fs.rmSync(path.join(path.dirname(target), name), { force: true });
+    removed++;
+  }
+  return removed;
+}

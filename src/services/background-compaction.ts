@@ -20,11 +20,9 @@ export async function startBackgroundCompaction(
   config: Pick<ServerConfig, 'compactAfterMinutes'>,
   log: Logger,
 ): Promise<{ service: CompactionService; idleWork: () => Promise<number> | undefined }> {
-  const crash = process.env.OPENRECALL_TEST_COMPACT_CRASH;
   const service = new CompactionService(new CompactionRepository(db), images, {
     afterMinutes: config.compactAfterMinutes,
     log,
-    ...(crash === 'after-files' || crash === 'after-commit' ? { testCrashAt: crash } : {}),
   });
   await service.recover();
   await service.sweep();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ImageStore } from '../images/image-store.js';
 import { compactedReader, type CompactedFrameReader } from '../images/compaction/frame-reader.js';
 import { encodeManifest, type Manifest } from '../images/compaction/manifest.js';
+import { removeLeftoverTemporaries } from '../files/atomic-write.js';
 import { decodeRgb, encodeLayer } from '../images/codec.js';
 import { joinChunks } from '../images/compaction/layer-file.js';
 import { CHUNK_TILES, packChunks, splitTiles, tileHash, type TileRef } from '../images/compaction/tiles.js';
@@ -17,8 +18,6 @@ export interface CompactionOptions {
   afterMinutes: number;
   log: Logger;
   now?: () => number;
-  /** Tests only: SIGKILL this process at this point of the first frame's compaction. */
-  testCrashAt?: 'after-files' | 'after-commit';
 }
 
 export type { CompactionStatus } from '../api/storage.js';
@@ -56,18 +55,35 @@ class TileWindow {
   }
 }
 
-interface JournalEntry {
+/** What `compaction.journal` records of the frame being compacted. */
+export interface JournalEntry {
   entryId: number;
   original: string;
   layer: string | null;
   manifest: string;
 }
 
+/** One frame's compaction worked out in memory by `plan()`: nothing is written yet. */
+export interface FramePlan {
+  frame: CompactionCandidate;
+  originalBytes: number;
+  /** The tiles' hashes in the frame's order, and where each one is stored. */
+  hashes: string[];
+  refs: TileRef[];
+  layers: Array<{ id: number; path: string }>;
+  manifest: Manifest;
+  manifestBytes: Buffer;
+  /** This frame's new tiles (none when every tile was seen before). */
+  layerBytes: Buffer | undefined;
+  journal: JournalEntry;
+}
+
 /**
  * Re-stores processed frames as tiles shared between consecutive frames of a monitor: each frame becomes a
- * small manifest plus a layer holding only the tiles no recent frame had. Crash-safe: a journal names the
- * frame's new files before they are written; the row switches to the manifest in one transaction; the old
- * file goes only after that commit. At start, `recover()` finishes or undoes what a crash interrupted.
+ * small manifest plus a layer holding only the tiles no recent frame had. Crash-safe, in steps run in this
+ * order for each frame: `plan()` works it out in memory; `writeFiles()` journals the frame's new files, then
+ * writes them; `commitSwitch()` switches the row to the manifest in one transaction; `removeOriginal()`
+ * removes the old file, then the journal. At start, `recover()` finishes or undoes what a crash interrupted.
  */
 export class CompactionService {
   private readonly now: () => number;
@@ -192,22 +208,30 @@ export class CompactionService {
     }
   }
 
+  /** One frame, every step in order. False when the frame changed meanwhile (nothing switched). */
   private async compactOne(frame: CompactionCandidate): Promise<boolean> {
     if (this.skipped.has(frame.id)) return false;
-    const key = String(frame.monitor);
-    let window = this.windows.get(key);
+    const plan = await this.plan(frame);
+    await this.writeFiles(plan);
+    if (!(await this.commitSwitch(plan))) return false;
+    await this.removeOriginal(plan);
+    return true;
+  }
+
+  /** Step 1: reads and splits the frame, and chooses which tiles earlier layers give and which are stored anew. */
+  async plan(frame: CompactionCandidate): Promise<FramePlan> {
+    let window = this.windows.get(String(frame.monitor));
     if (!window) {
       window = this.window(frame.monitor);
       await this.seed(frame.monitor, window);
     }
-
     const originalBytes = await this.images.read(frame.image_path);
     const image = await decodeRgb(originalBytes);
     const tiles = splitTiles(image);
     const hashes = tiles.map(tileHash);
 
     // Which earlier layers hold which tiles; only the MAX_LAYERS - 1 most useful are kept (one is our own).
-    const found = hashes.map((h) => window!.index.get(h));
+    const found = hashes.map((h) => window.index.get(h));
     const perLayer = new Map<number, number>();
     for (const location of found) if (location) perLayer.set(location.layerId, (perLayer.get(location.layerId) ?? 0) + 1);
     const keptLayers = new Set(
@@ -274,46 +298,75 @@ export class CompactionService {
     const manifestPath = this.pathFor('frames', frame, 'json.gz');
 
     const journal: JournalEntry = { entryId: frame.id, original: frame.image_path, layer: layerBytes ? ownPath : null, manifest: manifestPath };
-    this.writeJournal(journal);
+    return {
+      frame,
+      originalBytes: frame.bytes ?? originalBytes.length,
+      hashes,
+      refs,
+      layers,
+      manifest,
+      manifestBytes,
+      layerBytes,
+      journal,
+    };
+  }
+
+  /** Step 2: journals the frame's new files, then writes them. On failure they go again, and the error is thrown. */
+  async writeFiles(plan: FramePlan): Promise<void> {
+    this.writeJournal(plan.journal);
+    try {
+      if (plan.layerBytes) await this.images.writeAtomic(plan.journal.layer!, plan.layerBytes);
+      await this.images.writeAtomic(plan.journal.manifest, plan.manifestBytes);
+    } catch (error) {
+      await this.undo(plan.journal);
+      throw error;
+    }
+  }
+
+  /**
+   * Step 3: switches the frame's row to its manifest in one transaction. False, with the new files undone, when
+   * the frame was deleted or a shared layer lost its last user meanwhile. On failure (a full disk, a busy
+   * database) the frame keeps its file, the new files go, and the error is thrown.
+   */
+  async commitSwitch(plan: FramePlan): Promise<boolean> {
+    const { frame, layerBytes, journal } = plan;
     let committed: boolean;
     try {
-      if (layerBytes) await this.images.writeAtomic(ownPath, layerBytes);
-      await this.images.writeAtomic(manifestPath, manifestBytes);
-      if (this.options.testCrashAt === 'after-files') process.kill(process.pid, 'SIGKILL');
       committed = this.repo.commit(
         {
           entryId: frame.id,
           monitor: frame.monitor,
           originalPath: frame.image_path,
-          originalBytes: frame.bytes ?? originalBytes.length,
-          manifestPath,
-          manifestBytes: manifestBytes.length,
-          layer: layerBytes ? { id: frame.id, path: ownPath, bytes: layerBytes.length, sha256: sha256(layerBytes) } : undefined,
-          layerIds: manifest.layerIds,
+          originalBytes: plan.originalBytes,
+          manifestPath: journal.manifest,
+          manifestBytes: plan.manifestBytes.length,
+          layer: layerBytes ? { id: frame.id, path: journal.layer!, bytes: layerBytes.length, sha256: sha256(layerBytes) } : undefined,
+          layerIds: plan.manifest.layerIds,
         },
         this.now(),
       );
     } catch (error) {
-      // Nothing switched (a full disk, a busy database): the frame keeps its file; our new files go.
       await this.undo(journal);
       throw error;
     }
-    if (this.options.testCrashAt === 'after-commit') process.kill(process.pid, 'SIGKILL');
     if (!committed) {
-      // The frame was deleted or a shared layer lost its last user meanwhile: undo, forget this monitor's window.
+      // Forget this monitor's window: it may point at the layer that went.
       await this.undo(journal);
-      this.windows.delete(key);
-      return false;
+      this.windows.delete(String(frame.monitor));
     }
-    await this.images.remove(frame.image_path);
-    this.clearJournal();
+    return committed;
+  }
 
+  /** Step 4: the frame is switched; its old file goes, then the journal. Its tiles are offered to the next frames. */
+  async removeOriginal(plan: FramePlan): Promise<void> {
+    await this.images.remove(plan.frame.image_path);
+    this.clearJournal();
+    const window = this.window(plan.frame.monitor);
     window.nextFrame();
-    hashes.forEach((hash, i) => {
-      const [layer, slot] = refs[i]!;
-      window!.remember(hash, { layerId: layers[layer]!.id, layerPath: layers[layer]!.path, slot });
+    plan.hashes.forEach((hash, i) => {
+      const [layer, slot] = plan.refs[i]!;
+      window.remember(hash, { layerId: plan.layers[layer]!.id, layerPath: plan.layers[layer]!.path, slot });
     });
-    return true;
   }
 
   private async undo(journal: JournalEntry): Promise<void> {
@@ -378,6 +431,8 @@ export class CompactionService {
       }
       return;
     }
+    // A kill in the middle of writeFiles() leaves the temporary file of the write it interrupted.
+    for (const file of [entry.layer, entry.manifest]) if (file) removeLeftoverTemporaries(this.images.resolve(file));
     if (this.repo.committed(entry.entryId, entry.manifest)) {
       await this.images.remove(entry.original);
       this.options.log(`compaction: finished frame ${entry.entryId}, interrupted after its switch`);

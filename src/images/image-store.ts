@@ -48,11 +48,14 @@ export class ImageStore {
     return relative?.startsWith('screenshots/incoming/') ?? false;
   }
 
-  /** Writes a file so that a crash leaves either the whole file or nothing at its final name. */
-  async writeAtomic(relative: string, bytes: Buffer): Promise<void> {
+  /**
+   * Writes a file so that a crash leaves either the whole file or nothing at its final name; `durable` also
+   * survives a power cut (fsync of the file and its directory), for files that replace another one.
+   */
+  async writeAtomic(relative: string, bytes: Buffer, options: { durable?: boolean } = {}): Promise<void> {
     const target = this.resolve(relative);
     await fs.promises.mkdir(path.dirname(target), { recursive: true });
-    await writeFileAtomic(target, bytes);
+    await writeFileAtomic(target, bytes, options);
   }
 
   removeSync(relative: string): void {

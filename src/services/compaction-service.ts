@@ -315,8 +315,9 @@ export class CompactionService {
   async writeFiles(plan: FramePlan): Promise<void> {
     this.writeJournal(plan.journal);
     try {
-      if (plan.layerBytes) await this.images.writeAtomic(plan.journal.layer!, plan.layerBytes);
-      await this.images.writeAtomic(plan.journal.manifest, plan.manifestBytes);
+      // Durable: the original is deleted once the row points here.
+      if (plan.layerBytes) await this.images.writeAtomic(plan.journal.layer!, plan.layerBytes, { durable: true });
+      await this.images.writeAtomic(plan.journal.manifest, plan.manifestBytes, { durable: true });
     } catch (error) {
       await this.undo(plan.journal);
       throw error;

@@ -104,6 +104,17 @@ export class CompactionRepository {
    * the row changed meanwhile (deleted, retried) or a layer it would share has lost its last user.
    */
   commit(frame: CompactedFrame, now: number): boolean {
+    // The original file is deleted right after this commit, so the commit must survive a power cut, not only a
+    // crash: this one transaction syncs the WAL (the connection stays at NORMAL for everything else).
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.switchRow(frame, now);
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  private switchRow(frame: CompactedFrame, now: number): boolean {
     return this.db
       .transaction(() => {
         if (this.stmt.entryPath.get(frame.entryId) !== frame.originalPath) return false;

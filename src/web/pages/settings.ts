@@ -1,11 +1,12 @@
 // Capture control: every capture client that has called in, with a pause/resume switch each and for all, and
 // the server's effective settings (read-only; the server never sends secrets).
-import { api, type CaptureClient, type ClientList, type RuntimeConfig, type ServerSettings } from '../api.js';
+import { api, type CaptureClient, type ClientList, type PauseBody, type RuntimeConfig, type ServerSettings } from '../api.js';
 import { every, formatBytes, formatFull, h, liveIndicator, pageTitle, toast } from '../dom.js';
 import type { Route } from '../router.js';
 
 const LIVE_MS = 2000;
-const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) as const;
+/** The body of a pause or resume (POST /api/clients/paused, /api/clients/:id/paused). */
+const json = (body: PauseBody) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) as const;
 
 export function settingsPage(root: HTMLElement, _route: Route): () => void {
   document.title = 'Settings · OpenRecall';

@@ -1,4 +1,4 @@
-import type { BackfillStarted, CompactionStatus, Health, PruneReport, QueueStatus, SearchQuery, SearchResponse } from '../api/index.js';
+import type { BackfillStarted, CompactionStatus, Health, HeartbeatBody, HeartbeatResponse, PruneReport, QueueStatus, SearchQuery, SearchResponse } from '../api/index.js';
 import { apiToken, apiUrl, type Env } from '../config.js';
 import { bearer } from './auth.js';
 import { uploadFrame, type FrameUpload, type UploadResponse } from './upload.js';
@@ -67,20 +67,37 @@ export class ApiClient {
     return this.request('POST', '/storage/compact');
   }
 
+  /** POST /api/heartbeat: this capture client's report; the answer says whether to record and upload. */
+  heartbeat(body: HeartbeatBody, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<HeartbeatResponse> {
+    return this.request('POST', '/heartbeat', { body, timeoutMs: options.timeoutMs, signal: options.signal });
+  }
+
   /** POST /api/upload. Answers come back as they are (the capture client decides on retries by status). */
   upload(frame: FrameUpload, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<UploadResponse> {
     return uploadFrame(this.baseUrl, frame, { ...options, ...(this.options.token ? { token: this.options.token } : {}) });
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string, options: { query?: Query; timeoutMs?: number | undefined } = {}): Promise<T> {
+  private async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    options: { query?: Query; body?: unknown; timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<T> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined && value !== '') params.set(key, String(value));
     const url = `${this.baseUrl}${path}${params.size ? `?${params}` : ''}`;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 10_000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const json = options.body !== undefined;
     let response: Response;
     try {
-      response = await fetch(url, { method, headers: { accept: 'application/json', ...bearer(this.options.token) }, signal: AbortSignal.timeout(timeoutMs) });
+      response = await fetch(url, {
+        method,
+        headers: { accept: 'application/json', ...(json ? { 'content-type': 'application/json' } : {}), ...bearer(this.options.token) },
+        ...(json ? { body: JSON.stringify(options.body) } : {}),
+        signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+      });
     } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason ?? error;
       const why = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : String((error as Error).cause ?? (error as Error).message);
       throw new ApiClientError(
         'unreachable',

@@ -11,5 +11,7 @@ export * from './storage.js';
 export * from './search.js';
 export * from './timeline.js';
 export * from './system.js';
+export * from './clients.js';
+export * from './activity.js';
 export * from './time.js';
 export * from './entry-resource.js';

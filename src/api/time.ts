@@ -4,7 +4,7 @@ const UNIX_SECONDS = /^-?\d+(\.\d+)?$/;
 const ISO_DATE_START = /^\d{4}-\d{2}-\d{2}/;
 
 /**
- * The one rule for a time in a query parameter (search `start`/`end`, timeline `t`):
+ * The one rule for a time in a query parameter (search and activity `start`/`end`, timeline `t`):
  * - Unix seconds: digits with an optional fraction and sign ("1700000000", "1700000000.5");
  * - or ISO 8601 starting with a full date ("2024-05-01", "2024-05-01T09:30:00Z"); without a zone, a date-time
  *   is the server's local time and a date alone is UTC midnight (as in JavaScript's Date.parse).

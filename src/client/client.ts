@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { ApiClient } from '../api-client/client.js';
 import { encodeCapture } from '../images/codec.js';
 import type { Logger } from '../log.js';
 import { FrameBuffer } from './buffer.js';
@@ -85,7 +86,13 @@ export class CaptureClient {
     });
     this.control = new ControlServer(controlSocketPath(config.dataDir), (command) => this.onControl(command));
     this.heartbeat = new Heartbeat(
-      { apiUrl: config.apiUrl, ...(config.apiToken !== undefined ? { token: config.apiToken } : {}), dataDir: config.dataDir, intervalMs: config.heartbeatMs, clock: deps.clock, log },
+      {
+        api: new ApiClient(config.apiUrl, config.apiToken !== undefined ? { token: config.apiToken } : {}),
+        dataDir: config.dataDir,
+        intervalMs: config.heartbeatMs,
+        clock: deps.clock,
+        log,
+      },
       {
         isPaused: () => !!this.pausedSince,
         state: () => this.state,

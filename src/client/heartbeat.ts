@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ClientDirective } from '../api/index.js';
+import { type ApiClient, ApiClientError } from '../api-client/client.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import type { Clock } from './clock.js';
@@ -18,19 +20,12 @@ export interface HeartbeatTarget {
 }
 
 export interface HeartbeatOptions {
-  apiUrl: string;
-  token?: string;
+  /** The server's API (its URL and token). */
+  api: ApiClient;
   dataDir: string;
   intervalMs: number;
   clock: Clock;
   log: Logger;
-  fetch?: typeof fetch;
-}
-
-interface Directive {
-  recording_enabled: boolean;
-  upload_enabled: boolean;
-  revision: number;
 }
 
 /** This client's id for the server: host name and a random part, made once and kept in the data dir. */
@@ -95,30 +90,28 @@ export class Heartbeat {
   /** One call: report, then apply what the server asks. */
   async beat(): Promise<void> {
     const buffer = this.target.buffer();
-    const response = await (this.options.fetch ?? fetch)(`${this.options.apiUrl}/heartbeat`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}) },
-      body: JSON.stringify({
-        client_id: this.id,
-        host: os.hostname().slice(0, 255),
-        version: VERSION,
-        paused: this.target.isPaused(),
-        state: this.target.state().slice(0, 32),
-        buffer_bytes: buffer.bytes,
-        buffer_items: buffer.items,
-        heartbeat_seconds: this.options.intervalMs / 1000,
-      }),
-      signal: AbortSignal.any([this.stopController.signal, AbortSignal.timeout(Math.max(5000, this.options.intervalMs))]),
-    });
-    if (response.status === 404) throw new Error('the server has no /api/heartbeat (an older version)');
-    if (!response.ok) throw new Error(`the server answered ${response.status}`);
-    const { config } = (await response.json()) as { config: Directive };
+    const body = {
+      client_id: this.id,
+      host: os.hostname().slice(0, 255),
+      version: VERSION,
+      paused: this.target.isPaused(),
+      state: this.target.state().slice(0, 32),
+      buffer_bytes: buffer.bytes,
+      buffer_items: buffer.items,
+      heartbeat_seconds: this.options.intervalMs / 1000,
+    };
+    const { config } = await this.options.api
+      .heartbeat(body, { timeoutMs: Math.max(5000, this.options.intervalMs), signal: this.stopController.signal })
+      .catch((error: unknown) => {
+        if (error instanceof ApiClientError && error.status === 404) throw new Error('the server has no /api/heartbeat (an older version)');
+        throw error;
+      });
     if (this.failing) this.options.log('heartbeat works again');
     this.failing = false;
     this.apply(config);
   }
 
-  private apply(directive: Directive): void {
+  private apply(directive: ClientDirective): void {
     if (typeof directive?.recording_enabled !== 'boolean' || !Number.isInteger(directive.revision)) return;
     // A setting, not a request: applied at every heartbeat (not kept: after a restart, until the first heartbeat, uploads go on).
     if (typeof directive.upload_enabled === 'boolean') this.setUploadsHeld(!directive.upload_enabled);

@@ -2,7 +2,8 @@
  * Times as an AI assistant writes them: ISO 8601, Unix seconds, or phrases such as "yesterday 14:00",
  * "today 9:30", "2 hours ago", "this morning", "last monday", "last week". Phrases are read in the server's
  * local time zone. A phrase names a span ("yesterday" is a whole day): a range's start takes its beginning,
- * its end takes its end.
+ * its end takes its end. For the MCP tools only: they turn phrases into Unix seconds before calling a service;
+ * the HTTP API takes times by the one rule of src/api/time.ts.
  */
 
 export interface TimeSpan {

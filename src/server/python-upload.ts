@@ -1,4 +1,5 @@
 import { ApiError } from '../errors.js';
+import { ReceivedImage } from '../images/received-image.js';
 
 /** The Python MyRecall client's upload: `file` (the screenshot) and `metadata`, a JSON string. */
 export const PYTHON_UPLOAD_FIELDS = ['file', 'metadata'] as const;
@@ -26,7 +27,7 @@ export function normalisePythonUpload(body: Record<string, unknown> | undefined)
     throw new ApiError(400, `unknown field '${others[0]!.slice(0, 64)}': the Python client's upload takes file and metadata only`, 'UNKNOWN_FIELD');
   }
   if (!('file' in body)) throw new ApiError(400, "missing field 'file'", 'MISSING_FIELD');
-  if (!Buffer.isBuffer(body.file)) throw new ApiError(400, "invalid field 'file': must be a single uploaded file", 'INVALID_FIELD');
+  if (!(body.file instanceof ReceivedImage)) throw new ApiError(400, "invalid field 'file': must be a single uploaded file", 'INVALID_FIELD');
   if (!('metadata' in body)) throw new ApiError(400, "missing field 'metadata'", 'MISSING_FIELD');
   const raw = body.metadata;
   if (typeof raw !== 'string') throw invalid('must be a JSON text field, not a file');

@@ -1,38 +1,5 @@
+import type { ActivityResponse, AppActivity, Stretch } from '../api/index.js';
 import type { ActivityFrame, ActivityRepository } from '../store/activity-repository.js';
-
-/** A run of consecutive frames of one app, without a gap longer than MAX_GAP_SECONDS. */
-export interface Stretch {
-  app: string;
-  start: number;
-  end: number;
-  seconds: number;
-  first_frame_id: number;
-  last_frame_id: number;
-  frames: number;
-}
-
-export interface WindowTime {
-  title: string;
-  seconds: number;
-}
-
-export interface AppActivity {
-  app: string;
-  seconds: number;
-  frames: number;
-  windows: WindowTime[];
-  stretches: Stretch[];
-}
-
-export interface Activity {
-  start: number;
-  end: number;
-  total_seconds: number;
-  frames: number;
-  /** More frames than one summary reads: the range was cut at the last frame read. */
-  truncated: boolean;
-  apps: AppActivity[];
-}
 
 /**
  * Frames are taken only when the screen changes, so a frame stands for the time until the next one; a longer
@@ -48,7 +15,7 @@ const UNKNOWN_APP = '(unknown)';
 export class ActivityService {
   constructor(private readonly repo: ActivityRepository) {}
 
-  summary(start: number, end: number, options: { app?: string } = {}): Activity {
+  summary(start: number, end: number, options: { app?: string } = {}): ActivityResponse {
     const all = this.repo.frames(start, end, MAX_FRAMES + 1);
     const truncated = all.length > MAX_FRAMES;
     const frames = truncated ? all.slice(0, MAX_FRAMES) : all;

@@ -1,40 +1,9 @@
+import type { CaptureClient, ClientDirective, RuntimeConfig, RuntimeSettings } from '../api/index.js';
 import { notFound } from '../errors.js';
 import type { ClientReport, ClientRow, ClientsRepository } from '../store/clients-repository.js';
 import type { SettingsRepository } from '../store/settings-repository.js';
 
-/** The Python client's runtime settings, kept by the server and obeyed by the clients. */
-export interface RuntimeSettings {
-  recording_enabled: boolean;
-  upload_enabled: boolean;
-  ai_processing_enabled: boolean;
-  ui_show_ai: boolean;
-}
-
 export const RUNTIME_SETTING_KEYS = ['recording_enabled', 'upload_enabled', 'ai_processing_enabled', 'ui_show_ai'] as const;
-
-/** What the server asks of one client: the runtime settings with the pause that applies to it, and their revision. */
-export interface ClientDirective extends RuntimeSettings {
-  /** Grows with every change; a client applies a directive whose revision it has not applied yet. */
-  revision: number;
-}
-
-export interface ClientView {
-  id: string;
-  kind: string;
-  host: string | null;
-  version: string | null;
-  address: string | null;
-  first_seen: number;
-  last_seen: number;
-  online: boolean;
-  /** What the client reports, or for a client that reports nothing, what it was asked. */
-  paused: boolean;
-  state: string | null;
-  buffer_bytes: number | null;
-  buffer_items: number | null;
-  /** Whether the server currently asks this client to pause. */
-  pause_requested: boolean;
-}
 
 /** A client is online when it called within three of its heartbeat periods (at least this long). */
 const MIN_ONLINE_WINDOW_SECONDS = 15;
@@ -68,11 +37,11 @@ export class ClientsService {
   }
 
   /** GET /api/config: the global settings, and whether any client called in recently. */
-  config(): RuntimeSettings & { client_online: boolean; last_heartbeat: number | null } {
+  config(): RuntimeConfig {
     return { ...this.runtimeSettings(), client_online: this.list().some((c) => c.online), last_heartbeat: this.clients.lastSeen() };
   }
 
-  updateConfig(patch: Partial<RuntimeSettings>): ReturnType<ClientsService['config']> {
+  updateConfig(patch: Partial<RuntimeSettings>): RuntimeConfig {
     const changes = Object.fromEntries(Object.entries(patch).filter(([key, value]) => (RUNTIME_SETTING_KEYS as readonly string[]).includes(key) && value !== undefined));
     if (Object.keys(changes).length) this.settings.set(changes);
     return this.config();
@@ -93,7 +62,7 @@ export class ClientsService {
     return { ...values, recording_enabled: recording, revision };
   }
 
-  list(): ClientView[] {
+  list(): CaptureClient[] {
     const at = now();
     return this.clients.list().map((row) => {
       const directive = this.directiveFor(row);
@@ -117,7 +86,7 @@ export class ClientsService {
   }
 
   /** Pause or resume one client; it obeys at its next heartbeat. */
-  setPaused(id: string, paused: boolean): ClientView {
+  setPaused(id: string, paused: boolean): CaptureClient {
     if (!this.clients.desirePaused(id, paused, this.settings.nextRevision())) throw notFound(`capture client '${id.slice(0, 128)}'`);
     return this.list().find((c) => c.id === id)!;
   }

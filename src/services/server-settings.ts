@@ -1,10 +1,5 @@
+import type { ServerSetting } from '../api/index.js';
 import type { ServerConfig } from '../config.js';
-
-export interface ServerSetting {
-  /** The environment variable that sets it. */
-  name: string;
-  value: string;
-}
 
 /** A URL without user name, password or query (which may carry a key). */
 function safeUrl(value: string): string {

@@ -3,13 +3,15 @@
 
 // The response types come from the contract (src/api/); `import type` is erased, so no schema code reaches
 // the browser bundle. Import the resource modules, not src/api/index.ts: the upload form mentions Node's Buffer.
+import type { ActivityResponse } from '../api/activity.js';
+import type { CaptureClient, ClientList, PauseBody, RuntimeConfig, ServerSettings } from '../api/clients.js';
 import type { Status } from '../api/common.js';
 import type { Entry, EntryList } from '../api/entries.js';
 import type { QueueStatus, RetriedCount } from '../api/queue.js';
 import type { AppList, Capabilities, SearchHit, SearchResponse } from '../api/search.js';
 import type { TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary } from '../api/timeline.js';
 
-export type { AppList, Capabilities, Entry, EntryList, QueueStatus, RetriedCount, SearchResponse, Status, TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary };
+export type { ActivityResponse, AppList, Capabilities, CaptureClient, ClientList, Entry, EntryList, PauseBody, QueueStatus, RetriedCount, RuntimeConfig, SearchResponse, ServerSettings, Status, TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary };
 export type SearchResult = SearchHit;
 
 export class ApiRequestError extends Error {

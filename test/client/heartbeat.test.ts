@@ -1,6 +1,7 @@
 // The client's heartbeat against the real server: what it reports, and which of the server's requests it applies.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ApiClient, ApiClientError } from '../../src/api-client/client.js';
 import { clientId, Heartbeat, type HeartbeatTarget } from '../../src/client/heartbeat.js';
 import { systemClock } from '../../src/client/clock.js';
 import { silentLogger } from '../../src/log.js';
@@ -42,7 +43,7 @@ describe('client heartbeat', () => {
   const post = (path: string, body: object) =>
     getJson(`${server.api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const heartbeat = (dataDir: string, target: HeartbeatTarget) =>
-    new Heartbeat({ apiUrl: server.api, dataDir, intervalMs: 1000, clock: systemClock, log: silentLogger }, target);
+    new Heartbeat({ api: new ApiClient(server.api), dataDir, intervalMs: 1000, clock: systemClock, log: silentLogger }, target);
 
   it('reports host, version, state and buffer, and keeps one id per data dir', async () => {
     const dataDir = tempDir();
@@ -94,6 +95,22 @@ describe('client heartbeat', () => {
     await heartbeat(tempDir(), recording.target).beat();
     assert.equal(recording.target.paused, true, 'a new client joins a paused server paused');
     await post('/config', { recording_enabled: true });
+  });
+
+  it('calls in through the API client, with its token', async () => {
+    const guarded = await startInProcessServer({ apiToken: 'heartbeat-token' });
+    try {
+      const { target } = captureState(false);
+      const dataDir = tempDir();
+      const beat = (token?: string) =>
+        new Heartbeat({ api: new ApiClient(guarded.api, token ? { token } : {}), dataDir, intervalMs: 1000, clock: systemClock, log: silentLogger }, target).beat();
+      await assert.rejects(beat(), (error: unknown) => error instanceof ApiClientError && error.kind === 'unauthorized');
+      await beat('heartbeat-token');
+      const { clients } = (await getJson(`${guarded.api}/clients`, { headers: { authorization: 'Bearer heartbeat-token' } })).body;
+      assert.ok(clients.some((c: { id: string }) => c.id === clientId(dataDir)));
+    } finally {
+      await guarded.close();
+    }
   });
 
   it('holds uploads while upload_enabled is false', async () => {

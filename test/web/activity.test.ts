@@ -66,7 +66,7 @@ describe('activity view', () => {
     await context.close();
   });
 
-  it('is built from the same summary the MCP activity tool reads (GET /api/activity), and refuses unreadable times', async () => {
+  it('is built from the same summary the MCP activity tool reads (GET /api/activity), and takes times by the one rule of queries (no phrases)', async () => {
     const start = localTime(0, 0, 0);
     const { status, body } = await getJson(`${server.api}/activity?start=${start}&end=${start + 86_400}`);
     assert.equal(status, 200);
@@ -78,7 +78,17 @@ describe('activity view', () => {
     const bad = await getJson(`${server.api}/activity?start=someday`);
     assert.equal(bad.status, 400);
     assert.match(bad.body.message, /invalid field 'start'.*someday/);
+    // One rule for times in queries (src/api/time.ts): phrases are for the MCP tools only.
     const phrase = await getJson(`${server.api}/activity?start=yesterday`);
-    assert.deepEqual(phrase.body.apps.map((a: { app: string }) => a.app), ['Mail']);
+    assert.equal(phrase.status, 400);
+    assert.match(phrase.body.message, /invalid field 'start'.*yesterday/);
+    const yesterday = new Date(localTime(1, 0, 0) * 1000);
+    const isoDay = `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`;
+    const iso = await getJson(`${server.api}/activity?start=${isoDay}T00:00:00&end=${isoDay}T23:59:59`);
+    assert.equal(iso.status, 200, 'ISO 8601 without a zone: server local time');
+    assert.deepEqual(iso.body.apps.map((a: { app: string }) => a.app), ['Mail']);
+    const backwards = await getJson(`${server.api}/activity?start=${start}&end=${start - 60}`);
+    assert.equal(backwards.status, 400);
+    assert.match(backwards.body.message, /'end' must be after 'start'/);
   });
 });

@@ -1,43 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { ActivityQuery, ActivityResponse, parseTime } from '../../api/index.js';
 import { ApiError } from '../../errors.js';
-import { TIME_HELP, timeRange } from '../../mcp/time-phrases.js';
 import type { ActivityService } from '../../services/activity-service.js';
 import { errorResponses } from '../schemas.js';
-
-const Stretch = Type.Object({
-  app: Type.String(),
-  start: Type.Number({ description: 'Unix seconds' }),
-  end: Type.Number(),
-  seconds: Type.Number(),
-  first_frame_id: Type.Integer(),
-  last_frame_id: Type.Integer(),
-  frames: Type.Integer(),
-});
-
-export const ActivityResponse = Type.Object({
-  start: Type.Number(),
-  end: Type.Number(),
-  total_seconds: Type.Number(),
-  frames: Type.Integer(),
-  truncated: Type.Boolean({ description: 'Too many frames: the summary stops at the last one read' }),
-  apps: Type.Array(
-    Type.Object({
-      app: Type.String(),
-      seconds: Type.Number({ description: 'Time spent: each frame counts until the next one, at most 5 minutes' }),
-      frames: Type.Integer(),
-      windows: Type.Array(Type.Object({ title: Type.String(), seconds: Type.Number() })),
-      stretches: Type.Array(Stretch),
-    }),
-  ),
-});
-
-const ActivityQuery = Type.Object({
-  start: Type.String({ minLength: 1, maxLength: 64, description: `Start of the range: ${TIME_HELP}` }),
-  end: Type.Optional(Type.String({ maxLength: 64, description: 'End of the range (default: the end of the start\'s span, e.g. the whole day for "today")' })),
-  app: Type.Optional(Type.String({ maxLength: 512, description: 'Only this app (case-insensitive)' })),
-});
 
 /** GET /api/activity: time per app and window over a range (the UI's activity view; the MCP tool reads the same service). */
 export function activityRoutes(activity: ActivityService) {
@@ -53,8 +19,11 @@ export function activityRoutes(activity: ActivityService) {
         },
       },
       async (request) => {
-        const range = timeRange(request.query.start, request.query.end, (message) => new ApiError(400, message, 'INVALID_FIELD'));
-        return activity.summary(range.start, range.end, request.query.app ? { app: request.query.app } : {});
+        const start = parseTime(request.query.start, 'start');
+        if (start === undefined) throw new ApiError(400, "invalid field 'start': a time is required (Unix seconds or ISO 8601)", 'INVALID_FIELD');
+        const end = parseTime(request.query.end, 'end') ?? Date.now() / 1000;
+        if (end <= start) throw new ApiError(400, "invalid time range: 'end' must be after 'start'", 'INVALID_FIELD');
+        return activity.summary(start, end, request.query.app ? { app: request.query.app } : {});
       },
     );
   };

@@ -1,27 +1,8 @@
 // One day of activity: a bar per app, hour by hour, from the same summary as the MCP `activity` tool. Each
 // stretch of use is a link into the timeline at its first frame.
-import { api } from '../api.js';
+import { type ActivityResponse, api } from '../api.js';
 import { dayLabel, formatDuration, formatTime, h, pageTitle } from '../dom.js';
 import { navigate, type Route } from '../router.js';
-
-interface Stretch {
-  app: string;
-  start: number;
-  end: number;
-  seconds: number;
-  first_frame_id: number;
-  last_frame_id: number;
-  frames: number;
-}
-
-interface Activity {
-  start: number;
-  end: number;
-  total_seconds: number;
-  frames: number;
-  truncated: boolean;
-  apps: { app: string; seconds: number; frames: number; windows: { title: string; seconds: number }[]; stretches: Stretch[] }[];
-}
 
 const DAY = 86_400;
 /** A stretch narrower than this share of the day would vanish: drawn at least this wide. */
@@ -78,7 +59,7 @@ export function activityPage(root: HTMLElement, route: Route): () => void {
 
   const hours = h('div', { class: 'activity__row activity__axis', 'aria-hidden': 'true' }, h('span', { class: 'activity__label' }), h('div', { class: 'activity__bar activity__bar--axis' }, ...Array.from({ length: 8 }, (_, i) => placed(h('span', null, `${String(i * 3).padStart(2, '0')}:00`), (i * 3 * 100) / 24))));
 
-  void api<Activity>(`/api/activity?start=${start}&end=${end}`)
+  void api<ActivityResponse>(`/api/activity?start=${start}&end=${end}`)
     .then((activity) => {
       if (stopped) return;
       if (activity.apps.length === 0) {

@@ -1,34 +1,12 @@
 // Capture control: every capture client that has called in, with a pause/resume switch each and for all, and
 // the server's effective settings (read-only; the server never sends secrets).
-import { api } from '../api.js';
+import { api, type CaptureClient, type ClientList, type PauseBody, type RuntimeConfig, type ServerSettings } from '../api.js';
 import { every, formatBytes, formatFull, h, liveIndicator, pageTitle, toast } from '../dom.js';
 import type { Route } from '../router.js';
 
-interface CaptureClient {
-  id: string;
-  kind: string;
-  host: string | null;
-  version: string | null;
-  address: string | null;
-  last_seen: number;
-  online: boolean;
-  paused: boolean;
-  state: string | null;
-  buffer_bytes: number | null;
-  buffer_items: number | null;
-  pause_requested: boolean;
-}
-
-interface RuntimeConfig {
-  recording_enabled: boolean;
-  upload_enabled: boolean;
-  ai_processing_enabled: boolean;
-  ui_show_ai: boolean;
-  client_online: boolean;
-}
-
 const LIVE_MS = 2000;
-const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) as const;
+/** The body of a pause or resume (POST /api/clients/paused, /api/clients/:id/paused). */
+const json = (body: PauseBody) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) as const;
 
 export function settingsPage(root: HTMLElement, _route: Route): () => void {
   document.title = 'Settings · OpenRecall';
@@ -108,7 +86,7 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
   }
 
   async function refresh(): Promise<void> {
-    const [{ clients }, config] = await Promise.all([api<{ clients: CaptureClient[] }>('/api/clients'), api<RuntimeConfig>('/api/config')]).catch((e: unknown) => {
+    const [{ clients }, config] = await Promise.all([api<ClientList>('/api/clients'), api<RuntimeConfig>('/api/config')]).catch((e: unknown) => {
       error.textContent = `Could not reach the server: ${(e as Error).message}`;
       error.hidden = false;
       throw e;
@@ -125,7 +103,7 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
     resumeAll.disabled = config.recording_enabled && clients.every((c) => !c.pause_requested);
   }
 
-  void api<{ settings: { name: string; value: string }[] }>('/api/settings').then(({ settings }) => {
+  void api<ServerSettings>('/api/settings').then(({ settings }) => {
     if (!stopped) serverSettings.replaceChildren(...settings.flatMap((s) => [h('dt', null, h('code', null, s.name)), h('dd', null, s.value)]));
   });
   const stop = every(LIVE_MS, () => refresh().catch(() => {}));

@@ -42,13 +42,25 @@ await session.xdotool('windowsize', window.id, '1800', '1000');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'openrecall-bench-'));
 
 try {
-  console.log(`client capture benchmark: ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, Node ${process.version}, display ${session.display} 1920x1080`);
+  console.log(
+    `client capture benchmark: ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, Node ${process.version}, display ${session.display} 1920x1080`,
+  );
   const screen = new NodeScreenshotsSource();
   const windows = new X11WindowInfo(session.env);
   const idle = new X11Idle(session.env);
   const buffer = new FrameBuffer(path.join(tmp, 'buffer'), 1024 ** 3, () => {});
   buffer.open();
-  const t = { monitors: [] as number[], capture: [] as number[], thumb: [] as number[], compare: [] as number[], window: [] as number[], idle: [] as number[], webp: [] as number[], png: [] as number[], write: [] as number[] };
+  const t = {
+    monitors: [] as number[],
+    capture: [] as number[],
+    thumb: [] as number[],
+    compare: [] as number[],
+    window: [] as number[],
+    idle: [] as number[],
+    webp: [] as number[],
+    png: [] as number[],
+    write: [] as number[],
+  };
   let sizes = { webp: 0, png: 0 };
   let previous: GreyImage | undefined;
   const cpuStart = process.cpuUsage();
@@ -65,7 +77,10 @@ try {
     sizes = { webp: webp.bytes.length, png: png.bytes.length };
     const ms = Date.now() + i;
     await timed(t.write, () =>
-      buffer.write({ captureId: newCaptureId(ms, 0), timestamp: ms / 1000, app: 'Xmessage', title: 'Benchmark', monitor: 0, contentType: webp.contentType }, webp.bytes),
+      buffer.write(
+        { captureId: newCaptureId(ms, 0), timestamp: ms / 1000, app: 'Xmessage', title: 'Benchmark', monitor: 0, contentType: webp.contentType },
+        webp.bytes,
+      ),
     );
   }
   const cpu = process.cpuUsage(cpuStart);
@@ -98,7 +113,9 @@ try {
 
   // 2. The real client process, unchanged screen, one capture per CPU_INTERVAL seconds.
   if (CPU_SECONDS > 0) {
-    console.log(`\nclient CPU share: \`openrecall client\` for ${CPU_SECONDS} s at one capture per ${CPU_INTERVAL} s (idle check off, server absent: frames stay buffered)...`);
+    console.log(
+      `\nclient CPU share: \`openrecall client\` for ${CPU_SECONDS} s at one capture per ${CPU_INTERVAL} s (idle check off, server absent: frames stay buffered)...`,
+    );
     const child = spawn(process.execPath, [path.join(root, 'bin', 'openrecall.js'), 'client'], {
       env: {
         ...process.env,
@@ -135,7 +152,9 @@ try {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     const rounds = Math.round(wall / CPU_INTERVAL);
-    console.log(`  ${used.toFixed(2)} s CPU in ${wall.toFixed(0)} s (${rounds} rounds, ${changes} window changes): ${((used / wall) * 100).toFixed(2)} % of one core`);
+    console.log(
+      `  ${used.toFixed(2)} s CPU in ${wall.toFixed(0)} s (${rounds} rounds, ${changes} window changes): ${((used / wall) * 100).toFixed(2)} % of one core`,
+    );
     Object.assign(summary, { cpu_seconds: CPU_SECONDS, cpu_interval_seconds: CPU_INTERVAL, cpu_percent_of_one_core: Math.round((used / wall) * 10000) / 100 });
   }
   console.log(JSON.stringify(summary, null, 2));

@@ -20,7 +20,8 @@ if (!process.argv[1]?.includes('processor-main')) {
     session.post('HeapProfiler.stopSampling', (error, result) => {
       if (error) return;
       const sites = new Map();
-      const frame = (node) => `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/.*node_modules\//, '')}:${node.callFrame.lineNumber + 1}`;
+      const frame = (node) =>
+        `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/.*node_modules\//, '')}:${node.callFrame.lineNumber + 1}`;
       const walk = (node, callers) => {
         const stack = [frame(node), ...callers];
         if (node.selfSize) {

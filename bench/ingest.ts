@@ -73,7 +73,12 @@ async function run(paced: boolean) {
     accepted,
     failed,
     network_errors: { count: errors.length, codes: [...new Set(errors)] },
-    latency_ms: { p50: round(percentile(latencies, 50)), p90: round(percentile(latencies, 90)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1)!) },
+    latency_ms: {
+      p50: round(percentile(latencies, 50)),
+      p90: round(percentile(latencies, 90)),
+      p99: round(percentile(latencies, 99)),
+      max: round(latencies.at(-1)!),
+    },
     handler_ms: { p50: round(percentile(handler, 50)), p99: round(percentile(handler, 99)) },
     requests_per_second: round(latencies.length / seconds, 1),
   };
@@ -101,13 +106,19 @@ await server.stop('SIGKILL');
 // A connection error is the server's fault until shown otherwise: keep its last words for the reader.
 if (paced.network_errors.count + (saturated?.network_errors.count ?? 0) > 0) console.error(server.output().split('\n').slice(-30).join('\n'));
 
-console.log(JSON.stringify({
-  benchmark: 'ingest',
-  image: `1920x1080 PNG, ${image.length} bytes`,
-  uploaders,
-  ocr_workers: status.config.workers,
-  ocr_busy_during_run: status.queue.pending > 0,
-  paced: { interval_ms: intervalMs, ...paced, ...(pacedGc ? { server_gc: pacedGc } : {}) },
-  ...(saturated ? { saturated } : {}),
-  lost: paced.accepted + (saturated?.accepted ?? 0) + 8 - stored,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      benchmark: 'ingest',
+      image: `1920x1080 PNG, ${image.length} bytes`,
+      uploaders,
+      ocr_workers: status.config.workers,
+      ocr_busy_during_run: status.queue.pending > 0,
+      paced: { interval_ms: intervalMs, ...paced, ...(pacedGc ? { server_gc: pacedGc } : {}) },
+      ...(saturated ? { saturated } : {}),
+      lost: paced.accepted + (saturated?.accepted ?? 0) + 8 - stored,
+    },
+    null,
+    2,
+  ),
+);

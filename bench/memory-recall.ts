@@ -18,7 +18,10 @@ const clientEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
 delete clientEnv.OPENRECALL_CAPTURE_INTERVAL;
 
 console.log(
-  `memory recall benchmark: ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ` +
+  `memory recall benchmark: ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, ` +
     `client ${process.env.BENCH_CLI ?? 'this build'}, settings ${JSON.stringify(clientEnv)}, hold ${HOLD_MS / 1000} s, quiet periods ${QUIET_SECONDS} s`,
 );
 const rig = await startRig({ ...(process.env.BENCH_CLI ? { cli: process.env.BENCH_CLI } : {}), clientEnv, captureIntervalSeconds: 1 });
@@ -50,7 +53,9 @@ try {
   const report = await measure(rig, markers, timeline);
   const status = await rig.client.status();
 
-  console.log(`\nrecall: ${report.found}/${report.markers} = ${report.recall.toFixed(3)} (target >= 0.98)${report.missing.length ? `; missing: ${report.missing.join(' ')}` : ''}`);
+  console.log(
+    `\nrecall: ${report.found}/${report.markers} = ${report.recall.toFixed(3)} (target >= 0.98)${report.missing.length ? `; missing: ${report.missing.join(' ')}` : ''}`,
+  );
   console.log(`frames stored: ${report.frames} for ${report.states} screen states = ${report.framesPerState.toFixed(2)} per state (target <= 1.5)`);
   for (const s of report.scenarios) console.log(`  ${s.scenario.padEnd(30)} states ${String(s.states).padStart(2)}  frames ${s.frames}`);
   for (const q of report.quietFrames) console.log(`quiet: ${q.scenario} (${q.seconds} s): ${q.frames} frame(s) = ${q.perMinute} per minute (target <= 1)`);

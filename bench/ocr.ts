@@ -52,15 +52,32 @@ for (const [i, id] of ids.entries()) {
 await server.stop();
 
 const pngBytes = shots.reduce((a, s) => a + s.png.length, 0);
-console.log(JSON.stringify({
-  benchmark: 'ocr',
-  machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model}`,
-  frames,
-  words_per_frame: round(mean(shots.map((s) => s.words.length)), 0),
-  pipeline: { engine: 'tesseract-js', workers: Number(values.workers), seconds: round(pipelineSeconds), frames_per_second: round(frames / pipelineSeconds, 3), word_recall: round(mean(pipelineRecall), 3) },
-  native_cli: { engine: 'tesseract CLI', seconds: round(cliSeconds), frames_per_second: round(frames / cliSeconds, 3), word_recall: round(mean(cliRecall), 3) },
-  speed_ratio_vs_cli: round(cliSeconds / pipelineSeconds, 2),
-  stored_bytes_per_frame: Math.round(storedBytes / frames),
-  png_bytes_per_frame: Math.round(pngBytes / frames),
-  stored_vs_png: round(storedBytes / pngBytes, 3),
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      benchmark: 'ocr',
+      machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model}`,
+      frames,
+      words_per_frame: round(mean(shots.map((s) => s.words.length)), 0),
+      pipeline: {
+        engine: 'tesseract-js',
+        workers: Number(values.workers),
+        seconds: round(pipelineSeconds),
+        frames_per_second: round(frames / pipelineSeconds, 3),
+        word_recall: round(mean(pipelineRecall), 3),
+      },
+      native_cli: {
+        engine: 'tesseract CLI',
+        seconds: round(cliSeconds),
+        frames_per_second: round(frames / cliSeconds, 3),
+        word_recall: round(mean(cliRecall), 3),
+      },
+      speed_ratio_vs_cli: round(cliSeconds / pipelineSeconds, 2),
+      stored_bytes_per_frame: Math.round(storedBytes / frames),
+      png_bytes_per_frame: Math.round(pngBytes / frames),
+      stored_vs_png: round(storedBytes / pngBytes, 3),
+    },
+    null,
+    2,
+  ),
+);

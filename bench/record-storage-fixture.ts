@@ -51,20 +51,45 @@ const page = (title: string, body: string) => `<!doctype html><html><head><meta 
 <div style="height:44px;background:#24292f;color:#fff;padding:12px 20px;box-sizing:border-box">${title}</div>
 <div style="display:flex"><div style="width:220px;background:#f6f8fa;height:calc(100vh - 44px);padding:16px;line-height:32px;box-sizing:border-box">
 Inbox<br>Drafts<br>Projects<br>Planning<br>Archive<br>Settings</div><div style="padding:24px 32px;line-height:28px;max-width:1500px">${PARAGRAPHS.map((p) => `<p style="margin:0 0 18px">${p}</p>`).join('')}
-<table style="border-collapse:collapse;margin:8px 0 18px">${['Owner,Item,Due,Status', 'Marta,Billing export,Thu,In progress', 'Jonas,Rollback plan,Fri,Done', 'Priya,Latency report,Mon,Open'].map((r, i) => `<tr>${r.split(',').map((c) => `<td style="border:1px solid #d0d7de;padding:4px 14px;${i ? '' : 'font-weight:bold;background:#f6f8fa'}">${c}</td>`).join('')}</tr>`).join('')}</table>
+<table style="border-collapse:collapse;margin:8px 0 18px">${[
+  'Owner,Item,Due,Status',
+  'Marta,Billing export,Thu,In progress',
+  'Jonas,Rollback plan,Fri,Done',
+  'Priya,Latency report,Mon,Open',
+]
+  .map(
+    (r, i) =>
+      `<tr>${r
+        .split(',')
+        .map((c) => `<td style="border:1px solid #d0d7de;padding:4px 14px;${i ? '' : 'font-weight:bold;background:#f6f8fa'}">${c}</td>`)
+        .join('')}</tr>`,
+  )
+  .join('')}</table>
 <div id="main"></div></div></div>
 <script>${body}</script></body></html>`;
 
-fs.writeFileSync(path.join(work, 'notes.html'), page('Planning notes - Editor', `
+fs.writeFileSync(
+  path.join(work, 'notes.html'),
+  page(
+    'Planning notes - Editor',
+    `
 // Someone typing: a few words at a time, a new paragraph every few lines.
 const text = ${JSON.stringify(DOCUMENT)}.split(' '); let n = 0; let typed = [];
 const main = document.getElementById('main');
-setInterval(() => { for (let k = 0; k < 3; k++) typed.push(text[n++ % text.length]); if (typed.length > 70) typed = typed.slice(-4); main.textContent = typed.join(' ') + ' |'; }, 1500);`));
-fs.writeFileSync(path.join(work, 'chat.html'), page('Team chat - #planning', `
+setInterval(() => { for (let k = 0; k < 3; k++) typed.push(text[n++ % text.length]); if (typed.length > 70) typed = typed.slice(-4); main.textContent = typed.join(' ') + ' |'; }, 1500);`,
+  ),
+);
+fs.writeFileSync(
+  path.join(work, 'chat.html'),
+  page(
+    'Team chat - #planning',
+    `
 const lines = ${JSON.stringify(CHAT)}; let n = 2;
 const main = document.getElementById('main');
 const show = () => { main.innerHTML = lines.slice(0, n).map((l) => '<p style="margin:0 0 14px">' + l.replace(/^(\\w+):/, '<b>$1:</b>') + '</p>').join(''); };
-setInterval(() => { n = Math.min(lines.length, n + 1); show(); }, 5000); show();`));
+setInterval(() => { n = Math.min(lines.length, n + 1); show(); }, 5000); show();`,
+  ),
+);
 
 const session = await startXSession();
 const children: ChildProcess[] = [];
@@ -86,14 +111,36 @@ const chromium = (name: string) =>
   spawnApp('/usr/bin/chromium', [
     `--app=file://${path.join(work, name)}`,
     `--user-data-dir=${path.join(work, `profile-${name}`)}`,
-    '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-features=Translate,MediaRouter',
-    '--window-position=0,0', '--window-size=1920,1080', '--force-device-scale-factor=1', '--test-type',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-default-apps',
+    '--disable-features=Translate,MediaRouter',
+    '--window-position=0,0',
+    '--window-size=1920,1080',
+    '--force-device-scale-factor=1',
+    '--test-type',
   ]);
 
 try {
-  spawnApp('xterm', ['-T', 'build - xterm', '-geometry', '180x52+0+0', '-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', 'bash', '-c',
-    'for i in $(seq 1 400); do echo "$(date +%T) [build] step $i/400: compiling src/module_$((i % 37)).ts ... ok ($((i * 7 % 90 + 10)) ms)"; sleep 0.8; done']);
+  spawnApp('xterm', [
+    '-T',
+    'build - xterm',
+    '-geometry',
+    '180x52+0+0',
+    '-fa',
+    'DejaVu Sans Mono',
+    '-fs',
+    '11',
+    '-e',
+    'bash',
+    '-c',
+    'for i in $(seq 1 400); do echo "$(date +%T) [build] step $i/400: compiling src/module_$((i % 37)).ts ... ok ($((i * 7 % 90 + 10)) ms)"; sleep 0.8; done',
+  ]);
   const terminal = await windowNamed('^build - xterm$');
   chromium('notes.html');
   const notes = await windowNamed('Planning notes');
@@ -128,8 +175,13 @@ try {
     fs.writeFileSync(path.join(out, file), image);
     frames.push({ file, timestamp: e.timestamp, app: e.app, title: e.title, monitor: e.monitor, width: e.width, height: e.height });
   }
-  fs.writeFileSync(path.join(out, 'frames.json'), `${JSON.stringify({ recorded_with: 'bench/record-storage-fixture.ts', seconds: Number(values.seconds), interval: Number(values.interval), frames }, null, 1)}\n`);
-  console.log(`${frames.length} frames written to ${path.relative(root, out)} (${(frames.reduce((s, f) => s + fs.statSync(path.join(out, f.file)).size, 0) / 1024 / 1024).toFixed(1)} MB)`);
+  fs.writeFileSync(
+    path.join(out, 'frames.json'),
+    `${JSON.stringify({ recorded_with: 'bench/record-storage-fixture.ts', seconds: Number(values.seconds), interval: Number(values.interval), frames }, null, 1)}\n`,
+  );
+  console.log(
+    `${frames.length} frames written to ${path.relative(root, out)} (${(frames.reduce((s, f) => s + fs.statSync(path.join(out, f.file)).size, 0) / 1024 / 1024).toFixed(1)} MB)`,
+  );
   await server.stop();
 } finally {
   for (const child of children) child.kill('SIGTERM');

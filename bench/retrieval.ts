@@ -19,7 +19,13 @@ const KINDS = ['exact', 'paraphrase', 'partial'] as const;
 const MODES = ['keyword', 'semantic', 'hybrid'] as const;
 const DEPTH = 10;
 
-const wordsOf = (text: string) => new Set(text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 2));
+const wordsOf = (text: string) =>
+  new Set(
+    text
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter((w) => w.length > 2),
+  );
 /** Same word, or (for words of 4+ letters) the same first five letters: "restarting" shares "RESTARTS". */
 const shares = (a: string, b: string) => a === b || (a.length >= 4 && b.length >= 4 && a.slice(0, 5) === b.slice(0, 5));
 
@@ -91,20 +97,27 @@ try {
     if (hybrid) misses[kind] = screens.filter((_, i) => hybrid[i] === null || hybrid[i]! > 5).map((s) => `${s.key} "${s[kind]}"`);
   }
 
-  console.log(JSON.stringify({
-    benchmark: 'retrieval',
-    screens: screens.length,
-    queries: screens.length * KINDS.length,
-    semantic: semanticOn ? status.semantic.model : 'off',
-    ocr_word_recall: round(ocrRecall, 3),
-    processing_seconds: round(processingSeconds, 1),
-    paraphrases_sharing_a_word_with_their_screen: overlaps,
-    results: table,
-    hybrid_misses_at_5: misses,
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        benchmark: 'retrieval',
+        screens: screens.length,
+        queries: screens.length * KINDS.length,
+        semantic: semanticOn ? status.semantic.model : 'off',
+        ocr_word_recall: round(ocrRecall, 3),
+        processing_seconds: round(processingSeconds, 1),
+        paraphrases_sharing_a_word_with_their_screen: overlaps,
+        results: table,
+        hybrid_misses_at_5: misses,
+      },
+      null,
+      2,
+    ),
+  );
   console.log('\n| query kind | mode | recall@1 | recall@5 | MRR |\n|---|---|---|---|---|');
   for (const kind of KINDS) {
-    for (const [mode, m] of Object.entries(table[kind]!)) console.log(`| ${kind} (${screens.length}) | ${mode} | ${m.recall_at_1} | ${m.recall_at_5} | ${m.mrr} |`);
+    for (const [mode, m] of Object.entries(table[kind]!))
+      console.log(`| ${kind} (${screens.length}) | ${mode} | ${m.recall_at_1} | ${m.recall_at_5} | ${m.mrr} |`);
   }
 } finally {
   await server.stop();

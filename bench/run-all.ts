@@ -26,10 +26,16 @@ const runs: Array<{ name: string; script: string; args: string[] }> = [
   { name: 'client-capture', script: 'client-capture.ts', args: [] },
   { name: 'server-rss', script: 'server-rss.ts', args: ['--seconds', env.BENCH_RSS_SECONDS ?? '60'] },
 ];
-const only = env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+const only = env.BENCH_ONLY?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const timeoutMs = Number(env.BENCH_TIMEOUT_MINUTES ?? 12) * 60_000;
 
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const startedAt = new Date();
 const loadBefore = load();
 const results: Record<string, { json?: Json; seconds: number; status: string }> = {};
@@ -74,7 +80,13 @@ lines.push(`| memory | ${Math.round(os.totalmem() / 2 ** 30)} GiB |`);
 lines.push(`| OS | ${os.type()} ${os.release()} ${os.arch()} |`);
 lines.push(`| Node.js | ${process.version} |`);
 lines.push(`| load average (1/5/15 min) | before ${loadBefore}; after ${load()} |`);
-lines.push(`| sizes | ${runs.filter((r) => !only || only.includes(r.name)).map((r) => `${r.name} ${r.args.join(' ') || '(defaults)'}`).join('; ')} |`, '');
+lines.push(
+  `| sizes | ${runs
+    .filter((r) => !only || only.includes(r.name))
+    .map((r) => `${r.name} ${r.args.join(' ') || '(defaults)'}`)
+    .join('; ')} |`,
+  '',
+);
 
 const ingest = results.ingest?.json;
 const ocr = results.ocr?.json;
@@ -84,39 +96,64 @@ const rss = results['server-rss']?.json;
 
 lines.push('| target | goal | measured | |', '|---|---|---|---|');
 if (ingest) {
-  lines.push(`| ingest p99 under load (${ingest.uploaders} uploaders, 1 frame / ${ingest.paced.interval_ms} ms each, OCR busy) | ≤ 20 ms | ${n(ingest.paced.latency_ms.p99, 2)} ms | ${verdict(ingest.paced.latency_ms.p99 <= 20)} |`);
+  lines.push(
+    `| ingest p99 under load (${ingest.uploaders} uploaders, 1 frame / ${ingest.paced.interval_ms} ms each, OCR busy) | ≤ 20 ms | ${n(ingest.paced.latency_ms.p99, 2)} ms | ${verdict(ingest.paced.latency_ms.p99 <= 20)} |`,
+  );
 } else lines.push(`| ingest p99 under load | ≤ 20 ms | ${results.ingest?.status ?? 'not run'} | ${verdict(undefined)} |`);
 if (ocr) {
-  lines.push(`| OCR throughput vs the native tesseract CLI (${ocr.frames} frames, ${ocr.pipeline.workers} worker(s)) | ≥ 1.5× | ${n(ocr.speed_ratio_vs_cli, 2)}× | ${verdict(ocr.speed_ratio_vs_cli >= 1.5)} |`);
-  lines.push(`| stored bytes per 1080p frame vs PNG | ≤ ¼ (0.25) | ${n(ocr.stored_vs_png, 3)} (${n(ocr.stored_bytes_per_frame / 1024, 0)} KB vs ${n(ocr.png_bytes_per_frame / 1024, 0)} KB) | ${verdict(ocr.stored_vs_png <= 0.25)} |`);
+  lines.push(
+    `| OCR throughput vs the native tesseract CLI (${ocr.frames} frames, ${ocr.pipeline.workers} worker(s)) | ≥ 1.5× | ${n(ocr.speed_ratio_vs_cli, 2)}× | ${verdict(ocr.speed_ratio_vs_cli >= 1.5)} |`,
+  );
+  lines.push(
+    `| stored bytes per 1080p frame vs PNG | ≤ ¼ (0.25) | ${n(ocr.stored_vs_png, 3)} (${n(ocr.stored_bytes_per_frame / 1024, 0)} KB vs ${n(ocr.png_bytes_per_frame / 1024, 0)} KB) | ${verdict(ocr.stored_vs_png <= 0.25)} |`,
+  );
 } else lines.push(`| OCR vs CLI; stored bytes vs PNG | ≥ 1.5×; ≤ ¼ | ${results.ocr?.status ?? 'not run'} | ${verdict(undefined)} |`);
 if (search) {
   const at = search.frames === 100_000 ? '' : ` (at ${n(search.frames, 0)} frames, not 100 000: not comparable)`;
-  lines.push(`| keyword search p50 at ${n(search.frames, 0)} frames | ≤ 10 ms | ${n(search.keyword_ms.all.p50, 2)} ms${at} | ${verdict(search.frames >= 100_000 ? search.keyword_ms.all.p50 <= 10 : undefined)} |`);
+  lines.push(
+    `| keyword search p50 at ${n(search.frames, 0)} frames | ≤ 10 ms | ${n(search.keyword_ms.all.p50, 2)} ms${at} | ${verdict(search.frames >= 100_000 ? search.keyword_ms.all.p50 <= 10 : undefined)} |`,
+  );
 } else lines.push(`| keyword search p50 at 100 000 frames | ≤ 10 ms | ${results.search?.status ?? 'not run'} | ${verdict(undefined)} |`);
 if (rss) {
   const s = rss.steady_rss_mb;
-  lines.push(`| server RSS steady, 1 OCR worker (server + processor, max of ${rss.samples} samples) | ≤ 300 MB | ${n(s.sum.max, 0)} MB (server ${n(s.server.max, 0)} + processor ${n(s.processor.max, 0)}) | ${verdict(s.sum.max <= 300)} |`);
+  lines.push(
+    `| server RSS steady, 1 OCR worker (server + processor, max of ${rss.samples} samples) | ≤ 300 MB | ${n(s.sum.max, 0)} MB (server ${n(s.server.max, 0)} + processor ${n(s.processor.max, 0)}) | ${verdict(s.sum.max <= 300)} |`,
+  );
 } else lines.push(`| server RSS steady, 1 OCR worker | ≤ 300 MB | ${results['server-rss']?.status ?? 'not run'} | ${verdict(undefined)} |`);
 lines.push('');
 
 if (ingest) {
-  lines.push(`**Ingest** (\`bench/ingest.ts\`): ${ingest.image}; real server process, ${ingest.ocr_workers} OCR worker(s) busy throughout: ${ingest.ocr_busy_during_run}; frames lost: ${ingest.lost}.`, '');
+  lines.push(
+    `**Ingest** (\`bench/ingest.ts\`): ${ingest.image}; real server process, ${ingest.ocr_workers} OCR worker(s) busy throughout: ${ingest.ocr_busy_during_run}; frames lost: ${ingest.lost}.`,
+    '',
+  );
   lines.push('| load | accepted | failed | p50 ms | p90 ms | p99 ms | max ms | handler p50 / p99 ms | requests/s |', '|---|---|---|---|---|---|---|---|---|');
-  for (const [label, r] of [[`paced (1 / ${ingest.paced.interval_ms} ms per uploader)`, ingest.paced], ['saturated (back to back)', ingest.saturated]] as const) {
-    lines.push(`| ${label} | ${r.accepted} | ${r.failed} | ${n(r.latency_ms.p50, 2)} | ${n(r.latency_ms.p90, 2)} | ${n(r.latency_ms.p99, 2)} | ${n(r.latency_ms.max, 2)} | ${n(r.handler_ms.p50, 2)} / ${n(r.handler_ms.p99, 2)} | ${n(r.requests_per_second)} |`);
+  for (const [label, r] of [
+    [`paced (1 / ${ingest.paced.interval_ms} ms per uploader)`, ingest.paced],
+    ['saturated (back to back)', ingest.saturated],
+  ] as const) {
+    lines.push(
+      `| ${label} | ${r.accepted} | ${r.failed} | ${n(r.latency_ms.p50, 2)} | ${n(r.latency_ms.p90, 2)} | ${n(r.latency_ms.p99, 2)} | ${n(r.latency_ms.max, 2)} | ${n(r.handler_ms.p50, 2)} / ${n(r.handler_ms.p99, 2)} | ${n(r.requests_per_second)} |`,
+    );
   }
   lines.push('');
 }
 if (ocr) {
   lines.push(`**OCR** (\`bench/ocr.ts\`): ${ocr.frames} rendered 1080p application screenshots, ~${ocr.words_per_frame} words each.`, '');
   lines.push('| engine | seconds | frames/s | word recall |', '|---|---|---|---|');
-  lines.push(`| pipeline: upload → WebP → tesseract.js, ${ocr.pipeline.workers} worker(s) | ${n(ocr.pipeline.seconds, 2)} | ${n(ocr.pipeline.frames_per_second, 3)} | ${n(ocr.pipeline.word_recall, 3)} |`);
-  lines.push(`| native \`tesseract\` CLI, one process per frame | ${n(ocr.native_cli.seconds, 2)} | ${n(ocr.native_cli.frames_per_second, 3)} | ${n(ocr.native_cli.word_recall, 3)} |`);
+  lines.push(
+    `| pipeline: upload → WebP → tesseract.js, ${ocr.pipeline.workers} worker(s) | ${n(ocr.pipeline.seconds, 2)} | ${n(ocr.pipeline.frames_per_second, 3)} | ${n(ocr.pipeline.word_recall, 3)} |`,
+  );
+  lines.push(
+    `| native \`tesseract\` CLI, one process per frame | ${n(ocr.native_cli.seconds, 2)} | ${n(ocr.native_cli.frames_per_second, 3)} | ${n(ocr.native_cli.word_recall, 3)} |`,
+  );
   lines.push('');
 }
 if (search) {
-  lines.push(`**Search** (\`bench/search.ts\`): ${n(search.frames, 0)} synthetic frames of ${search.words_per_frame} words, ${search.vector_dim}-d vectors; insert with triggers ${n(search.insert_with_triggers_seconds)} s, database ${n(search.db_mb)} MB, vector index load ${n(search.vector_index_load_ms)} ms.`, '');
+  lines.push(
+    `**Search** (\`bench/search.ts\`): ${n(search.frames, 0)} synthetic frames of ${search.words_per_frame} words, ${search.vector_dim}-d vectors; insert with triggers ${n(search.insert_with_triggers_seconds)} s, database ${n(search.db_mb)} MB, vector index load ${n(search.vector_index_load_ms)} ms.`,
+    '',
+  );
   lines.push('| query kind | keyword p50 ms | keyword p99 ms | hybrid p50 ms | hybrid p99 ms | n |', '|---|---|---|---|---|---|');
   for (const kind of Object.keys(search.keyword_ms)) {
     const k = search.keyword_ms[kind];
@@ -127,7 +164,10 @@ if (search) {
 }
 if (rss) {
   const s = rss.steady_rss_mb;
-  lines.push(`**Server RSS** (\`bench/server-rss.ts\`): \`openrecall server\` with 1 tesseract.js worker, one upload every ${rss.upload_interval_ms} ms for ${rss.seconds} s (${rss.uploads} uploads, ${rss.completed} processed, ${rss.pending_at_end} still queued at the end); VmRSS sampled every second, steady = after the first ${rss.warmup_seconds} s (warm-up peak ${n(rss.warmup_max_rss_mb, 0)} MB).`, '');
+  lines.push(
+    `**Server RSS** (\`bench/server-rss.ts\`): \`openrecall server\` with 1 tesseract.js worker, one upload every ${rss.upload_interval_ms} ms for ${rss.seconds} s (${rss.uploads} uploads, ${rss.completed} processed, ${rss.pending_at_end} still queued at the end); VmRSS sampled every second, steady = after the first ${rss.warmup_seconds} s (warm-up peak ${n(rss.warmup_max_rss_mb, 0)} MB).`,
+    '',
+  );
   lines.push('| process | p50 MB | max MB |', '|---|---|---|');
   lines.push(`| server (HTTP) | ${n(s.server.p50, 0)} | ${n(s.server.max, 0)} |`);
   lines.push(`| processor (OCR child) | ${n(s.processor.p50, 0)} | ${n(s.processor.max, 0)} |`);
@@ -135,8 +175,13 @@ if (rss) {
   lines.push('');
 }
 if (client) {
-  lines.push(`**Capture client** (\`bench/client-capture.ts\`, Xvfb 1920x1080 + openbox): an unchanged frame (idle check, active window, capture, grey copy, change detection) ${n(client.unchanged_frame_ms)} ms; WebP encode ${n(client.webp_encode_ms)} ms (${n(client.webp_bytes / 1024, 0)} KB vs PNG ${n(client.png_bytes / 1024, 0)} KB); buffer write ${n(client.buffer_write_ms)} ms` +
-    (client.cpu_percent_of_one_core !== undefined ? `; the real client at one capture per ${client.cpu_interval_seconds} s used ${n(client.cpu_percent_of_one_core, 2)} % of one core over ${client.cpu_seconds} s.` : '.'), '');
+  lines.push(
+    `**Capture client** (\`bench/client-capture.ts\`, Xvfb 1920x1080 + openbox): an unchanged frame (idle check, active window, capture, grey copy, change detection) ${n(client.unchanged_frame_ms)} ms; WebP encode ${n(client.webp_encode_ms)} ms (${n(client.webp_bytes / 1024, 0)} KB vs PNG ${n(client.png_bytes / 1024, 0)} KB); buffer write ${n(client.buffer_write_ms)} ms` +
+      (client.cpu_percent_of_one_core !== undefined
+        ? `; the real client at one capture per ${client.cpu_interval_seconds} s used ${n(client.cpu_percent_of_one_core, 2)} % of one core over ${client.cpu_seconds} s.`
+        : '.'),
+    '',
+  );
 }
 lines.push('| benchmark | wall time | result |', '|---|---|---|');
 for (const [name, r] of Object.entries(results)) lines.push(`| ${name} | ${r.seconds} s | ${r.status} |`);

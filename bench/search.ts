@@ -15,7 +15,9 @@ import { SearchRepository } from '../src/store/search-repository.js';
 import { tempDir } from '../test/helpers/temp-dir.js';
 import { percentile, round } from './fixtures.js';
 
-const { values } = parseArgs({ options: { frames: { type: 'string', default: '100000' }, queries: { type: 'string', default: '300' }, dim: { type: 'string', default: '384' } } });
+const { values } = parseArgs({
+  options: { frames: { type: 'string', default: '100000' }, queries: { type: 'string', default: '300' }, dim: { type: 'string', default: '384' } },
+});
 const FRAMES = Number(values.frames);
 const QUERIES = Number(values.queries);
 const DIM = Number(values.dim);
@@ -23,17 +25,48 @@ const TOPICS = 64;
 
 // Deterministic pseudo-random numbers.
 let seed = 42;
-const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
 
 // A 30 000-word vocabulary of pronounceable words; word i has Zipf frequency ~ 1/(i+1)^1.07.
-const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ro', 'sa', 'tu', 'vi', 'de', 'fa', 'gi', 'ho', 'ju', 'pe', 'qui', 'ra', 'shi', 'to', 'ul', 'ven', 'bor', 'cal', 'dun', 'est', 'fin', 'gor', 'hal', 'ist', 'jor', 'kel'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ne',
+  'ro',
+  'sa',
+  'tu',
+  'vi',
+  'de',
+  'fa',
+  'gi',
+  'ho',
+  'ju',
+  'pe',
+  'qui',
+  'ra',
+  'shi',
+  'to',
+  'ul',
+  'ven',
+  'bor',
+  'cal',
+  'dun',
+  'est',
+  'fin',
+  'gor',
+  'hal',
+  'ist',
+  'jor',
+  'kel',
+];
 const vocabulary: string[] = [];
 const seen = new Set<string>();
 while (vocabulary.length < 30_000) {
   const n = 1 + Math.floor(random() * 3) + (vocabulary.length > 2000 ? 1 : 0);
   let word = '';
   for (let i = 0; i < n; i++) word += SYLLABLES[Math.floor(random() * SYLLABLES.length)];
-  if (!seen.has(word)) (seen.add(word), vocabulary.push(word));
+  if (!seen.has(word)) seen.add(word), vocabulary.push(word);
 }
 const cumulative = new Float64Array(vocabulary.length);
 let total = 0;
@@ -140,15 +173,21 @@ async function measure(mode: 'keyword' | 'hybrid') {
 const keyword = await measure('keyword');
 const hybrid = await measure('hybrid');
 db.close();
-console.log(JSON.stringify({
-  benchmark: 'search',
-  frames: FRAMES,
-  words_per_frame: 300,
-  vector_dim: DIM,
-  insert_with_triggers_seconds: round(insertSeconds, 1),
-  full_index_rebuild_seconds: round(rebuildSeconds, 1),
-  vector_index_load_ms: round(indexLoadMs, 1),
-  db_mb: round(dbBytes / 1024 / 1024, 1),
-  keyword_ms: keyword,
-  hybrid_ms: hybrid,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      benchmark: 'search',
+      frames: FRAMES,
+      words_per_frame: 300,
+      vector_dim: DIM,
+      insert_with_triggers_seconds: round(insertSeconds, 1),
+      full_index_rebuild_seconds: round(rebuildSeconds, 1),
+      vector_index_load_ms: round(indexLoadMs, 1),
+      db_mb: round(dbBytes / 1024 / 1024, 1),
+      keyword_ms: keyword,
+      hybrid_ms: hybrid,
+    },
+    null,
+    2,
+  ),
+);

@@ -88,7 +88,11 @@ function children(pid: number): number[] {
 const shots = await renderScreenshots(Number(values.shots));
 // The defaults, embedding provider included (the built-in model); OPENRECALL_EMBEDDING_PROVIDER=none to compare.
 const provider = process.env.OPENRECALL_EMBEDDING_PROVIDER ?? '';
-const server = await startServerProcess(tempDir('openrecall-bench-rss-'), { OPENRECALL_WORKERS: '1', OPENRECALL_OCR_ENGINE: 'tesseract-js', OPENRECALL_EMBEDDING_PROVIDER: provider });
+const server = await startServerProcess(tempDir('openrecall-bench-rss-'), {
+  OPENRECALL_WORKERS: '1',
+  OPENRECALL_OCR_ENGINE: 'tesseract-js',
+  OPENRECALL_EMBEDDING_PROVIDER: provider,
+});
 const serverPid = server.child.pid!;
 const loads = shots.map((s) => new UploadLoad(new URL(`${server.api}/upload`), s.png, 1));
 
@@ -122,26 +126,32 @@ const summary = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return { p50: round(percentile(sorted, 50), 1), max: round(sorted.at(-1) ?? NaN, 1) };
 };
-console.log(JSON.stringify({
-  benchmark: 'server-rss',
-  ocr_workers: 1,
-  seconds,
-  warmup_seconds: warmup,
-  upload_interval_ms: intervalMs,
-  image: `1920x1080 PNG, ${Math.round(shots.reduce((a, s) => a + s.png.length, 0) / shots.length)} bytes on average, ${shots.length} distinct`,
-  uploads: sent,
-  rejected,
-  completed: status.queue.completed,
-  semantic: status.semantic?.enabled ? status.semantic.model : 'off',
-  embeddings_missing_at_end: status.backfill.embedding,
-  pending_at_end: status.queue.pending + status.queue.processing,
-  samples: steady.length,
-  steady_rss_mb: {
-    server: summary(steady.map((s) => s.server)),
-    processor: summary(steady.map((s) => s.processor)),
-    sum: summary(steady.map((s) => s.server + s.processor)),
-  },
-  // Both processes' own pages plus each shared file's pages once: the memory the server takes from the machine.
-  steady_tree_mb: summary(steady.map((s) => s.tree)),
-  warmup_max_rss_mb: summary(samples.filter((s) => s.t < warmup).map((s) => s.server + s.processor)).max,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      benchmark: 'server-rss',
+      ocr_workers: 1,
+      seconds,
+      warmup_seconds: warmup,
+      upload_interval_ms: intervalMs,
+      image: `1920x1080 PNG, ${Math.round(shots.reduce((a, s) => a + s.png.length, 0) / shots.length)} bytes on average, ${shots.length} distinct`,
+      uploads: sent,
+      rejected,
+      completed: status.queue.completed,
+      semantic: status.semantic?.enabled ? status.semantic.model : 'off',
+      embeddings_missing_at_end: status.backfill.embedding,
+      pending_at_end: status.queue.pending + status.queue.processing,
+      samples: steady.length,
+      steady_rss_mb: {
+        server: summary(steady.map((s) => s.server)),
+        processor: summary(steady.map((s) => s.processor)),
+        sum: summary(steady.map((s) => s.server + s.processor)),
+      },
+      // Both processes' own pages plus each shared file's pages once: the memory the server takes from the machine.
+      steady_tree_mb: summary(steady.map((s) => s.tree)),
+      warmup_max_rss_mb: summary(samples.filter((s) => s.t < warmup).map((s) => s.server + s.processor)).max,
+    },
+    null,
+    2,
+  ),
+);

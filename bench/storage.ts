@@ -31,7 +31,9 @@ const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Ma
 const frames = meta.frames.map((f) => ({ ...f, bytes: fs.readFileSync(path.join(fixture, f.file)) }));
 const raws = await Promise.all(frames.map((f) => sharp(f.bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
 const { width, height } = raws[0]!.info;
-console.error(`storage benchmark: ${frames.length} frames of ${width}x${height} from bench/fixtures/storage (${os.availableParallelism()} cores, shared machine)`);
+console.error(
+  `storage benchmark: ${frames.length} frames of ${width}x${height} from bench/fixtures/storage (${os.availableParallelism()} cores, shared machine)`,
+);
 
 // Per-frame encoders.
 const encoded = { png: [] as number[], webp: [] as number[], jpeg: [] as number[] };
@@ -49,11 +51,22 @@ const env = { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_COMPACT_AFTER_MINUTES: '
 let server = await startServerProcess(dataDir, env);
 const ids: number[] = [];
 for (const f of frames) {
-  const response = await uploadFrame(server.api, { image: f.bytes, contentType: 'image/webp', timestamp: f.timestamp, app: f.app, title: f.title, ...(f.monitor !== null ? { monitor: f.monitor } : {}) });
+  const response = await uploadFrame(server.api, {
+    image: f.bytes,
+    contentType: 'image/webp',
+    timestamp: f.timestamp,
+    app: f.app,
+    title: f.title,
+    ...(f.monitor !== null ? { monitor: f.monitor } : {}),
+  });
   ids.push(response.body.task_id!);
 }
 const compactStart = performance.now();
-await waitUntil(async () => (await getJson(`${server.api}/queue/status`)).body.compaction.compacted_frames === frames.length, { timeoutMs: 900_000, intervalMs: 250, what: 'compaction' });
+await waitUntil(async () => (await getJson(`${server.api}/queue/status`)).body.compaction.compacted_frames === frames.length, {
+  timeoutMs: 900_000,
+  intervalMs: 250,
+  what: 'compaction',
+});
 const compactSeconds = (performance.now() - compactStart) / 1000;
 const compaction = (await getJson(`${server.api}/queue/status`)).body.compaction;
 await server.stop();
@@ -119,7 +132,11 @@ for (const [i, { data }] of raws.entries()) {
 const ocrFrames = Math.min(frames.length, Number(values['ocr-frames']));
 const step = frames.length / ocrFrames;
 const engine = await TesseractJsEngine.create(1);
-const words = (text: string) => text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length >= 2);
+const words = (text: string) =>
+  text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w.length >= 2);
 let originalWords = 0;
 let kept = 0;
 for (let k = 0; k < ocrFrames; k++) {
@@ -130,7 +147,7 @@ for (let k = 0; k < ocrFrames; k++) {
   originalWords += before.length;
   for (const w of before) {
     const n = after.get(w) ?? 0;
-    if (n > 0) (kept++, after.set(w, n - 1));
+    if (n > 0) kept++, after.set(w, n - 1);
   }
 }
 await engine.close();
@@ -150,9 +167,24 @@ const summary = {
   },
   compacted_bytes_per_frame_kb: round(compaction.stored_bytes / frames.length / 1024, 1),
   compaction_seconds: round(compactSeconds, 1),
-  fetch_ms_fresh_server_random_order: { ttfb_p50: round(percentile(cold.ttfb, 50), 1), ttfb_p95: round(percentile(cold.ttfb, 95), 1), total_p95: round(percentile(cold.total, 95), 1) },
-  fetch_ms_scrubbing_in_order: { ttfb_p50: round(percentile(scrub.ttfb, 50), 1), ttfb_p95: round(percentile(scrub.ttfb, 95), 1), total_p95: round(percentile(scrub.total, 95), 1) },
-  rebuild_in_process_ms: { decode_and_composite_p50: round(percentile(rebuild.pixels, 50), 1), decode_and_composite_p95: round(percentile(rebuild.pixels, 95), 1), png_encode_p50: round(percentile(rebuild.png, 50), 1), png_encode_p95: round(percentile(rebuild.png, 95), 1), cpu_p50: round(percentile(rebuild.cpu, 50), 1), cpu_p95: round(percentile(rebuild.cpu, 95), 1) },
+  fetch_ms_fresh_server_random_order: {
+    ttfb_p50: round(percentile(cold.ttfb, 50), 1),
+    ttfb_p95: round(percentile(cold.ttfb, 95), 1),
+    total_p95: round(percentile(cold.total, 95), 1),
+  },
+  fetch_ms_scrubbing_in_order: {
+    ttfb_p50: round(percentile(scrub.ttfb, 50), 1),
+    ttfb_p95: round(percentile(scrub.ttfb, 95), 1),
+    total_p95: round(percentile(scrub.total, 95), 1),
+  },
+  rebuild_in_process_ms: {
+    decode_and_composite_p50: round(percentile(rebuild.pixels, 50), 1),
+    decode_and_composite_p95: round(percentile(rebuild.pixels, 95), 1),
+    png_encode_p50: round(percentile(rebuild.png, 50), 1),
+    png_encode_p95: round(percentile(rebuild.png, 95), 1),
+    cpu_p50: round(percentile(rebuild.cpu, 50), 1),
+    cpu_p95: round(percentile(rebuild.cpu, 95), 1),
+  },
   load_average_during_run: os.loadavg().map((l) => round(l, 1)),
   pixel_identical_frames: `${identical}/${frames.length}`,
   ocr: { frames: ocrFrames, words_on_originals: originalWords, word_retention: originalWords ? round(kept / originalWords) : null },

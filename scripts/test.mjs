@@ -39,7 +39,9 @@ function fontsInstalled() {
 }
 
 function ensureSystemPackages() {
-  const missing = Object.entries(SYSTEM_PACKAGES).filter(([command]) => !has(command)).map(([, pkg]) => pkg);
+  const missing = Object.entries(SYSTEM_PACKAGES)
+    .filter(([command]) => !has(command))
+    .map(([, pkg]) => pkg);
   if (!fontsInstalled()) missing.push(...FONT_PACKAGES);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0 || !has('apt-get')) {

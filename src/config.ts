@@ -54,15 +54,9 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     debug: readBoolean(env, 'OPENRECALL_DEBUG', false),
     lifoThreshold: readNumber(env, 'OPENRECALL_PROCESSING_LIFO_THRESHOLD', 10, { min: 0, max: 1_000_000 }),
     workers: readNumber(env, 'OPENRECALL_WORKERS', defaultWorkers(), { min: 1, max: 64 }),
-    ocrEngine: readChoice<OcrEngineName>(env, 'OPENRECALL_OCR_ENGINE', 'tesseract-js', [
-      'tesseract-js',
-      'tesseract-cli',
-      'none',
-    ]),
+    ocrEngine: readChoice<OcrEngineName>(env, 'OPENRECALL_OCR_ENGINE', 'tesseract-js', ['tesseract-js', 'tesseract-cli', 'none']),
     ocrLanguages: readOcrLanguages(env),
-    maxUploadBytes: Math.round(
-      readNumber(env, 'OPENRECALL_MAX_UPLOAD_MB', 25, { min: 0.01, max: 1024, integer: false }) * 1024 * 1024,
-    ),
+    maxUploadBytes: Math.round(readNumber(env, 'OPENRECALL_MAX_UPLOAD_MB', 25, { min: 0.01, max: 1024, integer: false }) * 1024 * 1024),
     maxImagePixels: readNumber(env, 'OPENRECALL_MAX_IMAGE_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),
     maxAttempts: readNumber(env, 'OPENRECALL_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
     shutdownGraceMs: readNumber(env, 'OPENRECALL_SHUTDOWN_GRACE_SECONDS', 10, { min: 0, max: 600, integer: false }) * 1000,

@@ -27,12 +27,7 @@ export function readBoolean(env: Env, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name}="${value}" is not valid: use true or false`);
 }
 
-export function readNumber(
-  env: Env,
-  name: string,
-  fallback: number,
-  { min, max, integer = true }: { min: number; max: number; integer?: boolean },
-): number {
+export function readNumber(env: Env, name: string, fallback: number, { min, max, integer = true }: { min: number; max: number; integer?: boolean }): number {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   const parsed = Number(value);
@@ -55,4 +50,3 @@ export function expandHome(p: string): string {
   if (p.startsWith('~/')) return path.join(os.homedir(), p.slice(2));
   return p;
 }
-

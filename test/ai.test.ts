@@ -16,19 +16,37 @@ type Server = Awaited<ReturnType<typeof startInProcessServer>>;
 
 function aiEnv(fake: FakeOpenAi, { vlm = false, embeddings = false } = {}): Record<string, string> {
   return {
-    ...(vlm ? { OPENRECALL_VLM_URL: fake.url, OPENRECALL_VLM_MODEL: 'vision-test', OPENRECALL_VLM_API_KEY: 'vlm-secret', OPENRECALL_VLM_TIMEOUT: '3', OPENRECALL_VLM_MAX_WIDTH: '640' } : {}),
+    ...(vlm
+      ? {
+          OPENRECALL_VLM_URL: fake.url,
+          OPENRECALL_VLM_MODEL: 'vision-test',
+          OPENRECALL_VLM_API_KEY: 'vlm-secret',
+          OPENRECALL_VLM_TIMEOUT: '3',
+          OPENRECALL_VLM_MAX_WIDTH: '640',
+        }
+      : {}),
     ...(embeddings
-      ? { OPENRECALL_EMBEDDING_PROVIDER: 'openai', OPENRECALL_EMBEDDING_URL: fake.url, OPENRECALL_EMBEDDING_MODEL: 'embed-test', OPENRECALL_EMBEDDING_API_KEY: 'embed-secret', OPENRECALL_EMBEDDING_DIM: String(fake.dim), OPENRECALL_EMBEDDING_TIMEOUT: '3' }
+      ? {
+          OPENRECALL_EMBEDDING_PROVIDER: 'openai',
+          OPENRECALL_EMBEDDING_URL: fake.url,
+          OPENRECALL_EMBEDDING_MODEL: 'embed-test',
+          OPENRECALL_EMBEDDING_API_KEY: 'embed-secret',
+          OPENRECALL_EMBEDDING_DIM: String(fake.dim),
+          OPENRECALL_EMBEDDING_TIMEOUT: '3',
+        }
       : { OPENRECALL_EMBEDDING_PROVIDER: 'none' }),
   };
 }
 
 const entry = async (server: { api: string }, id: number) => (await getJson(`${server.api}/entries/${id}`)).body;
 const settled = (server: { api: string }, id: number) =>
-  waitUntil(async () => {
-    const e = await entry(server, id);
-    return e.status === 'COMPLETED' || e.status === 'FAILED' ? e : undefined;
-  }, { what: `frame ${id} settled`, timeoutMs: 120_000 });
+  waitUntil(
+    async () => {
+      const e = await entry(server, id);
+      return e.status === 'COMPLETED' || e.status === 'FAILED' ? e : undefined;
+    },
+    { what: `frame ${id} settled`, timeoutMs: 120_000 },
+  );
 
 describe('AI description stage (OpenAI-compatible chat completions)', () => {
   let fake: FakeOpenAi;
@@ -61,7 +79,10 @@ describe('AI description stage (OpenAI-compatible chat completions)', () => {
     assert.equal(meta.width, 640, 'downscaled to OPENRECALL_VLM_MAX_WIDTH');
 
     const hits = (await getJson(`${server.api}/search?q=zeppelin`)).body;
-    assert.deepEqual(hits.results.map((r: { id: number }) => r.id), [done.id]);
+    assert.deepEqual(
+      hits.results.map((r: { id: number }) => r.id),
+      [done.id],
+    );
     assert.match(hits.results[0].snippet, /<mark>zeppelin<\/mark>/);
     assert.equal((await getJson(`${server.api}/capabilities`)).body.show_ai_description, true);
   });
@@ -98,7 +119,11 @@ describe('semantic and hybrid search (OpenAI-compatible embeddings)', () => {
   before(async () => {
     fake = await FakeOpenAi.start();
     server = await startInProcessServer({ ocrEngine: 'none', maxAttempts: 2, ai: loadAiConfig(aiEnv(fake, { embeddings: true })) });
-    for (const [key, title] of Object.entries({ automobile: 'Automobile insurance renewal', wash: 'Car wash coupons', grocery: 'Grocery list for the weekend' })) {
+    for (const [key, title] of Object.entries({
+      automobile: 'Automobile insurance renewal',
+      wash: 'Car wash coupons',
+      grocery: 'Grocery list for the weekend',
+    })) {
       const { body } = await upload(server.api, { image: await solidPng(64, 48, '#445566'), title, app: 'Notes' });
       ids[key] = body.task_id as number;
     }
@@ -239,7 +264,13 @@ describe('backfill', () => {
 
 describe('local embedding provider (model directory on disk, never a hub)', () => {
   const start = async (env: Record<string, string>) => {
-    const cli = runCli(['server'], { OPENRECALL_DATA_DIR: tempDir(), OPENRECALL_PORT: '0', OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_EMBEDDING_PROVIDER: 'local', ...env });
+    const cli = runCli(['server'], {
+      OPENRECALL_DATA_DIR: tempDir(),
+      OPENRECALL_PORT: '0',
+      OPENRECALL_OCR_ENGINE: 'none',
+      OPENRECALL_EMBEDDING_PROVIDER: 'local',
+      ...env,
+    });
     const { code } = await cli.exited;
     return { code, output: cli.output().trim() };
   };
@@ -272,7 +303,11 @@ describe('local embedding provider (model directory on disk, never a hub)', () =
 
   it('loads a model directory offline, embeds frames and queries, and finds frames by meaning', async () => {
     const dir = writeTinyModel(path.join(tempDir(), 'tiny-embedder'));
-    const server = await startServerProcess(tempDir(), { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_EMBEDDING_PROVIDER: 'local', OPENRECALL_EMBEDDING_MODEL: dir });
+    const server = await startServerProcess(tempDir(), {
+      OPENRECALL_OCR_ENGINE: 'none',
+      OPENRECALL_EMBEDDING_PROVIDER: 'local',
+      OPENRECALL_EMBEDDING_MODEL: dir,
+    });
     try {
       const ids: Record<string, number> = {};
       for (const [key, title] of Object.entries({ insurance: 'automobile insurance', fruit: 'banana', meeting: 'calendar' })) {

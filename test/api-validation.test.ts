@@ -74,24 +74,47 @@ describe('upload validation (inject)', () => {
     ['zero bytes', async () => form(Buffer.alloc(0)), 400, /image/],
     ['a GIF', async () => form(Buffer.from('474946383961010001000000002c00000000010001000002003b', 'hex')), 415, /image/],
     ['a truncated PNG', async () => form(png.subarray(0, png.length - 20)), 400, /image.*truncated/],
-    ['a PNG with a corrupt chunk', async () => {
-      const copy = Buffer.from(png);
-      copy[60] = copy[60]! ^ 0xff;
-      return form(copy);
-    }, 400, /image.*corrupt/],
+    [
+      'a PNG with a corrupt chunk',
+      async () => {
+        const copy = Buffer.from(png);
+        copy[60] = copy[60]! ^ 0xff;
+        return form(copy);
+      },
+      400,
+      /image.*corrupt/,
+    ],
     ['a truncated JPEG', async () => form((await solidJpeg()).subarray(0, 200)), 400, /image/],
     ['a truncated WebP', async () => form((await solidWebp()).subarray(0, 40)), 400, /image/],
     // A real PNG header declaring 50 000 x 50 000 pixels: refused from the header, never decoded.
     ['a pixel bomb', async () => form(resizedHeader(png, 50_000, 50_000)), 413, /pixels/],
     ['the image as a text field', async () => form(null, { image: 'not a file' }), 400, /image/],
-    ['two image files', async () => multipart([
-      { name: 'timestamp', value: String(Date.now() / 1000) }, { name: 'active_app', value: 'a' }, { name: 'active_window', value: 'w' },
-      { name: 'image', value: png, filename: 'a.png' }, { name: 'image', value: png, filename: 'b.png' },
-    ]), 413, /files/],
-    ['duplicate timestamp fields', async () => multipart([
-      { name: 'timestamp', value: '1700000000' }, { name: 'timestamp', value: '1700000001' }, { name: 'active_app', value: 'a' },
-      { name: 'active_window', value: 'w' }, { name: 'image', value: png, filename: 'a.png' },
-    ]), 400, /timestamp/],
+    [
+      'two image files',
+      async () =>
+        multipart([
+          { name: 'timestamp', value: String(Date.now() / 1000) },
+          { name: 'active_app', value: 'a' },
+          { name: 'active_window', value: 'w' },
+          { name: 'image', value: png, filename: 'a.png' },
+          { name: 'image', value: png, filename: 'b.png' },
+        ]),
+      413,
+      /files/,
+    ],
+    [
+      'duplicate timestamp fields',
+      async () =>
+        multipart([
+          { name: 'timestamp', value: '1700000000' },
+          { name: 'timestamp', value: '1700000001' },
+          { name: 'active_app', value: 'a' },
+          { name: 'active_window', value: 'w' },
+          { name: 'image', value: png, filename: 'a.png' },
+        ]),
+      400,
+      /timestamp/,
+    ],
     ['a JSON body', async () => ({ body: Buffer.from('{"timestamp":1}'), contentType: 'application/json' }), 415, /multipart/],
     ['a missing multipart boundary', async () => ({ body: form(png).body, contentType: 'multipart/form-data' }), 400, /.+/],
     ['a body cut off mid-part', async () => ({ body: form(png).body.subarray(0, 300), contentType: form(png).contentType }), 400, /.+/],
@@ -102,7 +125,17 @@ describe('upload validation (inject)', () => {
     ['a 100 KB unknown field', async () => form(png, { padding: 'p'.repeat(100_000) }), 400, /unknown field 'padding'/],
     ['a 100 KB app name', async () => form(png, { active_app: 'a'.repeat(100_000) }), 400, /active_app/],
     ['a 5 000-character field name', async () => form(png, { ['n'.repeat(5000)]: 'v' }), 400, /unknown field 'n{10,64}'/],
-    ['20 extra fields', async () => form(png, {}, Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, value: 'v' }))), 413, /too many form fields/],
+    [
+      '20 extra fields',
+      async () =>
+        form(
+          png,
+          {},
+          Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, value: 'v' })),
+        ),
+      413,
+      /too many form fields/,
+    ],
     ['a BMP', async () => form(bmp()), 415, /image/],
     ['an SVG', async () => form(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')), 415, /image/],
     ['a TIFF', async () => form(Buffer.from('49492a00080000000000', 'hex')), 415, /image/],
@@ -195,7 +228,14 @@ describe('query and path validation (inject)', () => {
   };
 
   it('400 naming the parameter on /api/entries', async () => {
-    for (const [query, field] of [['limit=0', 'limit'], ['limit=abc', 'limit'], ['limit=501', 'limit'], ['status=DONE', 'status'], ['before_id=-3', 'before_id'], ['after_id=x', 'after_id']]) {
+    for (const [query, field] of [
+      ['limit=0', 'limit'],
+      ['limit=abc', 'limit'],
+      ['limit=501', 'limit'],
+      ['status=DONE', 'status'],
+      ['before_id=-3', 'before_id'],
+      ['after_id=x', 'after_id'],
+    ]) {
       await rejects(`/api/entries?${query}`, field!);
     }
   });
@@ -235,9 +275,18 @@ describe('query and path validation (inject)', () => {
 
   it('404 for unknown ids and path tricks, never a file outside the data dir', async () => {
     for (const url of [
-      `/entries/999999`, `/entries/999999/image`, `/entries/999999/thumbnail`, `/entries/abc`, `/entries/1.5`, `/entries/-1`,
-      `/entries/..%2F..%2Fdb%2Frecall.db/image`, `/entries/%2e%2e/image`, `/entries/1/image/../../db/recall.db`, `/entries/${id}/../../../etc/passwd`,
-      `/entries/0x10`, `/entries/1e3`,
+      `/entries/999999`,
+      `/entries/999999/image`,
+      `/entries/999999/thumbnail`,
+      `/entries/abc`,
+      `/entries/1.5`,
+      `/entries/-1`,
+      `/entries/..%2F..%2Fdb%2Frecall.db/image`,
+      `/entries/%2e%2e/image`,
+      `/entries/1/image/../../db/recall.db`,
+      `/entries/${id}/../../../etc/passwd`,
+      `/entries/0x10`,
+      `/entries/1e3`,
     ]) {
       const { status, body } = await server.request({ url: `/api${url}` });
       assert.equal(status, 404, url);

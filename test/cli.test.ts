@@ -59,7 +59,7 @@ describe('openrecall CLI', () => {
     assert.equal(body.entries.length, 1);
   });
 
-  it('prints the running server\'s queue status, and says clearly when no server answers', async () => {
+  it("prints the running server's queue status, and says clearly when no server answers", async () => {
     const server = await startServerProcess(tempDir(), { OPENRECALL_OCR_ENGINE: 'none' });
     servers.push(server);
     const status = runCli(['status'], { OPENRECALL_API_URL: server.api });
@@ -92,7 +92,10 @@ describe('openrecall CLI', () => {
     const filtered = runCli(['search', 'budget', '--app', 'Mail', '--json'], env);
     await filtered.exited;
     const body = JSON.parse(filtered.output());
-    assert.deepEqual(body.results.map((r: { title: string }) => r.title), ['Budget approval needed']);
+    assert.deepEqual(
+      body.results.map((r: { title: string }) => r.title),
+      ['Budget approval needed'],
+    );
 
     const since = runCli(['search', 'budget', '--since', '2025-10-09T09:00:00Z', '--limit', '5'], env);
     await since.exited;

@@ -46,9 +46,13 @@ async function assertAllFramesIntact(dataDir: string, ids: number[], frames: Buf
 
 /** Runs test/helpers/compaction-crash-child.ts, a real process that SIGKILLs itself at `point` of a frame. */
 async function crashChild(dataDir: string, point: string, framesBefore: number): Promise<{ signal: NodeJS.Signals | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'helpers', 'compaction-crash-child.ts'), dataDir, point, String(framesBefore)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'helpers', 'compaction-crash-child.ts'), dataDir, point, String(framesBefore)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -86,7 +90,10 @@ function assertNoOrphans(dataDir: string): void {
   try {
     const paths = new Set(db.prepare(`SELECT image_path FROM entries`).pluck().all() as string[]);
     const layers = new Set(db.prepare(`SELECT path FROM compact_layers`).pluck().all() as string[]);
-    const onDisk = [...listFilesRecursive(path.join(dataDir, 'screenshots')).map((f) => `screenshots/${f}`), ...listFilesRecursive(path.join(dataDir, 'compact')).map((f) => `compact/${f}`)];
+    const onDisk = [
+      ...listFilesRecursive(path.join(dataDir, 'screenshots')).map((f) => `screenshots/${f}`),
+      ...listFilesRecursive(path.join(dataDir, 'compact')).map((f) => `compact/${f}`),
+    ];
     for (const file of onDisk) assert.ok(paths.has(file) || layers.has(file), `${file} belongs to a row`);
     for (const file of [...paths, ...layers]) assert.ok(onDisk.includes(file), `${file} exists`);
     assert.ok(!fs.existsSync(path.join(dataDir, 'compaction.journal')), 'no journal left');
@@ -118,7 +125,8 @@ describe('compaction survives kill -9', () => {
       if (point === 'after-files') fs.renameSync(path.join(dataDir, journal.manifest), path.join(dataDir, temporary));
 
       // Readable right after the crash (the server's start recovers the journal in its processor).
-      const recovered = point === 'after-files' ? `undid frame ${ids[2]}, interrupted before its switch` : `finished frame ${ids[2]}, interrupted after its switch`;
+      const recovered =
+        point === 'after-files' ? `undid frame ${ids[2]}, interrupted before its switch` : `finished frame ${ids[2]}, interrupted after its switch`;
       await assertAllFramesIntact(dataDir, ids, frames, new RegExp(recovered));
       assert.ok(!fs.existsSync(path.join(dataDir, 'compaction.journal')), 'the journal is cleaned at start');
       if (point === 'after-files') {

@@ -52,7 +52,10 @@ describe('compaction of processed frames', () => {
     // `openrecall status` prints the same figures.
     const cli = runCli(['status'], { OPENRECALL_API_URL: server.api });
     assert.equal((await cli.exited).code, 0, cli.output());
-    assert.match(cli.output(), new RegExp(`compaction +${originals.length} frame\\(s\\) in [\\d.]+ MB instead of [\\d.]+ MB \\(ratio ${status.ratio}\\); 0 frame\\(s\\) not compacted`));
+    assert.match(
+      cli.output(),
+      new RegExp(`compaction +${originals.length} frame\\(s\\) in [\\d.]+ MB instead of [\\d.]+ MB \\(ratio ${status.ratio}\\); 0 frame\\(s\\) not compacted`),
+    );
     const files = fs.readdirSync(path.join(server.dataDir, 'screenshots'), { recursive: true }).filter((f) => String(f).endsWith('.webp'));
     assert.deepEqual(files, [], 'the per-frame files are gone');
     // Thumbnails stay separate and small.

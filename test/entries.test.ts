@@ -32,17 +32,29 @@ describe('entries API', () => {
 
   it('lists newest first with cursor pagination over before_id', async () => {
     const first = (await getJson(`${server.api}/entries?limit=3`)).body;
-    assert.deepEqual(first.entries.map((e: any) => e.id), [ids[6], ids[5], ids[4]]);
+    assert.deepEqual(
+      first.entries.map((e: any) => e.id),
+      [ids[6], ids[5], ids[4]],
+    );
     const second = (await getJson(`${server.api}/entries?limit=3&before_id=${first.next_before_id}`)).body;
-    assert.deepEqual(second.entries.map((e: any) => e.id), [ids[3], ids[2], ids[1]]);
+    assert.deepEqual(
+      second.entries.map((e: any) => e.id),
+      [ids[3], ids[2], ids[1]],
+    );
     const last = (await getJson(`${server.api}/entries?limit=3&before_id=${second.next_before_id}`)).body;
-    assert.deepEqual(last.entries.map((e: any) => e.id), [ids[0]]);
+    assert.deepEqual(
+      last.entries.map((e: any) => e.id),
+      [ids[0]],
+    );
     assert.equal(last.next_before_id, null);
   });
 
   it('returns only frames newer than after_id (for live updates), newest first', async () => {
     const { body } = await getJson(`${server.api}/entries?after_id=${ids[4]}`);
-    assert.deepEqual(body.entries.map((e: any) => e.id), [ids[6], ids[5]]);
+    assert.deepEqual(
+      body.entries.map((e: any) => e.id),
+      [ids[6], ids[5]],
+    );
   });
 
   it('filters by status and app', async () => {

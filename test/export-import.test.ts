@@ -39,12 +39,16 @@ describe('openrecall export and import', () => {
       await upload(source.api, { image, timestamp: f.timestamp, app: f.app, title: f.title, monitor: f.monitor });
     }
     // Processed (OCR) and compacted: the export rebuilds compacted frames.
-    await waitUntil(async () => (await getJson(`${source.api}/queue/status`)).body.compaction.compacted_frames === frames.length, { what: 'OCR and compaction' });
+    await waitUntil(async () => (await getJson(`${source.api}/queue/status`)).body.compaction.compacted_frames === frames.length, {
+      what: 'OCR and compaction',
+    });
     const original = (await entries(source.api)).reverse();
     assert.ok(original.every((e) => e.text && e.image_path.startsWith('compact/')));
 
     const zip = path.join(tempDir(), 'history.zip');
-    const exported = runCli(['export', '--since', String(base), '--until', new Date((base + 600) * 1000).toISOString(), zip], { OPENRECALL_DATA_DIR: sourceDir });
+    const exported = runCli(['export', '--since', String(base), '--until', new Date((base + 600) * 1000).toISOString(), zip], {
+      OPENRECALL_DATA_DIR: sourceDir,
+    });
     assert.equal((await exported.exited).code, 0, exported.output());
     assert.match(exported.output(), /exported 3 frame\(s\)/);
 

@@ -19,6 +19,9 @@ describe('hybrid fusion (reciprocal ranks)', () => {
   });
 
   it('keeps the vector order for frames the keywords did not find (a paraphrase)', () => {
-    assert.deepEqual(fuse([], [frame(7), frame(3), frame(9)]).map((c) => c.id), [7, 3, 9]);
+    assert.deepEqual(
+      fuse([], [frame(7), frame(3), frame(9)]).map((c) => c.id),
+      [7, 3, 9],
+    );
   });
 });

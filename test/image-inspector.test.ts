@@ -35,16 +35,28 @@ describe('image inspector (upload bytes checked as they arrive)', () => {
         for (const size of [1, 3, 16]) assert.equal(inPieces(bytes, size), whole, `${name}, ${bytes.length} bytes in pieces of ${size}`);
         compared++;
       }
-      assert.equal(outcome(() => inspectImage(file)), JSON.stringify({ format: name === 'lossless' ? 'webp' : name, width: 40, height: 30 }));
+      assert.equal(
+        outcome(() => inspectImage(file)),
+        JSON.stringify({ format: name === 'lossless' ? 'webp' : name, width: 40, height: 30 }),
+      );
     }
     assert.ok(compared > 100);
   });
 
   it('names the problem: not an image (415), empty, truncated or corrupt (400)', async () => {
     const png = await solidPng(40, 30);
-    assert.equal(outcome(() => inspectImage(Buffer.from('hello, I am text'))), '415 image is not a PNG, JPEG or WebP file');
-    assert.equal(outcome(() => inspectImage(Buffer.alloc(0))), '400 image is empty');
-    assert.match(outcome(() => inspectImage(png.subarray(0, png.length - 20))), /^400 .*truncated/);
+    assert.equal(
+      outcome(() => inspectImage(Buffer.from('hello, I am text'))),
+      '415 image is not a PNG, JPEG or WebP file',
+    );
+    assert.equal(
+      outcome(() => inspectImage(Buffer.alloc(0))),
+      '400 image is empty',
+    );
+    assert.match(
+      outcome(() => inspectImage(png.subarray(0, png.length - 20))),
+      /^400 .*truncated/,
+    );
     const corrupt = Buffer.from(png);
     corrupt[40] = corrupt[40]! ^ 0xff;
     assert.match(inPieces(corrupt, 8), /^400 .*CRC mismatch/);

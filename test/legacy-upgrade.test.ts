@@ -35,8 +35,15 @@ async function pythonDataDir(withStatus: boolean) {
     const bytes = row.ext === 'webp' ? await sharp(image).webp().toBuffer() : image;
     fs.writeFileSync(path.join(dataDir, 'screenshots', `${row.ts}.${row.ext}`), bytes);
     if (withStatus) {
-      db.prepare(`INSERT INTO entries (app, title, text, timestamp, embedding, description, status) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(row.app, row.title, row.text, row.ts, vector, row.text ? `a ${row.app} window` : null, row.status);
+      db.prepare(`INSERT INTO entries (app, title, text, timestamp, embedding, description, status) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
+        row.app,
+        row.title,
+        row.text,
+        row.ts,
+        vector,
+        row.text ? `a ${row.app} window` : null,
+        row.status,
+      );
     } else {
       db.prepare(`INSERT INTO entries (app, title, text, timestamp, embedding) VALUES (?, ?, ?, ?, ?)`).run(row.app, row.title, row.text, row.ts, vector);
     }
@@ -84,10 +91,13 @@ describe('upgrading a Python OpenRecall database in place', () => {
       const { body } = await getJson(`${server.api}/entries?limit=50`);
       return new Map<number, any>(body.entries.map((e: any) => [e.timestamp, e]));
     };
-    await waitUntil(async () => {
-      const entries = await byTs();
-      return entries.get(1_690_000_200)?.status === 'COMPLETED' && entries.get(1_690_000_300)?.status === 'COMPLETED';
-    }, { what: 'legacy PENDING frames processed', timeoutMs: 120_000 });
+    await waitUntil(
+      async () => {
+        const entries = await byTs();
+        return entries.get(1_690_000_200)?.status === 'COMPLETED' && entries.get(1_690_000_300)?.status === 'COMPLETED';
+      },
+      { what: 'legacy PENDING frames processed', timeoutMs: 120_000 },
+    );
     const entries = await byTs();
     assert.equal(entries.get(1_690_000_000).status, 'COMPLETED');
     assert.equal(entries.get(1_690_000_000).description, 'a Firefox window');

@@ -14,13 +14,27 @@ import { tempDir } from './helpers/temp-dir.js';
 const TOKEN = 'mcp-test-token-0123456789abcdef';
 const now = Date.now() / 1000;
 const FRAMES = [
-  { app: 'Terminal', title: 'bash — build', lines: ['npm run build', 'error TS2345: Argument of type string', 'is not assignable to parameter'], timestamp: now - 1800 },
+  {
+    app: 'Terminal',
+    title: 'bash — build',
+    lines: ['npm run build', 'error TS2345: Argument of type string', 'is not assignable to parameter'],
+    timestamp: now - 1800,
+  },
   { app: 'Terminal', title: 'bash — build', lines: ['npm test', 'all tests passed', 'pelican migration finished'], timestamp: now - 1740 },
-  { app: 'Firefox', title: 'Invoice 4711 — Mozilla Firefox', lines: ['Invoice number 4711', 'Total due: 1250 EUR', 'Payable within 30 days'], timestamp: now - 1200 },
+  {
+    app: 'Firefox',
+    title: 'Invoice 4711 — Mozilla Firefox',
+    lines: ['Invoice number 4711', 'Total due: 1250 EUR', 'Payable within 30 days'],
+    timestamp: now - 1200,
+  },
 ];
 
 type CallResult = { content: Array<{ type: string; text?: string; data?: string; mimeType?: string }>; isError?: boolean };
-const textOf = (result: unknown) => (result as CallResult).content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
+const textOf = (result: unknown) =>
+  (result as CallResult).content
+    .filter((c) => c.type === 'text')
+    .map((c) => c.text)
+    .join('\n');
 const json = (result: unknown) => JSON.parse((result as CallResult).content[0]!.text!);
 
 /** What an assistant does with the tools, the same over both transports. */
@@ -96,11 +110,19 @@ describe('MCP server', () => {
     let seed = 1;
     for (const frame of FRAMES) {
       const image = await renderTextImage(frame.lines, { seed: seed++, fontSize: 28 });
-      const response = await uploadFrame(api, { image, contentType: 'image/png', app: frame.app, title: frame.title, timestamp: frame.timestamp }, { token: TOKEN });
+      const response = await uploadFrame(
+        api,
+        { image, contentType: 'image/png', app: frame.app, title: frame.title, timestamp: frame.timestamp },
+        { token: TOKEN },
+      );
       assert.equal(response.status, 202);
     }
     const authed = { headers: { authorization: `Bearer ${TOKEN}` } };
-    await waitUntil(async () => (await getJson(`${api}/queue/status`, authed)).body.queue.completed === FRAMES.length, { what: 'OCR of all frames', timeoutMs: 240_000, intervalMs: 250 });
+    await waitUntil(async () => (await getJson(`${api}/queue/status`, authed)).body.queue.completed === FRAMES.length, {
+      what: 'OCR of all frames',
+      timeoutMs: 240_000,
+      intervalMs: 250,
+    });
   });
   after(async () => {
     await server?.stop();

@@ -37,10 +37,18 @@ describe('OCR languages (OPENRECALL_OCR_LANGUAGES)', () => {
 
   it('a language that is not installed stops the server with one line naming the package', async () => {
     for (const [engine, pattern] of [
-      ['tesseract-js', /no "klingon" model on this machine: install the npm package @tesseract\.js-data\/klingon .* or the Debian package tesseract-ocr-klingon/],
+      [
+        'tesseract-js',
+        /no "klingon" model on this machine: install the npm package @tesseract\.js-data\/klingon .* or the Debian package tesseract-ocr-klingon/,
+      ],
       ['tesseract-cli', /the tesseract command has no "klingon" model: install the Debian package tesseract-ocr-klingon/],
     ] as const) {
-      const cli = runCli(['server'], { OPENRECALL_DATA_DIR: tempDir(), OPENRECALL_PORT: '0', OPENRECALL_OCR_ENGINE: engine, OPENRECALL_OCR_LANGUAGES: 'eng+klingon' });
+      const cli = runCli(['server'], {
+        OPENRECALL_DATA_DIR: tempDir(),
+        OPENRECALL_PORT: '0',
+        OPENRECALL_OCR_ENGINE: engine,
+        OPENRECALL_OCR_LANGUAGES: 'eng+klingon',
+      });
       const { code } = await cli.exited;
       assert.equal(code, 2, cli.output());
       const lines = cli.output().trim().split('\n');
@@ -64,7 +72,8 @@ describe('CJK OCR text is searchable', () => {
   });
   after(() => server.stop());
 
-  const ids = async (q: string) => ((await getJson(`${server.api}/search?${new URLSearchParams({ q })}`)).body.results as Array<{ id: number }>).map((r) => r.id);
+  const ids = async (q: string) =>
+    ((await getJson(`${server.api}/search?${new URLSearchParams({ q })}`)).body.results as Array<{ id: number }>).map((r) => r.id);
 
   it('finds a two-character word inside a longer run of characters', async () => {
     assert.deepEqual(await ids('迁移'), [id]);
@@ -80,7 +89,7 @@ describe('CJK OCR text is searchable', () => {
 });
 
 describe('migration 6', () => {
-  it('indexes the CJK text of frames OCR\'d before it', async () => {
+  it("indexes the CJK text of frames OCR'd before it", async () => {
     const dataDir = tempDir();
     const file = path.join(dataDir, 'db', 'recall.db');
     let db = openDatabase(file, { dataDir });

@@ -27,7 +27,10 @@ async function uploadFrames(api: string, count: number, tag: string) {
   for (let i = 0; i < count; i++) {
     const marker = pickWords(1, i * 13 + 5)[0]!;
     const image = await renderTextImage([`frame ${marker} ${marker}`, ...Array.from({ length: 14 }, (_, j) => pickWords(9, i + j * 3).join(' '))], {
-      width: 1920, height: 1080, fontSize: 18, seed: i + 1,
+      width: 1920,
+      height: 1080,
+      fontSize: 18,
+      seed: i + 1,
     });
     const captureId = `${tag}-${i}`;
     const response = await upload(api, { image, captureId, timestamp: 1_750_000_000 + i });
@@ -41,7 +44,12 @@ function readRows(dataDir: string) {
   const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
   try {
     return db.prepare('SELECT id, capture_id, status, text, attempts, image_path FROM entries ORDER BY id').all() as Array<{
-      id: number; capture_id: string; status: string; text: string | null; attempts: number; image_path: string;
+      id: number;
+      capture_id: string;
+      status: string;
+      text: string | null;
+      attempts: number;
+      image_path: string;
     }>;
   } finally {
     db.close();
@@ -53,10 +61,13 @@ describe('server process', () => {
     const dataDir = tempDir();
     const first = await start(dataDir, { OPENRECALL_WORKERS: '1' });
     const frames = await uploadFrames(first.api, 6, 'crash');
-    await waitUntil(async () => {
-      const q = await queueCounts(first.api);
-      return q.completed >= 1 && q.processing >= 1;
-    }, { what: 'a frame mid-OCR', timeoutMs: 60_000, intervalMs: 20 });
+    await waitUntil(
+      async () => {
+        const q = await queueCounts(first.api);
+        return q.completed >= 1 && q.processing >= 1;
+      },
+      { what: 'a frame mid-OCR', timeoutMs: 60_000, intervalMs: 20 },
+    );
     first.child.kill('SIGKILL');
     await first.exited;
     const interrupted = readRows(dataDir).filter((r) => r.status === 'PROCESSING').length;
@@ -66,7 +77,9 @@ describe('server process', () => {
     const recovered = await second.waitFor(/recovered (\d+) interrupted frame/);
     assert.equal(Number(recovered[1]), interrupted);
     await waitUntil(async () => (await queueCounts(second.api)).completed === frames.length, {
-      what: 'all frames completed', timeoutMs: 120_000, intervalMs: 200,
+      what: 'all frames completed',
+      timeoutMs: 120_000,
+      intervalMs: 200,
     });
     await second.stop();
 
@@ -98,7 +111,10 @@ describe('server process', () => {
     const accepted = await upload(server.api, { image: await renderTextImage(['arrived while the processor was down']), captureId: 'proc-late' });
     assert.equal(accepted.status, 202);
     await server.waitFor(/processor restarted/);
-    await waitUntil(async () => (await queueCounts(server.api)).completed === frames.length + 1, { what: 'all completed after the restart', timeoutMs: 180_000 });
+    await waitUntil(async () => (await queueCounts(server.api)).completed === frames.length + 1, {
+      what: 'all completed after the restart',
+      timeoutMs: 180_000,
+    });
     const rows = readRows(dataDir);
     assert.equal(rows.length, frames.length + 1);
     assert.ok(rows.every((r) => r.status === 'COMPLETED'));
@@ -128,7 +144,8 @@ describe('server process', () => {
     assert.match(server.output(), /shutdown: \d+ frame\(s\) finished, [1-9]\d* returned to PENDING/);
     const rows = readRows(dataDir);
     assert.equal(rows.filter((r) => r.status === 'PROCESSING').length, 0);
-    for (const row of rows.filter((r) => r.status === "PENDING")) assert.equal(row.attempts, 0, JSON.stringify(rows.map(({ text: _t, ...r }) => r)) + server.output());
+    for (const row of rows.filter((r) => r.status === 'PENDING'))
+      assert.equal(row.attempts, 0, JSON.stringify(rows.map(({ text: _t, ...r }) => r)) + server.output());
   });
 
   it('refuses a second server on the same data dir with a clear message', async () => {

@@ -49,7 +49,15 @@ describe('the Python MyRecall client against this server', () => {
   });
 
   it('refuses bad metadata (not JSON, wrong types, missing time, not an object, huge strings) with a 400 naming it, storing nothing', async () => {
-    const expected = [/not valid JSON/, /'timestamp' must be a number/, /'app_name' must be a string/, /missing 'timestamp'/, /must be a JSON object/, /'window_title' is longer/, /metadata/];
+    const expected = [
+      /not valid JSON/,
+      /'timestamp' must be a number/,
+      /'app_name' must be a string/,
+      /missing 'timestamp'/,
+      /must be a JSON object/,
+      /'window_title' is longer/,
+      /metadata/,
+    ];
     assert.equal(result.bad.length, expected.length);
     result.bad.forEach((answer, i) => {
       assert.equal(answer.status, 400, `case ${i}: ${JSON.stringify(answer.body).slice(0, 200)}`);
@@ -100,9 +108,17 @@ describe('runtime settings', () => {
   it('keep a pause set through POST /api/config across a server restart', async () => {
     const dataDir = tempDir();
     const first = await startInProcessServer({ dataDir });
-    const set = await getJson(`${first.api}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ recording_enabled: false, upload_enabled: false }) });
+    const set = await getJson(`${first.api}/config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ recording_enabled: false, upload_enabled: false }),
+    });
     assert.equal(set.status, 200);
-    const wrong = await getJson(`${first.api}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ recording_enabled: 'no' }) });
+    const wrong = await getJson(`${first.api}/config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ recording_enabled: 'no' }),
+    });
     assert.equal(wrong.status, 400);
     assert.match(wrong.body.message, /recording_enabled/);
     await first.close();

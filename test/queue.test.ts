@@ -53,7 +53,13 @@ describe('queue order', () => {
       order.push([next.entry.timestamp - 1_700_000_000, next.mode]);
     }
     // 5 pending > 3: newest (5); 4 pending > 3: newest (4); 3 pending = threshold: oldest first.
-    assert.deepEqual(order, [[5, 'LIFO'], [4, 'LIFO'], [1, 'FIFO'], [2, 'FIFO'], [3, 'FIFO']]);
+    assert.deepEqual(order, [
+      [5, 'LIFO'],
+      [4, 'LIFO'],
+      [1, 'FIFO'],
+      [2, 'FIFO'],
+      [3, 'FIFO'],
+    ]);
   });
 
   it('stays FIFO when pending equals the threshold exactly', () => {
@@ -124,7 +130,11 @@ describe('atomic claims', () => {
       },
     };
     const worker = new ProcessingWorker(repo, new Pipeline([stage]), new ImageStore(dataDir), {
-      concurrency: 16, lifoThreshold: 10, maxAttempts: 3, pollIntervalMs: 20, log: () => {},
+      concurrency: 16,
+      lifoThreshold: 10,
+      maxAttempts: 3,
+      pollIntervalMs: 20,
+      log: () => {},
     });
     worker.start();
     const deadline = Date.now() + 30_000;
@@ -132,7 +142,10 @@ describe('atomic claims', () => {
     await worker.stop(1000);
     assert.equal(repo.counts().completed, count);
     assert.equal(seen.size, count);
-    assert.ok([...seen.values()].every((n) => n === 1), 'each frame processed exactly once');
+    assert.ok(
+      [...seen.values()].every((n) => n === 1),
+      'each frame processed exactly once',
+    );
     assert.ok(maxConcurrent > 1 && maxConcurrent <= 16, `concurrency respected (saw ${maxConcurrent})`);
   });
 });
@@ -140,7 +153,11 @@ describe('atomic claims', () => {
 describe('failures and retries', () => {
   function workerWith(repo: EntriesRepository, dataDir: string, stage: PipelineStage, maxAttempts = 3) {
     return new ProcessingWorker(repo, new Pipeline([stage]), new ImageStore(dataDir), {
-      concurrency: 2, lifoThreshold: 10, maxAttempts, pollIntervalMs: 10, log: () => {},
+      concurrency: 2,
+      lifoThreshold: 10,
+      maxAttempts,
+      pollIntervalMs: 10,
+      log: () => {},
     });
   }
   const settle = async (repo: EntriesRepository) => {
@@ -157,7 +174,18 @@ describe('failures and retries', () => {
     const { repo, dataDir } = freshRepo();
     const { id } = repo.insertPending(frame(1_700_000_000));
     let calls = 0;
-    const worker = workerWith(repo, dataDir, { name: 'flaky', run: async () => { calls++; throw new Error('model server said no'); } }, 3);
+    const worker = workerWith(
+      repo,
+      dataDir,
+      {
+        name: 'flaky',
+        run: async () => {
+          calls++;
+          throw new Error('model server said no');
+        },
+      },
+      3,
+    );
     worker.start();
     await settle(repo);
     await worker.stop(100);
@@ -172,7 +200,12 @@ describe('failures and retries', () => {
     const { repo, dataDir } = freshRepo();
     const { id } = repo.insertPending(frame(1_700_000_000));
     let calls = 0;
-    const worker = workerWith(repo, dataDir, { name: 'flaky', run: async () => { if (++calls < 2) throw new Error('transient'); } });
+    const worker = workerWith(repo, dataDir, {
+      name: 'flaky',
+      run: async () => {
+        if (++calls < 2) throw new Error('transient');
+      },
+    });
     worker.start();
     await settle(repo);
     await worker.stop(100);
@@ -199,10 +232,26 @@ describe('failures and retries', () => {
     const { id } = repo.insertPending(frame(1_700_000_000));
     let ocrRuns = 0;
     let describeRuns = 0;
-    const ocr: PipelineStage = { name: 'ocr', isNeeded: (e) => e.text === null, run: async (t) => { ocrRuns++; t.save({ text: 'hello world' }); } };
-    const describeStage: PipelineStage = { name: 'describe', run: async () => { if (++describeRuns < 2) throw new PermanentStageError('bad reply'); } };
+    const ocr: PipelineStage = {
+      name: 'ocr',
+      isNeeded: (e) => e.text === null,
+      run: async (t) => {
+        ocrRuns++;
+        t.save({ text: 'hello world' });
+      },
+    };
+    const describeStage: PipelineStage = {
+      name: 'describe',
+      run: async () => {
+        if (++describeRuns < 2) throw new PermanentStageError('bad reply');
+      },
+    };
     const worker = new ProcessingWorker(repo, new Pipeline([ocr, describeStage]), new ImageStore(dataDir), {
-      concurrency: 1, lifoThreshold: 10, maxAttempts: 3, pollIntervalMs: 10, log: () => {},
+      concurrency: 1,
+      lifoThreshold: 10,
+      maxAttempts: 3,
+      pollIntervalMs: 10,
+      log: () => {},
     });
     worker.start();
     await settle(repo);

@@ -22,7 +22,9 @@ const now = () => Date.now() / 1000;
 function noisePng(width = 800, height = 600): Promise<Buffer> {
   const pixels = Buffer.alloc(width * height * 3);
   for (let i = 0; i < pixels.length; i += 4) pixels.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
 }
 
 function dirBytes(dir: string): number {
@@ -123,10 +125,13 @@ describe('retention and storage budget', () => {
     const budget = Math.floor(measured.used_bytes_before - 2.5 * perFrame);
     const server = await startInProcessServer({ dataDir, maxStorageBytes: budget });
     inProcess.push(server);
-    const afterStart = await waitUntil(async () => {
-      const s = await storage(server.api);
-      return s.last_run_at !== null ? s : undefined;
-    }, { what: 'the start-up retention run' });
+    const afterStart = await waitUntil(
+      async () => {
+        const s = await storage(server.api);
+        return s.last_run_at !== null ? s : undefined;
+      },
+      { what: 'the start-up retention run' },
+    );
     assert.equal(afterStart.budget_bytes, budget);
     assert.equal(afterStart.deleted_frames, 3, 'three frames free more than 2.5 frames of space');
     assert.ok(afterStart.used_bytes <= budget, `${afterStart.used_bytes} <= ${budget}`);
@@ -138,11 +143,14 @@ describe('retention and storage budget', () => {
     // New captures push it over again: the uploads themselves schedule a check.
     const fresh: number[] = [];
     for (let i = 0; i < 2; i++) fresh.push((await upload(server.api, { image: await noisePng(), timestamp: now() - 60 + i })).body.task_id as number);
-    const settled = await waitUntil(async () => {
-      const s = await storage(server.api);
-      const counts = await queueCounts(server.api);
-      return s.deleted_frames >= 5 && counts.pending === 0 && counts.processing === 0 && s.used_bytes <= budget ? s : undefined;
-    }, { what: 'the after-upload check', timeoutMs: 180_000, intervalMs: 500 });
+    const settled = await waitUntil(
+      async () => {
+        const s = await storage(server.api);
+        const counts = await queueCounts(server.api);
+        return s.deleted_frames >= 5 && counts.pending === 0 && counts.processing === 0 && s.used_bytes <= budget ? s : undefined;
+      },
+      { what: 'the after-upload check', timeoutMs: 180_000, intervalMs: 500 },
+    );
     assert.ok(settled.used_bytes <= budget);
     for (const id of fresh) assert.equal((await getJson(`${server.api}/entries/${id}`)).status, 200, 'the newest frames stay');
     const left = (await getJson(`${server.api}/entries?limit=50`)).body.entries.length;
@@ -153,7 +161,8 @@ describe('retention and storage budget', () => {
     const dataDir = tempDir();
     const seed = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_COMPACT_AFTER_MINUTES: '50000000' });
     processes.push(seed);
-    for (let i = 0; i < 4; i++) await upload(seed.api, { image: await renderTextImage([`frame ${i}`], { width: 320, height: 200, seed: i + 7 }), timestamp: now() - (10 - i) * DAY });
+    for (let i = 0; i < 4; i++)
+      await upload(seed.api, { image: await renderTextImage([`frame ${i}`], { width: 320, height: 200, seed: i + 7 }), timestamp: now() - (10 - i) * DAY });
     await waitUntil(async () => (await queueCounts(seed.api)).completed === 4, { what: 'processing' });
     const entries = (await getJson(`${seed.api}/entries?limit=10`)).body.entries.sort((a: any, b: any) => a.timestamp - b.timestamp);
     await seed.stop();
@@ -176,7 +185,9 @@ describe('retention and storage budget', () => {
     for (const e of entries) assert.ok(fs.existsSync(fileOf(e)), 'dry run removes no file');
 
     // A process killed for real between the rows and the files of a batch (the two finished frames).
-    const crashed = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'helpers', 'retention-crash-child.ts'), dataDir], { encoding: 'utf8' });
+    const crashed = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'helpers', 'retention-crash-child.ts'), dataDir], {
+      encoding: 'utf8',
+    });
     assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
     assert.match(crashed.stdout, /deleted 2 row\(s\)/);
     const check = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
@@ -185,7 +196,10 @@ describe('retention and storage budget', () => {
     assert.deepEqual(remaining.sort(), [entries[0].id, entries[1].id].sort(), 'rows of the finished frames are gone');
     for (const e of entries.slice(2)) assert.ok(fs.existsSync(fileOf(e)) && fs.existsSync(thumbOf(e)), 'their files are still there after the crash');
     assert.ok(fs.existsSync(path.join(dataDir, 'retention.journal')), 'the journal records them');
-    assert.ok(!fs.existsSync(path.join(dataDir, 'server.lock')) || !isAlive(Number(fs.readFileSync(path.join(dataDir, 'server.lock'), 'utf8'))), 'the lock is stale');
+    assert.ok(
+      !fs.existsSync(path.join(dataDir, 'server.lock')) || !isAlive(Number(fs.readFileSync(path.join(dataDir, 'server.lock'), 'utf8'))),
+      'the lock is stale',
+    );
 
     // The next run (here: a server start, retention off) finishes the job.
     const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_COMPACT_AFTER_MINUTES: '50000000' });
@@ -204,13 +218,17 @@ describe('retention and storage budget', () => {
     const authorization = { authorization: `Bearer ${token}` };
     const get = (url: string) => getJson(url, { headers: authorization });
     for (const [i, days] of [20, 9, 1].entries()) {
-      const response = await uploadFrame(server.api, {
-        image: await renderTextImage([`frame ${i}`], { width: 320, height: 200, seed: i + 20 }),
-        contentType: 'image/png',
-        timestamp: now() - days * DAY,
-        app: 'TestApp',
-        title: `frame ${i}`,
-      }, { token });
+      const response = await uploadFrame(
+        server.api,
+        {
+          image: await renderTextImage([`frame ${i}`], { width: 320, height: 200, seed: i + 20 }),
+          contentType: 'image/png',
+          timestamp: now() - days * DAY,
+          app: 'TestApp',
+          title: `frame ${i}`,
+        },
+        { token },
+      );
       assert.equal(response.status, 202);
     }
     await waitUntil(async () => (await get(`${server.api}/queue/status`)).body.queue.completed === 3, { what: 'processing' });

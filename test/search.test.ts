@@ -11,11 +11,41 @@ const T0 = 1_760_000_000; // 2025-10-09T08:53:20Z
 
 /** Screens with known words, really OCR'd by the server's tesseract.js pipeline. */
 const FRAMES = [
-  { key: 'meeting', app: 'Calendar', title: 'Budget review - Calendar', t: T0, lines: ['Quarterly budget meeting with the finance team', 'Agenda: hiring plan and travel costs'] },
-  { key: 'invoice', app: 'Mail', title: 'Invoice 4411 from Acme - Mail', t: T0 + 100, lines: ['Your invoice from Acme Corporation is overdue', 'Please pay within fourteen days'] },
-  { key: 'roadmap', app: 'Writer', title: '系统设计文档 - Writer', t: T0 + 200, lines: ['Project roadmap: database migration', 'Search latency goals for the next release'] },
-  { key: 'sheet', app: 'Sheets', title: 'Budget 2027.xlsx', t: T0 + 300, lines: ['Budget forecast budget actuals budget variance', 'Marketing budget and sales budget summary'] },
-  { key: 'escape', app: 'Browser', title: '<script>alert(1)</script> & friends', t: T0 + 400, lines: ['Reading about cross site scripting attacks', 'Escaping output keeps pages safe'] },
+  {
+    key: 'meeting',
+    app: 'Calendar',
+    title: 'Budget review - Calendar',
+    t: T0,
+    lines: ['Quarterly budget meeting with the finance team', 'Agenda: hiring plan and travel costs'],
+  },
+  {
+    key: 'invoice',
+    app: 'Mail',
+    title: 'Invoice 4411 from Acme - Mail',
+    t: T0 + 100,
+    lines: ['Your invoice from Acme Corporation is overdue', 'Please pay within fourteen days'],
+  },
+  {
+    key: 'roadmap',
+    app: 'Writer',
+    title: '系统设计文档 - Writer',
+    t: T0 + 200,
+    lines: ['Project roadmap: database migration', 'Search latency goals for the next release'],
+  },
+  {
+    key: 'sheet',
+    app: 'Sheets',
+    title: 'Budget 2027.xlsx',
+    t: T0 + 300,
+    lines: ['Budget forecast budget actuals budget variance', 'Marketing budget and sales budget summary'],
+  },
+  {
+    key: 'escape',
+    app: 'Browser',
+    title: '<script>alert(1)</script> & friends',
+    t: T0 + 400,
+    lines: ['Reading about cross site scripting attacks', 'Escaping output keeps pages safe'],
+  },
 ];
 
 describe('search', () => {
@@ -32,13 +62,21 @@ describe('search', () => {
     }
     await waitUntil(async () => (await queueCounts(server.api)).completed === FRAMES.length, { what: 'OCR of all frames', timeoutMs: 120_000 });
     // A frame that failed processing but whose title matches: not a search result by default.
-    server.db.prepare(`INSERT INTO entries (timestamp, app, title, status, image_path) VALUES (?, 'Sheets', 'Budget draft (unsaved)', 'FAILED', 'screenshots/none.png')`).run(T0 + 500);
+    server.db
+      .prepare(
+        `INSERT INTO entries (timestamp, app, title, status, image_path) VALUES (?, 'Sheets', 'Budget draft (unsaved)', 'FAILED', 'screenshots/none.png')`,
+      )
+      .run(T0 + 500);
   });
 
   const search = async (params: Record<string, string>) => {
     const { status, body } = await getJson(`${server.api}/search?${new URLSearchParams(params)}`);
     assert.equal(status, 200, JSON.stringify(body));
-    return body as { total: number; mode: string; results: Array<{ id: number; snippet: string; score: number; timestamp: number; app: string; title: string; thumbnail_url: string }> };
+    return body as {
+      total: number;
+      mode: string;
+      results: Array<{ id: number; snippet: string; score: number; timestamp: number; app: string; title: string; thumbnail_url: string }>;
+    };
   };
   const keysOf = (results: Array<{ id: number }>) => results.map((r) => [...ids].find(([, id]) => id === r.id)?.[0] ?? `#${r.id}`);
 

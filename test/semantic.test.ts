@@ -19,7 +19,11 @@ import { tempDir } from './helpers/temp-dir.js';
 const DEFAULT_PROVIDER = { OPENRECALL_EMBEDDING_PROVIDER: '' };
 
 const SCREENS = {
-  telescope: ['Your Celestron NexStar telescope has shipped.', 'Carrier: DHL Express, delivery on Thursday morning.', 'Includes tripod, eyepiece and red dot finder.'],
+  telescope: [
+    'Your Celestron NexStar telescope has shipped.',
+    'Carrier: DHL Express, delivery on Thursday morning.',
+    'Includes tripod, eyepiece and red dot finder.',
+  ],
   invoice: ['REMINDER: invoice 2023-118 is 30 days overdue.', 'Amount due: 4,250 EUR, payment terms net 30.', 'Late fees may apply. Acme Supplies, Accounts.'],
   dentist: ['Tuesday 10:30 appointment with Dr. Moreau,', 'cleaning and check-up at the clinic.', 'Bring your insurance card.'],
   pasta: ['Creamy mushroom tagliatelle, ready in 25 minutes.', 'Fry the mushrooms with garlic and thyme,', 'stir in the cream and parmesan.'],
@@ -37,10 +41,13 @@ describe('built-in embedding model (the default)', () => {
       const image = await renderTextImage(lines, { width: 960, height: 360 });
       ids[key] = (await upload(server.api, { image, app: 'Mail', title: 'Inbox' })).body.task_id as number;
     }
-    await waitUntil(async () => {
-      const s = await status(server.api);
-      return s.queue.completed === 4 && s.backfill.embedding === 0;
-    }, { what: 'OCR and embeddings', timeoutMs: 300_000, intervalMs: 250 });
+    await waitUntil(
+      async () => {
+        const s = await status(server.api);
+        return s.queue.completed === 4 && s.backfill.embedding === 0;
+      },
+      { what: 'OCR and embeddings', timeoutMs: 300_000, intervalMs: 250 },
+    );
   });
   after(() => server.stop());
 
@@ -61,7 +68,12 @@ describe('built-in embedding model (the default)', () => {
   });
 
   it('an exact word still puts the frame with that word first in hybrid search', async () => {
-    for (const [q, key] of [['Moreau', 'dentist'], ['tagliatelle', 'pasta'], ['Celestron', 'telescope'], ['overdue', 'invoice']] as const) {
+    for (const [q, key] of [
+      ['Moreau', 'dentist'],
+      ['tagliatelle', 'pasta'],
+      ['Celestron', 'telescope'],
+      ['overdue', 'invoice'],
+    ] as const) {
       const body = await search(server.api, { q });
       assert.equal(body.mode, 'hybrid');
       assert.equal(body.results[0].id, ids[key], `${q}: ${JSON.stringify(body.results.map((r: { id: number }) => r.id))}`);
@@ -105,10 +117,13 @@ describe('offline', () => {
     if (process.getuid?.() !== 0) return t.skip('needs root for unshare -n');
     const script = path.join(tempDir(), 'embed.mjs');
     const built = path.resolve('dist/ai/builtin-embeddings.js');
-    fs.writeFileSync(script, `import { BuiltinEmbeddings } from ${JSON.stringify(built)};
+    fs.writeFileSync(
+      script,
+      `import { BuiltinEmbeddings } from ${JSON.stringify(built)};
       const model = await BuiltinEmbeddings.load();
       const [vector] = await model.embed(['stargazing gear']);
-      console.log(model.model, vector.length);`);
+      console.log(model.model, vector.length);`,
+    );
     const run = spawnSync('unshare', ['-n', process.execPath, script], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout.trim(), `${BUILTIN_MODEL} 512`);
@@ -116,7 +131,7 @@ describe('offline', () => {
 });
 
 describe('long screens', () => {
-  it('text past the model\'s window (about 128 tokens) still counts: a long page is embedded in pieces', async () => {
+  it("text past the model's window (about 128 tokens) still counts: a long page is embedded in pieces", async () => {
     const model = await BuiltinEmbeddings.load();
     try {
       const filler = 'Quarterly sales figures for the northern region, broken down by product line and month. '.repeat(20);
@@ -147,7 +162,9 @@ describe('switching embedding models', () => {
       });
       const titles = ['Telescope delivery from the observatory shop', 'Overdue invoice from a supplier', 'Birthday party for grandpa'];
       for (const title of titles) await upload(first.api, { image: await solidPng(32, 32, '#203040'), title, app: 'Mail' });
-      await waitUntil(async () => (await status(first.api)).backfill.embedding === 0 && (await status(first.api)).queue.completed === 3, { what: 'embedded by the first model' });
+      await waitUntil(async () => (await status(first.api)).backfill.embedding === 0 && (await status(first.api)).queue.completed === 3, {
+        what: 'embedded by the first model',
+      });
       await first.close();
 
       const server = await startServerProcess(dataDir, DEFAULT_PROVIDER);
@@ -196,7 +213,10 @@ describe('a missing or corrupt built-in model', () => {
       await waitUntil(async () => (await status(server.api)).queue.completed === 1, { what: 'processed' });
       const body = await search(server.api, { q: 'zeppelin' });
       assert.equal(body.mode, 'keyword');
-      assert.deepEqual(body.results.map((r: { id: number }) => r.id), [uploaded.task_id]);
+      assert.deepEqual(
+        body.results.map((r: { id: number }) => r.id),
+        [uploaded.task_id],
+      );
       assert.equal((await getJson(`${server.api}/search?q=zeppelin&mode=semantic`)).status, 400);
     } finally {
       await server.stop();
@@ -205,7 +225,12 @@ describe('a missing or corrupt built-in model', () => {
 
   it('openrecall doctor says semantic search will be off, and why', async () => {
     const missing = path.join(tempDir(), 'no-such-model');
-    const cli = runCli(['doctor', '--json'], { ...DEFAULT_PROVIDER, OPENRECALL_EMBEDDING_MODEL: missing, OPENRECALL_DATA_DIR: tempDir(), OPENRECALL_API_URL: 'http://127.0.0.1:9/api' });
+    const cli = runCli(['doctor', '--json'], {
+      ...DEFAULT_PROVIDER,
+      OPENRECALL_EMBEDDING_MODEL: missing,
+      OPENRECALL_DATA_DIR: tempDir(),
+      OPENRECALL_API_URL: 'http://127.0.0.1:9/api',
+    });
     await cli.exited;
     const check = JSON.parse(cli.output()).checks.find((c: { check: string }) => c.check === 'semantic');
     assert.equal(check.status, 'warn');

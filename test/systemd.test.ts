@@ -76,7 +76,12 @@ describe('systemd units (deploy/systemd)', () => {
     assert.equal(one(unit, 'Install', 'WantedBy'), 'multi-user.target');
 
     // The data dir the server is told to use is exactly what ProtectSystem=strict leaves writable.
-    const env = Object.fromEntries(unit.get('Service')!.get('Environment')!.map((e) => e.split('=', 2) as [string, string]));
+    const env = Object.fromEntries(
+      unit
+        .get('Service')!
+        .get('Environment')!
+        .map((e) => e.split('=', 2) as [string, string]),
+    );
     const dataDir = env.OPENRECALL_DATA_DIR!;
     assert.ok(dataDir, 'OPENRECALL_DATA_DIR is set');
     assert.deepEqual(one(unit, 'Service', 'ReadWritePaths').split(/\s+/), [dataDir]);
@@ -101,14 +106,19 @@ describe('systemd units (deploy/systemd)', () => {
   });
 
   it('systemd-analyze verify accepts both units without a warning', { skip: !hasSystemdAnalyze() && 'systemd-analyze not installed' }, () => {
-    for (const [unit, user] of [[serverUnit, false], [clientUnit, true]] as const) {
+    for (const [unit, user] of [
+      [serverUnit, false],
+      [clientUnit, true],
+    ] as const) {
       const { status, output } = verify(unit, user);
       assert.equal(status, 0, output);
       assert.equal(output, '', `no warnings for ${path.basename(unit)}`);
     }
   });
 
-  it('systemd-analyze verify does report a broken unit (so the check above can fail)', { skip: !hasSystemdAnalyze() && 'systemd-analyze not installed' }, () => {
+  it('systemd-analyze verify does report a broken unit (so the check above can fail)', {
+    skip: !hasSystemdAnalyze() && 'systemd-analyze not installed',
+  }, () => {
     const dir = tempDir();
     const broken = path.join(dir, 'openrecall-server.service');
     fs.writeFileSync(broken, fs.readFileSync(serverUnit, 'utf8').replace('Restart=on-failure', 'Restrat=on-failure'));

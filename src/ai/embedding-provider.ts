@@ -19,5 +19,8 @@ export function normalize(vector: Float32Array): Float32Array {
 
 /** Text that represents a frame for embedding: what the AI said, then what was on screen, bounded. */
 export function frameText(entry: { text: string | null; description: string | null; app: string | null; title: string | null }, maxChars = 4000): string {
-  return [entry.description, entry.title, entry.text].filter((s) => s?.trim()).join('\n').slice(0, maxChars);
+  return [entry.description, entry.title, entry.text]
+    .filter((s) => s?.trim())
+    .join('\n')
+    .slice(0, maxChars);
 }

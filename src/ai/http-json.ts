@@ -15,7 +15,8 @@ export async function postJson(url: string, body: unknown, options: { apiKey?: s
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (error) {
-    const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${options.timeoutMs / 1000} s` : String((error as Error).cause ?? (error as Error).message);
+    const reason =
+      (error as Error).name === 'TimeoutError' ? `timed out after ${options.timeoutMs / 1000} s` : String((error as Error).cause ?? (error as Error).message);
     throw new ProviderError(`${options.what}: ${reason}`);
   }
   const text = await response.text().catch(() => '');

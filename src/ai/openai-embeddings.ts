@@ -15,7 +15,11 @@ export class OpenAiEmbeddings implements EmbeddingProvider {
   }
 
   async embed(texts: string[]): Promise<Float32Array[]> {
-    const body = await postJson(this.url, { model: this.model, input: texts }, { apiKey: this.config.apiKey, timeoutMs: this.config.timeoutMs, what: 'embedding provider' });
+    const body = await postJson(
+      this.url,
+      { model: this.model, input: texts },
+      { apiKey: this.config.apiKey, timeoutMs: this.config.timeoutMs, what: 'embedding provider' },
+    );
     const data = (body as { data?: unknown }).data;
     if (!Array.isArray(data) || data.length !== texts.length) {
       throw new ProviderError(`embedding provider: expected ${texts.length} embedding(s) in "data", got ${Array.isArray(data) ? data.length : typeof data}`);

@@ -1,8 +1,17 @@
-import type { BackfillStarted, CompactionStatus, Health, HeartbeatBody, HeartbeatResponse, PruneReport, QueueStatus, SearchQuery, SearchResponse } from '../api/index.js';
+import type {
+  BackfillStarted,
+  CompactionStatus,
+  Health,
+  HeartbeatBody,
+  HeartbeatResponse,
+  PruneReport,
+  QueueStatus,
+  SearchQuery,
+  SearchResponse,
+} from '../api/index.js';
 import { apiToken, apiUrl, type Env } from '../config.js';
 import { bearer } from './auth.js';
 import { uploadFrame, type FrameUpload, type UploadResponse } from './upload.js';
-
 
 export type ApiClientErrorKind = 'unreachable' | 'unauthorized' | 'http';
 
@@ -98,7 +107,8 @@ export class ApiClient {
       });
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason ?? error;
-      const why = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : String((error as Error).cause ?? (error as Error).message);
+      const why =
+        (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : String((error as Error).cause ?? (error as Error).message);
       throw new ApiClientError(
         'unreachable',
         `no server answering at ${this.baseUrl} (${why}): start it with "openrecall server" (or the systemd unit), or set OPENRECALL_API_URL`,

@@ -5,7 +5,12 @@ import { Nullable } from './common.js';
 export const HeartbeatBody = Type.Object(
   {
     client_id: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$', description: 'Stable id of the client (printable ASCII); none: known by its address' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        pattern: '^[\\x21-\\x7e]+$',
+        description: 'Stable id of the client (printable ASCII); none: known by its address',
+      }),
     ),
     host: Type.Optional(Type.String({ maxLength: 255, description: 'Host name of the machine it captures' })),
     version: Type.Optional(Type.String({ maxLength: 64 })),
@@ -15,7 +20,7 @@ export const HeartbeatBody = Type.Object(
     buffer_items: Type.Optional(Type.Integer({ minimum: 0, description: 'Frames not yet uploaded' })),
     heartbeat_seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'Seconds between heartbeats' })),
   },
-  { additionalProperties: false, description: "Optional: the Python client sends no body (it is then known by its address)" },
+  { additionalProperties: false, description: 'Optional: the Python client sends no body (it is then known by its address)' },
 );
 export type HeartbeatBody = Static<typeof HeartbeatBody>;
 

@@ -14,10 +14,9 @@ export type ErrorResponse = Static<typeof ErrorResponse>;
 
 export const errorResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Type.Ref('Error')]));
 
-export const Status = Type.Union(
-  [Type.Literal('PENDING'), Type.Literal('PROCESSING'), Type.Literal('COMPLETED'), Type.Literal('FAILED')],
-  { description: 'Processing state of a frame' },
-);
+export const Status = Type.Union([Type.Literal('PENDING'), Type.Literal('PROCESSING'), Type.Literal('COMPLETED'), Type.Literal('FAILED')], {
+  description: 'Processing state of a frame',
+});
 export type Status = Static<typeof Status>;
 
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);

@@ -6,7 +6,9 @@ export const StorageStatus = Type.Object(
   {
     used_bytes: Type.Integer({ description: 'images_bytes + thumbnails_bytes + database_bytes' }),
     images_bytes: Type.Integer({ description: 'Sum of the stored image sizes recorded on the rows (unprocessed uploads included)' }),
-    thumbnails_bytes: Type.Integer({ description: 'thumbnails/: walked at start and every 10 minutes; frames processed since are counted at the average thumbnail size' }),
+    thumbnails_bytes: Type.Integer({
+      description: 'thumbnails/: walked at start and every 10 minutes; frames processed since are counted at the average thumbnail size',
+    }),
     database_bytes: Type.Integer({ description: 'db/recall.db with its -wal and -shm files' }),
     budget_bytes: Nullable(Type.Integer({ description: 'OPENRECALL_MAX_STORAGE_GB in bytes; null: no budget' })),
     retention_days: Nullable(Type.Number({ description: 'OPENRECALL_RETENTION_DAYS; null: keep forever' })),

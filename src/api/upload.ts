@@ -18,9 +18,7 @@ export const UploadAccepted = Type.Object({
   status: Type.Literal('accepted'),
   task_id: Type.Integer(),
   elapsed_ms: Type.Number(),
-  debug: Type.Optional(
-    Type.Object({ queue_size: Type.Integer(), processing_mode: Type.Union([Type.Literal('LIFO'), Type.Literal('FIFO')]) }),
-  ),
+  debug: Type.Optional(Type.Object({ queue_size: Type.Integer(), processing_mode: Type.Union([Type.Literal('LIFO'), Type.Literal('FIFO')]) })),
 });
 export type UploadAccepted = Static<typeof UploadAccepted>;
 

@@ -30,8 +30,15 @@ export async function checkCompactedFrames(dataDir: string): Promise<CompactionD
   try {
     const hasTables = db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'compact_layers'`).get() !== undefined;
     if (!hasTables) return undefined;
-    const layers = db.prepare(`SELECT id, path, bytes, sha256 FROM compact_layers WHERE refs > 0 ORDER BY id`).all() as Array<{ id: number; path: string; bytes: number; sha256: string }>;
-    const frames = db.prepare(`SELECT f.entry_id AS id, e.image_path AS path FROM compact_frames f JOIN entries e ON e.id = f.entry_id ORDER BY f.entry_id`).all() as Array<{ id: number; path: string }>;
+    const layers = db.prepare(`SELECT id, path, bytes, sha256 FROM compact_layers WHERE refs > 0 ORDER BY id`).all() as Array<{
+      id: number;
+      path: string;
+      bytes: number;
+      sha256: string;
+    }>;
+    const frames = db
+      .prepare(`SELECT f.entry_id AS id, e.image_path AS path FROM compact_frames f JOIN entries e ON e.id = f.entry_id ORDER BY f.entry_id`)
+      .all() as Array<{ id: number; path: string }>;
     if (frames.length === 0) return undefined;
     const usersOf = db.prepare(`SELECT entry_id FROM compact_refs WHERE layer_id = ? ORDER BY entry_id`).pluck();
     const images = new ImageStore(dataDir);
@@ -48,7 +55,9 @@ export async function checkCompactedFrames(dataDir: string): Promise<CompactionD
       }
       const sum = crypto.createHash('sha256').update(bytes).digest('hex');
       if (bytes.length !== layer.bytes || sum !== layer.sha256) {
-        problems.push(`layer ${layer.path} is damaged (${bytes.length} bytes, expected ${layer.bytes}; checksum ${sum === layer.sha256 ? 'matches' : 'differs'})`);
+        problems.push(
+          `layer ${layer.path} is damaged (${bytes.length} bytes, expected ${layer.bytes}; checksum ${sum === layer.sha256 ? 'matches' : 'differs'})`,
+        );
         for (const id of usersOf.all(layer.id) as number[]) affected.add(id);
       }
     }

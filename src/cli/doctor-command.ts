@@ -42,7 +42,11 @@ export async function runChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> 
   // Node.js
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
   const nodeOk = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
-  add('node', nodeOk ? 'ok' : 'fail', nodeOk ? `Node.js ${process.versions.node}` : `Node.js ${process.versions.node} is too old: install Node.js ${MIN_NODE.join('.')} or newer`);
+  add(
+    'node',
+    nodeOk ? 'ok' : 'fail',
+    nodeOk ? `Node.js ${process.versions.node}` : `Node.js ${process.versions.node} is too old: install Node.js ${MIN_NODE.join('.')} or newer`,
+  );
 
   // Configuration (a bad OPENRECALL_* value stops the server or client at start)
   let server: ServerConfig | undefined;
@@ -214,7 +218,8 @@ function diskCheck(config: ServerConfig, add: Add): void {
     return;
   }
   const text = `${(free / GB).toFixed(1)} GB free on the data dir's file system`;
-  if (free < 0.5 * GB) add('disk', 'fail', `${text}: uploads fail when the disk is full; free space, or set OPENRECALL_MAX_STORAGE_GB / OPENRECALL_RETENTION_DAYS`);
+  if (free < 0.5 * GB)
+    add('disk', 'fail', `${text}: uploads fail when the disk is full; free space, or set OPENRECALL_MAX_STORAGE_GB / OPENRECALL_RETENTION_DAYS`);
   else if (free < 5 * GB) add('disk', 'warn', `${text}: a day of screenshots can take a few hundred MB; consider OPENRECALL_MAX_STORAGE_GB`);
   else add('disk', 'ok', text);
 }
@@ -267,7 +272,11 @@ async function ocrCheck(config: ServerConfig, add: Add): Promise<void> {
       const version = `${stdout}${stderr}`.split('\n')[0]?.trim();
       add('ocr', 'ok', `tesseract CLI: ${version}`);
     } catch {
-      add('ocr', 'fail', 'OPENRECALL_OCR_ENGINE=tesseract-cli but the tesseract command is missing: install it (apt-get install tesseract-ocr) or use tesseract-js');
+      add(
+        'ocr',
+        'fail',
+        'OPENRECALL_OCR_ENGINE=tesseract-cli but the tesseract command is missing: install it (apt-get install tesseract-ocr) or use tesseract-js',
+      );
     }
     return;
   }

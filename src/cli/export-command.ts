@@ -91,7 +91,17 @@ export async function exportCommand(args: string[]): Promise<number> {
       zip.add(file);
       file.push(bytes, true);
     };
-    add('export.json', Buffer.from(JSON.stringify({ format: EXPORT_FORMAT, version: 1, exported_at: Date.now() / 1000, since, until: values.until !== undefined ? until : null, frames: rows.length }, null, 1)), true);
+    add(
+      'export.json',
+      Buffer.from(
+        JSON.stringify(
+          { format: EXPORT_FORMAT, version: 1, exported_at: Date.now() / 1000, since, until: values.until !== undefined ? until : null, frames: rows.length },
+          null,
+          1,
+        ),
+      ),
+      true,
+    );
     const lines: string[] = [];
     const bar = new ProgressBar(rows.length, 'exporting');
     let skipped = 0;

@@ -82,7 +82,8 @@ async function importExport(file: string): Promise<number> {
         counts.failed++;
         console.error(`frame ${meta.id}: ${response.status} ${response.body.message ?? ''}`);
       }
-      if ((counts.imported + counts.skipped + counts.failed) % 100 === 0) console.error(`importing: ${counts.imported + counts.skipped + counts.failed} frame(s)`);
+      if ((counts.imported + counts.skipped + counts.failed) % 100 === 0)
+        console.error(`importing: ${counts.imported + counts.skipped + counts.failed} frame(s)`);
     });
   } catch (error) {
     console.error(`openrecall: ${file}: ${(error as Error).message}`);

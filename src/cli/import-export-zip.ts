@@ -61,7 +61,12 @@ export async function readExport(file: string, onFrame: (frame: ImportedFrame) =
         pending.delete(entry.name);
         frames++;
         stream.pause();
-        work = work.then(() => onFrame({ meta, image: bytes })).then(() => void stream.resume(), (e: Error) => fail(e));
+        work = work
+          .then(() => onFrame({ meta, image: bytes }))
+          .then(
+            () => void stream.resume(),
+            (e: Error) => fail(e),
+          );
       } catch (error) {
         fail(error as Error);
       }

@@ -60,7 +60,9 @@ export async function pruneCommand(args: string[]): Promise<number> {
       report = await client.prune(dryRun);
     } catch (error) {
       if (!(error instanceof ApiClientError && error.kind === 'unreachable')) throw error;
-      console.error(`openrecall: a server holds ${dataDir} but none answers at ${client.baseUrl}; set OPENRECALL_API_URL to it, or stop it and run prune again`);
+      console.error(
+        `openrecall: a server holds ${dataDir} but none answers at ${client.baseUrl}; set OPENRECALL_API_URL to it, or stop it and run prune again`,
+      );
       return 1;
     }
   }
@@ -89,7 +91,11 @@ function describe(report: PruneReport, where: string): string {
   return lines.join('\n');
 }
 
-const time = (seconds: number) => new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+const time = (seconds: number) =>
+  new Date(seconds * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
 
 function size(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GB`;

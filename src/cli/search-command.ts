@@ -3,8 +3,15 @@ import { ApiClient } from '../api-client/client.js';
 import { UsageError } from './usage-error.js';
 
 const stripTags = (html: string) =>
-  html.replace(/<mark>/g, '\x1b[1m').replace(/<\/mark>/g, '\x1b[22m').replace(/<[^>]*>/g, '')
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  html
+    .replace(/<mark>/g, '\x1b[1m')
+    .replace(/<\/mark>/g, '\x1b[22m')
+    .replace(/<[^>]*>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
 
@@ -27,7 +34,9 @@ export async function searchCommand(args: string[]): Promise<number> {
       },
     });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}\nusage: openrecall search "<query>" [--app A] [--window W] [--since T] [--until T] [--mode keyword|semantic|hybrid] [--limit N] [--json]`);
+    throw new UsageError(
+      `${(error as Error).message}\nusage: openrecall search "<query>" [--app A] [--window W] [--since T] [--until T] [--mode keyword|semantic|hybrid] [--limit N] [--json]`,
+    );
   }
   const { values, positionals } = parsed;
   const body = await ApiClient.fromEnv().search({
@@ -54,7 +63,9 @@ export async function searchCommand(args: string[]): Promise<number> {
   for (const hit of body.results) {
     const time = new Date(hit.timestamp * 1000).toLocaleString('sv-SE').slice(0, 19);
     const snippet = stripTags(hit.snippet).replace(/\s+/g, ' ');
-    console.log(`${String(hit.id).padStart(7)}  ${time}  ${cut(hit.app ?? '', 14)}  ${cut(hit.title ?? '', 28)}  ${color ? snippet : snippet.replace(/\x1b\[\d+m/g, '')}`);
+    console.log(
+      `${String(hit.id).padStart(7)}  ${time}  ${cut(hit.app ?? '', 14)}  ${cut(hit.title ?? '', 28)}  ${color ? snippet : snippet.replace(/\x1b\[\d+m/g, '')}`,
+    );
   }
   console.log(`${body.results.length} of ${body.total}${body.total >= 1_000 ? '+' : ''} frame(s), ${body.mode} search`);
   return 0;

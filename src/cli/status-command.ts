@@ -32,15 +32,17 @@ function storageLine(s: StorageStatus): string {
   const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
   const parts = [`${gb(s.used_bytes)} used${s.budget_bytes !== null ? ` of ${gb(s.budget_bytes)}` : ''}`];
   parts.push(s.retention_days !== null ? `keeping ${s.retention_days} day(s)` : 'kept forever');
-  if (s.oldest_frame_timestamp !== null) parts.push(`oldest frame ${new Date(s.oldest_frame_timestamp * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+  if (s.oldest_frame_timestamp !== null)
+    parts.push(`oldest frame ${new Date(s.oldest_frame_timestamp * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   if (s.deleted_frames > 0) parts.push(`${s.deleted_frames} frame(s) deleted since start`);
   return parts.join(', ');
 }
 
 function compactionLine(c: CompactionStatus): string {
   const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-  const done = c.compacted_frames > 0
-    ? `${c.compacted_frames} frame(s) in ${mb(c.stored_bytes)} instead of ${mb(c.original_bytes)} (ratio ${c.ratio})`
-    : 'nothing compacted yet';
+  const done =
+    c.compacted_frames > 0
+      ? `${c.compacted_frames} frame(s) in ${mb(c.stored_bytes)} instead of ${mb(c.original_bytes)} (ratio ${c.ratio})`
+      : 'nothing compacted yet';
   return `${done}; ${c.uncompacted_frames} frame(s) not compacted (compacting after ${c.after_minutes} min)`;
 }

@@ -96,7 +96,13 @@ export function decodeItem(bytes: Buffer): { meta: FrameMeta; image: Buffer } {
   if (crypto.createHash('sha256').update(image).digest('hex') !== header.sha256) throw new CorruptItemError('image checksum mismatch');
   const { imageBytes: _bytes, sha256: _sha, ...meta } = header;
   return {
-    meta: { ...meta, app: String(meta.app ?? ''), title: String(meta.title ?? ''), monitor: Number(meta.monitor ?? 0), contentType: String(meta.contentType ?? 'image/png') },
+    meta: {
+      ...meta,
+      app: String(meta.app ?? ''),
+      title: String(meta.title ?? ''),
+      monitor: Number(meta.monitor ?? 0),
+      contentType: String(meta.contentType ?? 'image/png'),
+    },
     image,
   };
 }
@@ -160,7 +166,9 @@ export class FrameBuffer {
     const bytes = encodeItem(meta, image);
     if (bytes.length > this.maxBytes) {
       this.dropped++;
-      this.log(`buffer: dropped frame ${meta.captureId}: ${bytes.length} bytes is more than the whole buffer cap (${this.maxBytes}); ${this.dropped} dropped so far`);
+      this.log(
+        `buffer: dropped frame ${meta.captureId}: ${bytes.length} bytes is more than the whole buffer cap (${this.maxBytes}); ${this.dropped} dropped so far`,
+      );
       return false;
     }
     this.makeRoom(bytes.length);
@@ -186,7 +194,9 @@ export class FrameBuffer {
     } catch (error) {
       fs.rmSync(temp, { force: true });
       this.dropped++;
-      this.log(`buffer: could not write frame ${meta.captureId} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ${this.dropped} dropped so far`);
+      this.log(
+        `buffer: could not write frame ${meta.captureId} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ${this.dropped} dropped so far`,
+      );
       return false;
     }
     this.entries.push({ name, size: bytes.length });

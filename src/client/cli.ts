@@ -23,8 +23,7 @@ export async function startClient(log: Logger, apiUrl: string): Promise<{ stop()
     return undefined;
   }
   return {
-    stop: () =>
-      Promise.race([client.stop(), new Promise<void>((resolve) => setTimeout(resolve, STOP_DEADLINE_MS).unref())]),
+    stop: () => Promise.race([client.stop(), new Promise<void>((resolve) => setTimeout(resolve, STOP_DEADLINE_MS).unref())]),
   };
 }
 

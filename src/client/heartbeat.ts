@@ -37,7 +37,11 @@ export function clientId(dataDir: string): string {
   } catch {
     // made below
   }
-  const host = os.hostname().replace(/[^\x21-\x7e]/g, '').slice(0, 64) || 'host';
+  const host =
+    os
+      .hostname()
+      .replace(/[^\x21-\x7e]/g, '')
+      .slice(0, 64) || 'host';
   const id = `${host}-${crypto.randomBytes(4).toString('hex')}`;
   fs.mkdirSync(dataDir, { recursive: true });
   fs.writeFileSync(file, id);

@@ -239,7 +239,7 @@ class JpegWalker implements Walker {
       this.height = bytes.readUInt16BE(3);
       this.width = bytes.readUInt16BE(5);
     }
-    this.skip = length - (bytes.length);
+    this.skip = length - bytes.length;
     this.state = this.skip === 0 ? (this.marker === 0xda ? 'scan' : 'marker') : 'skip';
   }
 

@@ -40,7 +40,15 @@ export function fitList<T extends Record<string, unknown>>(result: T, key: keyof
   let text = JSON.stringify(result, null, 1);
   while (text.length > max && kept > 0) {
     kept = Math.max(0, Math.min(kept - 1, Math.floor((kept * max) / text.length)));
-    text = JSON.stringify({ ...result, [key]: items.slice(0, kept), note: `truncated: ${items.length - kept} of ${items.length} ${key} left out to keep the answer short; ${hint}` }, null, 1);
+    text = JSON.stringify(
+      {
+        ...result,
+        [key]: items.slice(0, kept),
+        note: `truncated: ${items.length - kept} of ${items.length} ${key} left out to keep the answer short; ${hint}`,
+      },
+      null,
+      1,
+    );
   }
   return text.length > max ? clip(text, max) : text;
 }

@@ -34,7 +34,7 @@ export async function runStdioBridge(options: StdioBridgeOptions): Promise<Serve
   const unreachable = (error: unknown) => {
     remote = undefined;
     const reason = (error as Error).message;
-    const hint = /401/.test(reason) ? 'set OPENRECALL_API_TOKEN to the server\'s token' : 'start it with: openrecall server (and check OPENRECALL_API_URL)';
+    const hint = /401/.test(reason) ? "set OPENRECALL_API_TOKEN to the server's token" : 'start it with: openrecall server (and check OPENRECALL_API_URL)';
     return `cannot reach the OpenRecall server at ${options.endpoint.href} (${reason}); ${hint}`;
   };
 

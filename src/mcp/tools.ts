@@ -41,8 +41,15 @@ const link = (context: ToolContext, id: number) => `${context.baseUrl}/entry/${i
 
 const SearchArgs = Type.Object(
   {
-    query: Type.String({ maxLength: 2000, description: 'Words to find in the screen text (all must match), "exact phrases", -excluded; empty: every frame matching the filters' }),
-    mode: Type.Optional(Type.Union([Type.Literal('keyword'), Type.Literal('semantic'), Type.Literal('hybrid')], { description: 'keyword (default without embeddings), semantic or hybrid' })),
+    query: Type.String({
+      maxLength: 2000,
+      description: 'Words to find in the screen text (all must match), "exact phrases", -excluded; empty: every frame matching the filters',
+    }),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('keyword'), Type.Literal('semantic'), Type.Literal('hybrid')], {
+        description: 'keyword (default without embeddings), semantic or hybrid',
+      }),
+    ),
     start: Type.Optional(time('Earliest capture time')),
     end: Type.Optional(time('Latest capture time')),
     app: Type.Optional(Type.String({ maxLength: 512, description: 'Only this application (exact name, case-insensitive)' })),
@@ -119,7 +126,7 @@ const search: Tool<typeof SearchArgs> = {
 
 const getFrame: Tool<typeof GetFrameArgs> = {
   name: 'get_frame',
-  description: "One captured frame: its OCR text, AI description (if any), time, app, window title, and the screenshot as an image (downscaled).",
+  description: 'One captured frame: its OCR text, AI description (if any), time, app, window title, and the screenshot as an image (downscaled).',
   schema: GetFrameArgs,
   async run(args, context) {
     const entry = context.entries.get(args.id);
@@ -181,7 +188,11 @@ const activity: Tool<typeof ActivityArgs> = {
     };
     let json = JSON.stringify(result, null, 1);
     for (let keep = 20; json.length > 24_000 && keep >= 1; keep = Math.floor(keep / 2)) {
-      result = { ...result, apps: apps.map((a) => ({ ...a, stretches: a.stretches.slice(0, keep) })), note: `truncated: only the ${keep} longest stretch(es) of each app are listed; narrow the range or pass app for all` };
+      result = {
+        ...result,
+        apps: apps.map((a) => ({ ...a, stretches: a.stretches.slice(0, keep) })),
+        note: `truncated: only the ${keep} longest stretch(es) of each app are listed; narrow the range or pass app for all`,
+      };
       json = JSON.stringify(result, null, 1);
     }
     return text(json.length > 24_000 ? fitList(result, 'apps', 'narrow the range') : json);
@@ -190,7 +201,7 @@ const activity: Tool<typeof ActivityArgs> = {
 
 const recent: Tool<typeof RecentArgs> = {
   name: 'recent',
-  description: "The text on the user's screen in the latest captured frames, newest first: for \"what am I looking at\" or \"what was I just doing\".",
+  description: 'The text on the user\'s screen in the latest captured frames, newest first: for "what am I looking at" or "what was I just doing".',
   schema: RecentArgs,
   async run(args, context) {
     const rows = context.entries.list({ limit: args.limit ?? 3, ...(args.app ? { app: args.app } : {}) });
@@ -208,7 +219,8 @@ const recent: Tool<typeof RecentArgs> = {
 
 const queueStatus: Tool<typeof NoArgs> = {
   name: 'queue_status',
-  description: 'Processing state of the screen memory: frames waiting for OCR, processing, done and failed, throughput and the oldest waiting frame. Use it to tell whether recent frames are searchable yet.',
+  description:
+    'Processing state of the screen memory: frames waiting for OCR, processing, done and failed, throughput and the oldest waiting frame. Use it to tell whether recent frames are searchable yet.',
   schema: NoArgs,
   async run(_args, context) {
     const status = context.queue.status();

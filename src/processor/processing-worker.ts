@@ -200,10 +200,7 @@ export class ProcessingWorker {
     const pending = [...this.inFlight.values()];
     const frames = [...this.inFlight.keys()].filter((id) => id !== IDLE_WORK).length;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled(pending),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
-    ]);
+    await Promise.race([Promise.allSettled(pending), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
     const unfinished = [...this.inFlight.keys()].filter((id) => id !== IDLE_WORK);
     for (const id of unfinished) {

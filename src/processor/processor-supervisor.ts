@@ -96,10 +96,12 @@ export class ProcessorSupervisor {
         this.embedding.delete(id);
         reject(new Error(`the processor did not embed the query within ${timeoutMs / 1000} s (busy)`));
       }, timeoutMs);
-      const settle = <T>(fn: (value: T) => void) => (value: T) => {
-        clearTimeout(timer);
-        fn(value);
-      };
+      const settle =
+        <T>(fn: (value: T) => void) =>
+        (value: T) => {
+          clearTimeout(timer);
+          fn(value);
+        };
       this.embedding.set(id, { resolve: settle(resolve), reject: settle(reject) });
       this.send({ type: 'embed', id, text });
     });

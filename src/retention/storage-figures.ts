@@ -44,7 +44,7 @@ export class StorageFigures {
     let bytes = 0;
     for (let i = 0; i < names.length; i += 64) {
       const sizes = await Promise.all(names.slice(i, i + 64).map((n) => fileSize(path.join(this.paths.thumbnails, n))));
-      for (const size of sizes) if (size > 0) (count++, (bytes += size));
+      for (const size of sizes) if (size > 0) count++, (bytes += size);
     }
     this.walked = { count, bytes, processedFrames };
   }

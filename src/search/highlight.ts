@@ -43,7 +43,10 @@ export function markTermsHtml(text: string | null, terms: string[], words = 24):
   let i = 0;
   const windowLower = window.toLowerCase();
   while (i < window.length) {
-    const hit = needles.map((n) => ({ n, at: windowLower.indexOf(n, i) })).filter((h) => h.at >= 0).sort((a, b) => a.at - b.at)[0];
+    const hit = needles
+      .map((n) => ({ n, at: windowLower.indexOf(n, i) }))
+      .filter((h) => h.at >= 0)
+      .sort((a, b) => a.at - b.at)[0];
     if (!hit) {
       marked += escapeHtml(window.slice(i));
       break;

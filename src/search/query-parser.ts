@@ -22,7 +22,10 @@ const MAX_TERMS = 32;
 
 export function parseQuery(input: string): ParsedQuery {
   // Control characters and lone surrogates separate words: FTS5 reads a NUL inside a string literal as its end.
-  const query = input.replace(/[\p{Cc}\p{Cs}]/gu, ' ').normalize('NFC').slice(0, MAX_QUERY_CHARS);
+  const query = input
+    .replace(/[\p{Cc}\p{Cs}]/gu, ' ')
+    .normalize('NFC')
+    .slice(0, MAX_QUERY_CHARS);
   const include: Term[] = [];
   const exclude: Term[] = [];
   const pattern = /(-?)"([^"]*)"?|(\S+)/gu;
@@ -78,7 +81,10 @@ export function substringTerms(query: ParsedQuery): { expression?: string; short
   const long: string[] = [];
   const short: string[] = [];
   for (const term of query.include) (Array.from(term.text).length >= 3 ? long : short).push(term.text);
-  const negative = query.exclude.filter((t) => Array.from(t.text).length >= 3).map((t) => ` NOT ${ftsString(t.text)}`).join('');
+  const negative = query.exclude
+    .filter((t) => Array.from(t.text).length >= 3)
+    .map((t) => ` NOT ${ftsString(t.text)}`)
+    .join('');
   return { expression: long.length ? `(${long.map(ftsString).join(' AND ')})${negative}` : undefined, short };
 }
 

@@ -73,7 +73,11 @@ export class SearchService {
   async search(request: SearchRequest): Promise<SearchResponse> {
     const mode = request.mode ?? this.defaultMode();
     if (mode !== 'keyword' && !this.vectors) {
-      throw new ApiError(400, `invalid field 'mode': ${mode} search needs an embedding provider (OPENRECALL_EMBEDDING_PROVIDER); available: keyword`, 'INVALID_FIELD');
+      throw new ApiError(
+        400,
+        `invalid field 'mode': ${mode} search needs an embedding provider (OPENRECALL_EMBEDDING_PROVIDER); available: keyword`,
+        'INVALID_FIELD',
+      );
     }
     const filters: SearchFilters = { start: request.start, end: request.end, app: request.app, window: request.window, status: request.status };
     const parsed = parseQuery(request.q);
@@ -85,7 +89,15 @@ export class SearchService {
       // Filters only (newest first), minus exclusions; a query of nothing searchable (only symbols) finds nothing.
       if (!blank && parsed.exclude.length === 0) return { ...base, total: 0, results: [] };
       const { ids, total } = this.repo.browse(filters, request.limit, request.offset, exclusionExpression(parsed));
-      return { ...base, total, results: this.hits(ids.map((c) => ({ ...c, source: 'browse' as const })), parsed, {}) };
+      return {
+        ...base,
+        total,
+        results: this.hits(
+          ids.map((c) => ({ ...c, source: 'browse' as const })),
+          parsed,
+          {},
+        ),
+      };
     }
 
     if (mode === 'keyword') {
@@ -170,7 +182,11 @@ export class SearchService {
     const extra = {
       sql:
         ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @words)' +
-        (others ? ' AND e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @others)' : excluded ? ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @excluded)' : ''),
+        (others
+          ? ' AND e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @others)'
+          : excluded
+            ? ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @excluded)'
+            : ''),
       params: { words, ...(others ? { others } : excluded ? { excluded } : {}) },
     };
     const seen = new Set(found.map((c) => c.id));

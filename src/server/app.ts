@@ -144,7 +144,9 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
       return reply.code(413).send({ statusCode: 413, error: 'FILE_TOO_LARGE', message: `invalid field 'image': larger than the ${mb} MB upload limit` });
     }
     if (error.code === 'FST_FIELDS_LIMIT' || error.code === 'FST_PARTS_LIMIT') {
-      return reply.code(413).send({ statusCode: 413, error: 'TOO_MANY_FIELDS', message: 'too many form fields: an upload has at most 16 fields and one image' });
+      return reply
+        .code(413)
+        .send({ statusCode: 413, error: 'TOO_MANY_FIELDS', message: 'too many form fields: an upload has at most 16 fields and one image' });
     }
     const status = error.statusCode ?? (request.handlerStarted ? 500 : 400);
     if (status >= 500) {

@@ -60,9 +60,7 @@ export function installSecurity(app: FastifyInstance, auth: AuthService): void {
     const offered = request.headers.authorization !== undefined || (request.headers.cookie ?? '').includes('openrecall_session=');
     return sendUnauthorized(
       reply,
-      offered
-        ? 'the API token (or session) is not valid'
-        : 'this server requires its API token: send Authorization: Bearer <OPENRECALL_API_TOKEN>',
+      offered ? 'the API token (or session) is not valid' : 'this server requires its API token: send Authorization: Bearer <OPENRECALL_API_TOKEN>',
     );
   });
 }

@@ -82,7 +82,13 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const running = new ProcessorSupervisor(config, repo, log, (stage, seconds, ok) => metrics.observeStage(stage, seconds, ok));
     processor = running;
     await running.start();
-    const semanticStatus = (): SemanticStatus => (inProcessor ? running.semantic : own?.status) ?? { enabled: false, provider: config.ai.embedding.provider, model: null, reason: 'the processor has not started' };
+    const semanticStatus = (): SemanticStatus =>
+      (inProcessor ? running.semantic : own?.status) ?? {
+        enabled: false,
+        provider: config.ai.embedding.provider,
+        model: null,
+        reason: 'the processor has not started',
+      };
     if (inProcessor && running.semantic?.enabled && running.semantic.model) embedder = new ProcessorQueryEmbedder(running.semantic.model, running);
     const semantic = semanticStatus();
     if (!semantic.enabled && semantic.provider !== 'none') log(`semantic search off: ${semantic.reason}; keyword search works`);
@@ -164,7 +170,9 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       },
     );
     const url = await app.listen({ host: config.host, port: config.port });
-    log(`OpenRecall ${VERSION} listening on ${url} (data: ${config.dataDir}, OCR: ${config.ocrEngine} ${config.ocrLanguages} x${config.workers}, semantic search: ${semantic.enabled ? semantic.model : 'off'})`);
+    log(
+      `OpenRecall ${VERSION} listening on ${url} (data: ${config.dataDir}, OCR: ${config.ocrEngine} ${config.ocrLanguages} x${config.workers}, semantic search: ${semantic.enabled ? semantic.model : 'off'})`,
+    );
     // Retention's first run (and the walk of thumbnails/) happens in the background: start-up does not wait for it.
     retention.start().catch((error: unknown) => log(`retention run failed: ${(error as Error).message}`));
 
@@ -198,5 +206,7 @@ function checkExposure(config: ServerConfig, log: Logger): void {
       `OPENRECALL_HOST="${config.host}" exposes the server beyond this machine without OPENRECALL_API_TOKEN: set a token (openssl rand -hex 32), or pass --insecure-no-auth to run open anyway`,
     );
   }
-  log(`WARNING: --insecure-no-auth: serving every screenshot and search on ${config.host} WITHOUT AUTHENTICATION; anyone who can reach this port can read your screen history`);
+  log(
+    `WARNING: --insecure-no-auth: serving every screenshot and search on ${config.host} WITHOUT AUTHENTICATION; anyone who can reach this port can read your screen history`,
+  );
 }

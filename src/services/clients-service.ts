@@ -42,7 +42,9 @@ export class ClientsService {
   }
 
   updateConfig(patch: Partial<RuntimeSettings>): RuntimeConfig {
-    const changes = Object.fromEntries(Object.entries(patch).filter(([key, value]) => (RUNTIME_SETTING_KEYS as readonly string[]).includes(key) && value !== undefined));
+    const changes = Object.fromEntries(
+      Object.entries(patch).filter(([key, value]) => (RUNTIME_SETTING_KEYS as readonly string[]).includes(key) && value !== undefined),
+    );
     if (Object.keys(changes).length) this.settings.set(changes);
     return this.config();
   }

@@ -16,9 +16,7 @@ export interface Upload {
   monitor?: number;
 }
 
-export type IngestResult =
-  | { status: 'accepted'; taskId: number; queueSize: number; mode: ProcessingMode }
-  | { status: 'duplicate'; taskId: number };
+export type IngestResult = { status: 'accepted'; taskId: number; queueSize: number; mode: ProcessingMode } | { status: 'duplicate'; taskId: number };
 
 export interface IngestOptions {
   maxImagePixels: number;
@@ -100,7 +98,11 @@ export class IngestService {
   private checkTimestamp(timestamp: number): void {
     const latest = Date.now() / 1000 + this.options.maxClockSkewSeconds;
     if (timestamp < EARLIEST_TIMESTAMP || timestamp > latest) {
-      throw new ApiError(400, `invalid field 'timestamp': ${timestamp} is not a plausible capture time (Unix seconds between 2000-01-01 and now)`, 'INVALID_FIELD');
+      throw new ApiError(
+        400,
+        `invalid field 'timestamp': ${timestamp} is not a plausible capture time (Unix seconds between 2000-01-01 and now)`,
+        'INVALID_FIELD',
+      );
     }
   }
 

@@ -121,10 +121,22 @@ export class MetricsService {
       'Frames in the database by processing status.',
       ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'].map((s) => `openrecall_frames{status="${s}"} ${counts[s.toLowerCase()] ?? 0}`),
     );
-    metric('openrecall_ingest_duration_seconds', 'histogram', 'Time to receive, check and store an upload (answered 202).', this.ingest.lines('openrecall_ingest_duration_seconds'));
+    metric(
+      'openrecall_ingest_duration_seconds',
+      'histogram',
+      'Time to receive, check and store an upload (answered 202).',
+      this.ingest.lines('openrecall_ingest_duration_seconds'),
+    );
     metric('openrecall_uploads_total', 'counter', 'Upload requests by outcome.', this.uploads.lines('openrecall_uploads_total'));
-    metric('openrecall_uploads_in_flight', 'gauge', 'Uploads being received or stored now.', [`openrecall_uploads_in_flight ${this.sources.uploadsInFlight()}`]);
-    metric('openrecall_stage_duration_seconds', 'histogram', 'Duration of each pipeline stage run (image, ocr, describe, embed).', this.stages.lines('openrecall_stage_duration_seconds'));
+    metric('openrecall_uploads_in_flight', 'gauge', 'Uploads being received or stored now.', [
+      `openrecall_uploads_in_flight ${this.sources.uploadsInFlight()}`,
+    ]);
+    metric(
+      'openrecall_stage_duration_seconds',
+      'histogram',
+      'Duration of each pipeline stage run (image, ocr, describe, embed).',
+      this.stages.lines('openrecall_stage_duration_seconds'),
+    );
     metric('openrecall_stage_failures_total', 'counter', 'Failed pipeline stage runs by stage.', this.stageFailures.lines('openrecall_stage_failures_total'));
     const storage = await this.sources.storage();
     metric('openrecall_storage_bytes', 'gauge', 'Bytes used in the data dir (refreshed at most once a minute).', [
@@ -155,7 +167,11 @@ export async function directoryBytes(dir: string): Promise<number> {
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) total += await directoryBytes(full);
-    else if (entry.isFile()) total += await fs.promises.stat(full).then((s) => s.size, () => 0);
+    else if (entry.isFile())
+      total += await fs.promises.stat(full).then(
+        (s) => s.size,
+        () => 0,
+      );
   }
   return total;
 }

@@ -13,9 +13,7 @@ export class ActivityRepository {
 
   constructor(db: Db) {
     this.stmt = {
-      range: db.prepare(
-        `SELECT id, timestamp, app, title FROM entries WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp ASC, id ASC LIMIT ?`,
-      ),
+      range: db.prepare(`SELECT id, timestamp, app, title FROM entries WHERE timestamp >= ? AND timestamp < ? ORDER BY timestamp ASC, id ASC LIMIT ?`),
     };
   }
 

@@ -39,7 +39,9 @@ const bigramsOf = (run: string) => {
 /** The text to index: every CJK run's bigrams, separated by spaces (undefined when there is no CJK text). */
 export function cjkIndexText(text: string | null): string | undefined {
   if (!text || !hasCjk(text)) return undefined;
-  return cjkRuns(text).map((run) => bigramsOf(run).join(' ')).join(' ');
+  return cjkRuns(text)
+    .map((run) => bigramsOf(run).join(' '))
+    .join(' ');
 }
 
 /**

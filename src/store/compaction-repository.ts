@@ -68,16 +68,16 @@ export class CompactionRepository {
       layerExists: db.prepare(`SELECT 1 FROM compact_layers WHERE id = ?`).pluck(),
       frameExists: db.prepare(`SELECT 1 FROM compact_frames WHERE entry_id = ?`).pluck(),
       insertLayer: db.prepare(`INSERT INTO compact_layers (id, path, bytes, sha256) VALUES (@id, @path, @bytes, @sha256)`),
-      insertFrame: db.prepare(
-        `INSERT INTO compact_frames (entry_id, monitor, manifest_bytes, original_bytes, compacted_at) VALUES (?, ?, ?, ?, ?)`,
-      ),
+      insertFrame: db.prepare(`INSERT INTO compact_frames (entry_id, monitor, manifest_bytes, original_bytes, compacted_at) VALUES (?, ?, ?, ?, ?)`),
       insertRef: db.prepare(`INSERT INTO compact_refs (entry_id, layer_id) VALUES (?, ?)`),
       switchEntry: db.prepare(`UPDATE entries SET image_path = ?, bytes = ? WHERE id = ?`),
       unreferenced: db.prepare(`SELECT id, path, bytes, sha256 FROM compact_layers WHERE refs <= 0 LIMIT ?`),
       deleteLayer: db.prepare(`DELETE FROM compact_layers WHERE id = ? AND refs <= 0`),
       liveLayers: db.prepare(`SELECT id, path, bytes, sha256 FROM compact_layers WHERE refs > 0 ORDER BY id`),
       framesUsing: db.prepare(`SELECT entry_id FROM compact_refs WHERE layer_id = ? ORDER BY entry_id`).pluck(),
-      compactedFrames: db.prepare(`SELECT f.entry_id AS id, e.image_path AS path FROM compact_frames f JOIN entries e ON e.id = f.entry_id ORDER BY f.entry_id`),
+      compactedFrames: db.prepare(
+        `SELECT f.entry_id AS id, e.image_path AS path FROM compact_frames f JOIN entries e ON e.id = f.entry_id ORDER BY f.entry_id`,
+      ),
       frameTotals: db.prepare(
         `SELECT count(*) AS frames, coalesce(sum(manifest_bytes), 0) AS manifests, coalesce(sum(original_bytes), 0) AS original FROM compact_frames`,
       ),

@@ -16,19 +16,21 @@ export class EmbeddingsRepository {
   constructor(private readonly db: Db) {
     this.stmt = {
       remove: db.prepare(`DELETE FROM embeddings WHERE entry_id = ? AND model = ?`),
-      insert: db.prepare(
-        `INSERT INTO embeddings (entry_id, model, dim, vector, bits, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-      ),
+      insert: db.prepare(`INSERT INTO embeddings (entry_id, model, dim, vector, bits, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
       has: db.prepare(`SELECT 1 FROM embeddings WHERE entry_id = ? AND model = ?`).pluck(),
-      missingCount: db.prepare(
-        `SELECT count(*) FROM entries e WHERE e.status = 'COMPLETED'
+      missingCount: db
+        .prepare(
+          `SELECT count(*) FROM entries e WHERE e.status = 'COMPLETED'
            AND NOT EXISTS (SELECT 1 FROM embeddings m WHERE m.entry_id = e.id AND m.model = ?)`,
-      ).pluck(),
-      missingIds: db.prepare(
-        `SELECT e.id FROM entries e WHERE e.status = 'COMPLETED'
+        )
+        .pluck(),
+      missingIds: db
+        .prepare(
+          `SELECT e.id FROM entries e WHERE e.status = 'COMPLETED'
            AND NOT EXISTS (SELECT 1 FROM embeddings m WHERE m.entry_id = e.id AND m.model = ?)
          ORDER BY e.timestamp DESC LIMIT ?`,
-      ).pluck(),
+        )
+        .pluck(),
       since: db.prepare(`SELECT seq, entry_id AS entryId, bits FROM embeddings WHERE model = ? AND seq > ? AND bits IS NOT NULL ORDER BY seq`),
     };
   }
@@ -37,7 +39,14 @@ export class EmbeddingsRepository {
   save(entryId: number, model: string, vector: Float32Array | null): void {
     this.db.transaction(() => {
       this.stmt.remove.run(entryId, model);
-      this.stmt.insert.run(entryId, model, vector?.length ?? 0, vector ? asBuffer(vector) : null, vector ? asBuffer(signBits(vector)) : null, Date.now() / 1000);
+      this.stmt.insert.run(
+        entryId,
+        model,
+        vector?.length ?? 0,
+        vector ? asBuffer(vector) : null,
+        vector ? asBuffer(signBits(vector)) : null,
+        Date.now() / 1000,
+      );
     })();
   }
 

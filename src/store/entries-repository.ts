@@ -87,17 +87,15 @@ export class EntriesRepository {
         `UPDATE entries SET status = 'COMPLETED', last_error = NULL, processing_finished_at = ?
          WHERE id = ? AND status = 'PROCESSING'`,
       ),
-      failOrRetry: db.prepare(
-        `UPDATE entries SET status = CASE WHEN attempts >= @maxAttempts THEN 'FAILED' ELSE 'PENDING' END,
+      failOrRetry: db
+        .prepare(
+          `UPDATE entries SET status = CASE WHEN attempts >= @maxAttempts THEN 'FAILED' ELSE 'PENDING' END,
            last_error = @error, processing_finished_at = @now
          WHERE id = @id AND status = 'PROCESSING' RETURNING status`,
-      ).pluck(),
-      failNow: db.prepare(
-        `UPDATE entries SET status = 'FAILED', last_error = ?, processing_finished_at = ? WHERE id = ? AND status = 'PROCESSING'`,
-      ),
-      failCompleted: db.prepare(
-        `UPDATE entries SET status = 'FAILED', last_error = ?, processing_finished_at = ? WHERE id = ? AND status = 'COMPLETED'`,
-      ),
+        )
+        .pluck(),
+      failNow: db.prepare(`UPDATE entries SET status = 'FAILED', last_error = ?, processing_finished_at = ? WHERE id = ? AND status = 'PROCESSING'`),
+      failCompleted: db.prepare(`UPDATE entries SET status = 'FAILED', last_error = ?, processing_finished_at = ? WHERE id = ? AND status = 'COMPLETED'`),
       release: db.prepare(
         `UPDATE entries SET status = 'PENDING', attempts = max(attempts - 1, 0), processing_started_at = NULL
          WHERE id = ? AND status = 'PROCESSING'`,
@@ -112,13 +110,9 @@ export class EntriesRepository {
       retryOne: db.prepare(`UPDATE entries SET status = 'PENDING', attempts = 0 WHERE id = ? AND status = 'FAILED'`),
       delete: db.prepare(`DELETE FROM entries WHERE id = ? AND status <> 'PROCESSING' RETURNING image_path`).pluck(),
       withoutDescription: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND description IS NULL`).pluck(),
-      withoutDescriptionIds: db.prepare(
-        `SELECT id FROM entries WHERE status = 'COMPLETED' AND description IS NULL ORDER BY timestamp DESC LIMIT ?`,
-      ).pluck(),
+      withoutDescriptionIds: db.prepare(`SELECT id FROM entries WHERE status = 'COMPLETED' AND description IS NULL ORDER BY timestamp DESC LIMIT ?`).pluck(),
       oldestPendingTime: db.prepare(`SELECT min(received_at) FROM entries WHERE status = 'PENDING'`).pluck(),
-      finishedSince: db.prepare(
-        `SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND processing_finished_at >= ?`,
-      ).pluck(),
+      finishedSince: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND processing_finished_at >= ?`).pluck(),
       imagePaths: db.prepare(`SELECT image_path FROM entries WHERE image_path LIKE ?`).pluck(),
     };
   }
@@ -248,10 +242,10 @@ export class EntriesRepository {
   list(filter: ListFilter): EntryRow[] {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: filter.limit };
-    if (filter.beforeId !== undefined) (where.push('id < @beforeId'), (params.beforeId = filter.beforeId));
-    if (filter.afterId !== undefined) (where.push('id > @afterId'), (params.afterId = filter.afterId));
-    if (filter.status) (where.push('status = @status'), (params.status = filter.status));
-    if (filter.app) (where.push('app = @app'), (params.app = filter.app));
+    if (filter.beforeId !== undefined) where.push('id < @beforeId'), (params.beforeId = filter.beforeId);
+    if (filter.afterId !== undefined) where.push('id > @afterId'), (params.afterId = filter.afterId);
+    if (filter.status) where.push('status = @status'), (params.status = filter.status);
+    if (filter.app) where.push('app = @app'), (params.app = filter.app);
     // after_id pages towards newer frames: read them oldest-first, then present newest-first.
     const order = filter.afterId !== undefined && filter.beforeId === undefined ? 'ASC' : 'DESC';
     const sql = `SELECT ${ENTRY_COLUMNS} FROM entries ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

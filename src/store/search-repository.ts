@@ -53,10 +53,10 @@ export class SearchRepository {
   private where(filters: SearchFilters, params: Record<string, unknown>): string {
     const clauses = ['e.status = @status'];
     params.status = filters.status ?? 'COMPLETED';
-    if (filters.start !== undefined) (clauses.push('e.timestamp >= @start'), (params.start = filters.start));
-    if (filters.end !== undefined) (clauses.push('e.timestamp <= @end'), (params.end = filters.end));
-    if (filters.app) (clauses.push('e.app = @app COLLATE NOCASE'), (params.app = filters.app));
-    if (filters.window) (clauses.push(`e.title LIKE @window ESCAPE '\\'`), (params.window = likePattern(filters.window)));
+    if (filters.start !== undefined) clauses.push('e.timestamp >= @start'), (params.start = filters.start);
+    if (filters.end !== undefined) clauses.push('e.timestamp <= @end'), (params.end = filters.end);
+    if (filters.app) clauses.push('e.app = @app COLLATE NOCASE'), (params.app = filters.app);
+    if (filters.window) clauses.push(`e.title LIKE @window ESCAPE '\\'`), (params.window = likePattern(filters.window));
     return clauses.join(' AND ');
   }
 
@@ -91,7 +91,9 @@ export class SearchRepository {
       where += ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @exclude)';
       params.exclude = exclude;
     }
-    const ids = this.db.prepare(`SELECT e.id, 0 AS score, e.timestamp FROM entries e WHERE ${where} ORDER BY e.timestamp DESC, e.id DESC LIMIT @limit OFFSET @offset`).all(params) as RankedId[];
+    const ids = this.db
+      .prepare(`SELECT e.id, 0 AS score, e.timestamp FROM entries e WHERE ${where} ORDER BY e.timestamp DESC, e.id DESC LIMIT @limit OFFSET @offset`)
+      .all(params) as RankedId[];
     const total = this.db.prepare(`SELECT count(*) FROM (SELECT 1 FROM entries e WHERE ${where} LIMIT @cap)`).pluck().get(params) as number;
     return { ids, total };
   }
@@ -100,7 +102,9 @@ export class SearchRepository {
   shortTermClause(terms: string[]): Extra | undefined {
     if (terms.length === 0) return undefined;
     return {
-      sql: terms.map((_, i) => ` AND (e.title LIKE @short${i} ESCAPE '\\' OR e.app LIKE @short${i} ESCAPE '\\' OR e.description LIKE @short${i} ESCAPE '\\')`).join(''),
+      sql: terms
+        .map((_, i) => ` AND (e.title LIKE @short${i} ESCAPE '\\' OR e.app LIKE @short${i} ESCAPE '\\' OR e.description LIKE @short${i} ESCAPE '\\')`)
+        .join(''),
       params: Object.fromEntries(terms.map((t, i) => [`short${i}`, likePattern(t)])),
     };
   }
@@ -133,7 +137,10 @@ export class SearchRepository {
   /** Ids of frames passing the filters, when there are at most `max` of them (to restrict a vector search). */
   filteredIds(filters: SearchFilters, max: number): Set<number> | undefined {
     const params: Record<string, unknown> = { max: max + 1 };
-    const ids = this.db.prepare(`SELECT e.id FROM entries e WHERE ${this.where(filters, params)} LIMIT @max`).pluck().all(params) as number[];
+    const ids = this.db
+      .prepare(`SELECT e.id FROM entries e WHERE ${this.where(filters, params)} LIMIT @max`)
+      .pluck()
+      .all(params) as number[];
     return ids.length > max ? undefined : new Set(ids);
   }
 

@@ -36,11 +36,13 @@ export class SettingsRepository {
 
   /** Writes several settings at once, under one new revision. */
   set(values: Record<string, unknown>): number {
-    return this.db.transaction(() => {
-      const revision = this.nextRevision();
-      const updated_at = Date.now() / 1000;
-      for (const [key, value] of Object.entries(values)) this.stmt.upsert.run({ key, value: JSON.stringify(value), revision, updated_at });
-      return revision;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const revision = this.nextRevision();
+        const updated_at = Date.now() / 1000;
+        for (const [key, value] of Object.entries(values)) this.stmt.upsert.run({ key, value: JSON.stringify(value), revision, updated_at });
+        return revision;
+      })
+      .immediate();
   }
 }

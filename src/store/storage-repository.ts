@@ -41,9 +41,7 @@ export class StorageRepository {
          WHERE ${FINISHED} AND timestamp < @before AND (timestamp > @afterTimestamp OR (timestamp = @afterTimestamp AND id > @afterId))
          ORDER BY timestamp, id LIMIT @limit`,
       ),
-      deleteFinished: db.prepare(
-        `DELETE FROM entries WHERE id = ? AND ${FINISHED} RETURNING id, timestamp, image_path, bytes, ${PROCESSED} AS processed`,
-      ),
+      deleteFinished: db.prepare(`DELETE FROM entries WHERE id = ? AND ${FINISHED} RETURNING id, timestamp, image_path, bytes, ${PROCESSED} AS processed`),
       exists: db.prepare(`SELECT 1 FROM entries WHERE id = ?`).pluck(),
       // Every status listed so that the (status, bytes) index answers it: a seek per status, not a table scan.
       withoutBytes: db.prepare(
@@ -77,9 +75,7 @@ export class StorageRepository {
    * Returns the rows actually deleted: only their files may be removed.
    */
   deleteFinished(ids: number[]): DeletableFrame[] {
-    return this.db
-      .transaction(() => ids.flatMap((id) => this.stmt.deleteFinished.all(id) as DeletableFrame[]))
-      .immediate();
+    return this.db.transaction(() => ids.flatMap((id) => this.stmt.deleteFinished.all(id) as DeletableFrame[])).immediate();
   }
 
   /** Ids of these that still have a row. */

@@ -11,7 +11,26 @@ import type { QueueStatus, RetriedCount } from '../api/queue.js';
 import type { AppList, Capabilities, SearchHit, SearchResponse } from '../api/search.js';
 import type { TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary } from '../api/timeline.js';
 
-export type { ActivityResponse, AppList, Capabilities, CaptureClient, ClientList, Entry, EntryList, PauseBody, QueueStatus, RetriedCount, RuntimeConfig, SearchResponse, ServerSettings, Status, TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary };
+export type {
+  ActivityResponse,
+  AppList,
+  Capabilities,
+  CaptureClient,
+  ClientList,
+  Entry,
+  EntryList,
+  PauseBody,
+  QueueStatus,
+  RetriedCount,
+  RuntimeConfig,
+  SearchResponse,
+  ServerSettings,
+  Status,
+  TimelineFrame,
+  TimelineLocated,
+  TimelinePage,
+  TimelineSummary,
+};
 export type SearchResult = SearchHit;
 
 export class ApiRequestError extends Error {

@@ -20,7 +20,12 @@ const pages: Record<string, Page> = {
   'not-found': (root) => {
     document.title = 'Not found · OpenRecall';
     root.append(
-      h('div', { class: 'page' }, pageTitle('Page not found'), h('p', { class: 'empty' }, 'There is nothing at this address. ', h('a', { href: '/' }, 'See recent frames'), '.')),
+      h(
+        'div',
+        { class: 'page' },
+        pageTitle('Page not found'),
+        h('p', { class: 'empty' }, 'There is nothing at this address. ', h('a', { href: '/' }, 'See recent frames'), '.'),
+      ),
     );
   },
 };

@@ -45,7 +45,10 @@ test('frames are written whole, listed oldest first and survive a reopen', () =>
   buffer.open();
   const metas = [meta(), meta(), meta()];
   for (const m of metas) assert.equal(buffer.write(m, Buffer.alloc(100, 1)), true);
-  assert.deepEqual(listFilesRecursive(dir), metas.map((m) => `${m.captureId}.orf`));
+  assert.deepEqual(
+    listFilesRecursive(dir),
+    metas.map((m) => `${m.captureId}.orf`),
+  );
   const reopened = new FrameBuffer(dir, 10 * 1024 * 1024, () => {});
   reopened.open();
   assert.equal(reopened.stats().items, 3);
@@ -99,7 +102,13 @@ test('when full, the oldest frames are dropped, counted and logged; the new fram
   assert.equal(stats.items, 3);
   assert.equal(stats.dropped, 2);
   assert.ok(stats.bytes <= stats.maxBytes);
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.orf')).sort(), metas.slice(2).map((m) => `${m.captureId}.orf`));
+  assert.deepEqual(
+    fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.orf'))
+      .sort(),
+    metas.slice(2).map((m) => `${m.captureId}.orf`),
+  );
   const drops = lines.filter((l) => /dropped the oldest frame/.test(l));
   assert.equal(drops.length, 2);
   assert.ok(drops[0]!.includes(metas[0]!.captureId) && drops[1]!.includes('2 dropped so far'));

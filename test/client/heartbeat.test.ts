@@ -103,7 +103,10 @@ describe('client heartbeat', () => {
       const { target } = captureState(false);
       const dataDir = tempDir();
       const beat = (token?: string) =>
-        new Heartbeat({ api: new ApiClient(guarded.api, token ? { token } : {}), dataDir, intervalMs: 1000, clock: systemClock, log: silentLogger }, target).beat();
+        new Heartbeat(
+          { api: new ApiClient(guarded.api, token ? { token } : {}), dataDir, intervalMs: 1000, clock: systemClock, log: silentLogger },
+          target,
+        ).beat();
       await assert.rejects(beat(), (error: unknown) => error instanceof ApiClientError && error.kind === 'unauthorized');
       await beat('heartbeat-token');
       const { clients } = (await getJson(`${guarded.api}/clients`, { headers: { authorization: 'Bearer heartbeat-token' } })).body;

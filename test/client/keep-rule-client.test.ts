@@ -61,7 +61,12 @@ test('a monitor that changes resolution mid-run is compared as a new screen and 
   advance(1000);
   await client.tick();
   assert.equal(kept(), 1, 'unchanged: one frame');
-  for (const [width, height] of [[1920, 1080], [1280, 720], [17, 9], [1280, 720]] as const) {
+  for (const [width, height] of [
+    [1920, 1080],
+    [1280, 720],
+    [17, 9],
+    [1280, 720],
+  ] as const) {
     screen.width = width;
     screen.height = height;
     advance(1000);

@@ -47,7 +47,14 @@ test('a threshold out of its range, or a bad max skip time, stops the client wit
     ['OPENRECALL_MAX_SKIP_SECONDS', '-1'],
   ] as const) {
     const dataDir = tempDir();
-    const cli = runCli(['client'], { ...rig.session.env, XAUTHORITY: '/dev/null', WAYLAND_DISPLAY: '', XDG_SESSION_TYPE: '', OPENRECALL_DATA_DIR: dataDir, [name]: value });
+    const cli = runCli(['client'], {
+      ...rig.session.env,
+      XAUTHORITY: '/dev/null',
+      WAYLAND_DISPLAY: '',
+      XDG_SESSION_TYPE: '',
+      OPENRECALL_DATA_DIR: dataDir,
+      [name]: value,
+    });
     const exit = await cli.exited;
     assert.equal(exit.code, 2, cli.output()); // a settings error, as for every other setting
     const lines = cli.output().trim().split('\n');

@@ -61,7 +61,10 @@ test('offline: 20 frames captured while the server is down are all stored exactl
   await waitUntil(async () => (await c.status()).buffer.items === 0, { timeoutMs: 20_000, what: 'the backlog to drain' });
   const stored = (await entries(s.api)).filter((e) => e.title.startsWith('Offline frame '));
   assert.equal(stored.length, 20);
-  assert.deepEqual(stored.map((e) => e.capture_id).sort(), buffered.map((n) => n.replace(/\.orf$/, '')));
+  assert.deepEqual(
+    stored.map((e) => e.capture_id).sort(),
+    buffered.map((n) => n.replace(/\.orf$/, '')),
+  );
   assert.deepEqual(new Set(stored.map((e) => e.title)).size, 20);
   assert.equal((await c.status()).uploader.duplicates, 0);
   assert.match(c.output(), /upload works again after \d+ failed attempt/);
@@ -169,7 +172,10 @@ test('a frame the server rejects (4xx) is quarantined with its message; the fram
   const badId = newCaptureId(Date.now() - 60_000, 0);
   fs.writeFileSync(
     path.join(bufferDir, `${badId}.orf`),
-    encodeItem({ captureId: badId, timestamp: Date.now() / 1000 - 60, app: 'Broken', title: 'not an image', monitor: 0, contentType: 'image/png' }, Buffer.from('garbage, not a PNG')),
+    encodeItem(
+      { captureId: badId, timestamp: Date.now() / 1000 - 60, app: 'Broken', title: 'not an image', monitor: 0, contentType: 'image/png' },
+      Buffer.from('garbage, not a PNG'),
+    ),
   );
   await window(t, 'After the rejected one');
   const c = await client(t, dataDir, s.api);

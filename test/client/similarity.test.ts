@@ -33,7 +33,10 @@ async function screen(s: Screen): Promise<GreyImage> {
     .map(({ line, y }) => `<text x="40" y="${y}" font-family="${family}" font-size="${fontSize}" fill="#1a1a1a">${escapeXml(line)}</text>`)
     .join('');
   const tabs = (s.tabs?.names ?? ['Inbox'])
-    .map((name, i) => `<rect x="${10 + i * 220}" y="50" width="210" height="36" fill="${i === (s.tabs?.active ?? 0) ? '#ffffff' : '#cbd5e0'}"/><text x="${22 + i * 220}" y="74" font-family="DejaVu Sans" font-size="16">${name}</text>`)
+    .map(
+      (name, i) =>
+        `<rect x="${10 + i * 220}" y="50" width="210" height="36" fill="${i === (s.tabs?.active ?? 0) ? '#ffffff' : '#cbd5e0'}"/><text x="${22 + i * 220}" y="74" font-family="DejaVu Sans" font-size="16">${name}</text>`,
+    )
     .join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
     <rect width="100%" height="100%" fill="#ffffff"/><rect width="100%" height="90" fill="#e2e8f0"/>
@@ -43,7 +46,11 @@ async function screen(s: Screen): Promise<GreyImage> {
 }
 
 const chatLines = (n: number) =>
-  Array.from({ length: n }, (_, i) => `${i % 2 ? 'Alice' : 'Bob'}: message ${i} about the ${['budget', 'garden', 'rocket', 'harbor', 'violin', 'meadow', 'lantern', 'walnut'][i % 8]} plans`);
+  Array.from(
+    { length: n },
+    (_, i) =>
+      `${i % 2 ? 'Alice' : 'Bob'}: message ${i} about the ${['budget', 'garden', 'rocket', 'harbor', 'violin', 'meadow', 'lantern', 'walnut'][i % 8]} plans`,
+  );
 const prose = (word: string, n = 24) => Array.from({ length: n }, (_, i) => `${word} ${i}: meeting notes, budget figures and a to-do list for the week`);
 const cursor = (x: number, y: number) => `<rect x="${x}" y="${y}" width="10" height="20" fill="#1a1a1a"/>`;
 const caret = (x: number, y: number) => `<rect x="${x}" y="${y}" width="2" height="24" fill="#1a1a1a"/>`;
@@ -103,7 +110,10 @@ test('must skip: a blinking text cursor, a caret, the mouse pointer moving', asy
   const plain = await screen({ lines });
   const withCursor = await screen({ lines, overlay: cursor(700, 395) });
   const withCaret = await screen({ lines, overlay: caret(700, 392) });
-  for (const [name, frame] of [['block cursor', withCursor], ['caret', withCaret]] as const) {
+  for (const [name, frame] of [
+    ['block cursor', withCursor],
+    ['caret', withCaret],
+  ] as const) {
     const c = compareFrames(plain, frame);
     assert.ok(c.ignoredTiles > 0 && c.changedTiles === 0, `${name}: ${JSON.stringify(c)}`);
     assert.ok(!changed(plain, frame), `${name} on`);
@@ -124,7 +134,8 @@ test('compared with the last kept frame, a cursor blinking for long never adds u
   // Typing a word one letter at a time at the cursor: the first letter is cursor-sized, the word is not.
   const typed = (word: string) => screen({ lines: [...lines.slice(0, 9), `${lines[9]} ${word}`], overlay: cursor(40 + 10 * word.length, 395) });
   const decisions = [];
-  for (const word of ['w', 'wo', 'word', 'words and more']) decisions.push(keepDecision(kept, { grey: await typed(word), app: 'Editor', title: 'notes' }, 5000, options).keep);
+  for (const word of ['w', 'wo', 'word', 'words and more'])
+    decisions.push(keepDecision(kept, { grey: await typed(word), app: 'Editor', title: 'notes' }, 5000, options).keep);
   assert.equal(decisions.at(-1), true, `typed text is kept eventually: ${decisions}`);
 });
 
@@ -147,11 +158,19 @@ test('a monitor that changes resolution is a new screen; odd sizes never throw',
   assert.equal(compareFrames(big, small).similarity, 0);
   assert.equal(compareFrames(small, big).similarity, 0);
   const kept: KeptFrame = { grey: big, app: 'Editor', title: 'notes', keptAtMs: 0 };
-  assert.deepEqual(keepDecision(kept, { grey: small, app: 'Editor', title: 'notes' }, 1000, { similarityThreshold: THRESHOLD, maxSkipMs: 0, userIdle: false }), {
-    keep: true,
-    reason: 'new screen size',
-  });
-  for (const [w, h] of [[1, 1], [5, 3], [17, 33], [961, 1]] as const) {
+  assert.deepEqual(
+    keepDecision(kept, { grey: small, app: 'Editor', title: 'notes' }, 1000, { similarityThreshold: THRESHOLD, maxSkipMs: 0, userIdle: false }),
+    {
+      keep: true,
+      reason: 'new screen size',
+    },
+  );
+  for (const [w, h] of [
+    [1, 1],
+    [5, 3],
+    [17, 33],
+    [961, 1],
+  ] as const) {
     const a = greyThumbnail(new Uint8Array(w * h * 4), w, h);
     const b = greyThumbnail(new Uint8Array(w * h * 4).fill(255), w, h);
     assert.equal(compareFrames(a, a).similarity, 1);

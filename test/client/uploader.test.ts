@@ -22,7 +22,13 @@ function setup(apiUrl: string, overrides: { backoffInitialMs?: number; backoffMa
   const log = (m: string) => lines.push(m);
   const buffer = new FrameBuffer(path.join(tempDir(), 'buffer'), 50 * 1024 * 1024, log);
   buffer.open();
-  const uploader = new Uploader(buffer, { apiUrl, timeoutMs: 5000, backoffInitialMs: overrides.backoffInitialMs ?? 50, backoffMaxMs: overrides.backoffMaxMs ?? 200, log });
+  const uploader = new Uploader(buffer, {
+    apiUrl,
+    timeoutMs: 5000,
+    backoffInitialMs: overrides.backoffInitialMs ?? 50,
+    backoffMaxMs: overrides.backoffMaxMs ?? 200,
+    log,
+  });
   return { buffer, uploader, lines };
 }
 
@@ -35,11 +41,26 @@ test('answers: 2xx delivered, 408/429/5xx and setup errors retried, other 4xx re
 });
 
 test('backoff doubles with jitter and is capped', () => {
-  assert.equal(backoffDelay(0, 1000, 60_000, () => 0), 500);
-  assert.equal(backoffDelay(0, 1000, 60_000, () => 1), 1000);
-  assert.equal(backoffDelay(3, 1000, 60_000, () => 1), 8000);
-  assert.equal(backoffDelay(20, 1000, 60_000, () => 1), 60_000);
-  assert.equal(backoffDelay(20, 1000, 60_000, () => 0), 30_000);
+  assert.equal(
+    backoffDelay(0, 1000, 60_000, () => 0),
+    500,
+  );
+  assert.equal(
+    backoffDelay(0, 1000, 60_000, () => 1),
+    1000,
+  );
+  assert.equal(
+    backoffDelay(3, 1000, 60_000, () => 1),
+    8000,
+  );
+  assert.equal(
+    backoffDelay(20, 1000, 60_000, () => 1),
+    60_000,
+  );
+  assert.equal(
+    backoffDelay(20, 1000, 60_000, () => 0),
+    30_000,
+  );
 });
 
 test('frames reach the real server oldest first; a repeat is a duplicate and also leaves the buffer; a rejected one is quarantined and the next still goes', async () => {

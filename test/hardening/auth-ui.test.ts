@@ -53,7 +53,11 @@ describe('web UI with OPENRECALL_API_TOKEN (Chromium, server process)', () => {
     assert.equal(session.sameSite, 'Strict');
     assert.equal(session.path, '/');
     assert.equal(await page.evaluate(() => document.cookie), '', 'no cookie a script can read');
-    assert.equal(await page.evaluate(() => JSON.stringify(Object.values(localStorage))).then((v) => v.includes('test-token')), false, 'the token is not kept in localStorage');
+    assert.equal(
+      await page.evaluate(() => JSON.stringify(Object.values(localStorage))).then((v) => v.includes('test-token')),
+      false,
+      'the token is not kept in localStorage',
+    );
 
     const refusedBefore = unauthorized.length;
     await page.reload();

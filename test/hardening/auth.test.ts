@@ -49,14 +49,25 @@ describe('OPENRECALL_API_TOKEN (server process)', () => {
     assert.equal(second.status, 202);
     id = first.body.task_id!;
     _spareId = second.body.task_id!;
-    await waitUntil(async () => (await getJsonAuthed(`${server.api}/queue/status`)).body.queue.completed === 2, { what: 'frames processed', timeoutMs: 60_000 });
+    await waitUntil(async () => (await getJsonAuthed(`${server.api}/queue/status`)).body.queue.completed === 2, {
+      what: 'frames processed',
+      timeoutMs: 60_000,
+    });
   });
   after(async () => {
     await server?.stop();
   });
 
   it('gives nothing away through other spellings of a protected path', async () => {
-    for (const p of [`/%61pi/entries`, `/api/entries/${id}/image/`, `/API/entries/${id}`, `/api//entries`, `/api/entries/${id}/%69mage`, `/api/./entries`, `/assets/../api/entries`]) {
+    for (const p of [
+      `/%61pi/entries`,
+      `/api/entries/${id}/image/`,
+      `/API/entries/${id}`,
+      `/api//entries`,
+      `/api/entries/${id}/%69mage`,
+      `/api/./entries`,
+      `/assets/../api/entries`,
+    ]) {
       const response = await fetch(`${server.url}${p}`);
       const text = await response.text();
       assert.ok(response.status === 401 || response.status === 404, `${p}: ${response.status} ${text.slice(0, 200)}`);
@@ -155,7 +166,13 @@ describe('binding beyond loopback', () => {
   });
 
   it('refuses a non-loopback OPENRECALL_HOST without a token: one line, exit code 2, nothing listening', async () => {
-    const cli = runCli(['server'], { OPENRECALL_DATA_DIR: tempDir(), OPENRECALL_HOST: '0.0.0.0', OPENRECALL_PORT: '0', OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_API_TOKEN: '' });
+    const cli = runCli(['server'], {
+      OPENRECALL_DATA_DIR: tempDir(),
+      OPENRECALL_HOST: '0.0.0.0',
+      OPENRECALL_PORT: '0',
+      OPENRECALL_OCR_ENGINE: 'none',
+      OPENRECALL_API_TOKEN: '',
+    });
     const { code } = await cli.exited;
     assert.equal(code, 2, cli.output());
     const lines = cli.output().trim().split('\n');
@@ -165,8 +182,23 @@ describe('binding beyond loopback', () => {
   });
 
   it('starts with --insecure-no-auth, warning loudly', async () => {
-    const cli = runCli(['server', '--insecure-no-auth'], { OPENRECALL_DATA_DIR: tempDir(), OPENRECALL_HOST: '0.0.0.0', OPENRECALL_PORT: '0', OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_WORKERS: '1', OPENRECALL_API_TOKEN: '' });
-    started.push({ ...cli, url: '', api: '', stop: async () => { if (cli.child.exitCode === null) cli.child.kill('SIGTERM'); return cli.exited; } });
+    const cli = runCli(['server', '--insecure-no-auth'], {
+      OPENRECALL_DATA_DIR: tempDir(),
+      OPENRECALL_HOST: '0.0.0.0',
+      OPENRECALL_PORT: '0',
+      OPENRECALL_OCR_ENGINE: 'none',
+      OPENRECALL_WORKERS: '1',
+      OPENRECALL_API_TOKEN: '',
+    });
+    started.push({
+      ...cli,
+      url: '',
+      api: '',
+      stop: async () => {
+        if (cli.child.exitCode === null) cli.child.kill('SIGTERM');
+        return cli.exited;
+      },
+    });
     await cli.waitFor(/listening on/, 90_000);
     assert.match(cli.output(), /WARNING: --insecure-no-auth.*WITHOUT AUTHENTICATION/);
   });

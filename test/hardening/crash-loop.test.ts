@@ -54,7 +54,11 @@ class Loader {
         let verdict;
         let status = 0;
         try {
-          const response = await uploadFrame(this.api, { image: frame.image, contentType: 'image/png', timestamp: frame.timestamp, app: 'Crash', title: 'crash loop', captureId: frame.captureId }, { timeoutMs: 10_000 });
+          const response = await uploadFrame(
+            this.api,
+            { image: frame.image, contentType: 'image/png', timestamp: frame.timestamp, app: 'Crash', title: 'crash loop', captureId: frame.captureId },
+            { timeoutMs: 10_000 },
+          );
           status = response.status;
           verdict = classify(response);
         } catch {
@@ -133,9 +137,16 @@ describe('kill -9 under load', () => {
       assert.equal(byCapture.get(captureId), 1, `${captureId} stored exactly once`);
     }
     // Nothing stored that the client did not deliver: a frame stored whose answer was lost was retried to a 200.
-    assert.deepEqual([...byCapture.keys()].filter((id) => !loader.delivered.has(id)), []);
+    assert.deepEqual(
+      [...byCapture.keys()].filter((id) => !loader.delivered.has(id)),
+      [],
+    );
     const notDone = rows.filter((r) => r.status !== 'COMPLETED');
-    assert.deepEqual(notDone.map((r) => `${r.capture_id}: ${r.status} ${r.last_error}`), [], 'every frame COMPLETED, none stuck or failed');
+    assert.deepEqual(
+      notDone.map((r) => `${r.capture_id}: ${r.status} ${r.last_error}`),
+      [],
+      'every frame COMPLETED, none stuck or failed',
+    );
     for (const row of rows) {
       const marker = row.capture_id!.split('-')[2]!;
       assert.match(row.text ?? '', new RegExp(marker, 'i'), `OCR text of ${row.capture_id}`);
@@ -143,6 +154,8 @@ describe('kill -9 under load', () => {
     assert.deepEqual(listFilesRecursive(path.join(dataDir, 'screenshots', 'incoming')), []);
     assert.equal(listFilesRecursive(path.join(dataDir, 'thumbnails')).length, rows.length);
     const duplicates = [...loader.delivered.values()].filter((s) => s === 200).length;
-    console.log(`crash loop: ${loader.delivered.size} frames delivered (${duplicates} as duplicates after a lost answer), ${loader.connectionErrors} connection errors retried, ${interrupted} frame(s) interrupted mid-processing by ${KILLS} kills`);
+    console.log(
+      `crash loop: ${loader.delivered.size} frames delivered (${duplicates} as duplicates after a lost answer), ${loader.connectionErrors} connection errors retried, ${interrupted} frame(s) interrupted mid-processing by ${KILLS} kills`,
+    );
   });
 });

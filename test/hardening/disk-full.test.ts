@@ -18,7 +18,9 @@ function noisyPng(width: number, height: number, seed: number): Promise<Buffer> 
     x = (x * 1103515245 + 12345) >>> 0;
     pixels[i] = x >>> 24;
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Writes a file until the file system says ENOSPC; returns its path. */
@@ -70,7 +72,10 @@ describe('disk full on the server (tmpfs of 8 MB as the data dir)', () => {
       assert.equal(response.status, 202);
       earlier.push({ id: response.body.task_id!, image: Buffer.alloc(0), thumbnail: Buffer.alloc(0) });
     }
-    await waitUntil(async () => (await getJson(`${server.api}/queue/status`)).body.queue.completed === 3, { what: 'earlier frames processed', timeoutMs: 60_000 });
+    await waitUntil(async () => (await getJson(`${server.api}/queue/status`)).body.queue.completed === 3, {
+      what: 'earlier frames processed',
+      timeoutMs: 60_000,
+    });
     for (const frame of earlier) {
       frame.image = Buffer.from(await (await fetch(`${server.api}/entries/${frame.id}/image`)).arrayBuffer());
       frame.thumbnail = Buffer.from(await (await fetch(`${server.api}/entries/${frame.id}/thumbnail`)).arrayBuffer());
@@ -106,7 +111,10 @@ describe('disk full on the server (tmpfs of 8 MB as the data dir)', () => {
     fs.rmSync(filler);
     const retried = await upload(server.api, { image: big, captureId: 'while-full-0' });
     assert.equal(retried.status, 202, JSON.stringify(retried.body));
-    await waitUntil(async () => (await getJson(`${server.api}/entries/${retried.body.task_id}`)).body.status === 'COMPLETED', { what: 'the retried frame processed', timeoutMs: 60_000 });
+    await waitUntil(async () => (await getJson(`${server.api}/entries/${retried.body.task_id}`)).body.status === 'COMPLETED', {
+      what: 'the retried frame processed',
+      timeoutMs: 60_000,
+    });
   });
 
   it('a frame accepted before the disk filled waits (PENDING, attempt not counted) and completes once space returns', async () => {
@@ -131,7 +139,10 @@ describe('disk full on the server (tmpfs of 8 MB as the data dir)', () => {
     } finally {
       fs.rmSync(filler);
     }
-    await waitUntil(async () => (await getJson(`${server.api}/entries/${id}`)).body.status === 'COMPLETED', { what: 'processed once space returned', timeoutMs: 60_000 });
+    await waitUntil(async () => (await getJson(`${server.api}/entries/${id}`)).body.status === 'COMPLETED', {
+      what: 'processed once space returned',
+      timeoutMs: 60_000,
+    });
   });
 });
 

@@ -11,7 +11,11 @@ export const bearer = (token = TOKEN) => ({ authorization: `Bearer ${token}` });
 let counter = 0;
 
 /** Uploads through the client code (with the token unless told otherwise). */
-export function uploadWithToken(api: string, image: Buffer, extra: { captureId?: string; token?: string | null; timestamp?: number } = {}): Promise<UploadResponse> {
+export function uploadWithToken(
+  api: string,
+  image: Buffer,
+  extra: { captureId?: string; token?: string | null; timestamp?: number } = {},
+): Promise<UploadResponse> {
   const token = extra.token === undefined ? TOKEN : extra.token;
   return uploadFrame(
     api,

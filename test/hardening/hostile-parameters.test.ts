@@ -61,7 +61,9 @@ describe('a server error', () => {
   it('is logged with its stack under a request id that the client receives', async () => {
     const lines: string[] = [];
     const dataDir = tempDir();
-    const server = await startServer({ ...loadServerConfig({}), dataDir, host: '127.0.0.1', port: 0, ocrEngine: 'none', workers: 1 }, (line) => lines.push(line));
+    const server = await startServer({ ...loadServerConfig({}), dataDir, host: '127.0.0.1', port: 0, ocrEngine: 'none', workers: 1 }, (line) =>
+      lines.push(line),
+    );
     try {
       // The database going away under a running server is a real failure of ours, not of the request.
       server.db.close();

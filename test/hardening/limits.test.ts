@@ -17,7 +17,9 @@ function uploadBody(image: Buffer, captureId: string) {
   const boundary = 'slowBoundary7';
   const field = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
   const body = Buffer.concat([
-    Buffer.from(field('timestamp', String(Date.now() / 1000 - 30)) + field('active_app', 'Slow') + field('active_window', 'slow') + field('capture_id', captureId)),
+    Buffer.from(
+      field('timestamp', String(Date.now() / 1000 - 30)) + field('active_app', 'Slow') + field('active_window', 'slow') + field('capture_id', captureId),
+    ),
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`),
     image,
     Buffer.from(`\r\n--${boundary}--\r\n`),
@@ -61,7 +63,11 @@ after(async () => {
 describe('request timeout (slowloris)', () => {
   let server: ServerProcess;
   before(async () => {
-    server = await startServerProcess(tempDir(), { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_REQUEST_TIMEOUT_SECONDS: '2', OPENRECALL_MAX_CONCURRENT_UPLOADS: '1' });
+    server = await startServerProcess(tempDir(), {
+      OPENRECALL_OCR_ENGINE: 'none',
+      OPENRECALL_REQUEST_TIMEOUT_SECONDS: '2',
+      OPENRECALL_MAX_CONCURRENT_UPLOADS: '1',
+    });
     servers.push(server);
   });
 
@@ -86,7 +92,10 @@ describe('request timeout (slowloris)', () => {
     const ok = await uploadWithToken(server.api, png, { token: null, captureId: 'after-slowloris' });
     assert.equal(ok.status, 202, JSON.stringify(ok.body));
     const rows = (await getJson(`${server.api}/entries`)).body.entries as Array<{ capture_id: string }>;
-    assert.deepEqual(rows.map((r) => r.capture_id), ['after-slowloris']);
+    assert.deepEqual(
+      rows.map((r) => r.capture_id),
+      ['after-slowloris'],
+    );
   });
 });
 
@@ -103,7 +112,13 @@ describe('bounded concurrent uploads', () => {
     const png = await solidPng(120, 80, '#884400');
     const held = [heldUpload(server.url, png, 'held-1'), heldUpload(server.url, png, 'held-2')];
     await waitUntil(async () => (await inFlight(server.url)) === 2, { what: 'two uploads holding both slots', timeoutMs: 30_000 });
-    const rejected = await fetch(`${server.api}/upload`, { method: 'POST', ...(() => { const b = uploadBody(png, 'third'); return { body: new Uint8Array(b.body), headers: { 'content-type': b.contentType } }; })() });
+    const rejected = await fetch(`${server.api}/upload`, {
+      method: 'POST',
+      ...(() => {
+        const b = uploadBody(png, 'third');
+        return { body: new Uint8Array(b.body), headers: { 'content-type': b.contentType } };
+      })(),
+    });
     assert.equal(rejected.status, 503);
     assert.equal(rejected.headers.get('retry-after'), '2');
     const body = (await rejected.json()) as Record<string, unknown>;
@@ -116,7 +131,12 @@ describe('bounded concurrent uploads', () => {
     await waitUntil(async () => (await inFlight(server.url)) === 0, { what: 'slots released', timeoutMs: 30_000 });
     const retried = await uploadWithToken(server.api, png, { token: null, captureId: 'third' });
     assert.equal(retried.status, 202);
-    assert.deepEqual(readRows(dataDir).map((r) => r.capture_id).sort(), ['held-1', 'held-2', 'third']);
+    assert.deepEqual(
+      readRows(dataDir)
+        .map((r) => r.capture_id)
+        .sort(),
+      ['held-1', 'held-2', 'third'],
+    );
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(metrics, /^openrecall_uploads_total\{outcome="busy"\} 1$/m);
     assert.match(metrics, /^openrecall_uploads_total\{outcome="accepted"\} 3$/m);
@@ -129,7 +149,13 @@ describe('bounded concurrent uploads', () => {
 
     // The real uploader and buffer; its clock records each wait it asks for (and waits 50 ms of it).
     const waits: number[] = [];
-    const clock: Clock = { now: () => Date.now(), sleep: async (ms) => { waits.push(ms); await new Promise((r) => setTimeout(r, 50)); } };
+    const clock: Clock = {
+      now: () => Date.now(),
+      sleep: async (ms) => {
+        waits.push(ms);
+        await new Promise((r) => setTimeout(r, 50));
+      },
+    };
     const lines: string[] = [];
     const buffer = new FrameBuffer(path.join(tempDir(), 'buffer'), 10 * 1024 * 1024, (m) => lines.push(m));
     buffer.open();
@@ -145,11 +171,17 @@ describe('bounded concurrent uploads', () => {
     } finally {
       await uploader.stop();
     }
-    assert.ok(lines.some((l) => /upload failed: HTTP 503: the server is receiving 2 uploads already/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /upload failed: HTTP 503: the server is receiving 2 uploads already/.test(l)),
+      lines.join('\n'),
+    );
     // Backoff alone would ask for 10-20 ms: every wait after a 503 is the server's 2 s.
     for (const wait of waits) assert.ok(wait >= 2000, `waited ${wait} ms after a 503 with Retry-After: 2`);
     assert.equal(uploader.status().delivered, 1);
     assert.equal(readRows(dataDir).filter((r) => r.capture_id === captureId).length, 1);
-    assert.deepEqual(listFilesRecursive(path.join(buffer.dir)).filter((f) => !f.startsWith('quarantine')), []);
+    assert.deepEqual(
+      listFilesRecursive(path.join(buffer.dir)).filter((f) => !f.startsWith('quarantine')),
+      [],
+    );
   });
 });

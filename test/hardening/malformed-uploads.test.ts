@@ -31,6 +31,9 @@ describe('a PNG whose chunks are valid but whose zlib stream is corrupt', () => 
     );
     assert.match(failed.last_error, /^image: image cannot be decoded/);
     assert.equal(failed.attempts, 1, 'a permanent failure is not retried');
-    await waitUntil(async () => (await getJson(`${server.api}/entries/${good.body.task_id}`)).body.status === 'COMPLETED', { what: 'the good frame', timeoutMs: 60_000 });
+    await waitUntil(async () => (await getJson(`${server.api}/entries/${good.body.task_id}`)).body.status === 'COMPLETED', {
+      what: 'the good frame',
+      timeoutMs: 60_000,
+    });
   });
 });

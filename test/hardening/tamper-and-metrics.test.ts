@@ -37,7 +37,12 @@ describe('screenshots tampered with behind the server', () => {
     await server.processor.start();
     const final = await waitUntil(
       async () => {
-        const entries = (await getJson(`${server.api}/entries?limit=10`)).body.entries as Array<{ capture_id: string; status: string; last_error: string | null; attempts: number }>;
+        const entries = (await getJson(`${server.api}/entries?limit=10`)).body.entries as Array<{
+          capture_id: string;
+          status: string;
+          last_error: string | null;
+          attempts: number;
+        }>;
         return entries.every((e) => e.status === 'COMPLETED' || e.status === 'FAILED') ? entries : undefined;
       },
       { what: 'every frame finished', timeoutMs: 60_000 },
@@ -90,15 +95,26 @@ describe('GET /metrics (server process, tesseract.js)', () => {
     server = await startServerProcess(tempDir(), { OPENRECALL_API_TOKEN: TOKEN, OPENRECALL_OCR_ENGINE: 'tesseract-js' });
     for (let i = 0; i < 3; i++) {
       const image = await renderTextImage([`metrics frame number ${i}`], { width: 420, height: 140, seed: i + 1 });
-      const response = await uploadFrame(server.api, { image, contentType: 'image/png', timestamp: Date.now() / 1000 - 5, app: 'M', title: 't', captureId: `m-${i}`, bufferBytes: 12_345 + i }, { token: TOKEN });
+      const response = await uploadFrame(
+        server.api,
+        { image, contentType: 'image/png', timestamp: Date.now() / 1000 - 5, app: 'M', title: 't', captureId: `m-${i}`, bufferBytes: 12_345 + i },
+        { token: TOKEN },
+      );
       assert.equal(response.status, 202);
     }
-    const corrupt = await uploadFrame(server.api, { image: corruptZlibPng(await solidPng(100, 80)), contentType: 'image/png', timestamp: Date.now() / 1000 - 5, app: 'M', title: 't', captureId: 'm-bad' }, { token: TOKEN });
+    const corrupt = await uploadFrame(
+      server.api,
+      { image: corruptZlibPng(await solidPng(100, 80)), contentType: 'image/png', timestamp: Date.now() / 1000 - 5, app: 'M', title: 't', captureId: 'm-bad' },
+      { token: TOKEN },
+    );
     assert.equal(corrupt.status, 202);
-    await waitUntil(async () => {
-      const { queue } = (await getJson(`${server.api}/queue/status`, { headers: bearer() })).body;
-      return queue.completed === 3 && queue.failed === 1;
-    }, { what: 'frames processed', timeoutMs: 120_000 });
+    await waitUntil(
+      async () => {
+        const { queue } = (await getJson(`${server.api}/queue/status`, { headers: bearer() })).body;
+        return queue.completed === 3 && queue.failed === 1;
+      },
+      { what: 'frames processed', timeoutMs: 120_000 },
+    );
 
     assert.equal((await fetch(`${server.url}/metrics`)).status, 401, '/metrics needs the token');
     const response = await fetch(`${server.url}/metrics`, { headers: bearer() });
@@ -116,7 +132,11 @@ describe('GET /metrics (server process, tesseract.js)', () => {
     assert.equal(get('openrecall_ingest_duration_seconds_count'), 4);
     assert.equal(get('openrecall_ingest_duration_seconds_bucket', { le: '+Inf' }), 4);
     const buckets = samples.filter((s) => s.name === 'openrecall_ingest_duration_seconds_bucket').map((s) => s.value);
-    assert.deepEqual(buckets, [...buckets].sort((a, b) => a - b), 'cumulative buckets never decrease');
+    assert.deepEqual(
+      buckets,
+      [...buckets].sort((a, b) => a - b),
+      'cumulative buckets never decrease',
+    );
     assert.ok(get('openrecall_ingest_duration_seconds_sum')! > 0);
 
     assert.equal(types.get('openrecall_stage_duration_seconds'), 'histogram');

@@ -31,7 +31,7 @@ export async function getJson<T = any>(url: string, init?: RequestInit): Promise
 }
 
 /** Polls until `check` returns a truthy value or the time runs out. */
-export async function waitUntil<T>(check: () => Promise<T> | T, { timeoutMs = 120_000, intervalMs = 100, what = "condition" } = {}): Promise<T> {
+export async function waitUntil<T>(check: () => Promise<T> | T, { timeoutMs = 120_000, intervalMs = 100, what = 'condition' } = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -48,7 +48,10 @@ export class FakeOpenAi {
 
   vector(text: string): number[] {
     const v = new Array<number>(this.dim).fill(0);
-    for (const raw of text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean)) {
+    for (const raw of text
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter(Boolean)) {
       const word = SYNONYMS[raw] ?? raw;
       v[hash(word) % this.dim]! += 1;
     }
@@ -88,7 +91,11 @@ export class FakeOpenAi {
       });
     }
     if (mode === 'malformed') return send(200, { choices: [] });
-    return send(200, { id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: this.description }, finish_reason: 'stop' }] });
+    return send(200, {
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: this.description }, finish_reason: 'stop' }],
+    });
   }
 
   async close(): Promise<void> {

@@ -30,7 +30,13 @@ export function importGraph(root: string): Map<string, ImportEdge[]> {
     for (const m of source.matchAll(STATIC)) {
       // `import { type A, type B }` is as erased as `import type { A, B }`.
       const names = m[3]!;
-      const allTypes = /^\{[^}]*\}\s*$/.test(names.trim()) && names.replace(/[{}\s]/g, '').split(',').filter(Boolean).every((n) => n.startsWith('type'));
+      const allTypes =
+        /^\{[^}]*\}\s*$/.test(names.trim()) &&
+        names
+          .replace(/[{}\s]/g, '')
+          .split(',')
+          .filter(Boolean)
+          .every((n) => n.startsWith('type'));
       edges.push({ target: resolve(m[4]!), typeOnly: Boolean(m[2]) || allTypes });
     }
     for (const m of source.matchAll(BARE)) edges.push({ target: resolve(m[1]!), typeOnly: false });

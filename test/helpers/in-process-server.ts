@@ -9,7 +9,15 @@ import { tempDir } from './temp-dir.js';
  */
 export async function startInProcessServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer & { api: string; dataDir: string }> {
   const dataDir = overrides.dataDir ?? tempDir();
-  const config: ServerConfig = { ...loadServerConfig({ OPENRECALL_EMBEDDING_PROVIDER: 'none' }), dataDir, host: '127.0.0.1', port: 0, ocrEngine: 'none', workers: 1, ...overrides };
+  const config: ServerConfig = {
+    ...loadServerConfig({ OPENRECALL_EMBEDDING_PROVIDER: 'none' }),
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    ocrEngine: 'none',
+    workers: 1,
+    ...overrides,
+  };
   const server = await startServer(config, silentLogger);
   return { ...server, api: `${server.url}/api`, dataDir };
 }

@@ -55,10 +55,19 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
   const db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log: silentLogger, checkpoints: false });
   const repo = new EntriesRepository(db);
   const uploadGate = new UploadGate(config.maxConcurrentUploads);
-  const retention = new RetentionService(new StorageRepository(db), images, { retentionDays: config.retentionDays, maxStorageBytes: config.maxStorageBytes, log: silentLogger });
+  const retention = new RetentionService(new StorageRepository(db), images, {
+    retentionDays: config.retentionDays,
+    maxStorageBytes: config.maxStorageBytes,
+    log: silentLogger,
+  });
   const app = await buildApp(
     {
-      ingest: new IngestService(repo, images, { maxImagePixels: config.maxImagePixels, lifoThreshold: config.lifoThreshold, maxClockSkewSeconds: 24 * 3600, onAccepted: () => {} }),
+      ingest: new IngestService(repo, images, {
+        maxImagePixels: config.maxImagePixels,
+        lifoThreshold: config.lifoThreshold,
+        maxClockSkewSeconds: 24 * 3600,
+        onAccepted: () => {},
+      }),
       queue: new QueueService(repo, {
         lifoThreshold: config.lifoThreshold,
         workers: config.workers,
@@ -97,7 +106,8 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
     dataDir: config.dataDir,
     uploadGate,
     request,
-    postUpload: (raw, headers = {}) => request({ method: 'POST', url: '/api/upload', payload: raw.body, headers: { 'content-type': raw.contentType, ...headers } }),
+    postUpload: (raw, headers = {}) =>
+      request({ method: 'POST', url: '/api/upload', payload: raw.body, headers: { 'content-type': raw.contentType, ...headers } }),
     upload: (frame) => {
       const parts: Part[] = [
         { name: 'timestamp', value: String(frame.timestamp ?? Date.now() / 1000 - 60 + counter++ / 1000) },

@@ -43,7 +43,15 @@ function valueInfo(field: number, name: string, elemType: number, dims: Array<st
 export const TINY_MODEL_DIM = 8;
 
 export function writeTinyModel(dir: string): string {
-  const groups = [['[UNK]'], ['[PAD]'], ['car', 'cars', 'automobile', 'vehicle'], ['insurance', 'policy'], ['banana', 'fruit'], ['invoice', 'bill'], ['meeting', 'calendar']];
+  const groups = [
+    ['[UNK]'],
+    ['[PAD]'],
+    ['car', 'cars', 'automobile', 'vehicle'],
+    ['insurance', 'policy'],
+    ['banana', 'fruit'],
+    ['invoice', 'bill'],
+    ['meeting', 'calendar'],
+  ];
   const vocab: Record<string, number> = {};
   const rows: number[][] = [];
   groups.forEach((words, group) => {
@@ -85,6 +93,9 @@ export function writeTinyModel(dir: string): string {
       model: { type: 'WordLevel', vocab, unk_token: '[UNK]' },
     }),
   );
-  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ model_max_length: 512, pad_token: '[PAD]', unk_token: '[UNK]', tokenizer_class: 'PreTrainedTokenizer' }));
+  fs.writeFileSync(
+    path.join(dir, 'tokenizer_config.json'),
+    JSON.stringify({ model_max_length: 512, pad_token: '[PAD]', unk_token: '[UNK]', tokenizer_class: 'PreTrainedTokenizer' }),
+  );
   return dir;
 }

@@ -13,7 +13,9 @@ plastic pocket poetry police portal powder prairie profit public puzzle quarter 
 remote rescue ribbon river rocket rubber saddle salmon sample schema season second secret select server shadow
 signal silver simple socket spider spring square stable statue studio summer sunset switch symbol system
 tablet target temple tennis ticket timber tomato travel tunnel turtle umbrella update valley velvet vendor
-violin vision volume wallet walnut window winter wizard yellow zebra`.split(/\s+/).filter(Boolean);
+violin vision volume wallet walnut window winter wizard yellow zebra`
+  .split(/\s+/)
+  .filter(Boolean);
 
 /** Deterministic pick of `count` distinct words starting at `offset`. */
 export function pickWords(count: number, offset = 0): string[] {
@@ -22,6 +24,11 @@ export function pickWords(count: number, offset = 0): string[] {
 
 /** Share of expected words found as whole words in the OCR text (case-insensitive). */
 export function wordRecall(expected: string[], text: string): number {
-  const found = new Set(text.toLowerCase().split(/[^a-z]+/).filter(Boolean));
+  const found = new Set(
+    text
+      .toLowerCase()
+      .split(/[^a-z]+/)
+      .filter(Boolean),
+  );
   return expected.filter((w) => found.has(w.toLowerCase())).length / expected.length;
 }

@@ -40,7 +40,10 @@ describe('activity view', () => {
     const { page, problems } = await watchedPage(context);
     await page.goto(`${server.url}/activity`);
     await page.locator('.activity__row[data-app="Editor"]').waitFor({ timeout: EXPECT_MS });
-    assert.deepEqual(await page.locator('.activity__row[data-app]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.app)), ['Editor', 'Browser']);
+    assert.deepEqual(await page.locator('.activity__row[data-app]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.app)), [
+      'Editor',
+      'Browser',
+    ]);
 
     const editor = page.locator('.activity__row[data-app="Editor"] .activity__stretch');
     assert.equal(await editor.count(), 2, 'the 09:00 stretch and the 18:00 one');
@@ -72,7 +75,10 @@ describe('activity view', () => {
     assert.equal(status, 200);
     const editor = body.apps.find((a: { app: string }) => a.app === 'Editor');
     assert.equal(editor.seconds, 120 + 300 + 10, '09:00 until 09:02, then 5 min at most, the last frame 10 s');
-    assert.deepEqual(editor.windows.map((w: { title: string }) => w.title), ['todo.md', 'notes.md']);
+    assert.deepEqual(
+      editor.windows.map((w: { title: string }) => w.title),
+      ['todo.md', 'notes.md'],
+    );
     assert.equal(editor.stretches[0].first_frame_id, ids.editor1);
     assert.equal(editor.stretches[0].last_frame_id, ids.editor2);
     const bad = await getJson(`${server.api}/activity?start=someday`);
@@ -86,7 +92,10 @@ describe('activity view', () => {
     const isoDay = `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`;
     const iso = await getJson(`${server.api}/activity?start=${isoDay}T00:00:00&end=${isoDay}T23:59:59`);
     assert.equal(iso.status, 200, 'ISO 8601 without a zone: server local time');
-    assert.deepEqual(iso.body.apps.map((a: { app: string }) => a.app), ['Mail']);
+    assert.deepEqual(
+      iso.body.apps.map((a: { app: string }) => a.app),
+      ['Mail'],
+    );
     const backwards = await getJson(`${server.api}/activity?start=${start}&end=${start - 60}`);
     assert.equal(backwards.status, 400);
     assert.match(backwards.body.message, /'end' must be after 'start'/);

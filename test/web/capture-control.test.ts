@@ -79,7 +79,8 @@ describe('capture control from the Settings page', () => {
     await page.locator('#clients-rows tr[data-paused="false"]').waitFor({ timeout: EXPECT_MS });
 
     // upload_enabled false holds its uploads: frames wait in its buffer until it is true again.
-    const setConfig = (body: object) => getJson(`${server.api}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const setConfig = (body: object) =>
+      getJson(`${server.api}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal((await setConfig({ upload_enabled: false })).status, 200);
     await client.waitFor(/uploads held by the server/);
     await window.setTitle('Control test C');

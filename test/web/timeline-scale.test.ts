@@ -25,12 +25,18 @@ describe('timeline with 50 000 frames', () => {
   before(async () => {
     const dataDir = tempDir();
     // Rows here share a few image files, which compaction would move away from under the others: it stays off.
-    [server, browser] = await Promise.all([startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_COMPACT_AFTER_MINUTES: '50000000' }), launchBrowser()]);
+    [server, browser] = await Promise.all([
+      startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_COMPACT_AFTER_MINUTES: '50000000' }),
+      launchBrowser(),
+    ]);
     const images: string[] = [];
     for (let i = 0; i < IMAGES; i++) {
       const relative = `screenshots/scale/${i}.webp`;
       fs.mkdirSync(path.join(dataDir, 'screenshots', 'scale'), { recursive: true });
-      const png = await renderTextImage([`Screen number ${i}`, 'A long day of work, captured every few seconds'], { seed: i + 1, background: ['#ffffff', '#f0f4ff', '#fff6e8', '#eefbf0'][i % 4] });
+      const png = await renderTextImage([`Screen number ${i}`, 'A long day of work, captured every few seconds'], {
+        seed: i + 1,
+        background: ['#ffffff', '#f0f4ff', '#fff6e8', '#eefbf0'][i % 4],
+      });
       fs.writeFileSync(path.join(dataDir, relative), await sharp(png).webp({ lossless: true }).toBuffer());
       images.push(relative);
     }
@@ -128,12 +134,17 @@ describe('timeline with 50 000 frames', () => {
       slider.dispatchEvent(new Event('input', { bubbles: true }));
     });
     const { body: middle } = await getJson(`${server.api}/timeline/frames?offset=25000&limit=1`);
-    await page.waitForFunction((id) => document.getElementById('timeline-open')?.getAttribute('href') === `/entry/${id}`, middle.frames[0].id, { timeout: 5000 });
+    await page.waitForFunction((id) => document.getElementById('timeline-open')?.getAttribute('href') === `/entry/${id}`, middle.frames[0].id, {
+      timeout: 5000,
+    });
     await page.locator('.stage--sharp').waitFor();
     await screenshot(page, 'timeline-50000-frames');
 
     const frames = fetched.reduce((sum, n) => sum + n, 0);
-    assert.ok(fetched.every((n) => n <= 100), 'pages of at most 100 frames');
+    assert.ok(
+      fetched.every((n) => n <= 100),
+      'pages of at most 100 frames',
+    );
     assert.ok(frames <= 1000, `the browser asked for ${frames} frames`);
     assert.deepEqual(problems, []);
     await context.close();
@@ -147,15 +158,22 @@ describe('timeline with 50 000 frames', () => {
     const initial = await page.locator('.card').count();
     assert.ok(initial > 0 && initial <= 150, `${initial} cards at first`);
     // Scroll to the end (again, while it has not grown: as a user keeps scrolling).
-    await page.waitForFunction((n) => {
-      window.scrollTo(0, document.documentElement.scrollHeight);
-      return document.querySelectorAll('.card').length > n;
-    }, initial, { polling: 250 });
+    await page.waitForFunction(
+      (n) => {
+        window.scrollTo(0, document.documentElement.scrollHeight);
+        return document.querySelectorAll('.card').length > n;
+      },
+      initial,
+      { polling: 250 },
+    );
     const after = await page.locator('.card').count();
     assert.ok(after <= initial + 150, `${after} cards after one scroll`);
     // Newest first, grouped under day headings.
     const ids = await page.locator('.card').evaluateAll((cards) => cards.map((c) => Number((c as HTMLElement).dataset.id)));
-    assert.deepEqual(ids, [...ids].sort((a, b) => b - a));
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => b - a),
+    );
     assert.ok((await page.locator('.day__title').count()) >= 1);
     assert.deepEqual(problems, []);
     await context.close();

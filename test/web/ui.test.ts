@@ -61,7 +61,10 @@ describe('web UI', () => {
         name: 'grid',
         url: '/',
         ready: async (page) => {
-          await page.locator('.card').nth(seed.length - 1).waitFor();
+          await page
+            .locator('.card')
+            .nth(seed.length - 1)
+            .waitFor();
           // Grouped by day, newest first: two frames today, two yesterday, two the day before.
           const days = await page.locator('.day').evaluateAll((days) => days.map((d) => d.querySelectorAll('.card').length));
           assert.deepEqual(days, [2, 2, 2]);
@@ -78,7 +81,11 @@ describe('web UI', () => {
       },
       { name: 'timeline', url: '/timeline', ready: async (page) => void (await page.locator('.stage--sharp').waitFor()) },
       { name: 'search', url: '/search?q=falcon', ready: async (page) => void (await page.locator('.result mark').first().waitFor()) },
-      { name: 'queue', url: '/queue', ready: async (page) => void (await page.waitForFunction(() => document.getElementById('queue-completed')?.textContent !== '–')) },
+      {
+        name: 'queue',
+        url: '/queue',
+        ready: async (page) => void (await page.waitForFunction(() => document.getElementById('queue-completed')?.textContent !== '–')),
+      },
     ];
     for (const colorScheme of ['light', 'dark'] as const) {
       for (const width of [1280, 390]) {
@@ -93,7 +100,9 @@ describe('web UI', () => {
           assert.equal(await page.locator('h1').count(), 1, `${name}: one h1`);
           const unlabelled = await page.evaluate(() =>
             [...document.querySelectorAll('input, select, button')]
-              .filter((el) => !(el as HTMLElement).hidden && !(el.getAttribute('aria-label') || (el as HTMLInputElement).labels?.length || el.textContent?.trim()))
+              .filter(
+                (el) => !(el as HTMLElement).hidden && !(el.getAttribute('aria-label') || (el as HTMLInputElement).labels?.length || el.textContent?.trim()),
+              )
               .map((el) => el.outerHTML.slice(0, 80)),
           );
           assert.deepEqual(unlabelled, [], `${name}: unlabelled controls`);
@@ -152,7 +161,10 @@ describe('web UI', () => {
     await page.locator('.result').first().waitFor();
     assert.equal(await page.locator('.result').count(), 1);
     assert.equal(await page.locator('.result').getAttribute('data-id'), String(ids[2]));
-    assert.deepEqual((await page.locator('.result mark').allInnerTexts()).map((t) => t.toLowerCase()), ['walrus']);
+    assert.deepEqual(
+      (await page.locator('.result mark').allInnerTexts()).map((t) => t.toLowerCase()),
+      ['walrus'],
+    );
     assert.match(page.url(), /\/search\?q=walrus/);
     await screenshot(page, 'search-results');
 
@@ -181,7 +193,11 @@ describe('web UI', () => {
     // When the server fails, the page says so with the server's reason instead of showing nothing.
     const failing = await watchedPage(context);
     await failing.page.route('**/api/search?*', (route) =>
-      route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ statusCode: 503, error: 'UNAVAILABLE', message: 'the index is being rebuilt' }) }),
+      route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({ statusCode: 503, error: 'UNAVAILABLE', message: 'the index is being rebuilt' }),
+      }),
     );
     await failing.page.goto(`${server.url}/search?q=walrus`);
     const alert = failing.page.getByRole('alert');
@@ -247,9 +263,17 @@ describe('web UI', () => {
     await page.getByText('keep forever').waitFor();
     assert.notEqual(await page.locator('#queue-oldest-kept').innerText(), 'none', 'frames are stored: the oldest has a time');
     // Compaction figures (frames here are fresh: nothing compacted yet, those waiting counted).
-    assert.match(await page.locator('#queue-compaction').innerText(), /^(nothing compacted yet|[\d,]+ frames in .+ of their size before)( · [\d,]+ not yet \(after \d+ min\))?$/);
+    assert.match(
+      await page.locator('#queue-compaction').innerText(),
+      /^(nothing compacted yet|[\d,]+ frames in .+ of their size before)( · [\d,]+ not yet \(after \d+ min\))?$/,
+    );
 
-    const response = await upload(server.api, { image: await renderTextImage(['Zeppelin museum opening hours'], { seed: 200 }), app: 'Files', title: 'Archive 2003', timestamp: captured });
+    const response = await upload(server.api, {
+      image: await renderTextImage(['Zeppelin museum opening hours'], { seed: 200 }),
+      app: 'Files',
+      title: 'Archive 2003',
+      timestamp: captured,
+    });
     const id = response.body.task_id as number;
     const item = page.locator(`.failed__item[data-id="${id}"]`);
     await item.waitFor({ timeout: 60_000 });
@@ -262,7 +286,10 @@ describe('web UI', () => {
 
     // Its own page says why it failed and offers a retry.
     const detail = await open(context, `/entry/${id}`);
-    await detail.page.getByRole('alert').filter({ hasText: /Processing failed: .*EEXIST/ }).waitFor();
+    await detail.page
+      .getByRole('alert')
+      .filter({ hasText: /Processing failed: .*EEXIST/ })
+      .waitFor();
     assert.equal(await detail.page.getByRole('button', { name: 'Retry' }).isEnabled(), true);
     assert.match(await detail.page.locator('.facts').innerText(), /FAILED/);
     await imagesSettled(detail.page);
@@ -313,7 +340,13 @@ describe('web UI', () => {
     // The timeline has one frame fewer, and its moment now shows a neighbour.
     await page.goto(`${server.url}/timeline?t=${seed[3]!.timestamp}`);
     await page.locator('.stage--sharp').waitFor();
-    assert.equal(await page.locator('.scrub__position').innerText().then((t) => t.split('/')[1]!.trim().replace(/\D/g, '')), String(before.count - 1));
+    assert.equal(
+      await page
+        .locator('.scrub__position')
+        .innerText()
+        .then((t) => t.split('/')[1]!.trim().replace(/\D/g, '')),
+      String(before.count - 1),
+    );
     assert.notEqual(await page.locator('#timeline-open').getAttribute('href'), `/entry/${target}`);
     assert.deepEqual(problems, []);
     await context.close();
@@ -331,7 +364,11 @@ describe('web UI', () => {
       position: await page.locator('.scrub__position').innerText(),
       time: await page.locator('#timeline-time').getAttribute('datetime'),
     });
-    const expect = (i: number) => ({ href: `/entry/${frames[i]!.id}`, position: `${i + 1} / ${summary.count}`, time: new Date(frames[i]!.timestamp * 1000).toISOString() });
+    const expect = (i: number) => ({
+      href: `/entry/${frames[i]!.id}`,
+      position: `${i + 1} / ${summary.count}`,
+      time: new Date(frames[i]!.timestamp * 1000).toISOString(),
+    });
     const newest = summary.count - 1;
     assert.deepEqual(await shown(), expect(newest));
 
@@ -360,7 +397,9 @@ describe('web UI', () => {
     const target = seed[4]!; // today 08:45
     const local = new Date(target.timestamp * 1000);
     const pad = (n: number) => String(n).padStart(2, '0');
-    await page.getByLabel('Jump to').fill(`${local.getFullYear()}-${pad(local.getMonth() + 1)}-${pad(local.getDate())}T${pad(local.getHours())}:${pad(local.getMinutes() + 1)}`);
+    await page
+      .getByLabel('Jump to')
+      .fill(`${local.getFullYear()}-${pad(local.getMonth() + 1)}-${pad(local.getDate())}T${pad(local.getHours())}:${pad(local.getMinutes() + 1)}`);
     await page.getByRole('button', { name: 'Go' }).click();
     await page.waitForFunction((id) => document.getElementById('timeline-open')?.getAttribute('href') === `/entry/${id}`, ids[4]);
     assert.deepEqual(problems, []);

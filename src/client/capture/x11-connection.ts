@@ -158,7 +158,10 @@ export class X11Connection {
         if (received.length < total) return;
         const status = received[0];
         if (status !== 1) {
-          const reason = received.subarray(8, 8 + (received[1] ?? 0)).toString('latin1').trim();
+          const reason = received
+            .subarray(8, 8 + (received[1] ?? 0))
+            .toString('latin1')
+            .trim();
           finish(new X11Error(`X display ${env.DISPLAY} refused the connection${reason ? `: ${reason}` : ''}`));
           return;
         }
@@ -304,7 +307,10 @@ export class LazyX11Connection {
   }
 
   close(): void {
-    void this.connection?.then((c) => c.close(), () => {});
+    void this.connection?.then(
+      (c) => c.close(),
+      () => {},
+    );
     this.connection = undefined;
   }
 }

@@ -31,10 +31,16 @@ export function decodeManifest(bytes: Buffer): Manifest {
   const m = parsed as Partial<Manifest>;
   const valid =
     m.version === 1 &&
-    Number.isInteger(m.width) && Number.isInteger(m.height) && m.width! > 0 && m.height! > 0 &&
-    Array.isArray(m.layers) && m.layers.every((l) => typeof l === 'string') &&
-    Array.isArray(m.layerIds) && m.layerIds.length === m.layers.length &&
-    Array.isArray(m.tiles) && m.tiles.every((t) => Array.isArray(t) && t.length === 2 && Number.isInteger(t[0]) && Number.isInteger(t[1]));
+    Number.isInteger(m.width) &&
+    Number.isInteger(m.height) &&
+    m.width! > 0 &&
+    m.height! > 0 &&
+    Array.isArray(m.layers) &&
+    m.layers.every((l) => typeof l === 'string') &&
+    Array.isArray(m.layerIds) &&
+    m.layerIds.length === m.layers.length &&
+    Array.isArray(m.tiles) &&
+    m.tiles.every((t) => Array.isArray(t) && t.length === 2 && Number.isInteger(t[0]) && Number.isInteger(t[1]));
   if (!valid) throw new DamagedManifestError('manifest has an unexpected structure');
   return m as Manifest;
 }

@@ -75,7 +75,7 @@ export function chunksNeeded(refs: TileRef[]): Array<[layer: number, chunk: numb
   for (const [layer, slot] of refs) {
     const chunk = Math.floor(slot / CHUNK_TILES);
     const key = `${layer}:${chunk}`;
-    if (!seen.has(key)) (seen.add(key), needed.push([layer, chunk]));
+    if (!seen.has(key)) seen.add(key), needed.push([layer, chunk]);
   }
   return needed;
 }

@@ -58,7 +58,13 @@ export function resolveLanguages(spec: string): LanguageFile[] {
 export function cliLanguages(command = 'tesseract'): Set<string> {
   try {
     const out = execFileSync(command, ['--list-langs'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
-    return new Set(out.split('\n').slice(1).map((l) => l.trim()).filter(Boolean));
+    return new Set(
+      out
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
   } catch {
     return new Set();
   }

@@ -10,7 +10,13 @@ export function configRoutes(clients: ClientsService, serverSettings: () => Serv
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     api.get(
       '/api/config',
-      { schema: { summary: 'Runtime settings the capture clients obey, and whether a client is online', tags: ['capture control'], response: { 200: RuntimeConfig } } },
+      {
+        schema: {
+          summary: 'Runtime settings the capture clients obey, and whether a client is online',
+          tags: ['capture control'],
+          response: { 200: RuntimeConfig },
+        },
+      },
       async () => clients.config(),
     );
     api.post(

@@ -43,19 +43,35 @@ export async function entriesRoutes(app: FastifyInstance, options: { entries: En
 
   api.get(
     '/api/entries/:id',
-    { schema: { summary: 'One frame with every field', tags: ['entries'], params: EntryIdParams, response: { 200: Type.Ref('Entry'), ...errorResponses(404) } } },
+    {
+      schema: { summary: 'One frame with every field', tags: ['entries'], params: EntryIdParams, response: { 200: Type.Ref('Entry'), ...errorResponses(404) } },
+    },
     async (request) => entryResource(entries.get(request.params.id)),
   );
 
   api.get(
     '/api/entries/:id/image',
-    { schema: { summary: 'The stored screenshot', tags: ['entries'], params: EntryIdParams, response: { 200: binary('Screenshot'), ...errorResponses(404, 422) } } },
+    {
+      schema: {
+        summary: 'The stored screenshot',
+        tags: ['entries'],
+        params: EntryIdParams,
+        response: { 200: binary('Screenshot'), ...errorResponses(404, 422) },
+      },
+    },
     async (request, reply) => sendImage(reply, await entries.frameImage(request.params.id)),
   );
 
   api.get(
     '/api/entries/:id/thumbnail',
-    { schema: { summary: 'A small WebP of the screenshot', tags: ['entries'], params: EntryIdParams, response: { 200: binary('Thumbnail'), ...errorResponses(404) } } },
+    {
+      schema: {
+        summary: 'A small WebP of the screenshot',
+        tags: ['entries'],
+        params: EntryIdParams,
+        response: { 200: binary('Thumbnail'), ...errorResponses(404) },
+      },
+    },
     async (request, reply) => sendImage(reply, await entries.thumbnail(request.params.id)),
   );
 

@@ -10,28 +10,32 @@ import { SECURITY_HEADERS } from '../security.js';
  */
 export function mcpRoutes(context: Omit<ToolContext, 'baseUrl'>) {
   return async function mcpPlugin(app: FastifyInstance): Promise<void> {
-    app.post('/mcp', { schema: { summary: 'MCP (Model Context Protocol) endpoint for AI assistants, Streamable HTTP', tags: ['mcp'] } }, async (request, reply) => {
-      const baseUrl = `${request.protocol}://${request.host}`;
-      const server = createMcpServer(() => ({ ...context, baseUrl }));
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      reply.hijack();
-      reply.raw.on('close', () => {
-        void transport.close();
-        void server.close();
-      });
-      // The security headers of every answer (onSend does not run for a hijacked reply).
-      for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.raw.setHeader(name, value);
-      try {
-        await server.connect(transport);
-        await transport.handleRequest(request.raw, reply.raw, request.body);
-      } catch (error) {
-        request.log.error({ err: error }, 'MCP request failed');
-        if (!reply.raw.headersSent) {
-          reply.raw.writeHead(500, { 'content-type': 'application/json' });
-          reply.raw.end(JSON.stringify({ statusCode: 500, error: 'INTERNAL', message: 'internal server error' }));
+    app.post(
+      '/mcp',
+      { schema: { summary: 'MCP (Model Context Protocol) endpoint for AI assistants, Streamable HTTP', tags: ['mcp'] } },
+      async (request, reply) => {
+        const baseUrl = `${request.protocol}://${request.host}`;
+        const server = createMcpServer(() => ({ ...context, baseUrl }));
+        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+        reply.hijack();
+        reply.raw.on('close', () => {
+          void transport.close();
+          void server.close();
+        });
+        // The security headers of every answer (onSend does not run for a hijacked reply).
+        for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.raw.setHeader(name, value);
+        try {
+          await server.connect(transport);
+          await transport.handleRequest(request.raw, reply.raw, request.body);
+        } catch (error) {
+          request.log.error({ err: error }, 'MCP request failed');
+          if (!reply.raw.headersSent) {
+            reply.raw.writeHead(500, { 'content-type': 'application/json' });
+            reply.raw.end(JSON.stringify({ statusCode: 500, error: 'INTERNAL', message: 'internal server error' }));
+          }
         }
-      }
-    });
+      },
+    );
     const notAllowed = { statusCode: 405, error: 'METHOD_NOT_ALLOWED', message: 'this MCP endpoint is stateless: POST JSON-RPC messages to /mcp' };
     app.get('/mcp', { schema: { hide: true } }, async (_request, reply) => reply.code(405).header('allow', 'POST').send(notAllowed));
     app.delete('/mcp', { schema: { hide: true } }, async (_request, reply) => reply.code(405).header('allow', 'POST').send(notAllowed));

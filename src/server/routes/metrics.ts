@@ -13,6 +13,9 @@ export async function metricsRoutes(app: FastifyInstance, options: { metrics: Me
       },
     },
     async (_request, reply) =>
-      reply.type('text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store').send(await options.metrics.render()),
+      reply
+        .type('text/plain; version=0.0.4; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(await options.metrics.render()),
   );
 }

@@ -23,9 +23,7 @@ export async function sessionRoutes(app: FastifyInstance, options: { auth: AuthS
       if (!auth.verifyToken(bearerToken(request.headers.authorization))) {
         return sendUnauthorized(
           reply,
-          request.headers.authorization === undefined
-            ? 'send the API token as Authorization: Bearer <token> to open a session'
-            : 'the API token is not valid',
+          request.headers.authorization === undefined ? 'send the API token as Authorization: Bearer <token> to open a session' : 'the API token is not valid',
         );
       }
       reply.header('set-cookie', auth.sessionCookie()).header('cache-control', 'no-store');

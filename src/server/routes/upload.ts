@@ -48,7 +48,19 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
       onResponse: async (_request, reply) => {
         if (!metrics) return;
         const status = reply.statusCode;
-        metrics.upload(status === 202 ? 'accepted' : status === 200 ? 'duplicate' : status === 503 ? 'busy' : status === 507 ? 'storage_full' : status === 401 ? 'unauthorized' : 'rejected');
+        metrics.upload(
+          status === 202
+            ? 'accepted'
+            : status === 200
+              ? 'duplicate'
+              : status === 503
+                ? 'busy'
+                : status === 507
+                  ? 'storage_full'
+                  : status === 401
+                    ? 'unauthorized'
+                    : 'rejected',
+        );
         if (status === 202) metrics.observeIngest(reply.elapsedTime / 1000);
       },
       // Runs before body validation, so a JSON or text body is told what is expected rather than which field is missing.

@@ -57,7 +57,10 @@ export function webRoutes(options: { webDir?: string } = {}) {
     app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => {
       const icon = (await fs.promises.readdir(assetsDir)).find((name) => name.startsWith('icon-') && name.endsWith('.svg'));
       if (!icon) return reply.callNotFound();
-      return reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(await fs.promises.readFile(path.join(assetsDir, icon)));
+      return reply
+        .type('image/svg+xml')
+        .header('cache-control', 'public, max-age=86400')
+        .send(await fs.promises.readFile(path.join(assetsDir, icon)));
     });
 
     for (const pattern of PAGES) {

@@ -57,7 +57,16 @@ export function activityPage(root: HTMLElement, route: Route): () => void {
     ),
   );
 
-  const hours = h('div', { class: 'activity__row activity__axis', 'aria-hidden': 'true' }, h('span', { class: 'activity__label' }), h('div', { class: 'activity__bar activity__bar--axis' }, ...Array.from({ length: 8 }, (_, i) => placed(h('span', null, `${String(i * 3).padStart(2, '0')}:00`), (i * 3 * 100) / 24))));
+  const hours = h(
+    'div',
+    { class: 'activity__row activity__axis', 'aria-hidden': 'true' },
+    h('span', { class: 'activity__label' }),
+    h(
+      'div',
+      { class: 'activity__bar activity__bar--axis' },
+      ...Array.from({ length: 8 }, (_, i) => placed(h('span', null, `${String(i * 3).padStart(2, '0')}:00`), (i * 3 * 100) / 24)),
+    ),
+  );
 
   void api<ActivityResponse>(`/api/activity?start=${start}&end=${end}`)
     .then((activity) => {
@@ -73,7 +82,18 @@ export function activityPage(root: HTMLElement, route: Route): () => void {
           h(
             'div',
             { class: 'activity__row', 'data-app': app.app },
-            h('span', { class: 'activity__label', title: app.windows.slice(0, 5).map((w) => `${w.title} (${formatDuration(w.seconds)})`).join('\n') }, h('strong', null, app.app), h('span', { class: 'muted' }, formatDuration(app.seconds))),
+            h(
+              'span',
+              {
+                class: 'activity__label',
+                title: app.windows
+                  .slice(0, 5)
+                  .map((w) => `${w.title} (${formatDuration(w.seconds)})`)
+                  .join('\n'),
+              },
+              h('strong', null, app.app),
+              h('span', { class: 'muted' }, formatDuration(app.seconds)),
+            ),
             h(
               'div',
               { class: 'activity__bar', role: 'list', 'aria-label': `${app.app}: ${formatDuration(app.seconds)}` },

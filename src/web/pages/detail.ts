@@ -26,7 +26,11 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
       if (stopped) return;
       page.replaceChildren(
         pageTitle(e instanceof ApiRequestError && e.status === 404 ? 'Frame not found' : 'Could not load this frame'),
-        h('p', { class: 'error', role: 'alert' }, e instanceof ApiRequestError && e.status === 404 ? `There is no frame ${id}; it may have been deleted.` : (e as Error).message),
+        h(
+          'p',
+          { class: 'error', role: 'alert' },
+          e instanceof ApiRequestError && e.status === 404 ? `There is no frame ${id}; it may have been deleted.` : (e as Error).message,
+        ),
         h('p', null, h('a', { href: '/' }, 'Back to recent frames')),
       );
     }
@@ -59,9 +63,23 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
 
     const actions = h('div', { class: 'actions' });
     if (entry.status === 'FAILED') {
-      actions.append(h('button', { type: 'button', class: 'button button--primary', 'data-focus-key': 'retry', onclick: () => void retry(entry) }, icon(ICONS.retry), 'Retry'));
+      actions.append(
+        h(
+          'button',
+          { type: 'button', class: 'button button--primary', 'data-focus-key': 'retry', onclick: () => void retry(entry) },
+          icon(ICONS.retry),
+          'Retry',
+        ),
+      );
     }
-    actions.append(h('button', { type: 'button', class: 'button button--danger', 'data-focus-key': 'delete', onclick: () => void remove(entry) }, icon(ICONS.trash), 'Delete'));
+    actions.append(
+      h(
+        'button',
+        { type: 'button', class: 'button button--danger', 'data-focus-key': 'delete', onclick: () => void remove(entry) },
+        icon(ICONS.trash),
+        'Delete',
+      ),
+    );
 
     const text = entry.text?.trim();
     const copy = h('button', { type: 'button', class: 'button button--small', 'data-focus-key': 'copy', disabled: !text }, icon(ICONS.copy), 'Copy text');
@@ -78,10 +96,18 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
     if (entry.width && entry.height) fact('Size', `${entry.width} × ${entry.height}${entry.bytes ? ` · ${formatBytes(entry.bytes)}` : ''}`);
     if (entry.attempts) fact('Attempts', String(entry.attempts));
     if (entry.processing_finished_at && entry.status === 'COMPLETED' && entry.processing_started_at) {
-      fact('Processed', `${formatFull(entry.processing_finished_at)} (${Math.max(0, entry.processing_finished_at - entry.processing_started_at).toFixed(1)} s)`);
+      fact(
+        'Processed',
+        `${formatFull(entry.processing_finished_at)} (${Math.max(0, entry.processing_finished_at - entry.processing_started_at).toFixed(1)} s)`,
+      );
     }
 
-    const description = h('section', { class: 'panel', hidden: true }, h('h2', { class: 'panel__title' }, 'Description'), h('p', { class: 'description' }, entry.description ?? ''));
+    const description = h(
+      'section',
+      { class: 'panel', hidden: true },
+      h('h2', { class: 'panel__title' }, 'Description'),
+      h('p', { class: 'description' }, entry.description ?? ''),
+    );
     if (entry.description) {
       void getCapabilities().then((caps) => {
         if (caps.show_ai_description) description.hidden = false;
@@ -92,7 +118,12 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
       h(
         'div',
         { class: 'detail__head' },
-        h('div', null, pageTitle(entry.title || 'Untitled window'), h('p', { class: 'muted' }, `${entry.app ?? 'Unknown app'} · ${formatFull(entry.timestamp)}`)),
+        h(
+          'div',
+          null,
+          pageTitle(entry.title || 'Untitled window'),
+          h('p', { class: 'muted' }, `${entry.app ?? 'Unknown app'} · ${formatFull(entry.timestamp)}`),
+        ),
         h('nav', { class: 'pager', 'aria-label': 'Neighbouring frames' }, older, newer),
       ),
       h(
@@ -112,7 +143,17 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
             'section',
             { class: 'panel' },
             h('div', { class: 'panel__head' }, h('h2', { class: 'panel__title' }, 'Text'), copy),
-            text ? ocr : h('p', { class: 'muted' }, entry.status === 'COMPLETED' ? 'No text was recognised on this screen.' : entry.status === 'FAILED' ? 'No text: processing did not finish.' : 'Not recognised yet.'),
+            text
+              ? ocr
+              : h(
+                  'p',
+                  { class: 'muted' },
+                  entry.status === 'COMPLETED'
+                    ? 'No text was recognised on this screen.'
+                    : entry.status === 'FAILED'
+                      ? 'No text: processing did not finish.'
+                      : 'Not recognised yet.',
+                ),
           ),
         ),
       ),
@@ -162,7 +203,12 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
       toast(`Frame ${entry.id} deleted`);
       navigate('/');
     } catch (e) {
-      toast(e instanceof ApiRequestError && e.status === 409 ? 'This frame is being processed right now; try again in a moment.' : `Could not delete: ${(e as Error).message}`, 'error');
+      toast(
+        e instanceof ApiRequestError && e.status === 409
+          ? 'This frame is being processed right now; try again in a moment.'
+          : `Could not delete: ${(e as Error).message}`,
+        'error',
+      );
     }
   }
 
@@ -209,7 +255,7 @@ function imageViewer(entry: Entry): { el: HTMLElement; cleanup: () => void } {
       level.textContent = `${Math.round(zoom * 100)} %`;
     }
   };
-  const currentScale = () => (zoom ?? img.clientWidth / (img.naturalWidth || entry.width || img.clientWidth || 1));
+  const currentScale = () => zoom ?? img.clientWidth / (img.naturalWidth || entry.width || img.clientWidth || 1);
   const step = (direction: 1 | -1) => {
     const scale = currentScale();
     const next = direction > 0 ? ZOOM_STEPS.find((z) => z > scale + 0.01) : [...ZOOM_STEPS].reverse().find((z) => z < scale - 0.01);
@@ -283,7 +329,13 @@ export function confirmDialog(title: string, message: string, confirmLabel: stri
     const dialog = h(
       'dialog',
       { class: 'dialog', 'aria-labelledby': titleId },
-      h('form', { method: 'dialog', class: 'dialog__body' }, h('h2', { id: titleId }, title), h('p', null, message), h('div', { class: 'dialog__actions' }, cancel, confirm)),
+      h(
+        'form',
+        { method: 'dialog', class: 'dialog__body' },
+        h('h2', { id: titleId }, title),
+        h('p', null, message),
+        h('div', { class: 'dialog__actions' }, cancel, confirm),
+      ),
     );
     dialog.addEventListener('close', () => {
       dialog.remove();

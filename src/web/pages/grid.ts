@@ -55,7 +55,12 @@ export function gridPage(root: HTMLElement, _route: Route): () => void {
   }
 
   function section(ts: number): HTMLElement {
-    return h('section', { class: 'day', 'data-day': dayKey(ts), 'aria-label': dayLabel(ts) }, h('h2', { class: 'day__title' }, dayLabel(ts)), h('div', { class: 'cards' }));
+    return h(
+      'section',
+      { class: 'day', 'data-day': dayKey(ts), 'aria-label': dayLabel(ts) },
+      h('h2', { class: 'day__title' }, dayLabel(ts)),
+      h('div', { class: 'cards' }),
+    );
   }
 
   /** Older frames go at the bottom (into the last day, or a new day after it). */
@@ -168,9 +173,12 @@ export function gridPage(root: HTMLElement, _route: Route): () => void {
   }
 
   more.addEventListener('click', () => void loadOlder());
-  const observer = new IntersectionObserver((items) => {
-    if (items.some((i) => i.isIntersecting)) void loadOlder();
-  }, { rootMargin: '800px 0px' });
+  const observer = new IntersectionObserver(
+    (items) => {
+      if (items.some((i) => i.isIntersecting)) void loadOlder();
+    },
+    { rootMargin: '800px 0px' },
+  );
   observer.observe(sentinel);
   // Belt and braces for the observer: a scroll that ends near the bottom also asks for more.
   let scrollQueued = false;

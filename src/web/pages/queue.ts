@@ -32,7 +32,12 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
       h('div', { class: 'page__head' }, pageTitle('Processing queue'), liveIndicator()),
       error,
       h('section', { class: 'tiles', 'aria-label': 'Frames by status' }, pending.el, processing.el, completed.el, failed.el),
-      h('div', { class: 'columns' }, h('section', { class: 'panel' }, h('h2', { class: 'panel__title' }, 'Processing'), facts), h('section', { class: 'panel' }, h('h2', { class: 'panel__title' }, 'Server'), system)),
+      h(
+        'div',
+        { class: 'columns' },
+        h('section', { class: 'panel' }, h('h2', { class: 'panel__title' }, 'Processing'), facts),
+        h('section', { class: 'panel' }, h('h2', { class: 'panel__title' }, 'Server'), system),
+      ),
       h(
         'section',
         { class: 'panel', 'aria-labelledby': 'failed-title' },
@@ -48,11 +53,13 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
 
   let failedKey = '';
   async function refresh(): Promise<void> {
-    const [status, failures] = await Promise.all([api<QueueStatus>('/api/queue/status'), api<EntryList>('/api/entries?status=FAILED&limit=100')]).catch((e: unknown) => {
-      error.textContent = `Could not reach the server: ${(e as Error).message}`;
-      error.hidden = false;
-      throw e;
-    });
+    const [status, failures] = await Promise.all([api<QueueStatus>('/api/queue/status'), api<EntryList>('/api/entries?status=FAILED&limit=100')]).catch(
+      (e: unknown) => {
+        error.textContent = `Could not reach the server: ${(e as Error).message}`;
+        error.hidden = false;
+        throw e;
+      },
+    );
     if (stopped) return;
     error.hidden = true;
     const { queue, config, throughput, storage } = status;
@@ -68,7 +75,14 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
     fill(facts, [
       ['Mode', h('span', { id: 'queue-mode' }, modeText)],
       ['LIFO threshold', `newest first above ${config.lifo_threshold.toLocaleString()} pending`],
-      ['Oldest pending', h('span', { id: 'queue-oldest' }, status.oldest_pending_age_seconds === null ? 'none waiting' : `${formatDuration(status.oldest_pending_age_seconds)} ago`)],
+      [
+        'Oldest pending',
+        h(
+          'span',
+          { id: 'queue-oldest' },
+          status.oldest_pending_age_seconds === null ? 'none waiting' : `${formatDuration(status.oldest_pending_age_seconds)} ago`,
+        ),
+      ],
       ['Last minute', `${throughput.completed_last_minute.toLocaleString()} frames`],
       ['Last 5 minutes', `${throughput.completed_last_5_minutes.toLocaleString()} frames`],
       ['Throughput', `${throughput.frames_per_minute.toLocaleString(undefined, { maximumFractionDigits: 1 })} frames/min`],
@@ -77,9 +91,19 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
       // The contract makes storage optional (a server without retention wiring has none).
       ...(storage
         ? ([
-            ['Storage', h('span', { id: 'queue-storage' }, `${formatBytes(storage.used_bytes)}${storage.budget_bytes === null ? '' : ` of ${formatBytes(storage.budget_bytes)}`}`)],
+            [
+              'Storage',
+              h(
+                'span',
+                { id: 'queue-storage' },
+                `${formatBytes(storage.used_bytes)}${storage.budget_bytes === null ? '' : ` of ${formatBytes(storage.budget_bytes)}`}`,
+              ),
+            ],
             ['Retention', storage.retention_days === null ? 'keep forever' : `${storage.retention_days.toLocaleString()} days`],
-            ['Oldest kept', h('span', { id: 'queue-oldest-kept' }, storage.oldest_frame_timestamp === null ? 'none' : formatFull(storage.oldest_frame_timestamp))],
+            [
+              'Oldest kept',
+              h('span', { id: 'queue-oldest-kept' }, storage.oldest_frame_timestamp === null ? 'none' : formatFull(storage.oldest_frame_timestamp)),
+            ],
             ...(storage.deleted_frames > 0 ? [['Pruned', `${storage.deleted_frames.toLocaleString()} frames since start`] as [string, string]] : []),
           ] as Array<[string, string | HTMLElement]>)
         : []),
@@ -121,7 +145,12 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
         'div',
         { class: 'failed__body' },
         h('p', { class: 'failed__title' }, h('a', { href: `/entry/${entry.id}` }, `${entry.app ?? 'Unknown app'} · ${entry.title || 'Untitled window'}`)),
-        h('p', { class: 'muted small' }, h('time', { datetime: isoTime(entry.timestamp) }, formatFull(entry.timestamp)), ` · ${entry.attempts} attempt${entry.attempts === 1 ? '' : 's'}`),
+        h(
+          'p',
+          { class: 'muted small' },
+          h('time', { datetime: isoTime(entry.timestamp) }, formatFull(entry.timestamp)),
+          ` · ${entry.attempts} attempt${entry.attempts === 1 ? '' : 's'}`,
+        ),
         h('p', { class: 'failed__error' }, entry.last_error ?? 'unknown error'),
       ),
       retry,
@@ -148,6 +177,9 @@ export function queuePage(root: HTMLElement, _route: Route): () => void {
 
 /** "1,234 frames in 12 MB, 0.08 of their size before · 5 waiting" */
 function compactionText(c: NonNullable<QueueStatus['compaction']>): string {
-  const done = c.compacted_frames > 0 ? `${c.compacted_frames.toLocaleString()} frames in ${formatBytes(c.stored_bytes)}, ${c.ratio?.toFixed(2)} of their size before` : 'nothing compacted yet';
+  const done =
+    c.compacted_frames > 0
+      ? `${c.compacted_frames.toLocaleString()} frames in ${formatBytes(c.stored_bytes)}, ${c.ratio?.toFixed(2)} of their size before`
+      : 'nothing compacted yet';
   return `${done}${c.uncompacted_frames > 0 ? ` · ${c.uncompacted_frames.toLocaleString()} not yet (after ${c.after_minutes} min)` : ''}`;
 }

@@ -13,13 +13,26 @@ export function searchPage(root: HTMLElement, route: Route): () => void {
   let controller: AbortController | undefined;
   const params = route.query;
 
-  const q = h('input', { type: 'search', id: 'search-q', name: 'q', class: 'search__input', placeholder: 'A word you remember…', autocomplete: 'off', value: params.get('q') ?? '' });
+  const q = h('input', {
+    type: 'search',
+    id: 'search-q',
+    name: 'q',
+    class: 'search__input',
+    placeholder: 'A word you remember…',
+    autocomplete: 'off',
+    value: params.get('q') ?? '',
+  });
   const mode = h('select', { id: 'search-mode', name: 'mode' });
   const modeField = h('div', { class: 'field', hidden: true }, h('label', { for: 'search-mode' }, 'Mode'), mode);
   const start = h('input', { type: 'datetime-local', id: 'search-start', name: 'start' });
   const end = h('input', { type: 'datetime-local', id: 'search-end', name: 'end' });
   const app = h('select', { id: 'search-app', name: 'app' }, h('option', { value: '' }, 'All apps'));
-  const sort = h('select', { id: 'search-sort', name: 'sort' }, h('option', { value: 'relevance' }, 'Best match'), h('option', { value: 'time' }, 'Newest first'));
+  const sort = h(
+    'select',
+    { id: 'search-sort', name: 'sort' },
+    h('option', { value: 'relevance' }, 'Best match'),
+    h('option', { value: 'time' }, 'Newest first'),
+  );
   const form = h(
     'form',
     { class: 'search', role: 'search', 'aria-label': 'Search your screen history' },
@@ -44,9 +57,7 @@ export function searchPage(root: HTMLElement, route: Route): () => void {
   const results = h('ol', { class: 'results', 'aria-label': 'Search results' });
   const more = h('button', { type: 'button', class: 'button', hidden: true }, 'More results');
   const message = h('div', { class: 'search__message' });
-  root.append(
-    h('div', { class: 'page' }, pageTitle('Search'), form, summary, message, results, h('div', { class: 'list-foot' }, more)),
-  );
+  root.append(h('div', { class: 'page' }, pageTitle('Search'), form, summary, message, results, h('div', { class: 'list-foot' }, more)));
 
   // Fill the form from the URL.
   const fromUrlTime = (value: string | null) => {
@@ -184,7 +195,12 @@ export function searchPage(root: HTMLElement, route: Route): () => void {
   if (params.has('q')) void ready.then(() => (stopped ? undefined : run(false)));
   else {
     message.replaceChildren(
-      h('div', { class: 'empty' }, h('p', { class: 'empty__title' }, 'Search everything you have seen'), h('p', null, 'Type a word from any screen. Leave it empty to list frames by the filters alone.')),
+      h(
+        'div',
+        { class: 'empty' },
+        h('p', { class: 'empty__title' }, 'Search everything you have seen'),
+        h('p', null, 'Type a word from any screen. Leave it empty to list frames by the filters alone.'),
+      ),
     );
     q.focus();
   }

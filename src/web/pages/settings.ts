@@ -13,7 +13,13 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
   let stopped = false;
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const rows = h('tbody', { id: 'clients-rows' });
-  const empty = h('p', { class: 'muted', id: 'clients-empty', hidden: true }, 'No capture client has called in yet. Start one with ', h('code', null, 'openrecall client'), '.');
+  const empty = h(
+    'p',
+    { class: 'muted', id: 'clients-empty', hidden: true },
+    'No capture client has called in yet. Start one with ',
+    h('code', null, 'openrecall client'),
+    '.',
+  );
   const allState = h('span', { id: 'all-state', class: 'muted' });
   const pauseAll = h('button', { type: 'button', class: 'button', id: 'pause-all' }, 'Pause all');
   const resumeAll = h('button', { type: 'button', class: 'button', id: 'resume-all' }, 'Resume all');
@@ -28,7 +34,12 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
       h(
         'section',
         { class: 'panel', 'aria-labelledby': 'clients-title' },
-        h('div', { class: 'panel__head' }, h('h2', { class: 'panel__title', id: 'clients-title' }, 'Capture clients'), h('div', { class: 'actions' }, allState, pauseAll, resumeAll)),
+        h(
+          'div',
+          { class: 'panel__head' },
+          h('h2', { class: 'panel__title', id: 'clients-title' }, 'Capture clients'),
+          h('div', { class: 'actions' }, allState, pauseAll, resumeAll),
+        ),
         empty,
         h(
           'div',
@@ -36,12 +47,22 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
           h(
             'table',
             { class: 'table', id: 'clients' },
-            h('thead', null, h('tr', null, ...['Host', 'Version', 'Last seen', 'Online', 'Capture', 'Buffer', ''].map((name) => h('th', { scope: 'col' }, name)))),
+            h(
+              'thead',
+              null,
+              h('tr', null, ...['Host', 'Version', 'Last seen', 'Online', 'Capture', 'Buffer', ''].map((name) => h('th', { scope: 'col' }, name))),
+            ),
             rows,
           ),
         ),
       ),
-      h('section', { class: 'panel', 'aria-labelledby': 'server-title' }, h('h2', { class: 'panel__title', id: 'server-title' }, 'Server settings'), h('p', { class: 'muted' }, 'Set with OPENRECALL_* environment variables when the server starts; read-only here.'), serverSettings),
+      h(
+        'section',
+        { class: 'panel', 'aria-labelledby': 'server-title' },
+        h('h2', { class: 'panel__title', id: 'server-title' }, 'Server settings'),
+        h('p', { class: 'muted' }, 'Set with OPENRECALL_* environment variables when the server starts; read-only here.'),
+        serverSettings,
+      ),
     ),
   );
 
@@ -63,7 +84,12 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
     const pending = client.pause_requested !== client.paused ? (client.pause_requested ? ' · pausing…' : ' · resuming…') : '';
     const button = h(
       'button',
-      { type: 'button', class: 'button button--small', 'aria-pressed': String(client.pause_requested), 'aria-label': `${client.pause_requested ? 'Resume' : 'Pause'} ${label}` },
+      {
+        type: 'button',
+        class: 'button button--small',
+        'aria-pressed': String(client.pause_requested),
+        'aria-label': `${client.pause_requested ? 'Resume' : 'Pause'} ${label}`,
+      },
       client.pause_requested ? 'Resume' : 'Pause',
     );
     button.addEventListener('click', () =>
@@ -71,14 +97,19 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
         api(`/api/clients/${encodeURIComponent(client.id)}/paused`, json({ paused: !client.pause_requested })),
       ),
     );
-    const buffer = client.buffer_bytes === null ? '–' : `${formatBytes(client.buffer_bytes)}${client.buffer_items === null ? '' : ` · ${client.buffer_items} frame(s)`}`;
+    const buffer =
+      client.buffer_bytes === null ? '–' : `${formatBytes(client.buffer_bytes)}${client.buffer_items === null ? '' : ` · ${client.buffer_items} frame(s)`}`;
     return h(
       'tr',
       { 'data-client': client.id, 'data-paused': String(client.paused), 'data-online': String(client.online) },
       h('td', null, h('span', { class: 'client__host' }, label), client.kind === 'python' ? h('span', { class: 'muted' }, ' (Python client)') : null),
       h('td', null, client.version ?? '–'),
       h('td', null, h('time', { datetime: new Date(client.last_seen * 1000).toISOString() }, formatFull(client.last_seen))),
-      h('td', { class: 'client__online' }, h('span', { class: `badge ${client.online ? 'badge--completed' : 'badge--failed'}` }, client.online ? 'online' : 'offline')),
+      h(
+        'td',
+        { class: 'client__online' },
+        h('span', { class: `badge ${client.online ? 'badge--completed' : 'badge--failed'}` }, client.online ? 'online' : 'offline'),
+      ),
       h('td', { class: 'client__capture' }, capture + pending),
       h('td', { class: 'client__buffer' }, buffer),
       h('td', null, button),

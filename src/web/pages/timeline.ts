@@ -49,9 +49,26 @@ export function timelinePage(root: HTMLElement, route: Route): () => void {
     strip,
     jump,
   );
-  const empty = h('div', { class: 'empty', hidden: true }, h('p', { class: 'empty__title' }, 'Nothing to scrub through yet'), h('p', null, 'The timeline fills as frames are captured.'));
+  const empty = h(
+    'div',
+    { class: 'empty', hidden: true },
+    h('p', { class: 'empty__title' }, 'Nothing to scrub through yet'),
+    h('p', null, 'The timeline fills as frames are captured.'),
+  );
   root.append(
-    h('div', { class: 'page' }, h('div', { class: 'page__head' }, pageTitle('Timeline'), h('p', { class: 'muted small' }, 'Drag the slider or use ← → (PageUp/PageDown, Home/End) to move through time.')), error, empty, body),
+    h(
+      'div',
+      { class: 'page' },
+      h(
+        'div',
+        { class: 'page__head' },
+        pageTitle('Timeline'),
+        h('p', { class: 'muted small' }, 'Drag the slider or use ← → (PageUp/PageDown, Home/End) to move through time.'),
+      ),
+      error,
+      empty,
+      body,
+    ),
   );
 
   function chunkOf(i: number) {
@@ -166,7 +183,17 @@ export function timelinePage(root: HTMLElement, route: Route): () => void {
         h(
           'li',
           { class: i === center ? 'strip__item strip__item--current' : 'strip__item' },
-          h('button', { type: 'button', 'aria-label': `Frame at ${formatFull(frame.timestamp)}`, 'aria-current': i === center ? 'true' : null, tabindex: -1, onclick: () => show(i) }, img),
+          h(
+            'button',
+            {
+              type: 'button',
+              'aria-label': `Frame at ${formatFull(frame.timestamp)}`,
+              'aria-current': i === center ? 'true' : null,
+              tabindex: -1,
+              onclick: () => show(i),
+            },
+            img,
+          ),
         ),
       );
     }

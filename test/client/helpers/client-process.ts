@@ -74,7 +74,10 @@ export function waitForEntry(api: string, match: (e: Entry) => boolean, what: st
 /** Buffer items (complete frames waiting for upload). */
 export function bufferItems(bufferDir: string): string[] {
   if (!fs.existsSync(bufferDir)) return [];
-  return fs.readdirSync(bufferDir).filter((f) => f.endsWith('.orf')).sort();
+  return fs
+    .readdirSync(bufferDir)
+    .filter((f) => f.endsWith('.orf'))
+    .sort();
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

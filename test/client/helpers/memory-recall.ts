@@ -20,7 +20,9 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Marker words: dictionary words, each used once, in a fixed shuffled order. */
 export class Markers {
   private next = 0;
-  private readonly pool = WORDS.map((w, i) => ({ w, k: (i * 7919) % 997 })).sort((a, b) => a.k - b.k).map((x) => x.w);
+  private readonly pool = WORDS.map((w, i) => ({ w, k: (i * 7919) % 997 }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.w);
   readonly shown: string[] = [];
   take(n: number): string[] {
     if (this.next + n > this.pool.length) throw new Error('out of marker words');
@@ -230,7 +232,27 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
         fs.writeFileSync(file, '');
         const xterm = spawn(
           'xterm',
-          ['-T', title, '-fa', 'DejaVu Sans Mono', '-fs', '17', '-bg', 'white', '-fg', 'black', '-bc', '-geometry', '100x34+0+0', '-e', 'tail', '-n', '+1', '-f', file],
+          [
+            '-T',
+            title,
+            '-fa',
+            'DejaVu Sans Mono',
+            '-fs',
+            '17',
+            '-bg',
+            'white',
+            '-fg',
+            'black',
+            '-bc',
+            '-geometry',
+            '100x34+0+0',
+            '-e',
+            'tail',
+            '-n',
+            '+1',
+            '-f',
+            file,
+          ],
           { env: { ...process.env, ...session.env, XAUTHORITY: '/dev/null' }, stdio: 'ignore' },
         );
         cleanups.push(() => void xterm.kill('SIGKILL'));
@@ -292,14 +314,20 @@ export interface RecallReport {
 
 /** Waits until every kept frame has been uploaded and processed, then measures. */
 export async function measure(rig: Rig, markers: Markers, timeline: Timeline, timeoutMs = 15 * 60_000): Promise<RecallReport> {
-  await waitUntil(async () => {
-    const s = await rig.client.status();
-    return s.buffer.items === 0;
-  }, { timeoutMs, intervalMs: 500, what: 'the client to upload its buffer' });
-  await waitUntil(async () => {
-    const q = await queueCounts(rig.server.api);
-    return q.pending + q.processing === 0;
-  }, { timeoutMs, intervalMs: 1000, what: 'the server to process every frame' });
+  await waitUntil(
+    async () => {
+      const s = await rig.client.status();
+      return s.buffer.items === 0;
+    },
+    { timeoutMs, intervalMs: 500, what: 'the client to upload its buffer' },
+  );
+  await waitUntil(
+    async () => {
+      const q = await queueCounts(rig.server.api);
+      return q.pending + q.processing === 0;
+    },
+    { timeoutMs, intervalMs: 1000, what: 'the server to process every frame' },
+  );
   const all: Entry[] = await entries(rig.server.api);
   const missing: string[] = [];
   for (const word of markers.shown) {

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { after, before, describe, it } from 'node:test';
 import { decodeGreyscale } from '../src/pipeline/stage.js';
 import { TesseractCliEngine } from '../src/pipeline/ocr/tesseract-cli-engine.js';
 import { TesseractJsEngine } from '../src/pipeline/ocr/tesseract-js-engine.js';
 import { SearchService } from '../src/search/search-service.js';
 import { openDatabase } from '../src/store/database.js';
+import { migrations } from '../src/store/migrations.js';
 import { SearchRepository } from '../src/store/search-repository.js';
 import { getJson, queueCounts, upload, waitUntil } from './helpers/api.js';
 import { renderTextImage } from './helpers/images.js';
@@ -92,12 +95,16 @@ describe('migration 6', () => {
   it("indexes the CJK text of frames OCR'd before it", async () => {
     const dataDir = tempDir();
     const file = path.join(dataDir, 'db', 'recall.db');
-    let db = openDatabase(file, { dataDir });
-    db.prepare(`INSERT INTO entries (timestamp, status, app, title, text) VALUES (1700000000, 'COMPLETED', 'Notes', 'Notes', '会议记录 产品路线图讨论')`).run();
-    // As a database of version 5 was: no bigram index.
-    db.exec(`DROP TRIGGER entries_cjk_delete; DROP TRIGGER entries_cjk_update; DROP TABLE entries_cjk; PRAGMA user_version = 5;`);
-    db.close();
-    db = openDatabase(file, { dataDir });
+    // A database of version 5, as the migrations up to 5 made it: no bigram index.
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const old = new Database(file);
+    for (const migration of migrations.filter((m) => m.version <= 5)) migration.up(old, { dataDir, log: () => {} });
+    old.pragma('user_version = 5');
+    old
+      .prepare(`INSERT INTO entries (timestamp, status, app, title, text) VALUES (1700000000, 'COMPLETED', 'Notes', 'Notes', '会议记录 产品路线图讨论')`)
+      .run();
+    old.close();
+    const db = openDatabase(file, { dataDir });
     try {
       const search = new SearchService(new SearchRepository(db));
       const body = await search.search({ q: '路线', limit: 10, offset: 0 });

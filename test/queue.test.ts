@@ -4,10 +4,10 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ImageStore } from '../src/images/image-store.js';
-import { type FrameTask, Pipeline, PermanentStageError, type PipelineStage } from '../src/pipeline/stage.js';
+import { type ClaimedFrame, Pipeline, PermanentStageError, type PipelineStage } from '../src/pipeline/stage.js';
 import { ProcessingWorker } from '../src/processor/processing-worker.js';
 import { openDatabase } from '../src/store/database.js';
-import { EntriesRepository, type NewFrame } from '../src/store/entries-repository.js';
+import { FramesRepository, type NewFrame } from '../src/store/frames-repository.js';
 import { repoRoot } from './helpers/server-process.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -15,7 +15,7 @@ function freshRepo() {
   const dataDir = tempDir();
   const file = path.join(dataDir, 'db', 'recall.db');
   const db = openDatabase(file, { dataDir });
-  return { db, repo: new EntriesRepository(db), file, dataDir };
+  return { db, repo: new FramesRepository(db), file, dataDir };
 }
 
 let sequence = 0;
@@ -36,7 +36,7 @@ function frame(timestamp: number, overrides: Partial<NewFrame> = {}): NewFrame {
 }
 
 /** Inserts frames in a shuffled order so that id order and capture-time order differ. */
-function insertShuffled(repo: EntriesRepository, timestamps: number[]): void {
+function insertShuffled(repo: FramesRepository, timestamps: number[]): void {
   const shuffled = [...timestamps].sort((a, b) => ((a * 7919) % 13) - ((b * 7919) % 13));
   for (const t of shuffled) repo.insertPending(frame(t));
 }
@@ -121,10 +121,10 @@ describe('atomic claims', () => {
     let maxConcurrent = 0;
     const stage: PipelineStage = {
       name: 'count',
-      async run(task) {
+      async run(claimed) {
         concurrent++;
         maxConcurrent = Math.max(maxConcurrent, concurrent);
-        seen.set(task.entry.id, (seen.get(task.entry.id) ?? 0) + 1);
+        seen.set(claimed.row.id, (seen.get(claimed.row.id) ?? 0) + 1);
         await new Promise((r) => setTimeout(r, Math.random() * 3));
         concurrent--;
       },
@@ -151,7 +151,7 @@ describe('atomic claims', () => {
 });
 
 describe('failures and retries', () => {
-  function workerWith(repo: EntriesRepository, dataDir: string, stage: PipelineStage, maxAttempts = 3) {
+  function workerWith(repo: FramesRepository, dataDir: string, stage: PipelineStage, maxAttempts = 3) {
     return new ProcessingWorker(repo, new Pipeline([stage]), new ImageStore(dataDir), {
       concurrency: 2,
       lifoThreshold: 10,
@@ -160,7 +160,7 @@ describe('failures and retries', () => {
       log: () => {},
     });
   }
-  const settle = async (repo: EntriesRepository) => {
+  const settle = async (repo: FramesRepository) => {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       const c = repo.counts();
@@ -216,7 +216,7 @@ describe('failures and retries', () => {
   it('fails a frame whose image file is missing at once with "image not found"', async () => {
     const { repo, dataDir } = freshRepo();
     const { id } = repo.insertPending(frame(1_700_000_000, { imagePath: 'screenshots/incoming/gone.png' }));
-    const reader: PipelineStage = { name: 'image', run: async (task: FrameTask) => void (await task.imageBytes()) };
+    const reader: PipelineStage = { name: 'image', run: async (claimed: ClaimedFrame) => void (await claimed.imageBytes()) };
     const worker = workerWith(repo, dataDir, reader);
     worker.start();
     await settle(repo);

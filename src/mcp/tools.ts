@@ -3,7 +3,7 @@ import { Value } from 'typebox/value';
 import { ApiError } from '../errors.js';
 import type { SearchService } from '../search/search-service.js';
 import type { ActivityService } from '../services/activity-service.js';
-import type { EntriesService } from '../services/entries-service.js';
+import type { FramesService } from '../services/frames-service.js';
 import type { QueueService } from '../services/queue-service.js';
 import { clip, fitList, localTime, snippetText } from './format.js';
 import { parseTimePhrase, TIME_HELP, TIME_HINT, timeRange } from './time-phrases.js';
@@ -11,7 +11,7 @@ import { boundedJpeg } from '../images/codec.js';
 
 export interface ToolContext {
   search: SearchService;
-  entries: EntriesService;
+  frames: FramesService;
   activity: ActivityService;
   queue: QueueService;
   /** Where the web UI is, for links to frames ("http://127.0.0.1:8083"). */
@@ -129,7 +129,7 @@ const getFrame: Tool<typeof GetFrameArgs> = {
   description: 'One captured frame: its OCR text, AI description (if any), time, app, window title, and the screenshot as an image (downscaled).',
   schema: GetFrameArgs,
   async run(args, context) {
-    const entry = context.entries.get(args.id);
+    const entry = context.frames.get(args.id);
     const details = {
       id: entry.id,
       time: localTime(entry.timestamp),
@@ -144,7 +144,7 @@ const getFrame: Tool<typeof GetFrameArgs> = {
     const content: ToolContent[] = [{ type: 'text', text: JSON.stringify(details, null, 1) }];
     if (args.include_image !== false) {
       try {
-        const file = await context.entries.image(entry.id);
+        const file = await context.frames.image(entry.id);
         const jpeg = await boundedJpeg(file.path, args.max_width ?? 1024, 70);
         content.push({ type: 'image', data: jpeg.toString('base64'), mimeType: 'image/jpeg' });
       } catch (error) {
@@ -204,7 +204,7 @@ const recent: Tool<typeof RecentArgs> = {
   description: 'The text on the user\'s screen in the latest captured frames, newest first: for "what am I looking at" or "what was I just doing".',
   schema: RecentArgs,
   async run(args, context) {
-    const rows = context.entries.list({ limit: args.limit ?? 3, ...(args.app ? { app: args.app } : {}) });
+    const rows = context.frames.list({ limit: args.limit ?? 3, ...(args.app ? { app: args.app } : {}) });
     const frames = rows.map((row) => ({
       id: row.id,
       time: localTime(row.timestamp),

@@ -1,7 +1,7 @@
 import { boundedJpeg } from '../images/codec.js';
 import type { VlmClient } from '../ai/vlm-client.js';
-import type { EntriesRepository, EntryRow } from '../store/entries-repository.js';
-import type { BackfillSource, FrameTask, PipelineStage } from './stage.js';
+import type { FramesRepository, FrameRow } from '../store/frames-repository.js';
+import type { BackfillSource, ClaimedFrame, PipelineStage } from './stage.js';
 
 /** Asks a vision-language model what the screen shows; the answer is stored, indexed and searchable. */
 export class DescribeStage implements PipelineStage {
@@ -11,21 +11,21 @@ export class DescribeStage implements PipelineStage {
   constructor(
     private readonly vlm: VlmClient,
     private readonly maxWidth: number,
-    entries: EntriesRepository,
+    frames: FramesRepository,
   ) {
     this.backfill = {
-      remaining: () => entries.completedWithoutDescription(),
-      candidates: (limit) => entries.completedWithoutDescriptionIds(limit),
+      remaining: () => frames.completedWithoutDescription(),
+      candidates: (limit) => frames.completedWithoutDescriptionIds(limit),
     };
   }
 
-  isNeeded(entry: EntryRow): boolean {
-    return entry.description === null;
+  isNeeded(row: FrameRow): boolean {
+    return row.description === null;
   }
 
-  async run(task: FrameTask): Promise<void> {
+  async run(frame: ClaimedFrame): Promise<void> {
     // A bounded JPEG keeps the request small; models downscale large images anyway.
-    const image = await boundedJpeg(await task.imageBytes(), this.maxWidth);
-    task.save({ description: await this.vlm.describe(image, 'image/jpeg') });
+    const image = await boundedJpeg(await frame.imageBytes(), this.maxWidth);
+    frame.save({ description: await this.vlm.describe(image, 'image/jpeg') });
   }
 }

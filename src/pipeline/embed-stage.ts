@@ -1,7 +1,7 @@
 import { frameText, normalize, type EmbeddingProvider } from '../ai/embedding-provider.js';
 import type { EmbeddingsRepository } from '../store/embeddings-repository.js';
-import type { EntryRow } from '../store/entries-repository.js';
-import type { BackfillSource, FrameTask, PipelineStage } from './stage.js';
+import type { FrameRow } from '../store/frames-repository.js';
+import type { BackfillSource, ClaimedFrame, PipelineStage } from './stage.js';
 
 /** Embeds what the frame says (AI description, window title, OCR text) for semantic search. */
 export class EmbedStage implements PipelineStage {
@@ -18,18 +18,18 @@ export class EmbedStage implements PipelineStage {
     };
   }
 
-  isNeeded(entry: EntryRow): boolean {
-    return !this.embeddings.has(entry.id, this.provider.model);
+  isNeeded(row: FrameRow): boolean {
+    return !this.embeddings.has(row.id, this.provider.model);
   }
 
-  async run(task: FrameTask): Promise<void> {
-    const text = frameText(task.entry);
+  async run(frame: ClaimedFrame): Promise<void> {
+    const text = frameText(frame.row);
     if (!text.trim()) {
-      this.embeddings.save(task.entry.id, this.provider.model, null); // nothing to embed: don't ask again
+      this.embeddings.save(frame.row.id, this.provider.model, null); // nothing to embed: don't ask again
       return;
     }
     const [vector] = await this.provider.embed([text]);
-    this.embeddings.save(task.entry.id, this.provider.model, normalize(vector!));
+    this.embeddings.save(frame.row.id, this.provider.model, normalize(vector!));
   }
 
   close(): Promise<void> {

@@ -6,7 +6,7 @@ import type { ImageStore } from '../images/image-store.js';
 import type { Db } from '../store/database.js';
 import { CjkIndexRepository } from '../store/cjk-index-repository.js';
 import { EmbeddingsRepository } from '../store/embeddings-repository.js';
-import { EntriesRepository } from '../store/entries-repository.js';
+import { FramesRepository } from '../store/frames-repository.js';
 import { DescribeStage } from './describe-stage.js';
 import { EmbedStage } from './embed-stage.js';
 import { createOcrEngine } from './ocr/index.js';
@@ -29,7 +29,7 @@ export async function createPipeline(
   const stages: PipelineStage[] = [new StoreImageStage(images)];
   const ocr = await createOcrEngine(config.ocrEngine, config.workers, config.ocrLanguages);
   if (ocr) stages.push(new OcrStage(ocr, new CjkIndexRepository(db)));
-  if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, new EntriesRepository(db)));
+  if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, new FramesRepository(db)));
   const embeddings = embedder === undefined ? await createEmbeddingProvider(config.ai.embedding) : (embedder ?? undefined);
   if (embeddings) stages.push(new EmbedStage(embeddings, new EmbeddingsRepository(db)));
   return new Pipeline(stages);

@@ -1,7 +1,7 @@
 import type { CjkIndexRepository } from '../store/cjk-index-repository.js';
-import type { EntryRow } from '../store/entries-repository.js';
+import type { FrameRow } from '../store/frames-repository.js';
 import type { OcrEngine } from './ocr/ocr-engine.js';
-import type { FrameTask, PipelineStage } from './stage.js';
+import type { ClaimedFrame, PipelineStage } from './stage.js';
 
 /** Extracts the text on screen. Skipped when the frame already has OCR text (a retry after a later stage failed). */
 export class OcrStage implements PipelineStage {
@@ -13,14 +13,14 @@ export class OcrStage implements PipelineStage {
     private readonly cjk?: CjkIndexRepository,
   ) {}
 
-  isNeeded(entry: EntryRow): boolean {
-    return entry.text === null;
+  isNeeded(row: FrameRow): boolean {
+    return row.text === null;
   }
 
-  async run(task: FrameTask): Promise<void> {
-    const text = await this.engine.recognize(await task.greyscale());
-    task.save({ text });
-    this.cjk?.save(task.entry.id, text);
+  async run(frame: ClaimedFrame): Promise<void> {
+    const text = await this.engine.recognize(await frame.greyscale());
+    frame.save({ text });
+    this.cjk?.save(frame.row.id, text);
   }
 
   close(): Promise<void> {

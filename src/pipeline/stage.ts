@@ -2,7 +2,7 @@ import { decodeGreyscale as decode } from '../images/codec.js';
 import { compactedReader } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { EntryPatch, EntryRow } from '../store/entries-repository.js';
+import type { FramePatch, FrameRow } from '../store/frames-repository.js';
 
 /** An error that retrying cannot fix (the image is gone or cannot be decoded): the frame fails at once. */
 export class PermanentStageError extends Error {}
@@ -13,24 +13,24 @@ export interface GreyImage {
   height: number;
 }
 
-/** One frame moving through the pipeline. Stages read the entry and the image, and record results. */
-export class FrameTask {
+/** One frame moving through the pipeline. Stages read the row and the image, and record results. */
+export class ClaimedFrame {
   private grey?: Promise<GreyImage>;
 
   constructor(
-    public entry: EntryRow,
+    public row: FrameRow,
     readonly images: ImageStore,
     /** Persists a stage's results at once, so a later stage's failure does not lose them. */
-    private readonly persist: (patch: EntryPatch) => void,
+    private readonly persist: (patch: FramePatch) => void,
   ) {}
 
-  save(patch: EntryPatch): void {
+  save(patch: FramePatch): void {
     this.persist(patch);
-    this.entry = { ...this.entry, ...patch };
+    this.row = { ...this.row, ...patch };
   }
 
   async imageBytes(): Promise<Buffer> {
-    const relative = this.entry.image_path;
+    const relative = this.row.image_path;
     if (!relative) throw new PermanentStageError('image not found');
     try {
       // A compacted frame (a backfill stage on an old frame) is rebuilt as a PNG.
@@ -72,8 +72,8 @@ export interface PipelineStage {
   readonly name: string;
   readonly backfill?: BackfillSource;
   /** False when this frame already has what the stage produces (a retry or a backfill skips it). */
-  isNeeded?(entry: EntryRow): boolean;
-  run(task: FrameTask): Promise<void>;
+  isNeeded?(row: FrameRow): boolean;
+  run(frame: ClaimedFrame): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -89,12 +89,12 @@ export class Pipeline {
 
   constructor(readonly stages: PipelineStage[]) {}
 
-  async process(task: FrameTask): Promise<void> {
+  async process(frame: ClaimedFrame): Promise<void> {
     for (const stage of this.stages) {
-      if (stage.isNeeded && !stage.isNeeded(task.entry)) continue;
+      if (stage.isNeeded && !stage.isNeeded(frame.row)) continue;
       const started = performance.now();
       try {
-        await stage.run(task);
+        await stage.run(frame);
         this.onStage?.(stage.name, (performance.now() - started) / 1000, true);
       } catch (error) {
         this.onStage?.(stage.name, (performance.now() - started) / 1000, false);

@@ -1,7 +1,7 @@
 import { decodeGreyscale, encodeStoredWebp, type GreyPixels, thumbnail } from '../images/codec.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { EntryRow } from '../store/entries-repository.js';
-import { PermanentStageError, type FrameTask, type PipelineStage } from './stage.js';
+import type { FrameRow } from '../store/frames-repository.js';
+import { PermanentStageError, type ClaimedFrame, type PipelineStage } from './stage.js';
 
 /**
  * First stage: fully decodes an upload (which the HTTP path only checked structurally), stores it as
@@ -13,13 +13,13 @@ export class StoreImageStage implements PipelineStage {
 
   constructor(private readonly images: ImageStore) {}
 
-  isNeeded(entry: EntryRow): boolean {
-    return this.images.isIncoming(entry.image_path);
+  isNeeded(row: FrameRow): boolean {
+    return this.images.isIncoming(row.image_path);
   }
 
-  async run(task: FrameTask): Promise<void> {
-    const original = task.entry.image_path;
-    const bytes = await task.imageBytes();
+  async run(frame: ClaimedFrame): Promise<void> {
+    const original = frame.row.image_path;
+    const bytes = await frame.imageBytes();
     let webp: Buffer;
     let grey: GreyPixels;
     let thumb: Buffer;
@@ -30,12 +30,12 @@ export class StoreImageStage implements PipelineStage {
     } catch (error) {
       throw new PermanentStageError(`image cannot be decoded: ${(error as Error).message}`);
     }
-    task.provideGreyscale(grey);
+    frame.provideGreyscale(grey);
 
-    const stored = this.images.storedPath(task.entry.id, task.entry.timestamp);
+    const stored = this.images.storedPath(frame.row.id, frame.row.timestamp);
     await this.images.writeAtomic(stored, webp);
-    await this.images.writeAtomic(this.images.thumbnailPath(task.entry.id), thumb);
-    task.save({ image_path: stored, bytes: webp.length, width: grey.width, height: grey.height });
+    await this.images.writeAtomic(this.images.thumbnailPath(frame.row.id), thumb);
+    frame.save({ image_path: stored, bytes: webp.length, width: grey.width, height: grey.height });
     if (original !== stored) await this.images.remove(original);
   }
 }

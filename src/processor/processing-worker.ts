@@ -1,6 +1,6 @@
 import type { ImageStore } from '../images/image-store.js';
-import { FrameTask, isDiskFull, PermanentStageError, type Pipeline } from '../pipeline/stage.js';
-import type { EntriesRepository, EntryRow } from '../store/entries-repository.js';
+import { ClaimedFrame, isDiskFull, PermanentStageError, type Pipeline } from '../pipeline/stage.js';
+import type { FramesRepository, FrameRow } from '../store/frames-repository.js';
 
 export interface ProcessingWorkerOptions {
   /** Frames processed at once. */
@@ -43,7 +43,7 @@ export class ProcessingWorker {
   private loopDone: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly repo: EntriesRepository,
+    private readonly frames: FramesRepository,
     private readonly pipeline: Pipeline,
     private readonly images: ImageStore,
     private readonly options: ProcessingWorkerOptions,
@@ -68,7 +68,7 @@ export class ProcessingWorker {
     while (this.running) {
       try {
         while (this.running && this.inFlight.size < this.options.concurrency && Date.now() >= this.diskFullUntil) {
-          const claimed = this.repo.claimNext(this.options.lifoThreshold);
+          const claimed = this.frames.claimNext(this.options.lifoThreshold);
           if (!claimed) break;
           this.launch(claimed.entry);
         }
@@ -105,7 +105,7 @@ export class ProcessingWorker {
     for (const stage of this.pipeline.stages) {
       const [id] = stage.backfill?.candidates(1) ?? [];
       if (id === undefined) continue;
-      const entry = this.repo.get(id);
+      const entry = this.frames.get(id);
       if (entry?.status !== 'COMPLETED') continue;
       this.launch(entry, true);
       return;
@@ -130,7 +130,7 @@ export class ProcessingWorker {
     this.inFlight.set(IDLE_WORK, tracked);
   }
 
-  private launch(entry: EntryRow, backfill = false): void {
+  private launch(entry: FrameRow, backfill = false): void {
     const work = (backfill ? this.backfillOne(entry) : this.processOne(entry)).finally(() => {
       this.inFlight.delete(entry.id);
       this.notify();
@@ -138,40 +138,40 @@ export class ProcessingWorker {
     this.inFlight.set(entry.id, work);
   }
 
-  private async processOne(entry: EntryRow): Promise<void> {
-    const task = new FrameTask(entry, this.images, (patch) => {
-      if (!this.abandoned.has(entry.id)) this.repo.saveResults(entry.id, patch);
+  private async processOne(entry: FrameRow): Promise<void> {
+    const claimed = new ClaimedFrame(entry, this.images, (patch) => {
+      if (!this.abandoned.has(entry.id)) this.frames.saveResults(entry.id, patch);
     });
     try {
-      await this.pipeline.process(task);
+      await this.pipeline.process(claimed);
       if (this.abandoned.has(entry.id)) return;
-      this.repo.complete(entry.id);
+      this.frames.complete(entry.id);
     } catch (error) {
       if (this.abandoned.has(entry.id)) return;
       const message = error instanceof Error ? error.message : String(error);
       if (isDiskFull(error)) {
         // Not the frame's fault: back to PENDING without counting the attempt, and pause until space may be back.
-        this.repo.release(entry.id);
+        this.frames.release(entry.id);
         if (Date.now() >= this.diskFullUntil) this.options.log(`disk full while processing frame ${entry.id}: pausing processing for 5 s (${message})`);
         this.diskFullUntil = Date.now() + 5000;
         return;
       }
       if (error instanceof PermanentStageError) {
-        this.repo.failPermanently(entry.id, message);
+        this.frames.failPermanently(entry.id, message);
         this.options.log(`frame ${entry.id} failed: ${message}`);
         return;
       }
-      const status = this.repo.failAttempt(entry.id, message, this.options.maxAttempts);
+      const status = this.frames.failAttempt(entry.id, message, this.options.maxAttempts);
       this.options.log(`frame ${entry.id} attempt ${entry.attempts} failed (${status === 'FAILED' ? 'giving up' : 'will retry'}): ${message}`);
     }
   }
 
-  private async backfillOne(entry: EntryRow): Promise<void> {
-    const task = new FrameTask(entry, this.images, (patch) => {
-      if (!this.abandoned.has(entry.id)) this.repo.saveResults(entry.id, patch);
+  private async backfillOne(entry: FrameRow): Promise<void> {
+    const claimed = new ClaimedFrame(entry, this.images, (patch) => {
+      if (!this.abandoned.has(entry.id)) this.frames.saveResults(entry.id, patch);
     });
     try {
-      await this.pipeline.process(task);
+      await this.pipeline.process(claimed);
       this.backfillFailures.delete(entry.id);
       this.backfillStreak = 0;
     } catch (error) {
@@ -182,7 +182,7 @@ export class ProcessingWorker {
       // A provider that is down must not burn through every old frame: back off before the next try.
       this.backfillPausedUntil = Date.now() + Math.min(300_000, 1000 * 2 ** this.backfillStreak++);
       if (failures >= this.options.maxAttempts || error instanceof PermanentStageError) {
-        this.repo.failCompleted(entry.id, message);
+        this.frames.failCompleted(entry.id, message);
         this.backfillFailures.delete(entry.id);
         this.options.log(`frame ${entry.id} failed in backfill: ${message}`);
       }
@@ -205,7 +205,7 @@ export class ProcessingWorker {
     const unfinished = [...this.inFlight.keys()].filter((id) => id !== IDLE_WORK);
     for (const id of unfinished) {
       this.abandoned.add(id);
-      this.repo.release(id);
+      this.frames.release(id);
     }
     return { finished: frames - unfinished.length, released: unfinished.length };
   }

@@ -10,7 +10,7 @@ import { createLogger } from '../log.js';
 import { createPipeline } from '../pipeline/index.js';
 import type { Pipeline } from '../pipeline/stage.js';
 import { openDatabase, type Db } from '../store/database.js';
-import { EntriesRepository } from '../store/entries-repository.js';
+import { FramesRepository } from '../store/frames-repository.js';
 import { startBackgroundCompaction } from '../services/background-compaction.js';
 import type { CompactionService } from '../services/compaction-service.js';
 import { ProcessingWorker } from './processing-worker.js';
@@ -81,7 +81,7 @@ async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promi
   db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log });
   // Only one processor runs per data dir, so whatever is PROCESSING now was interrupted (a crash or kill -9 of
   // the server or of a previous processor): back to the queue before anything is claimed.
-  const recovered = new EntriesRepository(db).recoverInterrupted(config.maxAttempts * CRASH_LIMIT_FACTOR);
+  const recovered = new FramesRepository(db).recoverInterrupted(config.maxAttempts * CRASH_LIMIT_FACTOR);
   log(`recovered ${recovered.requeued} interrupted frame(s) to PENDING${recovered.failed ? `, failed ${recovered.failed} that kept crashing` : ''}`);
   // The embedding model is loaded here only, once: the server asks this process to embed its search queries.
   const semantic = await loadEmbedder(config.ai.embedding);
@@ -91,7 +91,7 @@ async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promi
   pipeline.onStage = (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok });
   const background = await startBackgroundCompaction(db, images, config, log);
   compaction = background.service;
-  worker = new ProcessingWorker(new EntriesRepository(db), pipeline, images, {
+  worker = new ProcessingWorker(new FramesRepository(db), pipeline, images, {
     // One frame more than OCR workers: the next frame is decoded while the others are being read.
     concurrency: config.workers + 1,
     lifoThreshold: config.lifoThreshold,

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { SemanticStatus } from '../ai/semantic-status.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import type { EntriesRepository } from '../store/entries-repository.js';
+import type { FramesRepository } from '../store/frames-repository.js';
 import type { ShutdownReport } from './processing-worker.js';
 import type { FromProcessor, ToProcessor } from './processor-protocol.js';
 
@@ -27,7 +27,7 @@ export class ProcessorSupervisor {
 
   constructor(
     private readonly config: ServerConfig,
-    private readonly repo: EntriesRepository,
+    private readonly frames: FramesRepository,
     private readonly log: Logger,
     /** Told of every pipeline stage run in the processor (metrics). */
     private readonly onStage?: (stage: string, seconds: number, ok: boolean) => void,
@@ -164,7 +164,7 @@ export class ProcessorSupervisor {
         // be busy, at the next start, which recovers them anyway).
         let requeued = 0;
         try {
-          requeued = this.repo.recoverInterrupted(Number.MAX_SAFE_INTEGER).requeued;
+          requeued = this.frames.recoverInterrupted(Number.MAX_SAFE_INTEGER).requeued;
         } catch (error) {
           this.log(`could not requeue interrupted frames now (${(error as Error).message}); the next start will`);
         }

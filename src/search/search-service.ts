@@ -1,7 +1,7 @@
 import { entryResource, type SearchHit, type SearchMode, type SearchResponse, type SearchSort } from '../api/index.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { ApiError } from '../errors.js';
-import type { EntryStatus } from '../store/entries-repository.js';
+import type { FrameStatus } from '../store/frames-repository.js';
 import { COUNT_CAP, type HitRow, type RankedId, type SearchFilters, type SearchRepository } from '../store/search-repository.js';
 import { cjkExpression, hasCjk } from '../store/cjk.js';
 import { excerptHtml, markedSnippetToHtml, markTermsHtml } from './highlight.js';
@@ -20,7 +20,7 @@ export interface SearchRequest {
   end?: number;
   app?: string;
   window?: string;
-  status?: EntryStatus;
+  status?: FrameStatus;
 }
 
 /** Exact words are what users mean; substrings only join in when words find little. */

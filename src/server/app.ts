@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { EntriesService } from '../services/entries-service.js';
+import type { FramesService } from '../services/frames-service.js';
 import type { ReceivedImage } from '../images/received-image.js';
 import type { IngestService } from '../services/ingest-service.js';
 import type { QueueService } from '../services/queue-service.js';
@@ -28,7 +28,7 @@ import { createLogger, type Logger } from '../log.js';
 export interface AppServices {
   ingest: IngestService;
   queue: QueueService;
-  entries: EntriesService;
+  frames: FramesService;
   search: SearchService;
   /** OPENRECALL_API_TOKEN rules; none: no token required. */
   auth?: AuthService;
@@ -175,7 +175,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   });
   if (services.metrics) await app.register(metricsRoutes, { metrics: services.metrics });
   await app.register(queueRoutes, { queue: services.queue });
-  await app.register(entriesRoutes, { entries: services.entries, queue: services.queue });
+  await app.register(entriesRoutes, { frames: services.frames, queue: services.queue });
   await app.register(searchRoutes, { search: services.search, showAiDescription: options.showAiDescription });
   for (const plugin of options.plugins ?? []) await app.register(plugin);
 

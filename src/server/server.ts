@@ -13,7 +13,7 @@ import { SearchService } from '../search/search-service.js';
 import { VectorIndex } from '../search/vector-index.js';
 import { EmbeddingsRepository } from '../store/embeddings-repository.js';
 import { SearchRepository } from '../store/search-repository.js';
-import { EntriesService } from '../services/entries-service.js';
+import { FramesService } from '../services/frames-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { QueueService } from '../services/queue-service.js';
 import { RetentionService } from '../services/retention-service.js';
@@ -23,7 +23,7 @@ import { compactionRoutes } from './routes/compaction.js';
 import { StorageRepository } from '../store/storage-repository.js';
 import { acquireDataDirLock } from '../store/data-dir-lock.js';
 import { openDatabase, type Db } from '../store/database.js';
-import { EntriesRepository } from '../store/entries-repository.js';
+import { FramesRepository } from '../store/frames-repository.js';
 import { TimelineRepository } from '../store/timeline-repository.js';
 import { VERSION } from '../version.js';
 import { buildApp, type App } from './app.js';
@@ -61,7 +61,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   let processor: ProcessorSupervisor | undefined;
   try {
     db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log, checkpoints: false });
-    const repo = new EntriesRepository(db);
+    const repo = new FramesRepository(db);
 
     const orphans = images.removeOrphanIncoming(repo.referencedPaths('screenshots/incoming/'));
     if (orphans) log(`removed ${orphans} orphan upload file(s)`);
@@ -118,7 +118,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       semantic: semanticStatus,
       compaction: () => compaction.status(),
     });
-    const entries = new EntriesService(repo, images);
+    const frames = new FramesService(repo, images);
     const activity = new ActivityService(new ActivityRepository(db));
     const clients = new ClientsService(new ClientsRepository(db), new SettingsRepository(db), {
       recording_enabled: true,
@@ -140,7 +140,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
           },
         }),
         queue,
-        entries,
+        frames,
         search,
         auth: new AuthService(config.apiToken),
         uploadGate,
@@ -160,7 +160,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
           configRoutes(clients, () => effectiveServerSettings(config)),
           heartbeatRoutes(clients),
           activityRoutes(activity),
-          mcpRoutes({ search, entries, activity, queue }),
+          mcpRoutes({ search, frames, activity, queue }),
           compactionRoutes(() => {
             running.compactNow();
             return compaction.status();

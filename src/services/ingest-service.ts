@@ -3,8 +3,8 @@ import { ImageFormatError, type ImageInfo } from '../images/image-format.js';
 import type { ImageStore } from '../images/image-store.js';
 import { ReceivedImage } from '../images/received-image.js';
 import { isDiskFull } from '../files/disk-full.js';
-import type { EntriesRepository, ProcessingMode } from '../store/entries-repository.js';
-import { EntriesRepository as Repo } from '../store/entries-repository.js';
+import type { FramesRepository, ProcessingMode } from '../store/frames-repository.js';
+import { FramesRepository as Repo } from '../store/frames-repository.js';
 
 export interface Upload {
   /** Already on disk as a part file (receive()); accept() commits or discards it. */
@@ -16,7 +16,7 @@ export interface Upload {
   monitor?: number;
 }
 
-export type IngestResult = { status: 'accepted'; taskId: number; queueSize: number; mode: ProcessingMode } | { status: 'duplicate'; taskId: number };
+export type IngestResult = { status: 'accepted'; frameId: number; queueSize: number; mode: ProcessingMode } | { status: 'duplicate'; frameId: number };
 
 export interface IngestOptions {
   maxImagePixels: number;
@@ -35,7 +35,7 @@ const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
  */
 export class IngestService {
   constructor(
-    private readonly repo: EntriesRepository,
+    private readonly frames: FramesRepository,
     private readonly images: ImageStore,
     private readonly options: IngestOptions,
   ) {}
@@ -55,8 +55,8 @@ export class IngestService {
 
   private store(upload: Upload): IngestResult {
     if (upload.captureId !== undefined) {
-      const existing = this.repo.findIdByCaptureId(upload.captureId);
-      if (existing !== undefined) return { status: 'duplicate', taskId: existing };
+      const existing = this.frames.findIdByCaptureId(upload.captureId);
+      if (existing !== undefined) return { status: 'duplicate', frameId: existing };
     }
     this.checkTimestamp(upload.timestamp);
     const info = this.inspect(upload.image);
@@ -70,7 +70,7 @@ export class IngestService {
     const bytes = upload.image.bytes;
     let inserted: { id: number; duplicate: boolean };
     try {
-      inserted = this.repo.insertPending({
+      inserted = this.frames.insertPending({
         captureId: upload.captureId ?? null,
         timestamp: upload.timestamp,
         app: withoutControlCharacters(upload.app),
@@ -88,11 +88,11 @@ export class IngestService {
     }
     if (inserted.duplicate) {
       this.images.removeSync(imagePath); // the same capture_id won a race with this request
-      return { status: 'duplicate', taskId: inserted.id };
+      return { status: 'duplicate', frameId: inserted.id };
     }
     this.options.onAccepted(bytes);
-    const queueSize = this.repo.pendingCount();
-    return { status: 'accepted', taskId: inserted.id, queueSize, mode: Repo.modeFor(queueSize, this.options.lifoThreshold) };
+    const queueSize = this.frames.pendingCount();
+    return { status: 'accepted', frameId: inserted.id, queueSize, mode: Repo.modeFor(queueSize, this.options.lifoThreshold) };
   }
 
   private checkTimestamp(timestamp: number): void {

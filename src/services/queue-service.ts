@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { SemanticStatus } from '../ai/semantic-status.js';
 import { ApiError, notFound } from '../errors.js';
 import type { QueueStatus, StorageStatus } from '../api/index.js';
-import { EntriesRepository } from '../store/entries-repository.js';
+import { FramesRepository } from '../store/frames-repository.js';
 import type { CompactionStatus } from './compaction-service.js';
 
 export interface QueueServiceOptions {
@@ -23,21 +23,21 @@ export class QueueService {
   private readonly startedAt = Date.now();
 
   constructor(
-    private readonly repo: EntriesRepository,
+    private readonly frames: FramesRepository,
     private readonly options: QueueServiceOptions,
   ) {}
 
   status(): QueueStatus {
     const now = Date.now() / 1000;
-    const queue = this.repo.counts();
-    const lastMinute = this.repo.completedSince(now - 60);
-    const last5 = this.repo.completedSince(now - 300);
-    const oldest = this.repo.oldestPendingReceivedAt();
+    const queue = this.frames.counts();
+    const lastMinute = this.frames.completedSince(now - 60);
+    const last5 = this.frames.completedSince(now - 300);
+    const oldest = this.frames.oldestPendingReceivedAt();
     return {
       queue,
       config: {
         lifo_threshold: this.options.lifoThreshold,
-        current_mode: EntriesRepository.modeFor(queue.pending, this.options.lifoThreshold),
+        current_mode: FramesRepository.modeFor(queue.pending, this.options.lifoThreshold),
         workers: this.options.workers,
         max_attempts: this.options.maxAttempts,
         ocr_engine: this.options.ocrEngine,
@@ -71,16 +71,16 @@ export class QueueService {
   }
 
   retryFailed(): number {
-    const retried = this.repo.retryFailed();
+    const retried = this.frames.retryFailed();
     if (retried > 0) this.options.onRequeued();
     return retried;
   }
 
   retryOne(id: number): void {
-    const entry = this.repo.get(id);
+    const entry = this.frames.get(id);
     if (!entry) throw notFound(`entry ${id}`);
     if (entry.status !== 'FAILED') throw new ApiError(409, `entry ${id} is ${entry.status}; only FAILED entries can be retried`, 'NOT_FAILED');
-    this.repo.retryOne(id);
+    this.frames.retryOne(id);
     this.options.onRequeued();
   }
 }

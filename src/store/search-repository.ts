@@ -1,6 +1,6 @@
 import { ELLIPSIS, MARK_END, MARK_START } from './snippet-marks.js';
 import type { Db } from './database.js';
-import type { EntryStatus } from './entries-repository.js';
+import type { FrameStatus } from './frames-repository.js';
 
 export interface SearchFilters {
   start?: number;
@@ -9,7 +9,7 @@ export interface SearchFilters {
   app?: string;
   /** Substring of the window title, case-insensitive. */
   window?: string;
-  status?: EntryStatus;
+  status?: FrameStatus;
 }
 
 export interface RankedId {
@@ -24,7 +24,7 @@ export interface HitRow {
   timestamp: number;
   app: string | null;
   title: string | null;
-  status: EntryStatus;
+  status: FrameStatus;
   text: string | null;
   description: string | null;
 }

@@ -1,6 +1,6 @@
 import type { TimelineSummary } from '../api/timeline.js';
 import type { Db } from './database.js';
-import type { EntryStatus } from './entries-repository.js';
+import type { FrameStatus } from './frames-repository.js';
 
 /** What the timeline needs of a frame: no OCR text, so a page of hundreds stays a few kilobytes. */
 export interface TimelineRow {
@@ -8,7 +8,7 @@ export interface TimelineRow {
   timestamp: number;
   app: string | null;
   title: string | null;
-  status: EntryStatus;
+  status: FrameStatus;
   width: number | null;
   height: number | null;
 }

@@ -6,14 +6,14 @@ import { buildApp, type App } from '../../src/server/app.js';
 import { storageRoutes } from '../../src/server/routes/storage.js';
 import { timelineRoutes } from '../../src/server/routes/timeline.js';
 import { AuthService } from '../../src/services/auth-service.js';
-import { EntriesService } from '../../src/services/entries-service.js';
+import { FramesService } from '../../src/services/frames-service.js';
 import { IngestService } from '../../src/services/ingest-service.js';
 import { QueueService } from '../../src/services/queue-service.js';
 import { RetentionService } from '../../src/services/retention-service.js';
 import { UploadGate } from '../../src/services/upload-gate.js';
 import { SearchService } from '../../src/search/search-service.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
-import { EntriesRepository } from '../../src/store/entries-repository.js';
+import { FramesRepository } from '../../src/store/frames-repository.js';
 import { SearchRepository } from '../../src/store/search-repository.js';
 import { StorageRepository } from '../../src/store/storage-repository.js';
 import { TimelineRepository } from '../../src/store/timeline-repository.js';
@@ -53,7 +53,7 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
   const images = new ImageStore(config.dataDir);
   images.ensureDirectories();
   const db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log: silentLogger, checkpoints: false });
-  const repo = new EntriesRepository(db);
+  const repo = new FramesRepository(db);
   const uploadGate = new UploadGate(config.maxConcurrentUploads);
   const retention = new RetentionService(new StorageRepository(db), images, {
     retentionDays: config.retentionDays,
@@ -76,7 +76,7 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
         version: 'test',
         onRequeued: () => {},
       }),
-      entries: new EntriesService(repo, images),
+      frames: new FramesService(repo, images),
       search: new SearchService(new SearchRepository(db)),
       auth: new AuthService(config.apiToken),
       uploadGate,

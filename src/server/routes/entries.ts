@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { EntriesService, FrameImage } from '../../services/entries-service.js';
+import type { FramesService, FrameImage } from '../../services/frames-service.js';
 import type { QueueService } from '../../services/queue-service.js';
 import { entryResource, EntryDeleted, EntryIdParams, EntryList, EntryRetried, errorResponses, ListEntriesQuery } from '../../api/index.js';
 
@@ -13,9 +13,9 @@ function sendImage(reply: FastifyReply, file: FrameImage) {
 
 const binary = (description: string) => ({ description, content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } });
 
-export async function entriesRoutes(app: FastifyInstance, options: { entries: EntriesService; queue: QueueService }): Promise<void> {
+export async function entriesRoutes(app: FastifyInstance, options: { frames: FramesService; queue: QueueService }): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { entries, queue } = options;
+  const { frames, queue } = options;
 
   api.get(
     '/api/entries',
@@ -29,7 +29,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { entries: En
     },
     async (request) => {
       const limit = request.query.limit ?? 50;
-      const rows = entries.list({
+      const rows = frames.list({
         limit,
         beforeId: request.query.before_id,
         afterId: request.query.after_id,
@@ -46,7 +46,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { entries: En
     {
       schema: { summary: 'One frame with every field', tags: ['entries'], params: EntryIdParams, response: { 200: Type.Ref('Entry'), ...errorResponses(404) } },
     },
-    async (request) => entryResource(entries.get(request.params.id)),
+    async (request) => entryResource(frames.get(request.params.id)),
   );
 
   api.get(
@@ -59,7 +59,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { entries: En
         response: { 200: binary('Screenshot'), ...errorResponses(404, 422) },
       },
     },
-    async (request, reply) => sendImage(reply, await entries.frameImage(request.params.id)),
+    async (request, reply) => sendImage(reply, await frames.frameImage(request.params.id)),
   );
 
   api.get(
@@ -72,7 +72,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { entries: En
         response: { 200: binary('Thumbnail'), ...errorResponses(404) },
       },
     },
-    async (request, reply) => sendImage(reply, await entries.thumbnail(request.params.id)),
+    async (request, reply) => sendImage(reply, await frames.thumbnail(request.params.id)),
   );
 
   api.delete(
@@ -86,7 +86,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { entries: En
       },
     },
     async (request) => {
-      await entries.delete(request.params.id);
+      await frames.delete(request.params.id);
       return { deleted: request.params.id };
     },
   );

@@ -81,11 +81,11 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
       const form = request.body;
       const result = await options.ingest.accept(uploadFromForm(form));
       if (form.buffer_bytes !== undefined) metrics?.clientBuffer(request.ip, form.buffer_bytes);
-      if (result.status === 'duplicate') return reply.code(200).send({ status: 'duplicate', task_id: result.taskId });
+      if (result.status === 'duplicate') return reply.code(200).send({ status: 'duplicate', task_id: result.frameId });
       const elapsed = Math.round((performance.now() - started) * 100) / 100;
       return reply.code(202).send({
         status: 'accepted',
-        task_id: result.taskId,
+        task_id: result.frameId,
         elapsed_ms: elapsed,
         ...(options.debug ? { debug: { queue_size: result.queueSize, processing_mode: result.mode } } : {}),
       });

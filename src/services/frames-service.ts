@@ -3,7 +3,7 @@ import { thumbnail } from '../images/codec.js';
 import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { EntriesRepository, EntryRow, ListFilter } from '../store/entries-repository.js';
+import type { FramesRepository, FrameRow, ListFilter } from '../store/frames-repository.js';
 
 export interface ImageFile {
   path: string;
@@ -16,18 +16,18 @@ export type FrameImage = ImageFile | { bytes: Buffer; contentType: string };
 const CONTENT_TYPES: Record<string, string> = { webp: 'image/webp', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg' };
 
 /** Reading and deleting frames. Every file path comes from the row and is resolved inside the data dir. */
-export class EntriesService {
+export class FramesService {
   constructor(
-    private readonly repo: EntriesRepository,
+    private readonly frames: FramesRepository,
     private readonly images: ImageStore,
   ) {}
 
-  list(filter: ListFilter): EntryRow[] {
-    return this.repo.list(filter);
+  list(filter: ListFilter): FrameRow[] {
+    return this.frames.list(filter);
   }
 
-  get(id: number): EntryRow {
-    const entry = this.repo.get(id);
+  get(id: number): FrameRow {
+    const entry = this.frames.get(id);
     if (!entry) throw notFound(`entry ${id}`);
     return entry;
   }
@@ -40,7 +40,7 @@ export class EntriesService {
         return await this.image(id);
       } catch (error) {
         // Compacted between reading the row and opening the file: the row now points at the manifest.
-        if (!isCompactedPath(this.repo.get(id)?.image_path)) throw error;
+        if (!isCompactedPath(this.frames.get(id)?.image_path)) throw error;
       }
     }
     return { bytes: await this.rebuild(id), contentType: 'image/png' };
@@ -80,7 +80,7 @@ export class EntriesService {
 
   async delete(id: number): Promise<void> {
     const entry = this.get(id);
-    const { deleted, imagePath } = this.repo.delete(id);
+    const { deleted, imagePath } = this.frames.delete(id);
     if (!deleted) throw new ApiError(409, `entry ${id} is ${entry.status}; try again when processing has finished`, 'BUSY');
     await this.images.remove(imagePath);
     await this.images.remove(this.images.thumbnailPath(id));

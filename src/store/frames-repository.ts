@@ -1,17 +1,17 @@
 import type { Db } from './database.js';
 
 export const STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
-export type EntryStatus = (typeof STATUSES)[number];
+export type FrameStatus = (typeof STATUSES)[number];
 export type ProcessingMode = 'LIFO' | 'FIFO';
 
-export interface EntryRow {
+export interface FrameRow {
   id: number;
   app: string | null;
   title: string | null;
   text: string | null;
   timestamp: number;
   description: string | null;
-  status: EntryStatus;
+  status: FrameStatus;
   capture_id: string | null;
   image_path: string | null;
   monitor: number | null;
@@ -26,8 +26,8 @@ export interface EntryRow {
 }
 
 /** Columns a pipeline stage may write back. */
-export type EntryPatch = Partial<Pick<EntryRow, 'text' | 'description' | 'image_path' | 'width' | 'height' | 'bytes'>>;
-const PATCHABLE = new Set<keyof EntryPatch>(['text', 'description', 'image_path', 'width', 'height', 'bytes']);
+export type FramePatch = Partial<Pick<FrameRow, 'text' | 'description' | 'image_path' | 'width' | 'height' | 'bytes'>>;
+const PATCHABLE = new Set<keyof FramePatch>(['text', 'description', 'image_path', 'width', 'height', 'bytes']);
 
 export interface NewFrame {
   captureId: string | null;
@@ -53,7 +53,7 @@ export interface ListFilter {
   limit: number;
   beforeId?: number;
   afterId?: number;
-  status?: EntryStatus;
+  status?: FrameStatus;
   app?: string;
 }
 
@@ -64,7 +64,7 @@ const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, cap
 const now = () => Date.now() / 1000;
 
 /** All SQL touching `entries` lives here. Synchronous by design: better-sqlite3 statements take microseconds. */
-export class EntriesRepository {
+export class FramesRepository {
   private readonly stmt;
 
   constructor(private readonly db: Db) {
@@ -128,8 +128,8 @@ export class EntriesRepository {
     return this.stmt.idByCaptureId.get(captureId) as number | undefined;
   }
 
-  get(id: number): EntryRow | undefined {
-    return this.stmt.get.get(id) as EntryRow | undefined;
+  get(id: number): FrameRow | undefined {
+    return this.stmt.get.get(id) as FrameRow | undefined;
   }
 
   pendingCount(): number {
@@ -144,21 +144,21 @@ export class EntriesRepository {
    * Atomically moves the next PENDING frame to PROCESSING and returns it. The read and the update share one
    * IMMEDIATE transaction, so no other connection (or process) can claim the same frame.
    */
-  claimNext(lifoThreshold: number): { entry: EntryRow; mode: ProcessingMode } | undefined {
+  claimNext(lifoThreshold: number): { entry: FrameRow; mode: ProcessingMode } | undefined {
     return this.db
       .transaction(() => {
-        const mode = EntriesRepository.modeFor(this.pendingCount(), lifoThreshold);
+        const mode = FramesRepository.modeFor(this.pendingCount(), lifoThreshold);
         const id = (mode === 'LIFO' ? this.stmt.newestPending : this.stmt.oldestPending).get() as number | undefined;
         if (id === undefined) return undefined;
-        const entry = this.stmt.claim.get(now(), id) as EntryRow | undefined;
+        const entry = this.stmt.claim.get(now(), id) as FrameRow | undefined;
         return entry ? { entry, mode } : undefined;
       })
       .immediate();
   }
 
   /** Writes one stage's results while the frame is being processed. */
-  saveResults(id: number, patch: EntryPatch): void {
-    const keys = Object.keys(patch).filter((k) => PATCHABLE.has(k as keyof EntryPatch));
+  saveResults(id: number, patch: FramePatch): void {
+    const keys = Object.keys(patch).filter((k) => PATCHABLE.has(k as keyof FramePatch));
     if (keys.length === 0) return;
     const assignments = keys.map((k) => `${k} = @${k}`).join(', ');
     this.db.prepare(`UPDATE entries SET ${assignments} WHERE id = @id`).run({ ...patch, id });
@@ -169,8 +169,8 @@ export class EntriesRepository {
   }
 
   /** Records a failed attempt: back to PENDING while attempts remain, else FAILED. Returns the new status. */
-  failAttempt(id: number, error: string, maxAttempts: number): EntryStatus | undefined {
-    return this.stmt.failOrRetry.get({ id, error, maxAttempts, now: now() }) as EntryStatus | undefined;
+  failAttempt(id: number, error: string, maxAttempts: number): FrameStatus | undefined {
+    return this.stmt.failOrRetry.get({ id, error, maxAttempts, now: now() }) as FrameStatus | undefined;
   }
 
   /** Marks a frame FAILED at once (a permanent error such as a missing image). */
@@ -202,7 +202,7 @@ export class EntriesRepository {
 
   counts(): QueueCounts {
     const counts: QueueCounts = { pending: 0, processing: 0, completed: 0, failed: 0 };
-    for (const row of this.stmt.counts.all() as { status: EntryStatus; n: number }[]) {
+    for (const row of this.stmt.counts.all() as { status: FrameStatus; n: number }[]) {
       counts[row.status.toLowerCase() as keyof QueueCounts] = row.n;
     }
     return counts;
@@ -239,7 +239,7 @@ export class EntriesRepository {
     return { deleted: result.length === 1, imagePath: result[0] ?? null };
   }
 
-  list(filter: ListFilter): EntryRow[] {
+  list(filter: ListFilter): FrameRow[] {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: filter.limit };
     if (filter.beforeId !== undefined) where.push('id < @beforeId'), (params.beforeId = filter.beforeId);
@@ -250,7 +250,7 @@ export class EntriesRepository {
     const order = filter.afterId !== undefined && filter.beforeId === undefined ? 'ASC' : 'DESC';
     const sql = `SELECT ${ENTRY_COLUMNS} FROM entries ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY id ${order} LIMIT @limit`;
-    const rows = this.db.prepare(sql).all(params) as EntryRow[];
+    const rows = this.db.prepare(sql).all(params) as FrameRow[];
     return order === 'ASC' ? rows.reverse() : rows;
   }
 

@@ -1,17 +1,9 @@
 import { parseArgs } from 'node:util';
+import { snippetText } from '../api/snippet-text.js';
 import { ApiClient } from '../api-client/client.js';
 import { UsageError } from './usage-error.js';
 
-const stripTags = (html: string) =>
-  html
-    .replace(/<mark>/g, '\x1b[1m')
-    .replace(/<\/mark>/g, '\x1b[22m')
-    .replace(/<[^>]*>/g, '')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&');
+const stripTags = (html: string) => snippetText(html, '\x1b[1m', '\x1b[22m');
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
 

@@ -1,3 +1,4 @@
+import { snippetText } from '../api/snippet-text.js';
 /** Capture time for a model: local ISO 8601 with the offset ("2026-03-18T14:05:09+01:00"). */
 export function localTime(unixSeconds: number): string {
   const date = new Date(Math.round(unixSeconds * 1000));
@@ -10,18 +11,8 @@ export function localTime(unixSeconds: number): string {
   );
 }
 
-/** Plain text from a search snippet (HTML with <mark>): matches become **bold**, entities are decoded. */
-export function snippetText(html: string): string {
-  return html
-    .replace(/<mark>/g, '**')
-    .replace(/<\/mark>/g, '**')
-    .replace(/<[^>]*>/g, '')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&');
-}
+/** Plain text from a search snippet: matches become **bold**. */
+export const boldSnippet = (html: string): string => snippetText(html, '**', '**');
 
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters]`;

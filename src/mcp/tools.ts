@@ -5,7 +5,7 @@ import type { SearchService } from '../search/search-service.js';
 import type { ActivityService } from '../services/activity-service.js';
 import type { FramesService } from '../services/frames-service.js';
 import type { QueueService } from '../services/queue-service.js';
-import { clip, fitList, localTime, snippetText } from './format.js';
+import { boldSnippet, clip, fitList, localTime } from './format.js';
 import { parseTimePhrase, TIME_HELP, TIME_HINT, timeRange } from './time-phrases.js';
 import { boundedJpeg } from '../images/codec.js';
 
@@ -116,7 +116,7 @@ const search: Tool<typeof SearchArgs> = {
       time: localTime(hit.timestamp),
       app: hit.app,
       title: hit.title,
-      snippet: snippetText(hit.snippet),
+      snippet: boldSnippet(hit.snippet),
       link: link(context, hit.id),
     }));
     const result = { query: answer.query, mode: answer.mode, total_matches: answer.total, frames, ...(answer.warning ? { warning: answer.warning } : {}) };

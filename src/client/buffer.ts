@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { syncDirectory } from '../files/atomic-write.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -57,18 +58,6 @@ export interface BufferStats {
 interface Entry {
   name: string;
   size: number;
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Windows cannot open or fsync a directory; the rename itself is what matters there.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }
 
 export function encodeItem(meta: FrameMeta, image: Buffer): Buffer {
@@ -190,7 +179,7 @@ export class FrameBuffer {
         fs.closeSync(fd);
       }
       fs.renameSync(temp, final);
-      fsyncDir(this.dir);
+      syncDirectory(this.dir);
     } catch (error) {
       fs.rmSync(temp, { force: true });
       this.dropped++;

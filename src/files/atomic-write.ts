@@ -52,7 +52,7 @@ export function writeFileAtomicSync(target: string, bytes: Buffer | string, opti
 }
 
 /** Makes a rename in `dir` durable; a filesystem that cannot fsync a directory is left as it is. */
-function syncDirectory(dir: string): void {
+export function syncDirectory(dir: string): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(dir, 'r');

@@ -17,6 +17,7 @@ import { FramesRepository } from '../../src/store/frames-repository.js';
 import { SearchRepository } from '../../src/store/search-repository.js';
 import { StorageRepository } from '../../src/store/storage-repository.js';
 import { TimelineRepository } from '../../src/store/timeline-repository.js';
+import type { TestFrame } from './api.js';
 import { multipart, type Part, type RawBody } from './multipart.js';
 import { tempDir } from './temp-dir.js';
 
@@ -33,14 +34,8 @@ export interface InjectServer {
   close(): Promise<void>;
 }
 
-export interface InjectFrame {
-  image: Buffer;
-  timestamp?: number;
-  app?: string;
-  title?: string;
-  captureId?: string;
-  monitor?: number;
-}
+/** The fields of an upload, as the other test helpers take them. */
+export type InjectFrame = TestFrame;
 
 let counter = 0;
 

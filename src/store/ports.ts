@@ -1,0 +1,412 @@
+/**
+ * The repository interfaces: everything the rest of the program may ask of a store. Two implementations
+ * exist (store/sqlite: the embedded default; store/postgres: OPENRECALL_DATABASE_URL=postgres://…), and the
+ * same test suites run against both. Every method is async: PostgreSQL answers over the network.
+ */
+import type { TimelineSummary } from '../api/timeline.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Frames and the queue (the `entries` table)
+
+export const STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
+export type FrameStatus = (typeof STATUSES)[number];
+export type ProcessingMode = 'LIFO' | 'FIFO';
+
+export interface FrameRow {
+  id: number;
+  app: string | null;
+  title: string | null;
+  text: string | null;
+  timestamp: number;
+  description: string | null;
+  status: FrameStatus;
+  capture_id: string | null;
+  image_path: string | null;
+  monitor: number | null;
+  width: number | null;
+  height: number | null;
+  bytes: number | null;
+  received_at: number | null;
+  attempts: number;
+  last_error: string | null;
+  processing_started_at: number | null;
+  processing_finished_at: number | null;
+}
+
+/** Columns a pipeline stage may write back. */
+export type FramePatch = Partial<Pick<FrameRow, 'text' | 'description' | 'image_path' | 'width' | 'height' | 'bytes'>>;
+
+export interface NewFrame {
+  captureId: string | null;
+  timestamp: number;
+  app: string;
+  title: string;
+  monitor: number | null;
+  imagePath: string;
+  width: number;
+  height: number;
+  bytes: number;
+  receivedAt: number;
+}
+
+export interface QueueCounts {
+  pending: number;
+  processing: number;
+  completed: number;
+  failed: number;
+}
+
+export interface ListFilter {
+  limit: number;
+  beforeId?: number;
+  afterId?: number;
+  status?: FrameStatus;
+  app?: string;
+}
+
+/**
+ * Who holds a claimed frame, and for how long. A claim records the worker and the lease expiry; a worker
+ * renews the lease while it works. When the lease runs out (the worker died) the frame goes back to PENDING
+ * (requeueExpired), and every later write from that worker is refused, so a frame completes once.
+ */
+export interface Lease {
+  workerId: string;
+  seconds: number;
+}
+
+export const modeFor = (pending: number, lifoThreshold: number): ProcessingMode => (pending > lifoThreshold ? 'LIFO' : 'FIFO');
+
+export interface FramesRepository {
+  /** Inserts a PENDING frame. Returns the new id, or the existing id (duplicate=true) for a known capture_id. */
+  insertPending(frame: NewFrame): Promise<{ id: number; duplicate: boolean }>;
+  findIdByCaptureId(captureId: string): Promise<number | undefined>;
+  get(id: number): Promise<FrameRow | undefined>;
+  pendingCount(): Promise<number>;
+  /**
+   * Atomically moves the next PENDING frame (newest first above `lifoThreshold` pending, else oldest first)
+   * to PROCESSING under `lease`. No two workers, in any process on any machine, get the same frame.
+   */
+  claimNext(lifoThreshold: number, lease: Lease): Promise<{ entry: FrameRow; mode: ProcessingMode } | undefined>;
+  /** Extends a held lease; false when the lease was lost (expired and re-queued, or the frame deleted). */
+  renewLease(id: number, lease: Lease): Promise<boolean>;
+  /**
+   * Writes one stage's results. With `workerId`: only while that worker still holds the frame (false when
+   * not). Without: a later stage added to a COMPLETED frame (backfill).
+   */
+  saveResults(id: number, patch: FramePatch, workerId?: string): Promise<boolean>;
+  /** PROCESSING → COMPLETED; false (nothing written) when `workerId` no longer holds the frame. */
+  complete(id: number, workerId: string): Promise<boolean>;
+  /** Records a failed attempt: back to PENDING while attempts remain, else FAILED. Undefined when not held. */
+  failAttempt(id: number, error: string, maxAttempts: number, workerId: string): Promise<FrameStatus | undefined>;
+  /** Marks a held frame FAILED at once (a permanent error such as a missing image). */
+  failPermanently(id: number, error: string, workerId: string): Promise<void>;
+  /** A later stage could not be added to a COMPLETED frame (backfill): FAILED with the reason, results kept. */
+  failCompleted(id: number, error: string): Promise<void>;
+  /** Hands a held, unfinished frame back to the queue (shutdown); the interrupted attempt is not counted. */
+  release(id: number, workerId: string): Promise<void>;
+  /**
+   * Frames whose lease ran out go back to PENDING; one interrupted `crashLimit` times is FAILED instead
+   * (it is probably what kills the worker). Frames without a lease (older databases) count as expired.
+   */
+  requeueExpired(crashLimit: number): Promise<{ requeued: number; failed: number }>;
+  /**
+   * Start-up recovery of the one embedded processor (SQLite): every PROCESSING frame goes back to PENDING,
+   * whatever its lease, since no other worker can exist. Never called with several workers.
+   */
+  recoverInterrupted(crashLimit: number): Promise<{ requeued: number; failed: number }>;
+  counts(): Promise<QueueCounts>;
+  /** COMPLETED frames without an AI description (a vision model switched on later), and the newest of them. */
+  completedWithoutDescription(): Promise<number>;
+  completedWithoutDescriptionIds(limit: number): Promise<number[]>;
+  oldestPendingReceivedAt(): Promise<number | null>;
+  completedSince(since: number): Promise<number>;
+  retryFailed(): Promise<number>;
+  retryOne(id: number): Promise<boolean>;
+  /** Deletes a frame that is not being processed. Returns its image path, or deleted=false. */
+  delete(id: number): Promise<{ deleted: boolean; imagePath: string | null }>;
+  /** Newest first; after_id pages towards newer frames. */
+  list(filter: ListFilter): Promise<FrameRow[]>;
+  /** Image paths referenced by rows, restricted to a path prefix (used to find orphan files). */
+  referencedPaths(prefix: string): Promise<Set<string>>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Keyword search. The parsed query (never raw text) crosses this boundary; each store turns it into its own
+// full-text language (FTS5 MATCH, tsquery) inside store/.
+
+export type TermKind = 'word' | 'phrase' | 'prefix';
+export interface Term {
+  kind: TermKind;
+  /** The term's text as typed (without quotes, minus sign or star). */
+  text: string;
+}
+export interface ParsedQuery {
+  include: Term[];
+  exclude: Term[];
+}
+
+export interface SearchFilters {
+  start?: number;
+  end?: number;
+  /** Exact application name, case-insensitive. */
+  app?: string;
+  /** Substring of the window title, case-insensitive. */
+  window?: string;
+  status?: FrameStatus;
+}
+
+export interface RankedId {
+  id: number;
+  /** Higher is better; comparable within one result list. */
+  score: number;
+  timestamp: number;
+}
+
+/** Which index found a keyword match: words (stemmed), substrings (trigrams), short terms (LIKE), CJK bigrams. */
+export type KeywordSource = 'words' | 'substring' | 'short' | 'cjk';
+export interface KeywordCandidate extends RankedId {
+  source: KeywordSource;
+}
+
+export interface HitRow {
+  id: number;
+  timestamp: number;
+  app: string | null;
+  title: string | null;
+  status: FrameStatus;
+  text: string | null;
+  description: string | null;
+}
+
+/** Matches are counted up to this many: beyond it the exact figure helps nobody and costs time. */
+export const COUNT_CAP = 1_000;
+
+export interface SearchRepository {
+  /**
+   * The first `depth` keyword matches: word matches (stemming, phrases, prefixes, exclusions) first, then
+   * substring / short-term / CJK matches when words find fewer than 50. Substring-type scores rank below word
+   * scores. `total` is capped at COUNT_CAP.
+   */
+  keyword(query: ParsedQuery, filters: SearchFilters, sort: 'relevance' | 'time', depth: number): Promise<{ candidates: KeywordCandidate[]; total: number }>;
+  /** Frames by filters alone, newest first, minus those matching any excluded term. */
+  browse(filters: SearchFilters, limit: number, offset: number, exclude: Term[]): Promise<{ ids: RankedId[]; total: number }>;
+  /** Snippets of these candidates, matches between MARK_START and MARK_END (store/snippet-marks.ts). */
+  snippets(query: ParsedQuery, candidates: Array<{ id: number; source: KeywordSource }>): Promise<Map<number, string>>;
+  rows(ids: number[]): Promise<Map<number, HitRow>>;
+  /** Ids of frames passing the filters, when there are at most `max` of them (to restrict a vector search). */
+  filteredIds(filters: SearchFilters, max: number): Promise<Set<number> | undefined>;
+  apps(): Promise<Array<{ app: string; count: number }>>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Timeline, activity, embeddings, storage, compaction, clients, settings
+
+export interface TimelineRow {
+  id: number;
+  timestamp: number;
+  app: string | null;
+  title: string | null;
+  status: FrameStatus;
+  width: number | null;
+  height: number | null;
+}
+export type { TimelineSummary };
+
+export interface TimelineRepository {
+  summary(): Promise<TimelineSummary>;
+  /** `limit` frames starting at position `offset` (0 = oldest), oldest first. */
+  page(offset: number, limit: number): Promise<TimelineRow[]>;
+  indexOf(row: Pick<TimelineRow, 'id' | 'timestamp'>): Promise<number>;
+  /** The frame captured closest to `timestamp` (the earlier one on a tie). */
+  nearest(timestamp: number): Promise<TimelineRow | undefined>;
+  get(id: number): Promise<TimelineRow | undefined>;
+}
+
+export interface ActivityFrame {
+  id: number;
+  timestamp: number;
+  app: string | null;
+  title: string | null;
+}
+export interface ActivityRepository {
+  frames(start: number, end: number, limit: number): Promise<ActivityFrame[]>;
+}
+
+export interface StoredBits {
+  seq: number;
+  entryId: number;
+  bits: Uint32Array;
+}
+export interface EmbeddingsRepository {
+  /** Stores a frame's (normalised) vector; null records that the frame had no text to embed. */
+  save(entryId: number, model: string, vector: Float32Array | null): Promise<void>;
+  has(entryId: number, model: string): Promise<boolean>;
+  missingCount(model: string): Promise<number>;
+  missingIds(model: string, limit: number): Promise<number[]>;
+  /** Sign bits stored after `seq`, for the in-process index to catch up incrementally. */
+  bitsSince(model: string, seq: number): Promise<StoredBits[]>;
+  vectors(model: string, entryIds: number[]): Promise<Map<number, Float32Array>>;
+}
+
+/** The bigram index of CJK OCR text. */
+export interface CjkIndexRepository {
+  save(entryId: number, text: string | null): Promise<void>;
+}
+
+export interface DeletableFrame {
+  id: number;
+  timestamp: number;
+  image_path: string | null;
+  bytes: number | null;
+  /** 1 when the frame has been processed (its image left screenshots/incoming, so a thumbnail exists). */
+  processed: number;
+}
+export interface StorageTotals {
+  imageBytes: number;
+  frames: number;
+  processedFrames: number;
+  unfinishedFrames: number;
+}
+export interface StorageRepository {
+  oldestTimestamp(): Promise<number | null>;
+  totals(): Promise<StorageTotals>;
+  deletable(before: number, after: { timestamp: number; id: number }, limit: number): Promise<DeletableFrame[]>;
+  deleteFinished(ids: number[]): Promise<DeletableFrame[]>;
+  existing(ids: number[]): Promise<Set<number>>;
+  withoutBytes(limit: number): Promise<Array<{ id: number; image_path: string }>>;
+  setBytes(sizes: Array<{ id: number; bytes: number }>): Promise<void>;
+}
+
+export interface CompactionCandidate {
+  id: number;
+  timestamp: number;
+  monitor: number | null;
+  image_path: string;
+  bytes: number | null;
+}
+export interface NewLayer {
+  id: number;
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+export interface CompactedFrame {
+  entryId: number;
+  monitor: number | null;
+  originalPath: string;
+  originalBytes: number;
+  manifestPath: string;
+  manifestBytes: number;
+  layer: NewLayer | undefined;
+  layerIds: number[];
+}
+export interface LayerRow {
+  id: number;
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+export interface CompactionTotals {
+  compacted_frames: number;
+  stored_bytes: number;
+  original_bytes: number;
+}
+export interface CompactionRepository {
+  candidates(before: number, after: { timestamp: number; id: number }, limit: number): Promise<CompactionCandidate[]>;
+  countCandidates(before: number): Promise<number>;
+  lastCompacted(monitor: number | null): Promise<{ id: number; path: string } | undefined>;
+  /** Durable commit (survives a power cut) of the row switch; false when the row or a shared layer changed. */
+  commit(frame: CompactedFrame, now: number): Promise<boolean>;
+  committed(entryId: number, manifestPath: string): Promise<boolean>;
+  entryExists(entryId: number): Promise<boolean>;
+  unreferencedLayers(limit: number): Promise<LayerRow[]>;
+  deleteUnreferencedLayer(id: number): Promise<boolean>;
+  liveLayers(): Promise<LayerRow[]>;
+  framesUsing(layerId: number): Promise<number[]>;
+  compactedFrames(): Promise<Array<{ id: number; path: string }>>;
+  totals(): Promise<CompactionTotals>;
+}
+
+export interface ClientRow {
+  id: string;
+  kind: string;
+  host: string | null;
+  version: string | null;
+  address: string | null;
+  first_seen: number;
+  last_seen: number;
+  heartbeat_seconds: number | null;
+  paused: number | null;
+  state: string | null;
+  buffer_bytes: number | null;
+  buffer_items: number | null;
+  desired_paused: number | null;
+  desired_revision: number | null;
+}
+export interface ClientReport {
+  id: string;
+  kind: string;
+  host: string | null;
+  version: string | null;
+  address: string | null;
+  heartbeat_seconds: number | null;
+  paused: boolean | null;
+  state: string | null;
+  buffer_bytes: number | null;
+  buffer_items: number | null;
+}
+export interface ClientsRepository {
+  list(): Promise<ClientRow[]>;
+  get(id: string): Promise<ClientRow | undefined>;
+  lastSeen(): Promise<number | null>;
+  report(client: ClientReport, now: number): Promise<ClientRow>;
+  desirePaused(id: string, paused: boolean, revision: number): Promise<boolean>;
+}
+
+export interface StoredSetting {
+  key: string;
+  /** JSON text. */
+  value: string;
+  revision: number;
+  updated_at: number;
+}
+export interface SettingsRepository {
+  all(): Promise<StoredSetting[]>;
+  nextRevision(): Promise<number>;
+  /** Writes several settings at once, under one new revision. */
+  set(values: Record<string, unknown>): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The store as a whole
+
+/** The database cannot be reached right now (PostgreSQL down, a network cut): the HTTP layer answers 503. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly frames: FramesRepository;
+  readonly search: SearchRepository;
+  readonly timeline: TimelineRepository;
+  readonly activity: ActivityRepository;
+  readonly embeddings: EmbeddingsRepository;
+  readonly cjkIndex: CjkIndexRepository;
+  readonly storage: StorageRepository;
+  readonly compaction: CompactionRepository;
+  readonly clients: ClientsRepository;
+  readonly settings: SettingsRepository;
+  /**
+   * Calls `listener` when frames become PENDING anywhere (PostgreSQL: LISTEN/NOTIFY, so workers on other
+   * machines wake at once). SQLite has one processor, which the server wakes over IPC: a no-op there.
+   * Returns the unsubscribe function.
+   */
+  onPendingFrames(listener: () => void): Promise<() => Promise<void>>;
+  /**
+   * Runs `task` only if no other process holds the named lock (PostgreSQL: an advisory lock, so retention
+   * runs on one server at a time). Resolves to false, without running it, when the lock is held elsewhere.
+   */
+  withExclusiveLock(name: string, task: () => Promise<void>): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -54,6 +54,65 @@ function ensureSystemPackages() {
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...new Set(missing)], { stdio: 'inherit', env });
 }
 
+/**
+ * The PostgreSQL suites need a server at OPENRECALL_TEST_DATABASE_URL (default: the local one, as postgres, database
+ * test). When nothing answers there, this installs Debian's postgresql, starts (or creates) a cluster and lets the
+ * local test user in without a password; a URL of the user's own is only checked. The suites never skip.
+ */
+const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+function postgresAnswers(url) {
+  const { hostname, port } = new URL(url);
+  return spawnSync('pg_isready', ['-q', '-h', hostname, '-p', port || '5432'], { stdio: 'ignore' }).status === 0;
+}
+
+function asPostgres(sql, database = 'postgres') {
+  return spawnSync('su', ['postgres', '-c', `psql -v ON_ERROR_STOP=1 -qAt -d ${database} -c "${sql}"`], { encoding: 'utf8' });
+}
+
+function ensurePostgres() {
+  const url = process.env.OPENRECALL_TEST_DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
+  if (has('pg_isready') && postgresAnswers(url)) return ensureTestDatabase(url);
+  if (process.env.OPENRECALL_TEST_DATABASE_URL) {
+    console.error(`test: no PostgreSQL answers at OPENRECALL_TEST_DATABASE_URL; start it, or unset the variable to use a local one`);
+    process.exit(1);
+  }
+  if (process.getuid?.() !== 0 || !has('apt-get')) {
+    console.error('test: no PostgreSQL answers at 127.0.0.1:5432; install and start postgresql (the PostgreSQL suites never skip)');
+    process.exit(1);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!has('pg_lsclusters')) {
+    console.log('test: installing postgresql with apt-get');
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'postgresql'], { stdio: 'inherit', env });
+  }
+  const clusters = execFileSync('pg_lsclusters', ['--no-header'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  const version = clusters[0]?.split(/\s+/)[0] ?? fs.readdirSync('/usr/lib/postgresql').sort().at(-1);
+  if (clusters.length === 0) execFileSync('pg_createcluster', [version, 'main', '--port', '5432'], { stdio: 'inherit' });
+  // Local test connections as postgres without a password, like the machines this suite was written on.
+  const hba = `/etc/postgresql/${version}/main/pg_hba.conf`;
+  const trust = 'host all postgres 127.0.0.1/32 trust';
+  const rules = fs.readFileSync(hba, 'utf8');
+  if (!rules.includes(trust)) fs.writeFileSync(hba, `${trust}\n${rules}`);
+  console.log(`test: starting PostgreSQL ${version}`);
+  spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { stdio: 'inherit' });
+  for (let i = 0; i < 30 && !postgresAnswers(url); i++) spawnSync('sleep', ['1']);
+  if (!postgresAnswers(url)) {
+    console.error('test: PostgreSQL did not start (see /var/log/postgresql)');
+    process.exit(1);
+  }
+  ensureTestDatabase(url);
+}
+
+function ensureTestDatabase(url) {
+  const database = new URL(url).pathname.slice(1) || 'postgres';
+  if (process.env.OPENRECALL_TEST_DATABASE_URL || process.getuid?.() !== 0 || !has('psql')) return;
+  if (asPostgres(`SELECT 1 FROM pg_database WHERE datname = '${database}'`).stdout.trim() !== '1') {
+    asPostgres(`CREATE DATABASE ${database}`);
+  }
+}
+
 function ensureNodeModules() {
   const lock = path.join(root, 'package-lock.json');
   const marker = path.join(root, 'node_modules', '.package-lock.json');
@@ -90,6 +149,7 @@ function lint() {
 }
 
 ensureSystemPackages();
+ensurePostgres();
 ensureNodeModules();
 lint();
 const files = testFiles(process.argv.slice(2));

@@ -1,6 +1,4 @@
 import type pg from 'pg';
-import { coreMigration } from './migrations/001-core.js';
-import { searchMigration } from './migrations/002-search.js';
 import { query, withClient } from './pg-query.js';
 
 export interface PgMigration {
@@ -8,10 +6,6 @@ export interface PgMigration {
   name: string;
   sql: string;
 }
-
-export const pgMigrations: PgMigration[] = [coreMigration, searchMigration];
-
-export const newestSchemaVersion = () => Math.max(...pgMigrations.map((m) => m.version));
 
 // Two servers starting together take turns: the second sees the first one's versions and skips them.
 const MIGRATION_LOCK = `SELECT pg_advisory_xact_lock(hashtext('openrecall_schema'))`;
@@ -26,7 +20,7 @@ export class SchemaTooNewError extends Error {
 }
 
 /** Applies the migrations this database lacks, one transaction each; refuses a database from a newer OpenRecall. */
-export async function runPgMigrations(pool: pg.Pool, log: (message: string) => void, migrations = pgMigrations): Promise<void> {
+export async function runPgMigrations(pool: pg.Pool, migrations: PgMigration[], log: (message: string) => void): Promise<void> {
   const newest = Math.max(...migrations.map((m) => m.version));
   await withClient(pool, async (client) => {
     for (;;) {

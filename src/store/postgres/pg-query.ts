@@ -52,7 +52,7 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
   try {
     return await work(client);
   } catch (error) {
-    if (isUnavailable(error) || (error instanceof StoreUnavailableError && error.cause instanceof Error)) broken = error as Error;
+    if (error instanceof StoreUnavailableError || isUnavailable(error)) broken = error as Error;
     throw error;
   } finally {
     client.release(broken);

@@ -7,6 +7,7 @@ import { PgCompactionRepository } from './pg-compaction-repository.js';
 import { checkDatabaseUrl, connectionErrorMessage } from './pg-connection-errors.js';
 import { PgEmbeddingsRepository } from './pg-embeddings-repository.js';
 import { PgFramesRepository } from './pg-frames-repository.js';
+import { pgMigrations } from './migrations/index.js';
 import { runPgMigrations, SchemaTooNewError } from './pg-migrations.js';
 import { PendingListener } from './pg-pending-listener.js';
 import { isUnavailable, query, withClient } from './pg-query.js';
@@ -44,13 +45,15 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     application_name: options.applicationName ?? 'openrecall',
     connectionTimeoutMillis: 5_000,
     keepAlive: true,
+    // A connection cut without a reset (a cable, a VPN) is noticed in seconds, not after the system's two hours.
+    keepAliveInitialDelayMillis: 10_000,
     types,
   };
   const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
   // An idle connection the server dropped: the pool discards it and opens a new one on the next query.
   pool.on('error', (error) => log(`database connection lost: ${error.message}`));
   try {
-    await runPgMigrations(pool, log);
+    await runPgMigrations(pool, pgMigrations, log);
   } catch (error) {
     await pool.end().catch(() => {});
     const cause = error instanceof StoreUnavailableError ? error.cause : error;

@@ -96,6 +96,36 @@ describe('PostgreSQL store', () => {
       assert.equal((await b.frames.get(id))?.status, 'PENDING');
     }));
 
+  it('reads counts and ids as numbers on its own connections without changing the driver for others', () =>
+    withDatabase(async (database) => {
+      const store = await openPostgresStore(database.url, { applicationName: 'openrecall-names-itself', poolSize: 2 });
+      try {
+        const { id } = await store.frames.insertPending(newFrame(1));
+        assert.equal(typeof id, 'number');
+        assert.deepEqual(await store.frames.counts(), { pending: 1, processing: 0, completed: 0, failed: 0 });
+        const [row] = await sql<{ n: unknown }>(database.url, 'SELECT count(*) AS n FROM entries');
+        assert.equal(row?.n, '1', 'another pg client of the process still reads int8 as text');
+        const named = await sql<{ n: number }>(database.url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [
+          'openrecall-names-itself',
+        ]);
+        assert.ok(named[0]!.n >= 1);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  it('reports a bad request as an ordinary error, not as the database being away', () =>
+    withDatabase(async (_database, open) => {
+      const store = await open();
+      const error = await store.frames.get(Number.NaN).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof Error);
+      assert.ok(!(error instanceof StoreUnavailableError), String(error));
+      assert.deepEqual(await store.frames.counts(), { pending: 0, processing: 0, completed: 0, failed: 0 });
+    }));
+
   describe('connection errors name OPENRECALL_DATABASE_URL in one line, never the password', () => {
     it('a malformed URL', async () => {
       const message = await openError(`postgres://alice:${PASSWORD}@db:notaport/recall`);

@@ -141,6 +141,11 @@ describe('PostgreSQL store', () => {
       assert.ok(message.includes('alice:***@127.0.0.1'), message);
     });
 
+    it('a Unix socket directory without a server', async () => {
+      const message = await openError(`postgres://alice:${PASSWORD}@/recall?host=/nonexistent-openrecall-socket-dir`);
+      assertOneLineAboutTheVariable(message, /no PostgreSQL socket there/);
+    });
+
     it('a database that does not exist', async () => {
       const url = new URL(TEST_DATABASE_URL);
       url.pathname = '/no_such_openrecall_database';

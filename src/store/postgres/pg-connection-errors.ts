@@ -21,7 +21,8 @@ export function redactDatabaseUrl(url: string): string {
 export function checkDatabaseUrl(url: string): void {
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    // An empty host (postgres:///recall?host=/run/postgresql, a Unix socket) is valid for the driver, not for URL.
+    parsed = new URL(url.replace(/^(postgres(?:ql)?:\/\/(?:[^/?#]*@)?)(?=[/?#]|$)/i, '$1localhost'));
   } catch {
     throw new Error('not a valid URL (expected postgres://user:password@host:5432/database)');
   }
@@ -36,6 +37,8 @@ function reason(error: Error): string {
   switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused (is PostgreSQL running and listening there?)';
+    case 'ENOENT':
+      return 'no PostgreSQL socket there (is PostgreSQL running?)';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'host not found';

@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '../ports.js';
 /** A pool or one checked-out client: repositories run the same SQL inside and outside transactions. */
 export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT']);
 // 57P01-03: the server is shutting down or starting up; 53300: it has no connection slot left.
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 

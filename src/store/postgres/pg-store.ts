@@ -82,10 +82,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   };
 }
 
-/** The server could not be reached, or refused us (password, user, database): the URL is what to fix. */
+/** The server could not be reached, or refused us (password, user, database, privileges): the URL is what to fix. */
 function isConnectionFailure(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
-  return isUnavailable(error) || (typeof code === 'string' && (code.startsWith('28') || code === '3D000'));
+  return isUnavailable(error) || (typeof code === 'string' && (code.startsWith('28') || code === '3D000' || code === '42501'));
 }
 
 /** An advisory lock held by one session for the task: retention runs on one server at a time. */

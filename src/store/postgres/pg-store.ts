@@ -49,7 +49,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     keepAliveInitialDelayMillis: 10_000,
     types,
   };
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+  // At least 2: withExclusiveLock holds one connection while its task queries through another.
+  const pool = new pg.Pool({ ...connection, max: Math.max(2, options.poolSize ?? 10), idleTimeoutMillis: 30_000 });
   // An idle connection the server dropped: the pool discards it and opens a new one on the next query.
   pool.on('error', (error) => log(`database connection lost: ${error.message}`));
   try {

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, it } from 'node:test';
-import { openDatabase } from '../src/store/database.js';
-import { migrations } from '../src/store/migrations.js';
+import { openDatabase } from '../src/store/sqlite/database.js';
+import { migrations } from '../src/store/sqlite/migrations.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 describe('SQLite store', () => {

@@ -12,11 +12,11 @@ import { QueueService } from '../../src/services/queue-service.js';
 import { RetentionService } from '../../src/services/retention-service.js';
 import { UploadGate } from '../../src/services/upload-gate.js';
 import { SearchService } from '../../src/search/search-service.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
-import { FramesRepository } from '../../src/store/frames-repository.js';
-import { SearchRepository } from '../../src/store/search-repository.js';
-import { StorageRepository } from '../../src/store/storage-repository.js';
-import { TimelineRepository } from '../../src/store/timeline-repository.js';
+import { openDatabase, type Db } from '../../src/store/sqlite/database.js';
+import { SqliteFramesRepository } from '../../src/store/sqlite/frames-repository.js';
+import { SqliteSearchRepository } from '../../src/store/sqlite/search-repository.js';
+import { SqliteStorageRepository } from '../../src/store/sqlite/storage-repository.js';
+import { SqliteTimelineRepository } from '../../src/store/sqlite/timeline-repository.js';
 import type { TestFrame } from './api.js';
 import { multipart, type Part, type RawBody } from './multipart.js';
 import { tempDir } from './temp-dir.js';
@@ -48,9 +48,9 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
   const images = new ImageStore(config.dataDir);
   images.ensureDirectories();
   const db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log: silentLogger, checkpoints: false });
-  const repo = new FramesRepository(db);
+  const repo = new SqliteFramesRepository(db);
   const uploadGate = new UploadGate(config.maxConcurrentUploads);
-  const retention = new RetentionService(new StorageRepository(db), images, {
+  const retention = new RetentionService(new SqliteStorageRepository(db), images, {
     retentionDays: config.retentionDays,
     maxStorageBytes: config.maxStorageBytes,
     log: silentLogger,
@@ -72,7 +72,7 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
         onRequeued: () => {},
       }),
       frames: new FramesService(repo, images),
-      search: new SearchService(new SearchRepository(db)),
+      search: new SearchService(new SqliteSearchRepository(db)),
       auth: new AuthService(config.apiToken),
       uploadGate,
     },
@@ -81,7 +81,7 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
       debug: config.debug,
       maxUploadBytes: config.maxUploadBytes,
       showAiDescription: true,
-      plugins: [timelineRoutes(new TimelineRepository(db)), storageRoutes(retention)],
+      plugins: [timelineRoutes(new SqliteTimelineRepository(db)), storageRoutes(retention)],
     },
   );
   await app.ready();

@@ -57,4 +57,21 @@ describe('SQLite store', () => {
     assert.deepEqual(check.prepare('SELECT app, timestamp FROM entries').all(), [{ app: 'a', timestamp: 1700000000 }]);
     check.close();
   });
+
+  it('refuses a database of a newer OpenRecall, and leaves it as it was', () => {
+    const dataDir = tempDir();
+    const file = path.join(dataDir, 'recall.db');
+    const newest = Math.max(...migrations.map((m) => m.version));
+    const newer = new Database(file);
+    newer.exec(`CREATE TABLE entries (id INTEGER PRIMARY KEY, future TEXT); INSERT INTO entries (future) VALUES ('x');`);
+    newer.pragma(`user_version = ${newest + 1}`);
+    newer.close();
+    const before = fs.readFileSync(file);
+    assert.throws(
+      () => openDatabase(file, { dataDir }),
+      new RegExp(`database schema version ${newest + 1} is newer than this OpenRecall \\(knows up to ${newest}\\); upgrade OpenRecall`),
+    );
+    assert.deepEqual(fs.readFileSync(file), before, 'the file is byte for byte the same');
+    assert.equal(fs.existsSync(`${file}-wal`), false, 'not switched to WAL');
+  });
 });

@@ -170,6 +170,8 @@ export class ProcessingWorker {
     };
     const renewal = setInterval(
       () => {
+        // A frame handed back at shutdown is no longer this worker's: the database may be closed already.
+        if (this.abandoned.has(entry.id) || lost) return;
         this.frames.renewLease(entry.id, this.options.lease).then(
           (held) => {
             if (!held) leaseLost();

@@ -133,7 +133,7 @@ const provider: EmbeddingProvider = {
 };
 const index = new VectorIndex(MODEL, embeddings);
 const indexStart = performance.now();
-index.refresh();
+await index.refresh();
 const indexLoadMs = performance.now() - indexStart;
 const service = new SearchService(new SqliteSearchRepository(db), { provider, index });
 

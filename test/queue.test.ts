@@ -287,6 +287,45 @@ describe('failures and retries', () => {
   });
 });
 
+describe('a lost lease', () => {
+  it('abandons the frame quietly when another worker took it over: one log line, nothing written', async () => {
+    const { repo, db, dataDir } = freshRepo();
+    const { id } = await repo.insertPending(frame(1_700_000_000));
+    const logs: string[] = [];
+    let ran = false;
+    const stage: PipelineStage = {
+      name: 'ocr',
+      run: async (claimed) => {
+        // Meanwhile the lease ran out and another worker claimed the frame.
+        db.prepare(`UPDATE entries SET worker_id = 'elsewhere' WHERE id = ?`).run(claimed.row.id);
+        ran = true;
+        await claimed.save({ text: 'late' });
+      },
+    };
+    const worker = new ProcessingWorker(repo, new Pipeline([stage]), new ImageStore(dataDir), {
+      concurrency: 1,
+      lifoThreshold: 10,
+      maxAttempts: 3,
+      pollIntervalMs: 10,
+      lease: LEASE,
+      crashLimit: 9,
+      log: (line) => logs.push(line),
+    });
+    worker.start();
+    const deadline = Date.now() + 10_000;
+    while ((!ran || worker.busy > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await worker.stop(100);
+    const entry = (await repo.get(id))!;
+    assert.equal(entry.status, 'PROCESSING', "still the other worker's");
+    assert.equal(entry.text, null, 'the refused write changed nothing');
+    assert.equal(entry.last_error, null, 'not counted as a failure');
+    assert.deepEqual(
+      logs.filter((l) => l.includes(`frame ${id}`)),
+      [`frame ${id}: lease lost (another worker took it over); abandoning it`],
+    );
+  });
+});
+
 describe('recovery at start', () => {
   it('returns PROCESSING frames to PENDING, and fails a frame that keeps being interrupted', async () => {
     const { repo } = freshRepo();

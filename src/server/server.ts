@@ -55,7 +55,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   let store: SqliteStore | undefined;
   let processor: ProcessorSupervisor | undefined;
   try {
-    store = openSqliteStore(images.paths.dbFile, { dataDir: config.dataDir, log, checkpoints: false });
+    const opened = openSqliteStore(images.paths.dbFile, { dataDir: config.dataDir, log, checkpoints: false });
+    store = opened;
     const repo = store.frames;
 
     const orphans = images.removeOrphanIncoming(await repo.referencedPaths('screenshots/incoming/'));
@@ -94,6 +95,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       retentionDays: config.retentionDays,
       maxStorageBytes: config.maxStorageBytes,
       log,
+      exclusive: (task) => opened.withExclusiveLock('retention', task),
     });
     const queue = new QueueService(repo, {
       lifoThreshold: config.lifoThreshold,

@@ -13,6 +13,8 @@ export type { PruneReport, StorageStatus };
 
 export interface RetentionOptions extends RetentionSettings {
   log: Logger;
+  /** Runs a deleting run under the store's lock (Store.withExclusiveLock): false when another server holds it. */
+  exclusive?: (task: () => Promise<void>) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -98,7 +100,7 @@ export class RetentionService {
     const next = previous
       .catch(() => undefined)
       .then(() => this.prepare())
-      .then(() => this.runNow(dryRun));
+      .then(() => this.runLocked(dryRun));
     this.running = next;
     void next
       .finally(() => {
@@ -106,6 +108,17 @@ export class RetentionService {
       })
       .catch(() => undefined);
     return next;
+  }
+
+  /** A deleting run holds the retention lock (several servers on one PostgreSQL database); a dry run needs none. */
+  private async runLocked(dryRun: boolean): Promise<PruneReport> {
+    if (dryRun || !this.options.exclusive) return this.runNow(dryRun);
+    let report: PruneReport | undefined;
+    await this.options.exclusive(async () => {
+      report = await this.runNow(false);
+    });
+    // Another server is deleting right now: say what would go rather than delete it twice.
+    return report ?? this.runNow(true);
   }
 
   /** Walks thumbnails/ and records the sizes rows lack, once. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { ConfigError, loadServerConfig } from '../src/config.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -87,5 +88,13 @@ describe('processing leases (SQLite)', () => {
     assert.equal(await store.frames.saveResults(id, { description: 'later' }), true);
     assert.equal((await store.frames.get(id))!.description, 'later');
     await store.close();
+  });
+});
+
+describe('OPENRECALL_LEASE_SECONDS', () => {
+  it('defaults to 60 seconds and refuses a value that is not a positive number', () => {
+    assert.equal(loadServerConfig({}).leaseSeconds, 60);
+    assert.equal(loadServerConfig({ OPENRECALL_LEASE_SECONDS: '90' }).leaseSeconds, 90);
+    for (const bad of ['0', '-5', 'soon']) assert.throws(() => loadServerConfig({ OPENRECALL_LEASE_SECONDS: bad }), ConfigError);
   });
 });

@@ -26,7 +26,7 @@ const UNLEASED = 'worker_id = NULL, lease_expires_at = NULL';
 /** Frames claimed before leases existed (migration 9) have none: they count as expired. */
 const EXPIRED = '(lease_expires_at IS NULL OR lease_expires_at < @now)';
 
-/** All SQL touching `entries` lives here. Synchronous by design: better-sqlite3 statements take microseconds. */
+/** All SQL touching `entries` lives here. Async for the port; each body runs synchronously at call time (better-sqlite3 statements take microseconds). */
 export class SqliteFramesRepository implements FramesRepository {
   private readonly stmt;
 

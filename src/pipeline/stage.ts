@@ -105,8 +105,9 @@ export class Pipeline {
         await stage.run(frame);
         this.onStage?.(stage.name, (performance.now() - started) / 1000, true);
       } catch (error) {
-        this.onStage?.(stage.name, (performance.now() - started) / 1000, false);
+        // Not the stage's failure: another worker owns the frame now.
         if (error instanceof LeaseLostError) throw error;
+        this.onStage?.(stage.name, (performance.now() - started) / 1000, false);
         const message = error instanceof Error ? error.message : String(error);
         const wrapped = error instanceof PermanentStageError ? new PermanentStageError(message) : new Error(message);
         wrapped.message = `${stage.name}: ${message}`;

@@ -9,9 +9,9 @@ import type { EmbeddingProvider } from '../src/ai/embedding-provider.js';
 import { normalize } from '../src/ai/embedding-provider.js';
 import { SearchService } from '../src/search/search-service.js';
 import { VectorIndex } from '../src/search/vector-index.js';
-import { openDatabase } from '../src/store/database.js';
-import { EmbeddingsRepository } from '../src/store/embeddings-repository.js';
-import { SearchRepository } from '../src/store/search-repository.js';
+import { openDatabase } from '../src/store/sqlite/database.js';
+import { SqliteEmbeddingsRepository } from '../src/store/sqlite/embeddings-repository.js';
+import { SqliteSearchRepository } from '../src/store/sqlite/search-repository.js';
 import { tempDir } from '../test/helpers/temp-dir.js';
 import { percentile, round } from './fixtures.js';
 
@@ -93,7 +93,7 @@ const dbFile = path.join(dataDir, 'db', 'recall.db');
 const db = openDatabase(dbFile, { dataDir });
 const insert = db.prepare(`INSERT INTO entries (timestamp, app, title, text, status, image_path, received_at, attempts, processing_finished_at)
   VALUES (?, ?, ?, ?, 'COMPLETED', ?, ?, 1, ?)`);
-const embeddings = new EmbeddingsRepository(db);
+const embeddings = new SqliteEmbeddingsRepository(db);
 const MODEL = 'bench-384';
 
 console.error(`generating ${FRAMES} frames…`);
@@ -133,9 +133,9 @@ const provider: EmbeddingProvider = {
 };
 const index = new VectorIndex(MODEL, embeddings);
 const indexStart = performance.now();
-index.refresh();
+await index.refresh();
 const indexLoadMs = performance.now() - indexStart;
-const service = new SearchService(new SearchRepository(db), { provider, index });
+const service = new SearchService(new SqliteSearchRepository(db), { provider, index });
 
 // A mixed query set, as people search: mostly specific words, some common ones, pairs, phrases, prefixes.
 const pick = (from: number, to: number) => vocabulary[from + Math.floor(random() * (to - from))]!;

@@ -24,6 +24,8 @@ export interface ServerConfig {
   maxUploadBytes: number;
   maxImagePixels: number;
   maxAttempts: number;
+  /** OPENRECALL_LEASE_SECONDS: how long a claimed frame stays a worker's without renewal (a dead worker's frames return after it). */
+  leaseSeconds: number;
   shutdownGraceMs: number;
   /** Frames older than this many days are deleted (0: keep forever). */
   retentionDays: number;
@@ -59,6 +61,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     maxUploadBytes: Math.round(readNumber(env, 'OPENRECALL_MAX_UPLOAD_MB', 25, { min: 0.01, max: 1024, integer: false }) * 1024 * 1024),
     maxImagePixels: readNumber(env, 'OPENRECALL_MAX_IMAGE_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),
     maxAttempts: readNumber(env, 'OPENRECALL_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
+    leaseSeconds: readNumber(env, 'OPENRECALL_LEASE_SECONDS', 60, { min: 1, max: 86_400, integer: false }),
     shutdownGraceMs: readNumber(env, 'OPENRECALL_SHUTDOWN_GRACE_SECONDS', 10, { min: 0, max: 600, integer: false }) * 1000,
     ...loadRetentionConfig(env),
     ...loadHardeningConfig(env),

@@ -48,6 +48,16 @@ describe('the module structure of src/', () => {
     assert.deepEqual(upward, []);
   });
 
+  it('keeps SQL inside store/: no other module prepares statements or opens better-sqlite3', () => {
+    const offenders: string[] = [];
+    for (const file of graph.keys()) {
+      if (folder(file) === 'store') continue;
+      const text = fs.readFileSync(path.join(src, file), 'utf8');
+      if (/\.(prepare|pragma|exec)\(\s*[`'"]|from 'better-sqlite3'|`\s*(SELECT|INSERT|UPDATE|DELETE)\s/.test(text)) offenders.push(file);
+    }
+    assert.deepEqual(offenders, []);
+  });
+
   it('the web UI takes nothing but types from outside src/web (no server code or TypeBox in the browser bundle)', () => {
     const leaks: string[] = [];
     for (const [file, edges] of graph) {

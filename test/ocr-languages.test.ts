@@ -7,9 +7,9 @@ import { decodeGreyscale } from '../src/pipeline/stage.js';
 import { TesseractCliEngine } from '../src/pipeline/ocr/tesseract-cli-engine.js';
 import { TesseractJsEngine } from '../src/pipeline/ocr/tesseract-js-engine.js';
 import { SearchService } from '../src/search/search-service.js';
-import { openDatabase } from '../src/store/database.js';
-import { migrations } from '../src/store/migrations.js';
-import { SearchRepository } from '../src/store/search-repository.js';
+import { openDatabase } from '../src/store/sqlite/database.js';
+import { migrations } from '../src/store/sqlite/migrations.js';
+import { SqliteSearchRepository } from '../src/store/sqlite/search-repository.js';
 import { getJson, queueCounts, upload, waitUntil } from './helpers/api.js';
 import { renderTextImage } from './helpers/images.js';
 import { runCli, startServerProcess, type ServerProcess } from './helpers/server-process.js';
@@ -106,7 +106,7 @@ describe('migration 6', () => {
     old.close();
     const db = openDatabase(file, { dataDir });
     try {
-      const search = new SearchService(new SearchRepository(db));
+      const search = new SearchService(new SqliteSearchRepository(db));
       const body = await search.search({ q: '路线', limit: 10, offset: 0 });
       assert.equal(body.results.length, 1);
       db.prepare(`DELETE FROM entries`).run();

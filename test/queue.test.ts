@@ -6,8 +6,9 @@ import { describe, it } from 'node:test';
 import { ImageStore } from '../src/images/image-store.js';
 import { type ClaimedFrame, Pipeline, PermanentStageError, type PipelineStage } from '../src/pipeline/stage.js';
 import { ProcessingWorker } from '../src/processor/processing-worker.js';
-import { openDatabase } from '../src/store/database.js';
-import { FramesRepository, type NewFrame } from '../src/store/frames-repository.js';
+import { openDatabase } from '../src/store/sqlite/database.js';
+import type { FramesRepository, NewFrame } from '../src/store/ports.js';
+import { SqliteFramesRepository } from '../src/store/sqlite/frames-repository.js';
 import { repoRoot } from './helpers/server-process.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -15,8 +16,10 @@ function freshRepo() {
   const dataDir = tempDir();
   const file = path.join(dataDir, 'db', 'recall.db');
   const db = openDatabase(file, { dataDir });
-  return { db, repo: new FramesRepository(db), file, dataDir };
+  return { db, repo: new SqliteFramesRepository(db), file, dataDir };
 }
+
+const LEASE = { workerId: 'test-worker', seconds: 60 };
 
 let sequence = 0;
 function frame(timestamp: number, overrides: Partial<NewFrame> = {}): NewFrame {
@@ -36,19 +39,19 @@ function frame(timestamp: number, overrides: Partial<NewFrame> = {}): NewFrame {
 }
 
 /** Inserts frames in a shuffled order so that id order and capture-time order differ. */
-function insertShuffled(repo: FramesRepository, timestamps: number[]): void {
+async function insertShuffled(repo: FramesRepository, timestamps: number[]): Promise<void> {
   const shuffled = [...timestamps].sort((a, b) => ((a * 7919) % 13) - ((b * 7919) % 13));
-  for (const t of shuffled) repo.insertPending(frame(t));
+  for (const t of shuffled) await repo.insertPending(frame(t));
 }
 
 describe('queue order', () => {
-  it('claims the oldest frame while pending <= threshold, the newest once pending > threshold', () => {
+  it('claims the oldest frame while pending <= threshold, the newest once pending > threshold', async () => {
     const { repo } = freshRepo();
     const threshold = 3;
-    insertShuffled(repo, [1_700_000_001, 1_700_000_002, 1_700_000_003, 1_700_000_004, 1_700_000_005]);
+    await insertShuffled(repo, [1_700_000_001, 1_700_000_002, 1_700_000_003, 1_700_000_004, 1_700_000_005]);
     const order: Array<[number, string]> = [];
     for (;;) {
-      const next = repo.claimNext(threshold);
+      const next = await repo.claimNext(threshold, LEASE);
       if (!next) break;
       order.push([next.entry.timestamp - 1_700_000_000, next.mode]);
     }
@@ -62,19 +65,19 @@ describe('queue order', () => {
     ]);
   });
 
-  it('stays FIFO when pending equals the threshold exactly', () => {
+  it('stays FIFO when pending equals the threshold exactly', async () => {
     const { repo } = freshRepo();
-    insertShuffled(repo, [1_700_000_010, 1_700_000_020]);
-    const next = repo.claimNext(2)!;
+    await insertShuffled(repo, [1_700_000_010, 1_700_000_020]);
+    const next = (await repo.claimNext(2, LEASE))!;
     assert.equal(next.mode, 'FIFO');
     assert.equal(next.entry.timestamp, 1_700_000_010);
   });
 
-  it('orders by capture time, not arrival: a late-arriving old frame is FIFO-first', () => {
+  it('orders by capture time, not arrival: a late-arriving old frame is FIFO-first', async () => {
     const { repo } = freshRepo();
-    repo.insertPending(frame(1_700_000_500));
-    repo.insertPending(frame(1_700_000_100)); // buffered by a client that was offline
-    assert.equal(repo.claimNext(10)!.entry.timestamp, 1_700_000_100);
+    await repo.insertPending(frame(1_700_000_500));
+    await repo.insertPending(frame(1_700_000_100)); // buffered by a client that was offline
+    assert.equal((await repo.claimNext(10, LEASE))!.entry.timestamp, 1_700_000_100);
   });
 });
 
@@ -83,7 +86,7 @@ describe('atomic claims', () => {
     const { repo, db, file, dataDir } = freshRepo();
     const count = 400;
     db.transaction(() => {
-      for (let i = 0; i < count; i++) repo.insertPending(frame(1_700_000_000 + i));
+      for (let i = 0; i < count; i++) void repo.insertPending(frame(1_700_000_000 + i));
     })();
     const claimers = Array.from({ length: 4 }, () => {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/fixtures/claimer.ts'), file, dataDir, '50'], {
@@ -107,14 +110,14 @@ describe('atomic claims', () => {
     assert.equal(claimed.length, count, 'every frame claimed');
     assert.equal(new Set(claimed).size, count, 'no frame claimed twice');
     assert.ok(results.filter((o) => JSON.parse(o.stdout).length > 0).length >= 2, 'the work really was shared');
-    assert.deepEqual(repo.counts(), { pending: 0, processing: 0, completed: count, failed: 0 });
+    assert.deepEqual(await repo.counts(), { pending: 0, processing: 0, completed: count, failed: 0 });
   });
 
   it('runs each frame through the pipeline once with 16 concurrent workers', async () => {
     const { repo, db, dataDir } = freshRepo();
     const count = 300;
     db.transaction(() => {
-      for (let i = 0; i < count; i++) repo.insertPending(frame(1_700_000_000 + i));
+      for (let i = 0; i < count; i++) void repo.insertPending(frame(1_700_000_000 + i));
     })();
     const seen = new Map<number, number>();
     let concurrent = 0;
@@ -134,13 +137,15 @@ describe('atomic claims', () => {
       lifoThreshold: 10,
       maxAttempts: 3,
       pollIntervalMs: 20,
+      lease: LEASE,
+      crashLimit: 9,
       log: () => {},
     });
     worker.start();
     const deadline = Date.now() + 30_000;
-    while (repo.counts().completed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((await repo.counts()).completed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await worker.stop(1000);
-    assert.equal(repo.counts().completed, count);
+    assert.equal((await repo.counts()).completed, count);
     assert.equal(seen.size, count);
     assert.ok(
       [...seen.values()].every((n) => n === 1),
@@ -157,13 +162,15 @@ describe('failures and retries', () => {
       lifoThreshold: 10,
       maxAttempts,
       pollIntervalMs: 10,
+      lease: LEASE,
+      crashLimit: 9,
       log: () => {},
     });
   }
   const settle = async (repo: FramesRepository) => {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      const c = repo.counts();
+      const c = await repo.counts();
       if (c.pending === 0 && c.processing === 0) return;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -172,7 +179,7 @@ describe('failures and retries', () => {
 
   it('retries a failing frame up to OPENRECALL_MAX_ATTEMPTS, then marks it FAILED with the error kept', async () => {
     const { repo, dataDir } = freshRepo();
-    const { id } = repo.insertPending(frame(1_700_000_000));
+    const { id } = await repo.insertPending(frame(1_700_000_000));
     let calls = 0;
     const worker = workerWith(
       repo,
@@ -189,7 +196,7 @@ describe('failures and retries', () => {
     worker.start();
     await settle(repo);
     await worker.stop(100);
-    const entry = repo.get(id)!;
+    const entry = (await repo.get(id))!;
     assert.equal(calls, 3);
     assert.equal(entry.status, 'FAILED');
     assert.equal(entry.attempts, 3);
@@ -198,7 +205,7 @@ describe('failures and retries', () => {
 
   it('succeeds on a later attempt and clears the error', async () => {
     const { repo, dataDir } = freshRepo();
-    const { id } = repo.insertPending(frame(1_700_000_000));
+    const { id } = await repo.insertPending(frame(1_700_000_000));
     let calls = 0;
     const worker = workerWith(repo, dataDir, {
       name: 'flaky',
@@ -209,19 +216,19 @@ describe('failures and retries', () => {
     worker.start();
     await settle(repo);
     await worker.stop(100);
-    assert.equal(repo.get(id)!.status, 'COMPLETED');
-    assert.equal(repo.get(id)!.last_error, null);
+    assert.equal((await repo.get(id))!.status, 'COMPLETED');
+    assert.equal((await repo.get(id))!.last_error, null);
   });
 
   it('fails a frame whose image file is missing at once with "image not found"', async () => {
     const { repo, dataDir } = freshRepo();
-    const { id } = repo.insertPending(frame(1_700_000_000, { imagePath: 'screenshots/incoming/gone.png' }));
+    const { id } = await repo.insertPending(frame(1_700_000_000, { imagePath: 'screenshots/incoming/gone.png' }));
     const reader: PipelineStage = { name: 'image', run: async (claimed: ClaimedFrame) => void (await claimed.imageBytes()) };
     const worker = workerWith(repo, dataDir, reader);
     worker.start();
     await settle(repo);
     await worker.stop(100);
-    const entry = repo.get(id)!;
+    const entry = (await repo.get(id))!;
     assert.equal(entry.status, 'FAILED');
     assert.equal(entry.attempts, 1, 'a permanent error is not retried');
     assert.match(entry.last_error!, /image not found/);
@@ -229,7 +236,7 @@ describe('failures and retries', () => {
 
   it('keeps results of earlier stages when a later stage fails, and skips them on retry', async () => {
     const { repo, dataDir } = freshRepo();
-    const { id } = repo.insertPending(frame(1_700_000_000));
+    const { id } = await repo.insertPending(frame(1_700_000_000));
     let ocrRuns = 0;
     let describeRuns = 0;
     const ocr: PipelineStage = {
@@ -237,7 +244,7 @@ describe('failures and retries', () => {
       isNeeded: (e) => e.text === null,
       run: async (t) => {
         ocrRuns++;
-        t.save({ text: 'hello world' });
+        await t.save({ text: 'hello world' });
       },
     };
     const describeStage: PipelineStage = {
@@ -251,46 +258,87 @@ describe('failures and retries', () => {
       lifoThreshold: 10,
       maxAttempts: 3,
       pollIntervalMs: 10,
+      lease: LEASE,
+      crashLimit: 9,
       log: () => {},
     });
     worker.start();
     await settle(repo);
-    assert.equal(repo.get(id)!.status, 'FAILED');
-    assert.equal(repo.get(id)!.text, 'hello world', 'OCR text kept');
-    assert.equal(repo.retryOne(id), true);
+    assert.equal((await repo.get(id))!.status, 'FAILED');
+    assert.equal((await repo.get(id))!.text, 'hello world', 'OCR text kept');
+    assert.equal(await repo.retryOne(id), true);
     worker.notify();
     await settle(repo);
     await worker.stop(100);
-    assert.equal(repo.get(id)!.status, 'COMPLETED');
+    assert.equal((await repo.get(id))!.status, 'COMPLETED');
     assert.equal(ocrRuns, 1, 'OCR not re-run on retry');
   });
 
-  it('retry_failed moves every FAILED frame back to PENDING with a fresh attempt budget', () => {
+  it('retry_failed moves every FAILED frame back to PENDING with a fresh attempt budget', async () => {
     const { repo } = freshRepo();
     for (let i = 0; i < 3; i++) {
-      repo.insertPending(frame(1_700_000_000 + i));
-      const claimed = repo.claimNext(10)!;
-      repo.failPermanently(claimed.entry.id, 'boom');
+      await repo.insertPending(frame(1_700_000_000 + i));
+      const claimed = (await repo.claimNext(10, LEASE))!;
+      await repo.failPermanently(claimed.entry.id, 'boom', LEASE.workerId);
     }
-    assert.equal(repo.retryFailed(), 3);
-    assert.deepEqual(repo.counts(), { pending: 3, processing: 0, completed: 0, failed: 0 });
-    assert.equal(repo.claimNext(10)!.entry.attempts, 1);
+    assert.equal(await repo.retryFailed(), 3);
+    assert.deepEqual(await repo.counts(), { pending: 3, processing: 0, completed: 0, failed: 0 });
+    assert.equal((await repo.claimNext(10, LEASE))!.entry.attempts, 1);
+  });
+});
+
+describe('a lost lease', () => {
+  it('abandons the frame quietly when another worker took it over: one log line, nothing written', async () => {
+    const { repo, db, dataDir } = freshRepo();
+    const { id } = await repo.insertPending(frame(1_700_000_000));
+    const logs: string[] = [];
+    let ran = false;
+    const stage: PipelineStage = {
+      name: 'ocr',
+      run: async (claimed) => {
+        // Meanwhile the lease ran out and another worker claimed the frame.
+        db.prepare(`UPDATE entries SET worker_id = 'elsewhere' WHERE id = ?`).run(claimed.row.id);
+        ran = true;
+        await claimed.save({ text: 'late' });
+      },
+    };
+    const worker = new ProcessingWorker(repo, new Pipeline([stage]), new ImageStore(dataDir), {
+      concurrency: 1,
+      lifoThreshold: 10,
+      maxAttempts: 3,
+      pollIntervalMs: 10,
+      lease: LEASE,
+      crashLimit: 9,
+      log: (line) => logs.push(line),
+    });
+    worker.start();
+    const deadline = Date.now() + 10_000;
+    while ((!ran || worker.busy > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await worker.stop(100);
+    const entry = (await repo.get(id))!;
+    assert.equal(entry.status, 'PROCESSING', "still the other worker's");
+    assert.equal(entry.text, null, 'the refused write changed nothing');
+    assert.equal(entry.last_error, null, 'not counted as a failure');
+    assert.deepEqual(
+      logs.filter((l) => l.includes(`frame ${id}`)),
+      [`frame ${id}: lease lost (another worker took it over); abandoning it`],
+    );
   });
 });
 
 describe('recovery at start', () => {
-  it('returns PROCESSING frames to PENDING, and fails a frame that keeps being interrupted', () => {
+  it('returns PROCESSING frames to PENDING, and fails a frame that keeps being interrupted', async () => {
     const { repo } = freshRepo();
-    for (let i = 0; i < 3; i++) repo.insertPending(frame(1_700_000_000 + i));
-    const a = repo.claimNext(10)!.entry.id;
-    const b = repo.claimNext(10)!.entry.id;
+    for (let i = 0; i < 3; i++) await repo.insertPending(frame(1_700_000_000 + i));
+    const a = (await repo.claimNext(10, LEASE))!.entry.id;
+    const b = (await repo.claimNext(10, LEASE))!.entry.id;
     // b has been interrupted by crashes over and over:
     // biome-ignore lint/complexity/useLiteralKeys: the repository's private connection, reached on purpose
     repo['db'].prepare('UPDATE entries SET attempts = 6 WHERE id = ?').run(b);
-    const result = repo.recoverInterrupted(6);
+    const result = await repo.recoverInterrupted(6);
     assert.deepEqual(result, { requeued: 1, failed: 1 });
-    assert.equal(repo.get(a)!.status, 'PENDING');
-    assert.equal(repo.get(b)!.status, 'FAILED');
-    assert.match(repo.get(b)!.last_error!, /interrupted 6 times/);
+    assert.equal((await repo.get(a))!.status, 'PENDING');
+    assert.equal((await repo.get(b))!.status, 'FAILED');
+    assert.match((await repo.get(b))!.last_error!, /interrupted 6 times/);
   });
 });

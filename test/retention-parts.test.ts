@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { RetentionJournal } from '../src/retention/journal.js';
 import { DeletionPlan } from '../src/retention/policy.js';
-import type { DeletableFrame } from '../src/store/storage-repository.js';
+import type { DeletableFrame } from '../src/store/ports.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const DAY = 86_400;

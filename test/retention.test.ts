@@ -6,8 +6,8 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { after, describe, it } from 'node:test';
 import { uploadFrame } from '../src/api-client/upload.js';
-import { openDatabase } from '../src/store/database.js';
-import { StorageRepository } from '../src/store/storage-repository.js';
+import { openDatabase } from '../src/store/sqlite/database.js';
+import { SqliteStorageRepository } from '../src/store/sqlite/storage-repository.js';
 import { getJson, queueCounts, upload, waitUntil } from './helpers/api.js';
 import { renderTextImage } from './helpers/images.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
@@ -262,7 +262,7 @@ describe('retention and storage budget', () => {
   it('the storage figures read an index, never every row (the server runs them on its request thread)', () => {
     const dir = tempDir();
     const db = openDatabase(path.join(dir, 'db', 'recall.db'), { dataDir: dir });
-    const repo = new StorageRepository(db);
+    const repo = new SqliteStorageRepository(db);
     const statements = (repo as unknown as { stmt: Record<string, { source: string }> }).stmt;
     const parameters: Record<string, unknown[]> = { totals: [], withoutBytes: [1], deletable: [{ before: 0, afterTimestamp: 0, afterId: 0, limit: 1 }] };
     for (const [name, args] of Object.entries(parameters)) {

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, it } from 'node:test';
-import { openDatabase } from '../src/store/database.js';
-import { migrations } from '../src/store/migrations.js';
+import { openDatabase } from '../src/store/sqlite/database.js';
+import { migrations } from '../src/store/sqlite/migrations.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 describe('SQLite store', () => {
@@ -56,5 +56,22 @@ describe('SQLite store', () => {
     assert.equal(check.pragma('user_version', { simple: true }), 0);
     assert.deepEqual(check.prepare('SELECT app, timestamp FROM entries').all(), [{ app: 'a', timestamp: 1700000000 }]);
     check.close();
+  });
+
+  it('refuses a database of a newer OpenRecall, and leaves it as it was', () => {
+    const dataDir = tempDir();
+    const file = path.join(dataDir, 'recall.db');
+    const newest = Math.max(...migrations.map((m) => m.version));
+    const newer = new Database(file);
+    newer.exec(`CREATE TABLE entries (id INTEGER PRIMARY KEY, future TEXT); INSERT INTO entries (future) VALUES ('x');`);
+    newer.pragma(`user_version = ${newest + 1}`);
+    newer.close();
+    const before = fs.readFileSync(file);
+    assert.throws(
+      () => openDatabase(file, { dataDir }),
+      new RegExp(`database schema version ${newest + 1} is newer than this OpenRecall \\(knows up to ${newest}\\); upgrade OpenRecall`),
+    );
+    assert.deepEqual(fs.readFileSync(file), before, 'the file is byte for byte the same');
+    assert.equal(fs.existsSync(`${file}-wal`), false, 'not switched to WAL');
   });
 });

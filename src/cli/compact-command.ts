@@ -4,9 +4,8 @@ import { loadServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
 import { CompactionService, type CompactionStatus } from '../services/compaction-service.js';
-import { CompactionRepository } from '../store/compaction-repository.js';
 import { acquireDataDirLock, DataDirLockedError } from '../store/data-dir-lock.js';
-import { openDatabase } from '../store/database.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { UsageError } from './usage-error.js';
 import { ProgressBar } from './progress.js';
 
@@ -31,20 +30,20 @@ export async function compactCommand(args: string[]): Promise<number> {
   if (!release) return compactThroughServer(config.dataDir);
   try {
     const images = new ImageStore(config.dataDir);
-    const db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir });
+    const store = openSqliteStore(images.paths.dbFile, { dataDir: config.dataDir });
     try {
-      const service = new CompactionService(new CompactionRepository(db), images, {
+      const service = new CompactionService(store.compaction, images, {
         afterMinutes: config.compactAfterMinutes,
         log: createLogger('compact'),
       });
       await service.recover();
-      const total = service.compactAllNow();
+      const total = await service.compactAllNow();
       const bar = new ProgressBar(total, 'compacting');
       await service.runAll((done) => bar.update(Math.min(done, total)));
       bar.update(total);
-      console.log(summary(service.status()));
+      console.log(summary(await service.status()));
     } finally {
-      db.close();
+      await store.close();
     }
   } finally {
     release();

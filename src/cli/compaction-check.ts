@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
 import { dataPaths } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
+import { openCompactionReader } from '../store/sqlite/offline-readers.js';
 
 export interface CompactionDamage {
   layers: number;
@@ -21,26 +21,13 @@ export interface CompactionDamage {
 export async function checkCompactedFrames(dataDir: string): Promise<CompactionDamage | undefined> {
   const file = dataPaths(dataDir).dbFile;
   if (!fs.existsSync(file)) return undefined;
-  let db: Database.Database;
+  const opened = openCompactionReader(file);
+  if (!opened) return undefined;
+  const { repo } = opened;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-  } catch {
-    return undefined;
-  }
-  try {
-    const hasTables = db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'compact_layers'`).get() !== undefined;
-    if (!hasTables) return undefined;
-    const layers = db.prepare(`SELECT id, path, bytes, sha256 FROM compact_layers WHERE refs > 0 ORDER BY id`).all() as Array<{
-      id: number;
-      path: string;
-      bytes: number;
-      sha256: string;
-    }>;
-    const frames = db
-      .prepare(`SELECT f.entry_id AS id, e.image_path AS path FROM compact_frames f JOIN entries e ON e.id = f.entry_id ORDER BY f.entry_id`)
-      .all() as Array<{ id: number; path: string }>;
+    const layers = await repo.liveLayers();
+    const frames = await repo.compactedFrames();
     if (frames.length === 0) return undefined;
-    const usersOf = db.prepare(`SELECT entry_id FROM compact_refs WHERE layer_id = ? ORDER BY entry_id`).pluck();
     const images = new ImageStore(dataDir);
     const affected = new Set<number>();
     const problems: string[] = [];
@@ -50,7 +37,7 @@ export async function checkCompactedFrames(dataDir: string): Promise<CompactionD
         bytes = await fs.promises.readFile(images.resolve(layer.path));
       } catch (error) {
         problems.push(`layer ${layer.path} is missing (${(error as NodeJS.ErrnoException).code})`);
-        for (const id of usersOf.all(layer.id) as number[]) affected.add(id);
+        for (const id of await repo.framesUsing(layer.id)) affected.add(id);
         continue;
       }
       const sum = crypto.createHash('sha256').update(bytes).digest('hex');
@@ -58,7 +45,7 @@ export async function checkCompactedFrames(dataDir: string): Promise<CompactionD
         problems.push(
           `layer ${layer.path} is damaged (${bytes.length} bytes, expected ${layer.bytes}; checksum ${sum === layer.sha256 ? 'matches' : 'differs'})`,
         );
-        for (const id of usersOf.all(layer.id) as number[]) affected.add(id);
+        for (const id of await repo.framesUsing(layer.id)) affected.add(id);
       }
     }
     const reader = compactedReader(images);
@@ -73,6 +60,6 @@ export async function checkCompactedFrames(dataDir: string): Promise<CompactionD
     }
     return { layers: layers.length, frames: frames.length, affected: [...affected].sort((a, b) => a - b), problems };
   } finally {
-    db.close();
+    opened.close();
   }
 }

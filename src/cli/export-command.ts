@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { loadServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { compactedReader } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
+import { openExportReader } from '../store/sqlite/offline-readers.js';
 import { UsageError } from './usage-error.js';
 import { ProgressBar } from './progress.js';
 
@@ -63,17 +63,10 @@ export async function exportCommand(args: string[]): Promise<number> {
     console.error(`openrecall: no database in ${dataDir} (set OPENRECALL_DATA_DIR)`);
     return 1;
   }
-  const db = new Database(images.paths.dbFile, { readonly: true, fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
+  const reader = openExportReader(images.paths.dbFile);
   const temporary = `${target}.${process.pid}.tmp`;
   try {
-    const rows = db
-      .prepare(
-        `SELECT id, timestamp, app, title, monitor, capture_id, width, height, text, description, image_path FROM entries
-         WHERE status = 'COMPLETED' AND timestamp >= ? AND timestamp < ? ORDER BY timestamp, id`,
-      )
-      .all(since, until) as Array<Omit<ExportedFrame, 'image'> & { image_path: string | null }>;
-    const currentPath = db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck();
+    const rows = await reader.frames(since, until);
     const out = fs.createWriteStream(temporary);
     const written = new Promise<void>((resolve, reject) => {
       out.on('finish', resolve);
@@ -106,7 +99,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     const bar = new ProgressBar(rows.length, 'exporting');
     let skipped = 0;
     for (const [i, row] of rows.entries()) {
-      const image = await readFrame(images, row.image_path, () => currentPath.get(row.id) as string | null);
+      const image = await readFrame(images, row.image_path, () => reader.currentPath(row.id));
       if (!image) {
         skipped++;
         console.error(`\nframe ${row.id}: image missing or damaged, exported without it`);
@@ -131,13 +124,17 @@ export async function exportCommand(args: string[]): Promise<number> {
     fs.rmSync(temporary, { force: true });
     throw error;
   } finally {
-    db.close();
+    await reader.close();
   }
 }
 
-async function readFrame(images: ImageStore, relative: string | null, reread: () => string | null): Promise<{ bytes: Buffer; extension: string } | undefined> {
+async function readFrame(
+  images: ImageStore,
+  relative: string | null,
+  reread: () => Promise<string | null>,
+): Promise<{ bytes: Buffer; extension: string } | undefined> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const current = attempt === 0 ? relative : reread();
+    const current = attempt === 0 ? relative : await reread();
     if (!current) return undefined;
     try {
       if (isCompactedPath(current)) return { bytes: await compactedReader(images).png(current), extension: 'png' };

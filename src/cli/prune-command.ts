@@ -6,8 +6,7 @@ import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
 import { RetentionService } from '../services/retention-service.js';
 import { acquireDataDirLock, DataDirLockedError } from '../store/data-dir-lock.js';
-import { openDatabase } from '../store/database.js';
-import { StorageRepository } from '../store/storage-repository.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = 'usage: openrecall prune [--dry-run] [--json]';
@@ -43,12 +42,12 @@ export async function pruneCommand(args: string[]): Promise<number> {
     where = `data dir ${dataDir} (no server running)`;
     try {
       const images = new ImageStore(dataDir);
-      const db = openDatabase(images.paths.dbFile, { dataDir });
+      const store = openSqliteStore(images.paths.dbFile, { dataDir });
       try {
-        const retention = new RetentionService(new StorageRepository(db), images, { ...settings, log: createLogger('prune') });
+        const retention = new RetentionService(store.storage, images, { ...settings, log: createLogger('prune') });
         report = await retention.run({ dryRun });
       } finally {
-        db.close();
+        await store.close();
       }
     } finally {
       release();

@@ -129,7 +129,7 @@ const getFrame: Tool<typeof GetFrameArgs> = {
   description: 'One captured frame: its OCR text, AI description (if any), time, app, window title, and the screenshot as an image (downscaled).',
   schema: GetFrameArgs,
   async run(args, context) {
-    const entry = context.frames.get(args.id);
+    const entry = await context.frames.get(args.id);
     const details = {
       id: entry.id,
       time: localTime(entry.timestamp),
@@ -162,7 +162,7 @@ const activity: Tool<typeof ActivityArgs> = {
   schema: ActivityArgs,
   async run(args, context) {
     const range = timeRange(args.start, args.end, (message) => new ToolInputError(message.replace('field', 'argument')));
-    const summary = context.activity.summary(range.start, range.end, args.app ? { app: args.app } : {});
+    const summary = await context.activity.summary(range.start, range.end, args.app ? { app: args.app } : {});
     const apps = summary.apps.map((a) => ({
       app: a.app,
       seconds: a.seconds,
@@ -204,7 +204,7 @@ const recent: Tool<typeof RecentArgs> = {
   description: 'The text on the user\'s screen in the latest captured frames, newest first: for "what am I looking at" or "what was I just doing".',
   schema: RecentArgs,
   async run(args, context) {
-    const rows = context.frames.list({ limit: args.limit ?? 3, ...(args.app ? { app: args.app } : {}) });
+    const rows = await context.frames.list({ limit: args.limit ?? 3, ...(args.app ? { app: args.app } : {}) });
     const frames = rows.map((row) => ({
       id: row.id,
       time: localTime(row.timestamp),
@@ -223,7 +223,7 @@ const queueStatus: Tool<typeof NoArgs> = {
     'Processing state of the screen memory: frames waiting for OCR, processing, done and failed, throughput and the oldest waiting frame. Use it to tell whether recent frames are searchable yet.',
   schema: NoArgs,
   async run(_args, context) {
-    const status = context.queue.status();
+    const status = await context.queue.status();
     return text(
       JSON.stringify(
         {

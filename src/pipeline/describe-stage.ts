@@ -1,6 +1,6 @@
 import { boundedJpeg } from '../images/codec.js';
 import type { VlmClient } from '../ai/vlm-client.js';
-import type { FramesRepository, FrameRow } from '../store/frames-repository.js';
+import type { FramesRepository, FrameRow } from '../store/ports.js';
 import type { BackfillSource, ClaimedFrame, PipelineStage } from './stage.js';
 
 /** Asks a vision-language model what the screen shows; the answer is stored, indexed and searchable. */
@@ -26,6 +26,6 @@ export class DescribeStage implements PipelineStage {
   async run(frame: ClaimedFrame): Promise<void> {
     // A bounded JPEG keeps the request small; models downscale large images anyway.
     const image = await boundedJpeg(await frame.imageBytes(), this.maxWidth);
-    frame.save({ description: await this.vlm.describe(image, 'image/jpeg') });
+    await frame.save({ description: await this.vlm.describe(image, 'image/jpeg') });
   }
 }

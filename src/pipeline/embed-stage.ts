@@ -1,6 +1,6 @@
 import { frameText, normalize, type EmbeddingProvider } from '../ai/embedding-provider.js';
-import type { EmbeddingsRepository } from '../store/embeddings-repository.js';
-import type { FrameRow } from '../store/frames-repository.js';
+import type { EmbeddingsRepository } from '../store/ports.js';
+import type { FrameRow } from '../store/ports.js';
 import type { BackfillSource, ClaimedFrame, PipelineStage } from './stage.js';
 
 /** Embeds what the frame says (AI description, window title, OCR text) for semantic search. */
@@ -18,18 +18,18 @@ export class EmbedStage implements PipelineStage {
     };
   }
 
-  isNeeded(row: FrameRow): boolean {
-    return !this.embeddings.has(row.id, this.provider.model);
+  async isNeeded(row: FrameRow): Promise<boolean> {
+    return !(await this.embeddings.has(row.id, this.provider.model));
   }
 
   async run(frame: ClaimedFrame): Promise<void> {
     const text = frameText(frame.row);
     if (!text.trim()) {
-      this.embeddings.save(frame.row.id, this.provider.model, null); // nothing to embed: don't ask again
+      await this.embeddings.save(frame.row.id, this.provider.model, null); // nothing to embed: don't ask again
       return;
     }
     const [vector] = await this.provider.embed([text]);
-    this.embeddings.save(frame.row.id, this.provider.model, normalize(vector!));
+    await this.embeddings.save(frame.row.id, this.provider.model, normalize(vector!));
   }
 
   close(): Promise<void> {

@@ -3,10 +3,7 @@ import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { VlmClient } from '../ai/vlm-client.js';
 import type { ServerConfig } from '../config.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { Db } from '../store/database.js';
-import { CjkIndexRepository } from '../store/cjk-index-repository.js';
-import { EmbeddingsRepository } from '../store/embeddings-repository.js';
-import { FramesRepository } from '../store/frames-repository.js';
+import type { Store } from '../store/ports.js';
 import { DescribeStage } from './describe-stage.js';
 import { EmbedStage } from './embed-stage.js';
 import { createOcrEngine } from './ocr/index.js';
@@ -22,15 +19,15 @@ import { StoreImageStage } from './store-image-stage.js';
 export async function createPipeline(
   config: ServerConfig,
   images: ImageStore,
-  db: Db,
+  store: Pick<Store, 'cjkIndex' | 'frames' | 'embeddings'>,
   /** An embedding provider loaded already (null: none); by default the configured one is loaded here. */
   embedder?: EmbeddingProvider | null,
 ): Promise<Pipeline> {
   const stages: PipelineStage[] = [new StoreImageStage(images)];
   const ocr = await createOcrEngine(config.ocrEngine, config.workers, config.ocrLanguages);
-  if (ocr) stages.push(new OcrStage(ocr, new CjkIndexRepository(db)));
-  if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, new FramesRepository(db)));
+  if (ocr) stages.push(new OcrStage(ocr, store.cjkIndex));
+  if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, store.frames));
   const embeddings = embedder === undefined ? await createEmbeddingProvider(config.ai.embedding) : (embedder ?? undefined);
-  if (embeddings) stages.push(new EmbedStage(embeddings, new EmbeddingsRepository(db)));
+  if (embeddings) stages.push(new EmbedStage(embeddings, store.embeddings));
   return new Pipeline(stages);
 }

@@ -1,5 +1,5 @@
-import type { CjkIndexRepository } from '../store/cjk-index-repository.js';
-import type { FrameRow } from '../store/frames-repository.js';
+import type { CjkIndexRepository } from '../store/ports.js';
+import type { FrameRow } from '../store/ports.js';
 import type { OcrEngine } from './ocr/ocr-engine.js';
 import type { ClaimedFrame, PipelineStage } from './stage.js';
 
@@ -19,8 +19,8 @@ export class OcrStage implements PipelineStage {
 
   async run(frame: ClaimedFrame): Promise<void> {
     const text = await this.engine.recognize(await frame.greyscale());
-    frame.save({ text });
-    this.cjk?.save(frame.row.id, text);
+    await frame.save({ text });
+    await this.cjk?.save(frame.row.id, text);
   }
 
   close(): Promise<void> {

@@ -2,7 +2,7 @@ import { decodeGreyscale as decode } from '../images/codec.js';
 import { compactedReader } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { FramePatch, FrameRow } from '../store/frames-repository.js';
+import type { FramePatch, FrameRow } from '../store/ports.js';
 
 /** An error that retrying cannot fix (the image is gone or cannot be decoded): the frame fails at once. */
 export class PermanentStageError extends Error {}
@@ -13,6 +13,13 @@ export interface GreyImage {
   height: number;
 }
 
+/** The frame's lease was lost (it expired and another worker took the frame): this worker must drop it. */
+export class LeaseLostError extends Error {
+  constructor(id: number) {
+    super(`frame ${id}: lease lost, another worker owns it now`);
+  }
+}
+
 /** One frame moving through the pipeline. Stages read the row and the image, and record results. */
 export class ClaimedFrame {
   private grey?: Promise<GreyImage>;
@@ -20,12 +27,13 @@ export class ClaimedFrame {
   constructor(
     public row: FrameRow,
     readonly images: ImageStore,
-    /** Persists a stage's results at once, so a later stage's failure does not lose them. */
-    private readonly persist: (patch: FramePatch) => void,
+    /** Persists a stage's results at once, so a later stage's failure does not lose them; false when refused. */
+    private readonly persist: (patch: FramePatch) => Promise<boolean>,
   ) {}
 
-  save(patch: FramePatch): void {
-    this.persist(patch);
+  /** Throws LeaseLostError when the store refuses the write (this worker no longer holds the frame). */
+  async save(patch: FramePatch): Promise<void> {
+    if (!(await this.persist(patch))) throw new LeaseLostError(this.row.id);
     this.row = { ...this.row, ...patch };
   }
 
@@ -63,16 +71,16 @@ export async function decodeGreyscale(bytes: Buffer | string): Promise<GreyImage
 
 /** COMPLETED frames that still lack what a stage produces (a provider switched on later). */
 export interface BackfillSource {
-  remaining(): number;
+  remaining(): Promise<number>;
   /** Ids of such frames, most useful first. */
-  candidates(limit: number): number[];
+  candidates(limit: number): Promise<number[]>;
 }
 
 export interface PipelineStage {
   readonly name: string;
   readonly backfill?: BackfillSource;
   /** False when this frame already has what the stage produces (a retry or a backfill skips it). */
-  isNeeded?(row: FrameRow): boolean;
+  isNeeded?(row: FrameRow): boolean | Promise<boolean>;
   run(frame: ClaimedFrame): Promise<void>;
   close?(): Promise<void>;
 }
@@ -91,12 +99,14 @@ export class Pipeline {
 
   async process(frame: ClaimedFrame): Promise<void> {
     for (const stage of this.stages) {
-      if (stage.isNeeded && !stage.isNeeded(frame.row)) continue;
+      if (stage.isNeeded && !(await stage.isNeeded(frame.row))) continue;
       const started = performance.now();
       try {
         await stage.run(frame);
         this.onStage?.(stage.name, (performance.now() - started) / 1000, true);
       } catch (error) {
+        // Not the stage's failure: another worker owns the frame now.
+        if (error instanceof LeaseLostError) throw error;
         this.onStage?.(stage.name, (performance.now() - started) / 1000, false);
         const message = error instanceof Error ? error.message : String(error);
         const wrapped = error instanceof PermanentStageError ? new PermanentStageError(message) : new Error(message);

@@ -1,6 +1,6 @@
 import { decodeGreyscale, encodeStoredWebp, type GreyPixels, thumbnail } from '../images/codec.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { FrameRow } from '../store/frames-repository.js';
+import type { FrameRow } from '../store/ports.js';
 import { PermanentStageError, type ClaimedFrame, type PipelineStage } from './stage.js';
 
 /**
@@ -35,7 +35,7 @@ export class StoreImageStage implements PipelineStage {
     const stored = this.images.storedPath(frame.row.id, frame.row.timestamp);
     await this.images.writeAtomic(stored, webp);
     await this.images.writeAtomic(this.images.thumbnailPath(frame.row.id), thumb);
-    frame.save({ image_path: stored, bytes: webp.length, width: grey.width, height: grey.height });
+    await frame.save({ image_path: stored, bytes: webp.length, width: grey.width, height: grey.height });
     if (original !== stored) await this.images.remove(original);
   }
 }

@@ -1,12 +1,24 @@
 import type { ImageStore } from '../images/image-store.js';
-import { ClaimedFrame, isDiskFull, PermanentStageError, type Pipeline } from '../pipeline/stage.js';
-import type { FramesRepository, FrameRow } from '../store/frames-repository.js';
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { ClaimedFrame, isDiskFull, LeaseLostError, PermanentStageError, type Pipeline } from '../pipeline/stage.js';
+import type { FramesRepository, FrameRow, Lease } from '../store/ports.js';
+
+/** A worker id unique across machines and restarts: host, process, and a random part. */
+export const newWorkerId = () => `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+/** Expired leases are looked for at most this often (ms). */
+const REQUEUE_INTERVAL_MS = 5000;
 
 export interface ProcessingWorkerOptions {
   /** Frames processed at once. */
   concurrency: number;
   lifoThreshold: number;
   maxAttempts: number;
+  /** Who this worker is and how long a claim lasts without renewal (renewed every third of it while working). */
+  lease: Lease;
+  /** A frame whose lease ran out this many times is FAILED rather than re-queued (it probably kills its worker). */
+  crashLimit: number;
   /** How often to look for work when nobody says there is some (another process may have queued frames). */
   pollIntervalMs?: number;
   log: (message: string) => void;
@@ -32,6 +44,7 @@ export interface ShutdownReport {
 export class ProcessingWorker {
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly abandoned = new Set<number>();
+  private lastRequeue = 0;
   /** Failed backfill attempts per frame (kept in memory: a restart simply tries again). */
   private readonly backfillFailures = new Map<number, number>();
   private backfillPausedUntil = 0;
@@ -68,11 +81,12 @@ export class ProcessingWorker {
     while (this.running) {
       try {
         while (this.running && this.inFlight.size < this.options.concurrency && Date.now() >= this.diskFullUntil) {
-          const claimed = this.frames.claimNext(this.options.lifoThreshold);
+          await this.requeueExpired();
+          const claimed = await this.frames.claimNext(this.options.lifoThreshold, this.options.lease);
           if (!claimed) break;
           this.launch(claimed.entry);
         }
-        if (this.running && this.inFlight.size === 0 && Date.now() >= this.diskFullUntil) this.backfillNext();
+        if (this.running && this.inFlight.size === 0 && Date.now() >= this.diskFullUntil) await this.backfillNext();
         if (this.running && this.inFlight.size === 0 && Date.now() >= this.diskFullUntil) this.idleNext();
       } catch (error) {
         // Claiming writes to the database: a full disk (or a busy database) pauses the loop instead of crashing
@@ -96,16 +110,24 @@ export class ProcessingWorker {
     }
   }
 
+  /** Frames of workers that died (their lease ran out) go back to the queue; checked every few seconds. */
+  private async requeueExpired(): Promise<void> {
+    if (Date.now() - this.lastRequeue < REQUEUE_INTERVAL_MS) return;
+    this.lastRequeue = Date.now();
+    const { requeued, failed } = await this.frames.requeueExpired(this.options.crashLimit);
+    if (requeued || failed) this.options.log(`requeued ${requeued} frame(s) whose lease expired${failed ? `, failed ${failed} that kept crashing` : ''}`);
+  }
+
   /**
    * With the queue empty, gives one COMPLETED frame the stages it lacks (a provider switched on later). The
    * frame stays COMPLETED; stages it already has (image, OCR) skip themselves.
    */
-  private backfillNext(): void {
+  private async backfillNext(): Promise<void> {
     if (Date.now() < this.backfillPausedUntil) return;
     for (const stage of this.pipeline.stages) {
-      const [id] = stage.backfill?.candidates(1) ?? [];
+      const [id] = (await stage.backfill?.candidates(1)) ?? [];
       if (id === undefined) continue;
-      const entry = this.frames.get(id);
+      const entry = await this.frames.get(id);
       if (entry?.status !== 'COMPLETED') continue;
       this.launch(entry, true);
       return;
@@ -139,36 +161,67 @@ export class ProcessingWorker {
   }
 
   private async processOne(entry: FrameRow): Promise<void> {
-    const claimed = new ClaimedFrame(entry, this.images, (patch) => {
-      if (!this.abandoned.has(entry.id)) this.frames.saveResults(entry.id, patch);
+    const { workerId } = this.options.lease;
+    let lost = false;
+    const leaseLost = () => {
+      if (lost || this.abandoned.has(entry.id)) return;
+      lost = true;
+      this.options.log(`frame ${entry.id}: lease lost (another worker took it over); abandoning it`);
+    };
+    const renewal = setInterval(
+      () => {
+        // A frame handed back at shutdown is no longer this worker's: the database may be closed already.
+        if (this.abandoned.has(entry.id) || lost) return;
+        this.frames.renewLease(entry.id, this.options.lease).then(
+          (held) => {
+            if (!held) leaseLost();
+          },
+          (error: unknown) => this.options.log(`frame ${entry.id}: lease renewal failed: ${(error as Error).message}`),
+        );
+      },
+      (this.options.lease.seconds * 1000) / 3,
+    );
+    const claimed = new ClaimedFrame(entry, this.images, async (patch) => {
+      if (this.abandoned.has(entry.id) || lost) return false;
+      return this.frames.saveResults(entry.id, patch, workerId);
     });
     try {
       await this.pipeline.process(claimed);
       if (this.abandoned.has(entry.id)) return;
-      this.frames.complete(entry.id);
+      if (!(await this.frames.complete(entry.id, workerId))) leaseLost();
     } catch (error) {
       if (this.abandoned.has(entry.id)) return;
+      if (error instanceof LeaseLostError || lost) {
+        leaseLost();
+        return;
+      }
       const message = error instanceof Error ? error.message : String(error);
       if (isDiskFull(error)) {
         // Not the frame's fault: back to PENDING without counting the attempt, and pause until space may be back.
-        this.frames.release(entry.id);
+        await this.frames.release(entry.id, workerId);
         if (Date.now() >= this.diskFullUntil) this.options.log(`disk full while processing frame ${entry.id}: pausing processing for 5 s (${message})`);
         this.diskFullUntil = Date.now() + 5000;
         return;
       }
       if (error instanceof PermanentStageError) {
-        this.frames.failPermanently(entry.id, message);
+        await this.frames.failPermanently(entry.id, message, workerId);
         this.options.log(`frame ${entry.id} failed: ${message}`);
         return;
       }
-      const status = this.frames.failAttempt(entry.id, message, this.options.maxAttempts);
+      const status = await this.frames.failAttempt(entry.id, message, this.options.maxAttempts, workerId);
+      if (status === undefined) return leaseLost();
       this.options.log(`frame ${entry.id} attempt ${entry.attempts} failed (${status === 'FAILED' ? 'giving up' : 'will retry'}): ${message}`);
+    } finally {
+      clearInterval(renewal);
     }
   }
 
   private async backfillOne(entry: FrameRow): Promise<void> {
-    const claimed = new ClaimedFrame(entry, this.images, (patch) => {
-      if (!this.abandoned.has(entry.id)) this.frames.saveResults(entry.id, patch);
+    const claimed = new ClaimedFrame(entry, this.images, async (patch) => {
+      if (this.abandoned.has(entry.id)) return false;
+      await this.frames.saveResults(entry.id, patch);
+      // A backfill write finds no row when the frame was deleted meanwhile: nothing to refuse.
+      return true;
     });
     try {
       await this.pipeline.process(claimed);
@@ -182,7 +235,7 @@ export class ProcessingWorker {
       // A provider that is down must not burn through every old frame: back off before the next try.
       this.backfillPausedUntil = Date.now() + Math.min(300_000, 1000 * 2 ** this.backfillStreak++);
       if (failures >= this.options.maxAttempts || error instanceof PermanentStageError) {
-        this.frames.failCompleted(entry.id, message);
+        await this.frames.failCompleted(entry.id, message);
         this.backfillFailures.delete(entry.id);
         this.options.log(`frame ${entry.id} failed in backfill: ${message}`);
       }
@@ -205,7 +258,7 @@ export class ProcessingWorker {
     const unfinished = [...this.inFlight.keys()].filter((id) => id !== IDLE_WORK);
     for (const id of unfinished) {
       this.abandoned.add(id);
-      this.frames.release(id);
+      await this.frames.release(id, this.options.lease.workerId);
     }
     return { finished: frames - unfinished.length, released: unfinished.length };
   }

@@ -9,11 +9,10 @@ import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { createLogger } from '../log.js';
 import { createPipeline } from '../pipeline/index.js';
 import type { Pipeline } from '../pipeline/stage.js';
-import { openDatabase, type Db } from '../store/database.js';
-import { FramesRepository } from '../store/frames-repository.js';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { startBackgroundCompaction } from '../services/background-compaction.js';
 import type { CompactionService } from '../services/compaction-service.js';
-import { ProcessingWorker } from './processing-worker.js';
+import { newWorkerId, ProcessingWorker } from './processing-worker.js';
 import { CRASH_LIMIT_FACTOR, type FromProcessor, type ToProcessor } from './processor-protocol.js';
 
 const log = createLogger('processor');
@@ -29,7 +28,7 @@ process.on('SIGTERM', () => {});
 // The server is gone (crashed or killed): stop at once; its frames are recovered when it starts again.
 process.on('disconnect', () => process.exit(0));
 
-let db: Db | undefined;
+let store: SqliteStore | undefined;
 let worker: ProcessingWorker | undefined;
 let pipeline: Pipeline | undefined;
 let queryEmbedder: EmbeddingProvider | undefined;
@@ -50,8 +49,10 @@ process.on('message', (message: ToProcessor) => {
       void embedQuery(message);
       break;
     case 'compact':
-      compaction?.compactAllNow();
-      worker?.notify();
+      compaction?.compactAllNow().then(
+        () => worker?.notify(),
+        (error: unknown) => log(`compaction request failed: ${(error as Error).message}`),
+      );
       break;
     case 'stop':
       void stop(message.graceMs);
@@ -78,24 +79,27 @@ function lowerPriority(nice: number): void {
 
 async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
   const images = new ImageStore(config.dataDir);
-  db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log });
+  store = openSqliteStore(images.paths.dbFile, { dataDir: config.dataDir, log });
   // Only one processor runs per data dir, so whatever is PROCESSING now was interrupted (a crash or kill -9 of
   // the server or of a previous processor): back to the queue before anything is claimed.
-  const recovered = new FramesRepository(db).recoverInterrupted(config.maxAttempts * CRASH_LIMIT_FACTOR);
+  const crashLimit = config.maxAttempts * CRASH_LIMIT_FACTOR;
+  const recovered = await store.frames.recoverInterrupted(crashLimit);
   log(`recovered ${recovered.requeued} interrupted frame(s) to PENDING${recovered.failed ? `, failed ${recovered.failed} that kept crashing` : ''}`);
   // The embedding model is loaded here only, once: the server asks this process to embed its search queries.
   const semantic = await loadEmbedder(config.ai.embedding);
   if (!semantic.status.enabled && semantic.status.provider !== 'none') log(`semantic search off: ${semantic.status.reason}`);
   queryEmbedder = semantic.provider;
-  pipeline = await createPipeline(config, images, db, semantic.provider ?? null);
+  pipeline = await createPipeline(config, images, store, semantic.provider ?? null);
   pipeline.onStage = (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok });
-  const background = await startBackgroundCompaction(db, images, config, log);
+  const background = await startBackgroundCompaction(store.compaction, images, config, log);
   compaction = background.service;
-  worker = new ProcessingWorker(new FramesRepository(db), pipeline, images, {
+  worker = new ProcessingWorker(store.frames, pipeline, images, {
     // One frame more than OCR workers: the next frame is decoded while the others are being read.
     concurrency: config.workers + 1,
     lifoThreshold: config.lifoThreshold,
     maxAttempts: config.maxAttempts,
+    lease: { workerId: newWorkerId(), seconds: config.leaseSeconds },
+    crashLimit,
     log,
     idleWork: background.idleWork,
   });
@@ -120,7 +124,7 @@ async function embedQuery({ id, text }: Extract<ToProcessor, { type: 'embed' }>)
 async function stop(graceMs: number): Promise<void> {
   const report = (await worker?.stop(graceMs)) ?? { finished: 0, released: 0 };
   await pipeline?.close();
-  db?.close();
+  await store?.close();
   send({ type: 'stopped', report });
   process.disconnect?.();
   process.exit(0);

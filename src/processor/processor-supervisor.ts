@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { SemanticStatus } from '../ai/semantic-status.js';
 import type { ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import type { FramesRepository } from '../store/frames-repository.js';
+import type { FramesRepository } from '../store/ports.js';
 import type { ShutdownReport } from './processing-worker.js';
 import type { FromProcessor, ToProcessor } from './processor-protocol.js';
 
@@ -162,13 +162,13 @@ export class ProcessorSupervisor {
         clearTimeout(killer);
         // A processor killed by the timer leaves frames PROCESSING: hand them back now (or, should the database
         // be busy, at the next start, which recovers them anyway).
-        let requeued = 0;
-        try {
-          requeued = this.frames.recoverInterrupted(Number.MAX_SAFE_INTEGER).requeued;
-        } catch (error) {
-          this.log(`could not requeue interrupted frames now (${(error as Error).message}); the next start will`);
-        }
-        resolve({ finished: report.finished, released: report.released + requeued });
+        this.frames.recoverInterrupted(Number.MAX_SAFE_INTEGER).then(
+          ({ requeued }) => resolve({ finished: report.finished, released: report.released + requeued }),
+          (error: unknown) => {
+            this.log(`could not requeue interrupted frames now (${(error as Error).message}); the next start will`);
+            resolve({ finished: report.finished, released: report.released });
+          },
+        );
       });
       this.send({ type: 'stop', graceMs });
     });

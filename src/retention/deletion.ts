@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { ImageStore } from '../images/image-store.js';
-import type { DeletableFrame, StorageRepository } from '../store/storage-repository.js';
+import type { DeletableFrame, StorageRepository } from '../store/ports.js';
 import type { JournalEntry, RetentionJournal } from './journal.js';
 import { fileSize } from './storage-figures.js';
 
@@ -26,15 +26,15 @@ export class FrameDeletion {
 
   /** Both steps; returns the frames whose rows were deleted (finished frames only). */
   async delete(frames: DeletableFrame[]): Promise<DeletableFrame[]> {
-    const rows = this.deleteRows(frames);
+    const rows = await this.deleteRows(frames);
     await this.removeFiles(rows);
     return rows.frames;
   }
 
-  deleteRows(frames: DeletableFrame[]): RowsDeleted {
+  async deleteRows(frames: DeletableFrame[]): Promise<RowsDeleted> {
     const entries = frames.map((f) => ({ id: f.id, files: this.filesOf(f) }));
     this.journal.write(entries);
-    const deleted = this.repo.deleteFinished(frames.map((f) => f.id));
+    const deleted = await this.repo.deleteFinished(frames.map((f) => f.id));
     const gone = new Set(deleted.map((f) => f.id));
     return { frames: deleted, entries: entries.filter((e) => gone.has(e.id)) };
   }
@@ -47,7 +47,7 @@ export class FrameDeletion {
   /** Finishes a batch a crash interrupted: removes the files of journalled frames whose rows are gone. */
   async sweep(): Promise<number> {
     const entries = this.journal.read();
-    const existing = this.repo.existing(entries.map((e) => e.id));
+    const existing = await this.repo.existing(entries.map((e) => e.id));
     let removed = 0;
     for (const entry of entries) {
       if (existing.has(entry.id)) continue;

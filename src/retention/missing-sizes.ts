@@ -1,11 +1,11 @@
 import type { ImageStore } from '../images/image-store.js';
-import type { StorageRepository } from '../store/storage-repository.js';
+import type { StorageRepository } from '../store/ports.js';
 import { fileSize } from './storage-figures.js';
 
 /** Rows from the Python version have no recorded size: stat their files once, so the sums are right. */
 export async function fillMissingSizes(repo: StorageRepository, images: ImageStore, batch = 500): Promise<void> {
   for (;;) {
-    const rows = repo.withoutBytes(batch);
+    const rows = await repo.withoutBytes(batch);
     if (rows.length === 0) return;
     const sizes = await Promise.all(
       rows.map(async (row) => {
@@ -18,6 +18,6 @@ export async function fillMissingSizes(repo: StorageRepository, images: ImageSto
         return { id: row.id, bytes: absolute ? await fileSize(absolute) : 0 };
       }),
     );
-    repo.setBytes(sizes);
+    await repo.setBytes(sizes);
   }
 }

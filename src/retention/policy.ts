@@ -1,4 +1,4 @@
-import type { DeletableFrame } from '../store/storage-repository.js';
+import type { DeletableFrame } from '../store/ports.js';
 import type { PruneReport } from '../api/index.js';
 
 /**

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DataPaths } from '../config.js';
-import type { StorageRepository } from '../store/storage-repository.js';
+import type { StorageRepository } from '../store/ports.js';
 
 /**
  * How much the data dir uses, kept cheap enough for the request thread: image bytes from the rows (an index),
@@ -23,8 +23,8 @@ export class StorageFigures {
   ) {}
 
   /** Re-reads the row totals (an index). */
-  measure(): void {
-    const totals = this.repo.totals();
+  async measure(): Promise<void> {
+    const totals = await this.repo.totals();
     this.processedFrames = totals.processedFrames;
     this.unfinishedFrames = totals.unfinishedFrames;
     this.imageBytes = totals.imageBytes;
@@ -39,7 +39,7 @@ export class StorageFigures {
     } catch {
       names = [];
     }
-    const processedFrames = this.repo.totals().processedFrames;
+    const processedFrames = (await this.repo.totals()).processedFrames;
     let count = 0;
     let bytes = 0;
     for (let i = 0; i < names.length; i += 64) {

@@ -1,11 +1,19 @@
 import { entryResource, type SearchHit, type SearchMode, type SearchResponse, type SearchSort } from '../api/index.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { ApiError } from '../errors.js';
-import type { FrameStatus } from '../store/frames-repository.js';
-import { COUNT_CAP, type HitRow, type RankedId, type SearchFilters, type SearchRepository } from '../store/search-repository.js';
-import { cjkExpression, hasCjk } from '../store/cjk.js';
+import {
+  COUNT_CAP,
+  type FrameStatus,
+  type HitRow,
+  type KeywordCandidate,
+  type KeywordSource,
+  type ParsedQuery,
+  type RankedId,
+  type SearchFilters,
+  type SearchRepository,
+} from '../store/ports.js';
 import { excerptHtml, markedSnippetToHtml, markTermsHtml } from './highlight.js';
-import { exclusionExpression, parseQuery, substringTerms, wordIndexExpression, type ParsedQuery } from './query-parser.js';
+import { parseQuery } from './query-parser.js';
 import type { VectorIndex } from './vector-index.js';
 
 export type { SearchHit, SearchMode, SearchResponse, SearchSort };
@@ -23,8 +31,6 @@ export interface SearchRequest {
   status?: FrameStatus;
 }
 
-/** Exact words are what users mean; substrings only join in when words find little. */
-const SUBSTRING_FALLBACK_BELOW = 50;
 /** Reciprocal-rank fusion constant (the usual 60). */
 const RRF_K = 60;
 /** Weight of the vector list in the fusion (the keyword list's is 1). */
@@ -34,16 +40,9 @@ const FUSION_DEPTH = 100;
 /** A vector search restricted to at most this many filtered frames scores exactly those. */
 const RESTRICTED_VECTOR_SEARCH = 20_000;
 
-type Source = 'words' | 'substring' | 'short' | 'cjk' | 'vector' | 'browse';
+type Source = KeywordSource | 'vector' | 'browse';
 interface Candidate extends RankedId {
   source: Source;
-}
-
-interface KeywordResult {
-  candidates: Candidate[];
-  total: number;
-  words?: string;
-  substring?: string;
 }
 
 export interface VectorSearch {
@@ -66,7 +65,7 @@ export class SearchService {
     return this.vectors ? 'hybrid' : 'keyword';
   }
 
-  apps() {
+  async apps() {
     return this.repo.apps();
   }
 
@@ -88,22 +87,22 @@ export class SearchService {
     if (blank || parsed.include.length === 0) {
       // Filters only (newest first), minus exclusions; a query of nothing searchable (only symbols) finds nothing.
       if (!blank && parsed.exclude.length === 0) return { ...base, total: 0, results: [] };
-      const { ids, total } = this.repo.browse(filters, request.limit, request.offset, exclusionExpression(parsed));
+      const { ids, total } = await this.repo.browse(filters, request.limit, request.offset, parsed.exclude);
       return {
         ...base,
         total,
-        results: this.hits(
+        results: await this.hits(
           ids.map((c) => ({ ...c, source: 'browse' as const })),
           parsed,
-          {},
+          false,
         ),
       };
     }
 
     if (mode === 'keyword') {
-      const keyword = this.keyword(parsed, filters, sort, request.offset + request.limit);
+      const keyword = await this.repo.keyword(parsed, filters, sort, request.offset + request.limit);
       const page = keyword.candidates.slice(request.offset, request.offset + request.limit);
-      return { ...base, total: keyword.total, results: this.hits(page, parsed, keyword) };
+      return { ...base, total: keyword.total, results: await this.hits(page, parsed, true) };
     }
 
     let queryVector: Float32Array;
@@ -112,96 +111,33 @@ export class SearchService {
     } catch (error) {
       const reason = `embedding provider failed: ${(error as Error).message}`;
       if (mode === 'semantic') throw new ApiError(503, reason, 'PROVIDER_UNAVAILABLE');
-      const keyword = this.keyword(parsed, filters, sort, request.offset + request.limit);
+      const keyword = await this.repo.keyword(parsed, filters, sort, request.offset + request.limit);
       const page = keyword.candidates.slice(request.offset, request.offset + request.limit);
-      return { ...base, mode: 'keyword', total: keyword.total, results: this.hits(page, parsed, keyword), warning: `${reason}; showing keyword results` };
+      return { ...base, mode: 'keyword', total: keyword.total, results: await this.hits(page, parsed, true), warning: `${reason}; showing keyword results` };
     }
-    const vector = this.vectorCandidates(queryVector, filters, Math.max(FUSION_DEPTH, request.offset + request.limit));
+    const vector = await this.vectorCandidates(queryVector, filters, Math.max(FUSION_DEPTH, request.offset + request.limit));
 
     if (mode === 'semantic') {
       const ordered = sort === 'time' ? [...vector].sort(byTime) : vector;
-      return { ...base, total: vector.length, results: this.hits(ordered.slice(request.offset, request.offset + request.limit), parsed, {}) };
+      return { ...base, total: vector.length, results: await this.hits(ordered.slice(request.offset, request.offset + request.limit), parsed, false) };
     }
 
-    const keyword = this.keyword(parsed, filters, 'relevance', Math.max(FUSION_DEPTH, request.offset + request.limit));
+    const keyword = await this.repo.keyword(parsed, filters, 'relevance', Math.max(FUSION_DEPTH, request.offset + request.limit));
     const fused = fuse(keyword.candidates, vector);
     const ordered = sort === 'time' ? [...fused].sort(byTime) : fused;
     const vectorOnly = fused.filter((c) => c.source === 'vector').length;
     return {
       ...base,
       total: Math.min(COUNT_CAP, keyword.total + vectorOnly),
-      results: this.hits(ordered.slice(request.offset, request.offset + request.limit), parsed, keyword),
+      results: await this.hits(ordered.slice(request.offset, request.offset + request.limit), parsed, true),
     };
   }
 
-  /** The first `depth` keyword matches: words (stemmed) first, then substring matches when words find little. */
-  private keyword(parsed: ParsedQuery, filters: SearchFilters, sort: SearchSort, depth: number): KeywordResult {
-    const words = wordIndexExpression(parsed)!;
-    const wordTotal = this.repo.count('entries_fts', words, filters);
-    const wordHits: Candidate[] = this.repo.ranked('entries_fts', words, filters, sort, depth, 0).map((c) => ({ ...c, source: 'words' }));
-    if (wordTotal >= SUBSTRING_FALLBACK_BELOW) return { candidates: wordHits, total: wordTotal, words };
-
-    // Substrings: trigram MATCH for terms of 3+ characters, LIKE on titles/apps/descriptions for shorter ones.
-    // Substring hits exclude what the word index already found and anything an excluded term matches anywhere
-    // (the trigram index does not cover OCR text, so it cannot apply the exclusion itself).
-    const { expression, short } = substringTerms(parsed);
-    const shortClause = this.repo.shortTermClause(short);
-    const excluded = exclusionExpression(parsed);
-    const extra = {
-      sql:
-        ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @words)' +
-        (excluded ? ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @excluded)' : '') +
-        (shortClause?.sql ?? ''),
-      params: { words, ...(excluded ? { excluded } : {}), ...shortClause?.params },
-    };
-    let more: Candidate[];
-    let moreTotal: number;
-    if (expression) {
-      moreTotal = this.repo.count('entries_trigram', expression, filters, extra);
-      // Substring scores are bm25 of another index: halve them so a word match outranks a substring match.
-      more = this.repo.ranked('entries_trigram', expression, filters, sort, depth, 0, extra).map((c) => ({ ...c, score: c.score / 2, source: 'substring' }));
-    } else {
-      more = this.repo.likeOnly(filters, extra).map((c) => ({ ...c, source: 'short' }));
-      moreTotal = more.length;
-    }
-    const cjk = this.cjkCandidates(parsed, filters, sort, depth, words, [...wordHits, ...more]);
-    const all = [...wordHits, ...more, ...cjk];
-    const candidates = sort === 'time' ? all.sort(byTime) : all;
-    return { candidates: candidates.slice(0, depth), total: Math.min(COUNT_CAP, wordTotal + moreTotal + cjk.length), words, substring: expression };
-  }
-
-  /**
-   * CJK words inside longer runs of OCR text, through the bigram index (see cjk.ts). The other terms of the
-   * query must match the word index; frames found already are left out.
-   */
-  private cjkCandidates(parsed: ParsedQuery, filters: SearchFilters, sort: SearchSort, depth: number, words: string, found: Candidate[]): Candidate[] {
-    const cjk = cjkExpression(parsed.include.map((t) => t.text));
-    if (!cjk) return [];
-    const others = wordIndexExpression({ include: parsed.include.filter((t) => !hasCjk(t.text)), exclude: parsed.exclude });
-    const excluded = exclusionExpression(parsed);
-    const extra = {
-      sql:
-        ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @words)' +
-        (others
-          ? ' AND e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @others)'
-          : excluded
-            ? ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @excluded)'
-            : ''),
-      params: { words, ...(others ? { others } : excluded ? { excluded } : {}) },
-    };
-    const seen = new Set(found.map((c) => c.id));
-    // Scores of another index: halved like substring matches, so a word match outranks them.
-    return this.repo
-      .ranked('entries_cjk', cjk, filters, sort, depth, 0, extra)
-      .filter((c) => !seen.has(c.id))
-      .map((c) => ({ ...c, score: c.score / 2, source: 'cjk' as const }));
-  }
-
-  private vectorCandidates(query: Float32Array, filters: SearchFilters, depth: number): Candidate[] {
-    const restricted = hasFilters(filters) ? this.repo.filteredIds(filters, RESTRICTED_VECTOR_SEARCH) : undefined;
+  private async vectorCandidates(query: Float32Array, filters: SearchFilters, depth: number): Promise<Candidate[]> {
+    const restricted = hasFilters(filters) ? await this.repo.filteredIds(filters, RESTRICTED_VECTOR_SEARCH) : undefined;
     // Unrestricted searches look a little deeper, then drop frames the filters (or status) exclude.
-    const hits = this.vectors!.index.search(query, restricted ? depth : Math.ceil(depth * 1.5), restricted);
-    const rows = this.repo.rows(hits.map((h) => h.id));
+    const hits = await this.vectors!.index.search(query, restricted ? depth : Math.ceil(depth * 1.5), restricted);
+    const rows = await this.repo.rows(hits.map((h) => h.id));
     const status = filters.status ?? 'COMPLETED';
     return hits
       .filter((h) => {
@@ -212,18 +148,17 @@ export class SearchService {
       .map((h) => ({ id: h.id, score: h.similarity, timestamp: rows.get(h.id)!.timestamp, source: 'vector' as const }));
   }
 
-  private hits(candidates: Candidate[], parsed: ParsedQuery, keyword: Pick<KeywordResult, 'words' | 'substring'>): SearchHit[] {
+  /** `keyword`: the candidates come from a keyword search, so the matched indexes have snippets of them. */
+  private async hits(candidates: Candidate[], parsed: ParsedQuery, keyword: boolean): Promise<SearchHit[]> {
     const ids = candidates.map((c) => c.id);
-    const rows = this.repo.rows(ids);
-    const bySource = (source: Source) => candidates.filter((c) => c.source === source).map((c) => c.id);
-    const wordSnippets = keyword.words ? this.repo.snippets('entries_fts', keyword.words, bySource('words')) : new Map<number, string>();
-    const substringSnippets = keyword.substring ? this.repo.snippets('entries_trigram', keyword.substring, bySource('substring')) : new Map<number, string>();
+    const rows = await this.repo.rows(ids);
+    const snippets = keyword ? await this.repo.snippets(parsed, candidates.filter(isKeyword)) : new Map<number, string>();
     const terms = parsed.include.map((t) => t.text);
     return candidates
       .filter((c) => rows.has(c.id))
       .map((c) => {
         const row = rows.get(c.id)!;
-        const marked = wordSnippets.get(c.id) ?? substringSnippets.get(c.id);
+        const marked = snippets.get(c.id);
         return entryResource({
           id: row.id,
           timestamp: row.timestamp,
@@ -236,6 +171,8 @@ export class SearchService {
       });
   }
 }
+
+const isKeyword = (c: Candidate): c is KeywordCandidate => c.source !== 'vector' && c.source !== 'browse';
 
 const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id - a.id;
 

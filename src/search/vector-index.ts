@@ -1,6 +1,6 @@
 import { normalize } from '../ai/embedding-provider.js';
 import { signBits } from '../store/sign-bits.js';
-import type { EmbeddingsRepository } from '../store/embeddings-repository.js';
+import type { EmbeddingsRepository } from '../store/ports.js';
 
 export interface VectorHit {
   id: number;
@@ -27,6 +27,7 @@ export class VectorIndex {
   private count = 0;
   private lastSeq = 0;
   private readonly position = new Map<number, number>();
+  private refreshing: Promise<void> | undefined;
 
   constructor(
     private readonly model: string,
@@ -37,9 +38,16 @@ export class VectorIndex {
     return this.position.size;
   }
 
-  /** Loads vectors stored since the last call. */
-  refresh(): void {
-    const rows = this.repo.bitsSince(this.model, this.lastSeq);
+  /** Loads vectors stored since the last call (concurrent callers share one read). */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.load().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async load(): Promise<void> {
+    const rows = await this.repo.bitsSince(this.model, this.lastSeq);
     for (const row of rows) {
       this.lastSeq = row.seq;
       if (this.words === 0) {
@@ -71,8 +79,8 @@ export class VectorIndex {
    * The `k` nearest frames to `query`. With `allowed`, only those frames are considered (filters applied
    * before the search, so a narrow filter still gets its k best).
    */
-  search(query: Float32Array, k: number, allowed?: Set<number>): VectorHit[] {
-    this.refresh();
+  async search(query: Float32Array, k: number, allowed?: Set<number>): Promise<VectorHit[]> {
+    await this.refresh();
     if (this.count === 0 || k <= 0) return [];
     const unit = normalize(query);
     const queryBits = signBits(unit);
@@ -106,7 +114,7 @@ export class VectorIndex {
     candidates.push(...ties.slice(0, Math.max(0, candidatesWanted - candidates.length)));
 
     // Pass 2: exact cosine on the candidates' stored (normalised) vectors.
-    const vectors = this.repo.vectors(this.model, candidates);
+    const vectors = await this.repo.vectors(this.model, candidates);
     const hits: VectorHit[] = [];
     for (const [id, vector] of vectors) {
       if (vector.length !== unit.length) continue;

@@ -11,20 +11,16 @@ import { checkOcrLanguages } from '../pipeline/ocr/languages.js';
 import { ProcessorSupervisor } from '../processor/processor-supervisor.js';
 import { SearchService } from '../search/search-service.js';
 import { VectorIndex } from '../search/vector-index.js';
-import { EmbeddingsRepository } from '../store/embeddings-repository.js';
-import { SearchRepository } from '../store/search-repository.js';
 import { FramesService } from '../services/frames-service.js';
 import { IngestService } from '../services/ingest-service.js';
 import { QueueService } from '../services/queue-service.js';
 import { RetentionService } from '../services/retention-service.js';
 import { CompactionService } from '../services/compaction-service.js';
-import { CompactionRepository } from '../store/compaction-repository.js';
 import { compactionRoutes } from './routes/compaction.js';
-import { StorageRepository } from '../store/storage-repository.js';
 import { acquireDataDirLock } from '../store/data-dir-lock.js';
-import { openDatabase, type Db } from '../store/database.js';
-import { FramesRepository } from '../store/frames-repository.js';
-import { TimelineRepository } from '../store/timeline-repository.js';
+import type { Db } from '../store/sqlite/database.js';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/ports.js';
 import { VERSION } from '../version.js';
 import { buildApp, type App } from './app.js';
 import { storageRoutes } from './routes/storage.js';
@@ -35,14 +31,13 @@ import { heartbeatRoutes } from './routes/heartbeat.js';
 import { activityRoutes } from './routes/activity.js';
 import { mcpRoutes } from './routes/mcp.js';
 import { ActivityService } from '../services/activity-service.js';
-import { ActivityRepository } from '../store/activity-repository.js';
 import { ClientsService } from '../services/clients-service.js';
 import { effectiveServerSettings } from '../services/server-settings.js';
-import { ClientsRepository } from '../store/clients-repository.js';
-import { SettingsRepository } from '../store/settings-repository.js';
 
 export interface RunningServer {
   app: App;
+  store: Store;
+  /** The SQLite connection (tests inspect it). */
   db: Db;
   url: string;
   processor: ProcessorSupervisor;
@@ -57,13 +52,14 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   const images = new ImageStore(config.dataDir);
   images.ensureDirectories();
   const releaseLock = acquireDataDirLock(config.dataDir);
-  let db: Db | undefined;
+  let store: SqliteStore | undefined;
   let processor: ProcessorSupervisor | undefined;
   try {
-    db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log, checkpoints: false });
-    const repo = new FramesRepository(db);
+    const opened = openSqliteStore(images.paths.dbFile, { dataDir: config.dataDir, log, checkpoints: false });
+    store = opened;
+    const repo = store.frames;
 
-    const orphans = images.removeOrphanIncoming(repo.referencedPaths('screenshots/incoming/'));
+    const orphans = images.removeOrphanIncoming(await repo.referencedPaths('screenshots/incoming/'));
     if (orphans) log(`removed ${orphans} orphan upload file(s)`);
 
     // The built-in model lives in the processor only (queries are embedded there, over IPC). Other providers are
@@ -71,11 +67,11 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const inProcessor = config.ai.embedding.provider === 'builtin';
     const own = inProcessor ? undefined : await loadEmbedder(config.ai.embedding);
     let embedder: EmbeddingProvider | undefined = own?.provider;
-    const embeddings = new EmbeddingsRepository(db);
+    const embeddings = store.embeddings;
 
     const uploadGate = new UploadGate(config.maxConcurrentUploads);
     const metrics = new MetricsService({
-      frameCounts: () => ({ ...repo.counts() }),
+      frameCounts: async () => ({ ...(await repo.counts()) }),
       storage: cachedStorage(images.paths),
       uploadsInFlight: () => uploadGate.inFlight,
     });
@@ -92,16 +88,14 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     if (inProcessor && running.semantic?.enabled && running.semantic.model) embedder = new ProcessorQueryEmbedder(running.semantic.model, running);
     const semantic = semanticStatus();
     if (!semantic.enabled && semantic.provider !== 'none') log(`semantic search off: ${semantic.reason}; keyword search works`);
-    const search = new SearchService(
-      new SearchRepository(db),
-      embedder ? { provider: embedder, index: new VectorIndex(embedder.model, embeddings) } : undefined,
-    );
+    const search = new SearchService(store.search, embedder ? { provider: embedder, index: new VectorIndex(embedder.model, embeddings) } : undefined);
 
     const onQueued = () => running.notify();
-    const retention = new RetentionService(new StorageRepository(db), images, {
+    const retention = new RetentionService(store.storage, images, {
       retentionDays: config.retentionDays,
       maxStorageBytes: config.maxStorageBytes,
       log,
+      exclusive: (task) => opened.withExclusiveLock('retention', task),
     });
     const queue = new QueueService(repo, {
       lifoThreshold: config.lifoThreshold,
@@ -110,24 +104,24 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       ocrEngine: config.ocrEngine,
       version: VERSION,
       onRequeued: onQueued,
-      backfill: () => ({
-        embedding: embedder ? embeddings.missingCount(embedder.model) : null,
-        description: config.ai.vlm.url ? repo.completedWithoutDescription() : null,
+      backfill: async () => ({
+        embedding: embedder ? await embeddings.missingCount(embedder.model) : null,
+        description: config.ai.vlm.url ? await repo.completedWithoutDescription() : null,
       }),
       storage: () => retention.status(),
       semantic: semanticStatus,
       compaction: () => compaction.status(),
     });
     const frames = new FramesService(repo, images);
-    const activity = new ActivityService(new ActivityRepository(db));
-    const clients = new ClientsService(new ClientsRepository(db), new SettingsRepository(db), {
+    const activity = new ActivityService(store.activity);
+    const clients = new ClientsService(store.clients, store.settings, {
       recording_enabled: true,
       upload_enabled: true,
       ai_processing_enabled: true,
       ui_show_ai: config.ai.showAiDescription,
     });
     // Status and the `compact` request only: the compaction itself runs in the processor.
-    const compaction = new CompactionService(new CompactionRepository(db), images, { afterMinutes: config.compactAfterMinutes, log });
+    const compaction = new CompactionService(store.compaction, images, { afterMinutes: config.compactAfterMinutes, log });
     const app = await buildApp(
       {
         ingest: new IngestService(repo, images, {
@@ -155,7 +149,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
         requestTimeoutMs: config.requestTimeoutMs,
         log,
         plugins: [
-          timelineRoutes(new TimelineRepository(db)),
+          timelineRoutes(store.timeline),
           storageRoutes(retention),
           configRoutes(clients, () => effectiveServerSettings(config)),
           heartbeatRoutes(clients),
@@ -176,20 +170,20 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     // Retention's first run (and the walk of thumbnails/) happens in the background: start-up does not wait for it.
     retention.start().catch((error: unknown) => log(`retention run failed: ${(error as Error).message}`));
 
-    const openDb = db;
+    const openStore = store;
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
         const [, report] = await Promise.all([app.close(), running.stop(config.shutdownGraceMs), retention.stop()]);
         log(`shutdown: ${report.finished} frame(s) finished, ${report.released} returned to PENDING`);
         await embedder?.close?.();
-        openDb.close();
+        await openStore.close();
         releaseLock();
       })());
-    return { app, db, url, processor: running, close };
+    return { app, store, db: store.db, url, processor: running, close };
   } catch (error) {
     await processor?.stop(0);
-    db?.close();
+    await store?.close();
     releaseLock();
     throw error;
   }

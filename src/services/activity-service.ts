@@ -1,5 +1,5 @@
 import type { ActivityResponse, AppActivity, Stretch } from '../api/index.js';
-import type { ActivityFrame, ActivityRepository } from '../store/activity-repository.js';
+import type { ActivityFrame, ActivityRepository } from '../store/ports.js';
 
 /**
  * Frames are taken only when the screen changes, so a frame stands for the time until the next one; a longer
@@ -15,8 +15,8 @@ const UNKNOWN_APP = '(unknown)';
 export class ActivityService {
   constructor(private readonly repo: ActivityRepository) {}
 
-  summary(start: number, end: number, options: { app?: string } = {}): ActivityResponse {
-    const all = this.repo.frames(start, end, MAX_FRAMES + 1);
+  async summary(start: number, end: number, options: { app?: string } = {}): Promise<ActivityResponse> {
+    const all = await this.repo.frames(start, end, MAX_FRAMES + 1);
     const truncated = all.length > MAX_FRAMES;
     const frames = truncated ? all.slice(0, MAX_FRAMES) : all;
     const wanted = options.app?.toLowerCase();

@@ -1,8 +1,7 @@
 import type { ServerConfig } from '../config.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
-import { CompactionRepository } from '../store/compaction-repository.js';
-import type { Db } from '../store/database.js';
+import type { CompactionRepository } from '../store/ports.js';
 import { CompactionService } from './compaction-service.js';
 
 /** Frames compacted per turn: a turn ends within a second or two, so newly uploaded frames never wait long. */
@@ -15,12 +14,12 @@ const CHECK_MS = 30_000;
  * queue is idle (the processor runs niced). Returns the work hook for ProcessingWorker's idle turns.
  */
 export async function startBackgroundCompaction(
-  db: Db,
+  repo: CompactionRepository,
   images: ImageStore,
   config: Pick<ServerConfig, 'compactAfterMinutes'>,
   log: Logger,
 ): Promise<{ service: CompactionService; idleWork: () => Promise<number> | undefined }> {
-  const service = new CompactionService(new CompactionRepository(db), images, {
+  const service = new CompactionService(repo, images, {
     afterMinutes: config.compactAfterMinutes,
     log,
   });

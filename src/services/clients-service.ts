@@ -1,7 +1,7 @@
 import type { CaptureClient, ClientDirective, RuntimeConfig, RuntimeSettings } from '../api/index.js';
 import { notFound } from '../errors.js';
-import type { ClientReport, ClientRow, ClientsRepository } from '../store/clients-repository.js';
-import type { SettingsRepository } from '../store/settings-repository.js';
+import type { ClientReport, ClientRow, ClientsRepository } from '../store/ports.js';
+import type { SettingsRepository } from '../store/ports.js';
 
 export const RUNTIME_SETTING_KEYS = ['recording_enabled', 'upload_enabled', 'ai_processing_enabled', 'ui_show_ai'] as const;
 
@@ -19,10 +19,10 @@ export class ClientsService {
     private readonly defaults: RuntimeSettings,
   ) {}
 
-  private stored(): { values: RuntimeSettings; revisions: Record<string, number> } {
+  private async stored(): Promise<Stored> {
     const values: RuntimeSettings = { ...this.defaults };
     const revisions: Record<string, number> = {};
-    for (const row of this.settings.all()) {
+    for (const row of await this.settings.all()) {
       if (!(RUNTIME_SETTING_KEYS as readonly string[]).includes(row.key)) continue;
       const value = JSON.parse(row.value) as unknown;
       if (typeof value !== 'boolean') continue;
@@ -32,42 +32,42 @@ export class ClientsService {
     return { values, revisions };
   }
 
-  runtimeSettings(): RuntimeSettings {
-    return this.stored().values;
+  async runtimeSettings(): Promise<RuntimeSettings> {
+    return (await this.stored()).values;
   }
 
   /** GET /api/config: the global settings, and whether any client called in recently. */
-  config(): RuntimeConfig {
-    return { ...this.runtimeSettings(), client_online: this.list().some((c) => c.online), last_heartbeat: this.clients.lastSeen() };
+  async config(): Promise<RuntimeConfig> {
+    return {
+      ...(await this.runtimeSettings()),
+      client_online: (await this.list()).some((c) => c.online),
+      last_heartbeat: await this.clients.lastSeen(),
+    };
   }
 
-  updateConfig(patch: Partial<RuntimeSettings>): RuntimeConfig {
+  async updateConfig(patch: Partial<RuntimeSettings>): Promise<RuntimeConfig> {
     const changes = Object.fromEntries(
       Object.entries(patch).filter(([key, value]) => (RUNTIME_SETTING_KEYS as readonly string[]).includes(key) && value !== undefined),
     );
-    if (Object.keys(changes).length) this.settings.set(changes);
+    if (Object.keys(changes).length) await this.settings.set(changes);
     return this.config();
   }
 
   /** POST /api/heartbeat: records the client's report and answers what it should do. */
-  heartbeat(report: ClientReport): ClientDirective {
-    const row = this.clients.report(report, now());
+  async heartbeat(report: ClientReport): Promise<ClientDirective> {
+    const row = await this.clients.report(report, now());
     return this.directiveFor(row);
   }
 
-  directiveFor(row: ClientRow | undefined): ClientDirective {
-    const { values, revisions } = this.stored();
-    const globalRevision = revisions.recording_enabled ?? 0;
-    const own = row && row.desired_revision !== null && row.desired_paused !== null && row.desired_revision > globalRevision;
-    const recording = own ? row.desired_paused === 0 : values.recording_enabled;
-    const revision = Math.max(0, ...Object.values(revisions), row?.desired_revision ?? 0);
-    return { ...values, recording_enabled: recording, revision };
+  async directiveFor(row: ClientRow | undefined): Promise<ClientDirective> {
+    return directiveOf(row, await this.stored());
   }
 
-  list(): CaptureClient[] {
+  async list(): Promise<CaptureClient[]> {
     const at = now();
-    return this.clients.list().map((row) => {
-      const directive = this.directiveFor(row);
+    const stored = await this.stored();
+    return (await this.clients.list()).map((row) => {
+      const directive = directiveOf(row, stored);
       const window = Math.max(MIN_ONLINE_WINDOW_SECONDS, 3 * (row.heartbeat_seconds ?? DEFAULT_HEARTBEAT_SECONDS));
       return {
         id: row.id,
@@ -88,13 +88,27 @@ export class ClientsService {
   }
 
   /** Pause or resume one client; it obeys at its next heartbeat. */
-  setPaused(id: string, paused: boolean): CaptureClient {
-    if (!this.clients.desirePaused(id, paused, this.settings.nextRevision())) throw notFound(`capture client '${id.slice(0, 128)}'`);
-    return this.list().find((c) => c.id === id)!;
+  async setPaused(id: string, paused: boolean): Promise<CaptureClient> {
+    if (!(await this.clients.desirePaused(id, paused, await this.settings.nextRevision()))) throw notFound(`capture client '${id.slice(0, 128)}'`);
+    return (await this.list()).find((c) => c.id === id)!;
   }
 
   /** Pause or resume every client (the global recording_enabled, which the Python client obeys too). */
-  setAllPaused(paused: boolean): void {
-    this.settings.set({ recording_enabled: !paused });
+  async setAllPaused(paused: boolean): Promise<void> {
+    await this.settings.set({ recording_enabled: !paused });
   }
+}
+
+interface Stored {
+  values: RuntimeSettings;
+  revisions: Record<string, number>;
+}
+
+/** What a client should do: its own pause when asked after the global switch, else the global settings. */
+function directiveOf(row: ClientRow | undefined, { values, revisions }: Stored): ClientDirective {
+  const globalRevision = revisions.recording_enabled ?? 0;
+  const own = row && row.desired_revision !== null && row.desired_paused !== null && row.desired_revision > globalRevision;
+  const recording = own ? row.desired_paused === 0 : values.recording_enabled;
+  const revision = Math.max(0, ...Object.values(revisions), row?.desired_revision ?? 0);
+  return { ...values, recording_enabled: recording, revision };
 }

@@ -11,7 +11,7 @@ import { joinChunks } from '../images/compaction/layer-file.js';
 import { CHUNK_TILES, packChunks, splitTiles, tileHash, type TileRef } from '../images/compaction/tiles.js';
 import type { Logger } from '../log.js';
 import { isDiskFull } from '../pipeline/stage.js';
-import type { CompactionCandidate, CompactionRepository } from '../store/compaction-repository.js';
+import type { CompactionCandidate, CompactionRepository, CompactionTotals } from '../store/ports.js';
 
 export interface CompactionOptions {
   /** Frames captured more than this many minutes ago are compacted (0: as soon as they are processed). */
@@ -109,25 +109,26 @@ export class CompactionService {
     return this.urgent;
   }
 
-  compactAllNow(): number {
+  /** Compacts every processed frame from now on, whatever its age; resolves to how many there are. */
+  compactAllNow(): Promise<number> {
     this.urgent = true;
     return this.repo.countCandidates(Infinity);
   }
 
-  private totals: { value: ReturnType<CompactionRepository['totals']>; at: number; uncompacted: number } | undefined;
+  private totals: { value: CompactionTotals; at: number; uncompacted: number } | undefined;
 
-  status(): CompactionStatus {
-    const uncompacted = this.repo.countCandidates(Infinity);
+  async status(): Promise<CompactionStatus> {
+    const uncompacted = await this.repo.countCandidates(Infinity);
     // The sums read every compacted frame's row: at a year of frames, do it again only when frames were
     // compacted since, or every few seconds (deletions).
     if (!this.totals || this.totals.uncompacted !== uncompacted || Date.now() - this.totals.at > TOTALS_TTL_MS) {
-      this.totals = { value: this.repo.totals(), at: Date.now(), uncompacted };
+      this.totals = { value: await this.repo.totals(), at: Date.now(), uncompacted };
     }
     const totals = this.totals.value;
     return {
       after_minutes: this.options.afterMinutes,
       ...totals,
-      pending_frames: this.repo.countCandidates(this.now() - this.options.afterMinutes * 60),
+      pending_frames: await this.repo.countCandidates(this.now() - this.options.afterMinutes * 60),
       uncompacted_frames: uncompacted,
       ratio: totals.original_bytes > 0 ? Math.round((totals.stored_bytes / totals.original_bytes) * 10_000) / 10_000 : null,
     };
@@ -137,7 +138,7 @@ export class CompactionService {
   async runBatch(limit: number): Promise<number> {
     let attempted = 0;
     while (attempted < limit) {
-      const page = this.repo.candidates(this.cutoff(), this.cursor, 64);
+      const page = await this.repo.candidates(this.cutoff(), this.cursor, 64);
       if (page.length === 0) {
         // End of a pass: the next one starts from the oldest frame again.
         this.cursor = START;
@@ -194,7 +195,7 @@ export class CompactionService {
 
   /** A monitor's window starts from its newest compacted frame, so a restart does not store a full frame again. */
   private async seed(monitor: number | null, window: TileWindow): Promise<void> {
-    const last = this.repo.lastCompacted(monitor);
+    const last = await this.repo.lastCompacted(monitor);
     if (!last) return;
     try {
       const manifest = await this.reader.manifest(last.path);
@@ -333,7 +334,7 @@ export class CompactionService {
     const { frame, layerBytes, journal } = plan;
     let committed: boolean;
     try {
-      committed = this.repo.commit(
+      committed = await this.repo.commit(
         {
           entryId: frame.id,
           monitor: frame.monitor,
@@ -388,11 +389,11 @@ export class CompactionService {
   async sweep(): Promise<number> {
     let removed = 0;
     for (;;) {
-      const layers = this.repo.unreferencedLayers(200);
+      const layers = await this.repo.unreferencedLayers(200);
       if (layers.length === 0) break;
       for (const layer of layers) {
         await this.images.remove(layer.path);
-        if (this.repo.deleteUnreferencedLayer(layer.id)) removed++;
+        if (await this.repo.deleteUnreferencedLayer(layer.id)) removed++;
       }
     }
     // Windows may point at removed layers: they start again from the newest compacted frame.
@@ -434,13 +435,13 @@ export class CompactionService {
     }
     // A kill in the middle of writeFiles() leaves the temporary file of the write it interrupted.
     for (const file of [entry.layer, entry.manifest]) if (file) removeLeftoverTemporaries(this.images.resolve(file));
-    if (this.repo.committed(entry.entryId, entry.manifest)) {
+    if (await this.repo.committed(entry.entryId, entry.manifest)) {
       await this.images.remove(entry.original);
       this.options.log(`compaction: finished frame ${entry.entryId}, interrupted after its switch`);
     } else {
       if (entry.layer) await this.images.remove(entry.layer);
       await this.images.remove(entry.manifest);
-      if (!this.repo.entryExists(entry.entryId)) await this.images.remove(entry.original);
+      if (!(await this.repo.entryExists(entry.entryId))) await this.images.remove(entry.original);
       this.options.log(`compaction: undid frame ${entry.entryId}, interrupted before its switch (the frame keeps its file)`);
     }
     this.clearJournal();

@@ -3,7 +3,7 @@ import { thumbnail } from '../images/codec.js';
 import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { FramesRepository, FrameRow, ListFilter } from '../store/frames-repository.js';
+import type { FramesRepository, FrameRow, ListFilter } from '../store/ports.js';
 
 export interface ImageFile {
   path: string;
@@ -22,32 +22,32 @@ export class FramesService {
     private readonly images: ImageStore,
   ) {}
 
-  list(filter: ListFilter): FrameRow[] {
+  list(filter: ListFilter): Promise<FrameRow[]> {
     return this.frames.list(filter);
   }
 
-  get(id: number): FrameRow {
-    const entry = this.frames.get(id);
+  async get(id: number): Promise<FrameRow> {
+    const entry = await this.frames.get(id);
     if (!entry) throw notFound(`entry ${id}`);
     return entry;
   }
 
   /** Any frame's image: a compacted frame is rebuilt into a PNG. */
   async frameImage(id: number): Promise<FrameImage> {
-    const entry = this.get(id);
+    const entry = await this.get(id);
     if (!isCompactedPath(entry.image_path)) {
       try {
         return await this.image(id);
       } catch (error) {
         // Compacted between reading the row and opening the file: the row now points at the manifest.
-        if (!isCompactedPath(this.frames.get(id)?.image_path)) throw error;
+        if (!isCompactedPath((await this.frames.get(id))?.image_path)) throw error;
       }
     }
     return { bytes: await this.rebuild(id), contentType: 'image/png' };
   }
 
   private async rebuild(id: number): Promise<Buffer> {
-    const relative = this.get(id).image_path!;
+    const relative = (await this.get(id)).image_path!;
     try {
       return await compactedReader(this.images).png(relative);
     } catch (error) {
@@ -58,7 +58,7 @@ export class FramesService {
   }
 
   async image(id: number): Promise<ImageFile> {
-    const entry = this.get(id);
+    const entry = await this.get(id);
     if (!entry.image_path || !(await this.images.exists(entry.image_path))) throw notFound(`image of entry ${id}`);
     const extension = entry.image_path.split('.').pop()!.toLowerCase();
     return { path: this.images.resolve(entry.image_path), contentType: CONTENT_TYPES[extension] ?? 'application/octet-stream' };
@@ -79,8 +79,8 @@ export class FramesService {
   }
 
   async delete(id: number): Promise<void> {
-    const entry = this.get(id);
-    const { deleted, imagePath } = this.frames.delete(id);
+    const entry = await this.get(id);
+    const { deleted, imagePath } = await this.frames.delete(id);
     if (!deleted) throw new ApiError(409, `entry ${id} is ${entry.status}; try again when processing has finished`, 'BUSY');
     await this.images.remove(imagePath);
     await this.images.remove(this.images.thumbnailPath(id));

@@ -3,8 +3,7 @@ import { ImageFormatError, type ImageInfo } from '../images/image-format.js';
 import type { ImageStore } from '../images/image-store.js';
 import { ReceivedImage } from '../images/received-image.js';
 import { isDiskFull } from '../files/disk-full.js';
-import type { FramesRepository, ProcessingMode } from '../store/frames-repository.js';
-import { FramesRepository as Repo } from '../store/frames-repository.js';
+import { type FramesRepository, modeFor, type ProcessingMode } from '../store/ports.js';
 
 export interface Upload {
   /** Already on disk as a part file (receive()); accept() commits or discards it. */
@@ -47,15 +46,15 @@ export class IngestService {
 
   async accept(upload: Upload): Promise<IngestResult> {
     try {
-      return this.store(upload);
+      return await this.store(upload);
     } finally {
       upload.image.discard(); // a no-op once committed
     }
   }
 
-  private store(upload: Upload): IngestResult {
+  private async store(upload: Upload): Promise<IngestResult> {
     if (upload.captureId !== undefined) {
-      const existing = this.frames.findIdByCaptureId(upload.captureId);
+      const existing = await this.frames.findIdByCaptureId(upload.captureId);
       if (existing !== undefined) return { status: 'duplicate', frameId: existing };
     }
     this.checkTimestamp(upload.timestamp);
@@ -70,7 +69,7 @@ export class IngestService {
     const bytes = upload.image.bytes;
     let inserted: { id: number; duplicate: boolean };
     try {
-      inserted = this.frames.insertPending({
+      inserted = await this.frames.insertPending({
         captureId: upload.captureId ?? null,
         timestamp: upload.timestamp,
         app: withoutControlCharacters(upload.app),
@@ -91,8 +90,8 @@ export class IngestService {
       return { status: 'duplicate', frameId: inserted.id };
     }
     this.options.onAccepted(bytes);
-    const queueSize = this.frames.pendingCount();
-    return { status: 'accepted', frameId: inserted.id, queueSize, mode: Repo.modeFor(queueSize, this.options.lifoThreshold) };
+    const queueSize = await this.frames.pendingCount();
+    return { status: 'accepted', frameId: inserted.id, queueSize, mode: modeFor(queueSize, this.options.lifoThreshold) };
   }
 
   private checkTimestamp(timestamp: number): void {

@@ -71,7 +71,7 @@ export type UploadOutcome = 'accepted' | 'duplicate' | 'rejected' | 'busy' | 'st
 
 export interface MetricsSources {
   /** Frames by status, from the database. */
-  frameCounts: () => Record<string, number>;
+  frameCounts: () => Promise<Record<string, number>>;
   /** Bytes used by screenshots, thumbnails and the database. */
   storage: () => Promise<{ screenshots: number; thumbnails: number; database: number }>;
   /** Uploads being received or stored right now. */
@@ -114,7 +114,7 @@ export class MetricsService {
     const metric = (name: string, type: string, help: string, lines: string[]) => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
     };
-    const counts = this.sources.frameCounts();
+    const counts = await this.sources.frameCounts();
     metric(
       'openrecall_frames',
       'gauge',

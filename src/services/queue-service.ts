@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { SemanticStatus } from '../ai/semantic-status.js';
 import { ApiError, notFound } from '../errors.js';
 import type { QueueStatus, StorageStatus } from '../api/index.js';
-import { FramesRepository } from '../store/frames-repository.js';
+import { type FramesRepository, modeFor } from '../store/ports.js';
 import type { CompactionStatus } from './compaction-service.js';
 
 export interface QueueServiceOptions {
@@ -12,10 +12,10 @@ export interface QueueServiceOptions {
   ocrEngine: string;
   version: string;
   onRequeued: () => void;
-  backfill?: () => { embedding: number | null; description: number | null };
-  storage?: () => StorageStatus;
+  backfill?: () => Promise<{ embedding: number | null; description: number | null }>;
+  storage?: () => Promise<StorageStatus>;
   semantic?: () => SemanticStatus;
-  compaction?: () => CompactionStatus;
+  compaction?: () => Promise<CompactionStatus>;
 }
 
 /** What the queue looks like, and the operator's levers on it. */
@@ -27,17 +27,17 @@ export class QueueService {
     private readonly options: QueueServiceOptions,
   ) {}
 
-  status(): QueueStatus {
+  async status(): Promise<QueueStatus> {
     const now = Date.now() / 1000;
-    const queue = this.frames.counts();
-    const lastMinute = this.frames.completedSince(now - 60);
-    const last5 = this.frames.completedSince(now - 300);
-    const oldest = this.frames.oldestPendingReceivedAt();
+    const queue = await this.frames.counts();
+    const lastMinute = await this.frames.completedSince(now - 60);
+    const last5 = await this.frames.completedSince(now - 300);
+    const oldest = await this.frames.oldestPendingReceivedAt();
     return {
       queue,
       config: {
         lifo_threshold: this.options.lifoThreshold,
-        current_mode: FramesRepository.modeFor(queue.pending, this.options.lifoThreshold),
+        current_mode: modeFor(queue.pending, this.options.lifoThreshold),
         workers: this.options.workers,
         max_attempts: this.options.maxAttempts,
         ocr_engine: this.options.ocrEngine,
@@ -48,7 +48,7 @@ export class QueueService {
         frames_per_minute: Math.round((last5 / 5) * 10) / 10,
       },
       oldest_pending_age_seconds: oldest === null ? null : Math.max(0, Math.round((now - oldest) * 10) / 10),
-      backfill: this.options.backfill?.() ?? { embedding: null, description: null },
+      backfill: (await this.options.backfill?.()) ?? { embedding: null, description: null },
       system: {
         version: this.options.version,
         uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
@@ -58,9 +58,9 @@ export class QueueService {
         platform: `${os.platform()}-${os.arch()}`,
         cpus: os.availableParallelism(),
       },
-      ...(this.options.storage ? { storage: this.options.storage() } : {}),
+      ...(this.options.storage ? { storage: await this.options.storage() } : {}),
       ...(this.options.semantic ? { semantic: this.options.semantic() } : {}),
-      ...(this.options.compaction ? { compaction: this.options.compaction() } : {}),
+      ...(this.options.compaction ? { compaction: await this.options.compaction() } : {}),
     };
   }
 
@@ -70,17 +70,17 @@ export class QueueService {
     return true;
   }
 
-  retryFailed(): number {
-    const retried = this.frames.retryFailed();
+  async retryFailed(): Promise<number> {
+    const retried = await this.frames.retryFailed();
     if (retried > 0) this.options.onRequeued();
     return retried;
   }
 
-  retryOne(id: number): void {
-    const entry = this.frames.get(id);
+  async retryOne(id: number): Promise<void> {
+    const entry = await this.frames.get(id);
     if (!entry) throw notFound(`entry ${id}`);
     if (entry.status !== 'FAILED') throw new ApiError(409, `entry ${id} is ${entry.status}; only FAILED entries can be retried`, 'NOT_FAILED');
-    this.frames.retryOne(id);
+    await this.frames.retryOne(id);
     this.options.onRequeued();
   }
 }

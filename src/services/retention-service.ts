@@ -7,12 +7,14 @@ import { DeletionPlan, retentionEnabled, type RetentionSettings } from '../reten
 import type { PruneReport, StorageStatus } from '../api/index.js';
 import { RetentionScheduler } from '../retention/scheduler.js';
 import { StorageFigures } from '../retention/storage-figures.js';
-import type { StorageRepository } from '../store/storage-repository.js';
+import type { StorageRepository } from '../store/ports.js';
 
 export type { PruneReport, StorageStatus };
 
 export interface RetentionOptions extends RetentionSettings {
   log: Logger;
+  /** Runs a deleting run under the store's lock (Store.withExclusiveLock): false when another server holds it. */
+  exclusive?: (task: () => Promise<void>) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -73,7 +75,7 @@ export class RetentionService {
     if (this.options.maxStorageBytes > 0 && this.figures.used() > this.options.maxStorageBytes) this.scheduleRecheck();
   }
 
-  status(): StorageStatus {
+  async status(): Promise<StorageStatus> {
     const database = this.figures.database();
     const images = this.figures.images();
     const thumbnails = this.figures.thumbnails();
@@ -85,7 +87,7 @@ export class RetentionService {
       budget_bytes: this.options.maxStorageBytes > 0 ? this.options.maxStorageBytes : null,
       retention_days: this.options.retentionDays > 0 ? this.options.retentionDays : null,
       // Read now, not at the last run: frames arrive between runs (an index seek).
-      oldest_frame_timestamp: this.repo.oldestTimestamp(),
+      oldest_frame_timestamp: await this.repo.oldestTimestamp(),
       deleted_frames: this.deleted.frames,
       deleted_bytes: this.deleted.bytes,
       last_run_at: this.lastRunAt,
@@ -98,7 +100,7 @@ export class RetentionService {
     const next = previous
       .catch(() => undefined)
       .then(() => this.prepare())
-      .then(() => this.runNow(dryRun));
+      .then(() => this.runLocked(dryRun));
     this.running = next;
     void next
       .finally(() => {
@@ -106,6 +108,17 @@ export class RetentionService {
       })
       .catch(() => undefined);
     return next;
+  }
+
+  /** A deleting run holds the retention lock (several servers on one PostgreSQL database); a dry run needs none. */
+  private async runLocked(dryRun: boolean): Promise<PruneReport> {
+    if (dryRun || !this.options.exclusive) return this.runNow(dryRun);
+    let report: PruneReport | undefined;
+    await this.options.exclusive(async () => {
+      report = await this.runNow(false);
+    });
+    // Another server is deleting right now: say what would go rather than delete it twice.
+    return report ?? this.runNow(true);
   }
 
   /** Walks thumbnails/ and records the sizes rows lack, once. */
@@ -134,7 +147,7 @@ export class RetentionService {
   private async runNow(dryRun: boolean): Promise<PruneReport> {
     if (!dryRun) await this.sweepJournal();
     if (this.figures.thumbnailsAreFew) await this.figures.walkThumbnails();
-    this.figures.measure();
+    await this.figures.measure();
     const plan = new DeletionPlan(
       this.options,
       { now: this.now(), usedBytes: this.figures.used(), averageThumbnailBytes: this.figures.averageThumbnail() },
@@ -143,7 +156,7 @@ export class RetentionService {
     if (this.enabled) {
       let cursor = { timestamp: -Infinity, id: 0 };
       for (;;) {
-        const batch = this.repo.deletable(Infinity, cursor, BATCH);
+        const batch = await this.repo.deletable(Infinity, cursor, BATCH);
         if (batch.length === 0) break;
         const chosen = plan.choose(batch);
         if (chosen.length === 0) break;
@@ -157,7 +170,7 @@ export class RetentionService {
       }
     }
     if (dryRun) return plan.finish(undefined);
-    this.figures.measure();
+    await this.figures.measure();
     const report = plan.finish(this.figures.used());
     this.lastRunAt = this.now();
     this.deleted.frames += report.frames;

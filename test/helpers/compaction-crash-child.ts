@@ -5,20 +5,20 @@
 //   node --import tsx test/helpers/compaction-crash-child.ts <dataDir> <after-files|after-commit> <framesBefore>
 import { ImageStore } from '../../src/images/image-store.js';
 import { CompactionService } from '../../src/services/compaction-service.js';
-import { CompactionRepository } from '../../src/store/compaction-repository.js';
+import { SqliteCompactionRepository } from '../../src/store/sqlite/compaction-repository.js';
 import { acquireDataDirLock } from '../../src/store/data-dir-lock.js';
-import { openDatabase } from '../../src/store/database.js';
+import { openDatabase } from '../../src/store/sqlite/database.js';
 
 const [dataDir, point, before] = process.argv.slice(2) as [string, string, string];
 if (point !== 'after-files' && point !== 'after-commit') throw new Error(`unknown crash point ${point}`);
 acquireDataDirLock(dataDir);
 const images = new ImageStore(dataDir);
-const repo = new CompactionRepository(openDatabase(images.paths.dbFile, { dataDir }));
+const repo = new SqliteCompactionRepository(openDatabase(images.paths.dbFile, { dataDir }));
 const service = new CompactionService(repo, images, { afterMinutes: 0, log: (line) => process.stdout.write(`${line}\n`) });
 await service.recover();
-service.compactAllNow();
+await service.compactAllNow();
 const done = await service.runBatch(Number(before));
-const [frame] = repo.candidates(Infinity, { timestamp: -Infinity, id: 0 }, 1);
+const [frame] = await repo.candidates(Infinity, { timestamp: -Infinity, id: 0 }, 1);
 if (!frame) throw new Error('no frame left to compact');
 process.stdout.write(`compacted ${done} frame(s); crashing ${point} of frame ${frame.id}\n`);
 const plan = await service.plan(frame);

@@ -12,11 +12,8 @@ import { QueueService } from '../../src/services/queue-service.js';
 import { RetentionService } from '../../src/services/retention-service.js';
 import { UploadGate } from '../../src/services/upload-gate.js';
 import { SearchService } from '../../src/search/search-service.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
-import { FramesRepository } from '../../src/store/frames-repository.js';
-import { SearchRepository } from '../../src/store/search-repository.js';
-import { StorageRepository } from '../../src/store/storage-repository.js';
-import { TimelineRepository } from '../../src/store/timeline-repository.js';
+import type { Db } from '../../src/store/sqlite/database.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { TestFrame } from './api.js';
 import { multipart, type Part, type RawBody } from './multipart.js';
 import { tempDir } from './temp-dir.js';
@@ -47,10 +44,10 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
   const config: ServerConfig = { ...loadServerConfig({}), dataDir: tempDir(), ocrEngine: 'none', workers: 1, ...overrides };
   const images = new ImageStore(config.dataDir);
   images.ensureDirectories();
-  const db = openDatabase(images.paths.dbFile, { dataDir: config.dataDir, log: silentLogger, checkpoints: false });
-  const repo = new FramesRepository(db);
+  const store = openSqliteStore(images.paths.dbFile, { dataDir: config.dataDir, log: silentLogger, checkpoints: false });
+  const { db, frames: repo } = store;
   const uploadGate = new UploadGate(config.maxConcurrentUploads);
-  const retention = new RetentionService(new StorageRepository(db), images, {
+  const retention = new RetentionService(store.storage, images, {
     retentionDays: config.retentionDays,
     maxStorageBytes: config.maxStorageBytes,
     log: silentLogger,
@@ -72,7 +69,7 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
         onRequeued: () => {},
       }),
       frames: new FramesService(repo, images),
-      search: new SearchService(new SearchRepository(db)),
+      search: new SearchService(store.search),
       auth: new AuthService(config.apiToken),
       uploadGate,
     },
@@ -81,7 +78,7 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
       debug: config.debug,
       maxUploadBytes: config.maxUploadBytes,
       showAiDescription: true,
-      plugins: [timelineRoutes(new TimelineRepository(db)), storageRoutes(retention)],
+      plugins: [timelineRoutes(store.timeline), storageRoutes(retention)],
     },
   );
   await app.ready();

@@ -6,14 +6,14 @@ import { ImageStore } from '../../src/images/image-store.js';
 import { FrameDeletion } from '../../src/retention/deletion.js';
 import { RetentionJournal } from '../../src/retention/journal.js';
 import { acquireDataDirLock } from '../../src/store/data-dir-lock.js';
-import { openDatabase } from '../../src/store/database.js';
-import { StorageRepository } from '../../src/store/storage-repository.js';
+import { openDatabase } from '../../src/store/sqlite/database.js';
+import { SqliteStorageRepository } from '../../src/store/sqlite/storage-repository.js';
 
 const dataDir = process.argv[2]!;
 acquireDataDirLock(dataDir);
 const images = new ImageStore(dataDir);
-const repo = new StorageRepository(openDatabase(images.paths.dbFile, { dataDir }));
+const repo = new SqliteStorageRepository(openDatabase(images.paths.dbFile, { dataDir }));
 const deletion = new FrameDeletion(repo, images, new RetentionJournal(dataDir));
-const rows = deletion.deleteRows(repo.deletable(Infinity, { timestamp: -Infinity, id: 0 }, 500));
+const rows = await deletion.deleteRows(await repo.deletable(Infinity, { timestamp: -Infinity, id: 0 }, 500));
 process.stdout.write(`deleted ${rows.frames.length} row(s)\n`);
 process.kill(process.pid, 'SIGKILL');

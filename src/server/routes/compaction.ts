@@ -3,7 +3,7 @@ import type { CompactionStatus as Status } from '../../services/compaction-servi
 import { CompactionStatus } from '../schemas.js';
 
 /** Compaction on demand (`openrecall compact` while the server runs); progress shows in queue status. */
-export function compactionRoutes(compactNow: () => Status) {
+export function compactionRoutes(compactNow: () => Promise<Status>) {
   return async (app: FastifyInstance): Promise<void> => {
     app.post(
       '/api/storage/compact',

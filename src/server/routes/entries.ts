@@ -29,7 +29,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { frames: Fra
     },
     async (request) => {
       const limit = request.query.limit ?? 50;
-      const rows = frames.list({
+      const rows = await frames.list({
         limit,
         beforeId: request.query.before_id,
         afterId: request.query.after_id,
@@ -46,7 +46,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { frames: Fra
     {
       schema: { summary: 'One frame with every field', tags: ['entries'], params: EntryIdParams, response: { 200: Type.Ref('Entry'), ...errorResponses(404) } },
     },
-    async (request) => entryResource(frames.get(request.params.id)),
+    async (request) => entryResource(await frames.get(request.params.id)),
   );
 
   api.get(
@@ -102,7 +102,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { frames: Fra
       },
     },
     async (request) => {
-      queue.retryOne(request.params.id);
+      await queue.retryOne(request.params.id);
       return { retried: request.params.id };
     },
   );

@@ -25,7 +25,7 @@ export function heartbeatRoutes(clients: ClientsService) {
       async (request) => {
         const body = request.body;
         const id = body.client_id ?? `python@${request.ip}`;
-        const config = clients.heartbeat({
+        const config = await clients.heartbeat({
           id,
           kind: body.client_id ? 'openrecall' : 'python',
           host: body.host ?? null,
@@ -43,7 +43,7 @@ export function heartbeatRoutes(clients: ClientsService) {
     api.get(
       '/api/clients',
       { schema: { summary: 'Capture clients that have called in, newest first', tags: ['capture control'], response: { 200: ClientList } } },
-      async () => ({ clients: clients.list() }),
+      async () => ({ clients: await clients.list() }),
     );
     api.post(
       '/api/clients/:id/paused',
@@ -69,8 +69,8 @@ export function heartbeatRoutes(clients: ClientsService) {
         },
       },
       async (request) => {
-        clients.setAllPaused(request.body.paused);
-        return { clients: clients.list() };
+        await clients.setAllPaused(request.body.paused);
+        return { clients: await clients.list() };
       },
     );
   };

@@ -28,6 +28,6 @@ export async function queueRoutes(app: FastifyInstance, options: { queue: QueueS
         response: { 200: RetriedCount },
       },
     },
-    async () => ({ retried: options.queue.retryFailed() }),
+    async () => ({ retried: await options.queue.retryFailed() }),
   );
 }

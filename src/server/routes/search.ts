@@ -55,6 +55,6 @@ export async function searchRoutes(app: FastifyInstance, options: { search: Sear
         response: { 200: AppList },
       },
     },
-    async () => ({ apps: search.apps() }),
+    async () => ({ apps: await search.apps() }),
   );
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError, notFound } from '../../errors.js';
-import type { TimelineRepository, TimelineRow } from '../../store/timeline-repository.js';
+import type { TimelineRepository, TimelineRow } from '../../store/ports.js';
 import { entryResource, errorResponses, FramesQuery, LocateQuery, parseTime, TimelineLocated, TimelinePage, TimelineSummary } from '../../api/index.js';
 
 const frame = (row: TimelineRow, index: number) => entryResource({ index, ...row });
@@ -29,8 +29,8 @@ export function timelineRoutes(timeline: TimelineRepository) {
       },
       async (request) => {
         const offset = request.query.offset ?? 0;
-        const rows = timeline.page(offset, request.query.limit ?? 100);
-        return { offset, total: timeline.summary().count, frames: rows.map((row, i) => frame(row, offset + i)) };
+        const rows = await timeline.page(offset, request.query.limit ?? 100);
+        return { offset, total: (await timeline.summary()).count, frames: rows.map((row, i) => frame(row, offset + i)) };
       },
     );
 
@@ -50,13 +50,13 @@ export function timelineRoutes(timeline: TimelineRepository) {
         if ((time === undefined) === (id === undefined)) throw new ApiError(400, `give exactly one of 't' (a time) or 'id' (a frame)`, 'INVALID_FIELD');
         let row: TimelineRow | undefined;
         if (time !== undefined) {
-          row = timeline.nearest(time);
+          row = await timeline.nearest(time);
           if (!row) throw notFound('frames');
         } else {
-          row = timeline.get(id!);
+          row = await timeline.get(id!);
           if (!row) throw notFound(`entry ${id}`);
         }
-        return { total: timeline.summary().count, frame: frame(row, timeline.indexOf(row)) };
+        return { total: (await timeline.summary()).count, frame: frame(row, await timeline.indexOf(row)) };
       },
     );
   };

@@ -1,30 +1,11 @@
+import type { DeletableFrame, StorageRepository, StorageTotals } from '../ports.js';
 import type { Db } from './database.js';
-
-/** A frame retention may delete: finished (COMPLETED or FAILED), never one waiting for or in processing. */
-export interface DeletableFrame {
-  id: number;
-  timestamp: number;
-  image_path: string | null;
-  bytes: number | null;
-  /** 1 when the frame has been processed (its image left screenshots/incoming, so a thumbnail exists). */
-  processed: number;
-}
-
-export interface StorageTotals {
-  /** Sum of the `bytes` column: the size of each row's image file as written. */
-  imageBytes: number;
-  frames: number;
-  /** Finished frames (COMPLETED or FAILED): nearly all have a thumbnail. */
-  processedFrames: number;
-  /** Frames that may not be deleted now (PENDING or PROCESSING). */
-  unfinishedFrames: number;
-}
 
 const FINISHED = `status IN ('COMPLETED', 'FAILED')`;
 const PROCESSED = `(image_path IS NOT NULL AND image_path NOT LIKE 'screenshots/incoming/%')`;
 
 /** The SQL of retention and the storage figures. */
-export class StorageRepository {
+export class SqliteStorageRepository implements StorageRepository {
   private readonly stmt;
 
   constructor(private readonly db: Db) {
@@ -53,11 +34,11 @@ export class StorageRepository {
   }
 
   /** Capture time of the oldest frame (an index seek), null when there is none. */
-  oldestTimestamp(): number | null {
+  async oldestTimestamp(): Promise<number | null> {
     return (this.stmt.oldest.get() as number | null) ?? null;
   }
 
-  totals(): StorageTotals {
+  async totals(): Promise<StorageTotals> {
     return this.stmt.totals.get() as StorageTotals;
   }
 
@@ -65,7 +46,7 @@ export class StorageRepository {
    * Finished frames captured before `before`, oldest first, after the cursor (timestamp, id). Frames that are
    * PENDING or PROCESSING are never returned: their files belong to the processor.
    */
-  deletable(before: number, after: { timestamp: number; id: number }, limit: number): DeletableFrame[] {
+  async deletable(before: number, after: { timestamp: number; id: number }, limit: number): Promise<DeletableFrame[]> {
     return this.stmt.deletable.all({ before, afterTimestamp: after.timestamp, afterId: after.id, limit }) as DeletableFrame[];
   }
 
@@ -74,21 +55,21 @@ export class StorageRepository {
    * embeddings by cascade). A frame that became PENDING/PROCESSING meanwhile (a retry) is skipped.
    * Returns the rows actually deleted: only their files may be removed.
    */
-  deleteFinished(ids: number[]): DeletableFrame[] {
+  async deleteFinished(ids: number[]): Promise<DeletableFrame[]> {
     return this.db.transaction(() => ids.flatMap((id) => this.stmt.deleteFinished.all(id) as DeletableFrame[])).immediate();
   }
 
   /** Ids of these that still have a row. */
-  existing(ids: number[]): Set<number> {
+  async existing(ids: number[]): Promise<Set<number>> {
     return new Set(ids.filter((id) => this.stmt.exists.get(id) !== undefined));
   }
 
   /** Rows without a recorded size (databases of the Python version), a batch at a time. */
-  withoutBytes(limit: number): Array<{ id: number; image_path: string }> {
+  async withoutBytes(limit: number): Promise<Array<{ id: number; image_path: string }>> {
     return this.stmt.withoutBytes.all(limit) as Array<{ id: number; image_path: string }>;
   }
 
-  setBytes(sizes: Array<{ id: number; bytes: number }>): void {
+  async setBytes(sizes: Array<{ id: number; bytes: number }>): Promise<void> {
     this.db.transaction(() => {
       for (const { id, bytes } of sizes) this.stmt.setBytes.run(bytes, id);
     })();

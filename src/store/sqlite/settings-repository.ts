@@ -1,15 +1,8 @@
+import type { SettingsRepository, StoredSetting } from '../ports.js';
 import type { Db } from './database.js';
 
-export interface StoredSetting {
-  key: string;
-  /** JSON text. */
-  value: string;
-  revision: number;
-  updated_at: number;
-}
-
 /** The server's runtime settings (set from the UI or the Python client's POST /api/config), kept across restarts. */
-export class SettingsRepository {
+export class SqliteSettingsRepository implements SettingsRepository {
   private readonly stmt;
 
   constructor(private readonly db: Db) {
@@ -25,20 +18,20 @@ export class SettingsRepository {
     };
   }
 
-  all(): StoredSetting[] {
+  async all(): Promise<StoredSetting[]> {
     return this.stmt.all.all() as StoredSetting[];
   }
 
   /** The next number of the one revision sequence shared by settings and the clients' switches. */
-  nextRevision(): number {
+  async nextRevision(): Promise<number> {
     return (this.stmt.maxRevision.get() as number) + 1;
   }
 
   /** Writes several settings at once, under one new revision. */
-  set(values: Record<string, unknown>): number {
+  async set(values: Record<string, unknown>): Promise<number> {
     return this.db
       .transaction(() => {
-        const revision = this.nextRevision();
+        const revision = (this.stmt.maxRevision.get() as number) + 1;
         const updated_at = Date.now() / 1000;
         for (const [key, value] of Object.entries(values)) this.stmt.upsert.run({ key, value: JSON.stringify(value), revision, updated_at });
         return revision;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { runMigrations, type MigrationContext } from './migrations.js';
+import { checkSchemaVersion, runMigrations, type MigrationContext } from './migrations.js';
 
 export type Db = Database.Database;
 
@@ -23,6 +23,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions): Db {
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   try {
     db.pragma('busy_timeout = 5000');
+    checkSchemaVersion(db);
     if (!options.readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');

@@ -1,43 +1,11 @@
+import type { ClientReport, ClientRow, ClientsRepository } from '../ports.js';
 import type { Db } from './database.js';
-
-export interface ClientRow {
-  id: string;
-  /** `openrecall` (this project's client) or `python` (the Python MyRecall client, which reports nothing but its calls). */
-  kind: string;
-  host: string | null;
-  version: string | null;
-  address: string | null;
-  first_seen: number;
-  last_seen: number;
-  heartbeat_seconds: number | null;
-  /** What the client last reported: 1 paused, 0 recording, null unknown. */
-  paused: number | null;
-  state: string | null;
-  buffer_bytes: number | null;
-  buffer_items: number | null;
-  /** The pause asked from the UI for this client (null: never asked), and when (revision). */
-  desired_paused: number | null;
-  desired_revision: number | null;
-}
-
-export interface ClientReport {
-  id: string;
-  kind: string;
-  host: string | null;
-  version: string | null;
-  address: string | null;
-  heartbeat_seconds: number | null;
-  paused: boolean | null;
-  state: string | null;
-  buffer_bytes: number | null;
-  buffer_items: number | null;
-}
 
 const COLUMNS = `id, kind, host, version, address, first_seen, last_seen, heartbeat_seconds, paused, state, buffer_bytes, buffer_items,
   desired_paused, desired_revision`;
 
 /** The capture clients that have called in (POST /api/heartbeat). */
-export class ClientsRepository {
+export class SqliteClientsRepository implements ClientsRepository {
   private readonly stmt;
 
   constructor(db: Db) {
@@ -56,26 +24,26 @@ export class ClientsRepository {
     };
   }
 
-  list(): ClientRow[] {
+  async list(): Promise<ClientRow[]> {
     return this.stmt.list.all() as ClientRow[];
   }
 
-  get(id: string): ClientRow | undefined {
+  async get(id: string): Promise<ClientRow | undefined> {
     return this.stmt.get.get(id) as ClientRow | undefined;
   }
 
   /** Time of the latest heartbeat of any client, Unix seconds; null when none ever called. */
-  lastSeen(): number | null {
+  async lastSeen(): Promise<number | null> {
     return (this.stmt.lastSeen.get() as number | null) ?? null;
   }
 
-  report(client: ClientReport, now: number): ClientRow {
+  async report(client: ClientReport, now: number): Promise<ClientRow> {
     this.stmt.report.run({ ...client, paused: client.paused === null ? null : client.paused ? 1 : 0, now });
-    return this.get(client.id)!;
+    return this.stmt.get.get(client.id) as ClientRow;
   }
 
   /** Records the pause asked of one client; false when no such client. */
-  desirePaused(id: string, paused: boolean, revision: number): boolean {
+  async desirePaused(id: string, paused: boolean, revision: number): Promise<boolean> {
     return this.stmt.desire.run(paused ? 1 : 0, revision, id).changes === 1;
   }
 }

@@ -1,19 +1,5 @@
-import type { TimelineSummary } from '../api/timeline.js';
+import type { TimelineRepository, TimelineRow, TimelineSummary } from '../ports.js';
 import type { Db } from './database.js';
-import type { FrameStatus } from './frames-repository.js';
-
-/** What the timeline needs of a frame: no OCR text, so a page of hundreds stays a few kilobytes. */
-export interface TimelineRow {
-  id: number;
-  timestamp: number;
-  app: string | null;
-  title: string | null;
-  status: FrameStatus;
-  width: number | null;
-  height: number | null;
-}
-
-export type { TimelineSummary };
 
 const COLUMNS = 'id, timestamp, app, title, status, width, height';
 
@@ -21,7 +7,7 @@ const COLUMNS = 'id, timestamp, app, title, status, width, height';
  * Frames in time order, addressed by their position (0 = oldest). Every query walks idx_timestamp, whose
  * entries end with the rowid, so "ORDER BY timestamp, id" needs no sort and counting a prefix reads only the index.
  */
-export class TimelineRepository {
+export class SqliteTimelineRepository implements TimelineRepository {
   private readonly stmt;
 
   constructor(db: Db) {
@@ -35,29 +21,29 @@ export class TimelineRepository {
     };
   }
 
-  summary(): TimelineSummary {
+  async summary(): Promise<TimelineSummary> {
     return this.stmt.summary.get() as TimelineSummary;
   }
 
   /** `limit` frames starting at position `offset`, oldest first. */
-  page(offset: number, limit: number): TimelineRow[] {
+  async page(offset: number, limit: number): Promise<TimelineRow[]> {
     return this.stmt.page.all(limit, offset) as TimelineRow[];
   }
 
   /** Position of a frame in time order. */
-  indexOf(row: Pick<TimelineRow, 'id' | 'timestamp'>): number {
+  async indexOf(row: Pick<TimelineRow, 'id' | 'timestamp'>): Promise<number> {
     return this.stmt.rank.get({ timestamp: row.timestamp, id: row.id }) as number;
   }
 
   /** The frame captured closest to `timestamp` (the earlier one on a tie), or undefined when there are none. */
-  nearest(timestamp: number): TimelineRow | undefined {
+  async nearest(timestamp: number): Promise<TimelineRow | undefined> {
     const before = this.stmt.atOrBefore.get(timestamp) as TimelineRow | undefined;
     const after = this.stmt.after.get(timestamp) as TimelineRow | undefined;
     if (!before || !after) return before ?? after;
     return after.timestamp - timestamp < timestamp - before.timestamp ? after : before;
   }
 
-  get(id: number): TimelineRow | undefined {
+  async get(id: number): Promise<TimelineRow | undefined> {
     return this.stmt.byId.get(id) as TimelineRow | undefined;
   }
 }

@@ -1,54 +1,10 @@
+import type { CompactedFrame, CompactionCandidate, CompactionRepository, CompactionTotals, LayerRow } from '../ports.js';
 import type { Db } from './database.js';
-
-/** A processed frame still stored as its own file. */
-export interface CompactionCandidate {
-  id: number;
-  timestamp: number;
-  monitor: number | null;
-  image_path: string;
-  bytes: number | null;
-}
-
-export interface NewLayer {
-  id: number;
-  path: string;
-  bytes: number;
-  sha256: string;
-}
-
-export interface CompactedFrame {
-  entryId: number;
-  monitor: number | null;
-  /** The frame's file before compaction: the row must still point at it, or nothing is switched. */
-  originalPath: string;
-  originalBytes: number;
-  manifestPath: string;
-  manifestBytes: number;
-  /** The layer of this frame's new tiles (none when every tile was seen before). */
-  layer: NewLayer | undefined;
-  /** Every layer the manifest uses, this frame's own included. */
-  layerIds: number[];
-}
-
-export interface LayerRow {
-  id: number;
-  path: string;
-  bytes: number;
-  sha256: string;
-}
-
-export interface CompactionTotals {
-  compacted_frames: number;
-  /** Layers plus manifests. */
-  stored_bytes: number;
-  /** What the compacted frames took as separate files before. */
-  original_bytes: number;
-}
 
 const UNCOMPACTED = `status = 'COMPLETED' AND substr(image_path, 1, 8) <> 'compact/' AND image_path NOT LIKE 'screenshots/incoming/%'`;
 
 /** The SQL of compaction (tables of migration 7). */
-export class CompactionRepository {
+export class SqliteCompactionRepository implements CompactionRepository {
   private readonly stmt;
 
   constructor(private readonly db: Db) {
@@ -86,16 +42,16 @@ export class CompactionRepository {
   }
 
   /** Processed frames captured before `before` that are still separate files, oldest first, after the cursor. */
-  candidates(before: number, after: { timestamp: number; id: number }, limit: number): CompactionCandidate[] {
+  async candidates(before: number, after: { timestamp: number; id: number }, limit: number): Promise<CompactionCandidate[]> {
     return this.stmt.candidates.all({ before, afterTimestamp: after.timestamp, afterId: after.id, limit }) as CompactionCandidate[];
   }
 
-  countCandidates(before: number): number {
+  async countCandidates(before: number): Promise<number> {
     return this.stmt.countCandidates.get(before) as number;
   }
 
   /** The newest compacted frame of a monitor (to share tiles with), if any. */
-  lastCompacted(monitor: number | null): { id: number; path: string } | undefined {
+  async lastCompacted(monitor: number | null): Promise<{ id: number; path: string } | undefined> {
     return this.stmt.lastCompacted.get(monitor) as { id: number; path: string } | undefined;
   }
 
@@ -103,7 +59,7 @@ export class CompactionRepository {
    * Points the row at its manifest, in one transaction with the layer and reference rows. Refused (false) when
    * the row changed meanwhile (deleted, retried) or a layer it would share has lost its last user.
    */
-  commit(frame: CompactedFrame, now: number): boolean {
+  async commit(frame: CompactedFrame, now: number): Promise<boolean> {
     // The original file is deleted right after this commit, so the commit must survive a power cut, not only a
     // crash: this one transaction syncs the WAL (the connection stays at NORMAL for everything else).
     this.db.pragma('synchronous = FULL');
@@ -130,36 +86,36 @@ export class CompactionRepository {
   }
 
   /** After a crash: did this frame's switch commit? (its own layer or frame row exists, or the row points at it) */
-  committed(entryId: number, manifestPath: string): boolean {
+  async committed(entryId: number, manifestPath: string): Promise<boolean> {
     const row = this.stmt.anyEntryPath.get(entryId) as { image_path: string | null } | undefined;
     return this.stmt.frameExists.get(entryId) !== undefined || this.stmt.layerExists.get(entryId) !== undefined || row?.image_path === manifestPath;
   }
 
-  entryExists(entryId: number): boolean {
+  async entryExists(entryId: number): Promise<boolean> {
     return this.stmt.anyEntryPath.get(entryId) !== undefined;
   }
 
-  unreferencedLayers(limit: number): LayerRow[] {
+  async unreferencedLayers(limit: number): Promise<LayerRow[]> {
     return this.stmt.unreferenced.all(limit) as LayerRow[];
   }
 
-  deleteUnreferencedLayer(id: number): boolean {
+  async deleteUnreferencedLayer(id: number): Promise<boolean> {
     return this.stmt.deleteLayer.run(id).changes === 1;
   }
 
-  liveLayers(): LayerRow[] {
+  async liveLayers(): Promise<LayerRow[]> {
     return this.stmt.liveLayers.all() as LayerRow[];
   }
 
-  framesUsing(layerId: number): number[] {
+  async framesUsing(layerId: number): Promise<number[]> {
     return this.stmt.framesUsing.all(layerId) as number[];
   }
 
-  compactedFrames(): Array<{ id: number; path: string }> {
+  async compactedFrames(): Promise<Array<{ id: number; path: string }>> {
     return this.stmt.compactedFrames.all() as Array<{ id: number; path: string }>;
   }
 
-  totals(): CompactionTotals {
+  async totals(): Promise<CompactionTotals> {
     const frames = this.stmt.frameTotals.get() as { frames: number; manifests: number; original: number };
     return {
       compacted_frames: frames.frames,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { cjkIndexText } from './cjk.js';
+import { cjkIndexText } from '../cjk.js';
 import { createClientsAndSettings } from './migration-clients.js';
 
 export interface MigrationContext {
@@ -28,7 +28,23 @@ export const migrations: Migration[] = [
   { version: 6, name: 'bigram index of CJK OCR text', up: createCjkIndex },
   { version: 7, name: 'compacted frames: tile layers with reference counts', up: createCompactionTables },
   { version: 8, name: 'runtime settings and capture clients (capture control)', up: createClientsAndSettings },
+  { version: 9, name: 'processing leases (worker id, lease expiry) on entries', up: addLeases },
 ];
+
+/** The schema version this OpenRecall knows up to. */
+export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
+
+/** Refuses a database written by a newer OpenRecall, before anything is changed in it. */
+export function checkSchemaVersion(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > LATEST_VERSION) {
+    throw new Error(`database schema version ${current} is newer than this OpenRecall (knows up to ${LATEST_VERSION}); upgrade OpenRecall`);
+  }
+}
+
+function addLeases(db: Database.Database): void {
+  db.exec(`ALTER TABLE entries ADD COLUMN worker_id TEXT; ALTER TABLE entries ADD COLUMN lease_expires_at REAL;`);
+}
 
 export function runMigrations(db: Database.Database, context: MigrationContext): void {
   const current = db.pragma('user_version', { simple: true }) as number;

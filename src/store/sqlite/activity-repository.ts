@@ -1,14 +1,8 @@
+import type { ActivityFrame, ActivityRepository } from '../ports.js';
 import type { Db } from './database.js';
 
-export interface ActivityFrame {
-  id: number;
-  timestamp: number;
-  app: string | null;
-  title: string | null;
-}
-
 /** Frames of a time range in time order, without their text: what activity summaries are made of. */
-export class ActivityRepository {
+export class SqliteActivityRepository implements ActivityRepository {
   private readonly stmt;
 
   constructor(db: Db) {
@@ -17,7 +11,7 @@ export class ActivityRepository {
     };
   }
 
-  frames(start: number, end: number, limit: number): ActivityFrame[] {
+  async frames(start: number, end: number, limit: number): Promise<ActivityFrame[]> {
     return this.stmt.range.all(start, end, limit) as ActivityFrame[];
   }
 }

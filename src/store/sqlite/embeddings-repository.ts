@@ -1,16 +1,11 @@
-import { signBits } from './sign-bits.js';
+import { signBits } from '../sign-bits.js';
+import type { EmbeddingsRepository, StoredBits } from '../ports.js';
 import type { Db } from './database.js';
-
-export interface StoredBits {
-  seq: number;
-  entryId: number;
-  bits: Uint32Array;
-}
 
 const asBuffer = (array: Float32Array | Uint32Array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 
 /** Vectors per frame and model. The processor writes them; the server's vector index reads them. */
-export class EmbeddingsRepository {
+export class SqliteEmbeddingsRepository implements EmbeddingsRepository {
   private readonly stmt;
 
   constructor(private readonly db: Db) {
@@ -36,7 +31,7 @@ export class EmbeddingsRepository {
   }
 
   /** Stores a frame's (normalised) vector; null records that the frame had no text to embed. */
-  save(entryId: number, model: string, vector: Float32Array | null): void {
+  async save(entryId: number, model: string, vector: Float32Array | null): Promise<void> {
     this.db.transaction(() => {
       this.stmt.remove.run(entryId, model);
       this.stmt.insert.run(
@@ -50,21 +45,21 @@ export class EmbeddingsRepository {
     })();
   }
 
-  has(entryId: number, model: string): boolean {
+  async has(entryId: number, model: string): Promise<boolean> {
     return this.stmt.has.get(entryId, model) !== undefined;
   }
 
-  missingCount(model: string): number {
+  async missingCount(model: string): Promise<number> {
     return this.stmt.missingCount.get(model) as number;
   }
 
   /** COMPLETED frames without a vector of this model, newest first (what a user searches most). */
-  missingIds(model: string, limit: number): number[] {
+  async missingIds(model: string, limit: number): Promise<number[]> {
     return this.stmt.missingIds.all(model, limit) as number[];
   }
 
   /** Sign bits stored after `seq`, for the in-memory index to catch up incrementally. */
-  bitsSince(model: string, seq: number): StoredBits[] {
+  async bitsSince(model: string, seq: number): Promise<StoredBits[]> {
     return (this.stmt.since.all(model, seq) as Array<{ seq: number; entryId: number; bits: Buffer }>).map((row) => ({
       seq: row.seq,
       entryId: row.entryId,
@@ -73,7 +68,7 @@ export class EmbeddingsRepository {
   }
 
   /** Full vectors of these frames (existing frames only: deleted ones are gone through the cascade). */
-  vectors(model: string, entryIds: number[]): Map<number, Float32Array> {
+  async vectors(model: string, entryIds: number[]): Promise<Map<number, Float32Array>> {
     const result = new Map<number, Float32Array>();
     for (let i = 0; i < entryIds.length; i += 500) {
       const chunk = entryIds.slice(i, i + 500);

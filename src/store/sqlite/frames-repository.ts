@@ -1,61 +1,18 @@
+import {
+  type FramePatch,
+  type FrameRow,
+  type FramesRepository,
+  type FrameStatus,
+  type Lease,
+  type ListFilter,
+  modeFor,
+  type NewFrame,
+  type ProcessingMode,
+  type QueueCounts,
+} from '../ports.js';
 import type { Db } from './database.js';
 
-export const STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
-export type FrameStatus = (typeof STATUSES)[number];
-export type ProcessingMode = 'LIFO' | 'FIFO';
-
-export interface FrameRow {
-  id: number;
-  app: string | null;
-  title: string | null;
-  text: string | null;
-  timestamp: number;
-  description: string | null;
-  status: FrameStatus;
-  capture_id: string | null;
-  image_path: string | null;
-  monitor: number | null;
-  width: number | null;
-  height: number | null;
-  bytes: number | null;
-  received_at: number | null;
-  attempts: number;
-  last_error: string | null;
-  processing_started_at: number | null;
-  processing_finished_at: number | null;
-}
-
-/** Columns a pipeline stage may write back. */
-export type FramePatch = Partial<Pick<FrameRow, 'text' | 'description' | 'image_path' | 'width' | 'height' | 'bytes'>>;
 const PATCHABLE = new Set<keyof FramePatch>(['text', 'description', 'image_path', 'width', 'height', 'bytes']);
-
-export interface NewFrame {
-  captureId: string | null;
-  timestamp: number;
-  app: string;
-  title: string;
-  monitor: number | null;
-  imagePath: string;
-  width: number;
-  height: number;
-  bytes: number;
-  receivedAt: number;
-}
-
-export interface QueueCounts {
-  pending: number;
-  processing: number;
-  completed: number;
-  failed: number;
-}
-
-export interface ListFilter {
-  limit: number;
-  beforeId?: number;
-  afterId?: number;
-  status?: FrameStatus;
-  app?: string;
-}
 
 /** Every column but the raw legacy vector: what the API returns for an entry. */
 const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, capture_id, image_path, monitor, width, height,
@@ -63,8 +20,14 @@ const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, cap
 
 const now = () => Date.now() / 1000;
 
-/** All SQL touching `entries` lives here. Synchronous by design: better-sqlite3 statements take microseconds. */
-export class FramesRepository {
+/** The frame is still being processed by the worker (the last bound parameter). */
+const HELD = `status = 'PROCESSING' AND worker_id = ?`;
+const UNLEASED = 'worker_id = NULL, lease_expires_at = NULL';
+/** Frames claimed before leases existed (migration 9) have none: they count as expired. */
+const EXPIRED = '(lease_expires_at IS NULL OR lease_expires_at < @now)';
+
+/** All SQL touching `entries` lives here. Async for the port; each body runs synchronously at call time (better-sqlite3 statements take microseconds). */
+export class SqliteFramesRepository implements FramesRepository {
   private readonly stmt;
 
   constructor(private readonly db: Db) {
@@ -80,31 +43,39 @@ export class FramesRepository {
       oldestPending: db.prepare(`SELECT id FROM entries WHERE status = 'PENDING' ORDER BY timestamp ASC, id ASC LIMIT 1`).pluck(),
       newestPending: db.prepare(`SELECT id FROM entries WHERE status = 'PENDING' ORDER BY timestamp DESC, id DESC LIMIT 1`).pluck(),
       claim: db.prepare(
-        `UPDATE entries SET status = 'PROCESSING', attempts = attempts + 1, processing_started_at = ?, processing_finished_at = NULL
-         WHERE id = ? AND status = 'PENDING' RETURNING ${ENTRY_COLUMNS}`,
+        `UPDATE entries SET status = 'PROCESSING', attempts = attempts + 1, processing_started_at = @now, processing_finished_at = NULL,
+           worker_id = @workerId, lease_expires_at = @expires
+         WHERE id = @id AND status = 'PENDING' RETURNING ${ENTRY_COLUMNS}`,
       ),
+      renew: db.prepare(`UPDATE entries SET lease_expires_at = ? WHERE id = ? AND ${HELD}`),
+      held: db.prepare(`SELECT 1 FROM entries WHERE id = ? AND ${HELD}`).pluck(),
       complete: db.prepare(
-        `UPDATE entries SET status = 'COMPLETED', last_error = NULL, processing_finished_at = ?
-         WHERE id = ? AND status = 'PROCESSING'`,
+        `UPDATE entries SET status = 'COMPLETED', last_error = NULL, processing_finished_at = ?, ${UNLEASED}
+         WHERE id = ? AND ${HELD}`,
       ),
       failOrRetry: db
         .prepare(
           `UPDATE entries SET status = CASE WHEN attempts >= @maxAttempts THEN 'FAILED' ELSE 'PENDING' END,
-           last_error = @error, processing_finished_at = @now
-         WHERE id = @id AND status = 'PROCESSING' RETURNING status`,
+           last_error = @error, processing_finished_at = @now, ${UNLEASED}
+         WHERE id = @id AND status = 'PROCESSING' AND worker_id = @workerId RETURNING status`,
         )
         .pluck(),
-      failNow: db.prepare(`UPDATE entries SET status = 'FAILED', last_error = ?, processing_finished_at = ? WHERE id = ? AND status = 'PROCESSING'`),
+      failNow: db.prepare(`UPDATE entries SET status = 'FAILED', last_error = ?, processing_finished_at = ?, ${UNLEASED} WHERE id = ? AND ${HELD}`),
       failCompleted: db.prepare(`UPDATE entries SET status = 'FAILED', last_error = ?, processing_finished_at = ? WHERE id = ? AND status = 'COMPLETED'`),
       release: db.prepare(
-        `UPDATE entries SET status = 'PENDING', attempts = max(attempts - 1, 0), processing_started_at = NULL
-         WHERE id = ? AND status = 'PROCESSING'`,
+        `UPDATE entries SET status = 'PENDING', attempts = max(attempts - 1, 0), processing_started_at = NULL, ${UNLEASED}
+         WHERE id = ? AND ${HELD}`,
       ),
       recoverExhausted: db.prepare(
-        `UPDATE entries SET status = 'FAILED', last_error = 'processing was interrupted ' || attempts || ' times'
+        `UPDATE entries SET status = 'FAILED', last_error = 'processing was interrupted ' || attempts || ' times', ${UNLEASED}
          WHERE status = 'PROCESSING' AND attempts >= ?`,
       ),
-      recover: db.prepare(`UPDATE entries SET status = 'PENDING', processing_started_at = NULL WHERE status = 'PROCESSING'`),
+      recover: db.prepare(`UPDATE entries SET status = 'PENDING', processing_started_at = NULL, ${UNLEASED} WHERE status = 'PROCESSING'`),
+      expiredExhausted: db.prepare(
+        `UPDATE entries SET status = 'FAILED', last_error = 'processing was interrupted ' || attempts || ' times', ${UNLEASED}
+         WHERE status = 'PROCESSING' AND ${EXPIRED} AND attempts >= @crashLimit`,
+      ),
+      expired: db.prepare(`UPDATE entries SET status = 'PENDING', processing_started_at = NULL, ${UNLEASED} WHERE status = 'PROCESSING' AND ${EXPIRED}`),
       counts: db.prepare(`SELECT status, count(*) AS n FROM entries GROUP BY status`),
       retryFailed: db.prepare(`UPDATE entries SET status = 'PENDING', attempts = 0 WHERE status = 'FAILED'`),
       retryOne: db.prepare(`UPDATE entries SET status = 'PENDING', attempts = 0 WHERE id = ? AND status = 'FAILED'`),
@@ -118,81 +89,93 @@ export class FramesRepository {
   }
 
   /** Inserts a PENDING frame. Returns the new id, or the existing id (duplicate=true) for a known capture_id. */
-  insertPending(frame: NewFrame): { id: number; duplicate: boolean } {
+  async insertPending(frame: NewFrame): Promise<{ id: number; duplicate: boolean }> {
     const row = this.stmt.insert.get(frame) as { id: number } | undefined;
     if (row) return { id: row.id, duplicate: false };
     return { id: this.stmt.idByCaptureId.get(frame.captureId) as number, duplicate: true };
   }
 
-  findIdByCaptureId(captureId: string): number | undefined {
+  async findIdByCaptureId(captureId: string): Promise<number | undefined> {
     return this.stmt.idByCaptureId.get(captureId) as number | undefined;
   }
 
-  get(id: number): FrameRow | undefined {
+  async get(id: number): Promise<FrameRow | undefined> {
     return this.stmt.get.get(id) as FrameRow | undefined;
   }
 
-  pendingCount(): number {
+  async pendingCount(): Promise<number> {
     return this.stmt.countPending.get() as number;
   }
 
-  static modeFor(pending: number, lifoThreshold: number): ProcessingMode {
-    return pending > lifoThreshold ? 'LIFO' : 'FIFO';
-  }
-
   /**
-   * Atomically moves the next PENDING frame to PROCESSING and returns it. The read and the update share one
-   * IMMEDIATE transaction, so no other connection (or process) can claim the same frame.
+   * Atomically moves the next PENDING frame to PROCESSING under `lease` and returns it. The read and the update
+   * share one IMMEDIATE transaction, so no other connection (or process) can claim the same frame.
    */
-  claimNext(lifoThreshold: number): { entry: FrameRow; mode: ProcessingMode } | undefined {
+  async claimNext(lifoThreshold: number, lease: Lease): Promise<{ entry: FrameRow; mode: ProcessingMode } | undefined> {
     return this.db
       .transaction(() => {
-        const mode = FramesRepository.modeFor(this.pendingCount(), lifoThreshold);
+        const mode = modeFor(this.stmt.countPending.get() as number, lifoThreshold);
         const id = (mode === 'LIFO' ? this.stmt.newestPending : this.stmt.oldestPending).get() as number | undefined;
         if (id === undefined) return undefined;
-        const entry = this.stmt.claim.get(now(), id) as FrameRow | undefined;
+        const at = now();
+        const entry = this.stmt.claim.get({ now: at, id, workerId: lease.workerId, expires: at + lease.seconds }) as FrameRow | undefined;
         return entry ? { entry, mode } : undefined;
       })
       .immediate();
   }
 
-  /** Writes one stage's results while the frame is being processed. */
-  saveResults(id: number, patch: FramePatch): void {
+  async renewLease(id: number, lease: Lease): Promise<boolean> {
+    return this.stmt.renew.run(now() + lease.seconds, id, lease.workerId).changes === 1;
+  }
+
+  /** Writes one stage's results: while `workerId` holds the frame, or (no worker) to a COMPLETED frame's backfill. */
+  async saveResults(id: number, patch: FramePatch, workerId?: string): Promise<boolean> {
     const keys = Object.keys(patch).filter((k) => PATCHABLE.has(k as keyof FramePatch));
-    if (keys.length === 0) return;
+    if (keys.length === 0) return workerId === undefined || this.stmt.held.get(id, workerId) !== undefined;
     const assignments = keys.map((k) => `${k} = @${k}`).join(', ');
-    this.db.prepare(`UPDATE entries SET ${assignments} WHERE id = @id`).run({ ...patch, id });
+    const held = workerId === undefined ? '' : ` AND status = 'PROCESSING' AND worker_id = @workerId`;
+    return (
+      this.db.prepare(`UPDATE entries SET ${assignments} WHERE id = @id${held}`).run({ ...patch, id, ...(workerId === undefined ? {} : { workerId }) })
+        .changes === 1
+    );
   }
 
-  complete(id: number): boolean {
-    return this.stmt.complete.run(now(), id).changes === 1;
+  async complete(id: number, workerId: string): Promise<boolean> {
+    return this.stmt.complete.run(now(), id, workerId).changes === 1;
   }
 
-  /** Records a failed attempt: back to PENDING while attempts remain, else FAILED. Returns the new status. */
-  failAttempt(id: number, error: string, maxAttempts: number): FrameStatus | undefined {
-    return this.stmt.failOrRetry.get({ id, error, maxAttempts, now: now() }) as FrameStatus | undefined;
+  async failAttempt(id: number, error: string, maxAttempts: number, workerId: string): Promise<FrameStatus | undefined> {
+    return this.stmt.failOrRetry.get({ id, error, maxAttempts, now: now(), workerId }) as FrameStatus | undefined;
   }
 
-  /** Marks a frame FAILED at once (a permanent error such as a missing image). */
-  failPermanently(id: number, error: string): void {
-    this.stmt.failNow.run(error, now(), id);
+  async failPermanently(id: number, error: string, workerId: string): Promise<void> {
+    this.stmt.failNow.run(error, now(), id, workerId);
   }
 
-  /** A later stage could not be added to a COMPLETED frame (backfill): FAILED with the reason, results kept. */
-  failCompleted(id: number, error: string): void {
+  async failCompleted(id: number, error: string): Promise<void> {
     this.stmt.failCompleted.run(error, now(), id);
   }
 
-  /** Hands an unfinished frame back to the queue (shutdown); the interrupted attempt is not counted. */
-  release(id: number): void {
-    this.stmt.release.run(id);
+  async release(id: number, workerId: string): Promise<void> {
+    this.stmt.release.run(id, workerId);
+  }
+
+  async requeueExpired(crashLimit: number): Promise<{ requeued: number; failed: number }> {
+    return this.db
+      .transaction(() => {
+        const at = now();
+        const failed = this.stmt.expiredExhausted.run({ now: at, crashLimit }).changes;
+        const requeued = this.stmt.expired.run({ now: at }).changes;
+        return { requeued, failed };
+      })
+      .immediate();
   }
 
   /**
    * Start-up recovery: frames left PROCESSING by a crash go back to PENDING. A frame that was interrupted
    * `crashLimit` times is probably what crashes the process, so it is FAILED instead of looping forever.
    */
-  recoverInterrupted(crashLimit: number): { requeued: number; failed: number } {
+  async recoverInterrupted(crashLimit: number): Promise<{ requeued: number; failed: number }> {
     return this.db.transaction(() => {
       const failed = this.stmt.recoverExhausted.run(crashLimit).changes;
       const requeued = this.stmt.recover.run().changes;
@@ -200,7 +183,7 @@ export class FramesRepository {
     })();
   }
 
-  counts(): QueueCounts {
+  async counts(): Promise<QueueCounts> {
     const counts: QueueCounts = { pending: 0, processing: 0, completed: 0, failed: 0 };
     for (const row of this.stmt.counts.all() as { status: FrameStatus; n: number }[]) {
       counts[row.status.toLowerCase() as keyof QueueCounts] = row.n;
@@ -209,37 +192,37 @@ export class FramesRepository {
   }
 
   /** COMPLETED frames without an AI description (a vision model switched on later), and the newest of them. */
-  completedWithoutDescription(): number {
+  async completedWithoutDescription(): Promise<number> {
     return this.stmt.withoutDescription.get() as number;
   }
 
-  completedWithoutDescriptionIds(limit: number): number[] {
+  async completedWithoutDescriptionIds(limit: number): Promise<number[]> {
     return this.stmt.withoutDescriptionIds.all(limit) as number[];
   }
 
-  oldestPendingReceivedAt(): number | null {
+  async oldestPendingReceivedAt(): Promise<number | null> {
     return (this.stmt.oldestPendingTime.get() as number | null) ?? null;
   }
 
-  completedSince(since: number): number {
+  async completedSince(since: number): Promise<number> {
     return this.stmt.finishedSince.get(since) as number;
   }
 
-  retryFailed(): number {
+  async retryFailed(): Promise<number> {
     return this.stmt.retryFailed.run().changes;
   }
 
-  retryOne(id: number): boolean {
+  async retryOne(id: number): Promise<boolean> {
     return this.stmt.retryOne.run(id).changes === 1;
   }
 
   /** Deletes a frame that is not being processed. Returns its image path, or undefined if nothing was deleted. */
-  delete(id: number): { deleted: boolean; imagePath: string | null } {
+  async delete(id: number): Promise<{ deleted: boolean; imagePath: string | null }> {
     const result = this.stmt.delete.all(id) as (string | null)[];
     return { deleted: result.length === 1, imagePath: result[0] ?? null };
   }
 
-  list(filter: ListFilter): FrameRow[] {
+  async list(filter: ListFilter): Promise<FrameRow[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: filter.limit };
     if (filter.beforeId !== undefined) where.push('id < @beforeId'), (params.beforeId = filter.beforeId);
@@ -255,7 +238,7 @@ export class FramesRepository {
   }
 
   /** Image paths referenced by rows, restricted to a path prefix (used to find orphan files). */
-  referencedPaths(prefix: string): Set<string> {
+  async referencedPaths(prefix: string): Promise<Set<string>> {
     return new Set((this.stmt.imagePaths.all(`${prefix}%`) as string[]).filter(Boolean));
   }
 }

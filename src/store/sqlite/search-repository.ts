@@ -1,0 +1,244 @@
+import { cjkExpression, hasCjk } from '../cjk.js';
+import {
+  COUNT_CAP,
+  type HitRow,
+  type KeywordCandidate,
+  type KeywordSource,
+  type ParsedQuery,
+  type RankedId,
+  type SearchFilters,
+  type SearchRepository,
+  type Term,
+} from '../ports.js';
+import { ELLIPSIS, MARK_END, MARK_START } from '../snippet-marks.js';
+import type { Db } from './database.js';
+import { exclusionExpression, substringTerms, wordIndexExpression } from './fts5-query.js';
+
+/** entries_cjk: bigrams of CJK OCR text (migration 6). */
+export type FtsTable = 'entries_fts' | 'entries_trigram' | 'entries_cjk';
+
+/**
+ * Relevance ranks the most recent this-many matches (FTS5 returns them in id order, so the rank is computed
+ * for these only): query time stays flat as the history grows, and in a personal memory the best match is
+ * almost never older than thousands of newer ones.
+ */
+export const RANK_WINDOW = 2_000;
+
+const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** Exact words are what users mean; substrings only join in when words find little. */
+const SUBSTRING_FALLBACK_BELOW = 50;
+
+/**
+ * SQL of full-text search: an FTS5 MATCH joined to `entries` for the filters. Expressions come from
+ * fts5-query.ts and are always bound as parameters.
+ */
+export class SqliteSearchRepository implements SearchRepository {
+  constructor(private readonly db: Db) {}
+
+  private where(filters: SearchFilters, params: Record<string, unknown>): string {
+    const clauses = ['e.status = @status'];
+    params.status = filters.status ?? 'COMPLETED';
+    if (filters.start !== undefined) clauses.push('e.timestamp >= @start'), (params.start = filters.start);
+    if (filters.end !== undefined) clauses.push('e.timestamp <= @end'), (params.end = filters.end);
+    if (filters.app) clauses.push('e.app = @app COLLATE NOCASE'), (params.app = filters.app);
+    if (filters.window) clauses.push(`e.title LIKE @window ESCAPE '\\'`), (params.window = likePattern(filters.window));
+    return clauses.join(' AND ');
+  }
+
+  // The full-text index always drives these queries (CROSS JOIN fixes the join order): the cost follows the
+  // number of matches, never the number of frames the filters alone would select.
+
+  /** How many frames match (up to COUNT_CAP). */
+  private count(table: FtsTable, expression: string, filters: SearchFilters, extra?: Extra): number {
+    const params: Record<string, unknown> = { expression, cap: COUNT_CAP };
+    const sql = `SELECT count(*) FROM (SELECT 1 FROM ${table} f CROSS JOIN entries e ON e.id = f.rowid
+      WHERE ${table} MATCH @expression AND ${this.where(filters, params)}${extraSql(extra, params)} LIMIT @cap)`;
+    return this.db.prepare(sql).pluck().get(params) as number;
+  }
+
+  /** Matching frames among the RANK_WINDOW most recent matches, best first (bm25) or newest first. */
+  private ranked(
+    table: FtsTable,
+    expression: string,
+    filters: SearchFilters,
+    sort: 'relevance' | 'time',
+    limit: number,
+    offset: number,
+    extra?: Extra,
+  ): RankedId[] {
+    const params: Record<string, unknown> = { expression, limit, offset, rankWindow: RANK_WINDOW };
+    const order = sort === 'time' ? 'timestamp DESC, id DESC' : 'score DESC, id DESC';
+    const sql = `SELECT id, score, timestamp FROM (
+        SELECT f.rowid AS id, -f.rank AS score, e.timestamp AS timestamp FROM ${table} f CROSS JOIN entries e ON e.id = f.rowid
+        WHERE ${table} MATCH @expression AND ${this.where(filters, params)}${extraSql(extra, params)}
+        ORDER BY f.rowid DESC LIMIT @rankWindow)
+      ORDER BY ${order} LIMIT @limit OFFSET @offset`;
+    return this.db.prepare(sql).all(params) as RankedId[];
+  }
+
+  async keyword(
+    query: ParsedQuery,
+    filters: SearchFilters,
+    sort: 'relevance' | 'time',
+    depth: number,
+  ): Promise<{ candidates: KeywordCandidate[]; total: number }> {
+    const words = wordIndexExpression(query)!;
+    const wordTotal = this.count('entries_fts', words, filters);
+    const wordHits: KeywordCandidate[] = this.ranked('entries_fts', words, filters, sort, depth, 0).map((c) => ({ ...c, source: 'words' }));
+    if (wordTotal >= SUBSTRING_FALLBACK_BELOW) return { candidates: wordHits, total: wordTotal };
+
+    // Substrings: trigram MATCH for terms of 3+ characters, LIKE on titles/apps/descriptions for shorter ones.
+    // Substring hits exclude what the word index already found and anything an excluded term matches anywhere
+    // (the trigram index does not cover OCR text, so it cannot apply the exclusion itself).
+    const { expression, short } = substringTerms(query);
+    const shortClause = this.shortTermClause(short);
+    const excluded = exclusionExpression(query);
+    const extra = {
+      sql:
+        ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @words)' +
+        (excluded ? ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @excluded)' : '') +
+        (shortClause?.sql ?? ''),
+      params: { words, ...(excluded ? { excluded } : {}), ...shortClause?.params },
+    };
+    let more: KeywordCandidate[];
+    let moreTotal: number;
+    if (expression) {
+      moreTotal = this.count('entries_trigram', expression, filters, extra);
+      // Substring scores are bm25 of another index: halve them so a word match outranks a substring match.
+      more = this.ranked('entries_trigram', expression, filters, sort, depth, 0, extra).map((c) => ({ ...c, score: c.score / 2, source: 'substring' }));
+    } else {
+      more = this.likeOnly(filters, extra).map((c) => ({ ...c, source: 'short' }));
+      moreTotal = more.length;
+    }
+    const cjk = this.cjkCandidates(query, filters, sort, depth, words, [...wordHits, ...more]);
+    const all = [...wordHits, ...more, ...cjk];
+    const candidates = sort === 'time' ? all.sort(byTime) : all;
+    return { candidates: candidates.slice(0, depth), total: Math.min(COUNT_CAP, wordTotal + moreTotal + cjk.length) };
+  }
+
+  /**
+   * CJK words inside longer runs of OCR text, through the bigram index (see cjk.ts). The other terms of the
+   * query must match the word index; frames found already are left out.
+   */
+  private cjkCandidates(
+    query: ParsedQuery,
+    filters: SearchFilters,
+    sort: 'relevance' | 'time',
+    depth: number,
+    words: string,
+    found: KeywordCandidate[],
+  ): KeywordCandidate[] {
+    const cjk = cjkExpression(query.include.map((t) => t.text));
+    if (!cjk) return [];
+    const others = wordIndexExpression({ include: query.include.filter((t) => !hasCjk(t.text)), exclude: query.exclude });
+    const excluded = exclusionExpression(query);
+    const extra = {
+      sql:
+        ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @words)' +
+        (others
+          ? ' AND e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @others)'
+          : excluded
+            ? ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @excluded)'
+            : ''),
+      params: { words, ...(others ? { others } : excluded ? { excluded } : {}) },
+    };
+    const seen = new Set(found.map((c) => c.id));
+    // Scores of another index: halved like substring matches, so a word match outranks them.
+    return this.ranked('entries_cjk', cjk, filters, sort, depth, 0, extra)
+      .filter((c) => !seen.has(c.id))
+      .map((c) => ({ ...c, score: c.score / 2, source: 'cjk' as const }));
+  }
+
+  /** Word matches get word-index snippets, substring matches trigram ones; the others none (the caller falls back). */
+  async snippets(query: ParsedQuery, candidates: Array<{ id: number; source: KeywordSource }>): Promise<Map<number, string>> {
+    const bySource = (source: KeywordSource) => candidates.filter((c) => c.source === source).map((c) => c.id);
+    const words = wordIndexExpression(query);
+    const substring = substringTerms(query).expression;
+    const snippets = new Map<number, string>();
+    if (substring) for (const [id, snippet] of this.snippetsOf('entries_trigram', substring, bySource('substring'))) snippets.set(id, snippet);
+    if (words) for (const [id, snippet] of this.snippetsOf('entries_fts', words, bySource('words'))) snippets.set(id, snippet);
+    return snippets;
+  }
+
+  /** Frames by filters alone (an empty query), newest first, optionally without those matching `exclude`. */
+  async browse(filters: SearchFilters, limit: number, offset: number, excludeTerms: Term[]): Promise<{ ids: RankedId[]; total: number }> {
+    const params: Record<string, unknown> = { limit, offset, cap: COUNT_CAP };
+    const exclude = exclusionExpression({ include: [], exclude: excludeTerms });
+    let where = this.where(filters, params);
+    if (exclude) {
+      where += ' AND e.id NOT IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH @exclude)';
+      params.exclude = exclude;
+    }
+    const ids = this.db
+      .prepare(`SELECT e.id, 0 AS score, e.timestamp FROM entries e WHERE ${where} ORDER BY e.timestamp DESC, e.id DESC LIMIT @limit OFFSET @offset`)
+      .all(params) as RankedId[];
+    const total = this.db.prepare(`SELECT count(*) FROM (SELECT 1 FROM entries e WHERE ${where} LIMIT @cap)`).pluck().get(params) as number;
+    return { ids, total };
+  }
+
+  /** Frames whose app, window title or description contain every short term (too short for trigrams). */
+  private shortTermClause(terms: string[]): Extra | undefined {
+    if (terms.length === 0) return undefined;
+    return {
+      sql: terms
+        .map((_, i) => ` AND (e.title LIKE @short${i} ESCAPE '\\' OR e.app LIKE @short${i} ESCAPE '\\' OR e.description LIKE @short${i} ESCAPE '\\')`)
+        .join(''),
+      params: Object.fromEntries(terms.map((t, i) => [`short${i}`, likePattern(t)])),
+    };
+  }
+
+  /** Frames matching only short terms, newest first, up to COUNT_CAP. */
+  private likeOnly(filters: SearchFilters, extra: Extra): RankedId[] {
+    const params: Record<string, unknown> = { cap: COUNT_CAP };
+    const sql = `SELECT e.id, 0 AS score, e.timestamp FROM entries e WHERE ${this.where(filters, params)}${extraSql(extra, params)}
+      ORDER BY e.timestamp DESC, e.id DESC LIMIT @cap`;
+    return this.db.prepare(sql).all(params) as RankedId[];
+  }
+
+  /** FTS5 snippets of these frames, matches between MARK_START and MARK_END. */
+  private snippetsOf(table: FtsTable, expression: string, ids: number[]): Map<number, string> {
+    if (ids.length === 0) return new Map();
+    const sql = `SELECT rowid AS id, snippet(${table}, -1, ?, ?, ?, 24) AS snippet
+      FROM ${table} WHERE ${table} MATCH ? AND rowid IN (${ids.map(() => '?').join(',')})`;
+    const rows = this.db.prepare(sql).all(MARK_START, MARK_END, ELLIPSIS, expression, ...ids) as Array<{ id: number; snippet: string }>;
+    return new Map(rows.map((r) => [r.id, r.snippet]));
+  }
+
+  async rows(ids: number[]): Promise<Map<number, HitRow>> {
+    if (ids.length === 0) return new Map();
+    const rows = this.db
+      .prepare(`SELECT id, timestamp, app, title, status, text, description FROM entries WHERE id IN (${ids.map(() => '?').join(',')})`)
+      .all(...ids) as HitRow[];
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /** Ids of frames passing the filters, when there are at most `max` of them (to restrict a vector search). */
+  async filteredIds(filters: SearchFilters, max: number): Promise<Set<number> | undefined> {
+    const params: Record<string, unknown> = { max: max + 1 };
+    const ids = this.db
+      .prepare(`SELECT e.id FROM entries e WHERE ${this.where(filters, params)} LIMIT @max`)
+      .pluck()
+      .all(params) as number[];
+    return ids.length > max ? undefined : new Set(ids);
+  }
+
+  async apps(): Promise<Array<{ app: string; count: number }>> {
+    return this.db
+      .prepare(`SELECT app, count(*) AS count FROM entries WHERE app IS NOT NULL AND app <> '' GROUP BY app ORDER BY count DESC, app LIMIT 500`)
+      .all() as Array<{ app: string; count: number }>;
+  }
+}
+
+const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id - a.id;
+
+interface Extra {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+function extraSql(extra: Extra | undefined, params: Record<string, unknown>): string {
+  if (!extra) return '';
+  Object.assign(params, extra.params);
+  return extra.sql;
+}

@@ -191,7 +191,7 @@ describe('PostgreSQL store', () => {
       assert.equal(wakes, seen, 'no wake after unsubscribing');
     }));
 
-  it('sets and judges leases by the database clock, whatever the worker machine\'s clock says', () =>
+  it("sets and judges leases by the database clock, whatever the worker machine's clock says", () =>
     withDatabase(async (database, open) => {
       const store = await open();
       const { id } = await store.frames.insertPending(newFrame(1));

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { cjkIndexText } from './cjk.js';
-import { checkTargetHoldsOnlyOurFrames, connectTarget, MigrateRefusedError } from './migrate-target.js';
+import { checkTargetHoldsOnlyOurFrames, connectTarget } from './migrate-target.js';
 
 export { MigrateRefusedError } from './migrate-target.js';
 

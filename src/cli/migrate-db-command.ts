@@ -34,7 +34,7 @@ export async function migrateDbCommand(args: string[]): Promise<number> {
     release = acquireDataDirLock(dataDir);
   } catch (error) {
     if (error instanceof DataDirLockedError) {
-      console.error(`openrecall: ${error.message}; stop it, migrate, then start it with OPENRECALL_DATABASE_URL`);
+      console.error(`openrecall: ${error.message} (migrate-db needs the data dir to itself)`);
       return 1;
     }
     throw error;

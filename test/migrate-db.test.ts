@@ -164,6 +164,26 @@ describe('migrate-db: resuming and refusing', () => {
     }
   });
 
+  it('resumes the layer references (a two-column key) without counting a layer twice', async () => {
+    const source = buildSqliteDataDir();
+    const database = await createTestDatabase();
+    try {
+      const stopInRefs = (table: string) => {
+        if (table === 'compact_refs') throw new Error('interrupted');
+      };
+      await assert.rejects(copySqliteToPostgres(source.dbFile, database.url, { batchSize: 2, onProgress: stopInRefs }), /interrupted/);
+      assert.deepEqual(await pgRows(database.url, 'SELECT count(*)::int AS n FROM compact_refs'), [{ n: 2 }]);
+      const counts = await copySqliteToPostgres(source.dbFile, database.url, { batchSize: 2 });
+      for (const c of counts) assert.equal(c.postgres, c.sqlite, `${c.table}: ${c.postgres} in PostgreSQL, ${c.sqlite} in SQLite`);
+      assert.deepEqual(await pgRows(database.url, 'SELECT id::int AS id, refs FROM compact_layers ORDER BY id'), [
+        { id: 101, refs: 2 },
+        { id: 102, refs: 1 },
+      ]);
+    } finally {
+      await database.drop();
+    }
+  });
+
   it('refuses a PostgreSQL database holding other frames, before writing anything', async () => {
     const source = buildSqliteDataDir();
     const database = await createTestDatabase();

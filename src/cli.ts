@@ -21,6 +21,7 @@ Commands:
   compact          compact every processed frame now (shared tiles; OPENRECALL_COMPACT_AFTER_MINUTES does it in the background)
   export --since T --until T <file>  write frames (images, metadata, text) to a zip
   prune [--dry-run]  apply retention (OPENRECALL_RETENTION_DAYS, OPENRECALL_MAX_STORAGE_GB) now, or show what it would delete
+  migrate-db --to postgres://user@host:5432/db  copy this data dir's SQLite database into PostgreSQL (resumable)
   mcp              MCP server over stdio for AI assistants (relays to the running server's /mcp)
   doctor [--json]  check this machine's setup (display, data dir, disk, server, token, OCR) and say what to fix
   help             show this help
@@ -40,6 +41,7 @@ const commands: Record<string, () => Promise<Command>> = {
   compact: async () => (await import('./cli/compact-command.js')).compactCommand,
   export: async () => (await import('./cli/export-command.js')).exportCommand,
   doctor: async () => (await import('./cli/doctor-command.js')).doctorCommand,
+  'migrate-db': async () => (await import('./cli/migrate-db-command.js')).migrateDbCommand,
   mcp: async () => (await import('./cli/mcp-command.js')).mcpCommand,
   client: async () => (await import('./client/cli.js')).clientCommand,
   pause: async () => (await import('./client/cli.js')).pauseCommand,

@@ -191,6 +191,40 @@ describe('PostgreSQL store', () => {
       assert.equal(wakes, seen, 'no wake after unsubscribing');
     }));
 
+  it("sets and judges leases by the database clock, whatever the worker machine's clock says", () =>
+    withDatabase(async (database, open) => {
+      const store = await open();
+      const { id } = await store.frames.insertPending(newFrame(1));
+      const leaseLeft = async () => {
+        const [row] = await sql<{ left: number }>(
+          database.url,
+          'SELECT lease_expires_at - extract(epoch from clock_timestamp())::float8 AS left FROM entries WHERE id = $1',
+          [id],
+        );
+        return row!.left;
+      };
+      const realNow = Date.now;
+      const withClockOff = async <T>(ms: number, work: () => Promise<T>): Promise<T> => {
+        Date.now = () => realNow() + ms;
+        try {
+          return await work();
+        } finally {
+          Date.now = realNow;
+        }
+      };
+
+      const claimed = await withClockOff(-3_600_000, () => store.frames.claimNext(5, { workerId: 'behind', seconds: 60 }));
+      assert.equal(claimed?.entry.id, id);
+      const left = await leaseLeft();
+      assert.ok(left > 50 && left <= 60, `a 60 s lease from a clock an hour behind has ${left} s left`);
+      assert.deepEqual(await store.frames.requeueExpired(3), { requeued: 0, failed: 0 }, 'the fresh lease is not taken back');
+
+      assert.equal(await withClockOff(3_600_000, () => store.frames.renewLease(id, { workerId: 'behind', seconds: 60 })), true);
+      const renewed = await leaseLeft();
+      assert.ok(renewed > 50 && renewed <= 60, `a 60 s renewal from a clock an hour ahead has ${renewed} s left`);
+      assert.deepEqual(await withClockOff(3_600_000, () => store.frames.requeueExpired(3)), { requeued: 0, failed: 0 });
+    }));
+
   it('runs a task under an exclusive lock that a second store cannot take until it is released', () =>
     withDatabase(async (_database, open) => {
       const first = await open();

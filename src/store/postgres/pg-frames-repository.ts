@@ -24,6 +24,9 @@ const LEAVE_PROCESSING = 'worker_id = NULL, lease_expires_at = NULL';
 
 // The caller's clock, like the SQLite store, so one machine's timestamps stay consistent with each other.
 const now = () => Date.now() / 1000;
+// Leases are set and judged by the database's clock: workers on machines whose clocks differ must agree on when
+// a lease runs out.
+const DB_NOW = 'extract(epoch from clock_timestamp())::float8';
 
 export class PgFramesRepository implements FramesRepository {
   constructor(private readonly pool: pg.Pool) {}
@@ -60,7 +63,7 @@ export class PgFramesRepository implements FramesRepository {
     // SKIP LOCKED: a frame another worker is claiming right now is passed over, never handed out twice.
     const [entry] = await query<FrameRow>(
       this.pool,
-      `UPDATE entries SET status = 'PROCESSING', attempts = attempts + 1, worker_id = $1, lease_expires_at = $2::float8 + $3::float8,
+      `UPDATE entries SET status = 'PROCESSING', attempts = attempts + 1, worker_id = $1, lease_expires_at = ${DB_NOW} + $3::float8,
          processing_started_at = $2, processing_finished_at = NULL
        WHERE status = 'PENDING' AND id = (SELECT id FROM entries WHERE status = 'PENDING' ORDER BY timestamp ${order}, id ${order} LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING ${ENTRY_COLUMNS}`,
@@ -70,8 +73,8 @@ export class PgFramesRepository implements FramesRepository {
   }
 
   async renewLease(id: number, lease: Lease): Promise<boolean> {
-    const sql = `UPDATE entries SET lease_expires_at = $3 WHERE id = $1 AND ${HELD}`;
-    return (await queryCount(this.pool, sql, [id, lease.workerId, now() + lease.seconds])) === 1;
+    const sql = `UPDATE entries SET lease_expires_at = ${DB_NOW} + $3::float8 WHERE id = $1 AND ${HELD}`;
+    return (await queryCount(this.pool, sql, [id, lease.workerId, lease.seconds])) === 1;
   }
 
   async saveResults(id: number, patch: FramePatch, workerId?: string): Promise<boolean> {
@@ -117,31 +120,29 @@ export class PgFramesRepository implements FramesRepository {
   }
 
   requeueExpired(crashLimit: number): Promise<{ requeued: number; failed: number }> {
-    return this.requeue(crashLimit, now());
+    return this.requeue(crashLimit, true);
   }
 
   recoverInterrupted(crashLimit: number): Promise<{ requeued: number; failed: number }> {
-    return this.requeue(crashLimit, null);
+    return this.requeue(crashLimit, false);
   }
 
   /**
-   * PROCESSING frames whose lease ran out before `expiredBefore` (null: every one) back to PENDING, or FAILED
-   * once interrupted `crashLimit` times.
+   * PROCESSING frames whose lease ran out by the database's clock (onlyExpired = false: every one) back to
+   * PENDING, or FAILED once interrupted `crashLimit` times.
    */
-  private requeue(crashLimit: number, expiredBefore: number | null): Promise<{ requeued: number; failed: number }> {
-    const interrupted = `status = 'PROCESSING'${expiredBefore === null ? '' : ' AND (lease_expires_at IS NULL OR lease_expires_at < $1)'}`;
-    const since = expiredBefore === null ? [] : [expiredBefore];
+  private requeue(crashLimit: number, onlyExpired: boolean): Promise<{ requeued: number; failed: number }> {
+    const interrupted = `status = 'PROCESSING'${onlyExpired ? ` AND (lease_expires_at IS NULL OR lease_expires_at < ${DB_NOW})` : ''}`;
     return transaction(this.pool, async (client) => {
       const failed = await queryCount(
         client,
         `UPDATE entries SET status = 'FAILED', last_error = 'processing was interrupted ' || attempts || ' times', ${LEAVE_PROCESSING}
-         WHERE ${interrupted} AND attempts >= $${since.length + 1}`,
-        [...since, crashLimit],
+         WHERE ${interrupted} AND attempts >= $1`,
+        [crashLimit],
       );
       const requeued = await queryCount(
         client,
         `UPDATE entries SET status = 'PENDING', processing_started_at = NULL, ${LEAVE_PROCESSING} WHERE ${interrupted}`,
-        since,
       );
       return { requeued, failed };
     });

@@ -36,7 +36,7 @@ function assertOneLineNamingTo(output: string, reason: RegExp): void {
 
 describe('openrecall migrate-db', () => {
   it('survives kill -9 in the middle of the frames and finishes on the next run with exact counts', async () => {
-    const dataDir = buildLargeSqliteDataDir(3000);
+    const dataDir = await buildLargeSqliteDataDir(3000);
     const database = await createTestDatabase();
     const blocker = new pg.Client({ connectionString: database.url });
     try {
@@ -74,14 +74,14 @@ describe('openrecall migrate-db', () => {
   });
 
   it('refuses a URL of the wrong shape, naming --to and the expected form', async () => {
-    const { code, output } = await migrate(buildSqliteDataDir().dataDir, `mysql://alice:${PASSWORD}@db/recall`);
+    const { code, output } = await migrate((await buildSqliteDataDir()).dataDir, `mysql://alice:${PASSWORD}@db/recall`);
     assert.equal(code, 2);
     assert.match(output, /--to must be a postgres:\/\/ URL; usage: openrecall migrate-db --to postgres:\/\/user@host:5432\/database/);
     assert.ok(!output.includes(PASSWORD));
   });
 
   it('refuses a database that does not exist and a server that does not answer, in one line without the password', async () => {
-    const { dataDir } = buildSqliteDataDir();
+    const { dataDir } = await buildSqliteDataDir();
     const missing = new URL(withPassword(TEST_DATABASE_URL));
     missing.pathname = '/openrecall_no_such_database';
     const wrongName = await migrate(dataDir, missing.toString());
@@ -100,8 +100,8 @@ describe('openrecall migrate-db', () => {
   it('refuses a PostgreSQL database holding another data dir’s frames', async () => {
     const database = await createTestDatabase();
     try {
-      assert.equal((await migrate(buildSqliteDataDir().dataDir, database.url)).code, 0);
-      const { code, output } = await migrate(buildSqliteDataDir().dataDir, database.url);
+      assert.equal((await migrate((await buildSqliteDataDir()).dataDir, database.url)).code, 0);
+      const { code, output } = await migrate((await buildSqliteDataDir()).dataDir, database.url);
       assert.equal(code, 1);
       assertOneLineNamingTo(output, /already holds other frames/);
     } finally {
@@ -110,7 +110,7 @@ describe('openrecall migrate-db', () => {
   });
 
   it('refuses while a server holds the data dir, and when there is no SQLite database', async () => {
-    const { dataDir } = buildSqliteDataDir();
+    const { dataDir } = await buildSqliteDataDir();
     // This test process is alive: its pid in server.lock is a running server as far as the command can tell.
     fs.writeFileSync(path.join(dataDir, 'server.lock'), String(process.pid));
     const locked = await migrate(dataDir, TEST_DATABASE_URL);

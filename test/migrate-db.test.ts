@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { CompactionRepository } from '../src/store/compaction-repository.js';
-import { EmbeddingsRepository } from '../src/store/embeddings-repository.js';
 import { copySqliteToPostgres, MigrateRefusedError } from '../src/store/migrate-to-postgres.js';
 import { openPostgresStore } from '../src/store/postgres/pg-store.js';
-import { SettingsRepository } from '../src/store/settings-repository.js';
-import { TimelineRepository } from '../src/store/timeline-repository.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 import { buildLargeSqliteDataDir, buildSqliteDataDir, openDataDirDatabase, type SqliteDataDir } from './helpers/sqlite-data-dir.js';
 import { newFrame } from './helpers/store-frames.js';
@@ -41,7 +37,7 @@ describe('migrate-db: copy a SQLite data dir into PostgreSQL', () => {
   let database: TestDatabase;
 
   before(async () => {
-    source = buildSqliteDataDir();
+    source = await buildSqliteDataDir();
     database = await createTestDatabase();
     const counts = await copySqliteToPostgres(source.dbFile, database.url, { batchSize: 2 });
     for (const c of counts) assert.equal(c.postgres, c.sqlite, `${c.table}: ${c.postgres} in PostgreSQL, ${c.sqlite} in SQLite`);
@@ -93,12 +89,11 @@ describe('migrate-db: copy a SQLite data dir into PostgreSQL', () => {
       assert.equal(invoice?.text, 'Invoice 4411 due Friday');
       assert.equal(invoice?.description, 'an invoice in a mail client');
       assert.equal((await store.frames.get(source.ids.cjk))?.text, '系统设计文档 review');
-      assert.deepEqual(await store.timeline.summary(), new TimelineRepository(sqlite).summary());
-      const sqliteEmbeddings = new EmbeddingsRepository(sqlite);
-      for (const model of ['model-a', 'model-b']) assert.deepEqual(await store.embeddings.bitsSince(model, 0), sqliteEmbeddings.bitsSince(model, 0));
-      assert.deepEqual(await store.compaction.totals(), new CompactionRepository(sqlite).totals());
+      assert.deepEqual(await store.timeline.summary(), await sqlite.timeline.summary());
+      for (const model of ['model-a', 'model-b']) assert.deepEqual(await store.embeddings.bitsSince(model, 0), await sqlite.embeddings.bitsSince(model, 0));
+      assert.deepEqual(await store.compaction.totals(), await sqlite.compaction.totals());
       const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
-      assert.deepEqual((await store.settings.all()).sort(byKey), new SettingsRepository(sqlite).all().sort(byKey));
+      assert.deepEqual((await store.settings.all()).sort(byKey), (await sqlite.settings.all()).sort(byKey));
       const [client] = await store.clients.list();
       assert.equal(client?.id, 'laptop-1');
       assert.equal(client?.desired_paused, 1);
@@ -110,14 +105,14 @@ describe('migrate-db: copy a SQLite data dir into PostgreSQL', () => {
       assert.deepEqual(seq, { n: 4, c: 4 }, 'a new vector continues the copied sequence');
     } finally {
       await store.close();
-      sqlite.close();
+      await sqlite.close();
     }
   });
 });
 
 describe('migrate-db: resuming and refusing', () => {
   it('fills cjk_grams when the search migration has added the column', async () => {
-    const source = buildSqliteDataDir();
+    const source = await buildSqliteDataDir();
     const database = await createTestDatabase();
     try {
       await (await openPostgresStore(database.url, {})).close();
@@ -133,7 +128,7 @@ describe('migrate-db: resuming and refusing', () => {
   });
 
   it('resumes an interrupted copy where it stopped, ending with exact counts and no duplicate', async () => {
-    const dataDir = buildLargeSqliteDataDir(3000);
+    const dataDir = await buildLargeSqliteDataDir(3000);
     const dbFile = `${dataDir}/db/recall.db`;
     const database = await createTestDatabase();
     try {
@@ -165,7 +160,7 @@ describe('migrate-db: resuming and refusing', () => {
   });
 
   it('resumes the layer references (a two-column key) without counting a layer twice', async () => {
-    const source = buildSqliteDataDir();
+    const source = await buildSqliteDataDir();
     const database = await createTestDatabase();
     try {
       const stopInRefs = (table: string) => {
@@ -185,7 +180,7 @@ describe('migrate-db: resuming and refusing', () => {
   });
 
   it('refuses a PostgreSQL database holding other frames, before writing anything', async () => {
-    const source = buildSqliteDataDir();
+    const source = await buildSqliteDataDir();
     const database = await createTestDatabase();
     try {
       const store = await openPostgresStore(database.url, {});

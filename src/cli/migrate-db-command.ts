@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { dataPaths, loadServerConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { acquireDataDirLock, DataDirLockedError } from '../store/data-dir-lock.js';
-import { openDatabase } from '../store/database.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { copySqliteToPostgres, MigrateRefusedError } from '../store/migrate-to-postgres.js';
 import { redactDatabaseUrl } from '../store/postgres/pg-store.js';
 import { ProgressBar } from './progress.js';
@@ -42,7 +42,7 @@ export async function migrateDbCommand(args: string[]): Promise<number> {
   const log = createLogger('migrate-db');
   try {
     // Brings the SQLite schema up to date first: the copy reads the newest columns.
-    openDatabase(dbFile, { dataDir, log }).close();
+    await openSqliteStore(dbFile, { dataDir, log }).close();
     const bars = new Map<string, ProgressBar>();
     const counts = await copySqliteToPostgres(dbFile, url, {
       log,

@@ -19,11 +19,28 @@ export interface ServerConfig {
   lifoThreshold: number;
   workers: number;
   ocrEngine: OcrEngineName;
-  /** OPENRECALL_OCR_LANGUAGES: Tesseract language codes joined by "+", e.g. eng+deu+chi_sim. */
+  /** OPENRECALL_DATABASE_URL: only postgres:// URLs; the message never repeats the URL (it may hold a password). */
+export function readDatabaseUrl(env: Env = process.env): { databaseUrl?: string } {
+  const value = raw(env, 'OPENRECALL_DATABASE_URL');
+  if (value === undefined || value === '') return {};
+  if (!/^postgres(ql)?:\/\//i.test(value)) {
+    throw new ConfigError('OPENRECALL_DATABASE_URL is not valid: use postgres://user:password@host:5432/database (unset it to use SQLite in the data dir)');
+  }
+  return { databaseUrl: value };
+}
+
+/** OPENRECALL_OCR_LANGUAGES: Tesseract language codes joined by "+", e.g. eng+deu+chi_sim. */
   ocrLanguages: string;
   maxUploadBytes: number;
   maxImagePixels: number;
   maxAttempts: number;
+  /**
+   * OPENRECALL_DATABASE_URL: a postgres:// URL selects PostgreSQL (several servers and workers share one memory);
+   * unset, the SQLite database in the data dir.
+   */
+  databaseUrl?: string;
+  /** `openrecall server --no-processing`: ingest and serve only; `openrecall worker` processes elsewhere. */
+  noProcessing?: boolean;
   /** OPENRECALL_LEASE_SECONDS: how long a claimed frame stays a worker's without renewal (a dead worker's frames return after it). */
   leaseSeconds: number;
   shutdownGraceMs: number;
@@ -61,6 +78,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     maxUploadBytes: Math.round(readNumber(env, 'OPENRECALL_MAX_UPLOAD_MB', 25, { min: 0.01, max: 1024, integer: false }) * 1024 * 1024),
     maxImagePixels: readNumber(env, 'OPENRECALL_MAX_IMAGE_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),
     maxAttempts: readNumber(env, 'OPENRECALL_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
+    ...readDatabaseUrl(env),
     leaseSeconds: readNumber(env, 'OPENRECALL_LEASE_SECONDS', 60, { min: 1, max: 86_400, integer: false }),
     shutdownGraceMs: readNumber(env, 'OPENRECALL_SHUTDOWN_GRACE_SECONDS', 10, { min: 0, max: 600, integer: false }) * 1000,
     ...loadRetentionConfig(env),

@@ -18,24 +18,33 @@ export async function startBackgroundCompaction(
   images: ImageStore,
   config: Pick<ServerConfig, 'compactAfterMinutes'>,
   log: Logger,
+  /** Runs a task unless another process holds the compaction lock (then false): one compactor per data dir. */
+  exclusive: (task: () => Promise<void>) => Promise<boolean> = async (task) => (await task(), true),
 ): Promise<{ service: CompactionService; idleWork: () => Promise<number> | undefined }> {
   const service = new CompactionService(repo, images, {
     afterMinutes: config.compactAfterMinutes,
     log,
   });
-  await service.recover();
-  await service.sweep();
+  // What a crash interrupted (its journal is in the shared data dir) is finished by whoever holds the lock next.
+  await exclusive(async () => {
+    await service.recover();
+    await service.sweep();
+  });
   let nextCheck = 0;
   let lastSweep = Date.now();
   const idleWork = (): Promise<number> | undefined => {
     if (Date.now() < nextCheck && !service.hasUrgentWork()) return undefined;
     return (async () => {
-      if (Date.now() - lastSweep > CHECK_MS) {
-        lastSweep = Date.now();
-        await service.sweep();
-      }
-      const done = await service.runBatch(BATCH);
-      if (done === 0) nextCheck = Date.now() + Math.min(CHECK_MS, config.compactAfterMinutes * 60_000 || 2000);
+      let done = 0;
+      const held = await exclusive(async () => {
+        await service.recover();
+        if (Date.now() - lastSweep > CHECK_MS) {
+          lastSweep = Date.now();
+          await service.sweep();
+        }
+        done = await service.runBatch(BATCH);
+      });
+      if (!held || done === 0) nextCheck = Date.now() + Math.min(CHECK_MS, config.compactAfterMinutes * 60_000 || 2000);
       return done;
     })();
   };

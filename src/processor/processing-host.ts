@@ -1,0 +1,73 @@
+import type { EmbeddingProvider } from '../ai/embedding-provider.js';
+import { loadEmbedder, type SemanticStatus } from '../ai/semantic-status.js';
+import type { ServerConfig } from '../config.js';
+import { ImageStore } from '../images/image-store.js';
+import type { Logger } from '../log.js';
+import { createPipeline } from '../pipeline/index.js';
+import { startBackgroundCompaction } from '../services/background-compaction.js';
+import type { CompactionService } from '../services/compaction-service.js';
+import type { Store } from '../store/ports.js';
+import { newWorkerId, ProcessingWorker, type ShutdownReport } from './processing-worker.js';
+import { CRASH_LIMIT_FACTOR } from './processor-protocol.js';
+
+/** The processing stages at work: in the server's processor child, or alone as `openrecall worker`. */
+export interface ProcessingHost {
+  workerId: string;
+  worker: ProcessingWorker;
+  semantic: SemanticStatus;
+  /** The loaded embedding model (the server embeds its queries with it over IPC). */
+  embedder: EmbeddingProvider | undefined;
+  compaction: CompactionService;
+  /** Stops claiming, lets frames in flight finish within `graceMs`, hands the rest back; the store stays open. */
+  stop(graceMs: number): Promise<ShutdownReport>;
+}
+
+export async function startProcessing(
+  config: ServerConfig,
+  store: Store,
+  log: Logger,
+  onStage?: (stage: string, seconds: number, ok: boolean) => void,
+): Promise<ProcessingHost> {
+  const images = new ImageStore(config.dataDir);
+  const crashLimit = config.maxAttempts * CRASH_LIMIT_FACTOR;
+  if (store.kind === 'sqlite') {
+    // Only one processor runs per SQLite data dir, so whatever is PROCESSING now was interrupted (a crash or
+    // kill -9 of the server or of a previous processor): back to the queue before anything is claimed.
+    const recovered = await store.frames.recoverInterrupted(crashLimit);
+    log(`recovered ${recovered.requeued} interrupted frame(s) to PENDING${recovered.failed ? `, failed ${recovered.failed} that kept crashing` : ''}`);
+  }
+  // With a shared database other workers are alive: only frames whose lease ran out return (the worker does that).
+  const semantic = await loadEmbedder(config.ai.embedding);
+  if (!semantic.status.enabled && semantic.status.provider !== 'none') log(`semantic search off: ${semantic.status.reason}`);
+  const pipeline = await createPipeline(config, images, store, semantic.provider ?? null);
+  if (onStage) pipeline.onStage = onStage;
+  // Several processes may share one data dir (PostgreSQL): compaction and its journal belong to one at a time.
+  const background = await startBackgroundCompaction(store.compaction, images, config, log, (task) => store.withExclusiveLock('compaction', task));
+  const workerId = newWorkerId();
+  const worker = new ProcessingWorker(store.frames, pipeline, images, {
+    // One frame more than OCR workers: the next frame is decoded while the others are being read.
+    concurrency: config.workers + 1,
+    lifoThreshold: config.lifoThreshold,
+    maxAttempts: config.maxAttempts,
+    lease: { workerId, seconds: config.leaseSeconds },
+    crashLimit,
+    log,
+    idleWork: background.idleWork,
+  });
+  worker.start();
+  // PostgreSQL: frames queued by any server wake this worker at once (LISTEN/NOTIFY).
+  const unsubscribe = await store.onPendingFrames(() => worker.notify());
+  return {
+    workerId,
+    worker,
+    semantic: semantic.status,
+    embedder: semantic.provider,
+    compaction: background.service,
+    stop: async (graceMs) => {
+      await unsubscribe();
+      const report = await worker.stop(graceMs);
+      await pipeline.close();
+      return report;
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { Store } from './ports.js';
+
+export interface OpenStoreOptions {
+  /** OPENRECALL_DATABASE_URL: PostgreSQL when set, else SQLite in the data dir. */
+  databaseUrl?: string;
+  /** The SQLite file (data dir's db/recall.db). */
+  sqliteFile: string;
+  dataDir: string;
+  log?: (message: string) => void;
+  /** SQLite only: false for the HTTP server's connection (the processor's does the WAL checkpoints). */
+  checkpoints?: boolean;
+  /** PostgreSQL only: shows in pg_stat_activity which process a connection belongs to. */
+  applicationName?: string;
+}
+
+/** Opens the configured store. The PostgreSQL driver is loaded only when it is used. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  if (options.databaseUrl) {
+    const { openPostgresStore } = await import('./postgres/pg-store.js');
+    return openPostgresStore(options.databaseUrl, { log: options.log, applicationName: options.applicationName });
+  }
+  const { openSqliteStore } = await import('./sqlite/sqlite-store.js');
+  return openSqliteStore(options.sqliteFile, { dataDir: options.dataDir, log: options.log, checkpoints: options.checkpoints });
+}

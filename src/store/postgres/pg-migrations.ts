@@ -1,0 +1,5 @@
+export interface PgMigration {
+  version: number;
+  name: string;
+  sql: string;
+}

@@ -66,6 +66,9 @@ export async function openPgSearchFixture(): Promise<PgSearchFixture> {
       await pool.query('UPDATE entries SET text = $2 WHERE id = $1', [id, text]);
       await cjkIndex.save(id, text);
     },
+    async remove(id: number) {
+      await pool.query('DELETE FROM entries WHERE id = $1', [id]);
+    },
     async cleanup() {
       await pool.end();
       await database.drop();

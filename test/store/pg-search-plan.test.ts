@@ -77,6 +77,14 @@ describe(`PostgreSQL keyword search at ${ROWS} frames`, () => {
     for (const plan of substring) assert.match(plan, /entries_title_trgm/, plan);
   });
 
+  it("forgets a frame's CJK bigrams when its text changes (a trigger, whoever writes the text)", async () => {
+    const [id] = await fixture.seed([{ key: 'cjk', timestamp: 1_800_000_000, text: '今天的会议记录' }]);
+    const found = async () => (await fixture.search.keyword(parseQuery('会议'), {}, 'relevance', 5)).candidates.map((c) => c.id);
+    assert.deepEqual(await found(), [id]);
+    await fixture.pool.query(`UPDATE entries SET text = 'plain words now' WHERE id = $1`, [id]);
+    assert.deepEqual(await found(), []);
+  });
+
   it(`counts up to ${COUNT_CAP} and ranks only the ${RANK_WINDOW} most recent matches`, async () => {
     const { result } = await plans(WORDS[0]!);
     assert.equal(result.total, COUNT_CAP);

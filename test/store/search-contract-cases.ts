@@ -20,6 +20,8 @@ export interface SearchTarget {
   seed(frames: SeedFrame[]): Promise<number[]>;
   /** Replaces a processed frame's OCR text, as re-processing does. */
   setText(id: number, text: string): Promise<void>;
+  /** Deletes a frame, as retention or the user does. */
+  remove(id: number): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -37,6 +39,10 @@ export function storeSearchTarget(name: string, store: Store, cleanup: () => Pro
     async setText(id, text) {
       await store.frames.saveResults(id, { text });
       await store.cjkIndex.save(id, text);
+    },
+    async remove(id) {
+      const { deleted } = await store.frames.delete(id);
+      if (!deleted) throw new Error(`remove: frame ${id} not deleted`);
     },
     async seed(frames) {
       const ids: number[] = [];
@@ -112,6 +118,8 @@ export const FRAMES: SeedFrame[] = [
   { key: 'accents', app: 'Maps', title: 'Café Müller - Maps', timestamp: T0 + 700, text: 'Opening hours and directions' },
   { key: 'punct', app: 'Files', title: 'report-final_v2.pdf', timestamp: T0 + 800, text: 'send it to alice@example.com today' },
   { key: 'installer', app: 'Installer', title: 'Acmeware Setup', timestamp: T0 + 900, text: 'Installing components', description: 'A setup wizard' },
+  { key: 'harbortext', app: 'Maps', title: 'Ferry', timestamp: T0 + 1000, text: 'Ferry schedules for the harbor tour' },
+  { key: 'harborapp', app: 'Harbor', title: 'Dashboard', timestamp: T0 + 1100, text: 'Opening times of the museum shop' },
 ];
 
 export interface KeywordCase {
@@ -158,6 +166,7 @@ export const KEYWORD_CASES: KeywordCase[] = [
   { name: 'words split at punctuation (e-mail)', q: 'example', expect: ['punct'] },
   { name: 'words split at punctuation (file name)', q: 'final', expect: ['punct'] },
   { name: 'a typed e-mail address finds itself', q: 'alice@example.com', expect: ['punct'] },
+  { name: 'a word on screen outranks the same word as the app name', q: 'harbor', expect: ['harbortext', 'harborapp'] },
   { name: 'word matches before substring matches', q: 'acme', expect: ['invoice', 'installer'] },
   { name: 'short terms match app, title, description, newest first', q: 'ac', expect: ['installer', 'invoice'], source: 'short', snippet: '⟦Ac⟧meware' },
   { name: 'filter start', q: 'budget', filters: { start: T0 + 1 }, expect: ['sheet'] },

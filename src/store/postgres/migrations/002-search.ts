@@ -1,7 +1,11 @@
 import type { PgMigration } from '../pg-migrations.js';
 import { ASCII_PUNCTUATION, sqlLiteral, WORDS_CONFIG } from '../pg-search-text.js';
 
-const searchText = (column: string) => `to_tsvector('${WORDS_CONFIG}'::regconfig, openrecall_search_text(${column}))`;
+/**
+ * A tsvector holds at most 1 MB: text beyond these lengths is not indexed, so that an enormous OCR text can
+ * never make saving a frame fail. A 4K screen full of small print is under 100 000 characters.
+ */
+const searchText = (column: string, maxChars: number) => `to_tsvector('${WORDS_CONFIG}'::regconfig, openrecall_search_text(left(${column}, ${maxChars})))`;
 
 /**
  * Keyword search (the PostgreSQL side of SQLite's migrations 2, 5 and 6):
@@ -27,10 +31,10 @@ CREATE FUNCTION openrecall_search_text(value text) RETURNS text
   AS $$ SELECT translate(coalesce(value, ''), ${sqlLiteral(ASCII_PUNCTUATION)}, ${sqlLiteral(' '.repeat(ASCII_PUNCTUATION.length))}) $$;
 
 ALTER TABLE entries ADD COLUMN search_words tsvector GENERATED ALWAYS AS (
-  setweight(${searchText('text')}, 'A') ||
-  setweight(${searchText('description')}, 'B') ||
-  setweight(${searchText('title')}, 'C') ||
-  setweight(${searchText('app')}, 'D')
+  setweight(${searchText('text', 200_000)}, 'A') ||
+  setweight(${searchText('description', 50_000)}, 'B') ||
+  setweight(${searchText('title', 5_000)}, 'C') ||
+  setweight(${searchText('app', 5_000)}, 'D')
 ) STORED;
 CREATE INDEX entries_search_words ON entries USING gin (search_words);
 

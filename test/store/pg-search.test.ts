@@ -9,6 +9,16 @@ import { openPgSearchFixture, type PgSearchFixture } from './pg-search-fixture.j
 
 const ROWS = 20_000;
 
+function random(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /**
  * `count` screens of 60 ordinary words each (every word in about a fifth of them), newest last; every 500th
  * also reads "zeppelin", every 1000th is titled "Invoice <n>". Deterministic.
@@ -83,6 +93,16 @@ describe(`PostgreSQL keyword search at ${ROWS} frames`, () => {
     assert.deepEqual(await found(), [id]);
     await fixture.pool.query(`UPDATE entries SET text = 'plain words now' WHERE id = $1`, [id]);
     assert.deepEqual(await found(), []);
+  });
+
+  it('stores and finds a frame whose OCR text is far beyond what one tsvector can hold', async () => {
+    const next = random(7);
+    const words = Array.from({ length: 200_000 }, () => Math.floor(next() * 2 ** 52).toString(36));
+    const [id] = await fixture.seed([{ key: 'huge', timestamp: 1_800_000_100, text: `hugeframe ${words.join(' ')}` }]);
+    assert.deepEqual(
+      (await fixture.search.keyword(parseQuery('hugeframe'), {}, 'relevance', 5)).candidates.map((c) => c.id),
+      [id],
+    );
   });
 
   it(`counts up to ${COUNT_CAP} and ranks only the ${RANK_WINDOW} most recent matches`, async () => {

@@ -41,6 +41,8 @@ export interface PgSearchFixture extends SearchTarget {
 export async function openPgSearchFixture(): Promise<PgSearchFixture> {
   const database = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
+  // DROP DATABASE … WITH (FORCE) at cleanup ends connections the pool is still closing: not a test failure.
+  pool.on('error', () => {});
   await pool.query(ENTRIES_DDL);
   await pool.query(searchMigration.sql);
   const search = new PgSearchRepository(pool);

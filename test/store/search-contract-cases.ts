@@ -146,6 +146,8 @@ export const KEYWORD_CASES: KeywordCase[] = [
   { name: 'stemming: "migrated" finds "migration"', q: 'migrated', expect: ['roadmap'] },
   { name: 'phrases in order', q: '"finance team"', expect: ['meeting'], snippet: '⟦finance⟧ ⟦team⟧' },
   { name: 'phrases in order only', q: '"team finance"', expect: [] },
+  { name: 'phrases within one field (OCR text, then title)', q: '"costs budget"', expect: [] },
+  { name: 'phrases across lines', q: '"overdue please"', expect: ['invoice'] },
   { name: 'excluded -word', q: 'budget -meeting', expect: ['sheet'] },
   { name: 'excluded -"phrase"', q: 'budget -"finance team"', expect: ['sheet'] },
   { name: 'prefix*', q: 'roadm*', expect: ['roadmap'], snippet: '⟦roadmap⟧' },

@@ -8,6 +8,12 @@ import { ASCII_PUNCTUATION, sqlLiteral, WORDS_CONFIG } from '../pg-search-text.j
 const searchText = (column: string, maxChars: number) => `to_tsvector('${WORDS_CONFIG}'::regconfig, openrecall_search_text(left(${column}, ${maxChars})))`;
 
 /**
+ * Between two columns' words: a phrase must not run from the end of the OCR text into the title (FTS5 columns
+ * are separate). No query can produce this lexeme: queries lose their punctuation before parsing.
+ */
+const COLUMN_GAP = `'''|'':1'::tsvector`;
+
+/**
  * Keyword search (the PostgreSQL side of SQLite's migrations 2, 5 and 6):
  * - `search_words`: stemmed words of OCR text, description, title and app, weighted A–D for ranking
  *   (text 1.0, description 0.8, title 0.6, app 0.4 as in SQLite's bm25), in a GIN index;
@@ -31,9 +37,9 @@ CREATE FUNCTION openrecall_search_text(value text) RETURNS text
   AS $$ SELECT translate(coalesce(value, ''), ${sqlLiteral(ASCII_PUNCTUATION)}, ${sqlLiteral(' '.repeat(ASCII_PUNCTUATION.length))}) $$;
 
 ALTER TABLE entries ADD COLUMN search_words tsvector GENERATED ALWAYS AS (
-  setweight(${searchText('text', 200_000)}, 'A') ||
-  setweight(${searchText('description', 50_000)}, 'B') ||
-  setweight(${searchText('title', 5_000)}, 'C') ||
+  setweight(${searchText('text', 200_000)}, 'A') || ${COLUMN_GAP} ||
+  setweight(${searchText('description', 50_000)}, 'B') || ${COLUMN_GAP} ||
+  setweight(${searchText('title', 5_000)}, 'C') || ${COLUMN_GAP} ||
   setweight(${searchText('app', 5_000)}, 'D')
 ) STORED;
 CREATE INDEX entries_search_words ON entries USING gin (search_words);

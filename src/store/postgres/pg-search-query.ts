@@ -36,21 +36,27 @@ function termQuery(term: Term, params: SqlParams): string {
  * word in (only symbols to its parser) matches nothing, as an empty FTS5 phrase does; those checks fold to
  * constants when the statement is planned. Exclusions, as in SQLite, are exact phrases (a prefix star is ignored).
  */
-export function wordsMatch(query: Pick<ParsedQuery, 'include' | 'exclude'>, params: SqlParams): { sql: string; tsquery: string } | undefined {
+export function wordsMatch(query: Pick<ParsedQuery, 'include' | 'exclude'>, params: SqlParams, alias = 'e'): { sql: string; tsquery: string } | undefined {
   const include = query.include.filter((t) => hasWordCharacter(t.text)).map((t) => termQuery(t, params));
   if (include.length === 0) return undefined;
   const exclude = query.exclude.map((t) => `!!${termQuery({ kind: 'phrase', text: t.text }, params)}`);
   const tsquery = `(${[...include, ...exclude].join(' && ')})`;
   const nonEmpty = include.map((q) => `numnode(${q}) > 0`).join(' AND ');
-  return { sql: `(${nonEmpty} AND e.search_words @@ ${tsquery})`, tsquery };
+  return { sql: `(${nonEmpty} AND ${alias}.search_words @@ ${tsquery})`, tsquery };
 }
 
 /** A condition "this row's words match any of these terms" (for exclusions), or undefined for none. */
-export function anyWordMatch(terms: Term[], params: SqlParams): string | undefined {
+export function anyWordMatch(terms: Term[], params: SqlParams, alias = 'e'): string | undefined {
   if (terms.length === 0) return undefined;
   const tsquery = terms.map((t) => termQuery({ kind: 'phrase', text: t.text }, params)).join(' || ');
-  return `e.search_words @@ (${tsquery})`;
+  return `${alias}.search_words @@ (${tsquery})`;
 }
+
+/**
+ * "The frame `e` does not match this word condition" (written for alias `x`) as an anti-join, so that the
+ * planner can take the matches from the GIN index instead of reading every scanned frame's words.
+ */
+export const noWordMatch = (condition: string) => `NOT EXISTS (SELECT 1 FROM entries x WHERE x.id = e.id AND ${condition})`;
 
 /** The include terms combined with OR, for ts_headline to mark every one that occurs in a column. */
 export function headlineQuery(query: ParsedQuery, params: SqlParams): string | undefined {

@@ -12,7 +12,18 @@ import {
   type SearchRepository,
   type Term,
 } from '../ports.js';
-import { anyWordMatch, CJK_VECTOR, cjkTsquery, filterSql, isLongTerm, likePattern, SqlParams, substringMatch, wordsMatch } from './pg-search-query.js';
+import {
+  anyWordMatch,
+  CJK_VECTOR,
+  cjkTsquery,
+  filterSql,
+  isLongTerm,
+  likePattern,
+  noWordMatch,
+  SqlParams,
+  substringMatch,
+  wordsMatch,
+} from './pg-search-query.js';
 import { pgSnippets } from './pg-snippets.js';
 
 /**
@@ -36,6 +47,8 @@ interface Part {
   score: () => string;
 }
 
+/** A row count for LIMIT/OFFSET: a whole number, never negative. */
+const rowCount = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
 const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id - a.id;
 const toRanked = (r: { id: string | number; score: number | string; timestamp: number }): RankedId => ({
   id: Number(r.id),
@@ -48,7 +61,7 @@ export class PgSearchRepository implements SearchRepository {
   constructor(private readonly pool: pg.Pool) {}
 
   async keyword(query: ParsedQuery, filters: SearchFilters, sort: Sort, depth: number): Promise<{ candidates: KeywordCandidate[]; total: number }> {
-    const limit = Math.max(0, Math.floor(depth));
+    const limit = rowCount(depth);
     const words = (params: SqlParams) => wordsMatch(query, params);
     const wordPart = (params: SqlParams): Part | undefined => {
       const match = words(params);
@@ -77,9 +90,9 @@ export class PgSearchRepository implements SearchRepository {
     const part = (params: SqlParams): Part => {
       const conditions = query.include.map((t) => substringMatch(t.text, params));
       for (const t of query.exclude.filter((t) => isLongTerm(t.text))) conditions.push(`NOT coalesce(${substringMatch(t.text, params)}, false)`);
-      conditions.push(`NOT coalesce(${wordsMatch(query, params)!.sql}, false)`);
-      const excluded = anyWordMatch(query.exclude, params);
-      if (excluded) conditions.push(`NOT (${excluded})`);
+      conditions.push(noWordMatch(wordsMatch(query, params, 'x')!.sql));
+      const excluded = anyWordMatch(query.exclude, params, 'x');
+      if (excluded) conditions.push(noWordMatch(excluded));
       // Scores of another kind than the word ranks: halved, so a word match normally outranks them.
       const score = () =>
         long.length
@@ -111,12 +124,12 @@ export class PgSearchRepository implements SearchRepository {
     const others = query.include.filter((t) => !hasCjk(t.text));
     const part = (params: SqlParams): Part => {
       const tsquery = `to_tsquery('simple', ${params.add(grams)})`;
-      const conditions = [`e.cjk_grams IS NOT NULL`, `${CJK_VECTOR} @@ ${tsquery}`, `NOT coalesce(${wordsMatch(query, params)!.sql}, false)`];
+      const conditions = [`e.cjk_grams IS NOT NULL`, `${CJK_VECTOR} @@ ${tsquery}`, noWordMatch(wordsMatch(query, params, 'x')!.sql)];
       const otherWords = wordsMatch({ include: others, exclude: query.exclude }, params);
       if (otherWords) conditions.push(otherWords.sql);
       else {
-        const excluded = anyWordMatch(query.exclude, params);
-        if (excluded) conditions.push(`NOT (${excluded})`);
+        const excluded = anyWordMatch(query.exclude, params, 'x');
+        if (excluded) conditions.push(noWordMatch(excluded));
       }
       return { where: conditions.join(' AND '), score: () => `0.5 * ts_rank_cd(${CJK_VECTOR}, ${tsquery}, ${RANK_NORMALISATION})` };
     };
@@ -152,7 +165,7 @@ export class PgSearchRepository implements SearchRepository {
     };
     const page = new SqlParams();
     const pageSql = `SELECT e.id, 0 AS score, e.timestamp FROM entries e WHERE ${where(page)}
-      ORDER BY e.timestamp DESC, e.id DESC LIMIT ${page.add(Math.max(0, Math.floor(limit)), 'int8')} OFFSET ${page.add(Math.max(0, Math.floor(offset)), 'int8')}`;
+      ORDER BY e.timestamp DESC, e.id DESC LIMIT ${page.add(rowCount(limit), 'int8')} OFFSET ${page.add(rowCount(offset), 'int8')}`;
     const counted = new SqlParams();
     const countSql = `SELECT count(*)::int AS n FROM (SELECT 1 FROM entries e WHERE ${where(counted)} LIMIT ${COUNT_CAP}) m`;
     const [rows, total] = await Promise.all([this.pool.query(pageSql, page.values), this.pool.query<{ n: number }>(countSql, counted.values)]);
@@ -174,7 +187,7 @@ export class PgSearchRepository implements SearchRepository {
 
   async filteredIds(filters: SearchFilters, max: number): Promise<Set<number> | undefined> {
     const params = new SqlParams();
-    const sql = `SELECT e.id FROM entries e WHERE ${filterSql(filters, params)} LIMIT ${params.add(Math.max(0, Math.floor(max)) + 1, 'int8')}`;
+    const sql = `SELECT e.id FROM entries e WHERE ${filterSql(filters, params)} LIMIT ${params.add(rowCount(max) + 1, 'int8')}`;
     const ids = (await this.pool.query<{ id: string }>(sql, params.values)).rows.map((r) => Number(r.id));
     return ids.length > max ? undefined : new Set(ids);
   }

@@ -72,8 +72,11 @@ export async function openPgSearchFixture(): Promise<PgSearchFixture> {
       await pool.query('DELETE FROM entries WHERE id = $1', [id]);
     },
     async cleanup() {
-      await pool.end();
-      await database.drop();
+      try {
+        await pool.end();
+      } finally {
+        await database.drop();
+      }
     },
   };
 }

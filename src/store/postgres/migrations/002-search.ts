@@ -31,6 +31,8 @@ CREATE TEXT SEARCH DICTIONARY openrecall_english_stem (TEMPLATE = snowball, Lang
 CREATE TEXT SEARCH CONFIGURATION ${WORDS_CONFIG} (COPY = simple);
 ALTER TEXT SEARCH CONFIGURATION ${WORDS_CONFIG}
   ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part WITH unaccent, openrecall_english_stem;
+ALTER TEXT SEARCH CONFIGURATION ${WORDS_CONFIG}
+  ALTER MAPPING FOR numword, numhword, hword_numpart WITH unaccent, simple;
 
 CREATE FUNCTION openrecall_search_text(value text) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE

@@ -1,17 +1,201 @@
-// Placeholder: the search engineer's implementation replaces this file at merge.
 import type pg from 'pg';
-import type { SearchRepository } from '../ports.js';
+import { hasCjk } from '../cjk.js';
+import {
+  COUNT_CAP,
+  type FrameStatus,
+  type HitRow,
+  type KeywordCandidate,
+  type KeywordSource,
+  type ParsedQuery,
+  type RankedId,
+  type SearchFilters,
+  type SearchRepository,
+  type Term,
+} from '../ports.js';
+import {
+  anyWordMatch,
+  CJK_VECTOR,
+  cjkTsquery,
+  filterSql,
+  isLongTerm,
+  likePattern,
+  noWordMatch,
+  SqlParams,
+  substringMatch,
+  wordsMatch,
+} from './pg-search-query.js';
+import { pgSnippets } from './pg-snippets.js';
 
-const notImplemented = (): never => {
-  throw new Error('not implemented');
-};
+/**
+ * Relevance ranks the most recent this-many matches only (as SQLite does): query time stays flat as the
+ * history grows, and in a personal memory the best match is almost never older than thousands of newer ones.
+ */
+export const RANK_WINDOW = 2_000;
+/** Exact words are what users mean; substrings only join in when words find fewer than this. */
+const SUBSTRING_FALLBACK_BELOW = 50;
+/** ts_rank_cd weights of {D, C, B, A}: app 0.4, title 0.6, description 0.8, OCR text 1.0 (SQLite's bm25 weights). */
+const WEIGHTS = `'{0.4, 0.6, 0.8, 1.0}'::float4[]`;
+/** ts_rank_cd normalisation: 1 divides by the log of the document length, 32 maps the rank into 0..1. */
+const RANK_NORMALISATION = 1 | 32;
 
+type Sort = 'relevance' | 'time';
+
+interface Part {
+  /** Conditions on `e` beyond the filters. */
+  where: string;
+  /** Score of a row of the rank window (higher is better); adds its parameters only when used. */
+  score: () => string;
+}
+
+/** A row count for LIMIT/OFFSET: a whole number, never negative. */
+const rowCount = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
+const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id - a.id;
+const toRanked = (r: { id: string | number; score: number | string; timestamp: number }): RankedId => ({
+  id: Number(r.id),
+  score: Number(r.score),
+  timestamp: r.timestamp,
+});
+
+/** Keyword search over `entries` (migration 2): stemmed words, trigram substrings, CJK bigrams. */
 export class PgSearchRepository implements SearchRepository {
-  constructor(readonly pool: pg.Pool) {}
-  keyword = notImplemented;
-  browse = notImplemented;
-  snippets = notImplemented;
-  rows = notImplemented;
-  filteredIds = notImplemented;
-  apps = notImplemented;
+  constructor(private readonly pool: pg.Pool) {}
+
+  async keyword(query: ParsedQuery, filters: SearchFilters, sort: Sort, depth: number): Promise<{ candidates: KeywordCandidate[]; total: number }> {
+    const limit = rowCount(depth);
+    const words = (params: SqlParams) => wordsMatch(query, params);
+    const wordPart = (params: SqlParams): Part | undefined => {
+      const match = words(params);
+      return match && { where: match.sql, score: () => `ts_rank_cd(${WEIGHTS}, e.search_words, ${match.tsquery}, ${RANK_NORMALISATION})` };
+    };
+    if (!words(new SqlParams())) return { candidates: [], total: 0 };
+    const [wordTotal, wordHits] = await Promise.all([this.count(wordPart, filters), this.ranked(wordPart, filters, sort, limit)]);
+    const wordCandidates = wordHits.map((c) => ({ ...c, source: 'words' as const }));
+    if (wordTotal >= SUBSTRING_FALLBACK_BELOW) return { candidates: wordCandidates, total: wordTotal };
+
+    const [more, cjk] = await Promise.all([this.substrings(query, filters, sort, limit), this.cjk(query, filters, sort, limit)]);
+    const seen = new Set([...wordCandidates, ...more.candidates].map((c) => c.id));
+    const cjkCandidates = cjk.filter((c) => !seen.has(c.id));
+    const all: KeywordCandidate[] = [...wordCandidates, ...more.candidates, ...cjkCandidates];
+    if (sort === 'time') all.sort(byTime);
+    return { candidates: all.slice(0, limit), total: Math.min(COUNT_CAP, wordTotal + more.total + cjkCandidates.length) };
+  }
+
+  /**
+   * Substring matches in title, app and description (all terms, none of the excluded ones), minus what the
+   * word index found and anything an excluded term matches anywhere. Terms of 3+ characters use the trigram
+   * indexes and are ranked; with only shorter terms it is a scan, newest first, as in SQLite.
+   */
+  private async substrings(query: ParsedQuery, filters: SearchFilters, sort: Sort, limit: number) {
+    const long = query.include.filter((t) => isLongTerm(t.text));
+    const part = (params: SqlParams): Part => {
+      const conditions = query.include.map((t) => substringMatch(t.text, params));
+      for (const t of query.exclude.filter((t) => isLongTerm(t.text))) conditions.push(`NOT coalesce(${substringMatch(t.text, params)}, false)`);
+      conditions.push(noWordMatch(wordsMatch(query, params, 'x')!.sql));
+      const excluded = anyWordMatch(query.exclude, params, 'x');
+      if (excluded) conditions.push(noWordMatch(excluded));
+      // Scores of another kind than the word ranks: halved, so a word match normally outranks them.
+      const score = () =>
+        long.length
+          ? `0.5 * (${long
+              .map((t) => {
+                const p = params.add(likePattern(t.text));
+                return `(CASE WHEN e.description ILIKE ${p} THEN 0.8 ELSE 0 END + CASE WHEN e.title ILIKE ${p} THEN 0.6 ELSE 0 END + CASE WHEN e.app ILIKE ${p} THEN 0.4 ELSE 0 END)`;
+              })
+              .join(' + ')}) / ${1.8 * long.length}`
+          : '0';
+      return { where: conditions.join(' AND '), score };
+    };
+    const source: KeywordSource = long.length ? 'substring' : 'short';
+    if (source === 'short') {
+      const all = await this.ranked(part, filters, 'time', COUNT_CAP);
+      return { candidates: all.slice(0, limit).map((c) => ({ ...c, source })), total: all.length };
+    }
+    const [total, hits] = await Promise.all([this.count(part, filters), this.ranked(part, filters, sort, limit)]);
+    return { candidates: hits.map((c) => ({ ...c, source })), total };
+  }
+
+  /**
+   * CJK words inside longer runs of OCR text, through the bigram index. The query's other terms must match
+   * the word index, excluded terms must not, and what the word index found is left out.
+   */
+  private async cjk(query: ParsedQuery, filters: SearchFilters, sort: Sort, limit: number): Promise<KeywordCandidate[]> {
+    const grams = cjkTsquery(query.include.map((t) => t.text));
+    if (!grams) return [];
+    const others = query.include.filter((t) => !hasCjk(t.text));
+    const part = (params: SqlParams): Part => {
+      const tsquery = `to_tsquery('simple', ${params.add(grams)})`;
+      const conditions = [`e.cjk_grams IS NOT NULL`, `${CJK_VECTOR} @@ ${tsquery}`, noWordMatch(wordsMatch(query, params, 'x')!.sql)];
+      const otherWords = wordsMatch({ include: others, exclude: query.exclude }, params);
+      if (otherWords) conditions.push(otherWords.sql);
+      else {
+        const excluded = anyWordMatch(query.exclude, params, 'x');
+        if (excluded) conditions.push(noWordMatch(excluded));
+      }
+      return { where: conditions.join(' AND '), score: () => `0.5 * ts_rank_cd(${CJK_VECTOR}, ${tsquery}, ${RANK_NORMALISATION})` };
+    };
+    return (await this.ranked(part, filters, sort, limit)).map((c) => ({ ...c, source: 'cjk' as const }));
+  }
+
+  /** How many frames match (up to COUNT_CAP). */
+  private async count(part: (params: SqlParams) => Part | undefined, filters: SearchFilters): Promise<number> {
+    const params = new SqlParams();
+    const p = part(params);
+    if (!p) return 0;
+    const sql = `SELECT count(*)::int AS n FROM (SELECT 1 FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} LIMIT ${COUNT_CAP}) m`;
+    return (await this.pool.query<{ n: number }>(sql, params.values)).rows[0]!.n;
+  }
+
+  /** Matching frames among the RANK_WINDOW most recent matches, best first or newest first. */
+  private async ranked(part: (params: SqlParams) => Part | undefined, filters: SearchFilters, sort: Sort, limit: number): Promise<RankedId[]> {
+    const params = new SqlParams();
+    const p = part(params);
+    if (!p || limit <= 0) return [];
+    const order = sort === 'time' ? 'e.timestamp DESC, e.id DESC' : 'score DESC, e.id DESC';
+    // The window is chosen by id first; the (costly) score is computed for the window's rows only.
+    const sql = `WITH w AS (SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} ORDER BY e.id DESC LIMIT ${RANK_WINDOW})
+      SELECT e.id, ${p.score()} AS score, e.timestamp FROM w JOIN entries e ON e.id = w.id
+      ORDER BY ${order} LIMIT ${params.add(limit, 'int8')}`;
+    return (await this.pool.query(sql, params.values)).rows.map(toRanked);
+  }
+
+  async browse(filters: SearchFilters, limit: number, offset: number, exclude: Term[]): Promise<{ ids: RankedId[]; total: number }> {
+    const where = (params: SqlParams) => {
+      const excluded = anyWordMatch(exclude, params);
+      return filterSql(filters, params) + (excluded ? ` AND NOT (${excluded})` : '');
+    };
+    const page = new SqlParams();
+    const pageSql = `SELECT e.id, 0 AS score, e.timestamp FROM entries e WHERE ${where(page)}
+      ORDER BY e.timestamp DESC, e.id DESC LIMIT ${page.add(rowCount(limit), 'int8')} OFFSET ${page.add(rowCount(offset), 'int8')}`;
+    const counted = new SqlParams();
+    const countSql = `SELECT count(*)::int AS n FROM (SELECT 1 FROM entries e WHERE ${where(counted)} LIMIT ${COUNT_CAP}) m`;
+    const [rows, total] = await Promise.all([this.pool.query(pageSql, page.values), this.pool.query<{ n: number }>(countSql, counted.values)]);
+    return { ids: rows.rows.map(toRanked), total: total.rows[0]!.n };
+  }
+
+  snippets(query: ParsedQuery, candidates: Array<{ id: number; source: KeywordSource }>): Promise<Map<number, string>> {
+    return pgSnippets(this.pool, query, candidates);
+  }
+
+  async rows(ids: number[]): Promise<Map<number, HitRow>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.pool.query<HitRow & { id: string }>(
+      'SELECT id, timestamp, app, title, status, text, description FROM entries WHERE id = ANY($1::bigint[])',
+      [ids],
+    );
+    return new Map(rows.map((r) => [Number(r.id), { ...r, id: Number(r.id), status: r.status as FrameStatus }]));
+  }
+
+  async filteredIds(filters: SearchFilters, max: number): Promise<Set<number> | undefined> {
+    const params = new SqlParams();
+    const sql = `SELECT e.id FROM entries e WHERE ${filterSql(filters, params)} LIMIT ${params.add(rowCount(max) + 1, 'int8')}`;
+    const ids = (await this.pool.query<{ id: string }>(sql, params.values)).rows.map((r) => Number(r.id));
+    return ids.length > max ? undefined : new Set(ids);
+  }
+
+  async apps(): Promise<Array<{ app: string; count: number }>> {
+    const { rows } = await this.pool.query<{ app: string; count: number }>(
+      `SELECT app, count(*)::int AS count FROM entries WHERE app IS NOT NULL AND app <> '' GROUP BY app ORDER BY count DESC, app LIMIT 500`,
+    );
+    return rows;
+  }
 }

@@ -2,6 +2,7 @@ import { LocalModelError } from './ai/local-embeddings.js';
 import { ApiClientError } from './api-client/client.js';
 import { UsageError } from './cli/usage-error.js';
 import { ConfigError } from './config.js';
+import { StoreOpenError } from './store/ports.js';
 import { VERSION } from './version.js';
 
 const USAGE = `openrecall ${VERSION}: a private, self-hosted memory of your screen
@@ -10,7 +11,8 @@ Usage: openrecall <command> [options]
 
 Commands:
   start            run the server (and, where a display is available, the capture client)
-  server           run the server only
+  server           run the server only [--no-processing: ingest and serve; workers process]
+  worker           process frames (OCR, AI) for servers sharing OPENRECALL_DATABASE_URL and the data dir
   client [status]  run the capture client (or show the running one's status)
   pause            pause capture (the running client; a client started later starts paused)
   resume           resume capture
@@ -33,6 +35,7 @@ type Command = (args: string[]) => Promise<number | void>;
 const commands: Record<string, () => Promise<Command>> = {
   server: async () => (await import('./cli/server-command.js')).serverCommand,
   start: async () => (await import('./cli/server-command.js')).startCommand,
+  worker: async () => (await import('./cli/worker-command.js')).workerCommand,
   status: async () => (await import('./cli/status-command.js')).statusCommand,
   import: async () => (await import('./cli/import-command.js')).importCommand,
   search: async () => (await import('./cli/search-command.js')).searchCommand,
@@ -66,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return (await (await load())(args)) ?? 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UsageError || error instanceof LocalModelError) {
+    if (error instanceof ConfigError || error instanceof UsageError || error instanceof LocalModelError || error instanceof StoreOpenError) {
       console.error(`openrecall: ${error.message}`);
       return 2;
     }

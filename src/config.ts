@@ -19,17 +19,7 @@ export interface ServerConfig {
   lifoThreshold: number;
   workers: number;
   ocrEngine: OcrEngineName;
-  /** OPENRECALL_DATABASE_URL: only postgres:// URLs; the message never repeats the URL (it may hold a password). */
-export function readDatabaseUrl(env: Env = process.env): { databaseUrl?: string } {
-  const value = raw(env, 'OPENRECALL_DATABASE_URL');
-  if (value === undefined || value === '') return {};
-  if (!/^postgres(ql)?:\/\//i.test(value)) {
-    throw new ConfigError('OPENRECALL_DATABASE_URL is not valid: use postgres://user:password@host:5432/database (unset it to use SQLite in the data dir)');
-  }
-  return { databaseUrl: value };
-}
-
-/** OPENRECALL_OCR_LANGUAGES: Tesseract language codes joined by "+", e.g. eng+deu+chi_sim. */
+  /** OPENRECALL_OCR_LANGUAGES: Tesseract language codes joined by "+", e.g. eng+deu+chi_sim. */
   ocrLanguages: string;
   maxUploadBytes: number;
   maxImagePixels: number;
@@ -86,6 +76,16 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     compactAfterMinutes: readNumber(env, 'OPENRECALL_COMPACT_AFTER_MINUTES', 10, { min: 0, max: 52_560_000, integer: false }),
     ai: loadAiConfig(env),
   };
+}
+
+/** OPENRECALL_DATABASE_URL: only postgres:// URLs; the message never repeats the URL (it may hold a password). */
+export function readDatabaseUrl(env: Env = process.env): { databaseUrl?: string } {
+  const value = raw(env, 'OPENRECALL_DATABASE_URL');
+  if (value === undefined || value === '') return {};
+  if (!/^postgres(ql)?:\/\//i.test(value)) {
+    throw new ConfigError('OPENRECALL_DATABASE_URL is not valid: use postgres://user:password@host:5432/database (unset it to use SQLite in the data dir)');
+  }
+  return { databaseUrl: value };
 }
 
 /** OPENRECALL_OCR_LANGUAGES: `eng` by default; whether each one is installed is checked when the server starts. */

@@ -1,4 +1,5 @@
-import { loadServerConfig, type ServerConfig } from '../config.js';
+import { ConfigError, loadServerConfig, type ServerConfig } from '../config.js';
+import { UsageError } from './usage-error.js';
 import { createLogger, type Logger } from '../log.js';
 import { startServer } from '../server/server.js';
 
@@ -6,7 +7,7 @@ import { startServer } from '../server/server.js';
  * Resolves with the exit code once SIGINT/SIGTERM has run `stop`: 0 after a clean stop, 1 if it failed.
  * A second signal exits at once.
  */
-function runUntilSignal(log: Logger, what: string, stop: () => Promise<void>): Promise<number> {
+export function runUntilSignal(log: Logger, what: string, stop: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -62,7 +63,20 @@ export async function startCommand(args: string[] = []): Promise<number> {
   });
 }
 
-/** `--insecure-no-auth`: serve a non-loopback OPENRECALL_HOST without a token (logged as a warning). */
+const FLAGS = ['--insecure-no-auth', '--no-processing'];
+
+/**
+ * `--insecure-no-auth`: serve a non-loopback OPENRECALL_HOST without a token (logged as a warning).
+ * `--no-processing`: ingest and serve only; `openrecall worker` processes (PostgreSQL).
+ */
 function withFlags(config: ServerConfig, args: string[]): ServerConfig {
-  return args.includes('--insecure-no-auth') ? { ...config, insecureNoAuth: true } : config;
+  const unknown = args.find((a) => !FLAGS.includes(a));
+  if (unknown) throw new UsageError(`unknown option ${unknown}; usage: openrecall server [--no-processing] [--insecure-no-auth]`);
+  const noProcessing = args.includes('--no-processing');
+  if (noProcessing && !config.databaseUrl) {
+    throw new ConfigError(
+      '--no-processing needs OPENRECALL_DATABASE_URL: with SQLite in the data dir only this server can process its frames (workers share a PostgreSQL database)',
+    );
+  }
+  return { ...config, ...(args.includes('--insecure-no-auth') ? { insecureNoAuth: true } : {}), ...(noProcessing ? { noProcessing } : {}) };
 }

@@ -84,15 +84,25 @@ export class ImageStore {
    * Deletes files in screenshots/incoming that no row references (a crash between writing an upload and
    * inserting its row, or between compacting a frame and removing its original) plus stray temp files.
    */
-  removeOrphanIncoming(referenced: Set<string>): number {
+  removeOrphanIncoming(referenced: Set<string>, minAgeMs = 0): number {
     let removed = 0;
+    const before = Date.now() - minAgeMs;
     for (const name of safeReaddir(this.paths.incoming)) {
       const relative = `screenshots/incoming/${name}`;
       if (referenced.has(relative)) continue;
+      if (minAgeMs > 0 && modifiedAt(path.join(this.paths.incoming, name)) > before) continue;
       fs.rmSync(path.join(this.paths.incoming, name), { force: true });
       removed++;
     }
     return removed;
+  }
+}
+
+function modifiedAt(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return Number.POSITIVE_INFINITY; // gone meanwhile: nothing to remove
   }
 }
 

@@ -2,7 +2,7 @@ import { decodeGreyscale as decode } from '../images/codec.js';
 import { compactedReader } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { FramePatch, FrameRow } from '../store/ports.js';
+import { type FramePatch, type FrameRow, StoreUnavailableError } from '../store/ports.js';
 
 /** An error that retrying cannot fix (the image is gone or cannot be decoded): the frame fails at once. */
 export class PermanentStageError extends Error {}
@@ -105,8 +105,8 @@ export class Pipeline {
         await stage.run(frame);
         this.onStage?.(stage.name, (performance.now() - started) / 1000, true);
       } catch (error) {
-        // Not the stage's failure: another worker owns the frame now.
-        if (error instanceof LeaseLostError) throw error;
+        // Not the stage's failure: another worker owns the frame now, or the database is away.
+        if (error instanceof LeaseLostError || error instanceof StoreUnavailableError) throw error;
         this.onStage?.(stage.name, (performance.now() - started) / 1000, false);
         const message = error instanceof Error ? error.message : String(error);
         const wrapped = error instanceof PermanentStageError ? new PermanentStageError(message) : new Error(message);

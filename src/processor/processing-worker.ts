@@ -2,7 +2,7 @@ import type { ImageStore } from '../images/image-store.js';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ClaimedFrame, isDiskFull, LeaseLostError, PermanentStageError, type Pipeline } from '../pipeline/stage.js';
-import type { FramesRepository, FrameRow, Lease } from '../store/ports.js';
+import { type FramesRepository, type FrameRow, type Lease, StoreUnavailableError } from '../store/ports.js';
 
 /** A worker id unique across machines and restarts: host, process, and a random part. */
 export const newWorkerId = () => `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -195,25 +195,43 @@ export class ProcessingWorker {
         leaseLost();
         return;
       }
-      const message = error instanceof Error ? error.message : String(error);
-      if (isDiskFull(error)) {
-        // Not the frame's fault: back to PENDING without counting the attempt, and pause until space may be back.
-        await this.frames.release(entry.id, workerId);
-        if (Date.now() >= this.diskFullUntil) this.options.log(`disk full while processing frame ${entry.id}: pausing processing for 5 s (${message})`);
-        this.diskFullUntil = Date.now() + 5000;
-        return;
-      }
-      if (error instanceof PermanentStageError) {
-        await this.frames.failPermanently(entry.id, message, workerId);
-        this.options.log(`frame ${entry.id} failed: ${message}`);
-        return;
-      }
-      const status = await this.frames.failAttempt(entry.id, message, this.options.maxAttempts, workerId);
-      if (status === undefined) return leaseLost();
-      this.options.log(`frame ${entry.id} attempt ${entry.attempts} failed (${status === 'FAILED' ? 'giving up' : 'will retry'}): ${message}`);
+      await this.recordFailure(entry, error).catch((reason: unknown) => this.databaseAway(entry.id, reason));
     } finally {
       clearInterval(renewal);
     }
+  }
+
+  /**
+   * The database went away while a frame was worked on: nothing more can be written now. The frame stays
+   * PROCESSING under this worker's lease, which is no longer renewed, so it returns to the queue by itself.
+   */
+  private databaseAway(id: number, error: unknown): void {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    this.options.log(`frame ${id}: ${error.message}; it returns to the queue when its lease runs out`);
+  }
+
+  private async recordFailure(entry: FrameRow, error: unknown): Promise<void> {
+    const { workerId } = this.options.lease;
+    if (error instanceof StoreUnavailableError) return this.databaseAway(entry.id, error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (isDiskFull(error)) {
+      // Not the frame's fault: back to PENDING without counting the attempt, and pause until space may be back.
+      await this.frames.release(entry.id, workerId);
+      if (Date.now() >= this.diskFullUntil) this.options.log(`disk full while processing frame ${entry.id}: pausing processing for 5 s (${message})`);
+      this.diskFullUntil = Date.now() + 5000;
+      return;
+    }
+    if (error instanceof PermanentStageError) {
+      await this.frames.failPermanently(entry.id, message, workerId);
+      this.options.log(`frame ${entry.id} failed: ${message}`);
+      return;
+    }
+    const status = await this.frames.failAttempt(entry.id, message, this.options.maxAttempts, workerId);
+    if (status === undefined) {
+      this.options.log(`frame ${entry.id}: lease lost (another worker took it over); abandoning it`);
+      return;
+    }
+    this.options.log(`frame ${entry.id} attempt ${entry.attempts} failed (${status === 'FAILED' ? 'giving up' : 'will retry'}): ${message}`);
   }
 
   private async backfillOne(entry: FrameRow): Promise<void> {
@@ -234,8 +252,9 @@ export class ProcessingWorker {
       this.backfillFailures.set(entry.id, failures);
       // A provider that is down must not burn through every old frame: back off before the next try.
       this.backfillPausedUntil = Date.now() + Math.min(300_000, 1000 * 2 ** this.backfillStreak++);
+      if (error instanceof StoreUnavailableError) return this.databaseAway(entry.id, error);
       if (failures >= this.options.maxAttempts || error instanceof PermanentStageError) {
-        await this.frames.failCompleted(entry.id, message);
+        await this.frames.failCompleted(entry.id, message).catch((reason: unknown) => this.databaseAway(entry.id, reason));
         this.backfillFailures.delete(entry.id);
         this.options.log(`frame ${entry.id} failed in backfill: ${message}`);
       }
@@ -258,7 +277,7 @@ export class ProcessingWorker {
     const unfinished = [...this.inFlight.keys()].filter((id) => id !== IDLE_WORK);
     for (const id of unfinished) {
       this.abandoned.add(id);
-      await this.frames.release(id, this.options.lease.workerId);
+      await this.frames.release(id, this.options.lease.workerId).catch((reason: unknown) => this.databaseAway(id, reason));
     }
     return { finished: frames - unfinished.length, released: unfinished.length };
   }

@@ -1,19 +1,15 @@
 // Entry point of the processor: the child process that runs the pipeline (decode, OCR, AI stages) at a lower
-// CPU priority than the HTTP server, with its own connection to the same SQLite database.
+// CPU priority than the HTTP server, with its own connection to the same database.
 import fs from 'node:fs';
 import os from 'node:os';
 import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
-import { loadEmbedder } from '../ai/semantic-status.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { createLogger } from '../log.js';
-import { createPipeline } from '../pipeline/index.js';
-import type { Pipeline } from '../pipeline/stage.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { startBackgroundCompaction } from '../services/background-compaction.js';
-import type { CompactionService } from '../services/compaction-service.js';
-import { newWorkerId, ProcessingWorker } from './processing-worker.js';
-import { CRASH_LIMIT_FACTOR, type FromProcessor, type ToProcessor } from './processor-protocol.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/ports.js';
+import { type ProcessingHost, startProcessing } from './processing-host.js';
+import type { FromProcessor, ToProcessor } from './processor-protocol.js';
 
 const log = createLogger('processor');
 const send = (message: FromProcessor) => process.send?.(message);
@@ -25,14 +21,13 @@ decodeEachImageOnce();
 // The server decides when to stop (and Ctrl-C reaches the whole process group): ignore the signals themselves.
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
-// The server is gone (crashed or killed): stop at once; its frames are recovered when it starts again.
+// The server is gone (crashed or killed): stop at once; its frames are recovered when it starts again (SQLite)
+// or when their lease runs out (PostgreSQL).
 process.on('disconnect', () => process.exit(0));
 
-let store: SqliteStore | undefined;
-let worker: ProcessingWorker | undefined;
-let pipeline: Pipeline | undefined;
+let store: Store | undefined;
+let host: ProcessingHost | undefined;
 let queryEmbedder: EmbeddingProvider | undefined;
-let compaction: CompactionService | undefined;
 
 process.on('message', (message: ToProcessor) => {
   switch (message.type) {
@@ -43,14 +38,14 @@ process.on('message', (message: ToProcessor) => {
       });
       break;
     case 'notify':
-      worker?.notify();
+      host?.worker.notify();
       break;
     case 'embed':
       void embedQuery(message);
       break;
     case 'compact':
-      compaction?.compactAllNow().then(
-        () => worker?.notify(),
+      host?.compaction.compactAllNow().then(
+        () => host?.worker.notify(),
         (error: unknown) => log(`compaction request failed: ${(error as Error).message}`),
       );
       break;
@@ -79,32 +74,17 @@ function lowerPriority(nice: number): void {
 
 async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
   const images = new ImageStore(config.dataDir);
-  store = openSqliteStore(images.paths.dbFile, { dataDir: config.dataDir, log });
-  // Only one processor runs per data dir, so whatever is PROCESSING now was interrupted (a crash or kill -9 of
-  // the server or of a previous processor): back to the queue before anything is claimed.
-  const crashLimit = config.maxAttempts * CRASH_LIMIT_FACTOR;
-  const recovered = await store.frames.recoverInterrupted(crashLimit);
-  log(`recovered ${recovered.requeued} interrupted frame(s) to PENDING${recovered.failed ? `, failed ${recovered.failed} that kept crashing` : ''}`);
-  // The embedding model is loaded here only, once: the server asks this process to embed its search queries.
-  const semantic = await loadEmbedder(config.ai.embedding);
-  if (!semantic.status.enabled && semantic.status.provider !== 'none') log(`semantic search off: ${semantic.status.reason}`);
-  queryEmbedder = semantic.provider;
-  pipeline = await createPipeline(config, images, store, semantic.provider ?? null);
-  pipeline.onStage = (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok });
-  const background = await startBackgroundCompaction(store.compaction, images, config, log);
-  compaction = background.service;
-  worker = new ProcessingWorker(store.frames, pipeline, images, {
-    // One frame more than OCR workers: the next frame is decoded while the others are being read.
-    concurrency: config.workers + 1,
-    lifoThreshold: config.lifoThreshold,
-    maxAttempts: config.maxAttempts,
-    lease: { workerId: newWorkerId(), seconds: config.leaseSeconds },
-    crashLimit,
+  store = await openStore({
+    databaseUrl: config.databaseUrl,
+    sqliteFile: images.paths.dbFile,
+    dataDir: config.dataDir,
     log,
-    idleWork: background.idleWork,
+    applicationName: 'openrecall-processor',
   });
-  worker.start();
-  send({ type: 'ready', semantic: semantic.status });
+  host = await startProcessing(config, store, log, (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok }));
+  // The embedding model is loaded here only, once: the server asks this process to embed its search queries.
+  queryEmbedder = host.embedder;
+  send({ type: 'ready', semantic: host.semantic });
 }
 
 /** How much of a search query is embedded (about what the built-in model reads in one call). */
@@ -122,8 +102,7 @@ async function embedQuery({ id, text }: Extract<ToProcessor, { type: 'embed' }>)
 }
 
 async function stop(graceMs: number): Promise<void> {
-  const report = (await worker?.stop(graceMs)) ?? { finished: 0, released: 0 };
-  await pipeline?.close();
+  const report = (await host?.stop(graceMs)) ?? { finished: 0, released: 0 };
   await store?.close();
   send({ type: 'stopped', report });
   process.disconnect?.();

@@ -161,7 +161,9 @@ export class ProcessorSupervisor {
       child.once('exit', () => {
         clearTimeout(killer);
         // A processor killed by the timer leaves frames PROCESSING: hand them back now (or, should the database
-        // be busy, at the next start, which recovers them anyway).
+        // be busy, at the next start, which recovers them anyway). A shared database has other workers, whose
+        // frames are not ours to take: there, the killed processor's frames return when their lease runs out.
+        if (this.config.databaseUrl) return resolve(report);
         this.frames.recoverInterrupted(Number.MAX_SAFE_INTEGER).then(
           ({ requeued }) => resolve({ finished: report.finished, released: report.released + requeued }),
           (error: unknown) => {

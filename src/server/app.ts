@@ -1,4 +1,5 @@
 import fastifyMultipart from '@fastify/multipart';
+import { StoreUnavailableError } from '../store/ports.js';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { randomBytes } from 'node:crypto';
@@ -62,6 +63,9 @@ declare module 'fastify' {
     receivedImages?: ReceivedImage[];
   }
 }
+
+/** What a client is told to wait while the database is away. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 export async function buildApp(services: AppServices, options: AppOptions): Promise<App> {
   const serverOptions: FastifyHttpOptions<http.Server> = {
@@ -130,6 +134,14 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof StoreUnavailableError) {
+      // The database is away (PostgreSQL restarting, a network cut): the client's request was fine, so it may
+      // come back as is. Nothing was stored; the server keeps running and reconnects by itself.
+      return reply
+        .code(503)
+        .header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS))
+        .send({ statusCode: 503, error: 'DATABASE_UNAVAILABLE', message: 'the database is unavailable right now; nothing was stored, retry later' });
+    }
     if (error instanceof ApiError) {
       return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: error.code, message: error.message });
     }

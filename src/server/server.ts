@@ -19,7 +19,8 @@ import { CompactionService } from '../services/compaction-service.js';
 import { compactionRoutes } from './routes/compaction.js';
 import { acquireDataDirLock } from '../store/data-dir-lock.js';
 import type { Db } from '../store/sqlite/database.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';
 import { VERSION } from '../version.js';
 import { buildApp, type App } from './app.js';
@@ -33,6 +34,9 @@ import { mcpRoutes } from './routes/mcp.js';
 import { ActivityService } from '../services/activity-service.js';
 import { ClientsService } from '../services/clients-service.js';
 import { effectiveServerSettings } from '../services/server-settings.js';
+
+/** An unreferenced upload this old on a shared data dir belongs to no server's request in flight. */
+const ORPHAN_AGE_SHARED_MS = 3_600_000;
 
 export interface RunningServer {
   app: App;
@@ -51,20 +55,30 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
   const images = new ImageStore(config.dataDir);
   images.ensureDirectories();
-  const releaseLock = acquireDataDirLock(config.dataDir);
-  let store: SqliteStore | undefined;
+  // With SQLite one server owns the data dir. With PostgreSQL several servers share it (and the database).
+  const shared = config.databaseUrl !== undefined;
+  const releaseLock = shared ? () => {} : acquireDataDirLock(config.dataDir);
+  let store: Store | undefined;
   let processor: ProcessorSupervisor | undefined;
   try {
-    const opened = openSqliteStore(images.paths.dbFile, { dataDir: config.dataDir, log, checkpoints: false });
+    const opened = await openStore({
+      databaseUrl: config.databaseUrl,
+      sqliteFile: images.paths.dbFile,
+      dataDir: config.dataDir,
+      log,
+      checkpoints: false,
+      applicationName: 'openrecall-server',
+    });
     store = opened;
     const repo = store.frames;
 
-    const orphans = images.removeOrphanIncoming(await repo.referencedPaths('screenshots/incoming/'));
+    // Another server's upload in flight is an unreferenced file too: on a shared data dir only old ones go.
+    const orphans = images.removeOrphanIncoming(await repo.referencedPaths('screenshots/incoming/'), shared ? ORPHAN_AGE_SHARED_MS : 0);
     if (orphans) log(`removed ${orphans} orphan upload file(s)`);
 
     // The built-in model lives in the processor only (queries are embedded there, over IPC). Other providers are
-    // loaded here too: a bad local model stops start-up with its reason.
-    const inProcessor = config.ai.embedding.provider === 'builtin';
+    // loaded here too, and the built-in one when this server has no processor: a bad local model stops start-up.
+    const inProcessor = config.ai.embedding.provider === 'builtin' && !config.noProcessing;
     const own = inProcessor ? undefined : await loadEmbedder(config.ai.embedding);
     let embedder: EmbeddingProvider | undefined = own?.provider;
     const embeddings = store.embeddings;
@@ -77,7 +91,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     });
     const running = new ProcessorSupervisor(config, repo, log, (stage, seconds, ok) => metrics.observeStage(stage, seconds, ok));
     processor = running;
-    await running.start();
+    if (config.noProcessing) log('processing off (--no-processing): frames wait for `openrecall worker` processes');
+    else await running.start();
     const semanticStatus = (): SemanticStatus =>
       (inProcessor ? running.semantic : own?.status) ?? {
         enabled: false,
@@ -170,17 +185,26 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     // Retention's first run (and the walk of thumbnails/) happens in the background: start-up does not wait for it.
     retention.start().catch((error: unknown) => log(`retention run failed: ${(error as Error).message}`));
 
-    const openStore = store;
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
         const [, report] = await Promise.all([app.close(), running.stop(config.shutdownGraceMs), retention.stop()]);
         log(`shutdown: ${report.finished} frame(s) finished, ${report.released} returned to PENDING`);
         await embedder?.close?.();
-        await openStore.close();
+        await opened.close();
         releaseLock();
       })());
-    return { app, store, db: store.db, url, processor: running, close };
+    return {
+      app,
+      store: opened,
+      get db(): Db {
+        if (opened.kind !== 'sqlite') throw new Error('server.db exists with SQLite only');
+        return (opened as SqliteStore).db;
+      },
+      url,
+      processor: running,
+      close,
+    };
   } catch (error) {
     await processor?.stop(0);
     await store?.close();

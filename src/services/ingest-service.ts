@@ -3,7 +3,7 @@ import { ImageFormatError, type ImageInfo } from '../images/image-format.js';
 import type { ImageStore } from '../images/image-store.js';
 import { ReceivedImage } from '../images/received-image.js';
 import { isDiskFull } from '../files/disk-full.js';
-import { type FramesRepository, modeFor, type ProcessingMode } from '../store/ports.js';
+import { type FramesRepository, modeFor, type ProcessingMode, StoreUnavailableError } from '../store/ports.js';
 
 export interface Upload {
   /** Already on disk as a part file (receive()); accept() commits or discards it. */
@@ -82,7 +82,10 @@ export class IngestService {
         receivedAt: Date.now() / 1000,
       });
     } catch (error) {
-      this.images.removeSync(imagePath);
+      // A connection that broke after the insert was sent may have committed the row: then its file must stay
+      // (the client's retry with the same capture_id is answered as a duplicate of it). If not, it is an orphan
+      // that a later start removes.
+      if (!(error instanceof StoreUnavailableError && error.maybeCommitted)) this.images.removeSync(imagePath);
       throw storageError(error);
     }
     if (inserted.duplicate) {

@@ -380,9 +380,27 @@ export interface SettingsRepository {
 // ---------------------------------------------------------------------------------------------------------
 // The store as a whole
 
+/**
+ * The store cannot be opened: the database is unreachable or refuses us, or its schema is newer than this
+ * program. The message is one line for the user (naming the setting to fix, never a password).
+ */
+export class StoreOpenError extends Error {
+  override readonly name: string = 'StoreOpenError';
+}
+
 /** The database cannot be reached right now (PostgreSQL down, a network cut): the HTTP layer answers 503. */
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
+  /**
+   * False when the statement never reached the database (no connection could be made); true when the
+   * connection broke after it was sent, so it may have been committed.
+   */
+  readonly maybeCommitted: boolean;
+
+  constructor(message: string, options: ErrorOptions & { maybeCommitted?: boolean } = {}) {
+    super(message, options);
+    this.maybeCommitted = options.maybeCommitted ?? true;
+  }
 }
 
 export interface Store {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { StoreOpenError } from '../ports.js';
 import { query, withClient } from './pg-query.js';
 
 export interface PgMigration {
@@ -15,8 +16,8 @@ const SCHEMA_TABLE = `CREATE TABLE IF NOT EXISTS openrecall_schema (
   applied_at timestamptz NOT NULL DEFAULT now()
 )`;
 
-export class SchemaTooNewError extends Error {
-  override readonly name = 'SchemaTooNewError';
+export class SchemaTooNewError extends StoreOpenError {
+  override readonly name: string = 'SchemaTooNewError';
 }
 
 /** Applies the migrations this database lacks, one transaction each; refuses a database from a newer OpenRecall. */

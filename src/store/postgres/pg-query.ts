@@ -16,10 +16,19 @@ export function isUnavailable(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed/i.test(error.message);
 }
 
+const CONNECT_ERRNOS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** No connection could be opened, so no statement was sent (57P03: starting up; 53300: no free slot). */
+function beforeConnecting(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECT_ERRNOS.has(code) || code === '57P03' || code === '53300')) return true;
+  return /timeout exceeded when trying to connect/i.test((error as Error).message);
+}
+
 /** Rethrows a connection failure as StoreUnavailableError (the HTTP layer answers 503), anything else as is. */
 export function translate(error: unknown): never {
   if (error instanceof StoreUnavailableError || !isUnavailable(error)) throw error;
-  throw new StoreUnavailableError(`database unavailable: ${(error as Error).message}`, { cause: error });
+  throw new StoreUnavailableError(`database unavailable: ${(error as Error).message}`, { cause: error, maybeCommitted: !beforeConnecting(error) });
 }
 
 /** Every statement of the PostgreSQL store goes through here. */

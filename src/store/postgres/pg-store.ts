@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { type Store, StoreUnavailableError } from '../ports.js';
+import { type Store, StoreOpenError, StoreUnavailableError } from '../ports.js';
 import { PgActivityRepository } from './pg-activity-repository.js';
 import { PgCjkIndexRepository } from './pg-cjk-index-repository.js';
 import { PgClientsRepository } from './pg-clients-repository.js';
@@ -38,7 +38,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   try {
     checkDatabaseUrl(url);
   } catch (error) {
-    throw new Error(connectionErrorMessage(url, error));
+    throw new StoreOpenError(connectionErrorMessage(url, error));
   }
   const connection: pg.ClientConfig = {
     connectionString: url,
@@ -59,7 +59,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await pool.end().catch(() => {});
     const cause = error instanceof StoreUnavailableError ? error.cause : error;
     if (error instanceof SchemaTooNewError || !isConnectionFailure(cause)) throw error;
-    throw new Error(connectionErrorMessage(url, cause));
+    throw new StoreOpenError(connectionErrorMessage(url, cause));
   }
   const listener = new PendingListener(connection, log);
   return {

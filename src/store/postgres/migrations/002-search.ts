@@ -49,7 +49,6 @@ CREATE INDEX entries_search_words ON entries USING gin (search_words);
 CREATE INDEX entries_title_trgm ON entries USING gin (title gin_trgm_ops);
 CREATE INDEX entries_app_trgm ON entries USING gin (app gin_trgm_ops);
 CREATE INDEX entries_description_trgm ON entries USING gin (description gin_trgm_ops);
-CREATE INDEX IF NOT EXISTS entries_app_lower_timestamp ON entries (lower(app), timestamp);
 
 ALTER TABLE entries ADD COLUMN cjk_grams text;
 CREATE INDEX entries_cjk_grams ON entries USING gin (to_tsvector('simple'::regconfig, cjk_grams)) WHERE cjk_grams IS NOT NULL;

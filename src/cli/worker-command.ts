@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import { ConfigError, loadServerConfig } from '../config.js';
+import { decodeEachImageOnce } from '../images/codec.js';
+import { ImageStore } from '../images/image-store.js';
+import { createLogger } from '../log.js';
+import { checkOcrLanguages } from '../pipeline/ocr/languages.js';
+import { startProcessing } from '../processor/processing-host.js';
+import { openStore } from '../store/open-store.js';
+import { runUntilSignal } from './server-command.js';
+import { UsageError } from './usage-error.js';
+
+/**
+ * `openrecall worker`: the processing stages alone (OCR, AI description, embedding), on any machine that reaches
+ * the PostgreSQL database and mounts the servers' data dir. Frames are claimed with a lease; LISTEN/NOTIFY wakes
+ * the worker when any server queues one. SIGINT/SIGTERM finish the frames in flight (within
+ * OPENRECALL_SHUTDOWN_GRACE_SECONDS) and hand the rest back.
+ */
+export async function workerCommand(args: string[]): Promise<number> {
+  if (args.length > 0) throw new UsageError(`unknown option ${args[0]}; usage: openrecall worker`);
+  const config = loadServerConfig();
+  if (!config.databaseUrl) {
+    throw new ConfigError(
+      'openrecall worker needs OPENRECALL_DATABASE_URL=postgres://… (the database the servers share); with SQLite, `openrecall server` processes its own frames',
+    );
+  }
+  const images = new ImageStore(config.dataDir);
+  if (!fs.existsSync(images.paths.screenshots)) {
+    throw new ConfigError(
+      `OPENRECALL_DATA_DIR=${config.dataDir} has no screenshots/: mount the data dir the servers share there (the worker reads their uploads and writes the processed frames)`,
+    );
+  }
+  checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
+  decodeEachImageOnce();
+  const log = createLogger('worker');
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    sqliteFile: images.paths.dbFile,
+    dataDir: config.dataDir,
+    log,
+    applicationName: 'openrecall-worker',
+  });
+  try {
+    const host = await startProcessing(config, store, log);
+    log(
+      `worker ${host.workerId} ready (OCR: ${config.ocrEngine} ${config.ocrLanguages} x${config.workers}, semantic: ${host.semantic.enabled ? host.semantic.model : 'off'}, lease ${config.leaseSeconds} s)`,
+    );
+    return await runUntilSignal(log, `finishing frames in flight (grace ${config.shutdownGraceMs / 1000} s)`, async () => {
+      const report = await host.stop(config.shutdownGraceMs);
+      log(`stopped: ${report.finished} frame(s) finished, ${report.released} returned to PENDING`);
+    });
+  } finally {
+    await store.close();
+  }
+}

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { query as runQuery } from './pg-query.js';
 import { cjkIndexText } from '../cjk.js';
 import type { CjkIndexRepository } from '../ports.js';
 
@@ -10,6 +11,6 @@ export class PgCjkIndexRepository implements CjkIndexRepository {
   constructor(private readonly pool: pg.Pool) {}
 
   async save(entryId: number, text: string | null): Promise<void> {
-    await this.pool.query('UPDATE entries SET cjk_grams = $2 WHERE id = $1', [entryId, cjkIndexText(text) ?? null]);
+    await runQuery(this.pool, 'UPDATE entries SET cjk_grams = $2 WHERE id = $1', [entryId, cjkIndexText(text) ?? null]);
   }
 }

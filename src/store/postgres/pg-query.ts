@@ -58,12 +58,19 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
     translate(error);
   }
   let broken: Error | undefined;
+  // The pool listens for errors of idle clients only: a checked-out client whose connection drops (the server
+  // going away while a lock is held) emits 'error', which without a listener would end the process.
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
   try {
     return await work(client);
   } catch (error) {
     if (error instanceof StoreUnavailableError || isUnavailable(error)) broken = error as Error;
     throw error;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

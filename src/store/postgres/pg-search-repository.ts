@@ -24,6 +24,7 @@ import {
   substringMatch,
   wordsMatch,
 } from './pg-search-query.js';
+import { query as runQuery } from './pg-query.js';
 import { pgSnippets } from './pg-snippets.js';
 
 /**
@@ -50,7 +51,8 @@ interface Part {
 /** A row count for LIMIT/OFFSET: a whole number, never negative. */
 const rowCount = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
 const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id - a.id;
-const toRanked = (r: { id: string | number; score: number | string; timestamp: number }): RankedId => ({
+type RankedRow = { id: string | number; score: number | string; timestamp: number };
+const toRanked = (r: RankedRow): RankedId => ({
   id: Number(r.id),
   score: Number(r.score),
   timestamp: r.timestamp,
@@ -142,7 +144,7 @@ export class PgSearchRepository implements SearchRepository {
     const p = part(params);
     if (!p) return 0;
     const sql = `SELECT count(*)::int AS n FROM (SELECT 1 FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} LIMIT ${COUNT_CAP}) m`;
-    return (await this.pool.query<{ n: number }>(sql, params.values)).rows[0]!.n;
+    return (await runQuery<{ n: number }>(this.pool, sql, params.values))[0]!.n;
   }
 
   /** Matching frames among the RANK_WINDOW most recent matches, best first or newest first. */
@@ -155,7 +157,7 @@ export class PgSearchRepository implements SearchRepository {
     const sql = `WITH w AS (SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} ORDER BY e.id DESC LIMIT ${RANK_WINDOW})
       SELECT e.id, ${p.score()} AS score, e.timestamp FROM w JOIN entries e ON e.id = w.id
       ORDER BY ${order} LIMIT ${params.add(limit, 'int8')}`;
-    return (await this.pool.query(sql, params.values)).rows.map(toRanked);
+    return (await runQuery<RankedRow>(this.pool, sql, params.values)).map(toRanked);
   }
 
   async browse(filters: SearchFilters, limit: number, offset: number, exclude: Term[]): Promise<{ ids: RankedId[]; total: number }> {
@@ -168,8 +170,11 @@ export class PgSearchRepository implements SearchRepository {
       ORDER BY e.timestamp DESC, e.id DESC LIMIT ${page.add(rowCount(limit), 'int8')} OFFSET ${page.add(rowCount(offset), 'int8')}`;
     const counted = new SqlParams();
     const countSql = `SELECT count(*)::int AS n FROM (SELECT 1 FROM entries e WHERE ${where(counted)} LIMIT ${COUNT_CAP}) m`;
-    const [rows, total] = await Promise.all([this.pool.query(pageSql, page.values), this.pool.query<{ n: number }>(countSql, counted.values)]);
-    return { ids: rows.rows.map(toRanked), total: total.rows[0]!.n };
+    const [rows, total] = await Promise.all([
+      runQuery<RankedRow>(this.pool, pageSql, page.values),
+      runQuery<{ n: number }>(this.pool, countSql, counted.values),
+    ]);
+    return { ids: rows.map(toRanked), total: total[0]!.n };
   }
 
   snippets(query: ParsedQuery, candidates: Array<{ id: number; source: KeywordSource }>): Promise<Map<number, string>> {
@@ -178,7 +183,8 @@ export class PgSearchRepository implements SearchRepository {
 
   async rows(ids: number[]): Promise<Map<number, HitRow>> {
     if (ids.length === 0) return new Map();
-    const { rows } = await this.pool.query<HitRow & { id: string }>(
+    const rows = await runQuery<HitRow & { id: string }>(
+      this.pool,
       'SELECT id, timestamp, app, title, status, text, description FROM entries WHERE id = ANY($1::bigint[])',
       [ids],
     );
@@ -188,14 +194,14 @@ export class PgSearchRepository implements SearchRepository {
   async filteredIds(filters: SearchFilters, max: number): Promise<Set<number> | undefined> {
     const params = new SqlParams();
     const sql = `SELECT e.id FROM entries e WHERE ${filterSql(filters, params)} LIMIT ${params.add(rowCount(max) + 1, 'int8')}`;
-    const ids = (await this.pool.query<{ id: string }>(sql, params.values)).rows.map((r) => Number(r.id));
+    const ids = (await runQuery<{ id: string }>(this.pool, sql, params.values)).map((r) => Number(r.id));
     return ids.length > max ? undefined : new Set(ids);
   }
 
   async apps(): Promise<Array<{ app: string; count: number }>> {
-    const { rows } = await this.pool.query<{ app: string; count: number }>(
+    return runQuery<{ app: string; count: number }>(
+      this.pool,
       `SELECT app, count(*)::int AS count FROM entries WHERE app IS NOT NULL AND app <> '' GROUP BY app ORDER BY count DESC, app LIMIT 500`,
     );
-    return rows;
   }
 }

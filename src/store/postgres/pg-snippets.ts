@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { query as runQuery } from './pg-query.js';
 import { cjkRuns } from '../cjk.js';
 import type { KeywordSource, ParsedQuery } from '../ports.js';
 import { ELLIPSIS, MARK_END, MARK_START } from '../snippet-marks.js';
@@ -38,7 +39,7 @@ export async function pgSnippets(pool: pg.Pool, query: ParsedQuery, candidates: 
     ).join('');
   }
   const sql = `SELECT e.id, e.text, e.description, e.title, e.app${headlines} FROM entries e WHERE e.id = ANY(${ids})`;
-  const rows = new Map((await pool.query<Row>(sql, params.values)).rows.map((r) => [Number(r.id), r]));
+  const rows = new Map((await runQuery<Row>(pool, sql, params.values)).map((r) => [Number(r.id), r]));
 
   const terms = query.include.map((t) => t.text);
   const cjkNeedles = terms.flatMap((t) => cjkRuns(t)).map((run) => Array.from(run).map(escapeRegExp).join('\\s?'));

@@ -60,6 +60,11 @@ export async function runChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> 
   }
 
   await displayChecks(env, add);
+  if (server?.databaseUrl) {
+    const { probePostgres } = await import('../store/postgres/pg-probe.js');
+    const probe = await probePostgres(server.databaseUrl);
+    add('database', probe.status, probe.message);
+  }
   if (server) {
     dataDirCheck(server.dataDir, add);
     diskCheck(server, add);

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { LocalFrameFiles } from '../src/images/frame-files.js';
 import { ImageStore } from '../src/images/image-store.js';
 import { type ClaimedFrame, Pipeline, PermanentStageError, type PipelineStage } from '../src/pipeline/stage.js';
 import { ProcessingWorker } from '../src/processor/processing-worker.js';
@@ -132,7 +133,7 @@ describe('atomic claims', () => {
         concurrent--;
       },
     };
-    const worker = new ProcessingWorker(repo, new Pipeline([stage]), new ImageStore(dataDir), {
+    const worker = new ProcessingWorker(repo, new Pipeline([stage]), new LocalFrameFiles(new ImageStore(dataDir)), {
       concurrency: 16,
       lifoThreshold: 10,
       maxAttempts: 3,
@@ -157,7 +158,7 @@ describe('atomic claims', () => {
 
 describe('failures and retries', () => {
   function workerWith(repo: FramesRepository, dataDir: string, stage: PipelineStage, maxAttempts = 3) {
-    return new ProcessingWorker(repo, new Pipeline([stage]), new ImageStore(dataDir), {
+    return new ProcessingWorker(repo, new Pipeline([stage]), new LocalFrameFiles(new ImageStore(dataDir)), {
       concurrency: 2,
       lifoThreshold: 10,
       maxAttempts,
@@ -253,7 +254,7 @@ describe('failures and retries', () => {
         if (++describeRuns < 2) throw new PermanentStageError('bad reply');
       },
     };
-    const worker = new ProcessingWorker(repo, new Pipeline([ocr, describeStage]), new ImageStore(dataDir), {
+    const worker = new ProcessingWorker(repo, new Pipeline([ocr, describeStage]), new LocalFrameFiles(new ImageStore(dataDir)), {
       concurrency: 1,
       lifoThreshold: 10,
       maxAttempts: 3,
@@ -302,7 +303,7 @@ describe('a lost lease', () => {
         await claimed.save({ text: 'late' });
       },
     };
-    const worker = new ProcessingWorker(repo, new Pipeline([stage]), new ImageStore(dataDir), {
+    const worker = new ProcessingWorker(repo, new Pipeline([stage]), new LocalFrameFiles(new ImageStore(dataDir)), {
       concurrency: 1,
       lifoThreshold: 10,
       maxAttempts: 3,

@@ -15,3 +15,4 @@ export * from './clients.js';
 export * from './activity.js';
 export * from './time.js';
 export * from './entry-resource.js';
+export * from './worker-files.js';

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
-import { ConfigError, loadServerConfig } from '../config.js';
+import { ApiClient } from '../api-client/client.js';
+import { RemoteFrameFiles } from '../api-client/remote-frame-files.js';
+import { apiToken, apiUrl, ConfigError, loadServerConfig } from '../config.js';
 import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
@@ -10,8 +12,25 @@ import { runUntilSignal } from './server-command.js';
 import { UsageError } from './usage-error.js';
 
 /**
+ * The worker reads the servers' uploads and writes the processed frames in the data dir they share: directly
+ * when it is mounted here, otherwise through a server's HTTP API (OPENRECALL_API_URL, OPENRECALL_API_TOKEN).
+ */
+async function filesThroughServer(images: ImageStore): Promise<RemoteFrameFiles | undefined> {
+  if (fs.existsSync(images.paths.screenshots)) return undefined;
+  if (!process.env.OPENRECALL_API_URL) {
+    throw new ConfigError(
+      `OPENRECALL_DATA_DIR=${images.paths.root} has no screenshots/: mount the data dir the servers share there, or set OPENRECALL_API_URL (and OPENRECALL_API_TOKEN) to reach the frames through a server`,
+    );
+  }
+  const client = ApiClient.fromEnv();
+  // Fails now, with the reason (unreachable, wrong token), rather than on every frame later.
+  await client.queueStatus();
+  return new RemoteFrameFiles(client.baseUrl, apiToken());
+}
+
+/**
  * `openrecall worker`: the processing stages alone (OCR, AI description, embedding), on any machine that reaches
- * the PostgreSQL database and mounts the servers' data dir. Frames are claimed with a lease; LISTEN/NOTIFY wakes
+ * the PostgreSQL database and mounts the servers' data dir (or reaches a server's API). Frames are claimed with a lease; LISTEN/NOTIFY wakes
  * the worker when any server queues one. SIGINT/SIGTERM finish the frames in flight (within
  * OPENRECALL_SHUTDOWN_GRACE_SECONDS) and hand the rest back.
  */
@@ -24,11 +43,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     );
   }
   const images = new ImageStore(config.dataDir);
-  if (!fs.existsSync(images.paths.screenshots)) {
-    throw new ConfigError(
-      `OPENRECALL_DATA_DIR=${config.dataDir} has no screenshots/: mount the data dir the servers share there (the worker reads their uploads and writes the processed frames)`,
-    );
-  }
+  const remoteFiles = await filesThroughServer(images);
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
   decodeEachImageOnce();
   const log = createLogger('worker');
@@ -40,9 +55,10 @@ export async function workerCommand(args: string[]): Promise<number> {
     applicationName: 'openrecall-worker',
   });
   try {
-    const host = await startProcessing(config, store, log);
+    const host = await startProcessing(config, store, log, remoteFiles ? { remoteFiles } : {});
+    const where = remoteFiles ? `frames through ${apiUrl()}` : `data dir ${config.dataDir}`;
     log(
-      `worker ${host.workerId} ready (OCR: ${config.ocrEngine} ${config.ocrLanguages} x${config.workers}, semantic: ${host.semantic.enabled ? host.semantic.model : 'off'}, lease ${config.leaseSeconds} s)`,
+      `worker ${host.workerId} ready (${where}; OCR: ${config.ocrEngine} ${config.ocrLanguages} x${config.workers}, semantic: ${host.semantic.enabled ? host.semantic.model : 'off'}, lease ${config.leaseSeconds} s)`,
     );
     return await runUntilSignal(log, `finishing frames in flight (grace ${config.shutdownGraceMs / 1000} s)`, async () => {
       const report = await host.stop(config.shutdownGraceMs);

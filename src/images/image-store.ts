@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dataPaths, type DataPaths } from '../config.js';
 import { writeFileAtomic } from '../files/atomic-write.js';
+import { isIncomingPath, storedFramePath, thumbnailFramePath } from './frame-paths.js';
 
 export class PathOutsideDataDirError extends Error {}
 
@@ -34,18 +35,16 @@ export class ImageStore {
     return `screenshots/incoming/${crypto.randomUUID()}.${extension}`;
   }
 
-  /** Final home of a processed frame, grouped by UTC day so no directory grows without bound. */
   storedPath(id: number, timestamp: number): string {
-    const day = new Date(timestamp * 1000).toISOString().slice(0, 10).replaceAll('-', '/');
-    return `screenshots/${day}/${id}.webp`;
+    return storedFramePath(id, timestamp);
   }
 
   thumbnailPath(id: number): string {
-    return `thumbnails/${id}.webp`;
+    return thumbnailFramePath(id);
   }
 
   isIncoming(relative: string | null): boolean {
-    return relative?.startsWith('screenshots/incoming/') ?? false;
+    return isIncomingPath(relative);
   }
 
   /**

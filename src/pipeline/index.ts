@@ -2,7 +2,7 @@ import { createEmbeddingProvider } from '../ai/index.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { VlmClient } from '../ai/vlm-client.js';
 import type { ServerConfig } from '../config.js';
-import type { ImageStore } from '../images/image-store.js';
+import type { FrameFiles } from '../images/frame-files.js';
 import type { Store } from '../store/ports.js';
 import { DescribeStage } from './describe-stage.js';
 import { EmbedStage } from './embed-stage.js';
@@ -18,7 +18,7 @@ import { StoreImageStage } from './store-image-stage.js';
  */
 export async function createPipeline(
   config: ServerConfig,
-  images: ImageStore,
+  images: FrameFiles,
   store: Pick<Store, 'cjkIndex' | 'frames' | 'embeddings'>,
   /** An embedding provider loaded already (null: none); by default the configured one is loaded here. */
   embedder?: EmbeddingProvider | null,

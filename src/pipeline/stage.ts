@@ -1,7 +1,5 @@
 import { decodeGreyscale as decode } from '../images/codec.js';
-import { compactedReader } from '../images/compaction/frame-reader.js';
-import { isCompactedPath } from '../images/compaction/manifest.js';
-import type { ImageStore } from '../images/image-store.js';
+import type { FrameFiles } from '../images/frame-files.js';
 import { type FramePatch, type FrameRow, StoreUnavailableError } from '../store/ports.js';
 
 /** An error that retrying cannot fix (the image is gone or cannot be decoded): the frame fails at once. */
@@ -26,7 +24,7 @@ export class ClaimedFrame {
 
   constructor(
     public row: FrameRow,
-    readonly images: ImageStore,
+    readonly files: FrameFiles,
     /** Persists a stage's results at once, so a later stage's failure does not lose them; false when refused. */
     private readonly persist: (patch: FramePatch) => Promise<boolean>,
   ) {}
@@ -41,9 +39,8 @@ export class ClaimedFrame {
     const relative = this.row.image_path;
     if (!relative) throw new PermanentStageError('image not found');
     try {
-      // A compacted frame (a backfill stage on an old frame) is rebuilt as a PNG.
-      if (isCompactedPath(relative)) return await compactedReader(this.images).png(relative);
-      return await this.images.read(relative);
+      // A compacted frame (a backfill stage on an old frame) comes rebuilt as a PNG.
+      return await this.files.readFrame(relative);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new PermanentStageError('image not found');
       throw error;

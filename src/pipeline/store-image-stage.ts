@@ -1,5 +1,5 @@
 import { decodeGreyscale, encodeStoredWebp, type GreyPixels, thumbnail } from '../images/codec.js';
-import type { ImageStore } from '../images/image-store.js';
+import type { FrameFiles } from '../images/frame-files.js';
 import type { FrameRow } from '../store/ports.js';
 import { PermanentStageError, type ClaimedFrame, type PipelineStage } from './stage.js';
 
@@ -11,7 +11,7 @@ import { PermanentStageError, type ClaimedFrame, type PipelineStage } from './st
 export class StoreImageStage implements PipelineStage {
   readonly name = 'image';
 
-  constructor(private readonly images: ImageStore) {}
+  constructor(private readonly images: FrameFiles) {}
 
   isNeeded(row: FrameRow): boolean {
     return this.images.isIncoming(row.image_path);

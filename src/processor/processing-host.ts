@@ -1,6 +1,7 @@
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { loadEmbedder, type SemanticStatus } from '../ai/semantic-status.js';
 import type { ServerConfig } from '../config.js';
+import { type FrameFiles, LocalFrameFiles } from '../images/frame-files.js';
 import { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
 import { createPipeline } from '../pipeline/index.js';
@@ -17,18 +18,24 @@ export interface ProcessingHost {
   semantic: SemanticStatus;
   /** The loaded embedding model (the server embeds its queries with it over IPC). */
   embedder: EmbeddingProvider | undefined;
-  compaction: CompactionService;
+  /** Absent in a worker without the data dir. */
+  compaction: CompactionService | undefined;
   /** Stops claiming, lets frames in flight finish within `graceMs`, hands the rest back; the store stays open. */
   stop(graceMs: number): Promise<ShutdownReport>;
 }
 
-export async function startProcessing(
-  config: ServerConfig,
-  store: Store,
-  log: Logger,
-  onStage?: (stage: string, seconds: number, ok: boolean) => void,
-): Promise<ProcessingHost> {
+export interface ProcessingOptions {
+  onStage?: (stage: string, seconds: number, ok: boolean) => void;
+  /**
+   * Where frames are read and written: the mounted data dir (default), or the server's HTTP API for a worker
+   * without it. Compaction works on the data dir itself, so it runs only where the data dir is mounted.
+   */
+  remoteFiles?: FrameFiles;
+}
+
+export async function startProcessing(config: ServerConfig, store: Store, log: Logger, options: ProcessingOptions = {}): Promise<ProcessingHost> {
   const images = new ImageStore(config.dataDir);
+  const files = options.remoteFiles ?? new LocalFrameFiles(images);
   const crashLimit = config.maxAttempts * CRASH_LIMIT_FACTOR;
   if (store.kind === 'sqlite') {
     // Only one processor runs per SQLite data dir, so whatever is PROCESSING now was interrupted (a crash or
@@ -39,12 +46,14 @@ export async function startProcessing(
   // With a shared database other workers are alive: only frames whose lease ran out return (the worker does that).
   const semantic = await loadEmbedder(config.ai.embedding);
   if (!semantic.status.enabled && semantic.status.provider !== 'none') log(`semantic search off: ${semantic.status.reason}`);
-  const pipeline = await createPipeline(config, images, store, semantic.provider ?? null);
-  if (onStage) pipeline.onStage = onStage;
+  const pipeline = await createPipeline(config, files, store, semantic.provider ?? null);
+  if (options.onStage) pipeline.onStage = options.onStage;
   // Several processes may share one data dir (PostgreSQL): compaction and its journal belong to one at a time.
-  const background = await startBackgroundCompaction(store.compaction, images, config, log, (task) => store.withExclusiveLock('compaction', task));
+  const background = options.remoteFiles
+    ? undefined
+    : await startBackgroundCompaction(store.compaction, images, config, log, (task) => store.withExclusiveLock('compaction', task));
   const workerId = newWorkerId();
-  const worker = new ProcessingWorker(store.frames, pipeline, images, {
+  const worker = new ProcessingWorker(store.frames, pipeline, files, {
     // One frame more than OCR workers: the next frame is decoded while the others are being read.
     concurrency: config.workers + 1,
     lifoThreshold: config.lifoThreshold,
@@ -52,7 +61,7 @@ export async function startProcessing(
     lease: { workerId, seconds: config.leaseSeconds },
     crashLimit,
     log,
-    idleWork: background.idleWork,
+    ...(background ? { idleWork: background.idleWork } : {}),
   });
   worker.start();
   // PostgreSQL: frames queued by any server wake this worker at once (LISTEN/NOTIFY).
@@ -62,7 +71,7 @@ export async function startProcessing(
     worker,
     semantic: semantic.status,
     embedder: semantic.provider,
-    compaction: background.service,
+    compaction: background?.service,
     stop: async (graceMs) => {
       await unsubscribe();
       const report = await worker.stop(graceMs);

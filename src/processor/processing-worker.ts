@@ -1,4 +1,4 @@
-import type { ImageStore } from '../images/image-store.js';
+import type { FrameFiles } from '../images/frame-files.js';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ClaimedFrame, isDiskFull, LeaseLostError, PermanentStageError, type Pipeline } from '../pipeline/stage.js';
@@ -58,7 +58,7 @@ export class ProcessingWorker {
   constructor(
     private readonly frames: FramesRepository,
     private readonly pipeline: Pipeline,
-    private readonly images: ImageStore,
+    private readonly images: FrameFiles,
     private readonly options: ProcessingWorkerOptions,
   ) {}
 

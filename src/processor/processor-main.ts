@@ -44,7 +44,7 @@ process.on('message', (message: ToProcessor) => {
       void embedQuery(message);
       break;
     case 'compact':
-      host?.compaction.compactAllNow().then(
+      host?.compaction?.compactAllNow().then(
         () => host?.worker.notify(),
         (error: unknown) => log(`compaction request failed: ${(error as Error).message}`),
       );
@@ -81,7 +81,7 @@ async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promi
     log,
     applicationName: 'openrecall-processor',
   });
-  host = await startProcessing(config, store, log, (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok }));
+  host = await startProcessing(config, store, log, { onStage: (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok }) });
   // The embedding model is loaded here only, once: the server asks this process to embed its search queries.
   queryEmbedder = host.embedder;
   send({ type: 'ready', semantic: host.semantic });

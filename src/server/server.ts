@@ -27,6 +27,8 @@ import { buildApp, type App } from './app.js';
 import { storageRoutes } from './routes/storage.js';
 import { timelineRoutes } from './routes/timeline.js';
 import { webRoutes } from './routes/web.js';
+import { workerFilesRoutes } from './routes/worker-files.js';
+import { DataFilesService } from '../services/data-files-service.js';
 import { configRoutes } from './routes/config.js';
 import { heartbeatRoutes } from './routes/heartbeat.js';
 import { activityRoutes } from './routes/activity.js';
@@ -174,6 +176,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
             running.compactNow();
             return compaction.status();
           }),
+          workerFilesRoutes(new DataFilesService(images), config.maxUploadBytes),
           webRoutes(),
         ],
       },

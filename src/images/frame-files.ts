@@ -1,0 +1,47 @@
+import { compactedReader } from './compaction/frame-reader.js';
+import { isCompactedPath } from './compaction/manifest.js';
+import type { ImageStore } from './image-store.js';
+
+/**
+ * The data dir's files as the processing stages use them (paths relative to the data dir). A worker with the
+ * data dir mounted uses it directly; one without goes through the server's HTTP API (api-client/).
+ */
+export interface FrameFiles {
+  /** A frame's image bytes; a compacted frame is rebuilt as PNG. Rejects with code ENOENT when it is gone. */
+  readFrame(relative: string): Promise<Buffer>;
+  /** Writes a processed frame or thumbnail so that a crash leaves the whole file or nothing. */
+  writeAtomic(relative: string, bytes: Buffer): Promise<void>;
+  remove(relative: string | null): Promise<void>;
+  isIncoming(relative: string | null): boolean;
+  storedPath(id: number, timestamp: number): string;
+  thumbnailPath(id: number): string;
+}
+
+/** The mounted data dir. */
+export class LocalFrameFiles implements FrameFiles {
+  constructor(readonly images: ImageStore) {}
+
+  readFrame(relative: string): Promise<Buffer> {
+    return isCompactedPath(relative) ? compactedReader(this.images).png(relative) : this.images.read(relative);
+  }
+
+  writeAtomic(relative: string, bytes: Buffer): Promise<void> {
+    return this.images.writeAtomic(relative, bytes);
+  }
+
+  remove(relative: string | null): Promise<void> {
+    return this.images.remove(relative);
+  }
+
+  isIncoming(relative: string | null): boolean {
+    return this.images.isIncoming(relative);
+  }
+
+  storedPath(id: number, timestamp: number): string {
+    return this.images.storedPath(id, timestamp);
+  }
+
+  thumbnailPath(id: number): string {
+    return this.images.thumbnailPath(id);
+  }
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { uploadFrame } from '../../src/api-client/upload.js';
+import { getJson, waitUntil } from '../helpers/api.js';
+import { createTestDatabase } from '../helpers/postgres.js';
+import { listFilesRecursive } from '../helpers/temp-dir.js';
+import { dataDirFor, deploymentEnv, startServer, startWorker, textFrame } from './helpers.js';
+
+const TOKEN = 'remote-worker-test-token-0123456789';
+
+test('a worker without the data dir processes frames through the server API (token required)', async (t) => {
+  const db = await createTestDatabase();
+  t.after(() => db.drop());
+  const dataDir = dataDirFor();
+  const server = await startServer(deploymentEnv(db.url, dataDir, { OPENRECALL_API_TOKEN: TOKEN }), ['--no-processing']);
+  t.after(() => server.child.kill('SIGKILL'));
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  const frames = await Promise.all([0, 1, 2].map(textFrame));
+  let ms = Date.now() - 600_000;
+  for (const frame of frames) {
+    ms += 1000;
+    const answer = await uploadFrame(
+      server.api,
+      { image: frame.image, contentType: 'image/png', timestamp: ms / 1000, app: 'Notes', title: frame.word },
+      { token: TOKEN },
+    );
+    assert.equal(answer.status, 202);
+  }
+
+  // Its own empty data dir: nothing shared but the database and the server's URL.
+  const remoteEnv = deploymentEnv(db.url, dataDirFor(), { OPENRECALL_API_URL: server.api });
+  const refused = startWorker({ ...remoteEnv, OPENRECALL_API_TOKEN: 'a-wrong-token-of-enough-length' });
+  await assert.rejects(refused, /token missing or wrong/);
+
+  const worker = await startWorker({ ...remoteEnv, OPENRECALL_API_TOKEN: TOKEN });
+  t.after(() => worker.child.kill('SIGKILL'));
+  assert.match(worker.output(), /frames through http/);
+  await waitUntil(async () => (await getJson(`${server.api}/queue/status`, { headers: auth })).body.queue.completed === 3, {
+    timeoutMs: 180_000,
+    intervalMs: 250,
+    what: 'three frames COMPLETED by the remote worker',
+  });
+
+  for (const frame of frames) {
+    const { body } = await getJson(`${server.api}/search?q=${frame.word}&mode=keyword`, { headers: auth });
+    assert.equal(body.results.length, 1, `${frame.word} was read by OCR`);
+    const image = await fetch(`${server.api}/entries/${body.results[0].id}/image`, { headers: auth });
+    assert.equal(image.status, 200);
+    assert.equal(image.headers.get('content-type'), 'image/webp', 'the processed frame is stored in the server data dir');
+    await image.arrayBuffer();
+  }
+  assert.deepEqual(fs.readdirSync(path.join(dataDir, 'screenshots', 'incoming')), [], 'the uploads were removed once processed');
+  assert.equal(listFilesRecursive(path.join(dataDir, 'thumbnails')).length, 3);
+});
+
+test('the worker file API refuses paths a worker has no business with, and requires the token', async (t) => {
+  const db = await createTestDatabase();
+  t.after(() => db.drop());
+  const dataDir = dataDirFor();
+  const server = await startServer(deploymentEnv(db.url, dataDir, { OPENRECALL_API_TOKEN: TOKEN }), ['--no-processing']);
+  t.after(() => server.child.kill('SIGKILL'));
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const url = (p: string) => `${server.api}/worker/files?path=${encodeURIComponent(p)}`;
+
+  assert.equal((await fetch(url('screenshots/incoming/x.png'))).status, 401);
+  for (const bad of ['../etc/passwd', 'db/recall.db', 'screenshots/../server.lock', '/etc/passwd', 'thumbnails/x.webp']) {
+    const read = await fetch(url(bad), { headers: auth });
+    assert.equal(read.status, 400, bad);
+    assert.match((await read.json()).message, /path/);
+  }
+  const body = new Uint8Array([1, 2, 3]);
+  const octet = { ...auth, 'content-type': 'application/octet-stream' };
+  for (const bad of ['screenshots/incoming/a.png', 'screenshots/2026/01/01/x.webp', 'db/recall.db', 'thumbnails/../db/recall.db']) {
+    const write = await fetch(url(bad), { method: 'PUT', headers: octet, body });
+    assert.equal(write.status, 400, bad);
+    await write.arrayBuffer();
+  }
+  const removeOther = await fetch(url('thumbnails/1.webp'), { method: 'DELETE', headers: auth });
+  assert.equal(removeOther.status, 400);
+  await removeOther.arrayBuffer();
+  const missing = await fetch(url('screenshots/2026/01/01/1.webp'), { headers: auth });
+  assert.equal(missing.status, 404);
+  await missing.arrayBuffer();
+  const written = await fetch(url('thumbnails/7.webp'), { method: 'PUT', headers: octet, body });
+  assert.equal(written.status, 200);
+  assert.deepEqual(await written.json(), { path: 'thumbnails/7.webp', bytes: 3 });
+  assert.deepEqual([...fs.readFileSync(path.join(dataDir, 'thumbnails', '7.webp'))], [1, 2, 3]);
+  assert.deepEqual(listFilesRecursive(path.join(dataDir, 'db')), [], 'nothing else was written');
+});

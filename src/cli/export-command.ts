@@ -6,27 +6,17 @@ import { loadServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { compactedReader } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
-import { openExportReader } from '../store/sqlite/offline-readers.js';
+import { type ExportRow, openExportReader } from '../store/sqlite/offline-readers.js';
 import { UsageError } from './usage-error.js';
 import { ProgressBar } from './progress.js';
 
 const USAGE = 'usage: openrecall export [--since T] [--until T] <file.zip>  (T: Unix seconds or a date such as 2026-03-01 or 2026-03-01T14:00Z)';
 
 /** One line of frames.jsonl, and the frames/<id>.json before each image. */
-export interface ExportedFrame {
-  id: number;
-  timestamp: number;
-  app: string | null;
-  title: string | null;
-  monitor: number | null;
-  capture_id: string | null;
-  width: number | null;
-  height: number | null;
-  text: string | null;
-  description: string | null;
+export type ExportedFrame = Omit<ExportRow, 'image_path'> & {
   /** Path of the image inside the zip. */
   image: string;
-}
+};
 
 export const EXPORT_FORMAT = 'openrecall-export';
 

@@ -5,14 +5,15 @@ import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
 import { CompactionService, type CompactionStatus } from '../services/compaction-service.js';
 import { acquireDataDirLock, DataDirLockedError } from '../store/data-dir-lock.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { openStore } from '../store/open-store.js';
 import { UsageError } from './usage-error.js';
 import { ProgressBar } from './progress.js';
 
 /**
  * `openrecall compact`: compacts every processed frame now, whatever its age. Like `prune`, it runs where the
  * data dir's lock says: in the running server's processor (asked over HTTP, progress followed in queue status),
- * or here, holding the lock, when no server runs.
+ * or here, holding the lock, when no server runs. With a shared PostgreSQL database it runs here, under the
+ * compaction lock the servers and workers take too.
  */
 export async function compactCommand(args: string[]): Promise<number> {
   if (args.length) throw new UsageError(`unknown option ${args[0]}; usage: openrecall compact`);
@@ -23,24 +24,36 @@ export async function compactCommand(args: string[]): Promise<number> {
   }
   let release: (() => void) | undefined;
   try {
-    release = acquireDataDirLock(config.dataDir);
+    // A shared PostgreSQL database has no data dir lock: compaction's own lock keeps it to one process at a time.
+    release = config.databaseUrl ? () => {} : acquireDataDirLock(config.dataDir);
   } catch (error) {
     if (!(error instanceof DataDirLockedError)) throw error;
   }
   if (!release) return compactThroughServer(config.dataDir);
   try {
     const images = new ImageStore(config.dataDir);
-    const store = openSqliteStore(images.paths.dbFile, { dataDir: config.dataDir });
+    const store = await openStore({
+      databaseUrl: config.databaseUrl,
+      sqliteFile: images.paths.dbFile,
+      dataDir: config.dataDir,
+      applicationName: 'openrecall-compact',
+    });
     try {
       const service = new CompactionService(store.compaction, images, {
         afterMinutes: config.compactAfterMinutes,
         log: createLogger('compact'),
       });
-      await service.recover();
-      const total = await service.compactAllNow();
-      const bar = new ProgressBar(total, 'compacting');
-      await service.runAll((done) => bar.update(Math.min(done, total)));
-      bar.update(total);
+      const ran = await store.withExclusiveLock('compaction', async () => {
+        await service.recover();
+        const total = await service.compactAllNow();
+        const bar = new ProgressBar(total, 'compacting');
+        await service.runAll((done) => bar.update(Math.min(done, total)));
+        bar.update(total);
+      });
+      if (!ran) {
+        console.error('openrecall: another process (a server or worker) is compacting this data dir right now; it goes on in the background');
+        return 1;
+      }
       console.log(summary(await service.status()));
     } finally {
       await store.close();

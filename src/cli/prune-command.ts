@@ -6,7 +6,7 @@ import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
 import { RetentionService } from '../services/retention-service.js';
 import { acquireDataDirLock, DataDirLockedError } from '../store/data-dir-lock.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { openStore } from '../store/open-store.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = 'usage: openrecall prune [--dry-run] [--json]';
@@ -22,7 +22,7 @@ export async function pruneCommand(args: string[]): Promise<number> {
   if (unknown.length) throw new UsageError(`unknown option ${unknown[0]}; ${USAGE}`);
   const dryRun = args.includes('--dry-run');
   const json = args.includes('--json');
-  const { dataDir } = loadServerConfig();
+  const { dataDir, databaseUrl } = loadServerConfig();
   const settings = loadRetentionConfig();
   if (!fs.existsSync(dataDir)) {
     console.error(`openrecall: no data dir at ${dataDir} (set OPENRECALL_DATA_DIR)`);
@@ -31,7 +31,8 @@ export async function pruneCommand(args: string[]): Promise<number> {
 
   let release: (() => void) | undefined;
   try {
-    release = acquireDataDirLock(dataDir);
+    // A shared PostgreSQL database has no data dir lock: retention's own lock keeps it to one process at a time.
+    release = databaseUrl ? () => {} : acquireDataDirLock(dataDir);
   } catch (error) {
     if (!(error instanceof DataDirLockedError)) throw error;
   }
@@ -39,12 +40,16 @@ export async function pruneCommand(args: string[]): Promise<number> {
   let report: PruneReport;
   let where: string;
   if (release) {
-    where = `data dir ${dataDir} (no server running)`;
+    where = databaseUrl ? `data dir ${dataDir} and its PostgreSQL database` : `data dir ${dataDir} (no server running)`;
     try {
       const images = new ImageStore(dataDir);
-      const store = openSqliteStore(images.paths.dbFile, { dataDir });
+      const store = await openStore({ databaseUrl, sqliteFile: images.paths.dbFile, dataDir, applicationName: 'openrecall-prune' });
       try {
-        const retention = new RetentionService(store.storage, images, { ...settings, log: createLogger('prune') });
+        const retention = new RetentionService(store.storage, images, {
+          ...settings,
+          log: createLogger('prune'),
+          exclusive: (task) => store.withExclusiveLock('retention', task),
+        });
         report = await retention.run({ dryRun });
       } finally {
         await store.close();

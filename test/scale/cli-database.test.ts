@@ -62,3 +62,18 @@ test('a worker, and a server without processing, need a shared PostgreSQL databa
   assert.equal(server.code, 2);
   assert.match(server.output, /--no-processing needs OPENRECALL_DATABASE_URL/);
 });
+
+test('prune and compact work on the shared PostgreSQL database and data dir, with no server lock to ask', async (t) => {
+  const db = await createTestDatabase();
+  t.after(() => db.drop());
+  const dataDir = dataDirFor();
+  const env = { OPENRECALL_DATABASE_URL: db.url, OPENRECALL_DATA_DIR: dataDir, OPENRECALL_RETENTION_DAYS: '30' };
+  const prune = await run(['prune', '--dry-run', '--json'], env);
+  assert.equal(prune.code, 0, prune.output);
+  const report = JSON.parse(prune.output);
+  assert.match(report.where, /PostgreSQL database/);
+  assert.equal(report.frames, 0);
+  const compact = await run(['compact'], env);
+  assert.equal(compact.code, 0, compact.output);
+  assert.match(compact.output, /nothing compacted yet/);
+});

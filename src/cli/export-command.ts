@@ -47,7 +47,12 @@ export async function exportCommand(args: string[]): Promise<number> {
   if (!fs.existsSync(path.dirname(target))) throw new UsageError(`no directory ${path.dirname(target)} for ${positionals[0]}`);
   const since = values.since !== undefined ? parseTime(values.since, '--since') : 0;
   const until = values.until !== undefined ? parseTime(values.until, '--until') : Number.MAX_SAFE_INTEGER;
-  const { dataDir } = loadServerConfig();
+  const { dataDir, databaseUrl } = loadServerConfig();
+  if (databaseUrl) {
+    // It reads the SQLite file directly (so that it works with or without a server); not written for PostgreSQL yet.
+    console.error('openrecall: export reads a SQLite data dir; it does not support OPENRECALL_DATABASE_URL (PostgreSQL) yet');
+    return 1;
+  }
   const images = new ImageStore(dataDir);
   if (!fs.existsSync(images.paths.dbFile)) {
     console.error(`openrecall: no database in ${dataDir} (set OPENRECALL_DATA_DIR)`);

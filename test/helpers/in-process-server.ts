@@ -37,6 +37,7 @@ export async function startInProcessServer(
     await database?.drop();
     throw error;
   }
+  if (options.store && server.store.kind !== options.store) throw new Error(`asked for a ${options.store} server, got ${server.store.kind}`);
   const close = async () => {
     try {
       await server.close();

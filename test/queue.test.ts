@@ -9,6 +9,10 @@ import { ProcessingWorker } from '../src/processor/processing-worker.js';
 import { openDatabase } from '../src/store/sqlite/database.js';
 import type { FramesRepository, NewFrame } from '../src/store/ports.js';
 import { SqliteFramesRepository } from '../src/store/sqlite/frames-repository.js';
+import { getJson, queueCounts, upload, waitUntil } from './helpers/api.js';
+import { solidPng } from './helpers/images.js';
+import { startInProcessServer } from './helpers/in-process-server.js';
+import { createTestDatabase } from './helpers/postgres.js';
 import { repoRoot } from './helpers/server-process.js';
 import { openTestStore, STORE_KINDS, type StoreKind, type TestStore } from './helpers/stores.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -363,5 +367,53 @@ for (const kind of STORE_KINDS)
         assert.equal((await repo.get(b))!.status, 'FAILED');
         assert.match((await repo.get(b))!.last_error!, /interrupted 6 times/);
       });
+    });
+  });
+
+for (const kind of STORE_KINDS)
+  describe(`queue through the server (${kind})`, () => {
+    it('reports LIFO above the threshold, and a restart finishes the frames a dead worker held', async () => {
+      const dataDir = tempDir();
+      const database = kind === 'postgres' ? await createTestDatabase() : undefined;
+      const config = { dataDir, databaseUrl: database?.url, lifoThreshold: 2, leaseSeconds: 1 };
+      try {
+        const first = await startInProcessServer(config, { store: kind });
+        let ids: number[];
+        try {
+          await first.processor.stop(1000);
+          ids = [];
+          for (let i = 0; i < 5; i++)
+            ids.push((await upload(first.api, { image: await solidPng(40, 30), timestamp: 1_700_000_000 + i })).body.task_id as number);
+          const waiting = (await getJson(`${first.api}/queue/status`)).body;
+          assert.deepEqual(waiting.queue, { pending: 5, processing: 0, completed: 0, failed: 0 });
+          assert.deepEqual([waiting.config.lifo_threshold, waiting.config.current_mode], [2, 'LIFO']);
+          // A worker takes the two newest frames (5 and then 4 pending > 2: newest first) and dies holding them.
+          const dead = { workerId: 'killed-worker', seconds: 1 };
+          const claimed = [await first.store.frames.claimNext(2, dead), await first.store.frames.claimNext(2, dead)];
+          assert.deepEqual(
+            claimed.map((c) => [c?.entry.id, c?.mode]),
+            [
+              [ids[4], 'LIFO'],
+              [ids[3], 'LIFO'],
+            ],
+          );
+          assert.equal((await queueCounts(first.api)).processing, 2);
+        } finally {
+          await first.close();
+        }
+        // SQLite: start-up recovery hands them back; PostgreSQL: their lease runs out.
+        const second = await startInProcessServer(config, { store: kind });
+        try {
+          await waitUntil(async () => (await queueCounts(second.api)).completed === 5, { what: 'every frame processed after the restart', timeoutMs: 30_000 });
+          const done = (await getJson(`${second.api}/queue/status`)).body;
+          assert.deepEqual(done.queue, { pending: 0, processing: 0, completed: 5, failed: 0 });
+          assert.equal(done.config.current_mode, 'FIFO');
+          for (const id of ids) assert.equal((await getJson(`${second.api}/entries/${id}`)).body.status, 'COMPLETED');
+        } finally {
+          await second.close();
+        }
+      } finally {
+        await database?.drop();
+      }
     });
   });

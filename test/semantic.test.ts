@@ -2,17 +2,19 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { after, before, describe, it } from 'node:test';
 import { BuiltinEmbeddings, bundledModelDirectory, BUILTIN_MODEL } from '../src/ai/builtin-embeddings.js';
 import { normalize } from '../src/ai/embedding-provider.js';
 import { loadAiConfig } from '../src/ai/config.js';
+import { openStore } from '../src/store/open-store.js';
 import { getJson, upload, waitUntil } from './helpers/api.js';
 import { FakeOpenAi } from './helpers/fake-openai.js';
 import { hostileQueries } from './helpers/hostile-queries.js';
 import { renderTextImage, solidPng } from './helpers/images.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
+import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 import { runCli, startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { STORE_KINDS, type StoreKind } from './helpers/stores.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 // These servers run at the true default (OPENRECALL_EMBEDDING_PROVIDER unset): the built-in model, offline.
@@ -32,85 +34,100 @@ const SCREENS = {
 const status = async (api: string) => (await getJson(`${api}/queue/status`)).body;
 const search = async (api: string, params: Record<string, string>) => (await getJson(`${api}/search?${new URLSearchParams(params)}`)).body;
 
-describe('built-in embedding model (the default)', () => {
-  let server: ServerProcess;
-  const ids: Record<string, number> = {};
-  before(async () => {
-    server = await startServerProcess(tempDir(), { ...DEFAULT_PROVIDER, OPENRECALL_OCR_ENGINE: 'tesseract-js' });
-    for (const [key, lines] of Object.entries(SCREENS)) {
-      const image = await renderTextImage(lines, { width: 960, height: 360 });
-      ids[key] = (await upload(server.api, { image, app: 'Mail', title: 'Inbox' })).body.task_id as number;
-    }
-    await waitUntil(
-      async () => {
-        const s = await status(server.api);
-        return s.queue.completed === 4 && s.backfill.embedding === 0;
-      },
-      { what: 'OCR and embeddings', timeoutMs: 300_000, intervalMs: 250 },
-    );
-  });
-  after(() => server.stop());
+/** SQLite in the data dir, or a fresh PostgreSQL database: the environment a server process gets for it. */
+async function storeFor(kind: StoreKind): Promise<{ env: Record<string, string>; databaseUrl?: string; drop(): Promise<void> }> {
+  if (kind === 'sqlite') return { env: {}, drop: async () => {} };
+  const database: TestDatabase = await createTestDatabase();
+  return { env: { OPENRECALL_DATABASE_URL: database.url }, databaseUrl: database.url, drop: database.drop };
+}
 
-  it('is on with no settings: status names the model, search offers hybrid by default', async () => {
-    assert.deepEqual((await status(server.api)).semantic, { enabled: true, provider: 'builtin', model: BUILTIN_MODEL, reason: null });
-    const caps = (await getJson(`${server.api}/capabilities`)).body;
-    assert.equal(caps.default_search_mode, 'hybrid');
-    assert.match(server.output(), /semantic search: builtin:use-lite-512@0\.2\.0/);
-  });
-
-  it('finds a screen by a query that shares no word with it', async () => {
-    const body = await search(server.api, { q: 'stargazing gear', mode: 'semantic' });
-    assert.equal(body.results[0].id, ids.telescope, JSON.stringify(body.results.map((r: { id: number }) => r.id)));
-    const hybrid = await search(server.api, { q: 'unpaid bill from a supplier' });
-    assert.equal(hybrid.mode, 'hybrid');
-    assert.equal(hybrid.warning, undefined);
-    assert.equal(hybrid.results[0].id, ids.invoice);
-  });
-
-  it('an exact word still puts the frame with that word first in hybrid search', async () => {
-    for (const [q, key] of [
-      ['Moreau', 'dentist'],
-      ['tagliatelle', 'pasta'],
-      ['Celestron', 'telescope'],
-      ['overdue', 'invoice'],
-    ] as const) {
-      const body = await search(server.api, { q });
-      assert.equal(body.mode, 'hybrid');
-      assert.equal(body.results[0].id, ids[key], `${q}: ${JSON.stringify(body.results.map((r: { id: number }) => r.id))}`);
-    }
-  });
-
-  it('falls back to keyword results with a warning while the processor cannot embed the query (stopped: busy)', async () => {
-    const processor = Number(fs.readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
-    process.kill(processor, 'SIGSTOP');
-    try {
-      const body = await search(server.api, { q: 'Celestron stargazing' });
-      assert.equal(body.mode, 'keyword');
-      assert.match(body.warning, /did not embed the query within 4 s.*showing keyword results/);
-      const semantic = await getJson(`${server.api}/search?q=stargazing&mode=semantic`);
-      assert.equal(semantic.status, 503);
-    } finally {
-      process.kill(processor, 'SIGCONT');
-    }
-    assert.equal((await search(server.api, { q: 'stargazing gear' })).results[0].id, ids.telescope, 'back to hybrid once it answers');
-  });
-
-  it('answers a query of any length or script with 200, or a clear 4xx past what the server reads', async () => {
-    // Every kind of hostile string (a sample: each one costs an embedding), long ones and other scripts.
-    const queries = [...hostileQueries().filter((_, i) => i % 4 === 0), 'x'.repeat(8000), '设'.repeat(2000), '天文望远镜 到货', 'تلسكوب', '🔭🔭🔭'];
-    for (const q of queries) {
-      for (const mode of ['hybrid', 'semantic']) {
-        const { status: code, body } = await getJson(`${server.api}/search?${new URLSearchParams({ q, mode })}`);
-        assert.equal(code, 200, `${mode} ${JSON.stringify(q.slice(0, 40))}: ${JSON.stringify(body)}`);
+for (const kind of STORE_KINDS)
+  describe(`built-in embedding model (the default) (${kind})`, () => {
+    let server: ServerProcess;
+    let store: Awaited<ReturnType<typeof storeFor>>;
+    const dataDir = tempDir();
+    const ids: Record<string, number> = {};
+    before(async () => {
+      store = await storeFor(kind);
+      server = await startServerProcess(dataDir, { ...DEFAULT_PROVIDER, OPENRECALL_OCR_ENGINE: 'tesseract-js', ...store.env });
+      for (const [key, lines] of Object.entries(SCREENS)) {
+        const image = await renderTextImage(lines, { width: 960, height: 360 });
+        ids[key] = (await upload(server.api, { image, app: 'Mail', title: 'Inbox' })).body.task_id as number;
       }
-    }
-    // Past what the server reads (64 KiB of q, or the URL length HTTP allows): a 4xx that says so, never a 500.
-    for (const length of [40_000, 70_000]) {
-      const { status: code, body } = await getJson(`${server.api}/search?${new URLSearchParams({ q: 'x'.repeat(length) })}`);
-      assert.ok(code === 200 || (code >= 400 && code < 500 && typeof body.message === 'string'), `${length}: ${code} ${JSON.stringify(body).slice(0, 200)}`);
-    }
+      await waitUntil(
+        async () => {
+          const s = await status(server.api);
+          return s.queue.completed === 4 && s.backfill.embedding === 0;
+        },
+        { what: 'OCR and embeddings', timeoutMs: 300_000, intervalMs: 250 },
+      );
+    });
+    after(async () => {
+      await server?.stop();
+      await store.drop();
+    });
+
+    it('is on with no settings: status names the model, search offers hybrid by default', async () => {
+      assert.equal(fs.existsSync(path.join(dataDir, 'db', 'recall.db')), kind === 'sqlite', 'the server runs on the store asked for');
+      assert.deepEqual((await status(server.api)).semantic, { enabled: true, provider: 'builtin', model: BUILTIN_MODEL, reason: null });
+      const caps = (await getJson(`${server.api}/capabilities`)).body;
+      assert.equal(caps.default_search_mode, 'hybrid');
+      assert.match(server.output(), /semantic search: builtin:use-lite-512@0\.2\.0/);
+    });
+
+    it('finds a screen by a query that shares no word with it', async () => {
+      const body = await search(server.api, { q: 'stargazing gear', mode: 'semantic' });
+      assert.equal(body.results[0].id, ids.telescope, JSON.stringify(body.results.map((r: { id: number }) => r.id)));
+      const hybrid = await search(server.api, { q: 'unpaid bill from a supplier' });
+      assert.equal(hybrid.mode, 'hybrid');
+      assert.equal(hybrid.warning, undefined);
+      assert.equal(hybrid.results[0].id, ids.invoice);
+    });
+
+    it('an exact word still puts the frame with that word first in hybrid search', async () => {
+      for (const [q, key] of [
+        ['Moreau', 'dentist'],
+        ['tagliatelle', 'pasta'],
+        ['Celestron', 'telescope'],
+        ['overdue', 'invoice'],
+      ] as const) {
+        const body = await search(server.api, { q });
+        assert.equal(body.mode, 'hybrid');
+        assert.equal(body.results[0].id, ids[key], `${q}: ${JSON.stringify(body.results.map((r: { id: number }) => r.id))}`);
+      }
+    });
+
+    it('falls back to keyword results with a warning while the processor cannot embed the query (stopped: busy)', async () => {
+      const processor = Number(fs.readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      process.kill(processor, 'SIGSTOP');
+      try {
+        const body = await search(server.api, { q: 'Celestron stargazing' });
+        assert.equal(body.mode, 'keyword');
+        assert.match(body.warning, /did not embed the query within 4 s.*showing keyword results/);
+        const semantic = await getJson(`${server.api}/search?q=stargazing&mode=semantic`);
+        assert.equal(semantic.status, 503);
+      } finally {
+        process.kill(processor, 'SIGCONT');
+      }
+      assert.equal((await search(server.api, { q: 'stargazing gear' })).results[0].id, ids.telescope, 'back to hybrid once it answers');
+    });
+
+    it('answers a query of any length or script with 200, or a clear 4xx past what the server reads', async () => {
+      // Every kind of hostile string (a sample: each one costs an embedding), long ones and other scripts.
+      const queries = [...hostileQueries().filter((_, i) => i % 4 === 0), 'x'.repeat(8000), '设'.repeat(2000), '天文望远镜 到货', 'تلسكوب', '🔭🔭🔭'];
+      for (const q of queries) {
+        for (const mode of ['hybrid', 'semantic']) {
+          const { status: code, body } = await getJson(`${server.api}/search?${new URLSearchParams({ q, mode })}`);
+          assert.equal(code, 200, `${mode} ${JSON.stringify(q.slice(0, 40))}: ${JSON.stringify(body)}`);
+        }
+      }
+      // Past what the server reads (64 KiB of q, or the URL length HTTP allows): a 4xx that says so, never a 500.
+      for (const length of [40_000, 70_000]) {
+        const { status: code, body } = await getJson(`${server.api}/search?${new URLSearchParams({ q: 'x'.repeat(length) })}`);
+        assert.ok(code === 200 || (code >= 400 && code < 500 && typeof body.message === 'string'), `${length}: ${code} ${JSON.stringify(body).slice(0, 200)}`);
+      }
+    });
   });
-});
 
 describe('offline', () => {
   it('loads the built-in model and embeds with no network at all (a new network namespace, as root)', (t) => {
@@ -151,46 +168,59 @@ describe('long screens', () => {
   });
 });
 
-describe('switching embedding models', () => {
-  it('re-embeds every frame with the new model in the background and never mixes in the old vectors', async () => {
-    const fake = await FakeOpenAi.start();
-    const dataDir = tempDir();
-    try {
-      const first = await startInProcessServer({
-        dataDir,
-        ai: loadAiConfig({ OPENRECALL_EMBEDDING_PROVIDER: 'openai', OPENRECALL_EMBEDDING_URL: fake.url, OPENRECALL_EMBEDDING_MODEL: 'embed-test' }),
-      });
-      const titles = ['Telescope delivery from the observatory shop', 'Overdue invoice from a supplier', 'Birthday party for grandpa'];
-      for (const title of titles) await upload(first.api, { image: await solidPng(32, 32, '#203040'), title, app: 'Mail' });
-      await waitUntil(async () => (await status(first.api)).backfill.embedding === 0 && (await status(first.api)).queue.completed === 3, {
-        what: 'embedded by the first model',
-      });
-      await first.close();
+for (const kind of STORE_KINDS)
+  describe(`switching embedding models (${kind})`, () => {
+    it('re-embeds every frame with the new model in the background and never mixes in the old vectors', async () => {
+      const fake = await FakeOpenAi.start();
+      const dataDir = tempDir();
+      const store = await storeFor(kind);
+      try {
+        const first = await startInProcessServer({
+          dataDir,
+          databaseUrl: store.databaseUrl,
+          ai: loadAiConfig({ OPENRECALL_EMBEDDING_PROVIDER: 'openai', OPENRECALL_EMBEDDING_URL: fake.url, OPENRECALL_EMBEDDING_MODEL: 'embed-test' }),
+        });
+        const titles = ['Telescope delivery from the observatory shop', 'Overdue invoice from a supplier', 'Birthday party for grandpa'];
+        for (const title of titles) await upload(first.api, { image: await solidPng(32, 32, '#203040'), title, app: 'Mail' });
+        await waitUntil(async () => (await status(first.api)).backfill.embedding === 0 && (await status(first.api)).queue.completed === 3, {
+          what: 'embedded by the first model',
+        });
+        await first.close();
 
-      const server = await startServerProcess(dataDir, DEFAULT_PROVIDER);
-      try {
-        await waitUntil(async () => (await status(server.api)).backfill.embedding === 0, { what: 'backfilled with the built-in model', timeoutMs: 120_000 });
-        const body = await search(server.api, { q: 'stargazing equipment', mode: 'semantic' });
-        assert.equal(body.results.length, 3, 'each frame once: vectors of the old model are not searched');
-        assert.equal(body.results[0].title, titles[0]);
+        const server = await startServerProcess(dataDir, { ...DEFAULT_PROVIDER, ...store.env });
+        try {
+          await waitUntil(async () => (await status(server.api)).backfill.embedding === 0, { what: 'backfilled with the built-in model', timeoutMs: 120_000 });
+          const body = await search(server.api, { q: 'stargazing equipment', mode: 'semantic' });
+          assert.equal(body.results.length, 3, 'each frame once: vectors of the old model are not searched');
+          assert.equal(body.results[0].title, titles[0]);
+        } finally {
+          await server.stop();
+        }
+        // Both models' vectors are kept, each at its own size, for every frame.
+        const reopened = await openStore({ databaseUrl: store.databaseUrl, sqliteFile: path.join(dataDir, 'db', 'recall.db'), dataDir });
+        try {
+          const frameIds = (await reopened.frames.list({ limit: 10 })).map((f) => f.id);
+          assert.equal(frameIds.length, 3);
+          for (const [model, dim] of [
+            [BUILTIN_MODEL, 512],
+            ['embed-test', 64],
+          ] as const) {
+            const vectors = await reopened.embeddings.vectors(model, frameIds);
+            assert.deepEqual(
+              [...vectors.values()].map((v) => v.length),
+              [dim, dim, dim],
+              model,
+            );
+          }
+        } finally {
+          await reopened.close();
+        }
       } finally {
-        await server.stop();
+        await fake.close();
+        await store.drop();
       }
-      const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
-      try {
-        const rows = db.prepare('SELECT model, dim, count(*) AS n FROM embeddings GROUP BY model, dim ORDER BY model').all();
-        assert.deepEqual(rows, [
-          { model: BUILTIN_MODEL, dim: 512, n: 3 },
-          { model: 'embed-test', dim: 64, n: 3 },
-        ]);
-      } finally {
-        db.close();
-      }
-    } finally {
-      await fake.close();
-    }
+    });
   });
-});
 
 describe('a missing or corrupt built-in model', () => {
   const corruptCopy = () => {

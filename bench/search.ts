@@ -22,7 +22,10 @@ import { tempDir } from '../test/helpers/temp-dir.js';
 import { percentile, round } from './fixtures.js';
 
 const { values } = parseArgs({
-  options: { frames: { type: 'string', default: '100000' }, queries: { type: 'string', default: '300' }, dim: { type: 'string', default: '384' },
+  options: {
+    frames: { type: 'string', default: '100000' },
+    queries: { type: 'string', default: '300' },
+    dim: { type: 'string', default: '384' },
     store: { type: 'string', default: 'both' },
   },
 });

@@ -135,9 +135,5 @@ for (const count of values.workers.split(',').map(Number)) {
 }
 
 console.log(
-  JSON.stringify(
-    { benchmark: 'worker-throughput', frames: FRAMES, cores: os.availableParallelism(), embeddings: values.embeddings, ...results },
-    null,
-    2,
-  ),
+  JSON.stringify({ benchmark: 'worker-throughput', frames: FRAMES, cores: os.availableParallelism(), embeddings: values.embeddings, ...results }, null, 2),
 );

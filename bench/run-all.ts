@@ -5,6 +5,11 @@
 //   BENCH_INGEST_UPLOADERS=16 BENCH_INGEST_REQUESTS=40   ingest: uploaders x requests each, paced and saturated
 //   BENCH_OCR_FRAMES=8                                   ocr: 1080p screenshots, pipeline vs tesseract CLI
 //   BENCH_SEARCH_FRAMES=100000                           search: synthetic frames (the slowest part, 3-6 min)
+//   BENCH_SEARCH_STORE=both                              search: sqlite, postgres (copied from the SQLite database) or both
+//   BENCH_TP_FRAMES=24 BENCH_TP_WORKERS=1,2,3            worker throughput: 1080p frames; worker processes on PostgreSQL
+//   BENCH_COMPARE_REQUESTS=40                            store compare: ingest on SQLite and PostgreSQL, 16 x 1 frame / 500 ms
+// The PostgreSQL benchmarks (worker-throughput, store-compare, search's postgres half) create and drop their own
+// databases on OPENRECALL_TEST_DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/test).
 //   BENCH_FRAMES=20 BENCH_CPU_SECONDS=120                client capture: frames timed; seconds of CPU sampling
 //   BENCH_RSS_SECONDS=60                                 server RSS: seconds of paced load (1 upload / 3 s)
 //   BENCH_ONLY=ingest,ocr                                run a subset
@@ -22,7 +27,13 @@ type Json = Record<string, any>;
 const runs: Array<{ name: string; script: string; args: string[] }> = [
   { name: 'ingest', script: 'ingest.ts', args: ['--uploaders', env.BENCH_INGEST_UPLOADERS ?? '16', '--requests', env.BENCH_INGEST_REQUESTS ?? '40'] },
   { name: 'ocr', script: 'ocr.ts', args: ['--frames', env.BENCH_OCR_FRAMES ?? '8'] },
-  { name: 'search', script: 'search.ts', args: ['--frames', env.BENCH_SEARCH_FRAMES ?? '100000'] },
+  { name: 'search', script: 'search.ts', args: ['--frames', env.BENCH_SEARCH_FRAMES ?? '100000', '--store', env.BENCH_SEARCH_STORE ?? 'both'] },
+  { name: 'worker-throughput', script: 'worker-throughput.ts', args: ['--frames', env.BENCH_TP_FRAMES ?? '24', '--workers', env.BENCH_TP_WORKERS ?? '1,2,3'] },
+  {
+    name: 'store-compare',
+    script: 'store-compare.ts',
+    args: ['--uploaders', '16', '--requests', env.BENCH_COMPARE_REQUESTS ?? '40', '--interval', '500', '--saturated', 'false'],
+  },
   { name: 'client-capture', script: 'client-capture.ts', args: [] },
   { name: 'server-rss', script: 'server-rss.ts', args: ['--seconds', env.BENCH_RSS_SECONDS ?? '60'] },
 ];
@@ -93,6 +104,8 @@ const ocr = results.ocr?.json;
 const search = results.search?.json;
 const client = results['client-capture']?.json;
 const rss = results['server-rss']?.json;
+const throughput = results['worker-throughput']?.json;
+const compare = results['store-compare']?.json;
 
 lines.push('| target | goal | measured | |', '|---|---|---|---|');
 if (ingest) {
@@ -159,6 +172,54 @@ if (search) {
     const k = search.keyword_ms[kind];
     const h = search.hybrid_ms[kind] ?? {};
     lines.push(`| ${kind} | ${n(k.p50, 2)} | ${n(k.p99, 2)} | ${n(h.p50, 2)} | ${n(h.p99, 2)} | ${k.n} |`);
+  }
+  lines.push('');
+}
+if (search?.postgres) {
+  const pg = search.postgres;
+  lines.push(
+    `**Search on PostgreSQL** (\`bench/search.ts --store both\`): the same ${n(search.frames, 0)} frames copied from the SQLite database with copySqliteToPostgres in ${n(pg.copy_seconds)} s (+ VACUUM ANALYZE ${n(pg.vacuum_analyze_seconds)} s), database ${n(pg.db_mb)} MB (SQLite ${n(search.db_mb)} MB), vector index load ${n(pg.vector_index_load_ms)} ms.`,
+    '',
+  );
+  lines.push(
+    '| query kind | SQLite keyword p50 / p99 ms | PostgreSQL keyword p50 / p99 ms | SQLite hybrid p50 / p99 ms | PostgreSQL hybrid p50 / p99 ms | n |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const kind of Object.keys(pg.keyword_ms)) {
+    const pair = (x: Json | undefined) => (x ? `${n(x.p50, 2)} / ${n(x.p99, 2)}` : 'n/a');
+    lines.push(
+      `| ${kind} | ${pair(search.keyword_ms?.[kind])} | ${pair(pg.keyword_ms[kind])} | ${pair(search.hybrid_ms?.[kind])} | ${pair(pg.hybrid_ms[kind])} | ${pg.keyword_ms[kind].n} |`,
+    );
+  }
+  lines.push('');
+}
+if (throughput) {
+  lines.push(
+    `**Processing throughput** (\`bench/worker-throughput.ts\`): ${throughput.frames} rendered 1080p screenshots, OPENRECALL_WORKERS=1 per process, embeddings ${throughput.embeddings}, ${throughput.cores} cores; CPU = user + system seconds of the processing processes per frame.`,
+    '',
+  );
+  lines.push('| deployment | seconds | frames/min | CPU s / frame | completed / failed | load before |', '|---|---|---|---|---|---|');
+  for (const [key, r] of Object.entries(throughput) as Array<[string, Json]>) {
+    if (typeof r !== 'object' || r === null || !('seconds' in r)) continue;
+    const label =
+      key === 'sqlite_embedded_processor' ? 'SQLite, server + its processor' : `PostgreSQL, server --no-processing + ${key.split('_')[1]} worker(s)`;
+    lines.push(
+      `| ${label} | ${n(r.seconds)} | ${n(r.frames_per_minute)} | ${n(r.processing_cpu_seconds_per_frame, 2)} | ${r.completed} / ${r.failed} | ${r.load_before?.[0] ?? 'n/a'} |`,
+    );
+  }
+  lines.push('');
+}
+if (compare) {
+  lines.push(`**Ingest, SQLite vs PostgreSQL** (\`bench/store-compare.ts\`, ${compare.args}): one real server each, 1 OCR worker busy.`, '');
+  lines.push('| store | accepted | failed | p50 ms | p90 ms | p99 ms | max ms | handler p50 / p99 ms | load before |', '|---|---|---|---|---|---|---|---|---|');
+  for (const [label, r] of [
+    ['SQLite', compare.sqlite],
+    ['PostgreSQL', compare.postgres],
+  ] as const) {
+    const p = r.paced;
+    lines.push(
+      `| ${label} | ${p.accepted} | ${p.failed} | ${n(p.latency_ms.p50, 2)} | ${n(p.latency_ms.p90, 2)} | ${n(p.latency_ms.p99, 2)} | ${n(p.latency_ms.max, 2)} | ${n(p.handler_ms.p50, 2)} / ${n(p.handler_ms.p99, 2)} | ${r.loadavg_before.split(' ')[0]} |`,
+    );
   }
   lines.push('');
 }

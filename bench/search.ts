@@ -1,7 +1,10 @@
 // Search at scale: N synthetic frames (OCR-like text of ~300 words from a Zipf-distributed vocabulary,
 // app names, window titles) with 384-d vectors, then keyword and hybrid latency over a mixed query set.
 // Prints index build time, DB size and p50/p99 per query kind.
-//   node --import tsx bench/search.ts [--frames 100000] [--queries 300]
+// --store postgres|both also copies the SQLite database into a fresh PostgreSQL database (copySqliteToPostgres,
+// as `openrecall migrate-db` does; OPENRECALL_TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test names
+// the server) and runs the same query set through the PostgreSQL store; the database is dropped afterwards.
+//   node --import tsx bench/search.ts [--frames 100000] [--queries 300] [--store sqlite|postgres|both]
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,15 +12,26 @@ import type { EmbeddingProvider } from '../src/ai/embedding-provider.js';
 import { normalize } from '../src/ai/embedding-provider.js';
 import { SearchService } from '../src/search/search-service.js';
 import { VectorIndex } from '../src/search/vector-index.js';
+import { copySqliteToPostgres } from '../src/store/migrate-to-postgres.js';
+import { openPostgresStore } from '../src/store/postgres/pg-store.js';
 import { openDatabase } from '../src/store/sqlite/database.js';
 import { SqliteEmbeddingsRepository } from '../src/store/sqlite/embeddings-repository.js';
 import { SqliteSearchRepository } from '../src/store/sqlite/search-repository.js';
+import { createTestDatabase } from '../test/helpers/postgres.js';
 import { tempDir } from '../test/helpers/temp-dir.js';
 import { percentile, round } from './fixtures.js';
 
 const { values } = parseArgs({
-  options: { frames: { type: 'string', default: '100000' }, queries: { type: 'string', default: '300' }, dim: { type: 'string', default: '384' } },
+  options: {
+    frames: { type: 'string', default: '100000' },
+    queries: { type: 'string', default: '300' },
+    dim: { type: 'string', default: '384' },
+    store: { type: 'string', default: 'both' },
+  },
 });
+if (!['sqlite', 'postgres', 'both'].includes(values.store)) throw new Error('--store is sqlite, postgres or both');
+const measureSqlite = values.store !== 'postgres';
+const measurePostgres = values.store !== 'sqlite';
 const FRAMES = Number(values.frames);
 const QUERIES = Number(values.queries);
 const DIM = Number(values.dim);
@@ -131,11 +145,6 @@ const provider: EmbeddingProvider = {
   model: MODEL,
   embed: async (texts) => texts.map((t) => frameVector(Math.abs(wordTopic(t.split(' ')[0]!.replace(/[^a-z]/g, ''))))),
 };
-const index = new VectorIndex(MODEL, embeddings);
-const indexStart = performance.now();
-await index.refresh();
-const indexLoadMs = performance.now() - indexStart;
-const service = new SearchService(new SqliteSearchRepository(db), { provider, index });
 
 // A mixed query set, as people search: mostly specific words, some common ones, pairs, phrases, prefixes.
 const pick = (from: number, to: number) => vocabulary[from + Math.floor(random() * (to - from))]!;
@@ -151,7 +160,7 @@ const kinds: Array<[string, number, () => string]> = [
 const queries: Array<{ kind: string; q: string }> = [];
 for (const [kind, share, make] of kinds) for (let i = 0; i < Math.round(QUERIES * share); i++) queries.push({ kind, q: make() });
 
-async function measure(mode: 'keyword' | 'hybrid') {
+async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
   const byKind = new Map<string, number[]>();
   const all: number[] = [];
   for (const { q } of queries.slice(0, 10)) await service.search({ q, mode, limit: 20, offset: 0 }); // warm-up
@@ -170,9 +179,64 @@ async function measure(mode: 'keyword' | 'hybrid') {
   return { all: summary(all), ...Object.fromEntries([...byKind].map(([k, xs]) => [k, summary(xs)])) };
 }
 
-const keyword = await measure('keyword');
-const hybrid = await measure('hybrid');
+async function loadIndex(repository: ConstructorParameters<typeof VectorIndex>[1]) {
+  const index = new VectorIndex(MODEL, repository);
+  const started = performance.now();
+  await index.refresh();
+  return { index, ms: performance.now() - started };
+}
+
+let sqlite: Record<string, unknown> | undefined;
+if (measureSqlite) {
+  console.error(`sqlite: loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  const { index, ms } = await loadIndex(embeddings);
+  const service = new SearchService(new SqliteSearchRepository(db), { provider, index });
+  sqlite = { vector_index_load_ms: round(ms, 1), keyword_ms: await measure(service, 'keyword'), hybrid_ms: await measure(service, 'hybrid') };
+}
 db.close();
+
+let postgres: Record<string, unknown> | undefined;
+if (measurePostgres) {
+  const target = await createTestDatabase();
+  try {
+    console.error(`postgres: copying into ${target.name}… loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
+    const copyStart = performance.now();
+    const counts = await copySqliteToPostgres(dbFile, target.url, {
+      batchSize: 1000,
+      onProgress: (table, copied, total) => {
+        if (copied % 20_000 === 0 || copied === total) console.error(`  ${table} ${copied}/${total}`);
+      },
+    });
+    const copySeconds = (performance.now() - copyStart) / 1000;
+    for (const c of counts) if (c.sqlite !== c.postgres) throw new Error(`copy of ${c.table}: sqlite ${c.sqlite}, postgres ${c.postgres}`);
+    const store = await openPostgresStore(target.url, { applicationName: 'openrecall-bench' });
+    try {
+      const analyzeStart = performance.now();
+      const pool = new (await import('pg')).default.Client({ connectionString: target.url });
+      await pool.connect();
+      await pool.query('VACUUM ANALYZE');
+      const analyzeSeconds = (performance.now() - analyzeStart) / 1000;
+      const size = Number((await pool.query('SELECT pg_database_size(current_database()) AS n')).rows[0].n);
+      await pool.end();
+      console.error(`postgres: measuring… loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
+      const { index, ms } = await loadIndex(store.embeddings);
+      const service = new SearchService(store.search, { provider, index });
+      postgres = {
+        copy_seconds: round(copySeconds, 1),
+        vacuum_analyze_seconds: round(analyzeSeconds, 1),
+        db_mb: round(size / 1024 / 1024, 1),
+        vector_index_load_ms: round(ms, 1),
+        keyword_ms: await measure(service, 'keyword'),
+        hybrid_ms: await measure(service, 'hybrid'),
+      };
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await target.drop();
+  }
+}
+
 console.log(
   JSON.stringify(
     {
@@ -182,10 +246,10 @@ console.log(
       vector_dim: DIM,
       insert_with_triggers_seconds: round(insertSeconds, 1),
       full_index_rebuild_seconds: round(rebuildSeconds, 1),
-      vector_index_load_ms: round(indexLoadMs, 1),
       db_mb: round(dbBytes / 1024 / 1024, 1),
-      keyword_ms: keyword,
-      hybrid_ms: hybrid,
+      // The SQLite figures stay at the top level (as before --store existed); PostgreSQL's under `postgres`.
+      ...(sqlite ?? {}),
+      ...(postgres ? { postgres } : {}),
     },
     null,
     2,

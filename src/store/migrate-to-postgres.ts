@@ -110,11 +110,11 @@ export async function copySqliteToPostgres(sqliteFile: string, url: string, opti
   try {
     target = await connectTarget(url, options.log);
     await checkTargetHoldsOnlyOurFrames(source, target, url);
-    const withCjkGrams = await hasColumn(target, 'entries', 'cjk_grams');
     const counts: TableCount[] = [];
     for (const copy of TABLES) {
       const total = source.prepare(`SELECT count(*) FROM ${copy.table}`).pluck().get() as number;
-      const columns = copy.table === 'entries' && withCjkGrams ? [...copy.columns, 'cjk_grams'] : copy.columns;
+      // SQL cannot make CJK bigrams: they are computed here from the copied OCR text (PostgreSQL migration 2).
+      const columns = copy.table === 'entries' ? [...copy.columns, 'cjk_grams'] : copy.columns;
       if (copy.key) await copyInKeyOrder(source, target, { ...copy, key: copy.key }, columns, total, batchSize, options);
       else await copyWhole(source, target, copy, columns, total, batchSize, options);
       counts.push({ table: copy.table, sqlite: total, postgres: await count(target, `SELECT count(*) AS n FROM ${copy.table}`) });
@@ -133,11 +133,6 @@ export async function copySqliteToPostgres(sqliteFile: string, url: string, opti
     source.close();
     await target?.end().catch(() => {});
   }
-}
-
-async function hasColumn(target: pg.Client, table: string, column: string): Promise<boolean> {
-  const sql = 'SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2';
-  return ((await target.query(sql, [table, column])).rowCount ?? 0) > 0;
 }
 
 async function count(target: pg.Client, sql: string): Promise<number> {

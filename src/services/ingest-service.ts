@@ -15,7 +15,7 @@ export interface Upload {
   monitor?: number;
 }
 
-export type IngestResult = { status: 'accepted'; frameId: number; queueSize: number; mode: ProcessingMode } | { status: 'duplicate'; frameId: number };
+export type IngestResult = { status: 'accepted' | 'duplicate'; frameId: number };
 
 export interface IngestOptions {
   maxImagePixels: number;
@@ -93,8 +93,13 @@ export class IngestService {
       return { status: 'duplicate', frameId: inserted.id };
     }
     this.options.onAccepted(bytes);
+    return { status: 'accepted', frameId: inserted.id };
+  }
+
+  /** The queue as an accepted upload left it (debug answers only: a count is a round trip to the database). */
+  async queueInfo(): Promise<{ queueSize: number; mode: ProcessingMode }> {
     const queueSize = await this.frames.pendingCount();
-    return { status: 'accepted', frameId: inserted.id, queueSize, mode: modeFor(queueSize, this.options.lifoThreshold) };
+    return { queueSize, mode: modeFor(queueSize, this.options.lifoThreshold) };
   }
 
   private checkTimestamp(timestamp: number): void {

@@ -83,11 +83,12 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
       if (form.buffer_bytes !== undefined) metrics?.clientBuffer(request.ip, form.buffer_bytes);
       if (result.status === 'duplicate') return reply.code(200).send({ status: 'duplicate', task_id: result.frameId });
       const elapsed = Math.round((performance.now() - started) * 100) / 100;
+      const queue = options.debug ? await options.ingest.queueInfo() : undefined;
       return reply.code(202).send({
         status: 'accepted',
         task_id: result.frameId,
         elapsed_ms: elapsed,
-        ...(options.debug ? { debug: { queue_size: result.queueSize, processing_mode: result.mode } } : {}),
+        ...(queue ? { debug: { queue_size: queue.queueSize, processing_mode: queue.mode } } : {}),
       });
     },
   );

@@ -70,7 +70,7 @@ export class PgSearchRepository implements SearchRepository {
       return match && { where: match.sql, score: () => `ts_rank_cd(${WEIGHTS}, e.search_words, ${match.tsquery}, ${RANK_NORMALISATION})` };
     };
     if (!words(new SqlParams())) return { candidates: [], total: 0 };
-    const [wordTotal, wordHits] = await Promise.all([this.count(wordPart, filters), this.ranked(wordPart, filters, sort, limit)]);
+    const { total: wordTotal, hits: wordHits } = await this.countedRanked(wordPart, filters, sort, limit);
     const wordCandidates = wordHits.map((c) => ({ ...c, source: 'words' as const }));
     if (wordTotal >= SUBSTRING_FALLBACK_BELOW) return { candidates: wordCandidates, total: wordTotal };
 
@@ -112,7 +112,7 @@ export class PgSearchRepository implements SearchRepository {
       const all = await this.ranked(part, filters, 'time', COUNT_CAP);
       return { candidates: all.slice(0, limit).map((c) => ({ ...c, source })), total: all.length };
     }
-    const [total, hits] = await Promise.all([this.count(part, filters), this.ranked(part, filters, sort, limit)]);
+    const { total, hits } = await this.countedRanked(part, filters, sort, limit);
     return { candidates: hits.map((c) => ({ ...c, source })), total };
   }
 
@@ -147,17 +147,42 @@ export class PgSearchRepository implements SearchRepository {
     return (await runQuery<{ n: number }>(this.pool, sql, params.values))[0]!.n;
   }
 
+  /**
+   * count() and ranked() in one statement: the rank window holds the RANK_WINDOW (> COUNT_CAP) most recent
+   * matches, so the number of its rows, capped, is the count, and the matches are looked up once, not twice.
+   */
+  private async countedRanked(
+    part: (params: SqlParams) => Part | undefined,
+    filters: SearchFilters,
+    sort: Sort,
+    limit: number,
+  ): Promise<{ total: number; hits: RankedId[] }> {
+    if (limit <= 0) return { total: await this.count(part, filters), hits: [] };
+    const rows = await this.rankedRows(part, filters, sort, limit, true);
+    return { total: rows.length ? Math.min(COUNT_CAP, Number(rows[0]!.total)) : 0, hits: rows.map(toRanked) };
+  }
+
   /** Matching frames among the RANK_WINDOW most recent matches, best first or newest first. */
   private async ranked(part: (params: SqlParams) => Part | undefined, filters: SearchFilters, sort: Sort, limit: number): Promise<RankedId[]> {
+    return (await this.rankedRows(part, filters, sort, limit, false)).map(toRanked);
+  }
+
+  private async rankedRows(
+    part: (params: SqlParams) => Part | undefined,
+    filters: SearchFilters,
+    sort: Sort,
+    limit: number,
+    withTotal: boolean,
+  ): Promise<Array<RankedRow & { total?: string | number }>> {
     const params = new SqlParams();
     const p = part(params);
     if (!p || limit <= 0) return [];
     const order = sort === 'time' ? 'e.timestamp DESC, e.id DESC' : 'score DESC, e.id DESC';
     // The window is chosen by id first; the (costly) score is computed for the window's rows only.
-    const sql = `WITH w AS (SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} ORDER BY e.id DESC LIMIT ${RANK_WINDOW})
-      SELECT e.id, ${p.score()} AS score, e.timestamp FROM w JOIN entries e ON e.id = w.id
+    const sql = `WITH w AS MATERIALIZED (SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} ORDER BY e.id DESC LIMIT ${RANK_WINDOW})
+      SELECT e.id, ${p.score()} AS score, e.timestamp${withTotal ? ', (SELECT count(*) FROM w) AS total' : ''} FROM w JOIN entries e ON e.id = w.id
       ORDER BY ${order} LIMIT ${params.add(limit, 'int8')}`;
-    return (await runQuery<RankedRow>(this.pool, sql, params.values)).map(toRanked);
+    return runQuery<RankedRow & { total?: string | number }>(this.pool, sql, params.values);
   }
 
   async browse(filters: SearchFilters, limit: number, offset: number, exclude: Term[]): Promise<{ ids: RankedId[]; total: number }> {

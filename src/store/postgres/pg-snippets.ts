@@ -4,7 +4,7 @@ import { cjkRuns } from '../cjk.js';
 import type { KeywordSource, ParsedQuery } from '../ports.js';
 import { ELLIPSIS, MARK_END, MARK_START } from '../snippet-marks.js';
 import { headlineQuery, SqlParams } from './pg-search-query.js';
-import { ASCII_PUNCTUATION, HEADLINE_STANDINS, restoreStandIns, sqlLiteral, WORDS_CONFIG } from './pg-search-text.js';
+import { ASCII_PUNCTUATION, HEADLINE_STANDINS, restoreStandIns, translateSql, WORDS_CONFIG } from './pg-search-text.js';
 
 /** About as long as FTS5's snippet(…, 24) of SQLite. */
 const SNIPPET_WORDS = 24;
@@ -35,7 +35,7 @@ export async function pgSnippets(pool: pg.Pool, query: ParsedQuery, candidates: 
     const options = params.add(HEADLINE_OPTIONS);
     headlines = COLUMNS.map(
       (c) =>
-        `, CASE WHEN e.id = ANY(${wordIdsParam}) THEN ts_headline('${WORDS_CONFIG}', translate(e.${c}, ${sqlLiteral(ASCII_PUNCTUATION)}, ${sqlLiteral(HEADLINE_STANDINS)}), ${headline}, ${options}) END AS h_${c}`,
+        `, CASE WHEN e.id = ANY(${wordIdsParam}) THEN ts_headline('${WORDS_CONFIG}', ${translateSql(`e.${c}`, ASCII_PUNCTUATION, HEADLINE_STANDINS)}, ${headline}, ${options}) END AS h_${c}`,
     ).join('');
   }
   const sql = `SELECT e.id, e.text, e.description, e.title, e.app${headlines} FROM entries e WHERE e.id = ANY(${ids})`;

@@ -61,7 +61,8 @@ describe(`PostgreSQL keyword search at ${ROWS} frames`, () => {
     const { statements, repository } = recording(fixture.pool);
     const result = await repository.keyword(parseQuery(q), {}, 'relevance', 20);
     const texts: string[] = [];
-    for (const { sql, values } of statements) {
+    // The planner's estimates the repository asks for (EXPLAIN, pg_class) are not searches themselves.
+    for (const { sql, values } of statements.filter((s) => !/^(EXPLAIN|SELECT greatest\(reltuples)/.test(s.sql))) {
       const { rows } = await fixture.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, values);
       texts.push(rows.map((r) => r['QUERY PLAN']).join('\n'));
     }

@@ -30,6 +30,7 @@ export const sqlLiteral = (text: string) => `'${text.replaceAll("'", "''")}'`;
 export function translateSql(expr: string, from: string, to: string): string {
   const source = Array.from(from);
   const target = Array.from(to);
-  if (source.length !== target.length || target.some((c) => source.includes(c))) throw new Error('translateSql: one replacement per character, none replaced again');
+  if (source.length !== target.length || target.some((c) => source.includes(c)))
+    throw new Error('translateSql: one replacement per character, none replaced again');
   return source.reduce((sql, c, i) => `replace(${sql}, ${sqlLiteral(c)}, ${sqlLiteral(target[i]!)})`, expr);
 }

@@ -5,6 +5,10 @@
 // as `openrecall migrate-db` does; OPENRECALL_TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test names
 // the server) and runs the same query set through the PostgreSQL store; the database is dropped afterwards.
 //   node --import tsx bench/search.ts [--frames 100000] [--queries 300] [--store sqlite|postgres|both]
+// To iterate on PostgreSQL without seeding each time: OPENRECALL_BENCH_KEEP_PG=1 keeps the database it fills
+// (and prints its URL); OPENRECALL_BENCH_PG_URL=<that url> with --store postgres reuses it (same --frames:
+// the frames are generated again, not written, so the query set is the same) and leaves it in place.
+// OPENRECALL_BENCH_KEYWORD_ONLY=1 skips the hybrid measurement.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,6 +40,10 @@ const FRAMES = Number(values.frames);
 const QUERIES = Number(values.queries);
 const DIM = Number(values.dim);
 const TOPICS = 64;
+const REUSE_PG_URL = process.env.OPENRECALL_BENCH_PG_URL;
+const KEEP_PG = process.env.OPENRECALL_BENCH_KEEP_PG === '1';
+const KEYWORD_ONLY = process.env.OPENRECALL_BENCH_KEYWORD_ONLY === '1';
+if (REUSE_PG_URL && measureSqlite) throw new Error('OPENRECALL_BENCH_PG_URL goes with --store postgres');
 
 // Deterministic pseudo-random numbers.
 let seed = 42;
@@ -124,6 +132,10 @@ for (let batch = 0; batch < FRAMES; batch += 1000) {
       const topic = Math.floor(random() * TOPICS);
       topics.push(topic);
       const timestamp = t0 + i * 10;
+      if (REUSE_PG_URL) {
+        frameVector(topic); // the same random sequence, so the same queries
+        continue;
+      }
       const { lastInsertRowid } = insert.run(timestamp, app, title, words.join(' '), `screenshots/${i}.webp`, timestamp, timestamp);
       embeddings.save(Number(lastInsertRowid), MODEL, frameVector(topic));
     }
@@ -191,12 +203,31 @@ if (measureSqlite) {
   console.error(`sqlite: loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
   const { index, ms } = await loadIndex(embeddings);
   const service = new SearchService(new SqliteSearchRepository(db), { provider, index });
-  sqlite = { vector_index_load_ms: round(ms, 1), keyword_ms: await measure(service, 'keyword'), hybrid_ms: await measure(service, 'hybrid') };
+  sqlite = {
+    vector_index_load_ms: round(ms, 1),
+    keyword_ms: await measure(service, 'keyword'),
+    ...(KEYWORD_ONLY ? {} : { hybrid_ms: await measure(service, 'hybrid') }),
+  };
 }
 db.close();
 
 let postgres: Record<string, unknown> | undefined;
-if (measurePostgres) {
+if (measurePostgres && REUSE_PG_URL) {
+  console.error(`postgres: reusing ${REUSE_PG_URL}; measuring… loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  const store = await openPostgresStore(REUSE_PG_URL, { applicationName: 'openrecall-bench' });
+  try {
+    const { index, ms } = await loadIndex(store.embeddings);
+    const service = new SearchService(store.search, { provider, index });
+    postgres = {
+      reused_database: true,
+      vector_index_load_ms: round(ms, 1),
+      keyword_ms: await measure(service, 'keyword'),
+      ...(KEYWORD_ONLY ? {} : { hybrid_ms: await measure(service, 'hybrid') }),
+    };
+  } finally {
+    await store.close();
+  }
+} else if (measurePostgres) {
   const target = await createTestDatabase();
   try {
     console.error(`postgres: copying into ${target.name}… loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
@@ -227,13 +258,14 @@ if (measurePostgres) {
         db_mb: round(size / 1024 / 1024, 1),
         vector_index_load_ms: round(ms, 1),
         keyword_ms: await measure(service, 'keyword'),
-        hybrid_ms: await measure(service, 'hybrid'),
+        ...(KEYWORD_ONLY ? {} : { hybrid_ms: await measure(service, 'hybrid') }),
       };
     } finally {
       await store.close();
     }
   } finally {
-    await target.drop();
+    if (KEEP_PG) console.error(`postgres: kept ${target.url}`);
+    else await target.drop();
   }
 }
 

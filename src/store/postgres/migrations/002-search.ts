@@ -1,5 +1,5 @@
 import type { PgMigration } from '../pg-migrations.js';
-import { ASCII_PUNCTUATION, sqlLiteral, WORDS_CONFIG } from '../pg-search-text.js';
+import { ASCII_PUNCTUATION, translateSql, WORDS_CONFIG } from '../pg-search-text.js';
 
 /**
  * A tsvector holds at most 1 MB: text beyond these lengths is not indexed, so that an enormous OCR text can
@@ -36,7 +36,12 @@ ALTER TEXT SEARCH CONFIGURATION ${WORDS_CONFIG}
 
 CREATE FUNCTION openrecall_search_text(value text) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$ SELECT translate(coalesce(value, ''), ${sqlLiteral(ASCII_PUNCTUATION)}, ${sqlLiteral(' '.repeat(ASCII_PUNCTUATION.length))}) $$;
+  AS $fn$ SELECT ${translateSql(`coalesce(value, '')`, ASCII_PUNCTUATION, ' '.repeat(ASCII_PUNCTUATION.length))} $fn$;
+
+-- Rows stay small (the OCR text and the word vector live in the TOAST table), so that a search's bitmap heap
+-- scan, which reads the heap page of every match, touches few pages: at the default (2 kB) a row kept its
+-- compressed OCR text inline and the heap of 100 000 frames was 150 MB, larger than shared_buffers.
+ALTER TABLE entries SET (toast_tuple_target = 1024);
 
 ALTER TABLE entries ADD COLUMN search_words tsvector GENERATED ALWAYS AS (
   setweight(${searchText('text', 200_000)}, 'A') || ${COLUMN_GAP} ||

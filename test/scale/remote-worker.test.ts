@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { uploadFrame } from '../../src/api-client/upload.js';
 import { getJson, waitUntil } from '../helpers/api.js';
 import { createTestDatabase } from '../helpers/postgres.js';
@@ -9,14 +9,20 @@ import { listFilesRecursive } from '../helpers/temp-dir.js';
 import { dataDirFor, deploymentEnv, startServer, startWorker, textFrame } from './helpers.js';
 
 const TOKEN = 'remote-worker-test-token-0123456789';
+const auth = { authorization: `Bearer ${TOKEN}` };
 
-test('a worker without the data dir processes frames through the server API (token required)', async (t) => {
+/** A server that only ingests and serves, behind a token, on a fresh database and data dir of its own. */
+async function tokenServer(t: TestContext) {
   const db = await createTestDatabase();
   t.after(() => db.drop());
   const dataDir = dataDirFor();
   const server = await startServer(deploymentEnv(db.url, dataDir, { OPENRECALL_API_TOKEN: TOKEN }), ['--no-processing']);
   t.after(() => server.child.kill('SIGKILL'));
-  const auth = { authorization: `Bearer ${TOKEN}` };
+  return { db, dataDir, server };
+}
+
+test('a worker without the data dir processes frames through the server API (token required)', async (t) => {
+  const { db, dataDir, server } = await tokenServer(t);
 
   const frames = await Promise.all([0, 1, 2].map(textFrame));
   let ms = Date.now() - 600_000;
@@ -57,12 +63,7 @@ test('a worker without the data dir processes frames through the server API (tok
 });
 
 test('the worker file API refuses paths a worker has no business with, and requires the token', async (t) => {
-  const db = await createTestDatabase();
-  t.after(() => db.drop());
-  const dataDir = dataDirFor();
-  const server = await startServer(deploymentEnv(db.url, dataDir, { OPENRECALL_API_TOKEN: TOKEN }), ['--no-processing']);
-  t.after(() => server.child.kill('SIGKILL'));
-  const auth = { authorization: `Bearer ${TOKEN}` };
+  const { dataDir, server } = await tokenServer(t);
   const url = (p: string) => `${server.api}/worker/files?path=${encodeURIComponent(p)}`;
 
   assert.equal((await fetch(url('screenshots/incoming/x.png'))).status, 401);

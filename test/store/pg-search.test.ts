@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { parseQuery } from '../../src/search/query-parser.js';
@@ -9,15 +10,7 @@ import { openPgSearchFixture, type PgSearchFixture } from './pg-search-fixture.j
 
 const ROWS = 20_000;
 
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 /**
  * `count` screens of 60 ordinary words each (every word in about a fifth of them), newest last; every 500th

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { after, before, describe, it } from 'node:test';
 import { parseQuery } from '../../src/search/query-parser.js';
 import type { KeywordCandidate, SearchFilters } from '../../src/store/ports.js';
@@ -24,16 +25,7 @@ const ownSnippet = (c: KeywordCandidate, snippets: Map<number, string>) => snipp
 /** Adjacent marked words are one marked span ("⟦finance⟧ ⟦team⟧" = "⟦finance team⟧"): stores mark phrases either way. */
 const joinMarks = (s: string) => s.replaceAll(`${MARK_END} ${MARK_START}`, ' ');
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failing fuzz input can be reproduced. */
-function random(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 function fuzzQueries(count: number): string[] {
   const next = random(20261130);

@@ -83,6 +83,13 @@ class Pending {
     this.length += bytes.length;
   }
 
+  /** Adds the bytes of `chunk` from `at` still missing to reach `need`; returns how many it took. */
+  fill(chunk: Buffer, at: number, need: number): number {
+    const n = Math.min(need - this.length, chunk.length - at);
+    this.add(chunk.subarray(at, at + n));
+    return n;
+  }
+
   take(): Buffer {
     const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
     this.parts = [];
@@ -122,8 +129,7 @@ class PngWalker implements Walker {
         continue;
       }
       const need = this.state === 'crc' ? 4 : 8;
-      const n = Math.min(need - this.pending.length, chunk.length - at);
-      this.pending.add(chunk.subarray(at, at + n));
+      const n = this.pending.fill(chunk, at, need);
       at += n;
       this.position += n;
       if (this.pending.length < need) break;
@@ -203,8 +209,7 @@ class JpegWalker implements Walker {
         continue;
       }
       const need = this.state === 'start' ? 2 : this.state === 'marker' ? 2 : this.segmentNeed;
-      const n = Math.min(need - this.pending.length, chunk.length - at);
-      this.pending.add(chunk.subarray(at, at + n));
+      const n = this.pending.fill(chunk, at, need);
       at += n;
       this.position += n;
       if (this.pending.length < need) break;

@@ -38,6 +38,9 @@ export interface ApiClientOptions {
 
 type Query = Record<string, string | number | boolean | undefined>;
 
+/** A 1080p frame over a slow link. */
+const DATA_FILE_TIMEOUT_MS = 60_000;
+
 /** The typed HTTP client of the API (base URL ending in /api), with the token and the error mapping done once. */
 export class ApiClient {
   constructor(
@@ -86,23 +89,72 @@ export class ApiClient {
     return uploadFrame(this.baseUrl, frame, { ...options, ...(this.options.token ? { token: this.options.token } : {}) });
   }
 
+  /** GET /api/worker/files: a frame's file, for a worker without the data dir; undefined when it is gone. */
+  async readDataFile(path: string): Promise<Buffer | undefined> {
+    const response = await this.send('GET', '/worker/files', { query: { path }, timeoutMs: DATA_FILE_TIMEOUT_MS });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (response.status === 404) return undefined;
+    if (!response.ok) this.refused(response, bytes.toString('utf8'), 'GET');
+    return bytes;
+  }
+
+  /** PUT /api/worker/files: stores a processed frame or thumbnail in the server's data dir. */
+  async writeDataFile(path: string, bytes: Buffer): Promise<void> {
+    await this.binary('PUT', path, bytes);
+  }
+
+  /** DELETE /api/worker/files: removes an upload the worker has processed. */
+  async removeDataFile(path: string): Promise<void> {
+    await this.binary('DELETE', path);
+  }
+
+  private async binary(method: 'PUT' | 'DELETE', path: string, bytes?: Buffer): Promise<void> {
+    const response = await this.send(method, '/worker/files', {
+      query: { path },
+      timeoutMs: DATA_FILE_TIMEOUT_MS,
+      ...(bytes ? { body: new Uint8Array(bytes), contentType: 'application/octet-stream' } : {}),
+    });
+    const text = await response.text();
+    if (!response.ok) this.refused(response, text, method);
+  }
+
   private async request<T>(
     method: 'GET' | 'POST',
     path: string,
     options: { query?: Query; body?: unknown; timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {},
   ): Promise<T> {
+    const json = options.body !== undefined;
+    const response = await this.send(method, path, {
+      ...options,
+      ...(json ? { body: JSON.stringify(options.body), contentType: 'application/json' } : { body: undefined }),
+    });
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (response.ok) return body as T;
+    this.refused(response, text, method);
+  }
+
+  /** The HTTP call with the token and the timeout; a server that does not answer becomes the one sentence. */
+  private async send(
+    method: string,
+    path: string,
+    options: { query?: Query; body?: BodyInit | undefined; contentType?: string; timeoutMs?: number | undefined; signal?: AbortSignal | undefined },
+  ): Promise<Response> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined && value !== '') params.set(key, String(value));
     const url = `${this.baseUrl}${path}${params.size ? `?${params}` : ''}`;
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 10_000;
     const timeout = AbortSignal.timeout(timeoutMs);
-    const json = options.body !== undefined;
-    let response: Response;
     try {
-      response = await fetch(url, {
+      return await fetch(url, {
         method,
-        headers: { accept: 'application/json', ...(json ? { 'content-type': 'application/json' } : {}), ...bearer(this.options.token) },
-        ...(json ? { body: JSON.stringify(options.body) } : {}),
+        headers: { accept: 'application/json', ...(options.contentType ? { 'content-type': options.contentType } : {}), ...bearer(this.options.token) },
+        ...(options.body !== undefined ? { body: options.body } : {}),
         signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
       });
     } catch (error) {
@@ -114,15 +166,16 @@ export class ApiClient {
         `no server answering at ${this.baseUrl} (${why}): start it with "openrecall server" (or the systemd unit), or set OPENRECALL_API_URL`,
       );
     }
-    const text = await response.text();
-    let body: unknown;
+  }
+
+  /** Any answer but 2xx, as the sentence the commands print. */
+  private refused(response: Response, text: string, method: string): never {
+    let error: { error?: unknown; message?: unknown } | undefined;
     try {
-      body = text ? JSON.parse(text) : undefined;
+      error = text ? JSON.parse(text) : undefined;
     } catch {
-      body = undefined;
+      error = undefined;
     }
-    if (response.ok) return body as T;
-    const error = body as { error?: unknown; message?: unknown } | undefined;
     const code = typeof error?.error === 'string' ? error.error : undefined;
     if (response.status === 401 || response.status === 403) {
       throw new ApiClientError(
@@ -132,7 +185,8 @@ export class ApiClient {
         code,
       );
     }
-    const message = typeof error?.message === 'string' ? error.message : `${method} ${url} answered ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+    const message =
+      typeof error?.message === 'string' ? error.message : `${method} ${response.url} answered ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
     throw new ApiClientError('http', message, response.status, code);
   }
 }

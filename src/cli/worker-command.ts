@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { ApiClient } from '../api-client/client.js';
 import { RemoteFrameFiles } from '../api-client/remote-frame-files.js';
-import { apiToken, apiUrl, ConfigError, loadServerConfig } from '../config.js';
+import { apiUrl, ConfigError, loadServerConfig } from '../config.js';
 import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
@@ -25,7 +25,7 @@ async function filesThroughServer(images: ImageStore): Promise<RemoteFrameFiles 
   const client = ApiClient.fromEnv();
   // Fails now, with the reason (unreachable, wrong token), rather than on every frame later.
   await client.queueStatus();
-  return new RemoteFrameFiles(client.baseUrl, apiToken());
+  return new RemoteFrameFiles(client);
 }
 
 /**

@@ -388,6 +388,10 @@ export class StoreOpenError extends Error {
   override readonly name: string = 'StoreOpenError';
 }
 
+/** Both stores' words for a database written by a newer OpenRecall (which is then left untouched). */
+export const newerSchemaMessage = (found: number, known: number) =>
+  `database schema version ${found} is newer than this OpenRecall (knows up to ${known}); upgrade OpenRecall`;
+
 /** The database cannot be reached right now (PostgreSQL down, a network cut): the HTTP layer answers 503. */
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';

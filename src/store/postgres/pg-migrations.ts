@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { StoreOpenError } from '../ports.js';
-import { query, withClient } from './pg-query.js';
+import { newerSchemaMessage, StoreOpenError } from '../ports.js';
+import { type Queryable, query, withClient } from './pg-query.js';
 
 export interface PgMigration {
   version: number;
@@ -22,7 +22,7 @@ export class SchemaTooNewError extends StoreOpenError {
 
 /** Applies the migrations this database lacks, one transaction each; refuses a database from a newer OpenRecall. */
 export async function runPgMigrations(pool: pg.Pool, migrations: PgMigration[], log: (message: string) => void): Promise<void> {
-  const newest = Math.max(...migrations.map((m) => m.version));
+  const newest = newestVersion(migrations);
   await withClient(pool, async (client) => {
     for (;;) {
       await query(client, 'BEGIN');
@@ -30,7 +30,7 @@ export async function runPgMigrations(pool: pg.Pool, migrations: PgMigration[], 
         await query(client, MIGRATION_LOCK);
         const current = await schemaVersion(client);
         if (current > newest) {
-          throw new SchemaTooNewError(`database schema version ${current} is newer than this OpenRecall (knows up to ${newest}); upgrade OpenRecall`);
+          throw new SchemaTooNewError(newerSchemaMessage(current, newest));
         }
         const next = migrations.filter((m) => m.version > current).sort((a, b) => a.version - b.version)[0];
         if (!next) {
@@ -50,8 +50,10 @@ export async function runPgMigrations(pool: pg.Pool, migrations: PgMigration[], 
   });
 }
 
+export const newestVersion = (migrations: PgMigration[]) => Math.max(...migrations.map((m) => m.version));
+
 /** The version of the newest applied migration; 0 for an empty database. Creates nothing. */
-async function schemaVersion(client: pg.PoolClient): Promise<number> {
+export async function schemaVersion(client: Queryable): Promise<number> {
   const [exists] = await query<{ present: boolean }>(client, `SELECT to_regclass('openrecall_schema') IS NOT NULL AS present`);
   if (!exists?.present) return 0;
   const [row] = await query<{ version: number | null }>(client, 'SELECT max(version) AS version FROM openrecall_schema');

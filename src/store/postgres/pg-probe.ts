@@ -1,5 +1,7 @@
 import pg from 'pg';
+import { newerSchemaMessage } from '../ports.js';
 import { pgMigrations } from './migrations/index.js';
+import { newestVersion, schemaVersion } from './pg-migrations.js';
 import { checkDatabaseUrl, connectionErrorMessage, redactDatabaseUrl } from './pg-connection-errors.js';
 
 export interface DatabaseProbe {
@@ -26,13 +28,10 @@ export async function probePostgres(url: string): Promise<DatabaseProbe> {
   }
   try {
     const where = `PostgreSQL ${(await client.query('SHOW server_version')).rows[0].server_version} at ${redactDatabaseUrl(url)}`;
-    const newest = Math.max(...pgMigrations.map((m) => m.version));
-    const exists = (await client.query(`SELECT to_regclass('openrecall_schema') IS NOT NULL AS present`)).rows[0].present as boolean;
-    if (!exists) return { status: 'warn', message: `${where}: no OpenRecall tables yet (the first server to start creates them)` };
-    const current = Number((await client.query('SELECT coalesce(max(version), 0) AS v FROM openrecall_schema')).rows[0].v);
-    if (current > newest) {
-      return { status: 'fail', message: `${where}: schema version ${current} is newer than this OpenRecall (knows up to ${newest}); upgrade OpenRecall` };
-    }
+    const newest = newestVersion(pgMigrations);
+    const current = await schemaVersion(client);
+    if (current === 0) return { status: 'warn', message: `${where}: no OpenRecall tables yet (the first server to start creates them)` };
+    if (current > newest) return { status: 'fail', message: `${where}: ${newerSchemaMessage(current, newest)}` };
     const frames = Number((await client.query('SELECT count(*) AS n FROM entries')).rows[0].n);
     const upgrade = current < newest ? ` (upgraded to ${newest} when a server starts)` : '';
     return { status: 'ok', message: `${where}, schema version ${current}${upgrade}, ${frames} frame(s)` };

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { StoreOpenError } from '../ports.js';
+import { newerSchemaMessage, StoreOpenError } from '../ports.js';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { cjkIndexText } from '../cjk.js';
@@ -39,7 +39,7 @@ export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
 export function checkSchemaVersion(db: Database.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > LATEST_VERSION) {
-    throw new StoreOpenError(`database schema version ${current} is newer than this OpenRecall (knows up to ${LATEST_VERSION}); upgrade OpenRecall`);
+    throw new StoreOpenError(newerSchemaMessage(current, LATEST_VERSION));
   }
 }
 

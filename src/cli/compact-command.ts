@@ -4,7 +4,7 @@ import { loadServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
 import { CompactionService, type CompactionStatus } from '../services/compaction-service.js';
-import { acquireDataDirLock, DataDirLockedError } from '../store/data-dir-lock.js';
+import { DataDirLockedError, lockDataDir } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';
 import { UsageError } from './usage-error.js';
 import { ProgressBar } from './progress.js';
@@ -24,8 +24,7 @@ export async function compactCommand(args: string[]): Promise<number> {
   }
   let release: (() => void) | undefined;
   try {
-    // A shared PostgreSQL database has no data dir lock: compaction's own lock keeps it to one process at a time.
-    release = config.databaseUrl ? () => {} : acquireDataDirLock(config.dataDir);
+    release = lockDataDir(config.dataDir, config.databaseUrl);
   } catch (error) {
     if (!(error instanceof DataDirLockedError)) throw error;
   }

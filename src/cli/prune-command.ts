@@ -5,7 +5,7 @@ import { loadRetentionConfig, loadServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
 import { RetentionService } from '../services/retention-service.js';
-import { acquireDataDirLock, DataDirLockedError } from '../store/data-dir-lock.js';
+import { DataDirLockedError, lockDataDir } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';
 import { UsageError } from './usage-error.js';
 
@@ -31,8 +31,7 @@ export async function pruneCommand(args: string[]): Promise<number> {
 
   let release: (() => void) | undefined;
   try {
-    // A shared PostgreSQL database has no data dir lock: retention's own lock keeps it to one process at a time.
-    release = databaseUrl ? () => {} : acquireDataDirLock(dataDir);
+    release = lockDataDir(dataDir, databaseUrl);
   } catch (error) {
     if (!(error instanceof DataDirLockedError)) throw error;
   }

@@ -17,7 +17,7 @@ import { QueueService } from '../services/queue-service.js';
 import { RetentionService } from '../services/retention-service.js';
 import { CompactionService } from '../services/compaction-service.js';
 import { compactionRoutes } from './routes/compaction.js';
-import { acquireDataDirLock } from '../store/data-dir-lock.js';
+import { lockDataDir } from '../store/data-dir-lock.js';
 import type { Db } from '../store/sqlite/database.js';
 import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { openStore } from '../store/open-store.js';
@@ -57,9 +57,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
   const images = new ImageStore(config.dataDir);
   images.ensureDirectories();
-  // With SQLite one server owns the data dir. With PostgreSQL several servers share it (and the database).
-  const shared = config.databaseUrl !== undefined;
-  const releaseLock = shared ? () => {} : acquireDataDirLock(config.dataDir);
+  const releaseLock = lockDataDir(config.dataDir, config.databaseUrl);
   let store: Store | undefined;
   let processor: ProcessorSupervisor | undefined;
   try {
@@ -75,7 +73,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     const repo = store.frames;
 
     // Another server's upload in flight is an unreferenced file too: on a shared data dir only old ones go.
-    const orphans = images.removeOrphanIncoming(await repo.referencedPaths('screenshots/incoming/'), shared ? ORPHAN_AGE_SHARED_MS : 0);
+    const orphans = images.removeOrphanIncoming(await repo.referencedPaths('screenshots/incoming/'), config.databaseUrl ? ORPHAN_AGE_SHARED_MS : 0);
     if (orphans) log(`removed ${orphans} orphan upload file(s)`);
 
     // The built-in model lives in the processor only (queries are embedded there, over IPC). Other providers are

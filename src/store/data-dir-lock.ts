@@ -39,3 +39,12 @@ export function acquireDataDirLock(dataDir: string): () => void {
   }
   throw new DataDirLockedError(`could not lock ${dataDir}`);
 }
+
+/**
+ * The data dir's lock for this store. With SQLite in the data dir, one server per data dir. With a shared
+ * (PostgreSQL) database, any number of servers and workers share the data dir: there is nothing to lock, and
+ * the database's advisory locks keep retention and compaction to one process at a time.
+ */
+export function lockDataDir(dataDir: string, databaseUrl: string | undefined): () => void {
+  return databaseUrl ? () => {} : acquireDataDirLock(dataDir);
+}

@@ -195,7 +195,7 @@ export class ProcessingWorker {
         leaseLost();
         return;
       }
-      await this.recordFailure(entry, error).catch((reason: unknown) => this.databaseAway(entry.id, reason));
+      await this.recordFailure(entry, error, leaseLost).catch((reason: unknown) => this.databaseAway(entry.id, reason));
     } finally {
       clearInterval(renewal);
     }
@@ -210,7 +210,8 @@ export class ProcessingWorker {
     this.options.log(`frame ${id}: ${error.message}; it returns to the queue when its lease runs out`);
   }
 
-  private async recordFailure(entry: FrameRow, error: unknown): Promise<void> {
+  /** Records a failed attempt; `leaseLost` when the store says another worker holds the frame now. */
+  private async recordFailure(entry: FrameRow, error: unknown, leaseLost: () => void): Promise<void> {
     const { workerId } = this.options.lease;
     if (error instanceof StoreUnavailableError) return this.databaseAway(entry.id, error);
     const message = error instanceof Error ? error.message : String(error);
@@ -227,10 +228,7 @@ export class ProcessingWorker {
       return;
     }
     const status = await this.frames.failAttempt(entry.id, message, this.options.maxAttempts, workerId);
-    if (status === undefined) {
-      this.options.log(`frame ${entry.id}: lease lost (another worker took it over); abandoning it`);
-      return;
-    }
+    if (status === undefined) return leaseLost();
     this.options.log(`frame ${entry.id} attempt ${entry.attempts} failed (${status === 'FAILED' ? 'giving up' : 'will retry'}): ${message}`);
   }
 

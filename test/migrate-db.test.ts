@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { copySqliteToPostgres, MigrateRefusedError } from '../src/store/migrate-to-postgres.js';
 import { openPostgresStore } from '../src/store/postgres/pg-store.js';
-import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
+import { createTestDatabase, queryDatabase, type TestDatabase } from './helpers/postgres.js';
 import { buildLargeSqliteDataDir, buildSqliteDataDir, openDataDirDatabase, type SqliteDataDir } from './helpers/sqlite-data-dir.js';
 import { newFrame } from './helpers/store-frames.js';
 
 type Row = Record<string, unknown>;
 
-async function pgRows(url: string, sql: string, params: unknown[] = []): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const pgRows = (url: string, sql: string, params: unknown[] = []): Promise<Row[]> => queryDatabase(url, sql, params);
 
 function sqliteRows(file: string, sql: string): Row[] {
   const db = new Database(file, { readonly: true });

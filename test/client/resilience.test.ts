@@ -1,8 +1,8 @@
 // Nothing is lost when the server or network is down, when the client is killed, or when the server rejects
 // a frame. The built `openrecall client` on a real X server, the real server started and stopped around it.
+import { freePort } from '../helpers/free-port.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { decodeItem, encodeItem } from '../../src/client/buffer.js';
@@ -18,14 +18,6 @@ before(async () => {
   session = await startXSession();
 });
 after(() => session?.close());
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 async function client(t: TestContext, dataDir: string, api: string, extra: Record<string, string> = {}): Promise<ClientProcess> {
   const c = await startClientProcess(session, dataDir, api, extra);

@@ -8,7 +8,8 @@ import { renderTextImage } from '../helpers/images.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { listFilesRecursive, tempDir } from '../helpers/temp-dir.js';
 import { WORDS } from '../helpers/words.js';
-import { freePort, readRows } from './helpers.js';
+import { freePort } from '../helpers/free-port.js';
+import { readRows } from './helpers.js';
 
 const KILLS = 5;
 

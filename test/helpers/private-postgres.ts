@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { freePort } from './free-port.js';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -21,17 +21,6 @@ function binDir(): string {
   const versions = fs.readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
   if (versions.length === 0) throw new Error('PostgreSQL binaries not found under /usr/lib/postgresql (npm test installs postgresql)');
   return path.join('/usr/lib/postgresql', versions[0]!, 'bin');
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const asPostgres = (command: string[]) => {

@@ -69,8 +69,8 @@ export interface ServerProcess extends CliProcess {
 }
 
 /** Starts `openrecall server` on a free loopback port and waits until it listens. */
-export async function startServerProcess(dataDir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const cli = runCli(['server'], { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_PORT: '0', OPENRECALL_WORKERS: '1', ...env });
+export async function startServerProcess(dataDir: string, env: Record<string, string> = {}, args: string[] = []): Promise<ServerProcess> {
+  const cli = runCli(['server', ...args], { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_PORT: '0', OPENRECALL_WORKERS: '1', ...env });
   const match = await cli.waitFor(/listening on (http:\/\/[^\s]+)/, 90_000);
   const url = match[1]!;
   return {

@@ -1,12 +1,11 @@
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import pg from 'pg';
 import { FrameBuffer, type FrameMeta } from '../../src/client/buffer.js';
 import { newCaptureId } from '../../src/client/client.js';
 import { Uploader } from '../../src/client/uploader.js';
 import { renderTextImage } from '../helpers/images.js';
-import { runCli, type CliProcess } from '../helpers/server-process.js';
+import { queryDatabase } from '../helpers/postgres.js';
+import { runCli, type CliProcess, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /** Environment of every process of a scaled-out deployment: one database, one shared data dir. */
@@ -22,16 +21,8 @@ export function deploymentEnv(databaseUrl: string, dataDir: string, extra: Recor
   };
 }
 
-export interface Server extends CliProcess {
-  url: string;
-  api: string;
-}
-
-export async function startServer(env: Record<string, string>, args: string[] = []): Promise<Server> {
-  const cli = runCli(['server', ...args], env);
-  const url = (await cli.waitFor(/listening on (http:\/\/[^\s]+)/, 90_000))[1]!;
-  return { ...cli, url, api: `${url}/api` };
-}
+export const startServer = (env: Record<string, string>, args: string[] = []): Promise<ServerProcess> =>
+  startServerProcess(env.OPENRECALL_DATA_DIR!, env, args);
 
 export async function startWorker(env: Record<string, string>): Promise<CliProcess> {
   const cli = runCli(['worker'], env);
@@ -72,14 +63,11 @@ export function captureClient(apiUrl: string) {
 }
 
 /** Rows as PostgreSQL holds them (test-side check of "every frame COMPLETED exactly once"). */
-export async function entryRows(url: string): Promise<Array<{ id: number; capture_id: string; status: string; attempts: number; text: string | null }>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query('SELECT id::int AS id, capture_id, status, attempts, text FROM entries ORDER BY id')).rows;
-  } finally {
-    await client.end();
-  }
+export function entryRows(url: string) {
+  return queryDatabase<{ id: number; capture_id: string; status: string; attempts: number; text: string | null }>(
+    url,
+    'SELECT id::int AS id, capture_id, status, attempts, text FROM entries ORDER BY id',
+  );
 }
 
 /**
@@ -112,8 +100,4 @@ export async function startBalancer(backends: () => string[]): Promise<{ url: st
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function dataDirFor(): string {
-  const dir = tempDir('openrecall-scale-');
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
-}
+export const dataDirFor = () => tempDir('openrecall-scale-');

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
+import { freePort } from '../helpers/free-port.js';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { openPostgresStore, redactDatabaseUrl } from '../../src/store/postgres/pg-store.js';
 import { type Store, StoreUnavailableError } from '../../src/store/ports.js';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/postgres.js';
+import { waitUntil } from '../helpers/api.js';
+import { createTestDatabase, queryDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/postgres.js';
 import { newFrame } from '../helpers/store-frames.js';
 import { passwordRefusingServer, TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -24,33 +24,6 @@ async function withDatabase(test: (database: TestDatabase, open: () => Promise<S
   } finally {
     for (const store of opened) await store.close().catch(() => {});
     await database.drop();
-  }
-}
-
-async function sql<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Resolves once `check` holds, polling; rejects after `ms`. */
-async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await sleep(50);
   }
 }
 
@@ -75,19 +48,19 @@ describe('PostgreSQL store', () => {
       const store = await open();
       await store.frames.insertPending(newFrame(1));
       await store.close();
-      await sql(database.url, `INSERT INTO openrecall_schema (version, name) VALUES (99, 'from the future')`);
-      const before = await sql(database.url, 'SELECT version, name, applied_at FROM openrecall_schema ORDER BY version');
+      await queryDatabase(database.url, `INSERT INTO openrecall_schema (version, name) VALUES (99, 'from the future')`);
+      const before = await queryDatabase(database.url, 'SELECT version, name, applied_at FROM openrecall_schema ORDER BY version');
 
       const message = await openError(database.url);
       assert.match(message, /^database schema version 99 is newer than this OpenRecall \(knows up to \d+\); upgrade OpenRecall$/);
-      assert.deepEqual(await sql(database.url, 'SELECT version, name, applied_at FROM openrecall_schema ORDER BY version'), before);
-      assert.deepEqual(await sql(database.url, 'SELECT count(*)::int AS n FROM entries'), [{ n: 1 }]);
+      assert.deepEqual(await queryDatabase(database.url, 'SELECT version, name, applied_at FROM openrecall_schema ORDER BY version'), before);
+      assert.deepEqual(await queryDatabase(database.url, 'SELECT count(*)::int AS n FROM entries'), [{ n: 1 }]);
     }));
 
   it('lets two servers migrate the same fresh database at once', () =>
     withDatabase(async (database, open) => {
       const [a, b] = await Promise.all([open(), open()]);
-      const versions = await sql<{ version: number }>(database.url, 'SELECT version FROM openrecall_schema ORDER BY version');
+      const versions = await queryDatabase<{ version: number }>(database.url, 'SELECT version FROM openrecall_schema ORDER BY version');
       assert.deepEqual(
         versions.map((v) => v.version),
         [1, 2],
@@ -103,9 +76,9 @@ describe('PostgreSQL store', () => {
         const { id } = await store.frames.insertPending(newFrame(1));
         assert.equal(typeof id, 'number');
         assert.deepEqual(await store.frames.counts(), { pending: 1, processing: 0, completed: 0, failed: 0 });
-        const [row] = await sql<{ n: unknown }>(database.url, 'SELECT count(*) AS n FROM entries');
+        const [row] = await queryDatabase<{ n: unknown }>(database.url, 'SELECT count(*) AS n FROM entries');
         assert.equal(row?.n, '1', 'another pg client of the process still reads int8 as text');
-        const named = await sql<{ n: number }>(database.url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [
+        const named = await queryDatabase<{ n: number }>(database.url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [
           'openrecall-names-itself',
         ]);
         assert.ok(named[0]!.n >= 1);
@@ -177,11 +150,11 @@ describe('PostgreSQL store', () => {
       let wakes = 0;
       const unsubscribe = await worker.onPendingFrames(() => wakes++);
       const { id } = await server.frames.insertPending(newFrame(1));
-      await eventually(() => wakes >= 1);
+      await waitUntil(() => wakes >= 1, { timeoutMs: 10_000, intervalMs: 50 });
 
       const claimed = await worker.frames.claimNext(5, { workerId: 'w', seconds: 60 });
       await worker.frames.release(claimed!.entry.id, 'w');
-      await eventually(() => wakes >= 2);
+      await waitUntil(() => wakes >= 2, { timeoutMs: 10_000, intervalMs: 50 });
       assert.equal(claimed?.entry.id, id);
 
       await unsubscribe();
@@ -196,7 +169,7 @@ describe('PostgreSQL store', () => {
       const store = await open();
       const { id } = await store.frames.insertPending(newFrame(1));
       const leaseLeft = async () => {
-        const [row] = await sql<{ left: number }>(
+        const [row] = await queryDatabase<{ left: number }>(
           database.url,
           'SELECT lease_expires_at - extract(epoch from clock_timestamp())::float8 AS left FROM entries WHERE id = $1',
           [id],
@@ -283,7 +256,7 @@ describe('PostgreSQL store', () => {
       let wakes = 0;
       await store.onPendingFrames(() => wakes++);
       await store.frames.insertPending(newFrame(1));
-      await eventually(() => wakes >= 1);
+      await waitUntil(() => wakes >= 1, { timeoutMs: 10_000, intervalMs: 50 });
 
       await proxy.cut();
       await assert.rejects(store.frames.counts(), StoreUnavailableError);
@@ -297,13 +270,16 @@ describe('PostgreSQL store', () => {
       assert.deepEqual(await store.frames.counts(), { pending: 1, processing: 0, completed: 0, failed: 0 });
       const seen = wakes;
       // The listening connection comes back too, and wakes its listeners for what it may have missed.
-      await eventually(() => wakes > seen);
-      await eventually(async () => {
-        const before = wakes;
-        await store.frames.insertPending(newFrame(Math.random()));
-        await sleep(200);
-        return wakes > before;
-      });
+      await waitUntil(() => wakes > seen, { timeoutMs: 10_000, intervalMs: 50 });
+      await waitUntil(
+        async () => {
+          const before = wakes;
+          await store.frames.insertPending(newFrame(Math.random()));
+          await sleep(200);
+          return wakes > before;
+        },
+        { timeoutMs: 10_000, intervalMs: 50 },
+      );
     });
   });
 });

@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
+import { newFrame } from './helpers/store-frames.js';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadServerConfig } from '../src/config.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-const frame = (captureId: string) => ({
-  captureId,
-  timestamp: 1_700_000_000,
-  app: 'App',
-  title: 'Title',
-  monitor: 0,
-  imagePath: 'screenshots/incoming/none.png',
-  width: 10,
-  height: 10,
-  bytes: 1,
-  receivedAt: 1_700_000_000,
-});
+const frame = (captureId: string) => newFrame(1_700_000_000, { captureId });
 
 function open() {
   const dataDir = tempDir();

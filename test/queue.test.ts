@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { newFrame as frame, insertShuffled } from './helpers/store-frames.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { ImageStore } from '../src/images/image-store.js';
 import { type ClaimedFrame, Pipeline, PermanentStageError, type PipelineStage } from '../src/pipeline/stage.js';
 import { ProcessingWorker } from '../src/processor/processing-worker.js';
 import { openDatabase } from '../src/store/sqlite/database.js';
-import type { FramesRepository, NewFrame } from '../src/store/ports.js';
+import type { FramesRepository } from '../src/store/ports.js';
 import { SqliteFramesRepository } from '../src/store/sqlite/frames-repository.js';
 import { getJson, queueCounts, upload, waitUntil } from './helpers/api.js';
 import { solidPng } from './helpers/images.js';
@@ -40,29 +41,6 @@ function freshSqliteRepo() {
 }
 
 const LEASE = { workerId: 'test-worker', seconds: 60 };
-
-let sequence = 0;
-function frame(timestamp: number, overrides: Partial<NewFrame> = {}): NewFrame {
-  return {
-    captureId: `c-${sequence++}`,
-    timestamp,
-    app: 'App',
-    title: 'Title',
-    monitor: 0,
-    imagePath: 'screenshots/incoming/none.png',
-    width: 10,
-    height: 10,
-    bytes: 100,
-    receivedAt: Date.now() / 1000,
-    ...overrides,
-  };
-}
-
-/** Inserts frames in a shuffled order so that id order and capture-time order differ. */
-async function insertShuffled(repo: FramesRepository, timestamps: number[]): Promise<void> {
-  const shuffled = [...timestamps].sort((a, b) => ((a * 7919) % 13) - ((b * 7919) % 13));
-  for (const t of shuffled) await repo.insertPending(frame(t));
-}
 
 // Separate processes open the same SQLite file here; the lease contract suite races 4 stores on both kinds.
 describe('atomic claims between processes (sqlite)', () => {

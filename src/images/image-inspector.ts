@@ -208,7 +208,7 @@ class JpegWalker implements Walker {
         if (this.skip === 0) this.state = this.marker === 0xda ? 'scan' : 'marker';
         continue;
       }
-      const need = this.state === 'start' ? 2 : this.state === 'marker' ? 2 : this.segmentNeed;
+      const need = this.state === 'segment' ? this.segmentNeed : 2; // a marker (or the start marker) is 2 bytes
       const n = this.pending.fill(chunk, at, need);
       at += n;
       this.position += n;

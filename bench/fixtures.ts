@@ -1,4 +1,5 @@
 import { chromium } from 'playwright-core';
+import { CHROMIUM_PATH, QUIET_CHROMIUM_ARGS } from '../test/helpers/chromium.js';
 import { WORDS } from '../test/helpers/words.js';
 
 export interface Screenshot {
@@ -6,16 +7,6 @@ export interface Screenshot {
   /** Every word rendered on the page, for recall. */
   words: string[];
 }
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 function words(seed: number, count: number): string[] {
   let x = seed * 2654435761 || 1;
@@ -47,7 +38,7 @@ function page(seed: number): { html: string; words: string[] } {
 
 /** Renders `count` distinct 1920x1080 screenshots in headless Chromium (Debian's /usr/bin/chromium). */
 export async function renderScreenshots(count: number): Promise<Screenshot[]> {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--headless', ...QUIET_CHROMIUM_ARGS] });
   try {
     const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
     const tab = await context.newPage();

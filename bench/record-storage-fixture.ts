@@ -4,6 +4,7 @@
 // the frames the client sends (OCR off); their stored lossless WebP files and metadata go to
 // bench/fixtures/storage/. Needs xvfb, openbox, xdotool, xterm and chromium (Debian).
 //   node --import tsx bench/record-storage-fixture.ts [--seconds 100] [--interval 1.5]
+import { CHROMIUM_PATH, QUIET_CHROMIUM_ARGS } from '../test/helpers/chromium.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -108,16 +109,11 @@ async function windowNamed(pattern: string): Promise<string> {
 }
 
 const chromium = (name: string) =>
-  spawnApp('/usr/bin/chromium', [
+  spawnApp(CHROMIUM_PATH, [
     `--app=file://${path.join(work, name)}`,
     `--user-data-dir=${path.join(work, `profile-${name}`)}`,
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
+    ...QUIET_CHROMIUM_ARGS,
     '--no-default-browser-check',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
     '--disable-default-apps',
     '--disable-features=Translate,MediaRouter',
     '--window-position=0,0',

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { CHROMIUM_PATH, QUIET_CHROMIUM_ARGS } from '../helpers/chromium.js';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot } from '../helpers/server-process.js';
@@ -8,8 +9,8 @@ export const ARTIFACTS = path.join(repoRoot, 'test-artifacts', 'web');
 /** Debian's Chromium, headless: never a downloaded browser. */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', ...QUIET_CHROMIUM_ARGS],
   });
 }
 

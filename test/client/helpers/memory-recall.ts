@@ -3,6 +3,7 @@
 // and `openrecall server` (real OCR), and the measures the issue asks for (recall of the marker words shown,
 // frames per screen state, frames of static periods, bytes stored). No input events are sent: the person
 // is reading, not typing.
+import { CHROMIUM_PATH, QUIET_CHROMIUM_ARGS } from '../../helpers/chromium.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -178,15 +179,10 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
         states.set(title, { version: 0, html: '', scrollY: 0, acked: -1 });
         const profile = path.join(dir, `chromium-${states.size}`);
         const chromium = spawn(
-          '/usr/bin/chromium',
+          CHROMIUM_PATH,
           [
             `--app=${pagesUrl}/page/${encodeURIComponent(title)}`,
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
+            ...QUIET_CHROMIUM_ARGS,
             '--no-default-browser-check',
             // Windows behind another one keep running their page (the scenarios update hidden windows).
             '--disable-background-timer-throttling',

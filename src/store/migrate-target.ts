@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import pg from 'pg';
-import { DATABASE_URL_VARIABLE, redactDatabaseUrl } from './postgres/pg-connection-errors.js';
+import { StoreOpenError } from './ports.js';
+import { redactDatabaseUrl } from './postgres/pg-connection-errors.js';
 import { SchemaTooNewError } from './postgres/pg-migrations.js';
 import { openPostgresStore } from './postgres/pg-store.js';
 
@@ -15,15 +16,17 @@ const TARGET_OPTION = '--to';
  */
 export async function connectTarget(url: string, log?: (message: string) => void): Promise<pg.Client> {
   try {
-    const store = await openPostgresStore(url, { log, applicationName: 'openrecall-migrate-db' });
+    const store = await openPostgresStore(url, { log, applicationName: 'openrecall-migrate-db', setting: TARGET_OPTION });
     await store.close();
   } catch (error) {
-    const message = (error as Error).message;
-    if (error instanceof SchemaTooNewError) throw new MigrateRefusedError(`${TARGET_OPTION} (${redactDatabaseUrl(url)}): ${message}`);
-    if (message.startsWith(`${DATABASE_URL_VARIABLE} (`)) throw new MigrateRefusedError(TARGET_OPTION + message.slice(DATABASE_URL_VARIABLE.length));
+    if (error instanceof SchemaTooNewError) throw new MigrateRefusedError(`${TARGET_OPTION} (${redactDatabaseUrl(url)}): ${error.message}`);
+    if (error instanceof StoreOpenError) throw new MigrateRefusedError(error.message);
     throw error;
   }
   const client = new pg.Client({ connectionString: url, application_name: 'openrecall-migrate-db' });
+  // A connection lost mid-copy fails the statement in flight (the command says to run it again); without a
+  // listener the client's 'error' event would end the process instead.
+  client.on('error', () => {});
   await client.connect();
   return client;
 }

@@ -54,10 +54,10 @@ function reason(error: Error): string {
   return error.message || String(error);
 }
 
-/** One line naming the variable and the redacted URL, never the password. */
-export function connectionErrorMessage(url: string, error: unknown): string {
+/** One line naming the setting the URL came from and the redacted URL, never the password. */
+export function connectionErrorMessage(url: string, error: unknown, setting = DATABASE_URL_VARIABLE): string {
   const password = passwordOf(url);
-  let line = `${DATABASE_URL_VARIABLE} (${redactDatabaseUrl(url)}): ${error instanceof Error ? reason(error) : String(error)}`;
+  let line = `${setting} (${redactDatabaseUrl(url)}): ${error instanceof Error ? reason(error) : String(error)}`;
   // A driver message might quote the password; a very short one would also match ordinary words.
   if (password && password.length >= 4) line = line.split(password).join('***');
   return line.replace(/\s*\n\s*/g, ' ');

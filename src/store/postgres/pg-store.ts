@@ -22,6 +22,8 @@ export interface PostgresStoreOptions {
   log?: (message: string) => void;
   poolSize?: number;
   applicationName?: string;
+  /** What errors name as the URL's origin: OPENRECALL_DATABASE_URL, or a command's option. */
+  setting?: string;
 }
 
 const INT8 = 20;
@@ -38,7 +40,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   try {
     checkDatabaseUrl(url);
   } catch (error) {
-    throw new StoreOpenError(connectionErrorMessage(url, error));
+    throw new StoreOpenError(connectionErrorMessage(url, error, options.setting));
   }
   const connection: pg.ClientConfig = {
     connectionString: url,
@@ -59,7 +61,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await pool.end().catch(() => {});
     const cause = error instanceof StoreUnavailableError ? error.cause : error;
     if (error instanceof SchemaTooNewError || !isConnectionFailure(cause)) throw error;
-    throw new StoreOpenError(connectionErrorMessage(url, cause));
+    throw new StoreOpenError(connectionErrorMessage(url, cause, options.setting));
   }
   const listener = new PendingListener(connection, log);
   return {

@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
-import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { createLogger } from '../log.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';
@@ -27,7 +26,6 @@ process.on('disconnect', () => process.exit(0));
 
 let store: Store | undefined;
 let host: ProcessingHost | undefined;
-let queryEmbedder: EmbeddingProvider | undefined;
 
 process.on('message', (message: ToProcessor) => {
   switch (message.type) {
@@ -82,8 +80,6 @@ async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promi
     applicationName: 'openrecall-processor',
   });
   host = await startProcessing(config, store, log, { onStage: (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok }) });
-  // The embedding model is loaded here only, once: the server asks this process to embed its search queries.
-  queryEmbedder = host.embedder;
   send({ type: 'ready', semantic: host.semantic });
 }
 
@@ -92,9 +88,11 @@ const QUERY_CHARS = 500;
 
 async function embedQuery({ id, text }: Extract<ToProcessor, { type: 'embed' }>): Promise<void> {
   try {
-    if (!queryEmbedder) throw new Error('no embedding model loaded');
+    // The embedding model is loaded here only, once: the server asks this process to embed its search queries.
+    const embedder = host?.embedder;
+    if (!embedder) throw new Error('no embedding model loaded');
     // A query's meaning is in its first words: one model call, so a long query never waits on several.
-    const [vector] = await queryEmbedder.embed([text.slice(0, QUERY_CHARS)]);
+    const [vector] = await embedder.embed([text.slice(0, QUERY_CHARS)]);
     send({ type: 'embedded', id, vector: vector! });
   } catch (error) {
     send({ type: 'embedded', id, error: (error as Error).message });

@@ -1,4 +1,8 @@
 import type { Store } from './ports.js';
+import type { Db } from './sqlite/database.js';
+import type { SqliteStore } from './sqlite/sqlite-store.js';
+
+export type { Db };
 
 export interface OpenStoreOptions {
   /** OPENRECALL_DATABASE_URL: PostgreSQL when set, else SQLite in the data dir. */
@@ -21,4 +25,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   }
   const { openSqliteStore } = await import('./sqlite/sqlite-store.js');
   return openSqliteStore(options.sqliteFile, { dataDir: options.dataDir, log: options.log, checkpoints: options.checkpoints });
+}
+
+/** The SQLite connection of a SQLite store (tests inspect it); a PostgreSQL store has none. */
+export function sqliteDatabaseOf(store: Store): Db {
+  if (store.kind !== 'sqlite') throw new Error('server.db exists with SQLite only');
+  return (store as SqliteStore).db;
 }

@@ -82,7 +82,9 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
       // A slow client (slowloris) cannot hold a connection or an upload slot for longer than the request timeout.
       const timeout = options.requestTimeoutMs ?? 30_000;
       const limits = { maxHeaderSize: 64 * 1024, requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.min(1000, timeout / 2) };
-      const server = options.tls ? https.createServer({ ...limits, cert: options.tls.cert, key: options.tls.key }, handler) : http.createServer(limits, handler);
+      const server = options.tls
+        ? https.createServer({ ...limits, cert: options.tls.cert, key: options.tls.key }, handler)
+        : http.createServer(limits, handler);
       server.setTimeout(timeout);
       return server;
     },

@@ -159,6 +159,8 @@ function readPem(variable: string, file: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (error) {
-    throw new ConfigError(`${variable}="${file}" cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the path of a PEM file`);
+    throw new ConfigError(
+      `${variable}="${file}" cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the path of a PEM file`,
+    );
   }
 }

@@ -104,7 +104,10 @@ export class AuthService {
   }
 
   private sign(secret: string, id: string): string {
-    const key = crypto.createHmac('sha256', this.token ?? '').update(`openrecall-session-v2:${secret}`).digest();
+    const key = crypto
+      .createHmac('sha256', this.token ?? '')
+      .update(`openrecall-session-v2:${secret}`)
+      .digest();
     return crypto.createHmac('sha256', key).update(id).digest('base64url');
   }
 

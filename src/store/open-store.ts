@@ -3,6 +3,11 @@ import type { Db } from './sqlite/database.js';
 import type { SqliteStore } from './sqlite/sqlite-store.js';
 
 export type { Db };
+// The one way into a concrete store from outside src/store (test/architecture.test.ts checks it): the offline
+// readers of `export` and `doctor`, and what `migrate-db` and `doctor` need of PostgreSQL.
+export { openCompactionReader, openExportReader, type ExportRow } from './sqlite/offline-readers.js';
+export { redactDatabaseUrl } from './postgres/pg-connection-errors.js';
+export type { DatabaseProbe } from './postgres/pg-probe.js';
 
 export interface OpenStoreOptions {
   /** OPENRECALL_DATABASE_URL: PostgreSQL when set, else SQLite in the data dir. */
@@ -31,4 +36,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 export function sqliteDatabaseOf(store: Store): Db {
   if (store.kind !== 'sqlite') throw new Error('server.db exists with SQLite only');
   return (store as SqliteStore).db;
+}
+
+/** `doctor`'s look at a PostgreSQL database (the driver is loaded only here). */
+export async function probePostgres(url: string): Promise<import('./postgres/pg-probe.js').DatabaseProbe> {
+  const { probePostgres: probe } = await import('./postgres/pg-probe.js');
+  return probe(url);
 }

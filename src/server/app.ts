@@ -94,6 +94,8 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     bodyLimit: 1024 * 1024,
     // Random, so an id quoted by a user in a bug report names one request in the log.
     genReqId: () => randomBytes(8).toString('hex'),
+    // The server comes from serverFactory; this only makes listen() name its address https://.
+    ...(options.tls ? ({ https: options.tls } as object) : {}),
   };
   const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>();
 

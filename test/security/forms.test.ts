@@ -20,7 +20,7 @@ function formBodies(fields: Record<string, string>) {
 }
 
 /** Every state-changing route but the upload, with the fields a forged form would carry. */
-const changes = (id: number) => [
+const changes = (id: number): Array<{ method: string; path: string; fields: Record<string, string> }> => [
   { method: 'POST', path: '/api/config', fields: { recording_enabled: 'false' } },
   { method: 'POST', path: '/api/clients/paused', fields: { paused: 'true' } },
   { method: 'POST', path: '/api/storage/prune', fields: {} },
@@ -49,14 +49,15 @@ describe('no state change from a form post or another origin (token and cookie, 
       { name: 'active_window', value: 'w' },
       { name: 'image', value: await solidPng(), filename: 'f.png', type: 'image/png' },
     ]);
-    [server, open] = await Promise.all([
-      startInProcessServer({ noProcessing: true, apiToken: TOKEN }),
-      startInProcessServer({ noProcessing: true }),
-    ]);
+    [server, open] = await Promise.all([startInProcessServer({ noProcessing: true, apiToken: TOKEN }), startInProcessServer({ noProcessing: true })]);
     const session = await send(`${server.api}/session`, { method: 'POST', headers: { ...bearer, ...CSRF } });
     assert.equal(session.status, 200);
     cookie = String(session.headers['set-cookie']).split(';')[0]!;
-    const uploaded = await send(`${server.api}/upload`, { method: 'POST', headers: { ...bearer, 'content-type': multipartUpload.contentType }, body: multipartUpload.body });
+    const uploaded = await send(`${server.api}/upload`, {
+      method: 'POST',
+      headers: { ...bearer, 'content-type': multipartUpload.contentType },
+      body: multipartUpload.body,
+    });
     assert.equal(uploaded.status, 202, JSON.stringify(uploaded.body));
     id = uploaded.body.task_id;
   });
@@ -83,7 +84,11 @@ describe('no state change from a form post or another origin (token and cookie, 
           ['the session cookie', { cookie }],
           ['the token', bearer],
         ] as const) {
-          const response = await send(`${server.url}${change.path}`, { method: change.method, headers: { ...headers, 'content-type': form.type }, body: form.body });
+          const response = await send(`${server.url}${change.path}`, {
+            method: change.method,
+            headers: { ...headers, 'content-type': form.type },
+            body: form.body,
+          });
           assert.equal(response.status, 415, `${change.method} ${change.path} with a ${form.kind} body and ${who}: ${JSON.stringify(response.body)}`);
           assert.equal(response.body.error, 'UNSUPPORTED_MEDIA_TYPE');
           assert.match(response.body.message, /application\/json/);
@@ -128,7 +133,11 @@ describe('no state change from a form post or another origin (token and cookie, 
 
   it("takes the UI's own JSON requests: cookie with the CSRF header, or with its own Origin", async () => {
     const set = (recording: boolean, headers: Record<string, string>) =>
-      send(`${server.api}/config`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ recording_enabled: recording }) });
+      send(`${server.api}/config`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ recording_enabled: recording }),
+      });
     const viaHeader = await set(false, CSRF);
     assert.equal(viaHeader.status, 200, JSON.stringify(viaHeader.body));
     assert.equal(viaHeader.body.recording_enabled, false);

@@ -52,7 +52,13 @@ describe('Host and Origin checks (no token, real HTTP)', () => {
   });
 
   it('refuses a foreign Origin (another web site, a null origin) on the API, images and MCP, and accepts its own', async () => {
-    for (const origin of ['http://attacker.example', `http://attacker.example:${port}`, 'null', `http://localhost:${Number(port) + 1}`, `ftp://127.0.0.1:${port}`]) {
+    for (const origin of [
+      'http://attacker.example',
+      `http://attacker.example:${port}`,
+      'null',
+      `http://localhost:${Number(port) + 1}`,
+      `ftp://127.0.0.1:${port}`,
+    ]) {
       for (const route of routes()) {
         const response = await send(`${server.url}${route.path}`, { method: route.method, headers: { ...route.headers, origin }, body: route.body });
         assert.equal(response.status, 403, `${route.name} with Origin ${origin}`);

@@ -119,6 +119,6 @@ describe('HTTPS (OPENRECALL_TLS_CERT / OPENRECALL_TLS_KEY, real TLS)', () => {
     assert.match(line, /;\s*Secure/i);
     assert.match(line, /HttpOnly/i);
     assert.equal((await entriesWith(server, cookie)).status, 200);
-    await assert.rejects(send(server.url.replace('https:', 'http:') + '/api/health'), 'plain HTTP on the HTTPS port');
+    await assert.rejects(send(`${server.url.replace('https:', 'http:')}/api/health`), 'plain HTTP on the HTTPS port');
   });
 });

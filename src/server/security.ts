@@ -34,8 +34,8 @@ export const CSRF_HEADER = 'x-openrecall-csrf';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Body types a plain HTML form (or a "simple" cross-site fetch) can send without a preflight. */
-const FORM_TYPES = /^\s*(multipart\/form-data|application\/x-www-form-urlencoded|text\/plain)\s*(;|$)/i;
+/** Body types a plain HTML form (or a "simple" cross-site fetch) can send without a preflight, and any multipart. */
+const FORM_TYPES = /^\s*(multipart\/[^;\s]*|application\/x-www-form-urlencoded|text\/plain)\s*(;|$)/i;
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { loadServerConfig } from '../../src/config.js';
 import { upload } from '../helpers/api.js';
 import { solidPng } from '../helpers/images.js';
 import { startInProcessServer } from '../helpers/in-process-server.js';
+import { startInjectServer } from '../helpers/inject-app.js';
 import { MCP_HEADERS, mcpCall, ownHost, send } from './http.js';
 
 // DNS rebinding: a web page at attacker.example makes its name resolve to 127.0.0.1, then reads the server
@@ -78,5 +80,37 @@ describe('Host and Origin checks (no token, real HTTP)', () => {
     const response = await send(`${server.url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, host: `localhost:${port}` }, body: mcpCall('recent') });
     const text = response.body.result.content[0].text as string;
     assert.ok(text.includes(`http://localhost:${port}/entry/${id}`), text);
+  });
+});
+
+describe('the in-process test app is the same composition (src/server/compose.ts)', () => {
+  it('refuses a foreign Host and a form post through inject too: no path gets the app without the hooks', async () => {
+    const inject = await startInjectServer();
+    try {
+      const foreign = await inject.request({ method: 'GET', url: '/api/entries', headers: { host: 'attacker.example' } });
+      assert.equal(foreign.status, 421);
+      const form = await inject.request({
+        method: 'POST',
+        url: '/api/config',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'recording_enabled=false',
+      });
+      assert.equal(form.status, 415);
+      assert.equal((await inject.request({ method: 'GET', url: '/api/entries' })).status, 200);
+    } finally {
+      await inject.close();
+    }
+  });
+});
+
+describe('the LAN settings are checked at start', () => {
+  it('reads OPENRECALL_ALLOWED_HOSTS as a comma list and stops on a bad entry or half a TLS pair, naming the variable', () => {
+    assert.deepEqual(loadServerConfig({ OPENRECALL_ALLOWED_HOSTS: ' Recall.LAN , 192.168.1.5:8083,[fd00::1]' }).allowedHosts, [
+      'recall.lan',
+      '192.168.1.5:8083',
+      '[fd00::1]',
+    ]);
+    assert.throws(() => loadServerConfig({ OPENRECALL_ALLOWED_HOSTS: 'http://recall.lan/' }), /OPENRECALL_ALLOWED_HOSTS has "http:\/\/recall.lan\/"/);
+    assert.throws(() => loadServerConfig({ OPENRECALL_TLS_CERT: '/x/cert.pem' }), /OPENRECALL_TLS_CERT and OPENRECALL_TLS_KEY go together/);
   });
 });

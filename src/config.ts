@@ -49,6 +49,12 @@ export interface ServerConfig {
   /** Processed frames older than this many minutes are compacted into shared tiles (0: at once). */
   compactAfterMinutes: number;
   ai: AiConfig;
+  /** OPENRECALL_ALLOWED_HOSTS: further names (`name` or `name:port`) a request's Host and Origin may carry. */
+  allowedHosts: string[];
+  /** OPENRECALL_TLS_CERT / OPENRECALL_TLS_KEY: PEM files; both set, the server speaks HTTPS. */
+  tls?: { certFile: string; keyFile: string };
+  /** OPENRECALL_TRUST_PROXY: a reverse proxy terminates TLS and says so in X-Forwarded-Proto. */
+  trustProxy: boolean;
 }
 
 export function defaultWorkers(): number {
@@ -75,6 +81,30 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     ...loadHardeningConfig(env),
     compactAfterMinutes: readNumber(env, 'OPENRECALL_COMPACT_AFTER_MINUTES', 10, { min: 0, max: 52_560_000, integer: false }),
     ai: loadAiConfig(env),
+    ...loadLanConfig(env),
+  };
+}
+
+/** OPENRECALL_ALLOWED_HOSTS, OPENRECALL_TLS_CERT/_KEY and OPENRECALL_TRUST_PROXY: serving beyond loopback. */
+export function loadLanConfig(env: Env = process.env): Pick<ServerConfig, 'allowedHosts' | 'tls' | 'trustProxy'> {
+  const allowedHosts = readString(env, 'OPENRECALL_ALLOWED_HOSTS', '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  for (const host of allowedHosts) {
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?$/.test(host)) {
+      throw new ConfigError(`OPENRECALL_ALLOWED_HOSTS has "${host}": list host names or addresses, each optionally with :port, separated by commas`);
+    }
+  }
+  const certFile = raw(env, 'OPENRECALL_TLS_CERT') || undefined;
+  const keyFile = raw(env, 'OPENRECALL_TLS_KEY') || undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError('OPENRECALL_TLS_CERT and OPENRECALL_TLS_KEY go together: set both (PEM certificate and key files) or neither');
+  }
+  return {
+    allowedHosts,
+    ...(certFile && keyFile ? { tls: { certFile: path.resolve(expandHome(certFile)), keyFile: path.resolve(expandHome(keyFile)) } } : {}),
+    trustProxy: readBoolean(env, 'OPENRECALL_TRUST_PROXY', false),
   };
 }
 

@@ -18,6 +18,66 @@ const FORBIDDEN: Record<string, string[]> = {
   api: ['services', 'search', 'pipeline', 'store', 'server', 'processor', 'cli', 'client'],
 };
 
+/** The shared modules at the top of src/ (settings, errors, logging), which every folder may use. */
+const SHARED_ROOT = new Set(['config.ts', 'env.ts', 'errors.ts', 'log.ts', 'version.ts']);
+const ADAPTERS = ['api', 'files', 'images', 'ai'];
+
+/**
+ * Every folder's layer: what it may import besides itself and the shared root modules (a folder, or one file
+ * of a folder). Anything else is an upward or sideways edge. `src/cli.ts` is the entry point: it may import anything.
+ */
+const ALLOWED: Record<string, string[]> = {
+  '(shared)': ['ai/config.ts'],
+  api: [],
+  web: ['api'],
+  files: [],
+  images: ['files'],
+  ai: ['files', 'images'],
+  store: ADAPTERS,
+  pipeline: [...ADAPTERS, 'store'],
+  search: [...ADAPTERS, 'store'],
+  retention: [...ADAPTERS, 'store'],
+  services: [...ADAPTERS, 'store', 'pipeline', 'search', 'retention'],
+  mcp: [...ADAPTERS, 'search', 'services'],
+  processor: [...ADAPTERS, 'store', 'pipeline', 'search', 'retention', 'services'],
+  server: [...ADAPTERS, 'store', 'pipeline', 'search', 'retention', 'services', 'processor', 'mcp'],
+  'api-client': ['api', 'files', 'images'],
+  client: ['api', 'files', 'images', 'api-client', 'cli/usage-error.ts'],
+  cli: [...ADAPTERS, 'store', 'pipeline', 'search', 'retention', 'services', 'processor', 'mcp', 'server', 'api-client', 'client'],
+};
+
+/** The layer of a module: its folder, `(shared)` for the shared root modules, `(entry)` for src/cli.ts. */
+function layer(file: string): string {
+  if (!file.includes(path.sep)) return SHARED_ROOT.has(file) ? '(shared)' : '(entry)';
+  return folder(file);
+}
+
+/** Edges that leave their layer for one it may not use. */
+function layerViolations(graph: Map<string, { target: string }[]>): string[] {
+  const bad: string[] = [];
+  for (const [file, edges] of graph) {
+    const from = layer(file);
+    if (from === '(entry)') continue;
+    const allowed = ALLOWED[from];
+    for (const { target } of edges) {
+      const to = layer(target);
+      if (to === from || to === '(shared)') continue;
+      if (!allowed?.includes(to) && !allowed?.includes(target.split(path.sep).join('/'))) bad.push(`${file} -> ${target}`);
+    }
+  }
+  return bad;
+}
+
+/** The entry points outside src/store that may open a concrete store: none; src/store/open-store.ts is the one way in. */
+function concreteStoreImports(graph: Map<string, { target: string }[]>): string[] {
+  const bad: string[] = [];
+  for (const [file, edges] of graph) {
+    if (folder(file) === 'store') continue;
+    for (const { target } of edges) if (/^store[\\/](sqlite|postgres)[\\/]/.test(target)) bad.push(`${file} -> ${target}`);
+  }
+  return bad;
+}
+
 describe('the module structure of src/', () => {
   const graph = importGraph(src);
 
@@ -46,6 +106,34 @@ describe('the module structure of src/', () => {
       for (const { target } of edges) if (banned.includes(folder(target))) upward.push(`${file} -> ${target}`);
     }
     assert.deepEqual(upward, []);
+  });
+
+  it('gives every folder a layer, and every import stays within what its layer may use', () => {
+    const folders = new Set([...graph.keys()].filter((f) => f.includes(path.sep)).map(folder));
+    assert.deepEqual(
+      [...folders].filter((f) => !(f in ALLOWED)),
+      [],
+      'a folder without a layer in ALLOWED',
+    );
+    assert.deepEqual(layerViolations(graph), []);
+  });
+
+  it('the layer check fails on an upward import (store -> services) and a sideways one (client -> server)', () => {
+    const fake = new Map([
+      [path.join('store', 'x.ts'), [{ target: path.join('services', 'y.ts') }]],
+      [path.join('client', 'x.ts'), [{ target: path.join('server', 'y.ts') }, { target: path.join('cli', 'usage-error.ts') }]],
+    ]);
+    assert.deepEqual(layerViolations(fake), [
+      `${path.join('store', 'x.ts')} -> ${path.join('services', 'y.ts')}`,
+      `${path.join('client', 'x.ts')} -> ${path.join('server', 'y.ts')}`,
+    ]);
+  });
+
+  it('opens a concrete store (store/sqlite, store/postgres) only inside src/store: everyone else goes through open-store.ts and the ports', () => {
+    assert.deepEqual(concreteStoreImports(graph), []);
+    assert.deepEqual(concreteStoreImports(new Map([[path.join('server', 'x.ts'), [{ target: path.join('store', 'sqlite', 'database.ts') }]]])), [
+      `${path.join('server', 'x.ts')} -> ${path.join('store', 'sqlite', 'database.ts')}`,
+    ]);
   });
 
   it('keeps SQL inside store/: no other module prepares statements or opens better-sqlite3', () => {

@@ -45,7 +45,7 @@ describe('POST /api/upload', () => {
       assert.equal(entry.title, 'Inbox (3)');
       assert.equal(entry.monitor, 1);
       assert.equal(entry.bytes, image.length);
-      const stored = await server.app.inject({ url: entry.image_url });
+      const stored = await server.app.inject({ url: entry.image_url, authority: '127.0.0.1' });
       assert.equal(stored.statusCode, 200);
       assert.deepEqual(stored.rawPayload, image);
     }

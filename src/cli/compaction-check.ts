@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { dataPaths } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
-import { openCompactionReader } from '../store/sqlite/offline-readers.js';
+import { openCompactionReader } from '../store/open-store.js';
 
 export interface CompactionDamage {
   layers: number;

@@ -11,6 +11,7 @@ import { VERSION } from '../version.js';
 import type { CheckResult, CheckStatus } from './doctor-check.js';
 import { ocrLanguagesCheck, semanticCheck } from './doctor-semantic.js';
 import { checkCompactedFrames } from './compaction-check.js';
+import { probePostgres } from '../store/open-store.js';
 
 export type { CheckResult, CheckStatus } from './doctor-check.js';
 
@@ -61,7 +62,6 @@ export async function runChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> 
 
   await displayChecks(env, add);
   if (server?.databaseUrl) {
-    const { probePostgres } = await import('../store/postgres/pg-probe.js');
     const probe = await probePostgres(server.databaseUrl);
     add('database', probe.status, probe.message);
   }

@@ -6,7 +6,7 @@ import { loadServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
 import { compactedReader } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
-import { type ExportRow, openExportReader } from '../store/sqlite/offline-readers.js';
+import { type ExportRow, openExportReader } from '../store/open-store.js';
 import { UsageError } from './usage-error.js';
 import { ProgressBar } from './progress.js';
 

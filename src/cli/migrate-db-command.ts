@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import { dataPaths, loadServerConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { acquireDataDirLock, DataDirLockedError } from '../store/data-dir-lock.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { openStore, redactDatabaseUrl } from '../store/open-store.js';
 import { copySqliteToPostgres, MigrateRefusedError } from '../store/migrate-to-postgres.js';
-import { redactDatabaseUrl } from '../store/postgres/pg-store.js';
 import { ProgressBar } from './progress.js';
 import { UsageError } from './usage-error.js';
 
@@ -42,7 +41,7 @@ export async function migrateDbCommand(args: string[]): Promise<number> {
   const log = createLogger('migrate-db');
   try {
     // Brings the SQLite schema up to date first: the copy reads the newest columns.
-    await openSqliteStore(dbFile, { dataDir, log }).close();
+    await (await openStore({ sqliteFile: dbFile, dataDir, log })).close();
     const bars = new Map<string, ProgressBar>();
     const counts = await copySqliteToPostgres(dbFile, url, {
       log,

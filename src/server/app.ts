@@ -4,6 +4,7 @@ import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { FramesService } from '../services/frames-service.js';
 import type { ReceivedImage } from '../images/received-image.js';
@@ -21,6 +22,7 @@ import { searchRoutes } from './routes/search.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { sessionRoutes } from './routes/session.js';
 import { installSecurity } from './security.js';
+import type { HostPolicy } from './allowed-hosts.js';
 import { AuthService } from '../services/auth-service.js';
 import type { MetricsService } from '../services/metrics-service.js';
 import type { UploadGate } from '../services/upload-gate.js';
@@ -49,6 +51,12 @@ export interface AppOptions {
   log?: Logger;
   /** Whole request (headers and body) must arrive within this; idle connections close after it. Default 30 s. */
   requestTimeoutMs?: number;
+  /** Which Host and Origin headers the server answers to (every request is checked). */
+  hosts: HostPolicy;
+  /** OPENRECALL_TRUST_PROXY: X-Forwarded-Proto says whether the browser used HTTPS. */
+  trustProxy?: boolean;
+  /** PEM certificate and key: the server speaks HTTPS. */
+  tls?: { cert: Buffer; key: Buffer };
   /** Further route plugins (search, web UI) registered by later features. */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
 }
@@ -73,10 +81,10 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     serverFactory: (handler) => {
       // A slow client (slowloris) cannot hold a connection or an upload slot for longer than the request timeout.
       const timeout = options.requestTimeoutMs ?? 30_000;
-      const server = http.createServer(
-        { maxHeaderSize: 64 * 1024, requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.min(1000, timeout / 2) },
-        handler,
-      );
+      const limits = { maxHeaderSize: 64 * 1024, requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.min(1000, timeout / 2) };
+      const server = options.tls
+        ? https.createServer({ ...limits, cert: options.tls.cert, key: options.tls.key }, handler)
+        : http.createServer(limits, handler);
       server.setTimeout(timeout);
       return server;
     },
@@ -86,6 +94,8 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     bodyLimit: 1024 * 1024,
     // Random, so an id quoted by a user in a bug report names one request in the log.
     genReqId: () => randomBytes(8).toString('hex'),
+    // The server comes from serverFactory; this only makes listen() name its address https://.
+    ...(options.tls ? ({ https: options.tls } as object) : {}),
   };
   const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -118,7 +128,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   });
 
   const auth = services.auth ?? new AuthService(undefined);
-  installSecurity(app, auth);
+  installSecurity(app, auth, options.hosts);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -178,7 +188,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   });
 
   await app.register(healthRoutes, { version: options.version });
-  await app.register(sessionRoutes, { auth });
+  await app.register(sessionRoutes, { auth, trustProxy: options.trustProxy ?? false });
   await app.register(uploadRoutes, {
     ingest: services.ingest,
     debug: options.debug,

@@ -8,6 +8,12 @@ export const RUNTIME_SETTING_KEYS = ['recording_enabled', 'upload_enabled', 'ai_
 /** A client is online when it called within three of its heartbeat periods (at least this long). */
 const MIN_ONLINE_WINDOW_SECONDS = 15;
 const DEFAULT_HEARTBEAT_SECONDS = 5;
+/**
+ * Heartbeats create client rows (any id a caller makes up): at most this many are kept, the least recently
+ * seen going first, and a client silent this long is forgotten.
+ */
+export const MAX_CLIENTS = 200;
+export const CLIENT_EXPIRY_SECONDS = 30 * 24 * 3600;
 
 const now = () => Date.now() / 1000;
 
@@ -55,7 +61,9 @@ export class ClientsService {
 
   /** POST /api/heartbeat: records the client's report and answers what it should do. */
   async heartbeat(report: ClientReport): Promise<ClientDirective> {
-    const row = await this.clients.report(report, now());
+    const at = now();
+    const row = await this.clients.report(report, at);
+    if (row.first_seen === row.last_seen) await this.clients.prune(MAX_CLIENTS, at - CLIENT_EXPIRY_SECONDS);
     return this.directiveFor(row);
   }
 
@@ -66,7 +74,8 @@ export class ClientsService {
   async list(): Promise<CaptureClient[]> {
     const at = now();
     const stored = await this.stored();
-    return (await this.clients.list()).map((row) => {
+    const live = (await this.clients.list()).filter((row) => at - row.last_seen <= CLIENT_EXPIRY_SECONDS);
+    return live.map((row) => {
       const directive = directiveOf(row, stored);
       const window = Math.max(MIN_ONLINE_WINDOW_SECONDS, 3 * (row.heartbeat_seconds ?? DEFAULT_HEARTBEAT_SECONDS));
       return {

@@ -1,4 +1,13 @@
 import type { Store } from './ports.js';
+import type { Db } from './sqlite/database.js';
+import type { SqliteStore } from './sqlite/sqlite-store.js';
+
+export type { Db };
+// The one way into a concrete store from outside src/store (test/architecture.test.ts checks it): the offline
+// readers of `export` and `doctor`, and what `migrate-db` and `doctor` need of PostgreSQL.
+export { openCompactionReader, openExportReader, type ExportRow } from './sqlite/offline-readers.js';
+export { redactDatabaseUrl } from './postgres/pg-connection-errors.js';
+export type { DatabaseProbe } from './postgres/pg-probe.js';
 
 export interface OpenStoreOptions {
   /** OPENRECALL_DATABASE_URL: PostgreSQL when set, else SQLite in the data dir. */
@@ -21,4 +30,16 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   }
   const { openSqliteStore } = await import('./sqlite/sqlite-store.js');
   return openSqliteStore(options.sqliteFile, { dataDir: options.dataDir, log: options.log, checkpoints: options.checkpoints });
+}
+
+/** The SQLite connection of a SQLite store (tests inspect it); a PostgreSQL store has none. */
+export function sqliteDatabaseOf(store: Store): Db {
+  if (store.kind !== 'sqlite') throw new Error('server.db exists with SQLite only');
+  return (store as SqliteStore).db;
+}
+
+/** `doctor`'s look at a PostgreSQL database (the driver is loaded only here). */
+export async function probePostgres(url: string): Promise<import('./postgres/pg-probe.js').DatabaseProbe> {
+  const { probePostgres: probe } = await import('./postgres/pg-probe.js');
+  return probe(url);
 }

@@ -361,6 +361,8 @@ export interface ClientsRepository {
   lastSeen(): Promise<number | null>;
   report(client: ClientReport, now: number): Promise<ClientRow>;
   desirePaused(id: string, paused: boolean, revision: number): Promise<boolean>;
+  /** Removes clients last seen before `seenBefore` and all but the `keep` most recently seen; returns how many went. */
+  prune(keep: number, seenBefore: number): Promise<number>;
 }
 
 export interface StoredSetting {

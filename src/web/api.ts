@@ -43,6 +43,12 @@ export class ApiRequestError extends Error {
   }
 }
 
+/**
+ * Sent with every request: the server takes a change made with the session cookie only with it (or an Origin
+ * header). Another page cannot add it to a cross-site request without a CORS preflight the server never allows.
+ */
+const CSRF_HEADER = 'x-openrecall-csrf';
+
 type TokenPrompt = () => Promise<string | null>;
 let promptForToken: TokenPrompt = async () => null;
 let pendingPrompt: Promise<boolean> | undefined;
@@ -58,7 +64,10 @@ export function setTokenPrompt(prompt: TokenPrompt): void {
  */
 async function openSession(token: string): Promise<boolean> {
   try {
-    const response = await fetch('/api/session', { method: 'POST', headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    const response = await fetch('/api/session', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', [CSRF_HEADER]: '1' },
+    });
     return response.ok;
   } catch {
     return false;
@@ -83,6 +92,7 @@ export async function api<T>(path: string, init: RequestInit & { signal?: AbortS
   for (let attempt = 0; ; attempt++) {
     const headers = new Headers(init.headers);
     headers.set('accept', 'application/json');
+    headers.set(CSRF_HEADER, '1');
     let response: Response;
     try {
       response = await fetch(path, { ...init, headers });

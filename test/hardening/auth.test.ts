@@ -109,7 +109,7 @@ describe('OPENRECALL_API_TOKEN (server process)', () => {
     assert.equal(right.status, 200);
     assert.deepEqual(await right.json(), { auth_required: true, authenticated: true });
     const setCookie = right.headers.get('set-cookie') ?? '';
-    assert.match(setCookie, /^openrecall_session=[A-Za-z0-9_-]{20,};/);
+    assert.match(setCookie, /^openrecall_session=[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{40,};/);
     assert.match(setCookie, /; HttpOnly/);
     assert.match(setCookie, /; SameSite=Strict/);
     assert.match(setCookie, /; Path=\//);

@@ -2,16 +2,9 @@ import type { InjectOptions } from 'fastify';
 import { loadServerConfig, type ServerConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { ImageStore } from '../../src/images/image-store.js';
-import { buildApp, type App } from '../../src/server/app.js';
-import { storageRoutes } from '../../src/server/routes/storage.js';
-import { timelineRoutes } from '../../src/server/routes/timeline.js';
-import { AuthService } from '../../src/services/auth-service.js';
-import { FramesService } from '../../src/services/frames-service.js';
-import { IngestService } from '../../src/services/ingest-service.js';
-import { QueueService } from '../../src/services/queue-service.js';
-import { RetentionService } from '../../src/services/retention-service.js';
-import { UploadGate } from '../../src/services/upload-gate.js';
-import { SearchService } from '../../src/search/search-service.js';
+import type { UploadGate } from '../../src/services/upload-gate.js';
+import type { App } from '../../src/server/app.js';
+import { composeApp } from '../../src/server/compose.js';
 import type { Db } from '../../src/store/sqlite/database.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { TestFrame } from './api.js';
@@ -39,51 +32,20 @@ let counter = 0;
 /**
  * The HTTP app with its real services and routes on a fresh SQLite data dir, in this process: no listening
  * socket, no processor (frames stay PENDING). For the request-validation matrix, which needs nothing else.
+ * Built by the server's own composition root (src/server/compose.ts), so every security hook is on.
  */
 export async function startInjectServer(overrides: Partial<ServerConfig> = {}): Promise<InjectServer> {
   const config: ServerConfig = { ...loadServerConfig({}), dataDir: tempDir(), ocrEngine: 'none', workers: 1, ...overrides };
   const images = new ImageStore(config.dataDir);
   images.ensureDirectories();
   const store = openSqliteStore(images.paths.dbFile, { dataDir: config.dataDir, log: silentLogger, checkpoints: false });
-  const { db, frames: repo } = store;
-  const uploadGate = new UploadGate(config.maxConcurrentUploads);
-  const retention = new RetentionService(store.storage, images, {
-    retentionDays: config.retentionDays,
-    maxStorageBytes: config.maxStorageBytes,
-    log: silentLogger,
-  });
-  const app = await buildApp(
-    {
-      ingest: new IngestService(repo, images, {
-        maxImagePixels: config.maxImagePixels,
-        lifoThreshold: config.lifoThreshold,
-        maxClockSkewSeconds: 24 * 3600,
-        onAccepted: () => {},
-      }),
-      queue: new QueueService(repo, {
-        lifoThreshold: config.lifoThreshold,
-        workers: config.workers,
-        maxAttempts: config.maxAttempts,
-        ocrEngine: config.ocrEngine,
-        version: 'test',
-        onRequeued: () => {},
-      }),
-      frames: new FramesService(repo, images),
-      search: new SearchService(store.search),
-      auth: new AuthService(config.apiToken),
-      uploadGate,
-    },
-    {
-      version: 'test',
-      debug: config.debug,
-      maxUploadBytes: config.maxUploadBytes,
-      showAiDescription: true,
-      plugins: [timelineRoutes(store.timeline), storageRoutes(retention)],
-    },
-  );
+  const { db } = store;
+  // The composition root of the server: the same services, routes and security hooks, without a processor.
+  const { app, retention, uploadGate } = await composeApp(config, { store, images, log: silentLogger, version: 'test', requestLog: false });
   await app.ready();
   const request = async (options: InjectOptions) => {
-    const response = await app.inject(options);
+    // No socket, so no port: the Host a local client sends on the default port (a foreign one is refused).
+    const response = await app.inject({ authority: '127.0.0.1', ...options });
     let body: unknown = response.body;
     try {
       body = response.body ? JSON.parse(response.body) : undefined;

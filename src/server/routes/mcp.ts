@@ -2,21 +2,31 @@ import type { FastifyInstance } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpServer } from '../../mcp/server.js';
 import type { ToolContext } from '../../mcp/tools.js';
-import { SECURITY_HEADERS } from '../security.js';
+import { isHttps, localPort, SECURITY_HEADERS } from '../security.js';
+import type { HostPolicy } from '../allowed-hosts.js';
 
 /**
  * MCP over Streamable HTTP at /mcp, stateless: each POST is a complete exchange with a fresh MCP server
  * (tools keep no state between calls). Behind the API token like every /api route (see ../security.ts).
  */
-export function mcpRoutes(context: Omit<ToolContext, 'baseUrl'>) {
+export function mcpRoutes(context: Omit<ToolContext, 'baseUrl'>, hosts: HostPolicy, trustProxy: boolean) {
   return async function mcpPlugin(app: FastifyInstance): Promise<void> {
     app.post(
       '/mcp',
       { schema: { summary: 'MCP (Model Context Protocol) endpoint for AI assistants, Streamable HTTP', tags: ['mcp'] } },
       async (request, reply) => {
-        const baseUrl = `${request.protocol}://${request.host}`;
+        // The links in answers name the Host the request came to: one the host check (../security.ts) accepted.
+        const baseUrl = `${isHttps(request, trustProxy) ? 'https' : 'http'}://${request.headers.host}`;
         const server = createMcpServer(() => ({ ...context, baseUrl }));
-        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+        const port = localPort(request);
+        // The SDK's own DNS-rebinding check too (the MCP specification asks servers for it), on the same lists.
+        const transport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: undefined,
+          enableJsonResponse: true,
+          enableDnsRebindingProtection: true,
+          allowedHosts: [...hosts.hosts(port)],
+          allowedOrigins: hosts.origins(port),
+        });
         reply.hijack();
         reply.raw.on('close', () => {
           void transport.close();

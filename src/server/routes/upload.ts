@@ -32,6 +32,7 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
         body: UploadForm,
         response: { 200: UploadDuplicate, 202: UploadAccepted, ...errorResponses(400, 401, 413, 415, 503, 507) },
       },
+      config: { acceptsMultipart: true },
       // Before the body is read: a slot per upload, or 503 at once when all are taken.
       onRequest: async (_request, reply) => {
         if (!gate) return;

@@ -53,4 +53,10 @@ export class PgClientsRepository implements ClientsRepository {
     const sql = 'UPDATE capture_clients SET desired_paused = $1, desired_revision = $2 WHERE id = $3';
     return (await queryCount(this.pool, sql, [paused ? 1 : 0, revision, id])) === 1;
   }
+
+  prune(keep: number, seenBefore: number): Promise<number> {
+    const sql = `DELETE FROM capture_clients WHERE last_seen < $1
+      OR id NOT IN (SELECT id FROM capture_clients ORDER BY last_seen DESC, id LIMIT $2)`;
+    return queryCount(this.pool, sql, [seenBefore, keep]);
+  }
 }

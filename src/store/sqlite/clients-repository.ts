@@ -21,6 +21,10 @@ export class SqliteClientsRepository implements ClientsRepository {
            buffer_bytes = excluded.buffer_bytes, buffer_items = excluded.buffer_items`,
       ),
       desire: db.prepare(`UPDATE capture_clients SET desired_paused = ?, desired_revision = ? WHERE id = ?`),
+      prune: db.prepare(
+        `DELETE FROM capture_clients WHERE last_seen < @seenBefore
+           OR id NOT IN (SELECT id FROM capture_clients ORDER BY last_seen DESC, id LIMIT @keep)`,
+      ),
     };
   }
 
@@ -45,5 +49,9 @@ export class SqliteClientsRepository implements ClientsRepository {
   /** Records the pause asked of one client; false when no such client. */
   async desirePaused(id: string, paused: boolean, revision: number): Promise<boolean> {
     return this.stmt.desire.run(paused ? 1 : 0, revision, id).changes === 1;
+  }
+
+  async prune(keep: number, seenBefore: number): Promise<number> {
+    return this.stmt.prune.run({ keep, seenBefore }).changes;
   }
 }

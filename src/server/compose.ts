@@ -1,0 +1,166 @@
+import fs from 'node:fs';
+import { ConfigError, type ServerConfig } from '../config.js';
+import type { EmbeddingProvider } from '../ai/embedding-provider.js';
+import type { SemanticStatus } from '../ai/semantic-status.js';
+import type { ImageStore } from '../images/image-store.js';
+import type { Logger } from '../log.js';
+import { SearchService } from '../search/search-service.js';
+import { VectorIndex } from '../search/vector-index.js';
+import { ActivityService } from '../services/activity-service.js';
+import { AuthService } from '../services/auth-service.js';
+import { ClientsService } from '../services/clients-service.js';
+import { CompactionService } from '../services/compaction-service.js';
+import { DataFilesService } from '../services/data-files-service.js';
+import { FramesService } from '../services/frames-service.js';
+import { IngestService } from '../services/ingest-service.js';
+import { cachedStorage, MetricsService } from '../services/metrics-service.js';
+import { QueueService } from '../services/queue-service.js';
+import { RetentionService } from '../services/retention-service.js';
+import { effectiveServerSettings } from '../services/server-settings.js';
+import { UploadGate } from '../services/upload-gate.js';
+import type { Store } from '../store/ports.js';
+import { VERSION } from '../version.js';
+import { HostPolicy } from './allowed-hosts.js';
+import { buildApp, type App } from './app.js';
+import { activityRoutes } from './routes/activity.js';
+import { compactionRoutes } from './routes/compaction.js';
+import { configRoutes } from './routes/config.js';
+import { heartbeatRoutes } from './routes/heartbeat.js';
+import { mcpRoutes } from './routes/mcp.js';
+import { storageRoutes } from './routes/storage.js';
+import { timelineRoutes } from './routes/timeline.js';
+import { webRoutes } from './routes/web.js';
+import { workerFilesRoutes } from './routes/worker-files.js';
+
+/** What the HTTP process asks of its processor; none (in-process test apps): frames stay PENDING. */
+export interface ProcessorLink {
+  notify(): void;
+  compactNow(): void;
+}
+
+export interface AppParts {
+  store: Store;
+  images: ImageStore;
+  log: Logger;
+  processor?: ProcessorLink;
+  /** Query embeddings for search by meaning; none: keyword search only. */
+  embedder?: EmbeddingProvider;
+  semantic?: () => SemanticStatus;
+  version?: string;
+  /** Fastify's request log; default: on with OPENRECALL_DEBUG. */
+  requestLog?: boolean;
+}
+
+export interface ComposedApp {
+  app: App;
+  retention: RetentionService;
+  uploadGate: UploadGate;
+  metrics: MetricsService;
+}
+
+/**
+ * The one composition root of the HTTP app: services over a store, every route, and the security hooks
+ * (Host/Origin, form bodies, token, session) that `buildApp` installs on the root. The server and the
+ * in-process test apps are both built here, so nothing serves requests without those hooks.
+ */
+export async function composeApp(config: ServerConfig, parts: AppParts): Promise<ComposedApp> {
+  const { store, images, log, processor, embedder } = parts;
+  const repo = store.frames;
+  const onQueued = () => processor?.notify();
+  const uploadGate = new UploadGate(config.maxConcurrentUploads);
+  const metrics = new MetricsService({
+    frameCounts: async () => ({ ...(await repo.counts()) }),
+    storage: cachedStorage(images.paths),
+    uploadsInFlight: () => uploadGate.inFlight,
+  });
+  const search = new SearchService(store.search, embedder ? { provider: embedder, index: new VectorIndex(embedder.model, store.embeddings) } : undefined);
+  const retention = new RetentionService(store.storage, images, {
+    retentionDays: config.retentionDays,
+    maxStorageBytes: config.maxStorageBytes,
+    log,
+    exclusive: (task) => store.withExclusiveLock('retention', task),
+  });
+  // Status and the `compact` request only: the compaction itself runs in the processor.
+  const compaction = new CompactionService(store.compaction, images, { afterMinutes: config.compactAfterMinutes, log });
+  const version = parts.version ?? VERSION;
+  const queue = new QueueService(repo, {
+    lifoThreshold: config.lifoThreshold,
+    workers: config.workers,
+    maxAttempts: config.maxAttempts,
+    ocrEngine: config.ocrEngine,
+    version,
+    onRequeued: onQueued,
+    backfill: async () => ({
+      embedding: embedder ? await store.embeddings.missingCount(embedder.model) : null,
+      description: config.ai.vlm.url ? await repo.completedWithoutDescription() : null,
+    }),
+    storage: () => retention.status(),
+    ...(parts.semantic ? { semantic: parts.semantic } : {}),
+    compaction: () => compaction.status(),
+  });
+  const frames = new FramesService(repo, images);
+  const activity = new ActivityService(store.activity);
+  const clients = new ClientsService(store.clients, store.settings, {
+    recording_enabled: true,
+    upload_enabled: true,
+    ai_processing_enabled: true,
+    ui_show_ai: config.ai.showAiDescription,
+  });
+  const hosts = new HostPolicy({ bindHost: config.host, allowedHosts: config.allowedHosts });
+  const app = await buildApp(
+    {
+      ingest: new IngestService(repo, images, {
+        maxImagePixels: config.maxImagePixels,
+        lifoThreshold: config.lifoThreshold,
+        maxClockSkewSeconds: 24 * 3600,
+        onAccepted: (bytes) => {
+          onQueued();
+          retention.onUploaded(bytes);
+        },
+      }),
+      queue,
+      frames,
+      search,
+      auth: new AuthService(config.apiToken, store.settings),
+      uploadGate,
+      metrics,
+    },
+    {
+      version,
+      debug: config.debug,
+      maxUploadBytes: config.maxUploadBytes,
+      showAiDescription: config.ai.showAiDescription,
+      logger: (parts.requestLog ?? config.debug) ? { level: 'debug' } : false,
+      requestTimeoutMs: config.requestTimeoutMs,
+      log,
+      hosts,
+      trustProxy: config.trustProxy,
+      ...(config.tls ? { tls: { cert: readPem('OPENRECALL_TLS_CERT', config.tls.certFile), key: readPem('OPENRECALL_TLS_KEY', config.tls.keyFile) } } : {}),
+      plugins: [
+        timelineRoutes(store.timeline),
+        storageRoutes(retention),
+        configRoutes(clients, () => effectiveServerSettings(config)),
+        heartbeatRoutes(clients),
+        activityRoutes(activity),
+        mcpRoutes({ search, frames, activity, queue }, hosts, config.trustProxy),
+        compactionRoutes(() => {
+          processor?.compactNow();
+          return compaction.status();
+        }),
+        workerFilesRoutes(new DataFilesService(images), config.maxUploadBytes),
+        webRoutes(),
+      ],
+    },
+  );
+  return { app, retention, uploadGate, metrics };
+}
+
+function readPem(variable: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    throw new ConfigError(
+      `${variable}="${file}" cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): give the path of a PEM file`,
+    );
+  }
+}

@@ -25,6 +25,13 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route checks a token of its own (the worker file API with OPENRECALL_WORKER_TOKEN), not the API token. */
+    ownToken?: boolean;
+  }
+}
+
 /** Routes open without the token: liveness (status and version only) and the token-for-cookie exchange, which checks the token itself. */
 const OPEN_ROUTES = new Set(['/api/health', '/api/session']);
 
@@ -55,7 +62,7 @@ export function installSecurity(app: FastifyInstance, auth: AuthService): void {
   });
   if (!auth.enabled) return;
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!requiresToken(request.routeOptions.url)) return;
+    if (!requiresToken(request.routeOptions.url) || request.routeOptions.config.ownToken) return;
     if (auth.isAuthorized(request.headers)) return;
     const offered = request.headers.authorization !== undefined || (request.headers.cookie ?? '').includes('openrecall_session=');
     return sendUnauthorized(

@@ -174,7 +174,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
             running.compactNow();
             return compaction.status();
           }),
-          workerFilesRoutes(new DataFilesService(images), config.maxUploadBytes),
+          workerFilesRoutes(new DataFilesService(images, store.frames), config.maxUploadBytes, config.workerToken),
           webRoutes(),
         ],
       },

@@ -62,7 +62,7 @@ test('a worker without the data dir processes frames through the server API (tok
   assert.equal(listFilesRecursive(path.join(dataDir, 'thumbnails')).length, 3);
 });
 
-test('the worker file API refuses paths a worker has no business with, and requires the token', async (t) => {
+test('the worker file API refuses paths a worker has no business with, writes without the lease, and requires the token', async (t) => {
   const { dataDir, server } = await tokenServer(t);
   const url = (p: string) => `${server.api}/worker/files?path=${encodeURIComponent(p)}`;
 
@@ -85,9 +85,10 @@ test('the worker file API refuses paths a worker has no business with, and requi
   const missing = await fetch(url('screenshots/2026/01/01/1.webp'), { headers: auth });
   assert.equal(missing.status, 404);
   await missing.arrayBuffer();
-  const written = await fetch(url('thumbnails/7.webp'), { method: 'PUT', headers: octet, body });
-  assert.equal(written.status, 200);
-  assert.deepEqual(await written.json(), { path: 'thumbnails/7.webp', bytes: 3 });
-  assert.deepEqual([...fs.readFileSync(path.join(dataDir, 'thumbnails', '7.webp'))], [1, 2, 3]);
+  // A well-formed write still needs the frame's lease (test/security/worker-files.test.ts has the rest).
+  const unheld = await fetch(`${url('thumbnails/7.webp')}&frame=7`, { method: 'PUT', headers: { ...octet, 'x-openrecall-worker': 'w' }, body });
+  assert.equal(unheld.status, 409);
+  assert.equal((await unheld.json()).error, 'NOT_LEASE_HOLDER');
+  assert.deepEqual(listFilesRecursive(path.join(dataDir, 'thumbnails')), [], 'nothing was written');
   assert.deepEqual(listFilesRecursive(path.join(dataDir, 'db')), [], 'nothing else was written');
 });

@@ -9,20 +9,21 @@ import { listFilesRecursive } from '../helpers/temp-dir.js';
 import { dataDirFor, deploymentEnv, startServer, startWorker, textFrame } from './helpers.js';
 
 const TOKEN = 'remote-worker-test-token-0123456789';
+const WORKER_TOKEN = 'remote-worker-test-worker-token-0123';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 /** A server that only ingests and serves, behind a token, on a fresh database and data dir of its own. */
-async function tokenServer(t: TestContext) {
+async function tokenServer(t: TestContext, extra: Record<string, string> = {}) {
   const db = await createTestDatabase();
   t.after(() => db.drop());
   const dataDir = dataDirFor();
-  const server = await startServer(deploymentEnv(db.url, dataDir, { OPENRECALL_API_TOKEN: TOKEN }), ['--no-processing']);
+  const server = await startServer(deploymentEnv(db.url, dataDir, { OPENRECALL_API_TOKEN: TOKEN, ...extra }), ['--no-processing']);
   t.after(() => server.child.kill('SIGKILL'));
   return { db, dataDir, server };
 }
 
-test('a worker without the data dir processes frames through the server API (token required)', async (t) => {
-  const { db, dataDir, server } = await tokenServer(t);
+test('a worker without the data dir processes frames through the server API (with the worker token alone)', async (t) => {
+  const { db, dataDir, server } = await tokenServer(t, { OPENRECALL_WORKER_TOKEN: WORKER_TOKEN });
 
   const frames = await Promise.all([0, 1, 2].map(textFrame));
   let ms = Date.now() - 600_000;
@@ -38,10 +39,12 @@ test('a worker without the data dir processes frames through the server API (tok
 
   // Its own empty data dir: nothing shared but the database and the server's URL.
   const remoteEnv = deploymentEnv(db.url, dataDirFor(), { OPENRECALL_API_URL: server.api });
-  const refused = startWorker({ ...remoteEnv, OPENRECALL_API_TOKEN: 'a-wrong-token-of-enough-length' });
-  await assert.rejects(refused, /token missing or wrong/);
+  const refused = startWorker({ ...remoteEnv, OPENRECALL_WORKER_TOKEN: 'a-wrong-token-of-enough-length' });
+  await assert.rejects(refused, /token missing or wrong; set OPENRECALL_WORKER_TOKEN/);
+  // The server has a worker token: the API token does not open the file API.
+  await assert.rejects(startWorker({ ...remoteEnv, OPENRECALL_API_TOKEN: TOKEN }), /token missing or wrong/);
 
-  const worker = await startWorker({ ...remoteEnv, OPENRECALL_API_TOKEN: TOKEN });
+  const worker = await startWorker({ ...remoteEnv, OPENRECALL_WORKER_TOKEN: WORKER_TOKEN });
   t.after(() => worker.child.kill('SIGKILL'));
   assert.match(worker.output(), /frames through http/);
   await waitUntil(async () => (await getJson(`${server.api}/queue/status`, { headers: auth })).body.queue.completed === 3, {

@@ -40,6 +40,8 @@ export interface ServerConfig {
   maxStorageBytes: number;
   /** OPENRECALL_API_TOKEN: when set, every /api route (but health), /metrics and the images require it. */
   apiToken?: string;
+  /** OPENRECALL_WORKER_TOKEN: when set, /api/worker/* (the file API of remote workers) takes this token and no other. */
+  workerToken?: string;
   /** `--insecure-no-auth`: allows a non-loopback OPENRECALL_HOST without a token. */
   insecureNoAuth?: boolean;
   /** Uploads being received or stored at once; past it the server answers 503 with Retry-After. */
@@ -136,10 +138,12 @@ export function loadRetentionConfig(env: Env = process.env): { retentionDays: nu
 }
 
 /** Authentication and request limits of the server. */
-export function loadHardeningConfig(env: Env = process.env): Pick<ServerConfig, 'apiToken' | 'maxConcurrentUploads' | 'requestTimeoutMs'> {
+export function loadHardeningConfig(env: Env = process.env): Pick<ServerConfig, 'apiToken' | 'workerToken' | 'maxConcurrentUploads' | 'requestTimeoutMs'> {
   const token = apiToken(env);
+  const worker = workerToken(env);
   return {
     ...(token !== undefined ? { apiToken: token } : {}),
+    ...(worker !== undefined ? { workerToken: worker } : {}),
     maxConcurrentUploads: readNumber(env, 'OPENRECALL_MAX_CONCURRENT_UPLOADS', 32, { min: 1, max: 10_000 }),
     requestTimeoutMs: readNumber(env, 'OPENRECALL_REQUEST_TIMEOUT_SECONDS', 30, { min: 1, max: 3600, integer: false }) * 1000,
   };
@@ -147,10 +151,19 @@ export function loadHardeningConfig(env: Env = process.env): Pick<ServerConfig, 
 
 /** OPENRECALL_API_TOKEN (server and clients): at least 16 characters, no whitespace inside. */
 export function apiToken(env: Env = process.env): string | undefined {
-  const value = raw(env, 'OPENRECALL_API_TOKEN');
+  return token(env, 'OPENRECALL_API_TOKEN');
+}
+
+/** OPENRECALL_WORKER_TOKEN (server and `openrecall worker`): the same rules as the API token. */
+export function workerToken(env: Env = process.env): string | undefined {
+  return token(env, 'OPENRECALL_WORKER_TOKEN');
+}
+
+function token(env: Env, name: string): string | undefined {
+  const value = raw(env, name);
   if (value === undefined) return undefined;
   if (value.length < 16 || /\s/.test(value)) {
-    throw new ConfigError('OPENRECALL_API_TOKEN is not valid: use at least 16 characters without spaces (e.g. openssl rand -hex 32)');
+    throw new ConfigError(`${name} is not valid: use at least 16 characters without spaces (e.g. openssl rand -hex 32)`);
   }
   return value;
 }

@@ -8,7 +8,9 @@ import type {
   QueueStatus,
   SearchQuery,
   SearchResponse,
+  WorkerPing,
 } from '../api/index.js';
+import { WORKER_ID_HEADER } from '../api/worker-files.js';
 import { apiToken, apiUrl, type Env } from '../config.js';
 import { bearer } from './auth.js';
 import { uploadFrame, type FrameUpload, type UploadResponse } from './upload.js';
@@ -98,19 +100,25 @@ export class ApiClient {
     return bytes;
   }
 
-  /** PUT /api/worker/files: stores a processed frame or thumbnail in the server's data dir. */
-  async writeDataFile(path: string, bytes: Buffer): Promise<void> {
-    await this.binary('PUT', path, bytes);
+  /** GET /api/worker/ping: whether this client's token opens the worker file API. */
+  workerPing(): Promise<WorkerPing> {
+    return this.request('GET', '/worker/ping');
   }
 
-  /** DELETE /api/worker/files: removes an upload the worker has processed. */
-  async removeDataFile(path: string): Promise<void> {
-    await this.binary('DELETE', path);
+  /** PUT /api/worker/files: stores the processed image or thumbnail of a frame `workerId` holds, in the server's data dir. */
+  async writeDataFile(frameId: number, path: string, bytes: Buffer, workerId: string): Promise<void> {
+    await this.binary('PUT', { frameId, path, workerId }, bytes);
   }
 
-  private async binary(method: 'PUT' | 'DELETE', path: string, bytes?: Buffer): Promise<void> {
+  /** DELETE /api/worker/files: removes the upload a frame `workerId` holds was processed from. */
+  async removeDataFile(frameId: number, path: string, workerId: string): Promise<void> {
+    await this.binary('DELETE', { frameId, path, workerId });
+  }
+
+  private async binary(method: 'PUT' | 'DELETE', file: { frameId: number; path: string; workerId: string }, bytes?: Buffer): Promise<void> {
     const response = await this.send(method, '/worker/files', {
-      query: { path },
+      query: { frame: file.frameId, path: file.path },
+      headers: { [WORKER_ID_HEADER]: file.workerId },
       timeoutMs: DATA_FILE_TIMEOUT_MS,
       ...(bytes ? { body: new Uint8Array(bytes), contentType: 'application/octet-stream' } : {}),
     });
@@ -143,7 +151,14 @@ export class ApiClient {
   private async send(
     method: string,
     path: string,
-    options: { query?: Query; body?: BodyInit | undefined; contentType?: string; timeoutMs?: number | undefined; signal?: AbortSignal | undefined },
+    options: {
+      query?: Query;
+      body?: BodyInit | undefined;
+      contentType?: string;
+      headers?: Record<string, string>;
+      timeoutMs?: number | undefined;
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<Response> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined && value !== '') params.set(key, String(value));
@@ -153,7 +168,12 @@ export class ApiClient {
     try {
       return await fetch(url, {
         method,
-        headers: { accept: 'application/json', ...(options.contentType ? { 'content-type': options.contentType } : {}), ...bearer(this.options.token) },
+        headers: {
+          accept: 'application/json',
+          ...(options.contentType ? { 'content-type': options.contentType } : {}),
+          ...options.headers,
+          ...bearer(this.options.token),
+        },
         ...(options.body !== undefined ? { body: options.body } : {}),
         signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
       });
@@ -178,9 +198,12 @@ export class ApiClient {
     }
     const code = typeof error?.error === 'string' ? error.error : undefined;
     if (response.status === 401 || response.status === 403) {
+      const setting = response.url.includes('/api/worker/')
+        ? "OPENRECALL_WORKER_TOKEN to the server's worker token (or OPENRECALL_API_TOKEN when it has none)"
+        : "OPENRECALL_API_TOKEN to the server's token";
       throw new ApiClientError(
         'unauthorized',
-        `the server at ${this.baseUrl} refused the request (${response.status}): token missing or wrong; set OPENRECALL_API_TOKEN to the server's token`,
+        `the server at ${this.baseUrl} refused the request (${response.status}): token missing or wrong; set ${setting}`,
         response.status,
         code,
       );

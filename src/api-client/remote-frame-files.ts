@@ -4,10 +4,14 @@ import type { ApiClient } from './client.js';
 
 /**
  * The data dir's frame files through a server's HTTP API (/api/worker/files), for a worker on a machine that
- * does not mount the data dir. Paths are the ones frame rows store.
+ * does not mount the data dir. Paths are the ones frame rows store. Writes name the frame and this worker's
+ * id: the server accepts them only while this worker holds the frame's lease.
  */
 export class RemoteFrameFiles implements FrameFiles {
-  constructor(private readonly client: ApiClient) {}
+  constructor(
+    private readonly client: ApiClient,
+    private readonly workerId: string,
+  ) {}
 
   async readFrame(relative: string): Promise<Buffer> {
     const bytes = await this.client.readDataFile(relative);
@@ -15,12 +19,12 @@ export class RemoteFrameFiles implements FrameFiles {
     return bytes;
   }
 
-  writeAtomic(relative: string, bytes: Buffer): Promise<void> {
-    return this.client.writeDataFile(relative, bytes);
+  writeAtomic(relative: string, bytes: Buffer, frameId: number): Promise<void> {
+    return this.client.writeDataFile(frameId, relative, bytes, this.workerId);
   }
 
-  async remove(relative: string | null): Promise<void> {
-    if (relative) await this.client.removeDataFile(relative);
+  async remove(relative: string | null, frameId: number): Promise<void> {
+    if (relative) await this.client.removeDataFile(frameId, relative, this.workerId);
   }
 
   isIncoming(relative: string | null): boolean {

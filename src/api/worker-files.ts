@@ -11,6 +11,23 @@ export const DataFileQuery = Type.Object({
 });
 export type DataFileQuery = Static<typeof DataFileQuery>;
 
+/** A write or removal names the frame it is for: only the worker holding that frame's lease may make it. */
+export const FrameFileQuery = Type.Object({
+  frame: Type.Integer({ minimum: 1, description: 'The frame whose file this is (the worker must hold its lease)' }),
+  path: DataFileQuery.properties.path,
+});
+export type FrameFileQuery = Static<typeof FrameFileQuery>;
+
+/** The header naming the worker (its id, as its claims record it). */
+export const WORKER_ID_HEADER = 'x-openrecall-worker';
+export const WorkerHeaders = Type.Object({
+  [WORKER_ID_HEADER]: Type.String({ minLength: 1, maxLength: 200, description: "The worker's id, as recorded with its claims" }),
+});
+export type WorkerHeaders = Static<typeof WorkerHeaders>;
+
+export const WorkerPing = Type.Object({ ok: Type.Literal(true) }, { description: 'The worker may use the file API' });
+export type WorkerPing = Static<typeof WorkerPing>;
+
 export const DataFileWritten = Type.Object({ path: Type.String(), bytes: Type.Integer() }, { description: 'The file as stored' });
 export type DataFileWritten = Static<typeof DataFileWritten>;
 

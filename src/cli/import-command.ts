@@ -7,7 +7,7 @@ import { UsageError } from './usage-error.js';
 import { silentLogger } from '../log.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { ProgressBar } from './progress.js';
-import { looksLikeZip, readExport } from './import-export-zip.js';
+import { BadEntryError, exportLimits, looksLikeZip, readExport } from './import-export-zip.js';
 
 const IMAGE_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
 const CONCURRENCY = 4;
@@ -61,12 +61,15 @@ const CONTENT_TYPES: Record<string, string> = { png: 'image/png', webp: 'image/w
  * A zip written by `openrecall export`: each frame goes through the normal upload with its capture time, app,
  * window title and monitor; its text is made again by the importing server's OCR (same pixels, same words).
  * The capture_id is kept (or derived from the exported id), so importing the same zip twice adds nothing.
+ * Entries are read one at a time under limits; the first bad one (damaged, too large, refused by the server)
+ * stops the import with its name, and nothing after it is uploaded.
  */
 async function importExport(file: string): Promise<number> {
+  const limits = exportLimits(fs.statSync(file).size, loadServerConfig().maxUploadBytes);
   const { client, embedded } = await serverForImport();
-  const counts = { imported: 0, skipped: 0, failed: 0 };
+  const counts = { imported: 0, skipped: 0 };
   try {
-    await readExport(file, async ({ meta, image }) => {
+    await readExport(file, limits, async ({ meta, image, entry }) => {
       const response = await client.upload({
         image,
         contentType: CONTENT_TYPES[meta.image.split('.').pop()!.toLowerCase()] ?? 'application/octet-stream',
@@ -74,25 +77,22 @@ async function importExport(file: string): Promise<number> {
         app: meta.app ?? '',
         title: meta.title ?? '',
         captureId: meta.capture_id ?? `export-${meta.id}-${meta.timestamp}`,
-        ...(meta.monitor !== null ? { monitor: meta.monitor } : {}),
+        ...(meta.monitor !== null && meta.monitor !== undefined ? { monitor: meta.monitor } : {}),
       });
       if (response.status === 202) counts.imported++;
       else if (response.status === 200) counts.skipped++;
-      else {
-        counts.failed++;
-        console.error(`frame ${meta.id}: ${response.status} ${response.body.message ?? ''}`);
-      }
-      if ((counts.imported + counts.skipped + counts.failed) % 100 === 0)
-        console.error(`importing: ${counts.imported + counts.skipped + counts.failed} frame(s)`);
+      else throw new BadEntryError(entry, `refused by the server (${response.status} ${response.body.message ?? ''})`);
+      if ((counts.imported + counts.skipped) % 100 === 0) console.error(`importing: ${counts.imported + counts.skipped} frame(s)`);
     });
   } catch (error) {
     console.error(`openrecall: ${file}: ${(error as Error).message}`);
+    console.error(`stopped there: imported ${counts.imported}, skipped ${counts.skipped} already imported before it; nothing after it was sent`);
     await embedded?.close();
     return 1;
   }
   await embedded?.close();
-  console.log(`imported ${counts.imported}, skipped ${counts.skipped} already imported, failed ${counts.failed}`);
-  return counts.failed > 0 ? 1 : 0;
+  console.log(`imported ${counts.imported}, skipped ${counts.skipped} already imported, failed 0`);
+  return 0;
 }
 
 /**

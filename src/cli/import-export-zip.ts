@@ -1,10 +1,12 @@
 import fs from 'node:fs';
-import { Unzip, UnzipInflate } from 'fflate';
+import zlib from 'node:zlib';
 import type { ExportedFrame } from './export-command.js';
 
 export interface ImportedFrame {
   meta: ExportedFrame;
   image: Buffer;
+  /** The zip entry the image came from (named when the server refuses it). */
+  entry: string;
 }
 
 /** The start of every zip file (a local file header). */
@@ -18,82 +20,166 @@ export function looksLikeZip(file: string): boolean {
   }
 }
 
+/** How much of a hostile zip is ever inflated. */
+export interface ExportLimits {
+  /** One image (the server's upload limit: a larger one would be refused anyway). */
+  imageBytes: number;
+  /** export.json and each frames/<id>.json. */
+  jsonBytes: number;
+  /** Everything read from the zip together. */
+  totalBytes: number;
+}
+
+export const JSON_ENTRY_LIMIT = 1024 * 1024;
+
 /**
- * Reads a zip written by `openrecall export` as a stream: each frames/<id>.json is held until its image follows,
- * then the pair is handed to `onFrame` (reading pauses while it runs, so the file never sits in memory whole).
- * Rejects a zip that is not an export (no export.json first).
+ * Limits for a zip of `zipBytes`: an export is mostly images, which do not compress, so what it holds inflated
+ * is a few times its size at most; past 8x (and 64 MiB) it is a zip bomb.
  */
-export async function readExport(file: string, onFrame: (frame: ImportedFrame) => Promise<void>): Promise<{ frames: number }> {
-  const stream = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
-  const unzip = new Unzip();
-  unzip.register(UnzipInflate);
-  const pending = new Map<string, ExportedFrame>();
-  let sawHeader = false;
-  let frames = 0;
-  let failure: Error | undefined;
-  let work = Promise.resolve();
-  const fail = (error: Error) => {
-    failure ??= error;
-    stream.destroy();
-  };
-  unzip.onfile = (entry) => {
-    const chunks: Uint8Array[] = [];
-    entry.ondata = (error, chunk, final) => {
-      if (error) return fail(error);
-      chunks.push(chunk);
-      if (!final) return;
-      const bytes = Buffer.concat(chunks);
-      try {
-        if (entry.name === 'export.json') {
-          const header = JSON.parse(bytes.toString('utf8')) as { format?: string };
-          if (header.format !== 'openrecall-export') throw new Error('export.json is not an OpenRecall export');
-          sawHeader = true;
-          return;
-        }
-        if (!sawHeader) throw new Error('not an OpenRecall export (export.json must come first)');
-        if (/^frames\/\d+\.json$/.test(entry.name)) {
-          const meta = JSON.parse(bytes.toString('utf8')) as ExportedFrame;
-          if (meta.image) pending.set(meta.image, meta);
-          return;
-        }
-        const meta = pending.get(entry.name);
-        if (!meta) return; // frames.jsonl and anything else
-        pending.delete(entry.name);
-        frames++;
-        stream.pause();
-        work = work
-          .then(() => onFrame({ meta, image: bytes }))
-          .then(
-            () => void stream.resume(),
-            (e: Error) => fail(e),
-          );
-      } catch (error) {
-        fail(error as Error);
-      }
+export function exportLimits(zipBytes: number, imageBytes: number): ExportLimits {
+  return { imageBytes, jsonBytes: JSON_ENTRY_LIMIT, totalBytes: Math.max(64 * 1024 * 1024, 8 * zipBytes) };
+}
+
+/** A zip entry that cannot be imported; the import stops at the first one. */
+export class BadEntryError extends Error {
+  constructor(
+    readonly entry: string,
+    why: string,
+  ) {
+    super(`${entry}: ${why}`);
+  }
+}
+
+interface ZipEntry {
+  name: string;
+  method: number;
+  compressedSize: number;
+  size: number;
+  headerOffset: number;
+}
+
+/**
+ * Reads a zip written by `openrecall export` from its central directory: export.json first, then each
+ * frames/<id>.json with the image it names, one entry inflated at a time under `limits` (frames.jsonl and any
+ * other entry are never read). Each frame is handed to `onFrame` before the next entry is read; the first bad
+ * entry (damaged, too large, not what an export holds) stops the import with a BadEntryError naming it.
+ */
+export async function readExport(file: string, limits: ExportLimits, onFrame: (frame: ImportedFrame) => Promise<void>): Promise<{ frames: number }> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const entries = await centralDirectory(handle);
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    let total = 0;
+    const read = async (entry: ZipEntry, limit: number): Promise<Buffer> => {
+      const bytes = await inflateEntry(file, handle, entry, Math.min(limit, limits.totalBytes - total));
+      total += bytes.length;
+      return bytes;
     };
-    entry.start();
-  };
-  await new Promise<void>((resolve, reject) => {
-    stream.on('data', (chunk) => {
-      try {
-        unzip.push(chunk as Buffer);
-      } catch (error) {
-        fail(error as Error);
+    const header = entries[0];
+    if (header?.name !== 'export.json') throw new Error('not an OpenRecall export (export.json must come first)');
+    const info = parseJson<{ format?: string }>(header, await read(header, limits.jsonBytes));
+    if (info.format !== 'openrecall-export') throw new BadEntryError('export.json', 'not an OpenRecall export');
+    let frames = 0;
+    for (const entry of entries) {
+      if (!/^frames\/\d+\.json$/.test(entry.name)) continue;
+      const meta = parseJson<ExportedFrame>(entry, await read(entry, limits.jsonBytes));
+      if (!meta.image) continue; // exported without its image (it was missing)
+      if (typeof meta.image !== 'string' || !/^frames\/\d+\.(png|jpg|jpeg|webp)$/.test(meta.image)) {
+        throw new BadEntryError(entry.name, `names an image ${JSON.stringify(meta.image)} that an export never holds`);
       }
-    });
-    stream.on('end', () => {
-      try {
-        unzip.push(new Uint8Array(0), true);
-      } catch (error) {
-        fail(error as Error);
-      }
-      resolve();
-    });
-    stream.on('close', () => resolve());
-    stream.on('error', reject);
-  });
-  await work;
-  if (failure) throw failure;
-  if (!sawHeader) throw new Error('not an OpenRecall export (no export.json)');
-  return { frames };
+      const imageEntry = byName.get(meta.image);
+      if (!imageEntry) throw new BadEntryError(entry.name, `names ${meta.image}, which the zip does not hold`);
+      await onFrame({ meta, image: await read(imageEntry, limits.imageBytes), entry: imageEntry.name });
+      frames++;
+    }
+    return { frames };
+  } finally {
+    await handle.close();
+  }
+}
+
+function parseJson<T>(entry: ZipEntry, bytes: Buffer): T {
+  try {
+    const value = JSON.parse(bytes.toString('utf8')) as unknown;
+    if (value === null || typeof value !== 'object') throw new Error('not a JSON object');
+    return value as T;
+  } catch (error) {
+    throw new BadEntryError(entry.name, `not valid JSON (${(error as Error).message})`);
+  }
+}
+
+const EOCD = 0x06054b50;
+const CENTRAL = 0x02014b50;
+const LOCAL = 0x04034b50;
+
+/** The entries as the end of the zip lists them, in order. */
+async function centralDirectory(handle: fs.promises.FileHandle): Promise<ZipEntry[]> {
+  const { size } = await handle.stat();
+  const tailLength = Math.min(size, 22 + 0xffff);
+  const tail = await readAt(handle, size - tailLength, tailLength);
+  let end = -1;
+  for (let i = tail.length - 22; i >= 0; i--) {
+    if (tail.readUInt32LE(i) === EOCD) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) throw new Error('not a complete zip file (no central directory: truncated or not a zip)');
+  const count = tail.readUInt16LE(end + 10);
+  const length = tail.readUInt32LE(end + 12);
+  const offset = tail.readUInt32LE(end + 16);
+  if (count === 0xffff || length === 0xffffffff || offset === 0xffffffff) throw new Error('ZIP64 archives are not exports of openrecall');
+  if (offset + length > size) throw new Error('not a complete zip file (its central directory lies past its end)');
+  const directory = await readAt(handle, offset, length);
+  const entries: ZipEntry[] = [];
+  let at = 0;
+  for (let n = 0; n < count; n++) {
+    if (at + 46 > directory.length || directory.readUInt32LE(at) !== CENTRAL) throw new Error(`damaged zip: central directory entry ${n + 1} is unreadable`);
+    const nameLength = directory.readUInt16LE(at + 28);
+    const entry: ZipEntry = {
+      method: directory.readUInt16LE(at + 10),
+      compressedSize: directory.readUInt32LE(at + 20),
+      size: directory.readUInt32LE(at + 24),
+      headerOffset: directory.readUInt32LE(at + 42),
+      name: directory.toString('utf8', at + 46, at + 46 + nameLength),
+    };
+    entries.push(entry);
+    at += 46 + nameLength + directory.readUInt16LE(at + 30) + directory.readUInt16LE(at + 32);
+  }
+  return entries;
+}
+
+async function readAt(handle: fs.promises.FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(buffer, 0, length, position);
+  return buffer.subarray(0, bytesRead);
+}
+
+/** One entry's bytes, inflated as they stream from the file (on libuv's threads), stopped past `limit`. */
+async function inflateEntry(file: string, handle: fs.promises.FileHandle, entry: ZipEntry, limit: number): Promise<Buffer> {
+  if (entry.size > limit) throw new BadEntryError(entry.name, `holds ${entry.size} bytes; the limit for it is ${limit}`);
+  if (entry.method !== 0 && entry.method !== 8) throw new BadEntryError(entry.name, `compression method ${entry.method} is not one an export uses`);
+  const local = await readAt(handle, entry.headerOffset, 30);
+  if (local.length < 30 || local.readUInt32LE(0) !== LOCAL) throw new BadEntryError(entry.name, 'its local header is missing');
+  const start = entry.headerOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+  const raw = fs.createReadStream(file, { start, end: start + entry.compressedSize - 1, highWaterMark: 256 * 1024 });
+  const source = entry.method === 8 ? raw.pipe(zlib.createInflateRaw()) : raw;
+  raw.on('error', (error) => source.destroy(error));
+  const chunks: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      length += chunk.length;
+      if (length > limit) throw new BadEntryError(entry.name, `inflates past ${limit} bytes (the limit for it)`);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof BadEntryError) throw error;
+    throw new BadEntryError(entry.name, `damaged (${(error as Error).message})`);
+  } finally {
+    raw.destroy();
+    source.destroy();
+  }
+  if (length !== entry.size) throw new BadEntryError(entry.name, `damaged: ${length} bytes where the zip says ${entry.size}`);
+  return Buffer.concat(chunks, length);
 }

@@ -1,31 +1,34 @@
 import fs from 'node:fs';
 import { ApiClient } from '../api-client/client.js';
 import { RemoteFrameFiles } from '../api-client/remote-frame-files.js';
-import { apiUrl, ConfigError, loadServerConfig } from '../config.js';
+import { apiToken, apiUrl, ConfigError, loadServerConfig, workerToken } from '../config.js';
 import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
 import { checkOcrLanguages } from '../pipeline/ocr/languages.js';
 import { startProcessing } from '../processor/processing-host.js';
+import { newWorkerId } from '../processor/processing-worker.js';
 import { openStore } from '../store/open-store.js';
 import { runUntilSignal } from './server-command.js';
 import { UsageError } from './usage-error.js';
 
 /**
  * The worker reads the servers' uploads and writes the processed frames in the data dir they share: directly
- * when it is mounted here, otherwise through a server's HTTP API (OPENRECALL_API_URL, OPENRECALL_API_TOKEN).
+ * when it is mounted here, otherwise through a server's HTTP API (OPENRECALL_API_URL, and
+ * OPENRECALL_WORKER_TOKEN or OPENRECALL_API_TOKEN), sending its id with every write.
  */
-async function filesThroughServer(images: ImageStore): Promise<RemoteFrameFiles | undefined> {
+async function filesThroughServer(images: ImageStore, workerId: string): Promise<RemoteFrameFiles | undefined> {
   if (fs.existsSync(images.paths.screenshots)) return undefined;
   if (!process.env.OPENRECALL_API_URL) {
     throw new ConfigError(
-      `OPENRECALL_DATA_DIR=${images.paths.root} has no screenshots/: mount the data dir the servers share there, or set OPENRECALL_API_URL (and OPENRECALL_API_TOKEN) to reach the frames through a server`,
+      `OPENRECALL_DATA_DIR=${images.paths.root} has no screenshots/: mount the data dir the servers share there, or set OPENRECALL_API_URL (and OPENRECALL_WORKER_TOKEN or OPENRECALL_API_TOKEN) to reach the frames through a server`,
     );
   }
-  const client = ApiClient.fromEnv();
+  const token = workerToken() ?? apiToken();
+  const client = new ApiClient(apiUrl(), token ? { token } : {});
   // Fails now, with the reason (unreachable, wrong token), rather than on every frame later.
-  await client.queueStatus();
-  return new RemoteFrameFiles(client);
+  await client.workerPing();
+  return new RemoteFrameFiles(client, workerId);
 }
 
 /**
@@ -43,7 +46,8 @@ export async function workerCommand(args: string[]): Promise<number> {
     );
   }
   const images = new ImageStore(config.dataDir);
-  const remoteFiles = await filesThroughServer(images);
+  const workerId = newWorkerId();
+  const remoteFiles = await filesThroughServer(images, workerId);
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
   decodeEachImageOnce();
   const log = createLogger('worker');
@@ -55,7 +59,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     applicationName: 'openrecall-worker',
   });
   try {
-    const host = await startProcessing(config, store, log, remoteFiles ? { remoteFiles } : {});
+    const host = await startProcessing(config, store, log, { workerId, ...(remoteFiles ? { remoteFiles } : {}) });
     const where = remoteFiles ? `frames through ${apiUrl()}` : `data dir ${config.dataDir}`;
     log(
       `worker ${host.workerId} ready (${where}; OCR: ${config.ocrEngine} ${config.ocrLanguages} x${config.workers}, semantic: ${host.semantic.enabled ? host.semantic.model : 'off'}, lease ${config.leaseSeconds} s)`,

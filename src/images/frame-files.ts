@@ -9,9 +9,10 @@ import type { ImageStore } from './image-store.js';
 export interface FrameFiles {
   /** A frame's image bytes; a compacted frame is rebuilt as PNG. Rejects with code ENOENT when it is gone. */
   readFrame(relative: string): Promise<Buffer>;
-  /** Writes a processed frame or thumbnail so that a crash leaves the whole file or nothing. */
-  writeAtomic(relative: string, bytes: Buffer): Promise<void>;
-  remove(relative: string | null): Promise<void>;
+  /** Writes frame `frameId`'s processed image or thumbnail so that a crash leaves the whole file or nothing. */
+  writeAtomic(relative: string, bytes: Buffer, frameId: number): Promise<void>;
+  /** Removes the upload frame `frameId` was processed from. */
+  remove(relative: string | null, frameId: number): Promise<void>;
   isIncoming(relative: string | null): boolean;
   storedPath(id: number, timestamp: number): string;
   thumbnailPath(id: number): string;
@@ -29,7 +30,7 @@ export class LocalFrameFiles implements FrameFiles {
     return this.images.writeAtomic(relative, bytes);
   }
 
-  remove(relative: string | null): Promise<void> {
+  remove(relative: string | null, _frameId: number): Promise<void> {
     return this.images.remove(relative);
   }
 

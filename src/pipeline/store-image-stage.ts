@@ -33,9 +33,9 @@ export class StoreImageStage implements PipelineStage {
     frame.provideGreyscale(grey);
 
     const stored = this.images.storedPath(frame.row.id, frame.row.timestamp);
-    await this.images.writeAtomic(stored, webp);
-    await this.images.writeAtomic(this.images.thumbnailPath(frame.row.id), thumb);
+    await this.images.writeAtomic(stored, webp, frame.row.id);
+    await this.images.writeAtomic(this.images.thumbnailPath(frame.row.id), thumb, frame.row.id);
     await frame.save({ image_path: stored, bytes: webp.length, width: grey.width, height: grey.height });
-    if (original !== stored) await this.images.remove(original);
+    if (original !== stored) await this.images.remove(original, frame.row.id);
   }
 }

@@ -31,6 +31,8 @@ export interface ProcessingOptions {
    * without it. Compaction works on the data dir itself, so it runs only where the data dir is mounted.
    */
   remoteFiles?: FrameFiles;
+  /** The id this host's claims record (the one remoteFiles sends); default: a new one. */
+  workerId?: string;
 }
 
 export async function startProcessing(config: ServerConfig, store: Store, log: Logger, options: ProcessingOptions = {}): Promise<ProcessingHost> {
@@ -52,7 +54,7 @@ export async function startProcessing(config: ServerConfig, store: Store, log: L
   const background = options.remoteFiles
     ? undefined
     : await startBackgroundCompaction(store.compaction, images, config, log, (task) => store.withExclusiveLock('compaction', task));
-  const workerId = newWorkerId();
+  const workerId = options.workerId ?? newWorkerId();
   const worker = new ProcessingWorker(store.frames, pipeline, files, {
     // One frame more than OCR workers: the next frame is decoded while the others are being read.
     concurrency: config.workers + 1,

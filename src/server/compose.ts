@@ -147,7 +147,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
           processor?.compactNow();
           return compaction.status();
         }),
-        workerFilesRoutes(new DataFilesService(images), config.maxUploadBytes),
+        workerFilesRoutes(new DataFilesService(images, store.frames), config.maxUploadBytes, config.workerToken),
         webRoutes(),
       ],
     },

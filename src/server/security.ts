@@ -26,6 +26,13 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route checks a token of its own (the worker file API with OPENRECALL_WORKER_TOKEN), not the API token. */
+    ownToken?: boolean;
+  }
+}
+
 /** Routes open without the token: liveness (status and version only) and the token-for-cookie exchange, which checks the token itself. */
 const OPEN_ROUTES = new Set(['/api/health', '/api/session']);
 
@@ -123,7 +130,7 @@ export function installSecurity(app: FastifyInstance, auth: AuthService, hosts: 
   });
   if (!auth.enabled) return;
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!requiresToken(request.routeOptions.url)) return;
+    if (!requiresToken(request.routeOptions.url) || request.routeOptions.config.ownToken) return;
     const how = await auth.authenticate(request.headers);
     if (how === 'cookie' && !SAFE_METHODS.has(request.method) && request.headers.origin === undefined && request.headers[CSRF_HEADER] === undefined) {
       return refuse(reply, 403, 'CSRF', `a change made with the session cookie must come from the web UI: send an Origin or ${CSRF_HEADER} header`);

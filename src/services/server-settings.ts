@@ -24,6 +24,7 @@ export function effectiveServerSettings(config: ServerConfig): ServerSetting[] {
     { name: 'OPENRECALL_PORT', value: String(config.port) },
     { name: 'OPENRECALL_DEBUG', value: String(config.debug) },
     { name: 'OPENRECALL_API_TOKEN', value: secret(config.apiToken) },
+    { name: 'OPENRECALL_WORKER_TOKEN', value: secret(config.workerToken) },
     { name: 'OPENRECALL_WORKERS', value: String(config.workers) },
     { name: 'OPENRECALL_OCR_ENGINE', value: config.ocrEngine },
     { name: 'OPENRECALL_PROCESSING_LIFO_THRESHOLD', value: String(config.lifoThreshold) },

@@ -89,6 +89,8 @@ export interface FramesRepository {
   claimNext(lifoThreshold: number, lease: Lease): Promise<{ entry: FrameRow; mode: ProcessingMode } | undefined>;
   /** Extends a held lease; false when the lease was lost (expired and re-queued, or the frame deleted). */
   renewLease(id: number, lease: Lease): Promise<boolean>;
+  /** The frame, while `workerId` holds it with a lease that has not run out; else undefined (what a worker may touch). */
+  heldBy(id: number, workerId: string): Promise<FrameRow | undefined>;
   /**
    * Writes one stage's results. With `workerId`: only while that worker still holds the frame (false when
    * not). Without: a later stage added to a COMPLETED frame (backfill).
@@ -128,6 +130,8 @@ export interface FramesRepository {
   list(filter: ListFilter): Promise<FrameRow[]>;
   /** Image paths referenced by rows, restricted to a path prefix (used to find orphan files). */
   referencedPaths(prefix: string): Promise<Set<string>>;
+  /** Whether a frame not stored yet (PENDING, PROCESSING or FAILED: the ones that point at uploads) points at this path. */
+  uploadInUse(imagePath: string): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------------------

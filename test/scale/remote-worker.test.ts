@@ -9,20 +9,21 @@ import { listFilesRecursive } from '../helpers/temp-dir.js';
 import { dataDirFor, deploymentEnv, startServer, startWorker, textFrame } from './helpers.js';
 
 const TOKEN = 'remote-worker-test-token-0123456789';
+const WORKER_TOKEN = 'remote-worker-test-worker-token-0123';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 /** A server that only ingests and serves, behind a token, on a fresh database and data dir of its own. */
-async function tokenServer(t: TestContext) {
+async function tokenServer(t: TestContext, extra: Record<string, string> = {}) {
   const db = await createTestDatabase();
   t.after(() => db.drop());
   const dataDir = dataDirFor();
-  const server = await startServer(deploymentEnv(db.url, dataDir, { OPENRECALL_API_TOKEN: TOKEN }), ['--no-processing']);
+  const server = await startServer(deploymentEnv(db.url, dataDir, { OPENRECALL_API_TOKEN: TOKEN, ...extra }), ['--no-processing']);
   t.after(() => server.child.kill('SIGKILL'));
   return { db, dataDir, server };
 }
 
-test('a worker without the data dir processes frames through the server API (token required)', async (t) => {
-  const { db, dataDir, server } = await tokenServer(t);
+test('a worker without the data dir processes frames through the server API (with the worker token alone)', async (t) => {
+  const { db, dataDir, server } = await tokenServer(t, { OPENRECALL_WORKER_TOKEN: WORKER_TOKEN });
 
   const frames = await Promise.all([0, 1, 2].map(textFrame));
   let ms = Date.now() - 600_000;
@@ -38,10 +39,12 @@ test('a worker without the data dir processes frames through the server API (tok
 
   // Its own empty data dir: nothing shared but the database and the server's URL.
   const remoteEnv = deploymentEnv(db.url, dataDirFor(), { OPENRECALL_API_URL: server.api });
-  const refused = startWorker({ ...remoteEnv, OPENRECALL_API_TOKEN: 'a-wrong-token-of-enough-length' });
-  await assert.rejects(refused, /token missing or wrong/);
+  const refused = startWorker({ ...remoteEnv, OPENRECALL_WORKER_TOKEN: 'a-wrong-token-of-enough-length' });
+  await assert.rejects(refused, /token missing or wrong; set OPENRECALL_WORKER_TOKEN/);
+  // The server has a worker token: the API token does not open the file API.
+  await assert.rejects(startWorker({ ...remoteEnv, OPENRECALL_API_TOKEN: TOKEN }), /token missing or wrong/);
 
-  const worker = await startWorker({ ...remoteEnv, OPENRECALL_API_TOKEN: TOKEN });
+  const worker = await startWorker({ ...remoteEnv, OPENRECALL_WORKER_TOKEN: WORKER_TOKEN });
   t.after(() => worker.child.kill('SIGKILL'));
   assert.match(worker.output(), /frames through http/);
   await waitUntil(async () => (await getJson(`${server.api}/queue/status`, { headers: auth })).body.queue.completed === 3, {
@@ -62,7 +65,7 @@ test('a worker without the data dir processes frames through the server API (tok
   assert.equal(listFilesRecursive(path.join(dataDir, 'thumbnails')).length, 3);
 });
 
-test('the worker file API refuses paths a worker has no business with, and requires the token', async (t) => {
+test('the worker file API refuses paths a worker has no business with, writes without the lease, and requires the token', async (t) => {
   const { dataDir, server } = await tokenServer(t);
   const url = (p: string) => `${server.api}/worker/files?path=${encodeURIComponent(p)}`;
 
@@ -85,9 +88,10 @@ test('the worker file API refuses paths a worker has no business with, and requi
   const missing = await fetch(url('screenshots/2026/01/01/1.webp'), { headers: auth });
   assert.equal(missing.status, 404);
   await missing.arrayBuffer();
-  const written = await fetch(url('thumbnails/7.webp'), { method: 'PUT', headers: octet, body });
-  assert.equal(written.status, 200);
-  assert.deepEqual(await written.json(), { path: 'thumbnails/7.webp', bytes: 3 });
-  assert.deepEqual([...fs.readFileSync(path.join(dataDir, 'thumbnails', '7.webp'))], [1, 2, 3]);
+  // A well-formed write still needs the frame's lease (test/security/worker-files.test.ts has the rest).
+  const unheld = await fetch(`${url('thumbnails/7.webp')}&frame=7`, { method: 'PUT', headers: { ...octet, 'x-openrecall-worker': 'w' }, body });
+  assert.equal(unheld.status, 409);
+  assert.equal((await unheld.json()).error, 'NOT_LEASE_HOLDER');
+  assert.deepEqual(listFilesRecursive(path.join(dataDir, 'thumbnails')), [], 'nothing was written');
   assert.deepEqual(listFilesRecursive(path.join(dataDir, 'db')), [], 'nothing else was written');
 });

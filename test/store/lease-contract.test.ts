@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../../src/store/ports.js';
+import { waitUntil } from '../helpers/api.js';
 import { newFrame } from '../helpers/store-frames.js';
 import { openTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../helpers/stores.js';
 
@@ -48,6 +49,29 @@ for (const kind of STORE_KINDS) {
         row = await frames.get(id);
         assert.equal(row?.status, 'COMPLETED');
         assert.equal(row?.text, 'fresh text');
+      }));
+
+    it('names the holder of a frame only while its lease runs, and which uploads frames still point at (the worker file API)', () =>
+      withStore(kind, async ({ frames }) => {
+        const { id } = await frames.insertPending(newFrame(1));
+        const upload = (await frames.get(id))!.image_path!;
+        assert.equal(await frames.heldBy(id, 'holder'), undefined, 'a pending frame is nobody’s');
+        assert.equal(await frames.uploadInUse(upload), true, 'a pending frame points at its upload');
+        await frames.claimNext(5, { workerId: 'holder', seconds: 0.3 });
+        assert.equal((await frames.heldBy(id, 'holder'))?.id, id);
+        assert.equal(await frames.heldBy(id, 'other'), undefined);
+        assert.equal(await frames.heldBy(id + 1, 'holder'), undefined);
+        await waitUntil(async () => (await frames.heldBy(id, 'holder')) === undefined, { timeoutMs: 10_000, what: 'the lease to run out' });
+        assert.equal((await frames.get(id))?.status, 'PROCESSING', 'not re-queued yet, but no longer held');
+
+        await frames.requeueExpired(CRASH_LIMIT);
+        await frames.claimNext(5, { workerId: 'next', seconds: 60 });
+        assert.equal(await frames.saveResults(id, { image_path: 'screenshots/2026/01/01/1.webp' }, 'next'), true);
+        assert.equal(await frames.uploadInUse(upload), false, 'once stored, nothing points at the upload');
+        assert.equal(await frames.uploadInUse('screenshots/2026/01/01/1.webp'), true);
+        assert.ok(await frames.complete(id, 'next'));
+        assert.equal(await frames.heldBy(id, 'next'), undefined, 'a completed frame is nobody’s');
+        assert.equal(await frames.uploadInUse('screenshots/2026/01/01/1.webp'), false, 'only frames not stored yet are asked about');
       }));
 
     it('keeps a renewed lease past its first expiry', () =>

@@ -77,6 +77,12 @@ export class PgFramesRepository implements FramesRepository {
     return (await queryCount(this.pool, sql, [id, lease.workerId, lease.seconds])) === 1;
   }
 
+  async heldBy(id: number, workerId: string): Promise<FrameRow | undefined> {
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = $1 AND ${HELD} AND lease_expires_at >= ${DB_NOW}`;
+    const [row] = await query<FrameRow>(this.pool, sql, [id, workerId]);
+    return row;
+  }
+
   async saveResults(id: number, patch: FramePatch, workerId?: string): Promise<boolean> {
     const keys = Object.keys(patch).filter((k) => PATCHABLE.has(k as keyof FramePatch)) as Array<keyof FramePatch>;
     const params: unknown[] = [id, ...keys.map((k) => patch[k] ?? null)];
@@ -211,6 +217,11 @@ export class PgFramesRepository implements FramesRepository {
   async referencedPaths(prefix: string): Promise<Set<string>> {
     const sql = `SELECT image_path FROM entries WHERE starts_with(image_path, $1)`;
     return new Set((await query<{ image_path: string }>(this.pool, sql, [prefix])).map((r) => r.image_path).filter(Boolean));
+  }
+
+  async uploadInUse(imagePath: string): Promise<boolean> {
+    const sql = `SELECT 1 FROM entries WHERE status IN ('PENDING', 'PROCESSING', 'FAILED') AND image_path = $1 LIMIT 1`;
+    return (await query(this.pool, sql, [imagePath])).length > 0;
   }
 
   private async scalar(sql: string, params: unknown[] = []): Promise<number> {

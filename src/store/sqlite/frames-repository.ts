@@ -49,6 +49,9 @@ export class SqliteFramesRepository implements FramesRepository {
       ),
       renew: db.prepare(`UPDATE entries SET lease_expires_at = ? WHERE id = ? AND ${HELD}`),
       held: db.prepare(`SELECT 1 FROM entries WHERE id = ? AND ${HELD}`).pluck(),
+      heldRow: db.prepare(
+        `SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = @id AND status = 'PROCESSING' AND worker_id = @workerId AND lease_expires_at >= @now`,
+      ),
       complete: db.prepare(
         `UPDATE entries SET status = 'COMPLETED', last_error = NULL, processing_finished_at = ?, ${UNLEASED}
          WHERE id = ? AND ${HELD}`,
@@ -84,6 +87,7 @@ export class SqliteFramesRepository implements FramesRepository {
       withoutDescriptionIds: db.prepare(`SELECT id FROM entries WHERE status = 'COMPLETED' AND description IS NULL ORDER BY timestamp DESC LIMIT ?`).pluck(),
       oldestPendingTime: db.prepare(`SELECT min(received_at) FROM entries WHERE status = 'PENDING'`).pluck(),
       finishedSince: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND processing_finished_at >= ?`).pluck(),
+      uploadInUse: db.prepare(`SELECT 1 FROM entries WHERE status IN ('PENDING', 'PROCESSING', 'FAILED') AND image_path = ? LIMIT 1`).pluck(),
       imagePaths: db.prepare(`SELECT image_path FROM entries WHERE image_path LIKE ?`).pluck(),
     };
   }
@@ -126,6 +130,10 @@ export class SqliteFramesRepository implements FramesRepository {
 
   async renewLease(id: number, lease: Lease): Promise<boolean> {
     return this.stmt.renew.run(now() + lease.seconds, id, lease.workerId).changes === 1;
+  }
+
+  async heldBy(id: number, workerId: string): Promise<FrameRow | undefined> {
+    return this.stmt.heldRow.get({ id, workerId, now: now() }) as FrameRow | undefined;
   }
 
   /** Writes one stage's results: while `workerId` holds the frame, or (no worker) to a COMPLETED frame's backfill. */
@@ -240,5 +248,9 @@ export class SqliteFramesRepository implements FramesRepository {
   /** Image paths referenced by rows, restricted to a path prefix (used to find orphan files). */
   async referencedPaths(prefix: string): Promise<Set<string>> {
     return new Set((this.stmt.imagePaths.all(`${prefix}%`) as string[]).filter(Boolean));
+  }
+
+  async uploadInUse(imagePath: string): Promise<boolean> {
+    return this.stmt.uploadInUse.get(imagePath) !== undefined;
   }
 }

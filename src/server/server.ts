@@ -31,6 +31,8 @@ import { workerFilesRoutes } from './routes/worker-files.js';
 import { DataFilesService } from '../services/data-files-service.js';
 import { configRoutes } from './routes/config.js';
 import { heartbeatRoutes } from './routes/heartbeat.js';
+import { describeSettings, v1Routes } from './routes/v1.js';
+import { MyRecallV1Service } from '../services/myrecall-v1-service.js';
 import { activityRoutes } from './routes/activity.js';
 import { mcpRoutes } from './routes/mcp.js';
 import { ActivityService } from '../services/activity-service.js';
@@ -137,17 +139,18 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     });
     // Status and the `compact` request only: the compaction itself runs in the processor.
     const compaction = new CompactionService(store.compaction, images, { afterMinutes: config.compactAfterMinutes, log });
+    const ingest = new IngestService(repo, images, {
+      maxImagePixels: config.maxImagePixels,
+      lifoThreshold: config.lifoThreshold,
+      maxClockSkewSeconds: 24 * 3600,
+      onAccepted: (bytes) => {
+        onQueued();
+        retention.onUploaded(bytes);
+      },
+    });
     const app = await buildApp(
       {
-        ingest: new IngestService(repo, images, {
-          maxImagePixels: config.maxImagePixels,
-          lifoThreshold: config.lifoThreshold,
-          maxClockSkewSeconds: 24 * 3600,
-          onAccepted: (bytes) => {
-            onQueued();
-            retention.onUploaded(bytes);
-          },
-        }),
+        ingest,
         queue,
         frames,
         search,
@@ -168,6 +171,13 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
           storageRoutes(retention),
           configRoutes(clients, () => effectiveServerSettings(config)),
           heartbeatRoutes(clients),
+          v1Routes({
+            ingest,
+            frames,
+            v1: new MyRecallV1Service(repo, search, clients),
+            gate: uploadGate,
+            description: describeSettings(config.ai.vlm),
+          }),
           activityRoutes(activity),
           mcpRoutes({ search, frames, activity, queue }),
           compactionRoutes(() => {

@@ -278,3 +278,40 @@ describe('the MyRecall v3 client against this server', () => {
     assert.equal(other.state, 'upload paused by the client');
   });
 });
+
+describe('the MyRecall v3 routes and the browser', () => {
+  it("let MyRecall's web UI on this machine read them cross-origin, never a page from elsewhere, and need the API token when one is set", async () => {
+    const open = await startInProcessServer();
+    const token = 'v3-routes-token-0123456789abcdef';
+    const guarded = await startInProcessServer({ apiToken: token });
+    try {
+      const local = await fetch(`${open.url}/v1/health`, { headers: { origin: 'http://localhost:8889' } });
+      assert.equal(local.status, 200);
+      assert.equal(local.headers.get('access-control-allow-origin'), 'http://localhost:8889');
+      const preflight = await fetch(`${open.url}/v1/search?q=x`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://127.0.0.1:8889', 'access-control-request-method': 'GET' },
+      });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://127.0.0.1:8889');
+      const foreign = await fetch(`${open.url}/v1/search?q=x`, { headers: { origin: 'https://example.com' } });
+      assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+
+      for (const route of ['/v1/health', '/v1/search?q=x', '/v1/frames/latest', '/v1/frames/1', '/v1/frames/1/context', '/v1/settings/description']) {
+        const refused = await getJson(`${guarded.url}${route}`);
+        assert.equal(refused.status, 401, route);
+        const allowed = await fetch(`${guarded.url}${route}`, { headers: { authorization: `Bearer ${token}` } });
+        assert.notEqual(allowed.status, 401, route);
+      }
+      const form = new FormData();
+      form.append('capture_id', '01900000-0000-7000-8000-000000000000');
+      form.append('metadata', JSON.stringify({ timestamp: new Date().toISOString() }));
+      form.append('file', new Blob([new Uint8Array(await jpeg(['x']))], { type: 'image/jpeg' }), 'x.jpg');
+      assert.equal((await fetch(`${guarded.url}/v1/ingest`, { method: 'POST', body: form })).status, 401);
+      assert.equal(guarded.db.prepare('SELECT count(*) FROM entries').pluck().get(), 0);
+    } finally {
+      await open.close();
+      await guarded.close();
+    }
+  });
+});

@@ -48,6 +48,23 @@ function sendImage(reply: FastifyReply, image: FrameImage) {
   return reply.type(image.contentType).header('cache-control', 'private, no-cache').send(body);
 }
 
+/** A page served from this machine (http://localhost:<port>, 127.0.0.1, [::1]): MyRecall's client web UI. */
+const LOOPBACK_ORIGIN = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/;
+
+/**
+ * MyRecall's web UI runs on its client's own port and reads these routes from the page (its server allows any
+ * origin). Here only a page from this machine may: a web site elsewhere must not read a screen memory through the
+ * user's browser. No credentials: the UI sends none.
+ */
+function allowLoopbackOrigin(request: FastifyRequest, reply: FastifyReply): void {
+  const origin = request.headers.origin;
+  if (!origin || !LOOPBACK_ORIGIN.test(origin)) return;
+  reply.header('access-control-allow-origin', origin);
+  reply.header('vary', 'Origin');
+  reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
+  reply.header('access-control-allow-headers', 'Content-Type');
+}
+
 /** MyRecall's error codes by status. */
 const CODES: Record<number, string> = { 400: 'INVALID_PARAMS', 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE', 415: 'INVALID_PARAMS', 503: 'QUEUE_FULL' };
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, V1Error]));
@@ -83,7 +100,15 @@ export function v1Routes(options: V1RouteOptions) {
   return async function v1Plugin(app: FastifyInstance): Promise<void> {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const { gate, v1 } = options;
-    app.addHook('onSend', async (request, reply, payload) => inMyRecallShape(request, reply, payload));
+    app.addHook('onSend', async (request, reply, payload) => {
+      allowLoopbackOrigin(request, reply);
+      return inMyRecallShape(request, reply, payload);
+    });
+    // The browser's preflight for a cross-origin request (the web UI of MyRecall's client runs on its own port).
+    app.options('/v1/*', { schema: { hide: true } }, async (request, reply) => {
+      allowLoopbackOrigin(request, reply);
+      return reply.code(204).send();
+    });
 
     api.post(
       '/v1/ingest',

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { getJson, waitUntil } from './helpers/api.js';
 import { renderTextImage, solidPng } from './helpers/images.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
+import { launchBrowser, screenshot, watchedPage } from './web/helpers.js';
 import { repoRoot } from './helpers/server-process.js';
 import { listFilesRecursive, tempDir } from './helpers/temp-dir.js';
 
@@ -276,6 +277,30 @@ describe('the MyRecall v3 client against this server', () => {
     assert.equal(other.paused, false);
     assert.equal(other.self_report.upload_enabled, false);
     assert.equal(other.state, 'upload paused by the client');
+  });
+
+  it("shows it in the web UI: the Settings page says who paused and that a pause set here does not reach it; a frame's page shows its URL", async () => {
+    await done(frameId('accessibility'));
+    const browser = await launchBrowser();
+    try {
+      const { page, problems } = await watchedPage(await browser.newContext());
+      await page.goto(`${server.url}/settings`);
+      const paused = page.locator('#clients-rows tr[data-paused="true"]');
+      await paused.locator('.client__capture', { hasText: 'Paused by the client' }).waitFor({ timeout: 30_000 });
+      assert.match((await paused.textContent()) ?? '', /monitor_1.*MyRecall v3.*does not obey server-side pause.*queue 3\/64 · 2 dropped/s);
+      const other = page.locator('#clients-rows tr[data-paused="false"]');
+      assert.match((await other.locator('.client__capture').textContent()) ?? '', /Recording · upload paused by the client/);
+      await screenshot(page, 'settings-myrecall-v3');
+
+      await page.goto(`${server.url}/entry/${frameId('accessibility')}`);
+      const link = page.locator('.facts a[target="_blank"]');
+      await link.waitFor({ timeout: 30_000 });
+      assert.equal(await link.getAttribute('href'), URL);
+      assert.match((await page.locator('.facts').textContent()) ?? '', /accessibility tree/);
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
   });
 });
 

@@ -32,7 +32,7 @@ const URL = 'https://docs.example.org/guides/kestrel-migration?tab=4';
 /** Today's MyRecall client (v3 wire format), sent by Python's standard library the way `requests` sends it. */
 describe('the MyRecall v3 client against this server', () => {
   let server: Server;
-  let up: { frames: Record<string, Answer>; repeat: Answer; bad: Record<string, Answer>; heartbeats: Answer[] };
+  let up: { frames: Record<string, Answer>; repeat: Answer; bad: Record<string, Answer>; heartbeats: Answer[]; api_upload: Answer[] };
   const captured = new Date(Math.floor(Date.now() / 1000 - 120) * 1000);
   // The client's clock in UTC+8: "2026-…T19:…+08:00" is the same instant.
   const inUtc8 = new Date(captured.getTime() + 8 * 3600_000).toISOString().replace('Z', '+08:00');
@@ -82,6 +82,13 @@ describe('the MyRecall v3 client against this server', () => {
           metadata: metadata({ app_name: 'Figma', window_name: 'Board', text_source: 'accessibility', text: 'Share button' }),
         },
       ],
+      api_upload_metadata: metadata({
+        app_name: 'Safari',
+        window_name: 'Ledger',
+        text_source: 'accessibility',
+        text: 'Heron ledger reconciliation notes for the spring audit with receipts, totals and signatures from finance',
+        browser_url: 'https://ledger.example.net/heron',
+      }),
       heartbeats: [
         // One client paused by its own switch, another on the same host capturing another screen.
         {
@@ -141,6 +148,19 @@ describe('the MyRecall v3 client against this server', () => {
     assert.equal(JSON.parse(kept).capture_trigger, 'app_switch');
   });
 
+  it('takes the same form on /api/upload too: 202, then 200 duplicate for its capture_id, the ISO time and the accessibility text read', async () => {
+    const [first, again] = up.api_upload;
+    assert.equal(first!.status, 202, JSON.stringify(first!.body));
+    assert.deepEqual(again!.body, { status: 'duplicate', task_id: first!.body.task_id });
+    await done(first!.body.task_id);
+    const entry = (await getJson(`${server.api}/entries/${first!.body.task_id}`)).body;
+    assert.equal(entry.timestamp, captured.getTime() / 1000);
+    assert.equal(entry.title, 'Ledger');
+    assert.equal(entry.browser_url, 'https://ledger.example.net/heron');
+    assert.match(entry.text, /^Heron ledger reconciliation/);
+    assert.doesNotMatch(entry.text, /walrus/i, 'OCR skipped');
+  });
+
   it('refuses a bad UUID, a bad ISO time, metadata that is not a JSON object and a file that is not a JPEG: 400 in its shape, nothing stored', () => {
     const expected: Record<string, RegExp> = {
       uuid4: /capture_id/,
@@ -160,9 +180,9 @@ describe('the MyRecall v3 client against this server', () => {
       assert.equal(body.message, body.error);
       assert.equal(typeof body.request_id, 'string');
     }
-    assert.equal(server.db.prepare('SELECT count(*) FROM entries').pluck().get(), 3, 'only the three good captures made rows');
+    assert.equal(server.db.prepare('SELECT count(*) FROM entries').pluck().get(), 4, 'only the four good captures made rows');
     const files = [...listFilesRecursive(path.join(server.dataDir, 'screenshots'))].filter((f) => !f.endsWith('.webp'));
-    assert.ok(files.length <= 3, `no file of a refused upload stays: ${files.join(', ')}`);
+    assert.ok(files.length <= 4, `no file of a refused upload stays: ${files.join(', ')}`);
     assert.ok(!files.some((f) => f.endsWith('.part')), files.join(', '));
   });
 
@@ -226,9 +246,9 @@ describe('the MyRecall v3 client against this server', () => {
     assert.equal(read.latest.status, 200);
     assert.deepEqual(
       read.latest.body.map((m: any) => m.frame_id),
-      [frameId('thin'), frameId('accessibility'), frameId('ocr')],
+      [up.api_upload[0]!.body.task_id, frameId('thin'), frameId('accessibility'), frameId('ocr')],
     );
-    const memory = read.latest.body[1];
+    const memory = read.latest.body[2];
     assert.equal(memory.id, frameId('accessibility'));
     assert.equal(memory.visibility_status, 'queryable');
     assert.equal(memory.status, 'COMPLETED');

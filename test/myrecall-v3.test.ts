@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -27,7 +28,7 @@ const jpeg = async (lines: string[]) =>
 /** The accessibility text MyRecall reads from a browser tab: plenty of words, so OCR is skipped. */
 const TREE_TEXT =
   'Kestrel migration handbook chapter four: xylophone orchestra rehearsal schedule for the autumn season, with seating charts and parking notes';
-const URL = 'https://docs.example.org/guides/kestrel-migration?tab=4';
+const PAGE_URL = 'https://docs.example.org/guides/kestrel-migration?tab=4';
 
 /** Today's MyRecall client (v3 wire format), sent by Python's standard library the way `requests` sends it. */
 describe('the MyRecall v3 client against this server', () => {
@@ -72,7 +73,7 @@ describe('the MyRecall v3 client against this server', () => {
             device_name: 'monitor_2',
             text_source: 'accessibility',
             text: TREE_TEXT,
-            browser_url: URL,
+            browser_url: PAGE_URL,
             accessibility: { text_content: TREE_TEXT, tree_json: JSON.stringify([{ role: 'AXStaticText', text: TREE_TEXT }]), node_count: 1, truncated: false },
           }),
         },
@@ -193,7 +194,7 @@ describe('the MyRecall v3 client against this server', () => {
     const a11y = (await getJson(`${server.api}/entries/${frameId('accessibility')}`)).body;
     assert.ok(a11y.text.startsWith(TREE_TEXT), a11y.text);
     assert.equal(a11y.text_source, 'accessibility');
-    assert.equal(a11y.browser_url, URL);
+    assert.equal(a11y.browser_url, PAGE_URL);
     assert.doesNotMatch(a11y.text, /marmalade|penguin/i, 'OCR was skipped: the words only in the image are not in the text');
     assert.deepEqual(await keyword('xylophone orchestra'), [frameId('accessibility')]);
     assert.deepEqual(await keyword('penguin'), []);
@@ -236,11 +237,11 @@ describe('the MyRecall v3 client against this server', () => {
     const [hit] = read.search.body.data;
     assert.equal(hit.frame_id, frameId('accessibility'));
     assert.equal(hit.text_source, 'accessibility');
-    assert.equal(hit.browser_url, URL);
+    assert.equal(hit.browser_url, PAGE_URL);
     assert.equal(hit.device_name, 'monitor_2');
     assert.equal(hit.frame_url, `/v1/frames/${frameId('accessibility')}`);
     assert.equal(hit.timestamp, captured.toISOString());
-    const full = `${TREE_TEXT}\n${URL}`;
+    const full = `${TREE_TEXT}\n${PAGE_URL}`;
     assert.equal(hit.text, `${full.slice(0, 20)}...${full.length - 40} chars...${full.slice(-20)}`, 'include_text shortens like MyRecall');
 
     assert.equal(read.latest.status, 200);
@@ -259,8 +260,8 @@ describe('the MyRecall v3 client against this server', () => {
     assert.equal(read.context.status, 200);
     assert.equal(read.context.body.frame_id, frameId('accessibility'));
     assert.equal(read.context.body.text_source, 'accessibility');
-    assert.equal(read.context.body.browser_url, URL);
-    assert.deepEqual(read.context.body.urls, [URL]);
+    assert.equal(read.context.body.browser_url, PAGE_URL);
+    assert.deepEqual(read.context.body.urls, [PAGE_URL]);
     assert.equal(read.context.body.status, 'completed');
     assert.equal(read.context.body.window_name, 'Kestrel handbook');
 
@@ -315,7 +316,7 @@ describe('the MyRecall v3 client against this server', () => {
       await page.goto(`${server.url}/entry/${frameId('accessibility')}`);
       const link = page.locator('.facts a[target="_blank"]');
       await link.waitFor({ timeout: 30_000 });
-      assert.equal(await link.getAttribute('href'), URL);
+      assert.equal(await link.getAttribute('href'), PAGE_URL);
       assert.match((await page.locator('.facts').textContent()) ?? '', /accessibility tree/);
       assert.deepEqual(problems, []);
     } finally {
@@ -357,6 +358,55 @@ describe('the MyRecall v3 routes and the browser', () => {
     } finally {
       await open.close();
       await guarded.close();
+    }
+  });
+});
+
+describe('the MyRecall v3 upload under load and with a too large file', () => {
+  it('answers 413 PAYLOAD_TOO_LARGE over 10 MB and 503 QUEUE_FULL with retry_after while every upload slot is taken, storing nothing', async () => {
+    const server = await startInProcessServer({ maxConcurrentUploads: 1 });
+    const post = (file: Buffer) => {
+      const form = new FormData();
+      form.append('capture_id', '01900000-0000-7000-8000-00000000000a');
+      form.append('metadata', JSON.stringify({ timestamp: new Date().toISOString(), capture_trigger: 'manual' }));
+      form.append('file', new Blob([new Uint8Array(file)], { type: 'image/jpeg' }), 'x.jpg');
+      return getJson(`${server.url}/v1/ingest`, { method: 'POST', body: form });
+    };
+    let holder: net.Socket | undefined;
+    try {
+      const big = Buffer.concat([await jpeg(['big']), Buffer.alloc(10 * 1024 * 1024)]);
+      const tooLarge = await post(big);
+      assert.equal(tooLarge.status, 413, JSON.stringify(tooLarge.body));
+      assert.equal(tooLarge.body.code, 'PAYLOAD_TOO_LARGE');
+
+      // A slow upload holds the only slot: its headers are in, its body never finishes.
+      const { port } = new URL(server.url);
+      holder = net.connect(Number(port), '127.0.0.1');
+      holder.on('error', () => {});
+      holder.write(`POST /v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n`);
+      const busy = (await waitUntil(
+        async () => {
+          // A PNG: refused (400, nothing stored) until the slot is taken, then 503 before its body is read.
+          const answer = await post(await solidPng(32, 32));
+          return answer.status === 503 ? answer : undefined;
+        },
+        { what: 'the slot taken' },
+      ))!;
+      assert.equal(busy.body.code, 'QUEUE_FULL');
+      assert.equal(busy.body.retry_after, 2);
+      holder.destroy();
+      const accepted = (await waitUntil(
+        async () => {
+          const answer = await post(await jpeg(['after']));
+          return answer.status === 201 ? answer : undefined;
+        },
+        { what: 'the slot given back' },
+      ))!;
+      assert.equal(accepted.body.status, 'queued');
+      assert.equal(server.db.prepare('SELECT count(*) FROM entries').pluck().get(), 1, 'only the accepted upload made a row');
+    } finally {
+      holder?.destroy();
+      await server.close();
     }
   });
 });

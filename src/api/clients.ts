@@ -1,6 +1,50 @@
 import { Type, type Static } from 'typebox';
 import { Nullable } from './common.js';
 
+const count = (description: string) => Type.Optional(Type.Integer({ minimum: 0, description }));
+
+/** What MyRecall v3's heartbeat adds (its recorder's HeartbeatThread); it owns its recording/upload switches. */
+const myRecallV3Report = {
+  capture_permission_status: Type.Optional(Type.String({ maxLength: 64, description: 'MyRecall v3: granted, denied_or_revoked, recovering…' })),
+  capture_permission_reason: Type.Optional(Nullable(Type.String({ maxLength: 512 }))),
+  last_permission_check_ts: Type.Optional(Nullable(Type.Union([Type.String({ maxLength: 64 }), Type.Number()]))),
+  queue_depth: count("MyRecall v3: captures waiting in the client's trigger queue"),
+  queue_capacity: count('MyRecall v3: size of that queue'),
+  collapse_trigger_count: count('MyRecall v3: triggers merged into one capture'),
+  overflow_drop_count: count('MyRecall v3: captures dropped because the queue was full'),
+  capture_runtime: Type.Optional(
+    Type.Object(
+      {
+        active_monitors: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 64, description: 'Devices it captures' })),
+      },
+      { additionalProperties: true, description: 'MyRecall v3: its capture state (kept as sent)' },
+    ),
+  ),
+  config: Type.Optional(
+    Type.Object(
+      {
+        recording_enabled: Type.Optional(Type.Boolean({ description: "The client's own recording switch" })),
+        upload_enabled: Type.Optional(Type.Boolean({ description: "The client's own upload switch" })),
+      },
+      { additionalProperties: true, description: 'MyRecall v3: its own switches, which it reports and does not take from the server' },
+    ),
+  ),
+};
+
+/** What a MyRecall v3 client last reported about itself (GET /api/clients). */
+export const ClientSelfReport = Type.Object({
+  recording_enabled: Nullable(Type.Boolean()),
+  upload_enabled: Nullable(Type.Boolean()),
+  permission_status: Nullable(Type.String()),
+  permission_reason: Nullable(Type.String()),
+  queue_depth: Nullable(Type.Integer()),
+  queue_capacity: Nullable(Type.Integer()),
+  dropped: Nullable(Type.Integer({ description: 'Captures dropped (queue full)' })),
+  collapsed: Nullable(Type.Integer({ description: 'Triggers merged' })),
+  devices: Type.Array(Type.String()),
+});
+export type ClientSelfReport = Static<typeof ClientSelfReport>;
+
 /** POST /api/heartbeat: a capture client's report (the Python client sends none). */
 export const HeartbeatBody = Type.Object(
   {
@@ -19,6 +63,7 @@ export const HeartbeatBody = Type.Object(
     buffer_bytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Bytes of frames not yet uploaded' })),
     buffer_items: Type.Optional(Type.Integer({ minimum: 0, description: 'Frames not yet uploaded' })),
     heartbeat_seconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'Seconds between heartbeats' })),
+    ...myRecallV3Report,
   },
   { additionalProperties: false, description: 'Optional: the Python client sends no body (it is then known by its address)' },
 );
@@ -57,6 +102,8 @@ export const CaptureClient = Type.Object({
   buffer_bytes: Nullable(Type.Integer()),
   buffer_items: Nullable(Type.Integer()),
   pause_requested: Type.Boolean({ description: 'The server asks this client to pause' }),
+  obeys_server_pause: Type.Boolean({ description: 'false: the client owns its switches (MyRecall v3) and ignores a pause set here' }),
+  self_report: Nullable(ClientSelfReport),
 });
 export type CaptureClient = Static<typeof CaptureClient>;
 

@@ -21,6 +21,8 @@ export const Entry = Type.Object(
     last_error: Nullable(Type.String()),
     processing_started_at: Nullable(Type.Number()),
     processing_finished_at: Nullable(Type.Number()),
+    text_source: Type.Optional(Nullable(Type.String({ description: "'accessibility' or 'client': the client sent the text; null: OCR only" }))),
+    browser_url: Type.Optional(Nullable(Type.String({ description: 'The page in the foreground browser, as the client reported it' }))),
     image_url: Type.String(),
     thumbnail_url: Type.String(),
   },

@@ -11,6 +11,7 @@ export const SearchQuery = Type.Object({
   end: Type.Optional(Type.String({ maxLength: 64, description: 'Latest capture time: Unix seconds or ISO 8601' })),
   app: Type.Optional(Type.String({ maxLength: 512, description: 'Application name (exact, case-insensitive)' })),
   window: Type.Optional(Type.String({ maxLength: 1024, description: 'Substring of the window title' })),
+  url: Type.Optional(Type.String({ maxLength: 4096, description: 'Substring of the browser URL the client reported' })),
   status: Type.Optional(Status),
   sort: Type.Optional(Type.Union([Type.Literal('relevance'), Type.Literal('time')], { default: 'relevance' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),

@@ -10,6 +10,13 @@ export const UploadForm = Type.Object({
     Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$', description: 'Client idempotency key (printable ASCII)' }),
   ),
   monitor: Type.Optional(Type.Integer({ minimum: 0, maximum: 255, description: 'Monitor index' })),
+  text: Type.Optional(
+    Type.String({
+      maxLength: 64 * 1024,
+      description: "The screen's text as the client read it (e.g. accessibility): it becomes the frame's text; with a dozen words or more OCR is skipped",
+    }),
+  ),
+  browser_url: Type.Optional(Type.String({ maxLength: 4096, description: 'URL of the page in the foreground browser (stored, searchable, a search filter)' })),
   buffer_bytes: Type.Optional(Type.Integer({ minimum: 0, description: "Bytes of unsent frames in the client's buffer (reported in /metrics)" })),
 });
 export type UploadForm = Static<typeof UploadForm>;

@@ -1,9 +1,13 @@
 import type { CjkIndexRepository } from '../store/ports.js';
 import type { FrameRow } from '../store/ports.js';
+import { composeFrameText, needsOcr } from './frame-text.js';
 import type { OcrEngine } from './ocr/ocr-engine.js';
 import type { ClaimedFrame, PipelineStage } from './stage.js';
 
-/** Extracts the text on screen. Skipped when the frame already has OCR text (a retry after a later stage failed). */
+/**
+ * Makes the frame's text: the one place any text enters a frame (OCR's, and the text a client sent with the image,
+ * which ingest only stores aside). Skipped when the frame already has its text (a retry after a later stage failed).
+ */
 export class OcrStage implements PipelineStage {
   readonly name = 'ocr';
 
@@ -18,8 +22,11 @@ export class OcrStage implements PipelineStage {
   }
 
   async run(frame: ClaimedFrame): Promise<void> {
-    const text = await this.engine.recognize(await frame.greyscale());
-    await frame.save({ text });
+    const supplied = frame.row.supplied_text;
+    const ocr = needsOcr(supplied) ? await this.engine.recognize(await frame.greyscale()) : null;
+    const text = composeFrameText({ supplied, ocr, url: frame.row.browser_url });
+    // The client's text is now in the frame's text (as that text is, e.g. redacted): no raw copy stays beside it.
+    await frame.save(supplied == null ? { text } : { text, supplied_text: null });
     await this.cjk?.save(frame.row.id, text);
   }
 

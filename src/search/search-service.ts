@@ -28,6 +28,8 @@ export interface SearchRequest {
   end?: number;
   app?: string;
   window?: string;
+  /** Substring of the browser URL the client reported. */
+  url?: string;
   status?: FrameStatus;
 }
 
@@ -78,7 +80,14 @@ export class SearchService {
         'INVALID_FIELD',
       );
     }
-    const filters: SearchFilters = { start: request.start, end: request.end, app: request.app, window: request.window, status: request.status };
+    const filters: SearchFilters = {
+      start: request.start,
+      end: request.end,
+      app: request.app,
+      window: request.window,
+      url: request.url,
+      status: request.status,
+    };
     const parsed = parseQuery(request.q);
     const sort = request.sort ?? 'relevance';
     const base = { query: request.q, mode, limit: request.limit, offset: request.offset };
@@ -178,13 +187,14 @@ const isKeyword = (c: Candidate): c is KeywordCandidate => c.source !== 'vector'
 
 const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id - a.id;
 
-const hasFilters = (f: SearchFilters) => f.start !== undefined || f.end !== undefined || !!f.app || !!f.window;
+const hasFilters = (f: SearchFilters) => f.start !== undefined || f.end !== undefined || !!f.app || !!f.window || !!f.url;
 
-function passes(row: HitRow & { app: string | null; title: string | null }, f: SearchFilters): boolean {
+function passes(row: HitRow, f: SearchFilters): boolean {
   if (f.start !== undefined && row.timestamp < f.start) return false;
   if (f.end !== undefined && row.timestamp > f.end) return false;
   if (f.app && (row.app ?? '').toLowerCase() !== f.app.toLowerCase()) return false;
   if (f.window && !(row.title ?? '').toLowerCase().includes(f.window.toLowerCase())) return false;
+  if (f.url && !(row.browser_url ?? '').toLowerCase().includes(f.url.toLowerCase())) return false;
   return true;
 }
 

@@ -31,6 +31,8 @@ import { storageRoutes } from './routes/storage.js';
 import { timelineRoutes } from './routes/timeline.js';
 import { webRoutes } from './routes/web.js';
 import { workerFilesRoutes } from './routes/worker-files.js';
+import { describeSettings, v1Routes } from './routes/v1.js';
+import { MyRecallV1Service } from '../services/myrecall-v1-service.js';
 
 /** What the HTTP process asks of its processor; none (in-process test apps): frames stay PENDING. */
 export interface ProcessorLink {
@@ -107,17 +109,18 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     ui_show_ai: config.ai.showAiDescription,
   });
   const hosts = new HostPolicy({ bindHost: config.host, allowedHosts: config.allowedHosts });
+  const ingest = new IngestService(repo, images, {
+    maxImagePixels: config.maxImagePixels,
+    lifoThreshold: config.lifoThreshold,
+    maxClockSkewSeconds: 24 * 3600,
+    onAccepted: (bytes) => {
+      onQueued();
+      retention.onUploaded(bytes);
+    },
+  });
   const app = await buildApp(
     {
-      ingest: new IngestService(repo, images, {
-        maxImagePixels: config.maxImagePixels,
-        lifoThreshold: config.lifoThreshold,
-        maxClockSkewSeconds: 24 * 3600,
-        onAccepted: (bytes) => {
-          onQueued();
-          retention.onUploaded(bytes);
-        },
-      }),
+      ingest,
       queue,
       frames,
       search,
@@ -141,6 +144,13 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
         storageRoutes(retention),
         configRoutes(clients, () => effectiveServerSettings(config)),
         heartbeatRoutes(clients),
+        v1Routes({
+          ingest,
+          frames,
+          v1: new MyRecallV1Service(repo, search, clients),
+          gate: uploadGate,
+          description: describeSettings(config.ai.vlm),
+        }),
         activityRoutes(activity),
         mcpRoutes({ search, frames, activity, queue }, hosts, config.trustProxy),
         compactionRoutes(() => {

@@ -1,3 +1,4 @@
+import { parseIsoTime } from '../api/v1-time.js';
 import { ApiError } from '../errors.js';
 import { ReceivedImage } from '../images/received-image.js';
 
@@ -22,9 +23,10 @@ function text(metadata: Record<string, unknown>, key: string, maxLength: number)
  */
 export function normalisePythonUpload(body: Record<string, unknown> | undefined): void {
   if (!body || !PYTHON_UPLOAD_FIELDS.some((name) => name in body)) return;
-  const others = Object.keys(body).filter((name) => !(PYTHON_UPLOAD_FIELDS as readonly string[]).includes(name));
+  // MyRecall v3's form sends its capture_id beside them: the idempotency key this form has too.
+  const others = Object.keys(body).filter((name) => !(PYTHON_UPLOAD_FIELDS as readonly string[]).includes(name) && name !== 'capture_id');
   if (others.length) {
-    throw new ApiError(400, `unknown field '${others[0]!.slice(0, 64)}': the Python client's upload takes file and metadata only`, 'UNKNOWN_FIELD');
+    throw new ApiError(400, `unknown field '${others[0]!.slice(0, 64)}': the Python client's upload takes file, metadata and capture_id only`, 'UNKNOWN_FIELD');
   }
   if (!('file' in body)) throw new ApiError(400, "missing field 'file'", 'MISSING_FIELD');
   if (!(body.file instanceof ReceivedImage)) throw new ApiError(400, "invalid field 'file': must be a single uploaded file", 'INVALID_FIELD');
@@ -40,13 +42,30 @@ export function normalisePythonUpload(body: Record<string, unknown> | undefined)
   }
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw invalid('must be a JSON object');
   const fields = metadata as Record<string, unknown>;
-  const timestamp = fields.timestamp;
-  if (timestamp === undefined) throw invalid("missing 'timestamp' (Unix seconds)");
-  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp < 0) throw invalid("'timestamp' must be a number of Unix seconds");
+  const timestamp = unixSeconds(fields.timestamp);
   const app = text(fields, 'app_name', 512);
-  const title = text(fields, 'window_title', 4096);
+  const title = text(fields, 'window_title', 4096) || text(fields, 'window_name', 4096);
+  // MyRecall v3's own text of the screen and its browser's URL, as this form's optional fields.
+  const screenText = fields.text_source === 'accessibility' ? text(fields, 'text', 64 * 1024) : '';
+  const url = text(fields, 'browser_url', 4096);
 
   const image = body.file;
   for (const name of PYTHON_UPLOAD_FIELDS) delete body[name];
-  Object.assign(body, { image, timestamp, active_app: app, active_window: title });
+  Object.assign(body, { image, timestamp, active_app: app, active_window: title }, screenText ? { text: screenText } : {}, url ? { browser_url: url } : {});
+}
+
+/** Unix seconds (the Python client up to 2026-03) or an ISO-8601 time with its offset (MyRecall v3). */
+function unixSeconds(timestamp: unknown): number {
+  if (timestamp === undefined) throw invalid("missing 'timestamp' (Unix seconds or ISO-8601)");
+  if (typeof timestamp === 'string' && /^\d{4}-\d{2}-\d{2}/.test(timestamp.trim())) {
+    try {
+      return parseIsoTime(timestamp, 'timestamp');
+    } catch (error) {
+      throw invalid((error as Error).message.replace(/^invalid field /, ''));
+    }
+  }
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp < 0) {
+    throw invalid("'timestamp' must be a number of Unix seconds or an ISO-8601 time");
+  }
+  return timestamp;
 }

@@ -59,6 +59,7 @@ declare module 'fastify' {
 export function requiresToken(routeUrl: string | undefined): boolean {
   if (routeUrl === undefined) return false;
   if (routeUrl === '/metrics' || routeUrl === '/mcp') return true;
+  if (routeUrl.startsWith('/v1/')) return true; // MyRecall v3's routes read and write the same memory
   return (routeUrl === '/api' || routeUrl.startsWith('/api/')) && !OPEN_ROUTES.has(routeUrl);
 }
 

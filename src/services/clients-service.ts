@@ -2,6 +2,7 @@ import type { CaptureClient, ClientDirective, RuntimeConfig, RuntimeSettings } f
 import { notFound } from '../errors.js';
 import type { ClientReport, ClientRow, ClientsRepository } from '../store/ports.js';
 import type { SettingsRepository } from '../store/ports.js';
+import { parseSelfReport } from './myrecall-heartbeat.js';
 
 export const RUNTIME_SETTING_KEYS = ['recording_enabled', 'upload_enabled', 'ai_processing_enabled', 'ui_show_ai'] as const;
 
@@ -92,6 +93,8 @@ export class ClientsService {
         buffer_bytes: row.buffer_bytes,
         buffer_items: row.buffer_items,
         pause_requested: !directive.recording_enabled,
+        obeys_server_pause: row.kind !== 'myrecall-v3',
+        self_report: parseSelfReport(row.report),
       };
     });
   }

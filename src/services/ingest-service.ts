@@ -1,5 +1,5 @@
 import { ApiError } from '../errors.js';
-import { ImageFormatError, type ImageInfo } from '../images/image-format.js';
+import { type ImageFormat, ImageFormatError, type ImageInfo } from '../images/image-format.js';
 import type { ImageStore } from '../images/image-store.js';
 import { ReceivedImage } from '../images/received-image.js';
 import { isDiskFull } from '../files/disk-full.js';
@@ -13,6 +13,15 @@ export interface Upload {
   title: string;
   captureId?: string;
   monitor?: number;
+  /** The screen's text as the client read it (accessibility); the OCR stage makes the frame's text from it. */
+  suppliedText?: string;
+  /** Where suppliedText came from: 'accessibility' (MyRecall v3) or 'client'. */
+  textSource?: string;
+  browserUrl?: string;
+  /** Every metadata field the client sent, as JSON text. */
+  clientMetadata?: string;
+  /** Refuse any other image format (MyRecall v3 sends JPEG only, and its server refuses the rest). */
+  onlyFormat?: ImageFormat;
 }
 
 export type IngestResult = { status: 'accepted' | 'duplicate'; frameId: number };
@@ -58,7 +67,7 @@ export class IngestService {
       if (existing !== undefined) return { status: 'duplicate', frameId: existing };
     }
     this.checkTimestamp(upload.timestamp);
-    const info = this.inspect(upload.image);
+    const info = this.inspect(upload.image, upload.onlyFormat);
 
     let imagePath: string;
     try {
@@ -80,6 +89,11 @@ export class IngestService {
         height: info.height,
         bytes,
         receivedAt: Date.now() / 1000,
+        textSource: upload.textSource ?? null,
+        browserUrl: upload.browserUrl === undefined ? null : withoutControlCharacters(upload.browserUrl),
+        // Stored aside, never as the frame's text: only the OCR stage writes that (one place for every text).
+        suppliedText: upload.suppliedText ?? null,
+        clientMetadata: upload.clientMetadata ?? null,
       });
     } catch (error) {
       // A connection that broke after the insert was sent may have committed the row: then its file must stay
@@ -113,14 +127,20 @@ export class IngestService {
     }
   }
 
-  private inspect(image: ReceivedImage): ImageInfo {
+  private inspect(image: ReceivedImage, onlyFormat?: ImageFormat): ImageInfo {
     try {
       const info = image.info();
+      if (onlyFormat && info.format !== onlyFormat) {
+        throw new ApiError(400, `invalid field 'file': must be ${onlyFormat.toUpperCase()}, not ${info.format.toUpperCase()}`, 'INVALID_FIELD');
+      }
       if (info.width * info.height > this.options.maxImagePixels) {
         throw new ApiError(413, `image is ${info.width}x${info.height} pixels; the limit is ${this.options.maxImagePixels} pixels`, 'IMAGE_TOO_LARGE');
       }
       return info;
     } catch (error) {
+      if (error instanceof ImageFormatError && onlyFormat) {
+        throw new ApiError(400, `invalid field 'file': must be a ${onlyFormat.toUpperCase()} image (${error.message})`, 'INVALID_FIELD');
+      }
       if (error instanceof ImageFormatError) {
         throw new ApiError(error.statusCode, `invalid field 'image': ${error.message}`, error.statusCode === 415 ? 'UNSUPPORTED_IMAGE' : 'INVALID_IMAGE');
       }

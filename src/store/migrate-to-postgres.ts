@@ -52,6 +52,10 @@ const ENTRY_COLUMNS = [
   'processing_finished_at',
   'description',
   'text',
+  'text_source',
+  'browser_url',
+  'supplied_text',
+  'client_metadata',
 ];
 
 // In foreign-key order. Layers are copied without `refs` (0): the reference rows copied after them count them (trigger).
@@ -84,6 +88,7 @@ const TABLES: TableCopy[] = [
       'buffer_items',
       'desired_paused',
       'desired_revision',
+      'report',
     ],
   },
   { table: 'settings', columns: ['key', 'value', 'revision', 'updated_at'] },

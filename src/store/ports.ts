@@ -31,10 +31,17 @@ export interface FrameRow {
   last_error: string | null;
   processing_started_at: number | null;
   processing_finished_at: number | null;
+  /** 'accessibility' when the client sent its own text of the screen (MyRecall v3), else null. */
+  text_source?: string | null;
+  browser_url?: string | null;
+  /** The client's text as sent; the OCR stage makes the frame's `text` from it (the one way text enters). */
+  supplied_text?: string | null;
+  /** Every metadata field the client sent, as JSON text (MyRecall v3 keeps unknown fields). */
+  client_metadata?: string | null;
 }
 
 /** Columns a pipeline stage may write back. */
-export type FramePatch = Partial<Pick<FrameRow, 'text' | 'description' | 'image_path' | 'width' | 'height' | 'bytes'>>;
+export type FramePatch = Partial<Pick<FrameRow, 'text' | 'description' | 'image_path' | 'width' | 'height' | 'bytes' | 'supplied_text'>>;
 
 export interface NewFrame {
   captureId: string | null;
@@ -47,6 +54,10 @@ export interface NewFrame {
   height: number;
   bytes: number;
   receivedAt: number;
+  textSource?: string | null;
+  browserUrl?: string | null;
+  suppliedText?: string | null;
+  clientMetadata?: string | null;
 }
 
 export interface QueueCounts {
@@ -156,6 +167,8 @@ export interface SearchFilters {
   app?: string;
   /** Substring of the window title, case-insensitive. */
   window?: string;
+  /** Substring of the browser URL the client reported, case-insensitive. */
+  url?: string;
   status?: FrameStatus;
 }
 
@@ -180,6 +193,7 @@ export interface HitRow {
   status: FrameStatus;
   text: string | null;
   description: string | null;
+  browser_url?: string | null;
 }
 
 /** Matches are counted up to this many: beyond it the exact figure helps nobody and costs time. */
@@ -346,6 +360,8 @@ export interface ClientRow {
   buffer_items: number | null;
   desired_paused: number | null;
   desired_revision: number | null;
+  /** The client's last heartbeat body as JSON text, when it sends more than this table's columns (MyRecall v3). */
+  report?: string | null;
 }
 export interface ClientReport {
   id: string;
@@ -358,6 +374,7 @@ export interface ClientReport {
   state: string | null;
   buffer_bytes: number | null;
   buffer_items: number | null;
+  report?: string | null;
 }
 export interface ClientsRepository {
   list(): Promise<ClientRow[]>;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { pgMigrations } from '../../src/store/postgres/migrations/index.js';
 import { freePort } from '../helpers/free-port.js';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -63,7 +64,7 @@ describe('PostgreSQL store', () => {
       const versions = await queryDatabase<{ version: number }>(database.url, 'SELECT version FROM openrecall_schema ORDER BY version');
       assert.deepEqual(
         versions.map((v) => v.version),
-        [1, 2],
+        pgMigrations.map((m) => m.version),
       );
       const { id } = await a.frames.insertPending(newFrame(1));
       assert.equal((await b.frames.get(id))?.status, 'PENDING');

@@ -283,6 +283,38 @@ for (const kind of STORE_KINDS) {
         assert.equal(await clients.get('nobody'), undefined);
       }));
 
+    it('client-supplied text, URL and metadata: stored aside, the text cleared once the stage made the frame text, the URL a filter', () =>
+      withStore(kind, async ({ frames, search, clients }) => {
+        const { id } = await frames.insertPending(
+          newFrame(1_760_000_000, {
+            textSource: 'accessibility',
+            browserUrl: 'https://docs.example.org/guide',
+            suppliedText: 'Kestrel handbook chapter four',
+            clientMetadata: JSON.stringify({ device_name: 'monitor_2', unknown: [1, 2] }),
+          }),
+        );
+        const { id: other } = await frames.insertPending(newFrame(1_760_000_001));
+        const row = (await frames.get(id))!;
+        assert.deepEqual(
+          [row.text_source, row.browser_url, row.supplied_text, JSON.parse(row.client_metadata!).unknown, row.text],
+          ['accessibility', 'https://docs.example.org/guide', 'Kestrel handbook chapter four', [1, 2], null],
+        );
+        assert.equal((await frames.get(other))!.browser_url, null);
+        const claim = (await frames.claimNext(1000, { workerId: 'w', seconds: 60 }))!;
+        assert.equal(claim.entry.id, id);
+        assert.equal(claim.entry.supplied_text, 'Kestrel handbook chapter four', 'the stage reads it from the claim');
+        assert.equal(await frames.saveResults(id, { text: 'Kestrel handbook chapter four', supplied_text: null }, 'w'), true);
+        assert.equal(await frames.complete(id, 'w'), true);
+        await processNext(frames);
+        assert.equal((await frames.get(id))!.supplied_text, null);
+        assert.deepEqual(await search.filteredIds({ url: 'EXAMPLE.ORG/gui' }, 10), new Set([id]));
+        assert.equal((await search.rows([id])).get(id)!.browser_url, 'https://docs.example.org/guide');
+
+        const reported = await clients.report({ ...client('myrecall', true), kind: 'myrecall-v3', report: JSON.stringify({ queue_depth: 3 }) }, 10);
+        assert.deepEqual(JSON.parse(reported.report!), { queue_depth: 3 });
+        assert.equal((await clients.report(client('plain', null), 11)).report, null);
+      }));
+
     it('settings: one revision sequence shared with the clients’ switches', () =>
       withStore(kind, async ({ settings, clients }) => {
         assert.deepEqual(await settings.all(), []);

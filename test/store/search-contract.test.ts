@@ -160,6 +160,7 @@ for (const [i, open] of TARGETS.entries()) {
         status: 'COMPLETED',
         text: FRAMES[1]!.text,
         description: null,
+        browser_url: null,
       });
       assert.equal(rows.get(ids.get('draft')!)!.status, 'FAILED');
     });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CaptureClient, ClientList, ClientParams, HeartbeatBody, HeartbeatResponse, PauseBody } from '../../api/index.js';
+import { isMyRecallV3, myRecallV3Id, myRecallV3State, selfReport } from '../../services/myrecall-heartbeat.js';
 import type { ClientsService } from '../../services/clients-service.js';
 import { errorResponses } from '../schemas.js';
 
@@ -24,18 +25,20 @@ export function heartbeatRoutes(clients: ClientsService) {
       },
       async (request) => {
         const body = request.body;
-        const id = body.client_id ?? `python@${request.ip}`;
+        const myRecallV3 = body.client_id === undefined && isMyRecallV3(body);
+        const id = body.client_id ?? (myRecallV3 ? myRecallV3Id(body, request.ip) : `python@${request.ip}`);
         const config = await clients.heartbeat({
           id,
-          kind: body.client_id ? 'openrecall' : 'python',
+          kind: body.client_id ? 'openrecall' : myRecallV3 ? 'myrecall-v3' : 'python',
           host: body.host ?? null,
           version: body.version ?? null,
           address: request.ip,
           heartbeat_seconds: body.heartbeat_seconds ?? null,
-          paused: body.paused ?? null,
-          state: body.state ?? null,
+          paused: body.paused ?? (body.config?.recording_enabled === undefined ? null : !body.config.recording_enabled),
+          state: body.state ?? (myRecallV3 ? myRecallV3State(body) : null),
           buffer_bytes: body.buffer_bytes ?? null,
           buffer_items: body.buffer_items ?? null,
+          report: myRecallV3 ? JSON.stringify(selfReport(body)) : null,
         });
         return { status: 'ok' as const, client_id: id, client_online: true, config };
       },

@@ -29,6 +29,7 @@ export async function searchRoutes(app: FastifyInstance, options: { search: Sear
         end: parseTime(q.end, 'end'),
         app: q.app || undefined,
         window: q.window || undefined,
+        url: q.url || undefined,
         status: q.status,
       });
     },

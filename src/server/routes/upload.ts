@@ -104,5 +104,7 @@ function uploadFromForm(form: UploadForm): Upload {
     title: form.active_window,
     captureId: form.capture_id,
     monitor: form.monitor,
+    ...(form.text === undefined ? {} : { suppliedText: form.text, textSource: 'client' }),
+    ...(form.browser_url ? { browserUrl: form.browser_url } : {}),
   };
 }

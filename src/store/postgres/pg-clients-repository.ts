@@ -3,7 +3,7 @@ import type { ClientReport, ClientRow, ClientsRepository } from '../ports.js';
 import { query, queryCount } from './pg-query.js';
 
 const COLUMNS = `id, kind, host, version, address, first_seen, last_seen, heartbeat_seconds, paused, state, buffer_bytes, buffer_items,
-  desired_paused, desired_revision`;
+  desired_paused, desired_revision, report`;
 
 /** The capture clients that have called in (POST /api/heartbeat). */
 export class PgClientsRepository implements ClientsRepository {
@@ -26,11 +26,11 @@ export class PgClientsRepository implements ClientsRepository {
   async report(client: ClientReport, now: number): Promise<ClientRow> {
     const [row] = await query<ClientRow>(
       this.pool,
-      `INSERT INTO capture_clients (id, kind, host, version, address, first_seen, last_seen, heartbeat_seconds, paused, state, buffer_bytes, buffer_items)
-       VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11)
+      `INSERT INTO capture_clients (id, kind, host, version, address, first_seen, last_seen, heartbeat_seconds, paused, state, buffer_bytes, buffer_items, report)
+       VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, host = excluded.host, version = excluded.version, address = excluded.address,
          last_seen = excluded.last_seen, heartbeat_seconds = excluded.heartbeat_seconds, paused = excluded.paused, state = excluded.state,
-         buffer_bytes = excluded.buffer_bytes, buffer_items = excluded.buffer_items
+         buffer_bytes = excluded.buffer_bytes, buffer_items = excluded.buffer_items, report = excluded.report
        RETURNING ${COLUMNS}`,
       [
         client.id,
@@ -44,6 +44,7 @@ export class PgClientsRepository implements ClientsRepository {
         client.state,
         client.buffer_bytes,
         client.buffer_items,
+        client.report ?? null,
       ],
     );
     return row!;

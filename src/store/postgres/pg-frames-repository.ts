@@ -15,8 +15,8 @@ import { query, queryCount, transaction } from './pg-query.js';
 
 /** Every column but the lease: what the API returns for an entry. */
 const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, capture_id, image_path, monitor, width, height,
-  bytes, received_at, attempts, last_error, processing_started_at, processing_finished_at`;
-const PATCHABLE = new Set<keyof FramePatch>(['text', 'description', 'image_path', 'width', 'height', 'bytes']);
+  bytes, received_at, attempts, last_error, processing_started_at, processing_finished_at, text_source, browser_url, supplied_text, client_metadata`;
+const PATCHABLE = new Set<keyof FramePatch>(['text', 'description', 'image_path', 'width', 'height', 'bytes', 'supplied_text']);
 
 /** A write of a worker applies only while it still holds the frame (its lease was not taken back). */
 const HELD = `status = 'PROCESSING' AND worker_id = $2`;
@@ -34,9 +34,25 @@ export class PgFramesRepository implements FramesRepository {
   async insertPending(frame: NewFrame): Promise<{ id: number; duplicate: boolean }> {
     const [row] = await query<{ id: number }>(
       this.pool,
-      `INSERT INTO entries (capture_id, timestamp, app, title, monitor, image_path, width, height, bytes, received_at, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING') ON CONFLICT (capture_id) DO NOTHING RETURNING id`,
-      [frame.captureId, frame.timestamp, frame.app, frame.title, frame.monitor, frame.imagePath, frame.width, frame.height, frame.bytes, frame.receivedAt],
+      `INSERT INTO entries (capture_id, timestamp, app, title, monitor, image_path, width, height, bytes, received_at, status,
+         text_source, browser_url, supplied_text, client_metadata)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $12, $13, $14) ON CONFLICT (capture_id) DO NOTHING RETURNING id`,
+      [
+        frame.captureId,
+        frame.timestamp,
+        frame.app,
+        frame.title,
+        frame.monitor,
+        frame.imagePath,
+        frame.width,
+        frame.height,
+        frame.bytes,
+        frame.receivedAt,
+        frame.textSource ?? null,
+        frame.browserUrl ?? null,
+        frame.suppliedText ?? null,
+        frame.clientMetadata ?? null,
+      ],
     );
     if (row) return { id: row.id, duplicate: false };
     return { id: (await this.findIdByCaptureId(frame.captureId!))!, duplicate: true };

@@ -108,5 +108,6 @@ export function filterSql(filters: SearchFilters, params: SqlParams): string {
   if (filters.end !== undefined) clauses.push(`e.timestamp <= ${params.add(filters.end, 'float8')}`);
   if (filters.app) clauses.push(`lower(e.app) = lower(${params.add(clean(filters.app))})`);
   if (filters.window) clauses.push(`e.title ILIKE ${params.add(likePattern(filters.window))}`);
+  if (filters.url) clauses.push(`e.browser_url ILIKE ${params.add(likePattern(filters.url))}`);
   return clauses.join(' AND ');
 }

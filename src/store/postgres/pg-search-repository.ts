@@ -250,7 +250,7 @@ export class PgSearchRepository implements SearchRepository {
     if (ids.length === 0) return new Map();
     const rows = await runQuery<HitRow & { id: string }>(
       this.pool,
-      'SELECT id, timestamp, app, title, status, text, description FROM entries WHERE id = ANY($1::bigint[])',
+      'SELECT id, timestamp, app, title, status, text, description, browser_url FROM entries WHERE id = ANY($1::bigint[])',
       [ids],
     );
     return new Map(rows.map((r) => [Number(r.id), { ...r, id: Number(r.id), status: r.status as FrameStatus }]));

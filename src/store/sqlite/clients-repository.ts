@@ -2,7 +2,7 @@ import type { ClientReport, ClientRow, ClientsRepository } from '../ports.js';
 import type { Db } from './database.js';
 
 const COLUMNS = `id, kind, host, version, address, first_seen, last_seen, heartbeat_seconds, paused, state, buffer_bytes, buffer_items,
-  desired_paused, desired_revision`;
+  desired_paused, desired_revision, report`;
 
 /** The capture clients that have called in (POST /api/heartbeat). */
 export class SqliteClientsRepository implements ClientsRepository {
@@ -14,11 +14,11 @@ export class SqliteClientsRepository implements ClientsRepository {
       get: db.prepare(`SELECT ${COLUMNS} FROM capture_clients WHERE id = ?`),
       lastSeen: db.prepare(`SELECT max(last_seen) FROM capture_clients`).pluck(),
       report: db.prepare(
-        `INSERT INTO capture_clients (id, kind, host, version, address, first_seen, last_seen, heartbeat_seconds, paused, state, buffer_bytes, buffer_items)
-         VALUES (@id, @kind, @host, @version, @address, @now, @now, @heartbeat_seconds, @paused, @state, @buffer_bytes, @buffer_items)
+        `INSERT INTO capture_clients (id, kind, host, version, address, first_seen, last_seen, heartbeat_seconds, paused, state, buffer_bytes, buffer_items, report)
+         VALUES (@id, @kind, @host, @version, @address, @now, @now, @heartbeat_seconds, @paused, @state, @buffer_bytes, @buffer_items, @report)
          ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, host = excluded.host, version = excluded.version, address = excluded.address,
            last_seen = excluded.last_seen, heartbeat_seconds = excluded.heartbeat_seconds, paused = excluded.paused, state = excluded.state,
-           buffer_bytes = excluded.buffer_bytes, buffer_items = excluded.buffer_items`,
+           buffer_bytes = excluded.buffer_bytes, buffer_items = excluded.buffer_items, report = excluded.report`,
       ),
       desire: db.prepare(`UPDATE capture_clients SET desired_paused = ?, desired_revision = ? WHERE id = ?`),
       prune: db.prepare(
@@ -42,7 +42,7 @@ export class SqliteClientsRepository implements ClientsRepository {
   }
 
   async report(client: ClientReport, now: number): Promise<ClientRow> {
-    this.stmt.report.run({ ...client, paused: client.paused === null ? null : client.paused ? 1 : 0, now });
+    this.stmt.report.run({ report: null, ...client, paused: client.paused === null ? null : client.paused ? 1 : 0, now });
     return this.stmt.get.get(client.id) as ClientRow;
   }
 

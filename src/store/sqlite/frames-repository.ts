@@ -12,11 +12,11 @@ import {
 } from '../ports.js';
 import type { Db } from './database.js';
 
-const PATCHABLE = new Set<keyof FramePatch>(['text', 'description', 'image_path', 'width', 'height', 'bytes']);
+const PATCHABLE = new Set<keyof FramePatch>(['text', 'description', 'image_path', 'width', 'height', 'bytes', 'supplied_text']);
 
 /** Every column but the raw legacy vector: what the API returns for an entry. */
 const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, capture_id, image_path, monitor, width, height,
-  bytes, received_at, attempts, last_error, processing_started_at, processing_finished_at`;
+  bytes, received_at, attempts, last_error, processing_started_at, processing_finished_at, text_source, browser_url, supplied_text, client_metadata`;
 
 const now = () => Date.now() / 1000;
 
@@ -33,8 +33,10 @@ export class SqliteFramesRepository implements FramesRepository {
   constructor(private readonly db: Db) {
     this.stmt = {
       insert: db.prepare(
-        `INSERT INTO entries (capture_id, timestamp, app, title, monitor, image_path, width, height, bytes, received_at, status)
-         VALUES (@captureId, @timestamp, @app, @title, @monitor, @imagePath, @width, @height, @bytes, @receivedAt, 'PENDING')
+        `INSERT INTO entries (capture_id, timestamp, app, title, monitor, image_path, width, height, bytes, received_at, status,
+           text_source, browser_url, supplied_text, client_metadata)
+         VALUES (@captureId, @timestamp, @app, @title, @monitor, @imagePath, @width, @height, @bytes, @receivedAt, 'PENDING',
+           @textSource, @browserUrl, @suppliedText, @clientMetadata)
          ON CONFLICT(capture_id) DO NOTHING RETURNING id`,
       ),
       idByCaptureId: db.prepare(`SELECT id FROM entries WHERE capture_id = ?`).pluck(),
@@ -94,7 +96,13 @@ export class SqliteFramesRepository implements FramesRepository {
 
   /** Inserts a PENDING frame. Returns the new id, or the existing id (duplicate=true) for a known capture_id. */
   async insertPending(frame: NewFrame): Promise<{ id: number; duplicate: boolean }> {
-    const row = this.stmt.insert.get(frame) as { id: number } | undefined;
+    const row = this.stmt.insert.get({
+      textSource: null,
+      browserUrl: null,
+      suppliedText: null,
+      clientMetadata: null,
+      ...frame,
+    }) as { id: number } | undefined;
     if (row) return { id: row.id, duplicate: false };
     return { id: this.stmt.idByCaptureId.get(frame.captureId) as number, duplicate: true };
   }

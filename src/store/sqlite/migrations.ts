@@ -30,6 +30,7 @@ export const migrations: Migration[] = [
   { version: 7, name: 'compacted frames: tile layers with reference counts', up: createCompactionTables },
   { version: 8, name: 'runtime settings and capture clients (capture control)', up: createClientsAndSettings },
   { version: 9, name: 'processing leases (worker id, lease expiry) on entries', up: addLeases },
+  { version: 10, name: "client-supplied text, browser URL and metadata on entries; clients' full reports (MyRecall v3)", up: addClientSuppliedFields },
 ];
 
 /** The schema version this OpenRecall knows up to. */
@@ -45,6 +46,21 @@ export function checkSchemaVersion(db: Database.Database): void {
 
 function addLeases(db: Database.Database): void {
   db.exec(`ALTER TABLE entries ADD COLUMN worker_id TEXT; ALTER TABLE entries ADD COLUMN lease_expires_at REAL;`);
+}
+
+/**
+ * Version 10. What a client sends beside the image (MyRecall v3): its own text of the screen (accessibility),
+ * which the OCR stage turns into the frame's text; the browser's URL; every metadata field it sent, as JSON.
+ * A client's whole heartbeat report (permission, queue, who owns its switches) as JSON.
+ */
+function addClientSuppliedFields(db: Database.Database): void {
+  db.exec(`
+    ALTER TABLE entries ADD COLUMN text_source TEXT;
+    ALTER TABLE entries ADD COLUMN browser_url TEXT;
+    ALTER TABLE entries ADD COLUMN supplied_text TEXT;
+    ALTER TABLE entries ADD COLUMN client_metadata TEXT;
+    CREATE INDEX idx_entries_browser_url ON entries(browser_url COLLATE NOCASE) WHERE browser_url IS NOT NULL;
+    ALTER TABLE capture_clients ADD COLUMN report TEXT;`);
 }
 
 export function runMigrations(db: Database.Database, context: MigrationContext): void {

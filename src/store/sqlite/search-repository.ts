@@ -43,6 +43,7 @@ export class SqliteSearchRepository implements SearchRepository {
     if (filters.end !== undefined) clauses.push('e.timestamp <= @end'), (params.end = filters.end);
     if (filters.app) clauses.push('e.app = @app COLLATE NOCASE'), (params.app = filters.app);
     if (filters.window) clauses.push(`e.title LIKE @window ESCAPE '\\'`), (params.window = likePattern(filters.window));
+    if (filters.url) clauses.push(`e.browser_url LIKE @url ESCAPE '\\'`), (params.url = likePattern(filters.url));
     return clauses.join(' AND ');
   }
 
@@ -208,7 +209,7 @@ export class SqliteSearchRepository implements SearchRepository {
   async rows(ids: number[]): Promise<Map<number, HitRow>> {
     if (ids.length === 0) return new Map();
     const rows = this.db
-      .prepare(`SELECT id, timestamp, app, title, status, text, description FROM entries WHERE id IN (${ids.map(() => '?').join(',')})`)
+      .prepare(`SELECT id, timestamp, app, title, status, text, description, browser_url FROM entries WHERE id IN (${ids.map(() => '?').join(',')})`)
       .all(...ids) as HitRow[];
     return new Map(rows.map((r) => [r.id, r]));
   }

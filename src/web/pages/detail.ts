@@ -93,6 +93,9 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
     fact('Window', entry.title || 'Untitled');
     fact('Captured', h('time', { datetime: isoTime(entry.timestamp) }, formatFull(entry.timestamp)));
     if (entry.monitor !== null) fact('Monitor', String(entry.monitor));
+    if (entry.browser_url)
+      fact('Page', pageLink(entry.browser_url), ' · ', h('a', { href: `/search?q=&url=${encodeURIComponent(entry.browser_url)}` }, 'Frames from this page'));
+    if (entry.text_source) fact('Text', entry.text_source === 'accessibility' ? "From the client's accessibility tree" : 'Sent by the client');
     if (entry.width && entry.height) fact('Size', `${entry.width} × ${entry.height}${entry.bytes ? ` · ${formatBytes(entry.bytes)}` : ''}`);
     if (entry.attempts) fact('Attempts', String(entry.attempts));
     if (entry.processing_finished_at && entry.status === 'COMPLETED' && entry.processing_started_at) {
@@ -345,4 +348,9 @@ export function confirmDialog(title: string, message: string, confirmLabel: stri
     dialog.showModal();
     cancel.focus();
   });
+}
+
+/** A web page as a link (it opens outside OpenRecall); any other scheme stays plain text. */
+function pageLink(url: string): Node | string {
+  return /^https?:\/\//i.test(url) ? h('a', { href: url, rel: 'noreferrer noopener', target: '_blank' }, url) : url;
 }

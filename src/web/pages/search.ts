@@ -98,13 +98,15 @@ export function searchPage(root: HTMLElement, route: Route): () => void {
       // "To 14:05" includes the whole minute.
       end: endTs === undefined ? undefined : Math.floor(endTs) + 59,
       app: app.value || undefined,
+      // Set by a frame's "Frames from this page" link (no field of its own).
+      url: params.get('url') || undefined,
       sort: sort.value === 'time' ? 'time' : undefined,
     };
   }
 
   function urlFor(qs: ReturnType<typeof currentQuery>): string {
     // The URL keeps the dates as typed (local time), which reads well in a bookmark.
-    return `/search${query({ q: qs.q, mode: qs.mode, start: start.value || undefined, end: end.value || undefined, app: qs.app, sort: qs.sort }) || '?q='}`;
+    return `/search${query({ q: qs.q, mode: qs.mode, start: start.value || undefined, end: end.value || undefined, app: qs.app, url: qs.url, sort: qs.sort }) || '?q='}`;
   }
 
   function resultItem(result: SearchResult): HTMLElement {

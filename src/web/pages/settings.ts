@@ -79,9 +79,12 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
   resumeAll.addEventListener('click', () => act('Every client resumes at its next heartbeat', () => api('/api/clients/paused', json({ paused: false }))));
 
   function row(client: CaptureClient): HTMLTableRowElement {
-    const label = client.host ?? client.address ?? client.id;
-    const capture = client.paused ? 'Paused' : 'Recording';
-    const pending = client.pause_requested !== client.paused ? (client.pause_requested ? ' · pausing…' : ' · resuming…') : '';
+    const report = client.self_report;
+    const devices = report?.devices.length ? ` · ${report.devices.join(', ')}` : '';
+    const label = (client.host ?? client.address ?? client.id) + devices;
+    const capture = client.paused ? (client.obeys_server_pause ? 'Paused' : 'Paused by the client') : 'Recording';
+    const pending = !client.obeys_server_pause ? '' : client.pause_requested !== client.paused ? (client.pause_requested ? ' · pausing…' : ' · resuming…') : '';
+    const own = client.obeys_server_pause ? '' : selfReported(client);
     const button = h(
       'button',
       {
@@ -92,17 +95,28 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
       },
       client.pause_requested ? 'Resume' : 'Pause',
     );
+    if (!client.obeys_server_pause) button.title = 'This client owns its switches: pause it in its own app';
     button.addEventListener('click', () =>
       act(`${label} ${client.pause_requested ? 'resumes' : 'pauses'} at its next heartbeat`, () =>
         api(`/api/clients/${encodeURIComponent(client.id)}/paused`, json({ paused: !client.pause_requested })),
       ),
     );
     const buffer =
-      client.buffer_bytes === null ? '–' : `${formatBytes(client.buffer_bytes)}${client.buffer_items === null ? '' : ` · ${client.buffer_items} frame(s)`}`;
+      report && report.queue_depth !== null
+        ? `queue ${report.queue_depth}${report.queue_capacity === null ? '' : `/${report.queue_capacity}`}${report.dropped ? ` · ${report.dropped} dropped` : ''}`
+        : client.buffer_bytes === null
+          ? '–'
+          : `${formatBytes(client.buffer_bytes)}${client.buffer_items === null ? '' : ` · ${client.buffer_items} frame(s)`}`;
     return h(
       'tr',
       { 'data-client': client.id, 'data-paused': String(client.paused), 'data-online': String(client.online) },
-      h('td', null, h('span', { class: 'client__host' }, label), client.kind === 'python' ? h('span', { class: 'muted' }, ' (Python client)') : null),
+      h(
+        'td',
+        null,
+        h('span', { class: 'client__host' }, label),
+        client.kind === 'python' ? h('span', { class: 'muted' }, ' (Python client)') : null,
+        client.kind === 'myrecall-v3' ? h('span', { class: 'muted' }, ' (MyRecall v3)') : null,
+      ),
       h('td', null, client.version ?? '–'),
       h('td', null, h('time', { datetime: new Date(client.last_seen * 1000).toISOString() }, formatFull(client.last_seen))),
       h(
@@ -110,7 +124,7 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
         { class: 'client__online' },
         h('span', { class: `badge ${client.online ? 'badge--completed' : 'badge--failed'}` }, client.online ? 'online' : 'offline'),
       ),
-      h('td', { class: 'client__capture' }, capture + pending),
+      h('td', { class: 'client__capture' }, capture + pending, own ? h('span', { class: 'client__self muted' }, own) : null),
       h('td', { class: 'client__buffer' }, buffer),
       h('td', null, button),
     );
@@ -142,4 +156,19 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
     stopped = true;
     stop();
   };
+}
+
+/**
+ * What a client that owns its switches (MyRecall v3) reported about itself, and that a pause set here does not
+ * reach it: it never takes one from the server.
+ */
+function selfReported(client: CaptureClient): string {
+  const report = client.self_report;
+  const parts: string[] = [];
+  if (report?.upload_enabled === false) parts.push('upload paused by the client');
+  if (report?.permission_status && report.permission_status !== 'granted') {
+    parts.push(`permission ${report.permission_status}${report.permission_reason ? ` (${report.permission_reason})` : ''}`);
+  }
+  parts.push(client.pause_requested ? 'does not obey the pause set here: pause it in MyRecall' : 'does not obey server-side pause');
+  return ` · ${parts.join(' · ')}`;
 }

@@ -326,8 +326,8 @@ describe('the MyRecall v3 client against this server', () => {
 });
 
 describe('the MyRecall v3 routes and the browser', () => {
-  it("let MyRecall's web UI on this machine read them cross-origin, never a page from elsewhere, and need the API token when one is set", async () => {
-    const open = await startInProcessServer();
+  it("let MyRecall's web UI read them cross-origin once its origin is allowed, never another page, and need the API token when one is set", async () => {
+    const open = await startInProcessServer({ allowedHosts: ['localhost:8889', '127.0.0.1:8889'] });
     const token = 'v3-routes-token-0123456789abcdef';
     const guarded = await startInProcessServer({ apiToken: token });
     try {
@@ -340,8 +340,11 @@ describe('the MyRecall v3 routes and the browser', () => {
       });
       assert.equal(preflight.status, 204);
       assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://127.0.0.1:8889');
-      const foreign = await fetch(`${open.url}/v1/search?q=x`, { headers: { origin: 'https://example.com' } });
-      assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+      for (const origin of ['https://example.com', 'http://localhost:5173']) {
+        const foreign = await fetch(`${open.url}/v1/search?q=x`, { headers: { origin } });
+        assert.equal(foreign.status, 403, origin);
+        assert.equal(foreign.headers.get('access-control-allow-origin'), null, origin);
+      }
 
       for (const route of ['/v1/health', '/v1/search?q=x', '/v1/frames/latest', '/v1/frames/1', '/v1/frames/1/context', '/v1/settings/description']) {
         const refused = await getJson(`${guarded.url}${route}`);

@@ -150,6 +150,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
           v1: new MyRecallV1Service(repo, search, clients),
           gate: uploadGate,
           description: describeSettings(config.ai.vlm),
+          hosts,
         }),
         activityRoutes(activity),
         mcpRoutes({ search, frames, activity, queue }, hosts, config.trustProxy),

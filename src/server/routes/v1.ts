@@ -21,6 +21,8 @@ import type { IngestService } from '../../services/ingest-service.js';
 import type { MyRecallV1Service } from '../../services/myrecall-v1-service.js';
 import type { UploadGate } from '../../services/upload-gate.js';
 import { uploadFromV1Form } from '../myrecall-v3-ingest.js';
+import type { HostPolicy } from '../allowed-hosts.js';
+import { localPort } from '../security.js';
 
 export interface V1RouteOptions {
   ingest: IngestService;
@@ -28,6 +30,8 @@ export interface V1RouteOptions {
   v1: MyRecallV1Service;
   gate?: UploadGate;
   description: V1DescriptionSettings;
+  /** The server's Host/Origin policy: CORS is granted to exactly the origins it allows. */
+  hosts: HostPolicy;
 }
 
 /** The describe settings as MyRecall's Settings page reads them; the key itself never leaves the server. */
@@ -48,17 +52,15 @@ function sendImage(reply: FastifyReply, image: FrameImage) {
   return reply.type(image.contentType).header('cache-control', 'private, no-cache').send(body);
 }
 
-/** A page served from this machine (http://localhost:<port>, 127.0.0.1, [::1]): MyRecall's client web UI. */
-const LOOPBACK_ORIGIN = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/;
-
 /**
  * MyRecall's web UI runs on its client's own port and reads these routes from the page (its server allows any
- * origin). Here only a page from this machine may: a web site elsewhere must not read a screen memory through the
- * user's browser. No credentials: the UI sends none.
+ * origin). Here a page may read them only from an origin the Host/Origin check (../security.ts) let through: this
+ * server's own, or a host the user named in OPENRECALL_ALLOWED_HOSTS (e.g. `localhost:8889` for that web UI); every
+ * other origin is refused (403) and gets no CORS header. No credentials: the UI sends none.
  */
-function allowLoopbackOrigin(request: FastifyRequest, reply: FastifyReply): void {
+function allowCheckedOrigin(hosts: HostPolicy, request: FastifyRequest, reply: FastifyReply): void {
   const origin = request.headers.origin;
-  if (!origin || !LOOPBACK_ORIGIN.test(origin)) return;
+  if (!origin || !hosts.allowsOrigin(origin, localPort(request))) return;
   reply.header('access-control-allow-origin', origin);
   reply.header('vary', 'Origin');
   reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
@@ -101,12 +103,12 @@ export function v1Routes(options: V1RouteOptions) {
     const api = app.withTypeProvider<TypeBoxTypeProvider>();
     const { gate, v1 } = options;
     app.addHook('onSend', async (request, reply, payload) => {
-      allowLoopbackOrigin(request, reply);
+      allowCheckedOrigin(options.hosts, request, reply);
       return inMyRecallShape(request, reply, payload);
     });
     // The browser's preflight for a cross-origin request (the web UI of MyRecall's client runs on its own port).
     app.options('/v1/*', { schema: { hide: true } }, async (request, reply) => {
-      allowLoopbackOrigin(request, reply);
+      allowCheckedOrigin(options.hosts, request, reply);
       return reply.code(204).send();
     });
 

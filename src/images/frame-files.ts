@@ -9,7 +9,10 @@ import type { ImageStore } from './image-store.js';
 export interface FrameFiles {
   /** A frame's image bytes; a compacted frame is rebuilt as PNG. Rejects with code ENOENT when it is gone. */
   readFrame(relative: string): Promise<Buffer>;
-  /** Writes a processed frame or thumbnail so that a crash leaves the whole file or nothing. */
+  /**
+   * Writes a processed frame or thumbnail so that a crash leaves the whole file or nothing, and durably (file
+   * and folder fsynced) before it resolves: the original upload is removed right after.
+   */
   writeAtomic(relative: string, bytes: Buffer): Promise<void>;
   remove(relative: string | null): Promise<void>;
   isIncoming(relative: string | null): boolean;
@@ -26,7 +29,7 @@ export class LocalFrameFiles implements FrameFiles {
   }
 
   writeAtomic(relative: string, bytes: Buffer): Promise<void> {
-    return this.images.writeAtomic(relative, bytes);
+    return this.images.writeAtomic(relative, bytes, { durable: true });
   }
 
   remove(relative: string | null): Promise<void> {

@@ -76,7 +76,15 @@ describe('owner-only files (issue 18, item 3)', () => {
 
     it('every folder is 0700 and every file 0600: database, WAL, SHM, lock, uploads, frames, thumbnails, buffer', () => {
       const files = filesUnder(dataDir);
-      for (const expected of [/^db\/recall\.db$/, /^db\/recall\.db-wal$/, /^db\/recall\.db-shm$/, /^server\.lock$/, /^screenshots\/\d{4}\/\d\d\/\d\d\/\d+\.webp$/, /^thumbnails\/\d+\.webp$/, /^buffer\/.+\.orf$/]) {
+      for (const expected of [
+        /^db\/recall\.db$/,
+        /^db\/recall\.db-wal$/,
+        /^db\/recall\.db-shm$/,
+        /^server\.lock$/,
+        /^screenshots\/\d{4}\/\d\d\/\d\d\/\d+\.webp$/,
+        /^thumbnails\/\d+\.webp$/,
+        /^buffer\/.+\.orf$/,
+      ]) {
         assert.ok(
           files.some((f) => expected.test(f)),
           `${expected} among ${files.join(', ')}`,
@@ -114,7 +122,10 @@ describe('owner-only files (issue 18, item 3)', () => {
 
     it('the server tightens it at start with a log line: the top at once, the tree below in the background', async () => {
       server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
-      assert.match(server.output(), /data dir was readable by other users: made owner-only \(0700 folders, 0600 files\): \. \(was 755\), .*db\/recall\.db \(was 644\)/);
+      assert.match(
+        server.output(),
+        /data dir was readable by other users: made owner-only \(0700 folders, 0600 files\): \. \(was 755\), .*db\/recall\.db \(was 644\)/,
+      );
       await server.waitFor(/data dir tightened: \d+ more folder\(s\) and file\(s\) made owner-only/);
       assert.deepEqual(notOwnerOnly(dataDir), []);
       assert.equal(fs.readFileSync(path.join(dataDir, 'screenshots', '2026', '01', '02', '7.webp'), 'utf8'), 'old frame', 'only modes change');

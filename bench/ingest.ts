@@ -6,7 +6,7 @@
 // The floor: bench/durable-floor-server.mjs, a bare node:http server that streams each body to a file and makes it
 // durable (fsync the file, rename, fsync the directory) before its 202, is measured in the same run under the same
 // paced load, alternating with the real server for --rounds rounds; the ratios are the real server's over it.
-//   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100] [--saturated false] [--rounds 2] [--trace-gc]
+//   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100] [--saturated false] [--rounds 1] [--trace-gc]
 // The open-loop load of issue 14 (16 uploaders x 2 frames/s): --interval 500 --requests 100 --saturated false.
 // --trace-gc preloads bench/gc-observer.mjs into the server and reports its collections during the paced run.
 import { spawn } from 'node:child_process';
@@ -26,7 +26,7 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '40' },
     interval: { type: 'string', default: '100' },
     saturated: { type: 'string', default: 'true' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
     'trace-gc': { type: 'boolean', default: false },
   },
 });

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { GroupSync } from '../../src/files/group-sync.js';
 import { getJson, queueCounts, upload, waitUntil } from '../helpers/api.js';
 import { solidPng } from '../helpers/images.js';
 import { cliPath, startServerProcess } from '../helpers/server-process.js';
@@ -12,6 +13,46 @@ import { tempDir } from '../helpers/temp-dir.js';
 // the row is synced to disk, before the answer is written to the socket; a processed frame and its thumbnail
 // are on disk before the original upload is removed. A SIGKILL shows nothing is answered before it is stored;
 // strace shows the order of the syncs, which is what survives a power cut.
+
+describe('group commit', () => {
+  it('callers in flight share one fsync, and each is answered by one that started after it asked', async () => {
+    const started: number[] = [];
+    let asked = 0;
+    const releases: (() => void)[] = [];
+    const group = new GroupSync(() => {
+      started.push(asked);
+      return new Promise<void>((resolve) => releases.push(resolve));
+    });
+    const answered: number[] = [];
+    const ask = () => {
+      const me = ++asked;
+      return group.sync().then(() => answered.push(me));
+    };
+    const first = ask(); // starts flush 1
+    const rest = [ask(), ask(), ask()]; // asked while flush 1 runs: flush 1 may not cover them
+    await waitUntil(() => releases.length === 1, { what: 'flush 1' });
+    releases[0]!();
+    await first;
+    assert.deepEqual(answered, [1], 'flush 1 answers only the caller that came before it');
+    await waitUntil(() => releases.length === 2, { what: 'flush 2' });
+    assert.equal(started[1], 4, 'flush 2 started after all three asked');
+    releases[1]!();
+    await Promise.all(rest);
+    assert.deepEqual(answered, [1, 2, 3, 4]);
+    assert.equal(started.length, 2, 'four callers, two fsyncs');
+  });
+
+  it('a failed fsync fails its callers, and the next callers get a new one', async () => {
+    let calls = 0;
+    const group = new GroupSync(async () => {
+      calls++;
+      if (calls === 1) throw Object.assign(new Error('EIO'), { code: 'EIO' });
+    });
+    await assert.rejects(group.sync(), /EIO/);
+    await group.sync();
+    assert.equal(calls, 2);
+  });
+});
 
 type Entries = { entries: { id: number; capture_id: string | null; status: string }[] };
 

@@ -12,14 +12,19 @@ export interface AtomicWriteOptions {
   durable?: boolean;
   /** Permissions of a new file (default 0o600: owner only, see owner-only.ts). */
   mode?: number;
+  /**
+   * Only one writer of this target at a time (a frame's files, under its lease): the temporary file is always
+   * `<target>.tmp`, so one a killed write left behind is overwritten by the retry instead of staying forever.
+   */
+  singleWriter?: boolean;
 }
 
 const temporaryName = (target: string) => `${target}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
 
 export async function writeFileAtomic(target: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): Promise<void> {
-  const temporary = temporaryName(target);
+  const temporary = options.singleWriter ? `${target}.tmp` : temporaryName(target);
   try {
-    const handle = await fs.promises.open(temporary, 'wx', options.mode ?? FILE_MODE);
+    const handle = await fs.promises.open(temporary, options.singleWriter ? 'w' : 'wx', options.mode ?? FILE_MODE);
     try {
       await handle.writeFile(bytes);
       if (options.durable) await handle.sync();

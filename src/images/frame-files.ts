@@ -29,7 +29,8 @@ export class LocalFrameFiles implements FrameFiles {
   }
 
   writeAtomic(relative: string, bytes: Buffer): Promise<void> {
-    return this.images.writeAtomic(relative, bytes, { durable: true });
+    // The frame's lease makes this the only writer: a temporary a killed attempt left is reused, not leaked.
+    return this.images.writeAtomic(relative, bytes, { durable: true, singleWriter: true });
   }
 
   remove(relative: string | null): Promise<void> {

@@ -61,7 +61,7 @@ export class ImageStore {
    * Writes a file so that a crash leaves either the whole file or nothing at its final name; `durable` also
    * survives a power cut (fsync of the file and its directory), for files that replace another one.
    */
-  async writeAtomic(relative: string, bytes: Buffer, options: { durable?: boolean } = {}): Promise<void> {
+  async writeAtomic(relative: string, bytes: Buffer, options: { durable?: boolean; singleWriter?: boolean } = {}): Promise<void> {
     const target = this.resolve(relative);
     const created = await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
     await writeFileAtomic(target, bytes, options);

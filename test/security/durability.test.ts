@@ -219,7 +219,7 @@ describe('the order of the syncs, seen by strace (issue 18, item 4)', () => {
       ['the thumbnail', escapeRegExp(path.join(dataDir, 'thumbnails'))],
     ] as const) {
       const rename = trace.find(
-        new RegExp(`^rename\\w*\\(.*"(${folder}/\\d+\\.webp\\.[^"]+\\.tmp)".*"(${folder}/\\d+\\.webp)"\\)\\s*= 0`),
+        new RegExp(`^rename\\w*\\(.*"(${folder}/\\d+\\.webp(?:\\.[^"]+)?\\.tmp)".*"(${folder}/\\d+\\.webp)"\\)\\s*= 0`),
         -1,
         `the rename of ${what}`,
       );

@@ -3,9 +3,16 @@
 //  - paced: every uploader sends one frame every --interval ms (default 100 ms: 160 frames/s in all, far above
 //    what 16 capture clients send), which is the latency a client sees;
 //  - saturated: every uploader sends back to back, which gives the server's ceiling in requests/s.
-//   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100] [--saturated false] [--trace-gc]
+// The floor: bench/durable-floor-server.mjs, a bare node:http server that streams each body to a file and makes it
+// durable (fsync the file, rename, fsync the directory) before its 202, is measured in the same run under the same
+// paced load, alternating with the real server for --rounds rounds; the ratios are the real server's over it.
+//   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100] [--saturated false] [--rounds 1] [--trace-gc]
 // The open-loop load of issue 14 (16 uploaders x 2 frames/s): --interval 500 --requests 100 --saturated false.
 // --trace-gc preloads bench/gc-observer.mjs into the server and reports its collections during the paced run.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { getJson, waitUntil } from '../test/helpers/api.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
@@ -19,12 +26,14 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '40' },
     interval: { type: 'string', default: '100' },
     saturated: { type: 'string', default: 'true' },
+    rounds: { type: 'string', default: '1' },
     'trace-gc': { type: 'boolean', default: false },
   },
 });
 const uploaders = Number(values.uploaders);
 const perUploader = Number(values.requests);
 const intervalMs = Number(values.interval);
+const rounds = Number(values.rounds);
 
 const [shot] = await renderScreenshots(1);
 const image = shot!.png;
@@ -34,39 +43,55 @@ const server = await startServerProcess(tempDir('openrecall-bench-'), {
   ...(traceGc ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('./gc-observer.mjs', import.meta.url).href}` } : {}),
 });
 const load = new UploadLoad(new URL(`${server.api}/upload`), image, uploaders);
+const floorDir = tempDir('openrecall-bench-floor-');
+const floor = spawn(process.execPath, [new URL('./durable-floor-server.mjs', import.meta.url).pathname, path.join(floorDir, 'incoming')], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const [floorBanner] = (await once(floor.stdout!, 'data')) as [Buffer];
+const floorLoad = new UploadLoad(new URL(`${floorBanner.toString().match(/listening on (\S+)/)![1]}/upload`), image, uploaders);
 
 // A backlog first, so OCR is busy for the whole measurement.
 for (let i = 0; i < 8; i++) await load.send();
 await waitUntil(async () => (await getJson(`${server.api}/queue/status`)).body.queue.processing > 0, { what: 'OCR busy' });
 
-async function run(paced: boolean) {
-  const latencies: number[] = [];
-  const handler: number[] = [];
-  let accepted = 0;
-  let failed = 0;
-  const errors: string[] = [];
+interface Samples {
+  latencies: number[];
+  handler: number[];
+  accepted: number;
+  failed: number;
+  errors: string[];
+  seconds: number;
+}
+const noSamples = (): Samples => ({ latencies: [], handler: [], accepted: 0, failed: 0, errors: [], seconds: 0 });
+
+async function run(paced: boolean, target = load, into = noSamples()) {
+  const { latencies, handler, errors } = into;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: uploaders }, async (_, u) => {
       if (paced) await new Promise((r) => setTimeout(r, (u * intervalMs) / uploaders)); // spread the uploaders out
       for (let i = 0; i < perUploader; i++) {
         const due = performance.now() + intervalMs;
-        const response = await load.send().catch((error: NodeJS.ErrnoException) => {
+        const response = await target.send().catch((error: NodeJS.ErrnoException) => {
           errors.push(error.code ?? error.message);
           return undefined;
         });
         if (response) {
           latencies.push(response.ms);
           if (response.status === 202) {
-            accepted++;
+            into.accepted++;
             handler.push(Number(JSON.parse(response.body).elapsed_ms));
-          } else failed++;
+          } else into.failed++;
         }
         if (paced) await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
+  into.seconds += (performance.now() - started) / 1000;
+  return into;
+}
+
+function figures({ latencies, handler, accepted, failed, errors, seconds }: Samples) {
   latencies.sort((a, b) => a - b);
   handler.sort((a, b) => a - b);
   return {
@@ -96,12 +121,21 @@ function gcFigures(output: string) {
 }
 
 const traceStart = server.output().length;
-const paced = await run(true);
+const serverSamples = noSamples();
+const floorSamples = noSamples();
+for (let r = 0; r < rounds; r++) {
+  await run(true, floorLoad, floorSamples);
+  await run(true, load, serverSamples);
+}
+const paced = figures(serverSamples);
+const floorPaced = figures(floorSamples);
 const pacedGc = traceGc ? gcFigures(server.output().slice(traceStart)) : undefined;
-const saturated = values.saturated === 'false' ? undefined : await run(false);
+const saturated = values.saturated === 'false' ? undefined : figures(await run(false));
 const status = (await getJson(`${server.api}/queue/status`)).body;
 const stored = status.queue.pending + status.queue.processing + status.queue.completed + status.queue.failed;
 load.close();
+floorLoad.close();
+floor.kill('SIGKILL');
 await server.stop('SIGKILL');
 // A connection error is the server's fault until shown otherwise: keep its last words for the reader.
 if (paced.network_errors.count + (saturated?.network_errors.count ?? 0) > 0) console.error(server.output().split('\n').slice(-30).join('\n'));
@@ -114,9 +148,16 @@ console.log(
       uploaders,
       ocr_workers: status.config.workers,
       ocr_busy_during_run: status.queue.pending > 0,
+      rounds,
       paced: { interval_ms: intervalMs, ...paced, ...(pacedGc ? { server_gc: pacedGc } : {}) },
+      floor_paced: floorPaced,
+      over_floor: {
+        p50: round(paced.latency_ms.p50 / floorPaced.latency_ms.p50),
+        p99: round(paced.latency_ms.p99 / floorPaced.latency_ms.p99),
+      },
       ...(saturated ? { saturated } : {}),
       lost: paced.accepted + (saturated?.accepted ?? 0) + 8 - stored,
+      load_average_after: fs.readFileSync('/proc/loadavg', 'utf8').trim(),
     },
     null,
     2,

@@ -111,6 +111,7 @@ lines.push('| target | goal | measured | |', '|---|---|---|---|');
 if (ingest) {
   lines.push(
     `| ingest p99 under load (${ingest.uploaders} uploaders, 1 frame / ${ingest.paced.interval_ms} ms each, OCR busy) | ≤ 20 ms | ${n(ingest.paced.latency_ms.p99, 2)} ms | ${verdict(ingest.paced.latency_ms.p99 <= 20)} |`,
+    `| ingest p50, p99 over the durable floor (bare node:http: fsync, rename, fsync folder; same run) | ≤ 1.5× | ${n(ingest.over_floor.p50, 2)}×, ${n(ingest.over_floor.p99, 2)}× | ${verdict(ingest.over_floor.p50 <= 1.5 && ingest.over_floor.p99 <= 1.5)} |`,
   );
 } else lines.push(`| ingest p99 under load | ≤ 20 ms | ${results.ingest?.status ?? 'not run'} | ${verdict(undefined)} |`);
 if (ocr) {

@@ -21,6 +21,7 @@ const SYSTEM_PACKAGES = {
   tesseract: 'tesseract-ocr',
   'fc-list': 'fontconfig',
   'systemd-analyze': 'systemd', // verifies deploy/systemd units
+  strace: 'strace', // the durability test checks the order of fsync, rename and the 202 (test/security/durability.test.ts)
   // The Python MyRecall client's requests, sent by a real Python script.
   "python3 -c 'import requests'": 'python3-requests',
 };

@@ -2,6 +2,7 @@ import { LocalModelError } from './ai/local-embeddings.js';
 import { ApiClientError } from './api-client/client.js';
 import { UsageError } from './cli/usage-error.js';
 import { ConfigError } from './config.js';
+import { useOwnerOnlyUmask } from './files/owner-only.js';
 import { StoreOpenError } from './store/ports.js';
 import { VERSION } from './version.js';
 
@@ -52,6 +53,8 @@ const commands: Record<string, () => Promise<Command>> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
+  // Server, processor, worker, client and every other command: what they create is the user's alone.
+  useOwnerOnlyUmask();
   const [name, ...args] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     console.log(USAGE);

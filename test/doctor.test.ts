@@ -53,7 +53,7 @@ describe('openrecall doctor', () => {
       assert.equal(checks.get(name)?.status, 'ok', `${name}: ${checks.get(name)?.message}`);
     }
     assert.match(checks.get('server')!.message, /OpenRecall \d+\.\d+\.\d+ at http:\/\/127\.0\.0\.1:\d+\/api/);
-    assert.match(checks.get('data dir')!.message, /writable \(mode 700\)/);
+    assert.match(checks.get('data dir')!.message, /writable and owner-only \(mode 700\)/);
     assert.match(checks.get('token')!.message, /accepted/);
     assert.equal(checks.get('display')?.status, 'warn', 'no display here is a warning, not a failure');
     assert.match(text, /^ok {4}node {11}Node\.js /m, 'one line per check: status, name, message');
@@ -80,7 +80,7 @@ describe('openrecall doctor', () => {
     assert.match(text, /1 check\(s\) failed/);
   });
 
-  it('a data dir that cannot be created (its path runs through a regular file), one that is a file, one others can read', async () => {
+  it('a data dir that cannot be created (its path runs through a regular file), one that is a file, one others can read (a failure)', async () => {
     const file = path.join(tempDir(), 'a-file');
     fs.writeFileSync(file, 'not a directory');
     const under = await doctor({ OPENRECALL_DATA_DIR: path.join(file, 'data'), OPENRECALL_API_URL: server.api, OPENRECALL_API_TOKEN: TOKEN });
@@ -95,9 +95,9 @@ describe('openrecall doctor', () => {
     const open = tempDir();
     fs.chmodSync(open, 0o755);
     const shared = await doctor({ OPENRECALL_DATA_DIR: open, OPENRECALL_API_URL: server.api, OPENRECALL_API_TOKEN: TOKEN });
-    assert.equal(shared.checks.get('data dir')?.status, 'warn');
-    assert.match(shared.checks.get('data dir')!.message, /readable by other users \(mode 755\).*chmod 700/);
-    assert.equal(shared.code, 0, 'a warning alone does not fail');
+    assert.equal(shared.checks.get('data dir')?.status, 'fail', 'other users could read the screenshots');
+    assert.match(shared.checks.get('data dir')!.message, /can be read by other users: .*\(mode 755\).*chmod -R go-rwx /);
+    assert.equal(shared.code, 1);
   });
 
   it('the OCR engine: the tesseract CLI found when chosen, a fail line when it is missing; a bad setting is a config failure', async () => {

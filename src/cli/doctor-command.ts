@@ -6,7 +6,8 @@ import type { Health } from '../api/index.js';
 import { ApiClient, ApiClientError } from '../api-client/client.js';
 import { loadClientConfig } from '../client/config.js';
 import { checkDisplay } from '../client/display.js';
-import { apiUrl, ConfigError, loadServerConfig, type ServerConfig } from '../config.js';
+import { apiUrl, ConfigError, dataPaths, loadServerConfig, type ServerConfig } from '../config.js';
+import { looseDataDirEntries, octal } from '../files/owner-only.js';
 import { VERSION } from '../version.js';
 import type { CheckResult, CheckStatus } from './doctor-check.js';
 import { ocrLanguagesCheck, semanticCheck } from './doctor-semantic.js';
@@ -192,11 +193,17 @@ function dataDirCheck(dataDir: string, add: Add): void {
     add('data dir', 'fail', `${dataDir} is not writable by this user; fix its owner/permissions (chown, chmod u+rwx) or set OPENRECALL_DATA_DIR`);
     return;
   }
-  const mode = (stat.mode & 0o777).toString(8).padStart(3, '0');
-  if (stat.mode & 0o077) {
-    add('data dir', 'warn', `${dataDir} is writable but readable by other users (mode ${mode}): your screenshots are private, run chmod 700 ${dataDir}`);
+  const mode = octal(stat.mode);
+  const loose = looseDataDirEntries(dataDir, dataPaths(dataDir).db);
+  if (loose.length > 0) {
+    const named = loose.map((entry) => `${path.relative(dataDir, entry.path) || '.'} (mode ${octal(entry.mode)})`).join(', ');
+    add(
+      'data dir',
+      'fail',
+      `${dataDir} can be read by other users: ${named}; your screenshots are private: run chmod -R go-rwx ${dataDir} (the server also does it at start)`,
+    );
   } else {
-    add('data dir', 'ok', `${dataDir} is writable (mode ${mode})`);
+    add('data dir', 'ok', `${dataDir} is writable and owner-only (mode ${mode})`);
   }
 }
 

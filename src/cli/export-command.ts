@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { loadServerConfig } from '../config.js';
+import { FILE_MODE } from '../files/owner-only.js';
 import { ImageStore } from '../images/image-store.js';
 import { compactedReader } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
@@ -62,7 +63,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   const temporary = `${target}.${process.pid}.tmp`;
   try {
     const rows = await reader.frames(since, until);
-    const out = fs.createWriteStream(temporary);
+    const out = fs.createWriteStream(temporary, { mode: FILE_MODE }); // the user's history: owner only
     const written = new Promise<void>((resolve, reject) => {
       out.on('finish', resolve);
       out.on('error', reject);

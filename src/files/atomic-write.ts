@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { FILE_MODE } from './owner-only.js';
 
 /**
  * Writing a file so that a crash leaves either the whole file or nothing at its name: a temporary file
@@ -9,16 +10,21 @@ import path from 'node:path';
  */
 export interface AtomicWriteOptions {
   durable?: boolean;
-  /** Permissions of a new file (default 0o666 minus umask). */
+  /** Permissions of a new file (default 0o600: owner only, see owner-only.ts). */
   mode?: number;
+  /**
+   * Only one writer of this target at a time (a frame's files, under its lease): the temporary file is always
+   * `<target>.tmp`, so one a killed write left behind is overwritten by the retry instead of staying forever.
+   */
+  singleWriter?: boolean;
 }
 
 const temporaryName = (target: string) => `${target}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
 
 export async function writeFileAtomic(target: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): Promise<void> {
-  const temporary = temporaryName(target);
+  const temporary = options.singleWriter ? `${target}.tmp` : temporaryName(target);
   try {
-    const handle = await fs.promises.open(temporary, 'wx', options.mode);
+    const handle = await fs.promises.open(temporary, options.singleWriter ? 'w' : 'wx', options.mode ?? FILE_MODE);
     try {
       await handle.writeFile(bytes);
       if (options.durable) await handle.sync();
@@ -30,13 +36,13 @@ export async function writeFileAtomic(target: string, bytes: Buffer | string, op
     await fs.promises.rm(temporary, { force: true });
     throw error;
   }
-  if (options.durable) syncDirectory(path.dirname(target));
+  if (options.durable) await syncDirectoryAsync(path.dirname(target));
 }
 
 export function writeFileAtomicSync(target: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): void {
   const temporary = temporaryName(target);
   try {
-    const fd = fs.openSync(temporary, 'wx', options.mode);
+    const fd = fs.openSync(temporary, 'wx', options.mode ?? FILE_MODE);
     try {
       fs.writeFileSync(fd, bytes);
       if (options.durable) fs.fsyncSync(fd);
@@ -62,6 +68,43 @@ export function syncDirectory(dir: string): void {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** syncDirectory off the event loop (libuv's thread pool), for the HTTP process. */
+export async function syncDirectoryAsync(dir: string): Promise<void> {
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some filesystems (and platforms) refuse fsync on a directory.
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** fsyncs a file that another descriptor (SQLite's) wrote: fsync flushes the file, whichever descriptor wrote it. */
+export async function syncFile(file: string): Promise<void> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Makes a directory that `mkdir -p` just created durable: each new folder's entry is fsynced in its parent,
+ * from `firstCreated` (what fs.mkdir with recursive returns) down to `dir`.
+ */
+export async function syncCreatedDirectories(firstCreated: string | undefined, dir: string): Promise<void> {
+  if (firstCreated === undefined) return;
+  const chain: string[] = [];
+  for (let at = dir; at.length >= firstCreated.length; at = path.dirname(at)) {
+    chain.push(path.dirname(at));
+    if (at === firstCreated || at === path.dirname(at)) break;
+  }
+  for (const parent of chain.reverse()) await syncDirectoryAsync(parent);
 }
 
 /**

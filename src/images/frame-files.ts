@@ -9,7 +9,10 @@ import type { ImageStore } from './image-store.js';
 export interface FrameFiles {
   /** A frame's image bytes; a compacted frame is rebuilt as PNG. Rejects with code ENOENT when it is gone. */
   readFrame(relative: string): Promise<Buffer>;
-  /** Writes frame `frameId`'s processed image or thumbnail so that a crash leaves the whole file or nothing. */
+  /**
+   * Writes frame `frameId`'s processed image or thumbnail so that a crash leaves the whole file or nothing, and
+   * durably (file and folder fsynced) before it resolves: the original upload is removed right after.
+   */
   writeAtomic(relative: string, bytes: Buffer, frameId: number): Promise<void>;
   /** Removes the upload frame `frameId` was processed from. */
   remove(relative: string | null, frameId: number): Promise<void>;
@@ -27,7 +30,8 @@ export class LocalFrameFiles implements FrameFiles {
   }
 
   writeAtomic(relative: string, bytes: Buffer): Promise<void> {
-    return this.images.writeAtomic(relative, bytes);
+    // The frame's lease makes this the only writer: a temporary a killed attempt left is reused, not leaked.
+    return this.images.writeAtomic(relative, bytes, { durable: true, singleWriter: true });
   }
 
   remove(relative: string | null, _frameId: number): Promise<void> {

@@ -2,7 +2,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataPaths, type DataPaths } from '../config.js';
-import { writeFileAtomic } from '../files/atomic-write.js';
+import { syncCreatedDirectories, syncDirectoryAsync, writeFileAtomic } from '../files/atomic-write.js';
+import { GroupSync } from '../files/group-sync.js';
+import { DIRECTORY_MODE } from '../files/owner-only.js';
 import { isIncomingPath, storedFramePath, thumbnailFramePath } from './frame-paths.js';
 
 export class PathOutsideDataDirError extends Error {}
@@ -13,15 +15,23 @@ export class PathOutsideDataDirError extends Error {}
  */
 export class ImageStore {
   readonly paths: DataPaths;
+  /** One fsync of screenshots/incoming for the uploads renamed into it meanwhile (group commit). */
+  private readonly incomingSync: GroupSync;
 
   constructor(dataDir: string) {
     this.paths = dataPaths(dataDir);
+    this.incomingSync = new GroupSync(() => syncDirectoryAsync(this.paths.incoming));
   }
 
   ensureDirectories(): void {
     for (const dir of [this.paths.screenshots, this.paths.incoming, this.paths.thumbnails, this.paths.db, this.paths.buffer, this.paths.models]) {
-      fs.mkdirSync(dir, { recursive: true });
+      fs.mkdirSync(dir, { recursive: true, mode: DIRECTORY_MODE });
     }
+  }
+
+  /** Makes the renames into screenshots/incoming so far survive a power cut. */
+  syncIncoming(): Promise<void> {
+    return this.incomingSync.sync();
   }
 
   resolve(relative: string): string {
@@ -51,10 +61,11 @@ export class ImageStore {
    * Writes a file so that a crash leaves either the whole file or nothing at its final name; `durable` also
    * survives a power cut (fsync of the file and its directory), for files that replace another one.
    */
-  async writeAtomic(relative: string, bytes: Buffer, options: { durable?: boolean } = {}): Promise<void> {
+  async writeAtomic(relative: string, bytes: Buffer, options: { durable?: boolean; singleWriter?: boolean } = {}): Promise<void> {
     const target = this.resolve(relative);
-    await fs.promises.mkdir(path.dirname(target), { recursive: true });
+    const created = await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
     await writeFileAtomic(target, bytes, options);
+    if (options.durable) await syncCreatedDirectories(created, path.dirname(target));
   }
 
   removeSync(relative: string): void {

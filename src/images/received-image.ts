@@ -1,14 +1,19 @@
 import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { FILE_MODE } from '../files/owner-only.js';
 import { ImageInspector } from './image-inspector.js';
 import { FILE_EXTENSIONS, type ImageInfo } from './image-format.js';
 import type { ImageStore } from './image-store.js';
 
 const WRITE_BYTES = 64 * 1024;
+const fsync = promisify(fs.fsync);
 
 /**
  * An uploaded image written to screenshots/incoming as its bytes arrive, checked on the way
  * (image-inspector.ts): the whole file is never held in memory. It stays a `.part` file until commit()
  * gives it its final name; discard() removes it, and start-up removes any `.part` a crash left behind.
+ * The file stays open until then, so that commit() can fsync it (off the event loop) before the rename: a
+ * refused upload costs no fsync.
  *
  * Writes are synchronous: a 64 KB write into the page cache costs microseconds, while an async write waits
  * for a libuv thread.
@@ -37,7 +42,6 @@ export class ReceivedImage {
     try {
       for await (const chunk of chunks) image.append(chunk);
       image.flush();
-      image.close();
       image.finished = true;
       return image;
     } catch (error) {
@@ -67,7 +71,7 @@ export class ReceivedImage {
     this.unwritten = [];
     this.unwrittenBytes = 0;
     try {
-      this.fd ??= fs.openSync(this.images.resolve(this.partPath), 'wx');
+      this.fd ??= fs.openSync(this.images.resolve(this.partPath), 'wx', FILE_MODE);
       const written = fs.writevSync(this.fd, pieces);
       if (written < total) {
         const rest = Buffer.concat(pieces).subarray(written);
@@ -88,11 +92,33 @@ export class ReceivedImage {
     return info;
   }
 
-  /** Renames the file to its final incoming name (after info() succeeded) and returns that path. */
-  commit(info: ImageInfo): string {
+  /**
+   * Makes the file durable under its final incoming name (after info() succeeded) and returns that path: fsync
+   * of the file, rename, fsync of the folder (one for all uploads renamed meanwhile). A power cut after this
+   * leaves the whole file at that name.
+   */
+  async commit(info: ImageInfo): Promise<string> {
     const relative = this.images.newIncomingPath(FILE_EXTENSIONS[info.format]);
-    fs.renameSync(this.images.resolve(this.partPath), this.images.resolve(relative));
-    this.discarded = true; // nothing left under the part name
+    const part = this.images.resolve(this.partPath);
+    // From here the file is commit's: a client that hangs up meanwhile must not remove it (or close the
+    // descriptor an fsync is using); its retry is answered as a duplicate of this frame.
+    this.discarded = true;
+    const fd = this.fd;
+    this.fd = undefined;
+    try {
+      if (fd !== undefined) {
+        try {
+          await fsync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      fs.renameSync(part, this.images.resolve(relative));
+    } catch (error) {
+      fs.rmSync(part, { force: true });
+      throw error;
+    }
+    await this.images.syncIncoming();
     return relative;
   }
 

@@ -2,6 +2,7 @@
 // CPU priority than the HTTP server, with its own connection to the same database.
 import fs from 'node:fs';
 import os from 'node:os';
+import { useOwnerOnlyUmask } from '../files/owner-only.js';
 import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger } from '../log.js';
@@ -13,6 +14,7 @@ import type { FromProcessor, ToProcessor } from './processor-protocol.js';
 const log = createLogger('processor');
 const send = (message: FromProcessor) => process.send?.(message);
 
+useOwnerOnlyUmask(); // inherited from the server already; set again so the child never depends on how it was started
 lowerPriority(10);
 // Frames are decoded once each: libvips' operation cache would only hold on to their memory.
 decodeEachImageOnce();

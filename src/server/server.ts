@@ -1,4 +1,5 @@
 import { ConfigError, isLoopbackHost, type ServerConfig } from '../config.js';
+import { tightenDataDir, tightenTreeInBackground } from '../files/owner-only.js';
 import { ImageStore } from '../images/image-store.js';
 import { createLogger, type Logger } from '../log.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
@@ -32,6 +33,12 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   checkExposure(config, log);
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
   const images = new ImageStore(config.dataDir);
+  const loose = tightenDataDir(config.dataDir, images.paths.db);
+  if (loose.changed.length > 0) {
+    log(
+      `data dir was readable by other users: made owner-only (0700 folders, 0600 files): ${loose.changed.join(', ')}${loose.rootWasLoose ? '; the files below are tightened in the background' : ''}`,
+    );
+  }
   images.ensureDirectories();
   const releaseLock = lockDataDir(config.dataDir, config.databaseUrl);
   let store: Store | undefined;
@@ -86,6 +93,12 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     log(
       `OpenRecall ${VERSION} listening on ${url} (data: ${config.dataDir}, OCR: ${config.ocrEngine} ${config.ocrLanguages} x${config.workers}, semantic search: ${semantic.enabled ? semantic.model : 'off'})`,
     );
+    if (loose.rootWasLoose) {
+      tightenTreeInBackground(config.dataDir).then(
+        (changed) => log(`data dir tightened: ${changed} more folder(s) and file(s) made owner-only`),
+        (error: unknown) => log(`tightening the data dir failed: ${(error as Error).message}`),
+      );
+    }
     // Retention's first run (and the walk of thumbnails/) happens in the background: start-up does not wait for it.
     retention.start().catch((error: unknown) => log(`retention run failed: ${(error as Error).message}`));
 

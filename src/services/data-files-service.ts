@@ -60,7 +60,8 @@ export class DataFilesService {
     await this.noLinks(relative, async () => {
       await checkDirectories(this.images.paths.root, relative, { create: true });
       if ((await lstatKind(this.images.paths.root, relative)) === 'other') throw new NotARegularFileError(relative, 'EISDIR');
-      await writeFileAtomic(this.images.resolve(relative), bytes);
+      // Durable before the worker removes the upload; the lease makes the holder the only writer of these paths.
+      await writeFileAtomic(this.images.resolve(relative), bytes, { durable: true, singleWriter: true });
     });
     return { path: relative, bytes: bytes.length };
   }

@@ -40,6 +40,9 @@ const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
 /**
  * Accepting a frame is cheap on purpose: a structural check of the bytes, one file write, one row.
  * Decoding, re-encoding and OCR happen later in the worker.
+ *
+ * A 202 is durable (the client deletes its copy on it): the file is fsynced, renamed and its folder fsynced
+ * (commit()) before the row is inserted, and insertPending resolves once the row survives a power cut.
  */
 export class IngestService {
   constructor(
@@ -71,7 +74,7 @@ export class IngestService {
 
     let imagePath: string;
     try {
-      imagePath = upload.image.commit(info);
+      imagePath = await upload.image.commit(info);
     } catch (error) {
       throw storageError(error);
     }

@@ -88,7 +88,10 @@ export interface Lease {
 export const modeFor = (pending: number, lifoThreshold: number): ProcessingMode => (pending > lifoThreshold ? 'LIFO' : 'FIFO');
 
 export interface FramesRepository {
-  /** Inserts a PENDING frame. Returns the new id, or the existing id (duplicate=true) for a known capture_id. */
+  /**
+   * Inserts a PENDING frame. Returns the new id, or the existing id (duplicate=true) for a known capture_id.
+   * Resolves once a new row survives a power cut (the client deletes its copy on the answer).
+   */
   insertPending(frame: NewFrame): Promise<{ id: number; duplicate: boolean }>;
   findIdByCaptureId(captureId: string): Promise<number | undefined>;
   get(id: number): Promise<FrameRow | undefined>;
@@ -104,7 +107,8 @@ export interface FramesRepository {
   heldBy(id: number, workerId: string): Promise<FrameRow | undefined>;
   /**
    * Writes one stage's results. With `workerId`: only while that worker still holds the frame (false when
-   * not). Without: a later stage added to a COMPLETED frame (backfill).
+   * not). Without: a later stage added to a COMPLETED frame (backfill). A new `image_path` is durable when it
+   * resolves (the old file is removed next).
    */
   saveResults(id: number, patch: FramePatch, workerId?: string): Promise<boolean>;
   /** PROCESSING → COMPLETED; false (nothing written) when `workerId` no longer holds the frame. */

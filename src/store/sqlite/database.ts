@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { syncDirectory } from '../../files/atomic-write.js';
+import { DIRECTORY_MODE } from '../../files/owner-only.js';
 import { checkSchemaVersion, runMigrations, type MigrationContext } from './migrations.js';
 
 export type Db = Database.Database;
@@ -19,7 +21,7 @@ export interface OpenDatabaseOptions {
 
 /** Opens (creating if needed) the SQLite database in WAL mode and brings its schema up to date. */
 export function openDatabase(file: string, options: OpenDatabaseOptions): Db {
-  if (!options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (!options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true, mode: DIRECTORY_MODE });
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   try {
     db.pragma('busy_timeout = 5000');
@@ -31,6 +33,8 @@ export function openDatabase(file: string, options: OpenDatabaseOptions): Db {
       if (options.checkpoints === false) db.pragma('wal_autocheckpoint = 0');
       const context: MigrationContext = { dataDir: options.dataDir, log: options.log ?? (() => {}) };
       runMigrations(db, context);
+      // The database and WAL files' names: commits are made durable by fsyncing the WAL (wal-sync.ts).
+      syncDirectory(path.dirname(file));
     }
     return db;
   } catch (error) {

@@ -11,6 +11,7 @@ import {
   type QueueCounts,
 } from '../ports.js';
 import type { Db } from './database.js';
+import { walSync } from './wal-sync.js';
 
 const PATCHABLE = new Set<keyof FramePatch>(['text', 'description', 'image_path', 'width', 'height', 'bytes', 'supplied_text']);
 
@@ -29,8 +30,10 @@ const EXPIRED = '(lease_expires_at IS NULL OR lease_expires_at < @now)';
 /** All SQL touching `entries` lives here. Async for the port; each body runs synchronously at call time (better-sqlite3 statements take microseconds). */
 export class SqliteFramesRepository implements FramesRepository {
   private readonly stmt;
+  private readonly durable: () => Promise<void>;
 
   constructor(private readonly db: Db) {
+    this.durable = walSync(db);
     this.stmt = {
       insert: db.prepare(
         `INSERT INTO entries (capture_id, timestamp, app, title, monitor, image_path, width, height, bytes, received_at, status,
@@ -103,7 +106,10 @@ export class SqliteFramesRepository implements FramesRepository {
       clientMetadata: null,
       ...frame,
     }) as { id: number } | undefined;
-    if (row) return { id: row.id, duplicate: false };
+    if (row) {
+      await this.durable();
+      return { id: row.id, duplicate: false };
+    }
     return { id: this.stmt.idByCaptureId.get(frame.captureId) as number, duplicate: true };
   }
 
@@ -150,10 +156,12 @@ export class SqliteFramesRepository implements FramesRepository {
     if (keys.length === 0) return workerId === undefined || this.stmt.held.get(id, workerId) !== undefined;
     const assignments = keys.map((k) => `${k} = @${k}`).join(', ');
     const held = workerId === undefined ? '' : ` AND status = 'PROCESSING' AND worker_id = @workerId`;
-    return (
+    const saved =
       this.db.prepare(`UPDATE entries SET ${assignments} WHERE id = @id${held}`).run({ ...patch, id, ...(workerId === undefined ? {} : { workerId }) })
-        .changes === 1
-    );
+        .changes === 1;
+    // A new image path is followed by the removal of the old file: the switch must survive a power cut first.
+    if (saved && patch.image_path !== undefined) await this.durable();
+    return saved;
   }
 
   async complete(id: number, workerId: string): Promise<boolean> {

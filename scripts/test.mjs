@@ -21,6 +21,11 @@ const SYSTEM_PACKAGES = {
   tesseract: 'tesseract-ocr',
   'fc-list': 'fontconfig',
   'systemd-analyze': 'systemd', // verifies deploy/systemd units
+  // Wayland capture tests: headless sway, grim (wlr-screencopy), foot windows, a private D-Bus bus.
+  sway: 'sway',
+  grim: 'grim',
+  foot: 'foot',
+  'dbus-daemon': 'dbus-daemon',
   // The Python MyRecall client's requests, sent by a real Python script.
   "python3 -c 'import requests'": 'python3-requests',
 };

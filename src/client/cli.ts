@@ -15,7 +15,7 @@ const STOP_DEADLINE_MS = 5000;
 export async function startClient(log: Logger, apiUrl: string, display: Extract<DisplayCheck, { ok: true }>): Promise<{ stop(): Promise<void> } | undefined> {
   const config = { ...loadClientConfig(), apiUrl };
   log(`capture backend: ${display.kind} (${display.reason})`);
-  const client = new CaptureClient(config, await realDeps(process.env, log, display.kind), log);
+  const client = new CaptureClient(config, await realDeps(process.env, log, display.kind, config), log);
   try {
     await client.start();
   } catch (error) {
@@ -32,7 +32,7 @@ export async function startClient(log: Logger, apiUrl: string, display: Extract<
 export async function runClient(display: Extract<DisplayCheck, { ok: true }>, log: Logger = createLogger('client')): Promise<number> {
   const config = loadClientConfig();
   log(`capture backend: ${display.kind} (${display.reason})`);
-  const client = new CaptureClient(config, await realDeps(process.env, log, display.kind), log);
+  const client = new CaptureClient(config, await realDeps(process.env, log, display.kind, config), log);
   try {
     await client.start();
   } catch (error) {

@@ -24,12 +24,17 @@ export interface ClientDeps {
 }
 
 /** The real screen, window and idle sources for this session's backend (see display.ts). */
-export async function realDeps(env: Record<string, string | undefined>, log: Logger, kind: DisplayKind): Promise<ClientDeps> {
+export async function realDeps(env: Record<string, string | undefined>, log: Logger, kind: DisplayKind, config: ClientConfig): Promise<ClientDeps> {
   if (kind === 'wlroots') {
     const { compositorIpc, GrimScreenSource, WlrootsWindowInfo } = await import('./capture/wlroots.js');
     const { LogindIdle } = await import('./capture/logind-idle.js');
     const ipc = compositorIpc(env);
     return { screen: new GrimScreenSource(env, ipc), windows: new WlrootsWindowInfo(ipc, log), idle: new LogindIdle(env), clock: systemClock };
+  }
+  if (kind === 'portal') {
+    const { PortalScreenSource, portalWindowInfo } = await import('./capture/portal.js');
+    const { LogindIdle } = await import('./capture/logind-idle.js');
+    return { screen: new PortalScreenSource(env, config, log), windows: portalWindowInfo(env, log), idle: new LogindIdle(env), clock: systemClock };
   }
   return { screen: new NodeScreenshotsSource(), windows: createWindowInfo(env, log), idle: createIdleSource(env), clock: systemClock };
 }

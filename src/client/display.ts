@@ -50,7 +50,7 @@ export async function checkDisplay(env: Env = process.env): Promise<DisplayCheck
     if (!onPath('gst-launch-1.0', env)) {
       return { ok: false, reason: `${reason}, but GStreamer is missing (Debian/Ubuntu: apt install gstreamer1.0-tools gstreamer1.0-pipewire)` };
     }
-    return { ok: false, reason: `${reason}: capture through xdg-desktop-portal is not available yet` };
+    return { ok: true, kind: 'portal', reason };
   }
   if (!env.DISPLAY) return { ok: false, reason: 'no display: DISPLAY is not set (no graphical X11 or Wayland session here)' };
   try {

@@ -2,6 +2,7 @@
 // grim, the active window from sway's IPC, idle and lock from logind's D-Bus interface, uploading to the real
 // server with real OCR.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, test, type TestContext } from 'node:test';
 import { waitUntil } from '../helpers/api.js';
 import { startInProcessServer } from '../helpers/in-process-server.js';
@@ -9,9 +10,11 @@ import { tempDir } from '../helpers/temp-dir.js';
 import { runCli } from '../helpers/server-process.js';
 import { clientEnv, entries, startClientProcess, waitForEntry, type ClientProcess } from './helpers/client-process.js';
 import { startFakeLogind, type FakeLogind } from './helpers/fake-logind.js';
+import { startPortalStack, type PortalStack } from './helpers/portal-stack.js';
 import { openSwayWindow, startSwaySession, type SwaySession } from './helpers/sway-session.js';
 
 let sway: SwaySession;
+let portal: PortalStack;
 let logind: FakeLogind;
 let api: string;
 let closeServer: () => Promise<void>;
@@ -19,6 +22,7 @@ const clients: ClientProcess[] = [];
 
 before(async () => {
   sway = await startSwaySession();
+  portal = await startPortalStack(sway);
   logind = await startFakeLogind();
   const server = await startInProcessServer({ ocrEngine: 'tesseract-js' });
   api = server.api;
@@ -100,4 +104,26 @@ test('sway: `openrecall doctor` says the wlroots backend runs and why, and reads
   assert.match(check('window').message, /active window readable from sway: openrecall-foot - "Doctor check - foot"/);
   assert.equal(check('idle').status, 'ok');
   assert.match(check('idle').message, /idle and lock readable from logind/);
+});
+
+test('portal backend: the client asks the ScreenCast portal, and where it cannot stream falls back to the Screenshot portal; frames carry the words', async (t) => {
+  await openSwayWindow(t, sway, 'Portal notes - foot', 'MARBLE COMPASS');
+  // The portal's session bus admits its own user only: the client runs as the session's user, as a desktop user would.
+  const dataDir = tempDir();
+  fs.chownSync(dataDir, sway.user.uid, sway.user.gid);
+  const c = await startClientProcess(sway, dataDir, api, { ...portal.env, OPENRECALL_CAPTURE_BACKEND: 'portal', OPENRECALL_IDLE_SECONDS: '0' }, sway.user);
+  clients.push(c);
+  t.after(() => c.stop('SIGKILL'));
+  await c.waitFor(/capture backend: portal \(OPENRECALL_CAPTURE_BACKEND=portal\)/);
+  await c.waitFor(/asking the desktop for permission to record the screen \(screen-cast portal\)/);
+  // xdg-desktop-portal-wlr 0.7 cannot negotiate a stream without a GPU render node (none here): Start fails, and
+  // the client says so and carries on with the Screenshot portal.
+  await c.waitFor(/the screen-cast portal failed \(.*Start, response 2.*\): using the Screenshot portal/, 30_000).catch((error: Error) => {
+    throw new Error(`${error.message}\n${portal.logs()}`);
+  });
+  const frame = await waitForEntry(api, (e) => e.title === 'Portal notes - foot' && !!e.text, 'a frame through the portal, OCR done', 60_000);
+  assert.equal(frame.app, 'openrecall-foot', 'the app comes from the compositor IPC when there is one');
+  assert.match(words(frame.text), /MARBLE/);
+  assert.match(words(frame.text), /COMPASS/);
+  assert.equal((await c.stop()).code, 0);
 });

@@ -47,8 +47,14 @@ export interface ClientProcess extends CliProcess {
 }
 
 /** Runs the built `openrecall client` and waits until it captures. */
-export async function startClientProcess(session: DisplaySession, dataDir: string, api: string, extra: Record<string, string> = {}): Promise<ClientProcess> {
-  const cli = runCli(['client'], clientEnv(session, dataDir, api, extra));
+export async function startClientProcess(
+  session: DisplaySession,
+  dataDir: string,
+  api: string,
+  extra: Record<string, string> = {},
+  user?: { uid: number; gid: number },
+): Promise<ClientProcess> {
+  const cli = runCli(['client'], clientEnv(session, dataDir, api, extra), user);
   await cli.waitFor(/\[client\] capturing the (primary monitor|all monitors)/, 30_000);
   return {
     ...cli,

@@ -109,6 +109,13 @@ async function displayChecks(env: NodeJS.ProcessEnv, add: Add): Promise<void> {
     await logindIdleCheck(env, add);
     return;
   }
+  if (display.kind === 'portal') {
+    add('display', 'ok', `portal backend: frames through xdg-desktop-portal's ScreenCast (asked once, then restored) or Screenshot portal (${display.reason})`);
+    const { logindIdleCheck, portalWindowCheck } = await import('./doctor-wayland.js');
+    await portalWindowCheck(env, add);
+    await logindIdleCheck(env, add);
+    return;
+  }
   if (display.kind !== 'x11') {
     add('display', 'ok', `${display.kind} screen capture`);
     return;

@@ -35,3 +35,15 @@ export async function wlrootsWindowCheck(env: Env, add: Add): Promise<void> {
     add('window', 'fail', `the active window cannot be read from ${ipc.name} (${(error as Error).message}); the client refuses to capture without it`);
   }
 }
+
+/** xdg-desktop-portal: what the desktop tells about the active window (the permission itself is asked at start). */
+export async function portalWindowCheck(env: Env, add: Add): Promise<void> {
+  const { compositorIpc } = await import('../client/capture/wlroots.js');
+  if (compositorIpc(env)) return wlrootsWindowCheck(env, add);
+  const { noWindowReason } = await import('../client/capture/portal.js');
+  add(
+    'window',
+    'warn',
+    `${noWindowReason(env)}: frames get no app or window title, and app/title exclusion rules cannot apply (pause with "openrecall pause")`,
+  );
+}

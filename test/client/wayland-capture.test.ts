@@ -104,6 +104,25 @@ test('sway: `openrecall doctor` says the wlroots backend runs and why, and reads
   assert.match(check('window').message, /active window readable from sway: openrecall-foot - "Doctor check - foot"/);
   assert.equal(check('idle').status, 'ok');
   assert.match(check('idle').message, /idle and lock readable from logind/);
+
+  // GNOME: the portal backend, and the doctor says the window title is not to be had there.
+  const gnome = runCli(['doctor', '--json'], {
+    ...clientEnv(sway, tempDir(), api),
+    ...portal.env,
+    SWAYSOCK: '',
+    XDG_CURRENT_DESKTOP: 'GNOME',
+    DBUS_SYSTEM_BUS_ADDRESS: logind.address,
+    OPENRECALL_OCR_ENGINE: 'none',
+  });
+  await gnome.exited;
+  const gnomeChecks = JSON.parse(gnome.output().slice(gnome.output().indexOf('{'))).checks as Array<{ check: string; status: string; message: string }>;
+  const gnomeCheck = (name: string) => gnomeChecks.find((c) => c.check === name)!;
+  assert.match(
+    gnomeCheck('display').message,
+    /portal backend: .* \(Wayland session \(XDG_CURRENT_DESKTOP=GNOME\): screen capture through xdg-desktop-portal\)/,
+  );
+  assert.equal(gnomeCheck('window').status, 'warn');
+  assert.match(gnomeCheck('window').message, /GNOME on Wayland tells no other program the active window without a shell extension/);
 });
 
 test('portal backend: the client asks the ScreenCast portal, and where it cannot stream falls back to the Screenshot portal; frames carry the words', async (t) => {

@@ -189,12 +189,14 @@ export class PortalScreenSource implements ScreenSource {
 export function portalWindowInfo(env: Env, log: Logger): WindowInfoSource {
   const ipc = compositorIpc(env);
   if (ipc) return new WlrootsWindowInfo(ipc, log);
-  const desktop = (env.XDG_CURRENT_DESKTOP ?? '').toLowerCase();
-  const why = desktop.includes('gnome')
-    ? 'GNOME on Wayland tells no other program the active window without a shell extension'
-    : desktop.includes('kde')
-      ? 'KDE on Wayland tells the active window only to KWin scripts'
-      : 'this desktop tells no other program the active window';
-  log(`${why}: frames get no app or window title, and app/title exclusion rules cannot apply (pause with "openrecall pause")`);
+  log(`${noWindowReason(env)}: frames get no app or window title, and app/title exclusion rules cannot apply (pause with "openrecall pause")`);
   return { active: async () => NO_WINDOW, close: () => {} };
+}
+
+/** Why a portal desktop gives no active window (said at start and by doctor). */
+export function noWindowReason(env: Env): string {
+  const desktop = (env.XDG_CURRENT_DESKTOP ?? '').toLowerCase();
+  if (desktop.includes('gnome')) return 'GNOME on Wayland tells no other program the active window without a shell extension';
+  if (desktop.includes('kde')) return 'KDE on Wayland tells the active window only to KWin scripts';
+  return 'this desktop tells no other program the active window';
 }

@@ -146,3 +146,22 @@ test('portal backend: the client asks the ScreenCast portal, and where it cannot
   assert.match(words(frame.text), /COMPASS/);
   assert.equal((await c.stop()).code, 0);
 });
+
+test('portal backend: when the user refuses screen sharing, the client says what to click and does not ask again', async (t) => {
+  portal.answerDialog(false);
+  t.after(() => portal.answerDialog(true));
+  const dataDir = tempDir();
+  fs.chownSync(dataDir, sway.user.uid, sway.user.gid);
+  const c = await startClientProcess(sway, dataDir, api, { ...portal.env, OPENRECALL_CAPTURE_BACKEND: 'portal', OPENRECALL_IDLE_SECONDS: '0' }, sway.user);
+  clients.push(c);
+  t.after(() => c.stop('SIGKILL'));
+  await c
+    .waitFor(/capture failed: screen sharing was not allowed\. Start the client again and, in the "Share screen" dialog .* click "Share"/, 30_000)
+    .catch((error: Error) => {
+      throw new Error(`${error.message}\n${portal.logs()}`);
+    });
+  await waitUntil(async () => (await c.status()).frames.captureErrors >= 3, { timeoutMs: 20_000, what: 'rounds after the refusal' });
+  assert.equal(c.output().match(/asking the desktop for permission/g)?.length, 1, 'asked once, not every round');
+  assert.equal((await c.status()).frames.captured, 0);
+  assert.equal((await c.stop()).code, 0);
+});

@@ -9,6 +9,8 @@ import type { SwaySession } from './sway-session.js';
 export interface PortalStack {
   /** For the client: the session bus and the desktop name the portal matches its backends with. */
   env: Record<string, string>;
+  /** What the user answers in the screen-sharing dialog from now on. */
+  answerDialog(allow: boolean): void;
   /** The last lines each program wrote: for failure messages. */
   logs(): string;
 }
@@ -20,8 +22,11 @@ export async function startPortalStack(sway: SwaySession): Promise<PortalStack> 
   const env = { DBUS_SESSION_BUS_ADDRESS: `unix:path=${busSocket}`, XDG_CURRENT_DESKTOP: 'sway', NO_AT_BRIDGE: '1', GTK_A11Y: 'none' };
   const configDir = path.join(dir, 'config', 'xdg-desktop-portal-wlr');
   fs.mkdirSync(configDir, { recursive: true });
-  fs.writeFileSync(path.join(configDir, 'config'), '[screencast]\nchooser_type=none\noutput_name=HEADLESS-1\nmax_fps=5\n');
-  for (const p of [path.join(dir, 'config'), configDir, path.join(configDir, 'config')]) fs.chownSync(p, sway.user.uid, sway.user.gid);
+  // The "dialog": a chooser that answers with the output named in a file (HEADLESS-1: allowed; empty: refused).
+  const answer = path.join(dir, 'chooser-answer');
+  fs.writeFileSync(answer, 'HEADLESS-1\n');
+  fs.writeFileSync(path.join(configDir, 'config'), `[screencast]\nchooser_type=simple\nchooser_cmd=cat ${answer}\nmax_fps=5\n`);
+  for (const p of [path.join(dir, 'config'), configDir, path.join(configDir, 'config'), answer]) fs.chownSync(p, sway.user.uid, sway.user.gid);
 
   const logs = new Map<string, string>();
   const started = (name: string, child: ReturnType<SwaySession['spawnAsUser']>) => {
@@ -43,5 +48,9 @@ export async function startPortalStack(sway: SwaySession): Promise<PortalStack> 
   const portalAlive = started('xdg-desktop-portal', sway.spawnAsUser('/usr/libexec/xdg-desktop-portal', ['-r'], env));
   void xdpwAlive;
   void portalAlive;
-  return { env, logs: () => [...logs].map(([name, log]) => `--- ${name}\n${log}`).join('\n') };
+  return {
+    env,
+    answerDialog: (allow) => fs.writeFileSync(answer, allow ? 'HEADLESS-1\n' : ''),
+    logs: () => [...logs].map(([name, log]) => `--- ${name}\n${log}`).join('\n'),
+  };
 }

@@ -22,6 +22,21 @@ const SYSTEM_PACKAGES = {
   'fc-list': 'fontconfig',
   'systemd-analyze': 'systemd', // verifies deploy/systemd units
   strace: 'strace', // the durability test checks the order of fsync, rename and the 202 (test/security/durability.test.ts)
+  // Wayland capture tests: headless sway, grim (wlr-screencopy), foot windows, a private D-Bus bus.
+  sway: 'sway',
+  grim: 'grim',
+  foot: 'foot',
+  'dbus-daemon': 'dbus-daemon',
+  // ... and the portal path: xdg-desktop-portal with the wlr backend (and gtk for Access), PipeWire, GStreamer.
+  '/usr/libexec/xdg-desktop-portal': 'xdg-desktop-portal',
+  '/usr/libexec/xdg-desktop-portal-wlr': 'xdg-desktop-portal-wlr',
+  '/usr/libexec/xdg-desktop-portal-gtk': 'xdg-desktop-portal-gtk',
+  pipewire: 'pipewire',
+  wireplumber: 'wireplumber',
+  'gst-launch-1.0': 'gstreamer1.0-tools',
+  'gst-inspect-1.0 pipewiresrc': 'gstreamer1.0-pipewire',
+  'gst-inspect-1.0 pngenc': 'gstreamer1.0-plugins-good',
+  'gst-inspect-1.0 videoconvert': 'gstreamer1.0-plugins-base',
   // The Python MyRecall client's requests, sent by a real Python script.
   "python3 -c 'import requests'": 'python3-requests',
 };

@@ -103,11 +103,25 @@ async function displayChecks(env: NodeJS.ProcessEnv, add: Add): Promise<void> {
     add('idle', 'warn', 'not checked: no usable display');
     return;
   }
+  if (display.kind === 'wlroots') {
+    add('display', 'ok', `wlroots backend: frames through grim (${display.reason})`);
+    const { logindIdleCheck, wlrootsWindowCheck } = await import('./doctor-wayland.js');
+    await wlrootsWindowCheck(env, add);
+    await logindIdleCheck(env, add);
+    return;
+  }
+  if (display.kind === 'portal') {
+    add('display', 'ok', `portal backend: frames through xdg-desktop-portal's ScreenCast (asked once, then restored) or Screenshot portal (${display.reason})`);
+    const { logindIdleCheck, portalWindowCheck } = await import('./doctor-wayland.js');
+    await portalWindowCheck(env, add);
+    await logindIdleCheck(env, add);
+    return;
+  }
   if (display.kind !== 'x11') {
     add('display', 'ok', `${display.kind} screen capture`);
     return;
   }
-  add('display', 'ok', `X11 display ${env.DISPLAY} reachable`);
+  add('display', 'ok', `X11 display ${env.DISPLAY} reachable (x11 backend: ${display.reason})`);
 
   const { X11Connection } = await import('../client/capture/x11-connection.js');
   const { X11WindowInfo } = await import('../client/capture/window-info.js');

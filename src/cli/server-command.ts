@@ -53,7 +53,7 @@ export async function startCommand(args: string[] = []): Promise<number> {
   const log = createLogger('server');
   const server = await startServer(config, log);
   const { startClient } = await import('../client/cli.js');
-  const client = await startClient(createLogger('client'), `${server.url}/api`).catch((error: unknown) => {
+  const client = await startClient(createLogger('client'), `${server.url}/api`, display).catch((error: unknown) => {
     createLogger('start')(`running the server without the capture client: ${(error as Error).message}`);
     return undefined;
   });

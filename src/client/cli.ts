@@ -3,7 +3,7 @@ import { createLogger, type Logger } from '../log.js';
 import { CaptureClient, realDeps } from './client.js';
 import { loadClientConfig } from './config.js';
 import { ClientAlreadyRunningError, controlSocketPath, readPausedFlag, sendControl, writePausedFlag, type ControlCommand } from './control.js';
-import { checkDisplay } from './display.js';
+import { checkDisplay, type DisplayCheck } from './display.js';
 
 /** A stopped client must be gone within this long: everything unsent is already safe in the buffer. */
 const STOP_DEADLINE_MS = 5000;
@@ -12,9 +12,10 @@ const STOP_DEADLINE_MS = 5000;
  * For `openrecall start`: the client inside the server's process, uploading to that server. Undefined (and
  * logged) when another client already runs for this data dir; the server then runs alone.
  */
-export async function startClient(log: Logger, apiUrl: string): Promise<{ stop(): Promise<void> } | undefined> {
+export async function startClient(log: Logger, apiUrl: string, display: Extract<DisplayCheck, { ok: true }>): Promise<{ stop(): Promise<void> } | undefined> {
   const config = { ...loadClientConfig(), apiUrl };
-  const client = new CaptureClient(config, realDeps(process.env, log), log);
+  log(`capture backend: ${display.kind} (${display.reason})`);
+  const client = new CaptureClient(config, await realDeps(process.env, log, display.kind, config), log);
   try {
     await client.start();
   } catch (error) {
@@ -28,9 +29,10 @@ export async function startClient(log: Logger, apiUrl: string): Promise<{ stop()
 }
 
 /** Starts the client and resolves with the exit code once SIGINT/SIGTERM has stopped it. */
-export async function runClient(log: Logger = createLogger('client')): Promise<number> {
+export async function runClient(display: Extract<DisplayCheck, { ok: true }>, log: Logger = createLogger('client')): Promise<number> {
   const config = loadClientConfig();
-  const client = new CaptureClient(config, realDeps(process.env, log), log);
+  log(`capture backend: ${display.kind} (${display.reason})`);
+  const client = new CaptureClient(config, await realDeps(process.env, log, display.kind, config), log);
   try {
     await client.start();
   } catch (error) {
@@ -130,7 +132,7 @@ export async function clientCommand(args: string[]): Promise<number> {
     console.error(`openrecall client: cannot capture the screen: ${display.reason}`);
     return 1;
   }
-  return runClient();
+  return runClient(display);
 }
 
 export const pauseCommand = (args: string[]) => control('pause', args.includes('--json'));

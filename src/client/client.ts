@@ -8,6 +8,7 @@ import { NodeScreenshotsSource, primaryMonitor, type MonitorInfo, type RawFrame,
 import { createWindowInfo, type ActiveWindow, type WindowInfoSource } from './capture/window-info.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ClientConfig } from './config.js';
+import type { DisplayKind } from './display.js';
 import { ControlServer, controlSocketPath, readPausedFlag, writePausedFlag, type ControlCommand } from './control.js';
 import { Heartbeat } from './heartbeat.js';
 import { exclusionFor } from './privacy.js';
@@ -22,7 +23,19 @@ export interface ClientDeps {
   clock: Clock;
 }
 
-export function realDeps(env: Record<string, string | undefined>, log: Logger): ClientDeps {
+/** The real screen, window and idle sources for this session's backend (see display.ts). */
+export async function realDeps(env: Record<string, string | undefined>, log: Logger, kind: DisplayKind, config: ClientConfig): Promise<ClientDeps> {
+  if (kind === 'wlroots') {
+    const { compositorIpc, GrimScreenSource, WlrootsWindowInfo } = await import('./capture/wlroots.js');
+    const { LogindIdle } = await import('./capture/logind-idle.js');
+    const ipc = compositorIpc(env);
+    return { screen: new GrimScreenSource(env, ipc), windows: new WlrootsWindowInfo(ipc, log), idle: new LogindIdle(env), clock: systemClock };
+  }
+  if (kind === 'portal') {
+    const { PortalScreenSource, portalWindowInfo } = await import('./capture/portal.js');
+    const { LogindIdle } = await import('./capture/logind-idle.js');
+    return { screen: new PortalScreenSource(env, config, log), windows: portalWindowInfo(env, log), idle: new LogindIdle(env), clock: systemClock };
+  }
   return { screen: new NodeScreenshotsSource(), windows: createWindowInfo(env, log), idle: createIdleSource(env), clock: systemClock };
 }
 
@@ -137,6 +150,7 @@ export class CaptureClient {
     await this.control.close();
     this.deps.windows.close();
     this.deps.idle.close();
+    this.deps.screen.close?.();
     this.setState('stopped');
     const { items } = this.buffer.stats();
     this.log(`stopped; ${items} frame(s) left in the buffer${items ? ' for the next start' : ''}`);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { apiToken, apiUrl, dataPaths, expandHome, readBoolean, readChoice, readNumber, readString, type Env } from '../config.js';
+import { backendSetting, type BackendSetting } from './capture/backend.js';
 import { buildRules, parseList, type PrivacyRules } from './privacy.js';
 
 export type BufferImageFormat = 'webp' | 'png';
@@ -28,6 +29,8 @@ export interface ClientConfig {
   backoffMaxMs: number;
   /** Seconds between heartbeats (OPENRECALL_HEARTBEAT_SECONDS): the client's report to the server and its pause/resume poll. */
   heartbeatMs: number;
+  /** OPENRECALL_CAPTURE_BACKEND: auto (from the session) or x11, wlroots, portal (Linux only). */
+  captureBackend: BackendSetting;
   /** Tests only (OPENRECALL_TEST_BUFFER_WRITE_DELAY_MS): a pause in the middle of each buffer write. */
   testWriteDelayMs: number;
 }
@@ -60,6 +63,7 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
     backoffInitialMs,
     backoffMaxMs: Math.max(backoffInitialMs, seconds('OPENRECALL_UPLOAD_BACKOFF_MAX_SECONDS', 60, 0.01, 3600)),
     heartbeatMs: seconds('OPENRECALL_HEARTBEAT_SECONDS', 5, 0.1, 3600),
+    captureBackend: backendSetting(env),
     testWriteDelayMs: readNumber(env, 'OPENRECALL_TEST_BUFFER_WRITE_DELAY_MS', 0, { min: 0, max: 60_000 }),
   };
 }

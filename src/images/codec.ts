@@ -90,3 +90,9 @@ export function encodeServed(image: RawImage): Promise<Buffer> {
     .png({ compressionLevel: 1, adaptiveFiltering: false })
     .toBuffer();
 }
+
+/** Any image as 8-bit RGBA pixels (a capture that arrived encoded, e.g. from GStreamer). */
+export async function decodeRgba(input: Buffer): Promise<RgbaPixels> {
+  const { data, info } = await sharp(input).ensureAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}

@@ -29,8 +29,15 @@ const headless = (extra: Record<string, string> = {}) => ({
 test('`openrecall client` exits with a clear message when there is no display, on Wayland, or when the display is unreachable', async () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [headless(), /openrecall client: cannot capture the screen: no display: DISPLAY is not set/],
-    [headless({ WAYLAND_DISPLAY: 'wayland-0', DISPLAY: ':0' }), /this is a Wayland session: screen capture needs X11/],
-    [headless({ XDG_SESSION_TYPE: 'wayland' }), /Wayland session/],
+    [
+      headless({ WAYLAND_DISPLAY: 'wayland-0', DISPLAY: ':0', XDG_CURRENT_DESKTOP: 'sway', XDG_RUNTIME_DIR: tempDir() }),
+      /Wayland session of a wlroots compositor \(XDG_CURRENT_DESKTOP=sway\), but no Wayland socket at .*wayland-0/,
+    ],
+    [
+      headless({ XDG_SESSION_TYPE: 'wayland', XDG_CURRENT_DESKTOP: 'GNOME' }),
+      /Wayland session \(XDG_CURRENT_DESKTOP=GNOME\): screen capture through xdg-desktop-portal/,
+    ],
+    [headless({ DISPLAY: ':0', OPENRECALL_CAPTURE_BACKEND: 'mir' }), /OPENRECALL_CAPTURE_BACKEND="mir" is not valid: use one of auto, x11, wlroots, portal/],
     [headless({ DISPLAY: ':4242' }), /cannot use display :4242: cannot connect to X display :4242/],
   ];
   await Promise.all(

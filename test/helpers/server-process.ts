@@ -14,8 +14,9 @@ export interface CliProcess {
 }
 
 /** Runs the real `openrecall` command (built bin) as a child process with the given environment. */
-export function runCli(args: string[], env: Record<string, string>): CliProcess {
+export function runCli(args: string[], env: Record<string, string>, user?: { uid: number; gid: number }): CliProcess {
   const child = spawn(process.execPath, [cliPath, ...args], {
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
     // The built-in embedding model (the default) costs every server ~150 MB and a few seconds: tests that search by
     // meaning ask for it (OPENRECALL_EMBEDDING_PROVIDER: '' is the true default).
     env: { ...process.env, OPENRECALL_DEBUG: 'false', OPENRECALL_EMBEDDING_PROVIDER: 'none', ...env },

@@ -24,6 +24,8 @@ export interface ScreenSource {
   monitors(): Promise<MonitorInfo[]>;
   /** Throws when the monitor is gone (unplugged since it was listed). */
   capture(monitor: MonitorInfo): Promise<RawFrame>;
+  /** Ends what the source keeps running (a portal session, a GStreamer child). */
+  close?(): void;
 }
 
 /** The primary monitor; when the platform names none (e.g. Xvfb), the one at the origin, else the first. */

@@ -3,7 +3,11 @@ import path from 'node:path';
 import { controlSocketPath, sendControl } from '../../../src/client/control.js';
 import { getJson, waitUntil } from '../../helpers/api.js';
 import { runCli, type CliProcess } from '../../helpers/server-process.js';
-import type { XSession } from './x-session.js';
+
+/** An X or Wayland session: its variables are what the client needs to reach it. */
+export interface DisplaySession {
+  env: Record<string, string>;
+}
 
 export interface Entry {
   id: number;
@@ -12,16 +16,18 @@ export interface Entry {
   capture_id: string;
   monitor: number | null;
   timestamp: number;
+  /** OCR text, once processed (null before, or without OCR). */
+  text: string | null;
 }
 
 /** Environment for a client on the test display: fast ticks, no idle check, short backoff, no session leaks. */
-export function clientEnv(session: XSession, dataDir: string, api: string, extra: Record<string, string> = {}): Record<string, string> {
+export function clientEnv(session: DisplaySession, dataDir: string, api: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    ...session.env,
     XAUTHORITY: '/dev/null',
     WAYLAND_DISPLAY: '',
     XDG_SESSION_TYPE: '',
     XDG_SESSION_ID: '',
+    ...session.env,
     OPENRECALL_DATA_DIR: dataDir,
     OPENRECALL_API_URL: api,
     OPENRECALL_CAPTURE_INTERVAL: '0.3',
@@ -41,8 +47,14 @@ export interface ClientProcess extends CliProcess {
 }
 
 /** Runs the built `openrecall client` and waits until it captures. */
-export async function startClientProcess(session: XSession, dataDir: string, api: string, extra: Record<string, string> = {}): Promise<ClientProcess> {
-  const cli = runCli(['client'], clientEnv(session, dataDir, api, extra));
+export async function startClientProcess(
+  session: DisplaySession,
+  dataDir: string,
+  api: string,
+  extra: Record<string, string> = {},
+  user?: { uid: number; gid: number },
+): Promise<ClientProcess> {
+  const cli = runCli(['client'], clientEnv(session, dataDir, api, extra), user);
   await cli.waitFor(/\[client\] capturing the (primary monitor|all monitors)/, 30_000);
   return {
     ...cli,

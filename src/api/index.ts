@@ -16,3 +16,4 @@ export * from './activity.js';
 export * from './time.js';
 export * from './entry-resource.js';
 export * from './worker-files.js';
+export * from './ask.js';

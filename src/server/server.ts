@@ -10,6 +10,7 @@ import { ProcessorQueryEmbedder } from '../search/processor-query-embedder.js';
 import { checkOcrLanguages } from '../pipeline/ocr/languages.js';
 import { ProcessorSupervisor } from '../processor/processor-supervisor.js';
 import { SearchService } from '../search/search-service.js';
+import { vectorFloor } from '../search/vector-floor.js';
 import { VectorIndex } from '../search/vector-index.js';
 import { FramesService } from '../services/frames-service.js';
 import { IngestService } from '../services/ingest-service.js';
@@ -33,6 +34,9 @@ import { configRoutes } from './routes/config.js';
 import { heartbeatRoutes } from './routes/heartbeat.js';
 import { activityRoutes } from './routes/activity.js';
 import { mcpRoutes } from './routes/mcp.js';
+import { askRoutes } from './routes/ask.js';
+import { AskService } from '../services/ask-service.js';
+import { ChatClient } from '../ai/chat-client.js';
 import { ActivityService } from '../services/activity-service.js';
 import { ClientsService } from '../services/clients-service.js';
 import { effectiveServerSettings } from '../services/server-settings.js';
@@ -103,7 +107,16 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     if (inProcessor && running.semantic?.enabled && running.semantic.model) embedder = new ProcessorQueryEmbedder(running.semantic.model, running);
     const semantic = semanticStatus();
     if (!semantic.enabled && semantic.provider !== 'none') log(`semantic search off: ${semantic.reason}; keyword search works`);
-    const search = new SearchService(store.search, embedder ? { provider: embedder, index: new VectorIndex(embedder.model, embeddings) } : undefined);
+    const search = new SearchService(
+      store.search,
+      embedder
+        ? { provider: embedder, index: new VectorIndex(embedder.model, embeddings), floor: vectorFloor(embedder.model, config.ai.vectorFloor) }
+        : undefined,
+    );
+
+    const ask = new AskService(search, store.search, config.ai.chat.url ? new ChatClient(config.ai.chat) : undefined, {
+      contextTokens: config.ai.chat.contextTokens,
+    });
 
     const onQueued = () => running.notify();
     const retention = new RetentionService(store.storage, images, {
@@ -169,7 +182,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
           configRoutes(clients, () => effectiveServerSettings(config)),
           heartbeatRoutes(clients),
           activityRoutes(activity),
-          mcpRoutes({ search, frames, activity, queue }),
+          mcpRoutes({ search, frames, activity, queue, ask }),
+          askRoutes(ask),
           compactionRoutes(() => {
             running.compactNow();
             return compaction.status();

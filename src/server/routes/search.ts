@@ -30,6 +30,7 @@ export async function searchRoutes(app: FastifyInstance, options: { search: Sear
         app: q.app || undefined,
         window: q.window || undefined,
         status: q.status,
+        group: q.group,
       });
     },
   );

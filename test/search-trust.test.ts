@@ -20,7 +20,8 @@ for (const kind of STORE_KINDS) {
     let fake: FakeOpenAi;
     const ids: Record<string, number> = {};
     let provider: OpenAiEmbeddings;
-    const service = (floor?: VectorFloor) => new SearchService(opened.store.search, { provider, index: new VectorIndex(MODEL, opened.store.embeddings), ...(floor ? { floor } : {}) });
+    const service = (floor?: VectorFloor) =>
+      new SearchService(opened.store.search, { provider, index: new VectorIndex(MODEL, opened.store.embeddings), ...(floor ? { floor } : {}) });
     const FLOOR: VectorFloor = { withoutMatches: 0.3, withMatches: 0.5 };
 
     before(async () => {
@@ -53,7 +54,10 @@ for (const kind of STORE_KINDS) {
     it('excluded words remove frames in every mode, and the query vector is made of the included words only', async () => {
       for (const mode of ['keyword', 'semantic', 'hybrid'] as const) {
         const all = await service().search({ q: 'weekend', mode, limit: 20, offset: 0 });
-        assert.ok(all.results.some((r) => r.id === ids.marmalade), `${mode}: the marmalade frame matches "weekend"`);
+        assert.ok(
+          all.results.some((r) => r.id === ids.marmalade),
+          `${mode}: the marmalade frame matches "weekend"`,
+        );
         for (const q of ['weekend -marmalade', 'weekend -"marmalade and toast"']) {
           const answer = await service().search({ q, mode, limit: 20, offset: 0 });
           const found = [...answer.results, ...(answer.related ?? [])].map((r) => r.id);

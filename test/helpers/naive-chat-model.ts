@@ -9,7 +9,7 @@ export const NEVER_GIVEN_FRAME = 999_999;
 export function naiveAnswer(body: { messages?: Array<{ role: string; content: string }> }): string {
   const prompt = (body.messages ?? []).map((m) => m.content).join('\n\n');
   const blocks: Array<{ label?: number; text: string }> = [];
-  const outside = prompt.replace(/<<<(\S+)\n([\s\S]*?)\n\1>>>/g, (whole, _marker: string, text: string, at: number) => {
+  const outside = prompt.replace(/<<<(\S+)\n([\s\S]*?)\n\1>>>/g, (_whole, _marker: string, text: string, at: number) => {
     const label = [...prompt.slice(0, at).matchAll(/\[frame:(\d+)\]/g)].pop()?.[1];
     blocks.push({ label: label ? Number(label) : undefined, text });
     return '';

@@ -45,27 +45,26 @@ export function jaccard(a: Set<string>, b: Set<string>): number {
  * candidate's row (candidates without one are left out).
  */
 export function foldMoments<T extends { id: number }>(candidates: T[], frame: (id: number) => MomentFrame | undefined): Array<Moment<T>> {
-  const moments: Array<Moment<T> & { key: string; words: Set<string> }> = [];
-  const open = new Map<string, Array<(typeof moments)[number]>>();
+  type Open = Moment<T> & { text: string | null; words?: Set<string> };
+  const moments: Open[] = [];
+  const byWindow = new Map<string, Open[]>();
   for (const candidate of candidates) {
     const row = frame(candidate.id);
     if (!row) continue;
-    const key = JSON.stringify([row.app ?? '', row.title ?? '']);
-    const words = wordSet(row.text);
-    const same = open
-      .get(key)
-      ?.find(
-        (m) => row.timestamp >= m.first - MOMENT_GAP_SECONDS && row.timestamp <= m.last + MOMENT_GAP_SECONDS && jaccard(m.words, words) >= MOMENT_SIMILARITY,
-      );
+    const key = `${row.app ?? ''}\u0000${row.title ?? ''}`;
+    const near = (byWindow.get(key) ?? []).filter((m) => row.timestamp >= m.first - MOMENT_GAP_SECONDS && row.timestamp <= m.last + MOMENT_GAP_SECONDS);
+    // Words are split only when another frame of the window is near in time: most results have none.
+    let words: Set<string> | undefined;
+    const same = near.find((m) => jaccard((m.words ??= wordSet(m.text)), (words ??= wordSet(row.text))) >= MOMENT_SIMILARITY);
     if (same) {
       same.first = Math.min(same.first, row.timestamp);
       same.last = Math.max(same.last, row.timestamp);
       same.frames++;
       continue;
     }
-    const moment = { best: candidate, first: row.timestamp, last: row.timestamp, frames: 1, key, words };
+    const moment: Open = { best: candidate, first: row.timestamp, last: row.timestamp, frames: 1, text: row.text, ...(words ? { words } : {}) };
     moments.push(moment);
-    open.set(key, [...(open.get(key) ?? []), moment]);
+    byWindow.set(key, [...(byWindow.get(key) ?? []), moment]);
   }
   return moments.map(({ best, first, last, frames }) => ({ best, first, last, frames }));
 }

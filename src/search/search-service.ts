@@ -62,6 +62,8 @@ export interface VectorSearch {
 
 interface Ranked {
   ordered: Candidate[];
+  /** Rows already read for the vector candidates. */
+  rows?: Map<number, HitRow>;
   total: number;
   related: Candidate[];
   keyword: boolean;
@@ -121,10 +123,14 @@ export class SearchService {
     const group = request.group ?? true;
     const wanted = (request.offset + request.limit) * (group ? GROUP_OVERFETCH : 1);
     const ranked = await this.ranked(mode, parsed, filters, sort, wanted);
-    const rows = await this.repo.rows(ranked.ordered.map((c) => c.id));
+    // Only as many frames as a page of moments needs: rows (with their text) cost time.
+    const needed = ranked.ordered.slice(0, wanted);
+    const rows = ranked.rows ?? new Map<number, HitRow>();
+    const missing = needed.filter((c) => !rows.has(c.id)).map((c) => c.id);
+    if (missing.length) for (const [id, row] of await this.repo.rows(missing)) rows.set(id, row);
     const moments = group
-      ? foldMoments(ranked.ordered, (id) => rows.get(id))
-      : ranked.ordered.filter((c) => rows.has(c.id)).map((c) => ({ best: c, first: 0, last: 0, frames: 1 }));
+      ? foldMoments(needed, (id) => rows.get(id))
+      : needed.filter((c) => rows.has(c.id)).map((c) => ({ best: c, first: 0, last: 0, frames: 1 }));
     const page = moments.slice(request.offset, request.offset + request.limit);
     const results = await this.hits(
       page.map((m) => m.best),
@@ -162,14 +168,14 @@ export class SearchService {
       const keyword = await this.repo.keyword(parsed, filters, sort, depth);
       return { ordered: keyword.candidates, total: keyword.total, related: [], keyword: true, mode: 'keyword', warning: `${reason}; showing keyword results` };
     }
-    const vector = await this.vectorCandidates(queryVector, filters, parsed, Math.max(FUSION_DEPTH, depth));
+    const { candidates: vector, rows } = await this.vectorCandidates(queryVector, filters, parsed, Math.max(FUSION_DEPTH, depth));
     const floors = this.vectors!.floor ?? { withoutMatches: -1, withMatches: -1 };
 
     if (mode === 'semantic') {
       const floor = floors.withoutMatches;
       const strong = vector.filter((c) => c.score >= floor);
       const ordered = sort === 'time' ? [...strong].sort(byTime) : strong;
-      return { ordered, total: strong.length, related: vector.filter((c) => c.score < floor), keyword: false };
+      return { ordered, rows, total: strong.length, related: vector.filter((c) => c.score < floor), keyword: false };
     }
 
     const keyword = await this.repo.keyword(parsed, filters, 'relevance', Math.max(FUSION_DEPTH, depth));
@@ -184,26 +190,33 @@ export class SearchService {
     const vectorOnly = fused.filter((c) => c.source === 'vector').length;
     return {
       ordered,
+      rows,
       total: Math.min(COUNT_CAP, keyword.total + vectorOnly),
       related: vector.filter((c) => !matched.has(c.id) && c.score < floor),
       keyword: true,
     };
   }
 
-  private async vectorCandidates(query: Float32Array, filters: SearchFilters, parsed: ParsedQuery, depth: number): Promise<Candidate[]> {
+  private async vectorCandidates(
+    query: Float32Array,
+    filters: SearchFilters,
+    parsed: ParsedQuery,
+    depth: number,
+  ): Promise<{ candidates: Candidate[]; rows: Map<number, HitRow> }> {
     const restricted = hasFilters(filters) ? await this.repo.filteredIds(filters, RESTRICTED_VECTOR_SEARCH) : undefined;
     // Unrestricted searches look a little deeper, then drop frames the filters (or status) exclude.
     const hits = await this.vectors!.index.search(query, restricted ? depth : Math.ceil(depth * 1.5), restricted);
     const ids = hits.map((h) => h.id);
     const [rows, excluded] = await Promise.all([this.repo.rows(ids), this.repo.matchingAny(ids, parsed.exclude)]);
     const status = filters.status ?? 'COMPLETED';
-    return hits
+    const candidates = hits
       .filter((h) => {
         const row = rows.get(h.id);
         return row && row.status === status && passes(row, filters) && !excluded.has(h.id);
       })
       .slice(0, depth)
       .map((h) => ({ id: h.id, score: h.similarity, timestamp: rows.get(h.id)!.timestamp, source: 'vector' as const }));
+    return { candidates, rows };
   }
 
   /** `keyword`: the candidates come from a keyword search, so the matched indexes have snippets of them. */

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { loadAiConfig } from '../src/ai/config.js';
 import { FakeOpenAi } from './helpers/fake-openai.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
@@ -174,5 +176,30 @@ describe('Ask: a question answered by a chat model from cited frames', () => {
       fake.chat = 'ok';
     }
     assert.equal((await ask(server, { question: 'dentist' })).status, 200);
+  });
+
+  it('the MCP tool ask has the same contract, with links to the frames; without a model it says how to configure one', async () => {
+    const call = async (target: Server, args: Record<string, unknown>) => {
+      const client = new Client({ name: 'test', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${target.url}/mcp`)));
+      try {
+        return (await client.callTool({ name: 'ask', arguments: args })) as { content: Array<{ text: string }>; isError?: boolean };
+      } finally {
+        await client.close();
+      }
+    };
+    const result = await call(server, { question: 'When is the dentist appointment?', since: '1 hour ago' });
+    assert.ok(!result.isError, result.content[0]!.text);
+    const answer = JSON.parse(result.content[0]!.text);
+    assert.match(answer.answer, /Moreau/);
+    assert.deepEqual(
+      answer.citations.map((c: { id: number }) => c.id),
+      [ids.dentist],
+    );
+    assert.equal(answer.citations[0].link, `${server.url}/entry/${ids.dentist}`);
+    assert.equal(answer.frames_considered, 1, 'since "1 hour ago" leaves the older frame out');
+    const none = await call(bare, { question: 'dentist' });
+    assert.equal(none.isError, true);
+    assert.match(none.content[0]!.text, /OPENRECALL_CHAT_URL/);
   });
 });

@@ -1,3 +1,5 @@
+import { askRoutes } from '../../src/server/routes/ask.js';
+import { AskService } from '../../src/services/ask-service.js';
 import type { InjectOptions } from 'fastify';
 import { loadServerConfig, type ServerConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
@@ -52,6 +54,7 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
     maxStorageBytes: config.maxStorageBytes,
     log: silentLogger,
   });
+  const search = new SearchService(store.search);
   const app = await buildApp(
     {
       ingest: new IngestService(repo, images, {
@@ -69,7 +72,7 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
         onRequeued: () => {},
       }),
       frames: new FramesService(repo, images),
-      search: new SearchService(store.search),
+      search,
       auth: new AuthService(config.apiToken),
       uploadGate,
     },
@@ -78,7 +81,7 @@ export async function startInjectServer(overrides: Partial<ServerConfig> = {}): 
       debug: config.debug,
       maxUploadBytes: config.maxUploadBytes,
       showAiDescription: true,
-      plugins: [timelineRoutes(store.timeline), storageRoutes(retention)],
+      plugins: [timelineRoutes(store.timeline), storageRoutes(retention), askRoutes(new AskService(search, store.search, undefined, { contextTokens: 3000 }))],
     },
   );
   await app.ready();

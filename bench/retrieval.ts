@@ -2,7 +2,9 @@
 // uploaded to the real `openrecall server` at its defaults (tesseract.js OCR, built-in embedding model) and OCR'd
 // there; then three kinds of queries per screen (exact words, paraphrases that share no word with the screen,
 // half-remembered queries), each run in keyword, semantic and hybrid mode over HTTP. Reports recall@1, recall@5
-// and MRR (over the top 10) per kind and mode.
+// and MRR (over the top 10) per kind and mode, and what a user can trust in the default (hybrid) mode: precision@5
+// of exact-word queries, results for a word found on one screen, and the similarity figures the vector floor
+// (OPENRECALL_VECTOR_FLOOR) is calibrated on.
 //   node --import tsx bench/retrieval.ts [--screens 40]
 // OPENRECALL_EMBEDDING_PROVIDER and other OPENRECALL_* settings in the environment are passed to the server.
 import { parseArgs } from 'node:util';
@@ -81,6 +83,8 @@ try {
     }
   }
 
+  const trust = semanticOn ? await trustFigures(server.api, screens, ids) : undefined;
+
   const metrics = (list: Array<number | null>) => ({
     recall_at_1: round(list.filter((r) => r === 1).length / list.length, 3),
     recall_at_5: round(list.filter((r) => r !== null && r <= 5).length / list.length, 3),
@@ -109,6 +113,7 @@ try {
         paraphrases_sharing_a_word_with_their_screen: overlaps,
         results: table,
         hybrid_misses_at_5: misses,
+        trust,
       },
       null,
       2,
@@ -119,6 +124,86 @@ try {
     for (const [mode, m] of Object.entries(table[kind]!))
       console.log(`| ${kind} (${screens.length}) | ${mode} | ${m.recall_at_1} | ${m.recall_at_5} | ${m.mrr} |`);
   }
+  if (trust) {
+    console.log('\n| hybrid | figure | goal |\n|---|---|---|');
+    console.log(`| precision@5, exact-word queries | ${trust.exact_precision_at_5} | >= 0.9 |`);
+    console.log(`| recall@5, paraphrases (results only) | ${trust.paraphrase_recall_at_5} | >= 0.9 |`);
+    console.log(`| recall@5, paraphrases (results, then related) | ${trust.paraphrase_recall_at_5_with_related} | |`);
+    console.log(`| mean results, a word on one screen (${trust.one_screen_words.length} words) | ${trust.one_screen_word_mean_results} | <= 1.5 |`);
+    console.log('\nWhat a floor would give (from semantic similarities; run with OPENRECALL_VECTOR_FLOOR=-1 so that every similarity is seen):');
+    console.log('| floor | paraphrase recall@5 | exact precision@5 | mean results, one-screen word |\n|---|---|---|---|');
+    for (const row of trust.floor_table)
+      console.log(`| ${row.floor} | ${row.paraphrase_recall_at_5} | ${row.exact_precision_at_5} | ${row.one_screen_word_mean_results} |`);
+  }
 } finally {
   await server.stop();
+}
+
+interface Hit {
+  id: number;
+  score: number;
+}
+
+async function searchIds(api: string, q: string, mode: string, limit: number): Promise<{ results: Hit[]; related: Hit[] }> {
+  const { status: code, body } = await getJson(`${api}/search?q=${encodeURIComponent(q)}&mode=${mode}&limit=${limit}`);
+  if (code !== 200) throw new Error(`search "${q}" (${mode}) answered ${code}: ${JSON.stringify(body)}`);
+  return { results: body.results, related: body.related ?? [] };
+}
+
+/** Figures of issue 21: are hybrid results real matches, and where would a similarity floor put the line? */
+async function trustFigures(api: string, list: RetrievalScreen[], ids: Map<string, number>) {
+  const mean = (xs: number[]) => (xs.length ? round(xs.reduce((a, b) => a + b, 0) / xs.length, 3) : 0);
+  // Exact-word queries: a result is right when it is the screen, or a frame keyword search also finds.
+  const precisions: number[] = [];
+  const exactOthers: Array<{ matches: number; others: number[] }> = [];
+  for (const screen of list) {
+    const keyword = new Set((await searchIds(api, screen.exact, 'keyword', 100)).results.map((r) => r.id));
+    const top = (await searchIds(api, screen.exact, 'hybrid', 5)).results;
+    precisions.push(top.length ? top.filter((r) => r.id === ids.get(screen.key) || keyword.has(r.id)).length / top.length : 0);
+    const semantic = await searchIds(api, screen.exact, 'semantic', 20);
+    const others = [...semantic.results, ...semantic.related].filter((r) => r.id !== ids.get(screen.key) && !keyword.has(r.id)).map((r) => r.score);
+    exactOthers.push({ matches: Math.max(1, keyword.size), others });
+  }
+  // Paraphrases: hybrid results alone, and results followed by the related frames the UI shows under them.
+  const paraphrase = { results: 0, shown: 0 };
+  const paraphraseSimilarity: number[] = [];
+  for (const screen of list) {
+    const target = ids.get(screen.key);
+    const hybrid = await searchIds(api, screen.paraphrase, 'hybrid', 5);
+    if (hybrid.results.slice(0, 5).some((r) => r.id === target)) paraphrase.results++;
+    if ([...hybrid.results, ...hybrid.related].slice(0, 5).some((r) => r.id === target)) paraphrase.shown++;
+    const found = await searchIds(api, screen.paraphrase, 'semantic', 5);
+    const semantic = [...found.results, ...found.related];
+    const at = semantic.findIndex((r) => r.id === target);
+    paraphraseSimilarity.push(at === -1 ? -1 : semantic[at]!.score);
+  }
+  // A word found on one screen only (by keyword search): how many results does hybrid give for it?
+  const words: Array<{ word: string; results: number; others: number[] }> = [];
+  for (const screen of list) {
+    for (const word of screen.exact.split(/\s+/).filter((w) => w.length >= 4)) {
+      const keyword = (await searchIds(api, word, 'keyword', 2)).results;
+      if (keyword.length !== 1 || keyword[0]!.id !== ids.get(screen.key)) continue;
+      const hybrid = (await searchIds(api, word, 'hybrid', 20)).results;
+      const found = await searchIds(api, word, 'semantic', 20);
+      const semantic = [...found.results, ...found.related];
+      words.push({ word, results: hybrid.length, others: semantic.filter((r) => r.id !== ids.get(screen.key)).map((r) => r.score) });
+      break;
+    }
+  }
+  const floors = Array.from({ length: 15 }, (_, i) => round(i * 0.05, 2));
+  return {
+    exact_precision_at_5: mean(precisions),
+    paraphrase_recall_at_5: round(paraphrase.results / list.length, 3),
+    paraphrase_recall_at_5_with_related: round(paraphrase.shown / list.length, 3),
+    one_screen_words: words.map((w) => `${w.word}: ${w.results}`),
+    one_screen_word_mean_results: mean(words.map((w) => w.results)),
+    paraphrase_target_similarity: paraphraseSimilarity.map((s) => round(s, 3)),
+    floor_table: floors.map((floor) => ({
+      floor,
+      paraphrase_recall_at_5: round(paraphraseSimilarity.filter((s) => s >= floor).length / list.length, 3),
+      // Keyword matches come first; vector-only frames above the floor fill the rest of the top 5.
+      exact_precision_at_5: mean(exactOthers.map((e) => Math.min(e.matches, 5) / Math.min(e.matches + e.others.filter((s) => s >= floor).length, 5))),
+      one_screen_word_mean_results: mean(words.map((w) => 1 + w.others.filter((s) => s >= floor).length)),
+    })),
+  };
 }

@@ -40,7 +40,7 @@ const json = (result: unknown) => JSON.parse((result as CallResult).content[0]!.
 /** What an assistant does with the tools, the same over both transports. */
 async function exerciseTools(client: Client, server: ServerProcess) {
   const { tools } = await client.listTools();
-  assert.deepEqual(tools.map((t) => t.name).sort(), ['activity', 'get_frame', 'queue_status', 'recent', 'search']);
+  assert.deepEqual(tools.map((t) => t.name).sort(), ['activity', 'ask', 'get_frame', 'queue_status', 'recent', 'search']);
   for (const tool of tools) {
     assert.ok(tool.description && tool.description.length > 30, `${tool.name} has a description`);
     assert.equal(tool.inputSchema.type, 'object');

@@ -25,9 +25,22 @@ export interface VlmConfig {
   maxImageWidth: number;
 }
 
+/** The chat model Ask uses (OpenAI-compatible chat completions); empty url = Ask answers 503. */
+export interface ChatConfig {
+  url: string;
+  model: string;
+  apiKey: string;
+  timeoutMs: number;
+  /** How many tokens of screen text Ask may put in front of the model. */
+  contextTokens: number;
+}
+
 export interface AiConfig {
   embedding: EmbeddingConfig;
   vlm: VlmConfig;
+  chat: ChatConfig;
+  /** OPENRECALL_VECTOR_FLOOR(_WITH_MATCHES): similarity a vector-only hit must reach; unset: the model's calibrated floors. */
+  vectorFloor: { withoutMatches?: number; withMatches?: number };
   /** The original's flag: whether the UI shows AI descriptions. */
   showAiDescription: boolean;
 }
@@ -62,7 +75,17 @@ export function loadAiConfig(env: Env = process.env): AiConfig {
     maxImageWidth: readNumber(env, 'OPENRECALL_VLM_MAX_WIDTH', 1280, { min: 64, max: 8192 }),
   };
   if (vlm.url && !vlm.model) throw new ConfigError('OPENRECALL_VLM_URL is set but OPENRECALL_VLM_MODEL is not: name the vision model to use');
-  return { embedding, vlm, showAiDescription: readBoolean(env, 'OPENRECALL_SHOW_AI_DESCRIPTION', true) };
+  const chat: ChatConfig = {
+    url: readString(env, 'OPENRECALL_CHAT_URL', ''),
+    model: readString(env, 'OPENRECALL_CHAT_MODEL', ''),
+    apiKey: readString(env, 'OPENRECALL_CHAT_API_KEY', ''),
+    timeoutMs: readNumber(env, 'OPENRECALL_CHAT_TIMEOUT', 120, { min: 1, max: 3600, integer: false }) * 1000,
+    contextTokens: readNumber(env, 'OPENRECALL_CHAT_CONTEXT_TOKENS', 3000, { min: 200, max: 200_000 }),
+  };
+  if (chat.url && !chat.model) throw new ConfigError('OPENRECALL_CHAT_URL is set but OPENRECALL_CHAT_MODEL is not: name the chat model to use');
+  const floor = (name: string) => (env[name]?.trim() ? readNumber(env, name, 0, { min: -1, max: 1, integer: false }) : undefined);
+  const vectorFloor = { withoutMatches: floor('OPENRECALL_VECTOR_FLOOR'), withMatches: floor('OPENRECALL_VECTOR_FLOOR_WITH_MATCHES') };
+  return { embedding, vlm, chat, vectorFloor, showAiDescription: readBoolean(env, 'OPENRECALL_SHOW_AI_DESCRIPTION', true) };
 }
 
 /** `…/v1` or a full endpoint URL → the endpoint. */

@@ -17,3 +17,4 @@ export * from './time.js';
 export * from './entry-resource.js';
 export * from './worker-files.js';
 export * from './v1.js';
+export * from './ask.js';

@@ -16,9 +16,22 @@ export const SearchQuery = Type.Object({
   sort: Type.Optional(Type.Union([Type.Literal('relevance'), Type.Literal('time')], { default: 'relevance' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 0 })),
+  group: Type.Optional(
+    Type.Boolean({ default: true, description: 'Fold consecutive frames of one window with nearly the same text into one result (a moment)' }),
+  ),
 });
 export type SearchQuery = Static<typeof SearchQuery>;
 export type SearchSort = NonNullable<SearchQuery['sort']>;
+
+export const Moment = Type.Object(
+  {
+    first: Type.Number({ description: "Capture time of the moment's first frame (Unix seconds)" }),
+    last: Type.Number({ description: 'Capture time of its last frame' }),
+    frames: Type.Integer({ minimum: 2, description: 'How many frames it folds' }),
+  },
+  { description: 'Present when this result stands for several near-identical consecutive frames; the hit is the best of them' },
+);
+export type Moment = Static<typeof Moment>;
 
 export const SearchHit = Type.Object({
   id: Type.Integer(),
@@ -30,6 +43,7 @@ export const SearchHit = Type.Object({
   score: Type.Number({ description: 'Higher is better; comparable within one response' }),
   thumbnail_url: Type.String(),
   image_url: Type.String(),
+  moment: Type.Optional(Moment),
 });
 export type SearchHit = Static<typeof SearchHit>;
 
@@ -40,6 +54,7 @@ export const SearchResponse = Type.Object({
   limit: Type.Integer(),
   offset: Type.Integer(),
   results: Type.Array(SearchHit),
+  related: Type.Optional(Type.Array(SearchHit, { description: 'Frames only the vectors found, below the similarity floor: shown apart, under the results' })),
   warning: Type.Optional(Type.String()),
 });
 export type SearchResponse = Static<typeof SearchResponse>;

@@ -5,6 +5,7 @@ import type { SearchService } from '../search/search-service.js';
 import type { ActivityService } from '../services/activity-service.js';
 import type { FramesService } from '../services/frames-service.js';
 import type { QueueService } from '../services/queue-service.js';
+import type { AskService } from '../services/ask-service.js';
 import { boldSnippet, clip, fitList, localTime } from './format.js';
 import { parseTimePhrase, TIME_HELP, TIME_HINT, timeRange } from './time-phrases.js';
 import { boundedJpeg } from '../images/codec.js';
@@ -14,6 +15,7 @@ export interface ToolContext {
   frames: FramesService;
   activity: ActivityService;
   queue: QueueService;
+  ask?: AskService;
   /** Where the web UI is, for links to frames ("http://127.0.0.1:8083"). */
   baseUrl: string;
 }
@@ -87,6 +89,20 @@ const RecentArgs = Type.Object(
 
 const NoArgs = Type.Object({}, { additionalProperties: false });
 
+const AskArgs = Type.Object(
+  {
+    question: Type.String({
+      minLength: 1,
+      maxLength: 2000,
+      description: 'A question about what was on screen; a time phrase in it ("yesterday afternoon") narrows the frames',
+    }),
+    since: Type.Optional(time('Earliest capture time')),
+    until: Type.Optional(time('Latest capture time')),
+    app: Type.Optional(Type.String({ maxLength: 512, description: 'Only this application (exact name, case-insensitive)' })),
+  },
+  { additionalProperties: false },
+);
+
 function when(value: string | undefined, field: 'start' | 'end'): number | undefined {
   if (value === undefined) return undefined;
   const span = parseTimePhrase(value);
@@ -118,6 +134,8 @@ const search: Tool<typeof SearchArgs> = {
       title: hit.title,
       snippet: boldSnippet(hit.snippet),
       link: link(context, hit.id),
+      // Near-identical frames in a row are one result: how many, and over what span.
+      ...(hit.moment ? { moment: { frames: hit.moment.frames, from: localTime(hit.moment.first), to: localTime(hit.moment.last) } } : {}),
     }));
     const result = { query: answer.query, mode: answer.mode, total_matches: answer.total, frames, ...(answer.warning ? { warning: answer.warning } : {}) };
     return text(fitList(result, 'frames', 'lower limit or narrow the query or time range'));
@@ -241,11 +259,33 @@ const queueStatus: Tool<typeof NoArgs> = {
   },
 };
 
+const ask: Tool<typeof AskArgs> = {
+  name: 'ask',
+  description:
+    "Answer a question about the user's screen history with the server's own chat model, from the frames that match it. Returns {answer, citations: [{id, timestamp, app, title, link}], frames_considered}; the answer cites frames as [frame:ID]. Fails when the server has no chat model configured (then use search and get_frame).",
+  schema: AskArgs,
+  async run(args, context) {
+    if (!context.ask) throw new ToolInputError('ask is not available on this server');
+    const question = {
+      question: args.question,
+      ...optional('since', when(args.since, 'start')),
+      ...optional('until', when(args.until, 'end')),
+      ...(args.app ? { app: args.app } : {}),
+    };
+    // No model configured, or the model failed: said to the assistant, which can fall back on search.
+    const answer = await context.ask.ask(question).catch((error: unknown) => {
+      throw error instanceof ApiError ? new ToolInputError(error.message) : error;
+    });
+    const citations = answer.citations.map((c) => ({ id: c.id, timestamp: localTime(c.timestamp), app: c.app, title: c.title, link: link(context, c.id) }));
+    return text(JSON.stringify({ answer: answer.answer, citations, frames_considered: answer.frames_considered }, null, 1));
+  },
+};
+
 function optional<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
 }
 
-export const TOOLS = [search, getFrame, activity, recent, queueStatus] as unknown as Tool<TSchema>[];
+export const TOOLS = [search, getFrame, activity, recent, queueStatus, ask] as unknown as Tool<TSchema>[];
 
 /** One sentence naming the first thing wrong with the arguments. */
 function argumentError(schema: TSchema, args: unknown): string | undefined {

@@ -13,7 +13,9 @@ import {
   type SearchRepository,
 } from '../store/ports.js';
 import { excerptHtml, markedSnippetToHtml, markTermsHtml } from './highlight.js';
+import { foldMoments } from './moments.js';
 import { parseQuery } from './query-parser.js';
+import type { VectorFloor } from './vector-floor.js';
 import type { VectorIndex } from './vector-index.js';
 
 export type { SearchHit, SearchMode, SearchResponse, SearchSort };
@@ -31,6 +33,8 @@ export interface SearchRequest {
   /** Substring of the browser URL the client reported. */
   url?: string;
   status?: FrameStatus;
+  /** Fold near-identical consecutive frames into moments (default true). */
+  group?: boolean;
 }
 
 /** Reciprocal-rank fusion constant (the usual 60). */
@@ -41,6 +45,10 @@ const VECTOR_WEIGHT = 0.8;
 const FUSION_DEPTH = 100;
 /** A vector search restricted to at most this many filtered frames scores exactly those. */
 const RESTRICTED_VECTOR_SEARCH = 20_000;
+/** Grouped, a page of N moments is folded from this many times N frames. */
+const GROUP_OVERFETCH = 3;
+/** Frames below the vector floor shown apart, under the real matches (first page only). */
+const RELATED_MAX = 5;
 
 type Source = KeywordSource | 'vector' | 'browse';
 interface Candidate extends RankedId {
@@ -50,6 +58,19 @@ interface Candidate extends RankedId {
 export interface VectorSearch {
   provider: EmbeddingProvider;
   index: VectorIndex;
+  /** Similarity a frame found only by the vectors must reach to be a result (vector-floor.ts); below: related. */
+  floor?: VectorFloor;
+}
+
+interface Ranked {
+  ordered: Candidate[];
+  /** Rows already read for the vector candidates. */
+  rows?: Map<number, HitRow>;
+  total: number;
+  related: Candidate[];
+  keyword: boolean;
+  mode?: SearchMode;
+  warning?: string;
 }
 
 /** Keyword (FTS5), semantic (vectors) and hybrid (reciprocal-rank fusion of both) search over frames. */
@@ -108,60 +129,110 @@ export class SearchService {
       };
     }
 
-    if (mode === 'keyword') {
-      const keyword = await this.repo.keyword(parsed, filters, sort, request.offset + request.limit);
-      const page = keyword.candidates.slice(request.offset, request.offset + request.limit);
-      return { ...base, total: keyword.total, results: await this.hits(page, parsed, true) };
-    }
-
-    let queryVector: Float32Array;
-    try {
-      [queryVector] = (await this.vectors!.provider.embed([request.q.slice(0, 2000)])) as [Float32Array];
-    } catch (error) {
-      const reason = `embedding provider failed: ${(error as Error).message}`;
-      if (mode === 'semantic') throw new ApiError(503, reason, 'PROVIDER_UNAVAILABLE');
-      const keyword = await this.repo.keyword(parsed, filters, sort, request.offset + request.limit);
-      const page = keyword.candidates.slice(request.offset, request.offset + request.limit);
-      return { ...base, mode: 'keyword', total: keyword.total, results: await this.hits(page, parsed, true), warning: `${reason}; showing keyword results` };
-    }
-    const vector = await this.vectorCandidates(queryVector, filters, Math.max(FUSION_DEPTH, request.offset + request.limit));
-
-    if (mode === 'semantic') {
-      const ordered = sort === 'time' ? [...vector].sort(byTime) : vector;
-      return { ...base, total: vector.length, results: await this.hits(ordered.slice(request.offset, request.offset + request.limit), parsed, false) };
-    }
-
-    const keyword = await this.repo.keyword(parsed, filters, 'relevance', Math.max(FUSION_DEPTH, request.offset + request.limit));
-    const fused = fuse(keyword.candidates, vector);
-    const ordered = sort === 'time' ? [...fused].sort(byTime) : fused;
-    const vectorOnly = fused.filter((c) => c.source === 'vector').length;
+    const group = request.group ?? true;
+    const wanted = (request.offset + request.limit) * (group ? GROUP_OVERFETCH : 1);
+    const ranked = await this.ranked(mode, parsed, filters, sort, wanted);
+    // Only as many frames as a page of moments needs: rows (with their text) cost time.
+    const needed = ranked.ordered.slice(0, wanted);
+    const rows = ranked.rows ?? new Map<number, HitRow>();
+    const missing = needed.filter((c) => !rows.has(c.id)).map((c) => c.id);
+    if (missing.length) for (const [id, row] of await this.repo.rows(missing)) rows.set(id, row);
+    const moments = group
+      ? foldMoments(needed, (id) => rows.get(id))
+      : needed.filter((c) => rows.has(c.id)).map((c) => ({ best: c, first: 0, last: 0, frames: 1 }));
+    const page = moments.slice(request.offset, request.offset + request.limit);
+    const results = await this.hits(
+      page.map((m) => m.best),
+      parsed,
+      ranked.keyword,
+      rows,
+    );
+    page.forEach((m, i) => {
+      if (m.frames > 1) results[i]!.moment = { first: m.first, last: m.last, frames: m.frames };
+    });
+    const related = request.offset === 0 && ranked.related.length ? await this.hits(ranked.related.slice(0, RELATED_MAX), parsed, false) : undefined;
     return {
       ...base,
-      total: Math.min(COUNT_CAP, keyword.total + vectorOnly),
-      results: await this.hits(ordered.slice(request.offset, request.offset + request.limit), parsed, true),
+      ...(ranked.mode ? { mode: ranked.mode } : {}),
+      total: ranked.total,
+      results,
+      ...(related ? { related } : {}),
+      ...(ranked.warning ? { warning: ranked.warning } : {}),
     };
   }
 
-  private async vectorCandidates(query: Float32Array, filters: SearchFilters, depth: number): Promise<Candidate[]> {
+  /** The query's matches in order, at least `depth` of them when there are as many. */
+  private async ranked(mode: SearchMode, parsed: ParsedQuery, filters: SearchFilters, sort: SearchSort, depth: number): Promise<Ranked> {
+    if (mode === 'keyword') {
+      const keyword = await this.repo.keyword(parsed, filters, sort, depth);
+      return { ordered: keyword.candidates, total: keyword.total, related: [], keyword: true };
+    }
+    let queryVector: Float32Array;
+    try {
+      // Only what the user looks for: an excluded word in the query vector would pull towards it.
+      [queryVector] = (await this.vectors!.provider.embed([includedText(parsed).slice(0, 2000)])) as [Float32Array];
+    } catch (error) {
+      const reason = `embedding provider failed: ${(error as Error).message}`;
+      if (mode === 'semantic') throw new ApiError(503, reason, 'PROVIDER_UNAVAILABLE');
+      const keyword = await this.repo.keyword(parsed, filters, sort, depth);
+      return { ordered: keyword.candidates, total: keyword.total, related: [], keyword: true, mode: 'keyword', warning: `${reason}; showing keyword results` };
+    }
+    const { candidates: vector, rows } = await this.vectorCandidates(queryVector, filters, parsed, Math.max(FUSION_DEPTH, depth));
+    const floors = this.vectors!.floor ?? { withoutMatches: -1, withMatches: -1 };
+
+    if (mode === 'semantic') {
+      const floor = floors.withoutMatches;
+      const strong = vector.filter((c) => c.score >= floor);
+      const ordered = sort === 'time' ? [...strong].sort(byTime) : strong;
+      return { ordered, rows, total: strong.length, related: vector.filter((c) => c.score < floor), keyword: false };
+    }
+
+    const keyword = await this.repo.keyword(parsed, filters, 'relevance', Math.max(FUSION_DEPTH, depth));
+    const matched = new Set(keyword.candidates.map((c) => c.id));
+    const floor = matched.size ? floors.withMatches : floors.withoutMatches;
+    // A frame the words found keeps its vector rank (fusion lifts it); one only the vectors found must reach the floor.
+    const fused = fuse(
+      keyword.candidates,
+      vector.filter((c) => matched.has(c.id) || c.score >= floor),
+    );
+    const ordered = sort === 'time' ? [...fused].sort(byTime) : fused;
+    const vectorOnly = fused.filter((c) => c.source === 'vector').length;
+    return {
+      ordered,
+      rows,
+      total: Math.min(COUNT_CAP, keyword.total + vectorOnly),
+      related: vector.filter((c) => !matched.has(c.id) && c.score < floor),
+      keyword: true,
+    };
+  }
+
+  private async vectorCandidates(
+    query: Float32Array,
+    filters: SearchFilters,
+    parsed: ParsedQuery,
+    depth: number,
+  ): Promise<{ candidates: Candidate[]; rows: Map<number, HitRow> }> {
     const restricted = hasFilters(filters) ? await this.repo.filteredIds(filters, RESTRICTED_VECTOR_SEARCH) : undefined;
     // Unrestricted searches look a little deeper, then drop frames the filters (or status) exclude.
     const hits = await this.vectors!.index.search(query, restricted ? depth : Math.ceil(depth * 1.5), restricted);
-    const rows = await this.repo.rows(hits.map((h) => h.id));
+    const ids = hits.map((h) => h.id);
+    const [rows, excluded] = await Promise.all([this.repo.rows(ids), this.repo.matchingAny(ids, parsed.exclude)]);
     const status = filters.status ?? 'COMPLETED';
-    return hits
+    const candidates = hits
       .filter((h) => {
         const row = rows.get(h.id);
-        return row && row.status === status && passes(row, filters);
+        return row && row.status === status && passes(row, filters) && !excluded.has(h.id);
       })
       .slice(0, depth)
       .map((h) => ({ id: h.id, score: h.similarity, timestamp: rows.get(h.id)!.timestamp, source: 'vector' as const }));
+    return { candidates, rows };
   }
 
   /** `keyword`: the candidates come from a keyword search, so the matched indexes have snippets of them. */
-  private async hits(candidates: Candidate[], parsed: ParsedQuery, keyword: boolean): Promise<SearchHit[]> {
+  private async hits(candidates: Candidate[], parsed: ParsedQuery, keyword: boolean, known?: Map<number, HitRow>): Promise<SearchHit[]> {
     const ids = candidates.map((c) => c.id);
     const [rows, snippets] = await Promise.all([
-      this.repo.rows(ids),
+      known ?? this.repo.rows(ids),
       keyword ? this.repo.snippets(parsed, candidates.filter(isKeyword)) : new Map<number, string>(),
     ]);
     const terms = parsed.include.map((t) => t.text);
@@ -182,6 +253,9 @@ export class SearchService {
       });
   }
 }
+
+/** The text of the included terms: what a query vector is made of. */
+const includedText = (parsed: ParsedQuery) => parsed.include.map((t) => t.text).join(' ');
 
 const isKeyword = (c: Candidate): c is KeywordCandidate => c.source !== 'vector' && c.source !== 'browse';
 

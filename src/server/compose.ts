@@ -6,6 +6,9 @@ import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
 import { SearchService } from '../search/search-service.js';
 import { VectorIndex } from '../search/vector-index.js';
+import { vectorFloor } from '../search/vector-floor.js';
+import { AskService } from '../services/ask-service.js';
+import { ChatClient } from '../ai/chat-client.js';
 import { ActivityService } from '../services/activity-service.js';
 import { AuthService } from '../services/auth-service.js';
 import { ClientsService } from '../services/clients-service.js';
@@ -27,6 +30,7 @@ import { compactionRoutes } from './routes/compaction.js';
 import { configRoutes } from './routes/config.js';
 import { heartbeatRoutes } from './routes/heartbeat.js';
 import { mcpRoutes } from './routes/mcp.js';
+import { askRoutes } from './routes/ask.js';
 import { storageRoutes } from './routes/storage.js';
 import { timelineRoutes } from './routes/timeline.js';
 import { webRoutes } from './routes/web.js';
@@ -75,7 +79,15 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     storage: cachedStorage(images.paths),
     uploadsInFlight: () => uploadGate.inFlight,
   });
-  const search = new SearchService(store.search, embedder ? { provider: embedder, index: new VectorIndex(embedder.model, store.embeddings) } : undefined);
+  const search = new SearchService(
+    store.search,
+    embedder
+      ? { provider: embedder, index: new VectorIndex(embedder.model, store.embeddings), floor: vectorFloor(embedder.model, config.ai.vectorFloor) }
+      : undefined,
+  );
+  const ask = new AskService(search, store.search, config.ai.chat.url ? new ChatClient(config.ai.chat) : undefined, {
+    contextTokens: config.ai.chat.contextTokens,
+  });
   const retention = new RetentionService(store.storage, images, {
     retentionDays: config.retentionDays,
     maxStorageBytes: config.maxStorageBytes,
@@ -153,7 +165,8 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
           hosts,
         }),
         activityRoutes(activity),
-        mcpRoutes({ search, frames, activity, queue }, hosts, config.trustProxy),
+        mcpRoutes({ search, frames, activity, queue, ask }, hosts, config.trustProxy),
+        askRoutes(ask),
         compactionRoutes(() => {
           processor?.compactNow();
           return compaction.status();

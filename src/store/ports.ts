@@ -215,6 +215,8 @@ export interface SearchRepository {
   /** Snippets of these candidates, matches between MARK_START and MARK_END (store/snippet-marks.ts). */
   snippets(query: ParsedQuery, candidates: Array<{ id: number; source: KeywordSource }>): Promise<Map<number, string>>;
   rows(ids: number[]): Promise<Map<number, HitRow>>;
+  /** Which of these frames match any of the terms, by the rule exclusions follow in keyword search and browse. */
+  matchingAny(ids: number[], terms: Term[]): Promise<Set<number>>;
   /** Ids of frames passing the filters, when there are at most `max` of them (to restrict a vector search). */
   filteredIds(filters: SearchFilters, max: number): Promise<Set<number> | undefined>;
   apps(): Promise<Array<{ app: string; count: number }>>;

@@ -9,10 +9,15 @@ import type { Status } from '../api/common.js';
 import type { Entry, EntryList } from '../api/entries.js';
 import type { QueueStatus, RetriedCount } from '../api/queue.js';
 import type { AppList, Capabilities, SearchHit, SearchResponse } from '../api/search.js';
+import type { AskAnswer, AskContext, AskContextFrame, AskFrame } from '../api/ask.js';
 import type { TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary } from '../api/timeline.js';
 
 export type {
   ActivityResponse,
+  AskAnswer,
+  AskContext,
+  AskContextFrame,
+  AskFrame,
   AppList,
   Capabilities,
   CaptureClient,

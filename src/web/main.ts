@@ -4,6 +4,7 @@ import { gridPage } from './pages/grid.js';
 import { detailPage } from './pages/detail.js';
 import { timelinePage } from './pages/timeline.js';
 import { searchPage } from './pages/search.js';
+import { askPage } from './pages/ask.js';
 import { queuePage } from './pages/queue.js';
 import { activityPage } from './pages/activity.js';
 import { settingsPage } from './pages/settings.js';
@@ -14,6 +15,7 @@ const pages: Record<string, Page> = {
   entry: detailPage,
   timeline: timelinePage,
   search: searchPage,
+  ask: askPage,
   queue: queuePage,
   activity: activityPage,
   settings: settingsPage,

@@ -13,6 +13,7 @@ const routes: { name: string; pattern: RegExp; keys: string[] }[] = [
   { name: 'grid', pattern: /^\/$/, keys: [] },
   { name: 'timeline', pattern: /^\/timeline\/?$/, keys: [] },
   { name: 'search', pattern: /^\/search\/?$/, keys: [] },
+  { name: 'ask', pattern: /^\/ask\/?$/, keys: [] },
   { name: 'queue', pattern: /^\/queue\/?$/, keys: [] },
   { name: 'activity', pattern: /^\/activity\/?$/, keys: [] },
   { name: 'settings', pattern: /^\/settings\/?$/, keys: [] },

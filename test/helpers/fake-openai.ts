@@ -27,6 +27,8 @@ export class FakeOpenAi {
   embeddings: FakeMode = 'ok';
   chat: FakeMode = 'ok';
   description = 'A flight planner showing zeppelin departure times.';
+  /** The chat answer to a request (default: `description`); a request with `stream: true` gets it in SSE chunks. */
+  chatAnswer?: (body: any) => string;
   readonly requests: RecordedRequest[] = [];
 
   private constructor(
@@ -91,10 +93,19 @@ export class FakeOpenAi {
       });
     }
     if (mode === 'malformed') return send(200, { choices: [] });
+    const content = this.chatAnswer ? this.chatAnswer(body) : this.description;
+    if (body?.stream === true) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const piece of content.match(/[\s\S]{1,12}/g) ?? []) {
+        res.write(`data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: piece } }] })}\n\n`);
+      }
+      res.end('data: [DONE]\n\n');
+      return;
+    }
     return send(200, {
       id: 'chatcmpl-1',
       object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: this.description }, finish_reason: 'stop' }],
+      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
     });
   }
 

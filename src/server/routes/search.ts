@@ -31,6 +31,7 @@ export async function searchRoutes(app: FastifyInstance, options: { search: Sear
         window: q.window || undefined,
         url: q.url || undefined,
         status: q.status,
+        group: q.group,
       });
     },
   );

@@ -9,7 +9,7 @@ import { CONTENT_SECURITY_POLICY } from '../security.js';
 export const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/web');
 
 /** The pages of the single-page UI; each serves index.html and the browser renders the page. */
-const PAGES = ['/', '/timeline', '/search', '/queue', '/activity', '/settings', '/entry/:id'];
+const PAGES = ['/', '/timeline', '/search', '/ask', '/queue', '/activity', '/settings', '/entry/:id'];
 
 // The Content-Security-Policy and the other security headers are set on every response (../security.ts);
 // the page repeats the policy so the HTML is never served without it.

@@ -256,6 +256,14 @@ export class PgSearchRepository implements SearchRepository {
     return new Map(rows.map((r) => [Number(r.id), { ...r, id: Number(r.id), status: r.status as FrameStatus }]));
   }
 
+  async matchingAny(ids: number[], terms: Term[]): Promise<Set<number>> {
+    const params = new SqlParams();
+    const matches = anyWordMatch(terms, params);
+    if (!matches || ids.length === 0) return new Set();
+    const sql = `SELECT e.id FROM entries e WHERE e.id = ANY(${params.add(ids, 'int8[]')}) AND (${matches})`;
+    return new Set((await runQuery<{ id: string }>(this.pool, sql, params.values)).map((r) => Number(r.id)));
+  }
+
   async filteredIds(filters: SearchFilters, max: number): Promise<Set<number> | undefined> {
     const params = new SqlParams();
     const sql = `SELECT e.id FROM entries e WHERE ${filterSql(filters, params)} LIMIT ${params.add(rowCount(max) + 1, 'int8')}`;

@@ -214,6 +214,16 @@ export class SqliteSearchRepository implements SearchRepository {
     return new Map(rows.map((r) => [r.id, r]));
   }
 
+  async matchingAny(ids: number[], terms: Term[]): Promise<Set<number>> {
+    const expression = exclusionExpression({ include: [], exclude: terms });
+    if (!expression || ids.length === 0) return new Set();
+    const matched = this.db
+      .prepare(`SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? AND rowid IN (${ids.map(() => '?').join(',')})`)
+      .pluck()
+      .all(expression, ...ids) as number[];
+    return new Set(matched);
+  }
+
   /** Ids of frames passing the filters, when there are at most `max` of them (to restrict a vector search). */
   async filteredIds(filters: SearchFilters, max: number): Promise<Set<number> | undefined> {
     const params: Record<string, unknown> = { max: max + 1 };

@@ -1,11 +1,16 @@
 // Full-text (and semantic, where the server offers it) search. The query lives in the URL, so results can be
 // bookmarked and Back returns to them.
 import { api, ApiRequestError, getCapabilities, query, type AppList, type SearchResponse, type SearchResult } from '../api.js';
-import { badge, formatFull, fromLocalInput, h, isoTime, pageTitle, thumbnail, toLocalInput } from '../dom.js';
+import { badge, formatFull, formatTime, fromLocalInput, h, isoTime, pageTitle, thumbnail, toLocalInput } from '../dom.js';
 import { pushUrl, type Route } from '../router.js';
 
 const PAGE = 20;
 const MODE_LABELS: Record<string, string> = { keyword: 'Keyword', semantic: 'Semantic', hybrid: 'Hybrid' };
+
+/** "· 12 frames, 14:02–14:11": a result that stands for near-identical frames in a row. */
+export function momentLabel(moment: NonNullable<SearchResult['moment']>): HTMLElement {
+  return h('span', { class: 'result__moment' }, ` · ${moment.frames} frames, ${formatTime(moment.first)}–${formatTime(moment.last)}`);
+}
 
 export function searchPage(root: HTMLElement, route: Route): () => void {
   document.title = 'Search · OpenRecall';
@@ -57,7 +62,15 @@ export function searchPage(root: HTMLElement, route: Route): () => void {
   const results = h('ol', { class: 'results', 'aria-label': 'Search results' });
   const more = h('button', { type: 'button', class: 'button', hidden: true }, 'More results');
   const message = h('div', { class: 'search__message' });
-  root.append(h('div', { class: 'page' }, pageTitle('Search'), form, summary, message, results, h('div', { class: 'list-foot' }, more)));
+  const relatedList = h('ol', { class: 'results results--related', 'aria-label': 'Related frames' });
+  const related = h(
+    'section',
+    { class: 'related', hidden: true, 'aria-labelledby': 'related-title' },
+    h('h2', { id: 'related-title', class: 'related__title' }, 'Related'),
+    h('p', { class: 'muted' }, 'Close in meaning, without your words: shown apart from the matches.'),
+    relatedList,
+  );
+  root.append(h('div', { class: 'page' }, pageTitle('Search'), form, summary, message, results, h('div', { class: 'list-foot' }, more), related));
 
   // Fill the form from the URL.
   const fromUrlTime = (value: string | null) => {
@@ -127,6 +140,7 @@ export function searchPage(root: HTMLElement, route: Route): () => void {
           h('span', null, result.app ?? 'Unknown app'),
           ' · ',
           h('time', { datetime: isoTime(result.timestamp) }, formatFull(result.timestamp)),
+          result.moment ? momentLabel(result.moment) : null,
           result.status !== 'COMPLETED' ? badge(result.status) : null,
         ),
         snippet,
@@ -148,8 +162,13 @@ export function searchPage(root: HTMLElement, route: Route): () => void {
       message.replaceChildren();
       if (!append) results.replaceChildren();
       results.append(...response.results.map(resultItem));
+      if (!append) {
+        relatedList.replaceChildren(...(response.related ?? []).map(resultItem));
+        related.hidden = !response.related?.length;
+      }
       offset = response.offset + response.results.length;
-      more.hidden = offset >= response.total;
+      // Results fold into moments, so a page can hold fewer results than frames counted.
+      more.hidden = offset >= response.total || response.results.length < PAGE;
       if (response.total === 0) {
         summary.textContent = '';
         message.replaceChildren(

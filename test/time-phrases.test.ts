@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTimePhrase, timeRange } from '../src/mcp/time-phrases.js';
+import { parseTimePhrase, timeRange } from '../src/search/time-phrases.js';
 
 // A Wednesday afternoon, in the local time zone of the test process (phrases are local).
 const now = new Date(2026, 2, 18, 15, 42, 10);

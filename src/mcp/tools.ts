@@ -7,7 +7,7 @@ import type { FramesService } from '../services/frames-service.js';
 import type { QueueService } from '../services/queue-service.js';
 import type { AskService } from '../services/ask-service.js';
 import { boldSnippet, clip, fitList, localTime } from './format.js';
-import { parseTimePhrase, TIME_HELP, TIME_HINT, timeRange } from './time-phrases.js';
+import { parseTimePhrase, TIME_HELP, TIME_HINT, timeRange } from '../search/time-phrases.js';
 import { boundedJpeg } from '../images/codec.js';
 
 export interface ToolContext {

@@ -5,7 +5,7 @@
  * data, and the model gets no tools, so the worst a planted instruction can do is a wrong sentence.
  */
 import { randomBytes } from 'node:crypto';
-import { parseTimePhrase, type TimeSpan } from '../mcp/time-phrases.js';
+import { parseTimePhrase, type TimeSpan } from '../search/time-phrases.js';
 
 export interface ContextFrame {
   id: number;

@@ -30,10 +30,3 @@ export function parseRecord(json: string | null | undefined): RedactionRecord {
 export function recordBoxes(record: RedactionRecord): Box[] {
   return record.items.flatMap((i) => i.boxes.map(([x, y, width, height]) => ({ x, y, width, height })));
 }
-
-/** "N items redacted" with their kinds, for the API (counts per kind, most frequent first). */
-export function summarize(record: RedactionRecord): { count: number; kinds: Array<{ kind: RedactionKind; count: number }> } {
-  const counts = new Map<RedactionKind, number>();
-  for (const item of record.items) counts.set(item.kind, (counts.get(item.kind) ?? 0) + 1);
-  return { count: record.items.length, kinds: [...counts].map(([kind, count]) => ({ kind, count })).sort((a, b) => b.count - a.count) };
-}

@@ -32,6 +32,7 @@ export interface RedactedText {
 }
 
 export function detectorsFor(policy: RedactionPolicy): Detector[] {
+  if (policy.detectors) return policy.detectors;
   return policy.pii ? [...SECRET_DETECTORS, ...PII_DETECTORS] : SECRET_DETECTORS;
 }
 

@@ -37,6 +37,8 @@ export interface LocatedWord {
 /** Which detector families run: secrets always (when redaction is on), PII only when switched on. */
 export interface RedactionPolicy {
   pii: boolean;
+  /** The detectors to run instead of the families above (a caller with its own rules). */
+  detectors?: Detector[];
 }
 
 export interface Detector {

@@ -1,4 +1,5 @@
-import { ConfigError, isLoopbackHost, type ServerConfig } from '../config.js';
+import { ConfigError, isLoopbackHost, redactionPolicy, type ServerConfig } from '../config.js';
+import { RULES_VERSION } from '../redaction/index.js';
 import { AuthService } from '../services/auth-service.js';
 import { cachedStorage, MetricsService } from '../services/metrics-service.js';
 import { UploadGate } from '../services/upload-gate.js';
@@ -122,6 +123,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       backfill: async () => ({
         embedding: embedder ? await embeddings.missingCount(embedder.model) : null,
         description: config.ai.vlm.url ? await repo.completedWithoutDescription() : null,
+        redaction: config.redact === 'off' ? null : await repo.unredacted(RULES_VERSION),
       }),
       storage: () => retention.status(),
       semantic: semanticStatus,
@@ -143,6 +145,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
           maxImagePixels: config.maxImagePixels,
           lifoThreshold: config.lifoThreshold,
           maxClockSkewSeconds: 24 * 3600,
+          redaction: redactionPolicy(config.redact),
           onAccepted: (bytes) => {
             onQueued();
             retention.onUploaded(bytes);

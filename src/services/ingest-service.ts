@@ -3,6 +3,7 @@ import { ImageFormatError, type ImageInfo } from '../images/image-format.js';
 import type { ImageStore } from '../images/image-store.js';
 import { ReceivedImage } from '../images/received-image.js';
 import { isDiskFull } from '../files/disk-full.js';
+import { type RedactionPolicy, redactText } from '../redaction/index.js';
 import { type FramesRepository, modeFor, type ProcessingMode, StoreUnavailableError } from '../store/ports.js';
 
 export interface Upload {
@@ -22,6 +23,8 @@ export interface IngestOptions {
   lifoThreshold: number;
   /** How far a capture time may lie in the future (clock skew between client and server). */
   maxClockSkewSeconds: number;
+  /** The redaction policy (OPENRECALL_REDACT) window titles go through before they are stored; null: off. */
+  redaction?: RedactionPolicy | null;
   /** Called with the size of the file written for each accepted upload. */
   onAccepted: (bytes: number) => void;
 }
@@ -60,6 +63,9 @@ export class IngestService {
     this.checkTimestamp(upload.timestamp);
     const info = this.inspect(upload.image);
 
+    // A title shows what a window holds ("Reset password – token=…"): it is redacted before it is kept anywhere.
+    const title = await this.redacted(withoutControlCharacters(upload.title));
+
     let imagePath: string;
     try {
       imagePath = upload.image.commit(info);
@@ -73,7 +79,7 @@ export class IngestService {
         captureId: upload.captureId ?? null,
         timestamp: upload.timestamp,
         app: withoutControlCharacters(upload.app),
-        title: withoutControlCharacters(upload.title),
+        title,
         monitor: upload.monitor ?? null,
         imagePath,
         width: info.width,
@@ -94,6 +100,17 @@ export class IngestService {
     }
     this.options.onAccepted(bytes);
     return { status: 'accepted', frameId: inserted.id };
+  }
+
+  private async redacted(text: string): Promise<string> {
+    const policy = this.options.redaction;
+    if (!policy) return text;
+    try {
+      return (await redactText(text, policy)).text;
+    } catch (error) {
+      // Nothing is stored unredacted: the client keeps the frame and retries (503 is retried).
+      throw new ApiError(503, `the window title could not be redacted: ${(error as Error).message}`, 'REDACTION_FAILED');
+    }
   }
 
   /** The queue as an accepted upload left it (debug answers only: a count is a round trip to the database). */

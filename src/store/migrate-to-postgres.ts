@@ -52,6 +52,8 @@ const ENTRY_COLUMNS = [
   'processing_finished_at',
   'description',
   'text',
+  'redaction_version',
+  'redactions',
 ];
 
 // In foreign-key order. Layers are copied without `refs` (0): the reference rows copied after them count them (trigger).

@@ -30,6 +30,7 @@ export const migrations: Migration[] = [
   { version: 7, name: 'compacted frames: tile layers with reference counts', up: createCompactionTables },
   { version: 8, name: 'runtime settings and capture clients (capture control)', up: createClientsAndSettings },
   { version: 9, name: 'processing leases (worker id, lease expiry) on entries', up: addLeases },
+  { version: 10, name: 'redaction marker (rules version, what was redacted) on entries', up: addRedaction },
 ];
 
 /** The schema version this OpenRecall knows up to. */
@@ -45,6 +46,11 @@ export function checkSchemaVersion(db: Database.Database): void {
 
 function addLeases(db: Database.Database): void {
   db.exec(`ALTER TABLE entries ADD COLUMN worker_id TEXT; ALTER TABLE entries ADD COLUMN lease_expires_at REAL;`);
+}
+
+function addRedaction(db: Database.Database): void {
+  db.exec(`ALTER TABLE entries ADD COLUMN redaction_version INTEGER; ALTER TABLE entries ADD COLUMN redactions TEXT;
+    CREATE INDEX idx_entries_redaction ON entries(redaction_version, timestamp) WHERE status = 'COMPLETED';`);
 }
 
 export function runMigrations(db: Database.Database, context: MigrationContext): void {

@@ -99,8 +99,11 @@ export interface PixelBox {
   height: number;
 }
 
-/** Margin around each covered box: OCR's boxes hug the ink, anti-aliased edges spill a pixel or two. */
-const COVER_MARGIN = 3;
+/**
+ * Margin around each covered box: OCR's boxes hug the ink and anti-aliased edges spill a pixel or two; less
+ * sideways, where the next word may start a few pixels away.
+ */
+const COVER_MARGIN = { x: 2, y: 3 };
 
 /**
  * The stored form of a frame with `boxes` covered by solid black (not blurred: a blur of text can be read
@@ -119,9 +122,9 @@ export async function coveredStoredImage(input: Buffer | string, boxes: PixelBox
 }
 
 function cover(image: RawImage, box: PixelBox): void {
-  const x0 = Math.max(0, Math.floor(box.x) - COVER_MARGIN);
-  const y0 = Math.max(0, Math.floor(box.y) - COVER_MARGIN);
-  const x1 = Math.min(image.width, Math.ceil(box.x + box.width) + COVER_MARGIN);
-  const y1 = Math.min(image.height, Math.ceil(box.y + box.height) + COVER_MARGIN);
+  const x0 = Math.max(0, Math.floor(box.x) - COVER_MARGIN.x);
+  const y0 = Math.max(0, Math.floor(box.y) - COVER_MARGIN.y);
+  const x1 = Math.min(image.width, Math.ceil(box.x + box.width) + COVER_MARGIN.x);
+  const y1 = Math.min(image.height, Math.ceil(box.y + box.height) + COVER_MARGIN.y);
   for (let y = y0; y < y1; y++) image.data.fill(0, (y * image.width + x0) * RGB_CHANNELS, (y * image.width + x1) * RGB_CHANNELS);
 }

@@ -1,4 +1,4 @@
-import { jwtDetector, privateKeyDetector, secretlintDetector } from './detectors/credentials.js';
+import { jwtDetector, privateKeyDetector, secretlintDetector, tokenPrefixDetector } from './detectors/credentials.js';
 import { keyValueDetector, labelledDetector } from './detectors/labelled.js';
 import { cardDetector, ibanDetector } from './detectors/payment.js';
 import { emailDetector, nameDetector, phoneDetector } from './detectors/pii.js';
@@ -14,7 +14,7 @@ export const RULES_VERSION = 1;
 /** Stands in for a redacted value in stored, indexed and embedded text. */
 export const REDACTED = '[redacted]';
 
-export const SECRET_DETECTORS: Detector[] = [secretlintDetector, jwtDetector, privateKeyDetector, cardDetector, ibanDetector, labelledDetector, keyValueDetector];
+export const SECRET_DETECTORS: Detector[] = [secretlintDetector, jwtDetector, tokenPrefixDetector, privateKeyDetector, cardDetector, ibanDetector, labelledDetector, keyValueDetector];
 export const PII_DETECTORS: Detector[] = [emailDetector, phoneDetector, nameDetector];
 
 /** A detector failed: the text must not be saved at all (the caller retries the whole step later). */
@@ -73,9 +73,25 @@ function merge(findings: Finding[]): Finding[] {
   return merged;
 }
 
-/** The screen boxes of the OCR words a finding covers (any overlap: a word half secret is hidden whole). */
+/**
+ * The screen boxes of the OCR words a finding covers (any overlap: a word half secret is hidden whole), one
+ * box per screen line, so the gaps between a card number's groups are covered too.
+ */
 export function boxesOf(finding: Finding, words: LocatedWord[]): Box[] {
-  return words.filter((w) => w.start < finding.end && w.end > finding.start).map((w) => w.box);
+  const lines: Box[] = [];
+  for (const { box } of words.filter((w) => w.start < finding.end && w.end > finding.start)) {
+    const line = lines.find((l) => box.y < l.y + l.height && box.y + box.height > l.y && box.x >= l.x);
+    if (!line) {
+      lines.push({ ...box });
+      continue;
+    }
+    const right = Math.max(line.x + line.width, box.x + box.width);
+    const bottom = Math.max(line.y + line.height, box.y + box.height);
+    line.y = Math.min(line.y, box.y);
+    line.width = right - line.x;
+    line.height = bottom - line.y;
+  }
+  return lines;
 }
 
 export type { Box, Finding, LocatedWord, RedactionKind, RedactionPolicy } from './types.js';

@@ -28,7 +28,7 @@ export function confusableSource(word: string): string {
 }
 
 /** Prefixes of token formats the credential rules anchor on; OCR must not hide a key by misreading them. */
-const TOKEN_PREFIXES = [
+export const TOKEN_PREFIXES = [
   'AKIA', 'ASIA', 'AGPA', 'AIDA', 'AROA', 'ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_', 'glpat-', 'gldt-',
   'xoxb-', 'xoxp-', 'xoxa-', 'xoxr-', 'xoxs-', 'xapp-', 'sk-proj-', 'sk-ant-', 'sk-', 'sk_live_', 'rk_live_', 'pk_live_',
   'sk_test_', 'SG.', 'npm_', 'AIza', 'eyJ',

@@ -1,6 +1,6 @@
 import { lintSource } from '@secretlint/core';
 import { creator as recommendedRules } from '@secretlint/secretlint-rule-preset-recommend';
-import { fromJoined } from '../views.js';
+import { fromJoined, TOKEN_PREFIXES } from '../views.js';
 import type { Detector, Finding, TextViews } from '../types.js';
 
 /** Between the views given to secretlint in one call; no rule matches across it. */
@@ -86,6 +86,21 @@ export const privateKeyDetector: Detector = {
       }
       findings.push({ kind: 'private-key', rule: 'private-key-block', start: m.index, end });
     }
+    return findings;
+  },
+};
+
+const PREFIXED_TOKEN = new RegExp(`(?<![A-Za-z0-9_])(?:${TOKEN_PREFIXES.map((p) => p.replace(/[.]/g, '\\.')).join('|')})\\S{12,}`, 'g');
+
+/**
+ * A token that starts like one of the formats above but whose body OCR garbled ("J" read as ")", "0" as
+ * "O"), so the format's own rule no longer matches: the prefix and the length are evidence enough on a screen.
+ */
+export const tokenPrefixDetector: Detector = {
+  name: 'token-prefix',
+  detect(_text, views) {
+    const findings: Finding[] = [];
+    for (const m of views.joined.matchAll(PREFIXED_TOKEN)) findings.push({ kind: 'credential', rule: 'token-prefix', ...fromJoined(views, m.index, m.index + m[0].length) });
     return findings;
   },
 };

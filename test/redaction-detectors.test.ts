@@ -25,7 +25,7 @@ const SECRETS: Array<[string, string, string[]]> = [
   ['Passwort: Sommer2024! merken', 'Sommer2024!', ['Passwort', 'merken']],
   ['Mot de passe : s3cr3tValue', 's3cr3tValue', ['Mot', 'passe']],
   ['Contraseña: Abc123xyz', 'Abc123xyz', ['Contraseña']],
-  ['Parola d\'ordine: ciao1234', 'ciao1234', ['ordine']],
+  ["Parola d'ordine: ciao1234", 'ciao1234', ['ordine']],
   ['Senha: Brasil2024', 'Brasil2024', ['Senha']],
   ['Wachtwoord: fiets123', 'fiets123', ['Wachtwoord']],
   ['登录密码：abc123456', 'abc123456', ['登录']],
@@ -55,7 +55,9 @@ describe('redaction detectors', () => {
     const split = await redacted('token ghp_wWPw5k4aXcaT4fNP0Ucn ZwJUVFk6LO0pINUx ok');
     assert.ok(!split.includes('ghp_wWPw5k4aXcaT4fNP0Ucn') && !split.includes('ZwJUVFk6LO0pINUx'), split);
     assert.ok(split.endsWith(' ok'), split);
-    const key = await redacted('-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\nhello world');
+    const key = await redacted(
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\nhello world',
+    );
     assert.ok(!key.includes('MIIEow') && !key.includes('VTLw7on') && key.includes('hello world'), 'a key block without its END line (cut off)');
   });
 
@@ -96,7 +98,12 @@ describe('redaction detectors', () => {
   });
 
   it('a failing detector fails the whole text, naming the detector and the reason', async () => {
-    const broken = { name: 'broken-rule', detect: () => { throw new Error('regex blew up'); } };
+    const broken = {
+      name: 'broken-rule',
+      detect: () => {
+        throw new Error('regex blew up');
+      },
+    };
     await assert.rejects(redactText('Password: hunter2', { pii: false, detectors: [broken] }), (error: Error) => {
       assert.ok(error instanceof RedactionError);
       assert.match(error.message, /broken-rule: regex blew up/);

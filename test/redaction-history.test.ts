@@ -31,7 +31,10 @@ describe('openrecall redact on frames stored before redaction', () => {
     for (let i = 0; i < FRAMES; i++) await upload(server.api, { image: await screen(i), title: `Notes ${i}` });
     const entries = async () => (await getJson(`${server!.api}/entries?limit=50`)).body.entries as any[];
     await waitUntil(async () => (await entries()).filter((e) => e.status === 'COMPLETED').length === FRAMES, { what: 'frames stored unredacted' });
-    assert.ok((await entries()).every((e) => e.text.includes(secretOf(0).slice(0, 6)) && e.redaction_version === null), 'stored as seen while redaction was off');
+    assert.ok(
+      (await entries()).every((e) => e.text.includes(secretOf(0).slice(0, 6)) && e.redaction_version === null),
+      'stored as seen while redaction was off',
+    );
     const hits = async (q: string) => (await getJson(`${server!.api}/search?q=${encodeURIComponent(q)}`)).body.results.length;
     assert.equal(await hits(secretOf(2)), 1);
     await server.stop();

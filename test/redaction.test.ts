@@ -20,7 +20,13 @@ const SECRET_CARD = '4111 1111 1111 1111';
 const SECRET_TOKEN = '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';
 const screen = (seed = 0) =>
   renderTextImage(
-    ['Deploy notes for the staging cluster', `Password: ${SECRET_PASSWORD}`, `Card ${SECRET_CARD} expires soon`, `token ${SECRET_TOKEN}`, 'Remember the quarterly budget review'],
+    [
+      'Deploy notes for the staging cluster',
+      `Password: ${SECRET_PASSWORD}`,
+      `Card ${SECRET_CARD} expires soon`,
+      `token ${SECRET_TOKEN}`,
+      'Remember the quarterly budget review',
+    ],
     { width: 1280, height: 400, fontSize: 24, seed },
   );
 
@@ -93,7 +99,7 @@ describe('redaction through the real server and OCR', () => {
 });
 
 describe('a detector fault', () => {
-  it('fails the frame\'s OCR+redaction step with the reason, saves nothing, and the retry redacts it', async () => {
+  it("fails the frame's OCR+redaction step with the reason, saves nothing, and the retry redacts it", async () => {
     const dataDir = tempDir();
     const files = new LocalFrameFiles(new ImageStore(dataDir));
     const incoming = path.join('screenshots', 'incoming', '1.png');

@@ -5,7 +5,9 @@ import { Nullable, Status } from './common.js';
 export const RedactedSummary = Type.Object(
   {
     count: Type.Integer({ description: 'Values redacted (text, title, description; each covered in the image when on screen)' }),
-    kinds: Type.Array(Type.Object({ kind: Type.String({ description: 'credential, private-key, card, iban, password, secret, email, phone, name' }), count: Type.Integer() })),
+    kinds: Type.Array(
+      Type.Object({ kind: Type.String({ description: 'credential, private-key, card, iban, password, secret, email, phone, name' }), count: Type.Integer() }),
+    ),
   },
   { description: 'N items redacted, by kind' },
 );

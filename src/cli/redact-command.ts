@@ -40,6 +40,8 @@ export async function redactCommand(): Promise<number> {
     }
   }
   bar.update(total);
-  console.log(`redaction complete: ${total} frame(s) redacted${current.queue.failed ? `; ${current.queue.failed} frame(s) FAILED (see openrecall status)` : ''}`);
+  console.log(
+    `redaction complete: ${total} frame(s) redacted${current.queue.failed ? `; ${current.queue.failed} frame(s) FAILED (see openrecall status)` : ''}`,
+  );
   return 0;
 }

@@ -2,7 +2,7 @@ import { jwtDetector, privateKeyDetector, secretlintDetector, tokenPrefixDetecto
 import { keyValueDetector, labelledDetector } from './detectors/labelled.js';
 import { cardDetector, ibanDetector } from './detectors/payment.js';
 import { emailDetector, nameDetector, phoneDetector } from './detectors/pii.js';
-import type { Box, Detector, Finding, LocatedWord, RedactionKind, RedactionPolicy } from './types.js';
+import type { Box, Detector, Finding, LocatedWord, RedactionPolicy } from './types.js';
 import { textViews } from './views.js';
 
 /**
@@ -14,7 +14,16 @@ export const RULES_VERSION = 1;
 /** Stands in for a redacted value in stored, indexed and embedded text. */
 export const REDACTED = '[redacted]';
 
-export const SECRET_DETECTORS: Detector[] = [secretlintDetector, jwtDetector, tokenPrefixDetector, privateKeyDetector, cardDetector, ibanDetector, labelledDetector, keyValueDetector];
+export const SECRET_DETECTORS: Detector[] = [
+  secretlintDetector,
+  jwtDetector,
+  tokenPrefixDetector,
+  privateKeyDetector,
+  cardDetector,
+  ibanDetector,
+  labelledDetector,
+  keyValueDetector,
+];
 export const PII_DETECTORS: Detector[] = [emailDetector, phoneDetector, nameDetector];
 
 /** A detector failed: the text must not be saved at all (the caller retries the whole step later). */

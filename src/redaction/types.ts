@@ -1,14 +1,5 @@
 /** What was found; stored and shown (never the value itself). */
-export type RedactionKind =
-  | 'credential'
-  | 'private-key'
-  | 'card'
-  | 'iban'
-  | 'password'
-  | 'secret'
-  | 'email'
-  | 'phone'
-  | 'name';
+export type RedactionKind = 'credential' | 'private-key' | 'card' | 'iban' | 'password' | 'secret' | 'email' | 'phone' | 'name';
 
 /** A value to hide: [start, end) in the text the detectors were given. */
 export interface Finding {

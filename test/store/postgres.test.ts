@@ -63,7 +63,7 @@ describe('PostgreSQL store', () => {
       const versions = await queryDatabase<{ version: number }>(database.url, 'SELECT version FROM openrecall_schema ORDER BY version');
       assert.deepEqual(
         versions.map((v) => v.version),
-        [1, 2],
+        [1, 2, 3],
       );
       const { id } = await a.frames.insertPending(newFrame(1));
       assert.equal((await b.frames.get(id))?.status, 'PENDING');

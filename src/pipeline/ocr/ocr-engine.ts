@@ -33,7 +33,12 @@ export function parseTsvWords(tsv: string): TsvWord[] {
     const text = tidyOcrText(cells.slice(11).join('\t'));
     if (!text) continue;
     const [, page, block, par, line, , left, top, width, height] = cells;
-    words.push({ text, paragraph: `${page}.${block}.${par}`, line: `${page}.${block}.${par}.${line}`, box: { x: +left!, y: +top!, width: +width!, height: +height! } });
+    words.push({
+      text,
+      paragraph: `${page}.${block}.${par}`,
+      line: `${page}.${block}.${par}.${line}`,
+      box: { x: +left!, y: +top!, width: +width!, height: +height! },
+    });
   }
   return words;
 }

@@ -100,7 +100,8 @@ export const tokenPrefixDetector: Detector = {
   name: 'token-prefix',
   detect(_text, views) {
     const findings: Finding[] = [];
-    for (const m of views.joined.matchAll(PREFIXED_TOKEN)) findings.push({ kind: 'credential', rule: 'token-prefix', ...fromJoined(views, m.index, m.index + m[0].length) });
+    for (const m of views.joined.matchAll(PREFIXED_TOKEN))
+      findings.push({ kind: 'credential', rule: 'token-prefix', ...fromJoined(views, m.index, m.index + m[0].length) });
     return findings;
   },
 };

@@ -7,45 +7,119 @@ import type { Detector, Finding, RedactionKind } from '../types.js';
  */
 const PASSWORD_LABELS = [
   // en
-  'password', 'passwd', 'pwd', 'passcode', 'passphrase', 'pin', 'pin code', 'cvv', 'cvc', 'security code',
+  'password',
+  'passwd',
+  'pwd',
+  'passcode',
+  'passphrase',
+  'pin',
+  'pin code',
+  'cvv',
+  'cvc',
+  'security code',
   // de
-  'passwort', 'kennwort', 'geheimzahl', 'sicherheitscode',
+  'passwort',
+  'kennwort',
+  'geheimzahl',
+  'sicherheitscode',
   // fr
-  'mot de passe', 'mdp', 'code pin', 'code de sécurité', 'code de securite', 'cryptogramme',
+  'mot de passe',
+  'mdp',
+  'code pin',
+  'code de sécurité',
+  'code de securite',
+  'cryptogramme',
   // es
-  'contraseña', 'contrasena', 'clave', 'código de seguridad', 'codigo de seguridad',
+  'contraseña',
+  'contrasena',
+  'clave',
+  'código de seguridad',
+  'codigo de seguridad',
   // it
-  "parola d'ordine", 'codice di sicurezza', 'codice pin',
+  "parola d'ordine",
+  'codice di sicurezza',
+  'codice pin',
   // pt
-  'senha', 'palavra-passe', 'código de segurança', 'codigo de seguranca',
+  'senha',
+  'palavra-passe',
+  'código de segurança',
+  'codigo de seguranca',
   // nl
-  'wachtwoord', 'pincode', 'beveiligingscode',
+  'wachtwoord',
+  'pincode',
+  'beveiligingscode',
 ];
 
 const SECRET_LABELS = [
   // en
-  'secret', 'client secret', 'secret key', 'token', 'access token', 'auth token', 'api key', 'apikey', 'api token',
-  'access key', 'private key', 'otp', '2fa code', 'bearer',
+  'secret',
+  'client secret',
+  'secret key',
+  'token',
+  'access token',
+  'auth token',
+  'api key',
+  'apikey',
+  'api token',
+  'access key',
+  'private key',
+  'otp',
+  '2fa code',
+  'bearer',
   // de
-  'geheimnis', 'schlüssel', 'api-schlüssel', 'zugangsschlüssel', 'zugangscode',
+  'geheimnis',
+  'schlüssel',
+  'api-schlüssel',
+  'zugangsschlüssel',
+  'zugangscode',
   // fr
-  'jeton', 'clé api', 'cle api', 'clé secrète', 'cle secrete',
+  'jeton',
+  'clé api',
+  'cle api',
+  'clé secrète',
+  'cle secrete',
   // es
-  'secreto', 'clave api', 'clave secreta',
+  'secreto',
+  'clave api',
+  'clave secreta',
   // it
-  'segreto', 'chiave api', 'chiave segreta',
+  'segreto',
+  'chiave api',
+  'chiave segreta',
   // pt
-  'segredo', 'chave api', 'chave secreta',
+  'segredo',
+  'chave api',
+  'chave secreta',
   // nl
-  'geheim', 'sleutel', 'api-sleutel', 'geheime sleutel',
+  'geheim',
+  'sleutel',
+  'api-sleutel',
+  'geheime sleutel',
 ];
 
 /** Labels whose value fills the rest of the line (several codes in a row). */
 const CODE_LIST_LABELS = [
-  'recovery code', 'recovery codes', 'backup code', 'backup codes', 'recovery key', 'seed phrase', 'recovery phrase',
-  'wiederherstellungscode', 'wiederherstellungscodes', 'code de récupération', 'codes de récupération', 'code de recuperation',
-  'código de recuperación', 'codigo de recuperacion', 'códigos de recuperación', 'codice di recupero', 'codici di recupero',
-  'código de recuperação', 'codigo de recuperacao', 'herstelcode', 'herstelcodes',
+  'recovery code',
+  'recovery codes',
+  'backup code',
+  'backup codes',
+  'recovery key',
+  'seed phrase',
+  'recovery phrase',
+  'wiederherstellungscode',
+  'wiederherstellungscodes',
+  'code de récupération',
+  'codes de récupération',
+  'code de recuperation',
+  'código de recuperación',
+  'codigo de recuperacion',
+  'códigos de recuperación',
+  'codice di recupero',
+  'codici di recupero',
+  'código de recuperação',
+  'codigo de recuperacao',
+  'herstelcode',
+  'herstelcodes',
 ];
 
 /** Chinese (and Japanese, Korean) labels: no word boundaries, full-width colons. */
@@ -73,7 +147,11 @@ const RULES: Array<{ kind: RedactionKind; pattern: RegExp; rule: string }> = [
   { kind: 'password', rule: 'labelled-password', pattern: labelled(PASSWORD_LABELS, CJK_PASSWORD_LABELS, TOKEN) },
   { kind: 'secret', rule: 'labelled-secret', pattern: labelled(SECRET_LABELS, CJK_SECRET_LABELS, TOKEN) },
   { kind: 'secret', rule: 'labelled-codes', pattern: labelled(CODE_LIST_LABELS, CJK_CODE_LIST_LABELS, '[^\\s:=：][^\\n]*') },
-  { kind: 'secret', rule: 'bearer', pattern: new RegExp(`(?<![\\p{L}])(?:${confusableSource('bearer')}|${confusableSource('basic')})[ \\t]+([A-Za-z0-9+/=._~-]{12,})`, 'giu') },
+  {
+    kind: 'secret',
+    rule: 'bearer',
+    pattern: new RegExp(`(?<![\\p{L}])(?:${confusableSource('bearer')}|${confusableSource('basic')})[ \\t]+([A-Za-z0-9+/=._~-]{12,})`, 'giu'),
+  },
 ];
 
 /** A token that looks generated rather than written: digits mixed with letters, or mixed case inside. */

@@ -2,9 +2,10 @@ import type { Detector, Finding } from '../types.js';
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 /** An international or national number: 9 to 15 digits with the usual separators. */
-const PHONE = /(?<![\w+])(?:\+|00)?\d[\d ().\/-]{7,18}\d(?!\w)/g;
+const PHONE = /(?<![\w+])(?:\+|00)?\d[\d ()./-]{7,18}\d(?!\w)/g;
 /** A name after a label that says it is one (free text names need a model; labels are what forms show). */
-const NAME = /(?<![\p{L}])(?:name|full name|cardholder|name on card|nom|nombre|nome|naam|姓名)\s*[:：][ \t]*(\p{Lu}[\p{L}'-]+(?:[ \t]\p{Lu}[\p{L}'-]+){0,3})/giu;
+const NAME =
+  /(?<![\p{L}])(?:name|full name|cardholder|name on card|nom|nombre|nome|naam|姓名)\s*[:：][ \t]*(\p{Lu}[\p{L}'-]+(?:[ \t]\p{Lu}[\p{L}'-]+){0,3})/giu;
 
 export const emailDetector: Detector = {
   name: 'email',

@@ -92,6 +92,14 @@ describe('redaction through the real server and OCR', () => {
     assert.equal(thumb.status, 200);
   });
 
+  it('shows the setting on the Settings page (GET /api/settings)', async () => {
+    const { body } = await getJson(`${server.api}/settings`);
+    assert.deepEqual(
+      body.settings.find((s: { name: string }) => s.name === 'OPENRECALL_REDACT'),
+      { name: 'OPENRECALL_REDACT', value: 'secrets' },
+    );
+  });
+
   it('leaves no upload behind in the data dir', () => {
     const incoming = path.join(server.dataDir, 'screenshots', 'incoming');
     assert.deepEqual(fs.existsSync(incoming) ? fs.readdirSync(incoming) : [], []);

@@ -55,6 +55,14 @@ describe('redaction detectors', () => {
     const split = await redacted('token ghp_wWPw5k4aXcaT4fNP0Ucn ZwJUVFk6LO0pINUx ok');
     assert.ok(!split.includes('ghp_wWPw5k4aXcaT4fNP0Ucn') && !split.includes('ZwJUVFk6LO0pINUx'), split);
     assert.ok(split.endsWith(' ok'), split);
+    assert.equal(await redacted('GITHUB TOKEN ghp MZYxcbrMFHphnahqAtSDVYi2pa5qvhaY6Kf3'), 'GITHUB TOKEN [redacted]', 'the underscore of ghp_ lost');
+    assert.equal(
+      await redacted('SLACK_BOT=xo0xb-458761553865-1101456434556 -NoFBmvRxyexAAtxKGIQYh4RK'),
+      'SLACK_BOT=[redacted]',
+      'a prefix garbled: a long generated token still',
+    );
+    const hash = 'commit 3f2a9c1d4e5b6a7980f1e2d3c4b5a69788796a5b merged';
+    assert.equal(await redacted(hash), hash, 'a hash is not a secret');
     const key = await redacted(
       '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\nhello world',
     );

@@ -1,4 +1,4 @@
-import { jwtDetector, privateKeyDetector, secretlintDetector, tokenPrefixDetector } from './detectors/credentials.js';
+import { highEntropyDetector, jwtDetector, privateKeyDetector, secretlintDetector, tokenPrefixDetector } from './detectors/credentials.js';
 import { keyValueDetector, labelledDetector } from './detectors/labelled.js';
 import { cardDetector, ibanDetector } from './detectors/payment.js';
 import { emailDetector, nameDetector, phoneDetector } from './detectors/pii.js';
@@ -18,6 +18,7 @@ export const SECRET_DETECTORS: Detector[] = [
   secretlintDetector,
   jwtDetector,
   tokenPrefixDetector,
+  highEntropyDetector,
   privateKeyDetector,
   cardDetector,
   ibanDetector,

@@ -105,3 +105,32 @@ export const tokenPrefixDetector: Detector = {
     return findings;
   },
 };
+
+/** Bits per character of a string's own character distribution. */
+function entropy(s: string): number {
+  const counts = new Map<string, number>();
+  for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) bits -= (n / s.length) * Math.log2(n / s.length);
+  return bits;
+}
+
+const LONG_TOKEN = /(?<![A-Za-z0-9_+/-])[A-Za-z0-9_+/.-]{24,}={0,2}/g;
+
+/**
+ * A long generated token of upper- and lower-case letters and digits (gitleaks' "generic API key" idea): what
+ * is left of a known format once OCR garbled its prefix ("xo0xb-…"). Hex (hashes, UUIDs) is not a secret.
+ */
+export const highEntropyDetector: Detector = {
+  name: 'high-entropy',
+  detect(_text, views) {
+    const findings: Finding[] = [];
+    for (const m of views.joined.matchAll(LONG_TOKEN)) {
+      const token = m[0];
+      if (!/[a-z]/.test(token) || !/[A-Z]/.test(token) || !/\d/.test(token) || /^[0-9a-fA-F-]+$/.test(token)) continue;
+      if (entropy(token) < 4) continue;
+      findings.push({ kind: 'credential', rule: 'high-entropy', ...fromJoined(views, m.index, m.index + token.length) });
+    }
+    return findings;
+  },
+};

@@ -4,7 +4,7 @@
 //   tesseract in the served image;
 // - ordinary words lost: words OCR reads on the original screen but missing from the stored text;
 // - redaction cost per frame (detectors + the word boxes' TSV output) against OCR time.
-//   node --import tsx bench/redaction.ts [--frames 48]
+//   node --import tsx bench/redaction.ts [--frames 48] [--seed 19] [--verbose: print each missed secret]
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { uploadFrame } from '../src/api-client/upload.js';
@@ -17,9 +17,9 @@ import { startServerProcess } from '../test/helpers/server-process.js';
 import { tempDir } from '../test/helpers/temp-dir.js';
 import { WORDS } from '../test/helpers/words.js';
 
-const { values } = parseArgs({ options: { frames: { type: 'string', default: '48' }, verbose: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { frames: { type: 'string', default: '48' }, seed: { type: 'string', default: '19' }, verbose: { type: 'boolean', default: false } } });
 const frames = Number(values.frames);
-const random = seededRandom(19);
+const random = seededRandom(Number(values.seed));
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
 const chars = (alphabet: string, n: number) => Array.from({ length: n }, () => pick([...alphabet])).join('');
 const ALNUM = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';

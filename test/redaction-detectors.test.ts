@@ -56,6 +56,7 @@ describe('redaction detectors', () => {
     assert.ok(!split.includes('ghp_wWPw5k4aXcaT4fNP0Ucn') && !split.includes('ZwJUVFk6LO0pINUx'), split);
     assert.ok(split.endsWith(' ok'), split);
     assert.equal(await redacted('GITHUB TOKEN ghp MZYxcbrMFHphnahqAtSDVYi2pa5qvhaY6Kf3'), 'GITHUB TOKEN [redacted]', 'the underscore of ghp_ lost');
+    assert.equal(await redacted('Secret key sk live YrRvrZP8Az]JiYEWhavkSsWu4'), 'Secret key [redacted]', "sk_live_'s underscores lost, a ] read");
     assert.equal(
       await redacted('SLACK_BOT=xo0xb-458761553865-1101456434556 -NoFBmvRxyexAAtxKGIQYh4RK'),
       'SLACK_BOT=[redacted]',

@@ -77,7 +77,8 @@ const prefixPattern = new RegExp(`(?<![A-Za-z0-9_])(?:${TOKEN_PREFIXES.map((p) =
 /** Fixes the prefixes of token formats that OCR confused ("AKlA…" → "AKIA…"), keeping every offset. */
 export function fixTokenPrefixes(text: string): string {
   // OCR drops the underscore that ends a prefix ("ghp MZYx…"): a space there, before a long token, was one.
-  text = text.replace(/(?<![A-Za-z0-9_])(gh[pousr]|npm|github_pat) (?=[A-Za-z0-9]{12,})/g, '$1_');
+  text = text.replace(/(?<![A-Za-z0-9_])(gh[pousr]|npm|github_pat) (?=\S{12,})/g, '$1_');
+  text = text.replace(/(?<![A-Za-z0-9_])([srp]k) (live|test) (?=\S{12,})/g, '$1_$2_');
   return text.replace(prefixPattern, (match, ...groups: unknown[]) => {
     const index = groups.findIndex((g) => typeof g === 'string');
     const canonical = TOKEN_PREFIXES[index];

@@ -17,7 +17,9 @@ import { startServerProcess } from '../test/helpers/server-process.js';
 import { tempDir } from '../test/helpers/temp-dir.js';
 import { WORDS } from '../test/helpers/words.js';
 
-const { values } = parseArgs({ options: { frames: { type: 'string', default: '48' }, seed: { type: 'string', default: '19' }, verbose: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { frames: { type: 'string', default: '48' }, seed: { type: 'string', default: '19' }, verbose: { type: 'boolean', default: false } },
+});
 const frames = Number(values.frames);
 const random = seededRandom(Number(values.seed));
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;

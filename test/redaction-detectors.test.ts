@@ -62,6 +62,9 @@ describe('redaction detectors', () => {
       'SLACK_BOT=[redacted]',
       'a prefix garbled: a long generated token still',
     );
+    const url = await redacted('DATABASE _URL=postgres ://app: uyXDVQHHZPBhcXedb. internal: 5432/main');
+    assert.ok(!url.includes('uyXDVQHHZPBhcX') && url.includes('5432/main'), `a connection string OCR spaced out: ${url}`);
+    assert.equal(await redacted('see https://example.com:8443/docs'), 'see https://example.com:8443/docs', 'a port is not a password');
     const hash = 'commit 3f2a9c1d4e5b6a7980f1e2d3c4b5a69788796a5b merged';
     assert.equal(await redacted(hash), hash, 'a hash is not a secret');
     const key = await redacted(

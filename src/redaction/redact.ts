@@ -1,4 +1,11 @@
-import { highEntropyDetector, jwtDetector, privateKeyDetector, secretlintDetector, tokenPrefixDetector } from './detectors/credentials.js';
+import {
+  highEntropyDetector,
+  jwtDetector,
+  privateKeyDetector,
+  secretlintDetector,
+  tokenPrefixDetector,
+  urlCredentialsDetector,
+} from './detectors/credentials.js';
 import { keyValueDetector, labelledDetector } from './detectors/labelled.js';
 import { cardDetector, ibanDetector } from './detectors/payment.js';
 import { emailDetector, nameDetector, phoneDetector } from './detectors/pii.js';
@@ -19,6 +26,7 @@ export const SECRET_DETECTORS: Detector[] = [
   jwtDetector,
   tokenPrefixDetector,
   highEntropyDetector,
+  urlCredentialsDetector,
   privateKeyDetector,
   cardDetector,
   ibanDetector,

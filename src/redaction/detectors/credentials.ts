@@ -134,3 +134,19 @@ export const highEntropyDetector: Detector = {
     return findings;
   },
 };
+
+/** scheme://user:password@host as OCR reads it: spaces around ":" and "//", "@" read as "e" or joined to the host. */
+const URL_CREDENTIALS = /\b[a-z][a-z0-9+.-]*\s?:\s?\/\/\s?[^\s:@/]{1,64}\s?:\s?([^\s/]{3,128})/gi;
+
+export const urlCredentialsDetector: Detector = {
+  name: 'url-credentials',
+  detect(text) {
+    const findings: Finding[] = [];
+    for (const m of text.matchAll(URL_CREDENTIALS)) {
+      const start = m.index + m[0].length - m[1]!.length;
+      if (/^\d+$/.test(m[1]!)) continue; // host:port, no user
+      findings.push({ kind: 'credential', rule: 'url-credentials', start, end: start + m[1]!.length });
+    }
+    return findings;
+  },
+};

@@ -21,6 +21,7 @@ Commands:
   import <dir|zip> ingest a folder of PNG/JPEG/WebP screenshots, or a zip written by export
   search <query>   search your history [--app A --window W --since T --until T --mode M --limit N --json]
   backfill         add AI descriptions/embeddings to frames processed before a provider was configured
+  redact           redact passwords, keys and card numbers in frames stored before redaction (text and images)
   compact          compact every processed frame now (shared tiles; OPENRECALL_COMPACT_AFTER_MINUTES does it in the background)
   export --since T --until T <file>  write frames (images, metadata, text) to a zip
   prune [--dry-run]  apply retention (OPENRECALL_RETENTION_DAYS, OPENRECALL_MAX_STORAGE_GB) now, or show what it would delete
@@ -41,6 +42,7 @@ const commands: Record<string, () => Promise<Command>> = {
   import: async () => (await import('./cli/import-command.js')).importCommand,
   search: async () => (await import('./cli/search-command.js')).searchCommand,
   backfill: async () => (await import('./cli/backfill-command.js')).backfillCommand,
+  redact: async () => (await import('./cli/redact-command.js')).redactCommand,
   prune: async () => (await import('./cli/prune-command.js')).pruneCommand,
   compact: async () => (await import('./cli/compact-command.js')).compactCommand,
   export: async () => (await import('./cli/export-command.js')).exportCommand,

@@ -21,6 +21,8 @@ export interface ServerConfig {
   ocrEngine: OcrEngineName;
   /** OPENRECALL_OCR_LANGUAGES: Tesseract language codes joined by "+", e.g. eng+deu+chi_sim. */
   ocrLanguages: string;
+  /** OPENRECALL_REDACT: what is hidden from text and pixels before anything is stored (src/redaction). */
+  redact: RedactSetting;
   maxUploadBytes: number;
   maxImagePixels: number;
   maxAttempts: number;
@@ -63,6 +65,11 @@ export function defaultWorkers(): number {
   return Math.max(1, os.availableParallelism() - 1);
 }
 
+export type RedactSetting = 'secrets' | 'secrets,pii' | 'off';
+
+/** The redaction policy of a setting; null when redaction is off. */
+export const redactionPolicy = (setting: RedactSetting) => (setting === 'off' ? null : { pii: setting === 'secrets,pii' });
+
 export function loadServerConfig(env: Env = process.env): ServerConfig {
   return {
     dataDir: path.resolve(expandHome(readString(env, 'OPENRECALL_DATA_DIR', '~/.myrecall_data'))),
@@ -73,6 +80,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     workers: readNumber(env, 'OPENRECALL_WORKERS', defaultWorkers(), { min: 1, max: 64 }),
     ocrEngine: readChoice<OcrEngineName>(env, 'OPENRECALL_OCR_ENGINE', 'tesseract-js', ['tesseract-js', 'tesseract-cli', 'none']),
     ocrLanguages: readOcrLanguages(env),
+    redact: readChoice<RedactSetting>(env, 'OPENRECALL_REDACT', 'secrets', ['secrets', 'secrets,pii', 'off']),
     maxUploadBytes: Math.round(readNumber(env, 'OPENRECALL_MAX_UPLOAD_MB', 25, { min: 0.01, max: 1024, integer: false }) * 1024 * 1024),
     maxImagePixels: readNumber(env, 'OPENRECALL_MAX_IMAGE_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),
     maxAttempts: readNumber(env, 'OPENRECALL_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),

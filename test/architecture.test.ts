@@ -15,6 +15,7 @@ const FORBIDDEN: Record<string, string[]> = {
   search: ['services', 'server', 'processor', 'cli', 'client'],
   pipeline: ['services', 'server', 'cli', 'client'],
   services: ['server', 'processor', 'cli', 'client'],
+  redaction: ['services', 'search', 'pipeline', 'store', 'server', 'processor', 'cli', 'client', 'images', 'web'],
   api: ['services', 'search', 'pipeline', 'store', 'server', 'processor', 'cli', 'client'],
 };
 

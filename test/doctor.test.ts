@@ -49,12 +49,13 @@ describe('openrecall doctor', () => {
   it('against a running server with the right token and a private data dir: ok lines, exit 0', async () => {
     const { code, checks, text } = await doctor({ OPENRECALL_DATA_DIR: dataDir, OPENRECALL_API_URL: server.api, OPENRECALL_API_TOKEN: TOKEN });
     assert.equal(code, 0, text);
-    for (const name of ['node', 'config', 'data dir', 'disk', 'server', 'token', 'ocr']) {
+    for (const name of ['node', 'config', 'data dir', 'disk', 'server', 'token', 'ocr', 'redaction']) {
       assert.equal(checks.get(name)?.status, 'ok', `${name}: ${checks.get(name)?.message}`);
     }
     assert.match(checks.get('server')!.message, /OpenRecall \d+\.\d+\.\d+ at http:\/\/127\.0\.0\.1:\d+\/api/);
     assert.match(checks.get('data dir')!.message, /writable and owner-only \(mode 700\)/);
     assert.match(checks.get('token')!.message, /accepted/);
+    assert.match(checks.get('redaction')!.message, /^OPENRECALL_REDACT=secrets: secrets are hidden in text and pixels$/);
     assert.equal(checks.get('display')?.status, 'warn', 'no display here is a warning, not a failure');
     assert.match(text, /^ok {4}node {11}Node\.js /m, 'one line per check: status, name, message');
     assert.match(text, /no check failed/);

@@ -1,6 +1,17 @@
 import { Type, type Static } from 'typebox';
 import { Nullable, Status } from './common.js';
 
+/** What redaction hid in a frame: how many values of which kinds (never the values themselves). */
+export const RedactedSummary = Type.Object(
+  {
+    count: Type.Integer({ description: 'Values redacted (text, title, description; each covered in the image when on screen)' }),
+    kinds: Type.Array(
+      Type.Object({ kind: Type.String({ description: 'credential, private-key, card, iban, password, secret, email, phone, name' }), count: Type.Integer() }),
+    ),
+  },
+  { description: 'N items redacted, by kind' },
+);
+
 export const Entry = Type.Object(
   {
     id: Type.Integer(),
@@ -23,6 +34,8 @@ export const Entry = Type.Object(
     processing_finished_at: Nullable(Type.Number()),
     text_source: Type.Optional(Nullable(Type.String({ description: "'accessibility' or 'client': the client sent the text; null: OCR only" }))),
     browser_url: Type.Optional(Nullable(Type.String({ description: 'The page in the foreground browser, as the client reported it' }))),
+    redaction_version: Type.Optional(Nullable(Type.Integer({ description: 'Redaction rules version applied to text and pixels; null: not redacted' }))),
+    redacted: Type.Optional(RedactedSummary),
     image_url: Type.String(),
     thumbnail_url: Type.String(),
   },

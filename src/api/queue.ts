@@ -29,7 +29,11 @@ export const QueueStatus = Type.Object({
   }),
   oldest_pending_age_seconds: Nullable(Type.Number()),
   backfill: Type.Object(
-    { embedding: Nullable(Type.Integer()), description: Nullable(Type.Integer()) },
+    {
+      embedding: Nullable(Type.Integer()),
+      description: Nullable(Type.Integer()),
+      redaction: Type.Optional(Nullable(Type.Integer({ description: 'frames stored before redaction (or by older rules): `openrecall redact`' }))),
+    },
     { description: 'COMPLETED frames still missing a stage switched on later (null: stage off)' },
   ),
   system: Type.Object({

@@ -287,7 +287,19 @@ async function serverChecks(env: NodeJS.ProcessEnv, add: Add): Promise<void> {
   }
 }
 
+function redactCheck(config: ServerConfig, add: Add): void {
+  if (config.redact === 'off')
+    add('redaction', 'warn', 'OPENRECALL_REDACT=off: passwords, keys and card numbers on screen are stored, indexed and shown as seen');
+  else
+    add(
+      'redaction',
+      'ok',
+      `OPENRECALL_REDACT=${config.redact}: ${config.redact === 'secrets' ? 'secrets' : 'secrets and personal data'} are hidden in text and pixels`,
+    );
+}
+
 async function ocrCheck(config: ServerConfig, add: Add): Promise<void> {
+  redactCheck(config, add);
   if (config.ocrEngine === 'none') {
     add('ocr', 'warn', 'OPENRECALL_OCR_ENGINE=none: frames get no text, keyword search finds only app names and titles');
     return;

@@ -96,3 +96,41 @@ export async function decodeRgba(input: Buffer): Promise<RgbaPixels> {
   const { data, info } = await sharp(input).ensureAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
+
+/** A rectangle of pixels to cover. */
+export interface PixelBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Margin around each covered box: OCR's boxes hug the ink and anti-aliased edges spill a pixel or two; less
+ * sideways, where the next word may start a few pixels away.
+ */
+const COVER_MARGIN = { x: 2, y: 3 };
+
+/**
+ * The stored form of a frame with `boxes` covered by solid black (not blurred: a blur of text can be read
+ * back), and its thumbnail made from the covered pixels. The input is decoded once; nothing uncovered is
+ * encoded.
+ */
+export async function coveredStoredImage(input: Buffer | string, boxes: PixelBox[]): Promise<{ webp: Buffer; thumb: Buffer; width: number; height: number }> {
+  const image = await decodeRgb(input);
+  for (const box of boxes) cover(image, box);
+  const raw = { raw: { width: image.width, height: image.height, channels: RGB_CHANNELS } } as const;
+  const [webp, thumb] = await Promise.all([
+    sharp(image.data, raw).webp(STORED_WEBP).toBuffer(),
+    sharp(image.data, raw).resize({ width: THUMBNAIL_WIDTH, withoutEnlargement: true }).webp({ quality: 70 }).toBuffer(),
+  ]);
+  return { webp, thumb, width: image.width, height: image.height };
+}
+
+function cover(image: RawImage, box: PixelBox): void {
+  const x0 = Math.max(0, Math.floor(box.x) - COVER_MARGIN.x);
+  const y0 = Math.max(0, Math.floor(box.y) - COVER_MARGIN.y);
+  const x1 = Math.min(image.width, Math.ceil(box.x + box.width) + COVER_MARGIN.x);
+  const y1 = Math.min(image.height, Math.ceil(box.y + box.height) + COVER_MARGIN.y);
+  for (let y = y0; y < y1; y++) image.data.fill(0, (y * image.width + x0) * RGB_CHANNELS, (y * image.width + x1) * RGB_CHANNELS);
+}

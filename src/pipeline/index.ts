@@ -1,13 +1,14 @@
 import { createEmbeddingProvider } from '../ai/index.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { VlmClient } from '../ai/vlm-client.js';
-import type { ServerConfig } from '../config.js';
+import { redactionPolicy, type ServerConfig } from '../config.js';
 import type { FrameFiles } from '../images/frame-files.js';
 import type { Store } from '../store/ports.js';
 import { DescribeStage } from './describe-stage.js';
 import { EmbedStage } from './embed-stage.js';
 import { createOcrEngine } from './ocr/index.js';
 import { OcrStage } from './ocr-stage.js';
+import { RedactHistoryStage } from './redact-history-stage.js';
 import { Pipeline, type PipelineStage } from './stage.js';
 import { StoreImageStage } from './store-image-stage.js';
 
@@ -19,15 +20,22 @@ import { StoreImageStage } from './store-image-stage.js';
 export async function createPipeline(
   config: ServerConfig,
   images: FrameFiles,
-  store: Pick<Store, 'cjkIndex' | 'frames' | 'embeddings'>,
+  store: Pick<Store, 'cjkIndex' | 'frames' | 'embeddings' | 'compaction'>,
   /** An embedding provider loaded already (null: none); by default the configured one is loaded here. */
   embedder?: EmbeddingProvider | null,
 ): Promise<Pipeline> {
-  const stages: PipelineStage[] = [new StoreImageStage(images)];
+  const stages: PipelineStage[] = [];
+  const policy = redactionPolicy(config.redact);
   const ocr = await createOcrEngine(config.ocrEngine, config.workers, config.ocrLanguages);
-  if (ocr) stages.push(new OcrStage(ocr, store.cjkIndex));
-  if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, store.frames));
+  // OCR (and its redaction) first: the image is stored once, with the redacted words already covered.
+  if (ocr) stages.push(new OcrStage(ocr, store.cjkIndex, policy));
+  stages.push(new StoreImageStage(images, policy !== null));
   const embeddings = embedder === undefined ? await createEmbeddingProvider(config.ai.embedding) : (embedder ?? undefined);
+  if (policy) {
+    const deps = { images, frames: store.frames, cjk: store.cjkIndex, compaction: store.compaction, embeddings: store.embeddings, embedder: embeddings, ocr };
+    stages.push(new RedactHistoryStage(policy, deps));
+  }
+  if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, store.frames));
   if (embeddings) stages.push(new EmbedStage(embeddings, store.embeddings));
   return new Pipeline(stages);
 }

@@ -1,17 +1,23 @@
-import { decodeGreyscale, encodeStoredWebp, type GreyPixels, thumbnail } from '../images/codec.js';
+import { coveredStoredImage } from '../images/codec.js';
 import type { FrameFiles } from '../images/frame-files.js';
+import { parseRecord, RULES_VERSION, recordBoxes } from '../redaction/index.js';
 import type { FrameRow } from '../store/ports.js';
 import { PermanentStageError, type ClaimedFrame, type PipelineStage } from './stage.js';
 
 /**
- * First stage: fully decodes an upload (which the HTTP path only checked structurally), stores it as
- * lossless WebP under screenshots/YYYY/MM/DD, writes its thumbnail and hands the greyscale pixels to OCR.
- * The original upload is removed only after the row points at the new file.
+ * Runs after OCR: fully decodes an upload (which the HTTP path only checked structurally), covers the boxes
+ * of the words OCR's redaction found with solid black, and stores the result as lossless WebP under
+ * screenshots/YYYY/MM/DD with its thumbnail. No uncovered processed image is ever written; the original
+ * upload is removed only after the row points at the new file.
  */
 export class StoreImageStage implements PipelineStage {
   readonly name = 'image';
 
-  constructor(private readonly images: FrameFiles) {}
+  constructor(
+    private readonly images: FrameFiles,
+    /** Whether redaction is on: the frame is then marked redacted with the current rules. */
+    private readonly redacting = true,
+  ) {}
 
   isNeeded(row: FrameRow): boolean {
     return this.images.isIncoming(row.image_path);
@@ -20,22 +26,22 @@ export class StoreImageStage implements PipelineStage {
   async run(frame: ClaimedFrame): Promise<void> {
     const original = frame.row.image_path;
     const bytes = await frame.imageBytes();
-    let webp: Buffer;
-    let grey: GreyPixels;
-    let thumb: Buffer;
+    let stored: Awaited<ReturnType<typeof coveredStoredImage>>;
     try {
-      webp = await encodeStoredWebp(bytes);
-      grey = await decodeGreyscale(bytes);
-      thumb = await thumbnail(bytes);
+      stored = await coveredStoredImage(bytes, recordBoxes(parseRecord(frame.row.redactions)));
     } catch (error) {
       throw new PermanentStageError(`image cannot be decoded: ${(error as Error).message}`);
     }
-    frame.provideGreyscale(grey);
-
-    const stored = this.images.storedPath(frame.row.id, frame.row.timestamp);
-    await this.images.writeAtomic(stored, webp, frame.row.id);
-    await this.images.writeAtomic(this.images.thumbnailPath(frame.row.id), thumb, frame.row.id);
-    await frame.save({ image_path: stored, bytes: webp.length, width: grey.width, height: grey.height });
-    if (original !== stored) await this.images.remove(original, frame.row.id);
+    const path = this.images.storedPath(frame.row.id, frame.row.timestamp);
+    await this.images.writeAtomic(path, stored.webp, frame.row.id);
+    await this.images.writeAtomic(this.images.thumbnailPath(frame.row.id), stored.thumb, frame.row.id);
+    await frame.save({
+      image_path: path,
+      bytes: stored.webp.length,
+      width: stored.width,
+      height: stored.height,
+      ...(this.redacting ? { redaction_version: RULES_VERSION } : {}),
+    });
+    if (original !== path) await this.images.remove(original, frame.row.id);
   }
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { ConfigError, type ServerConfig } from '../config.js';
+import { ConfigError, redactionPolicy, type ServerConfig } from '../config.js';
+import { RULES_VERSION } from '../redaction/index.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import type { SemanticStatus } from '../ai/semantic-status.js';
 import type { ImageStore } from '../images/image-store.js';
@@ -107,6 +108,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     backfill: async () => ({
       embedding: embedder ? await store.embeddings.missingCount(embedder.model) : null,
       description: config.ai.vlm.url ? await repo.completedWithoutDescription() : null,
+      redaction: config.redact === 'off' ? null : await repo.unredacted(RULES_VERSION),
     }),
     storage: () => retention.status(),
     ...(parts.semantic ? { semantic: parts.semantic } : {}),
@@ -125,6 +127,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     maxImagePixels: config.maxImagePixels,
     lifoThreshold: config.lifoThreshold,
     maxClockSkewSeconds: 24 * 3600,
+    redaction: redactionPolicy(config.redact),
     onAccepted: (bytes) => {
       onQueued();
       retention.onUploaded(bytes);

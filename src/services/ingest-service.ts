@@ -3,6 +3,7 @@ import { type ImageFormat, ImageFormatError, type ImageInfo } from '../images/im
 import type { ImageStore } from '../images/image-store.js';
 import { ReceivedImage } from '../images/received-image.js';
 import { isDiskFull } from '../files/disk-full.js';
+import { type RedactionPolicy, redactText } from '../redaction/index.js';
 import { type FramesRepository, modeFor, type ProcessingMode, StoreUnavailableError } from '../store/ports.js';
 
 export interface Upload {
@@ -31,6 +32,8 @@ export interface IngestOptions {
   lifoThreshold: number;
   /** How far a capture time may lie in the future (clock skew between client and server). */
   maxClockSkewSeconds: number;
+  /** The redaction policy (OPENRECALL_REDACT) window titles go through before they are stored; null: off. */
+  redaction?: RedactionPolicy | null;
   /** Called with the size of the file written for each accepted upload. */
   onAccepted: (bytes: number) => void;
 }
@@ -72,6 +75,12 @@ export class IngestService {
     this.checkTimestamp(upload.timestamp);
     const info = this.inspect(upload.image, upload.onlyFormat);
 
+    // A title shows what a window holds ("Reset password – token=…"): it is redacted before it is kept anywhere.
+    const title = await this.redacted(withoutControlCharacters(upload.title));
+    // The same for what the client read off the screen itself (accessibility text) and the page's address.
+    const suppliedText = upload.suppliedText === undefined ? undefined : await this.redacted(upload.suppliedText);
+    const browserUrl = upload.browserUrl === undefined ? undefined : await this.redacted(withoutControlCharacters(upload.browserUrl));
+
     let imagePath: string;
     try {
       imagePath = await upload.image.commit(info);
@@ -85,7 +94,7 @@ export class IngestService {
         captureId: upload.captureId ?? null,
         timestamp: upload.timestamp,
         app: withoutControlCharacters(upload.app),
-        title: withoutControlCharacters(upload.title),
+        title,
         monitor: upload.monitor ?? null,
         imagePath,
         width: info.width,
@@ -93,9 +102,9 @@ export class IngestService {
         bytes,
         receivedAt: Date.now() / 1000,
         textSource: upload.textSource ?? null,
-        browserUrl: upload.browserUrl === undefined ? null : withoutControlCharacters(upload.browserUrl),
-        // Stored aside, never as the frame's text: only the OCR stage writes that (one place for every text).
-        suppliedText: upload.suppliedText ?? null,
+        browserUrl: browserUrl ?? null,
+        // Stored aside (redacted, like the title), never as the frame's text: only the OCR stage writes that.
+        suppliedText: suppliedText ?? null,
         clientMetadata: upload.clientMetadata ?? null,
       });
     } catch (error) {
@@ -111,6 +120,17 @@ export class IngestService {
     }
     this.options.onAccepted(bytes);
     return { status: 'accepted', frameId: inserted.id };
+  }
+
+  private async redacted(text: string): Promise<string> {
+    const policy = this.options.redaction;
+    if (!policy) return text;
+    try {
+      return (await redactText(text, policy)).text;
+    } catch (error) {
+      // Nothing is stored unredacted: the client keeps the frame and retries (503 is retried).
+      throw new ApiError(503, `the upload's text could not be redacted: ${(error as Error).message}`, 'REDACTION_FAILED');
+    }
   }
 
   /** The queue as an accepted upload left it (debug answers only: a count is a round trip to the database). */

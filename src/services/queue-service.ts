@@ -12,7 +12,7 @@ export interface QueueServiceOptions {
   ocrEngine: string;
   version: string;
   onRequeued: () => void;
-  backfill?: () => Promise<{ embedding: number | null; description: number | null }>;
+  backfill?: () => Promise<{ embedding: number | null; description: number | null; redaction: number | null }>;
   storage?: () => Promise<StorageStatus>;
   semantic?: () => SemanticStatus;
   compaction?: () => Promise<CompactionStatus>;
@@ -48,7 +48,7 @@ export class QueueService {
         frames_per_minute: Math.round((last5 / 5) * 10) / 10,
       },
       oldest_pending_age_seconds: oldest === null ? null : Math.max(0, Math.round((now - oldest) * 10) / 10),
-      backfill: (await this.options.backfill?.()) ?? { embedding: null, description: null },
+      backfill: (await this.options.backfill?.()) ?? { embedding: null, description: null, redaction: null },
       system: {
         version: this.options.version,
         uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),

@@ -27,6 +27,7 @@ export function effectiveServerSettings(config: ServerConfig): ServerSetting[] {
     { name: 'OPENRECALL_WORKER_TOKEN', value: secret(config.workerToken) },
     { name: 'OPENRECALL_WORKERS', value: String(config.workers) },
     { name: 'OPENRECALL_OCR_ENGINE', value: config.ocrEngine },
+    { name: 'OPENRECALL_REDACT', value: config.redact === 'off' ? 'off (secrets are stored as seen)' : config.redact },
     { name: 'OPENRECALL_PROCESSING_LIFO_THRESHOLD', value: String(config.lifoThreshold) },
     { name: 'OPENRECALL_MAX_ATTEMPTS', value: String(config.maxAttempts) },
     { name: 'OPENRECALL_MAX_UPLOAD_MB', value: mb(config.maxUploadBytes) },

@@ -56,6 +56,8 @@ const ENTRY_COLUMNS = [
   'browser_url',
   'supplied_text',
   'client_metadata',
+  'redaction_version',
+  'redactions',
 ];
 
 // In foreign-key order. Layers are copied without `refs` (0): the reference rows copied after them count them (trigger).

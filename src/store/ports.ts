@@ -38,10 +38,16 @@ export interface FrameRow {
   supplied_text?: string | null;
   /** Every metadata field the client sent, as JSON text (MyRecall v3 keeps unknown fields). */
   client_metadata?: string | null;
+  /** The redaction rules version (src/redaction) applied to the frame's text and pixels; null: never redacted. */
+  redaction_version: number | null;
+  /** What was redacted (kinds, rules, screen boxes; never values), JSON of a RedactionRecord. */
+  redactions: string | null;
 }
 
 /** Columns a pipeline stage may write back. */
-export type FramePatch = Partial<Pick<FrameRow, 'text' | 'description' | 'image_path' | 'width' | 'height' | 'bytes' | 'supplied_text'>>;
+export type FramePatch = Partial<
+  Pick<FrameRow, 'text' | 'description' | 'image_path' | 'width' | 'height' | 'bytes' | 'supplied_text' | 'title' | 'redaction_version' | 'redactions'>
+>;
 
 export interface NewFrame {
   captureId: string | null;
@@ -135,6 +141,9 @@ export interface FramesRepository {
   /** COMPLETED frames without an AI description (a vision model switched on later), and the newest of them. */
   completedWithoutDescription(): Promise<number>;
   completedWithoutDescriptionIds(limit: number): Promise<number[]>;
+  /** COMPLETED frames not redacted with rules `version` (stored before redaction, or by older rules), newest first. */
+  unredacted(version: number): Promise<number>;
+  unredactedIds(version: number, limit: number): Promise<number[]>;
   oldestPendingReceivedAt(): Promise<number | null>;
   completedSince(since: number): Promise<number>;
   retryFailed(): Promise<number>;
@@ -342,6 +351,8 @@ export interface CompactionRepository {
   /** Durable commit (survives a power cut) of the row switch; false when the row or a shared layer changed. */
   commit(frame: CompactedFrame, now: number): Promise<boolean>;
   committed(entryId: number, manifestPath: string): Promise<boolean>;
+  /** A frame no longer uses its compacted form (it was redacted into a plain file): its layer references go. */
+  release(entryId: number): Promise<void>;
   entryExists(entryId: number): Promise<boolean>;
   unreferencedLayers(limit: number): Promise<LayerRow[]>;
   deleteUnreferencedLayer(id: number): Promise<boolean>;

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { createWorker, OEM, type Worker } from 'tesseract.js';
 import type { GreyImage } from '../stage.js';
 import { resolveLanguages, type LanguageFile } from './languages.js';
-import { tidyOcrText, toPgm, type OcrEngine } from './ocr-engine.js';
+import { locateWords, parseTsvWords, tidyOcrText, toPgm, type OcrEngine, type OcrResult } from './ocr-engine.js';
 
 const require = createRequire(import.meta.url);
 
@@ -55,6 +55,18 @@ export class TesseractJsEngine implements OcrEngine {
     try {
       const result = await worker.recognize(toPgm(image), {}, { text: true });
       return tidyOcrText(result.data.text ?? '');
+    } finally {
+      this.release(worker);
+    }
+  }
+
+  async recognizeWords(image: GreyImage): Promise<OcrResult> {
+    const worker = await this.acquire();
+    try {
+      // TSV rather than the block tree: one string to parse instead of an object per symbol.
+      const result = await worker.recognize(toPgm(image), {}, { text: true, tsv: true });
+      const text = tidyOcrText(result.data.text ?? '');
+      return { text, words: locateWords(text, parseTsvWords(result.data.tsv ?? '')) };
     } finally {
       this.release(worker);
     }

@@ -68,6 +68,10 @@ export class PgCompactionRepository implements CompactionRepository {
     });
   }
 
+  async release(entryId: number): Promise<void> {
+    await query(this.pool, 'DELETE FROM compact_frames WHERE entry_id = $1', [entryId]);
+  }
+
   async committed(entryId: number, manifestPath: string): Promise<boolean> {
     const [row] = await query<{ done: boolean }>(
       this.pool,

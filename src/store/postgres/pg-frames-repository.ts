@@ -15,8 +15,19 @@ import { query, queryCount, transaction } from './pg-query.js';
 
 /** Every column but the lease: what the API returns for an entry. */
 const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, capture_id, image_path, monitor, width, height,
-  bytes, received_at, attempts, last_error, processing_started_at, processing_finished_at, text_source, browser_url, supplied_text, client_metadata`;
-const PATCHABLE = new Set<keyof FramePatch>(['text', 'description', 'image_path', 'width', 'height', 'bytes', 'supplied_text']);
+  bytes, received_at, attempts, last_error, processing_started_at, processing_finished_at, text_source, browser_url, supplied_text, client_metadata, redaction_version, redactions`;
+const PATCHABLE = new Set<keyof FramePatch>([
+  'text',
+  'description',
+  'image_path',
+  'width',
+  'height',
+  'bytes',
+  'supplied_text',
+  'title',
+  'redaction_version',
+  'redactions',
+]);
 
 /** A write of a worker applies only while it still holds the frame (its lease was not taken back). */
 const HELD = `status = 'PROCESSING' AND worker_id = $2`;
@@ -180,6 +191,15 @@ export class PgFramesRepository implements FramesRepository {
 
   completedWithoutDescription(): Promise<number> {
     return this.scalar(`SELECT count(*) AS n FROM entries WHERE status = 'COMPLETED' AND description IS NULL`);
+  }
+
+  unredacted(version: number): Promise<number> {
+    return this.scalar(`SELECT count(*) AS n FROM entries WHERE status = 'COMPLETED' AND redaction_version IS DISTINCT FROM $1`, [version]);
+  }
+
+  async unredactedIds(version: number, limit: number): Promise<number[]> {
+    const sql = `SELECT id FROM entries WHERE status = 'COMPLETED' AND redaction_version IS DISTINCT FROM $1 ORDER BY timestamp DESC LIMIT $2`;
+    return (await query<{ id: number }>(this.pool, sql, [version, limit])).map((r) => r.id);
   }
 
   async completedWithoutDescriptionIds(limit: number): Promise<number[]> {

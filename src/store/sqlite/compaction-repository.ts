@@ -85,6 +85,10 @@ export class SqliteCompactionRepository implements CompactionRepository {
       .immediate();
   }
 
+  async release(entryId: number): Promise<void> {
+    this.db.prepare('DELETE FROM compact_frames WHERE entry_id = ?').run(entryId);
+  }
+
   /** After a crash: did this frame's switch commit? (its own layer or frame row exists, or the row points at it) */
   async committed(entryId: number, manifestPath: string): Promise<boolean> {
     const row = this.stmt.anyEntryPath.get(entryId) as { image_path: string | null } | undefined;

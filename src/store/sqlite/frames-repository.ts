@@ -13,11 +13,22 @@ import {
 import type { Db } from './database.js';
 import { walSync } from './wal-sync.js';
 
-const PATCHABLE = new Set<keyof FramePatch>(['text', 'description', 'image_path', 'width', 'height', 'bytes', 'supplied_text']);
+const PATCHABLE = new Set<keyof FramePatch>([
+  'text',
+  'description',
+  'image_path',
+  'width',
+  'height',
+  'bytes',
+  'supplied_text',
+  'title',
+  'redaction_version',
+  'redactions',
+]);
 
 /** Every column but the raw legacy vector: what the API returns for an entry. */
 const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, capture_id, image_path, monitor, width, height,
-  bytes, received_at, attempts, last_error, processing_started_at, processing_finished_at, text_source, browser_url, supplied_text, client_metadata`;
+  bytes, received_at, attempts, last_error, processing_started_at, processing_finished_at, text_source, browser_url, supplied_text, client_metadata, redaction_version, redactions`;
 
 const now = () => Date.now() / 1000;
 
@@ -88,6 +99,8 @@ export class SqliteFramesRepository implements FramesRepository {
       retryFailed: db.prepare(`UPDATE entries SET status = 'PENDING', attempts = 0 WHERE status = 'FAILED'`),
       retryOne: db.prepare(`UPDATE entries SET status = 'PENDING', attempts = 0 WHERE id = ? AND status = 'FAILED'`),
       delete: db.prepare(`DELETE FROM entries WHERE id = ? AND status <> 'PROCESSING' RETURNING image_path`).pluck(),
+      unredacted: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND redaction_version IS NOT ?`).pluck(),
+      unredactedIds: db.prepare(`SELECT id FROM entries WHERE status = 'COMPLETED' AND redaction_version IS NOT ? ORDER BY timestamp DESC LIMIT ?`).pluck(),
       withoutDescription: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND description IS NULL`).pluck(),
       withoutDescriptionIds: db.prepare(`SELECT id FROM entries WHERE status = 'COMPLETED' AND description IS NULL ORDER BY timestamp DESC LIMIT ?`).pluck(),
       oldestPendingTime: db.prepare(`SELECT min(received_at) FROM entries WHERE status = 'PENDING'`).pluck(),
@@ -218,6 +231,14 @@ export class SqliteFramesRepository implements FramesRepository {
   /** COMPLETED frames without an AI description (a vision model switched on later), and the newest of them. */
   async completedWithoutDescription(): Promise<number> {
     return this.stmt.withoutDescription.get() as number;
+  }
+
+  async unredacted(version: number): Promise<number> {
+    return this.stmt.unredacted.get(version) as number;
+  }
+
+  async unredactedIds(version: number, limit: number): Promise<number[]> {
+    return this.stmt.unredactedIds.all(version, limit) as number[];
   }
 
   async completedWithoutDescriptionIds(limit: number): Promise<number[]> {

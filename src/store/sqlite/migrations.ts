@@ -31,6 +31,7 @@ export const migrations: Migration[] = [
   { version: 8, name: 'runtime settings and capture clients (capture control)', up: createClientsAndSettings },
   { version: 9, name: 'processing leases (worker id, lease expiry) on entries', up: addLeases },
   { version: 10, name: "client-supplied text, browser URL and metadata on entries; clients' full reports (MyRecall v3)", up: addClientSuppliedFields },
+  { version: 11, name: 'redaction marker (rules version, what was redacted) on entries', up: addRedaction },
 ];
 
 /** The schema version this OpenRecall knows up to. */
@@ -61,6 +62,12 @@ function addClientSuppliedFields(db: Database.Database): void {
     ALTER TABLE entries ADD COLUMN client_metadata TEXT;
     CREATE INDEX idx_entries_browser_url ON entries(browser_url COLLATE NOCASE) WHERE browser_url IS NOT NULL;
     ALTER TABLE capture_clients ADD COLUMN report TEXT;`);
+}
+
+/** Version 11. The redaction marker: which rules version redacted a frame, and what it hid (never values). */
+function addRedaction(db: Database.Database): void {
+  db.exec(`ALTER TABLE entries ADD COLUMN redaction_version INTEGER; ALTER TABLE entries ADD COLUMN redactions TEXT;
+    CREATE INDEX idx_entries_redaction ON entries(redaction_version, timestamp) WHERE status = 'COMPLETED';`);
 }
 
 export function runMigrations(db: Database.Database, context: MigrationContext): void {

@@ -98,6 +98,10 @@ export function detailPage(root: HTMLElement, route: Route): () => void {
     if (entry.text_source) fact('Text', entry.text_source === 'accessibility' ? "From the client's accessibility tree" : 'Sent by the client');
     if (entry.width && entry.height) fact('Size', `${entry.width} × ${entry.height}${entry.bytes ? ` · ${formatBytes(entry.bytes)}` : ''}`);
     if (entry.attempts) fact('Attempts', String(entry.attempts));
+    if (entry.redacted?.count) {
+      const kinds = entry.redacted.kinds.map((k) => `${k.count} ${k.kind}`).join(', ');
+      fact('Redacted', `${entry.redacted.count} item${entry.redacted.count === 1 ? '' : 's'} redacted (${kinds})`);
+    }
     if (entry.processing_finished_at && entry.status === 'COMPLETED' && entry.processing_started_at) {
       fact(
         'Processed',

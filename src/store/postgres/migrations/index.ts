@@ -2,6 +2,7 @@ import type { PgMigration } from '../pg-migrations.js';
 import { coreMigration } from './001-core.js';
 import { searchMigration } from './002-search.js';
 import { clientSuppliedMigration } from './003-client-supplied.js';
+import { redactionMigration } from './004-redaction.js';
 
 /** Every schema version of the PostgreSQL store, oldest first. Kept apart from the runner so no import cycle forms. */
-export const pgMigrations: PgMigration[] = [coreMigration, searchMigration, clientSuppliedMigration];
+export const pgMigrations: PgMigration[] = [coreMigration, searchMigration, clientSuppliedMigration, redactionMigration];

@@ -21,7 +21,8 @@ const FORBIDDEN: Record<string, string[]> = {
 
 /** The shared modules at the top of src/ (settings, errors, logging), which every folder may use. */
 const SHARED_ROOT = new Set(['config.ts', 'env.ts', 'errors.ts', 'log.ts', 'version.ts']);
-const ADAPTERS = ['api', 'files', 'images', 'ai'];
+// `redaction` is pure rules over text (no outside thing), a leaf every layer that handles text may use.
+const ADAPTERS = ['api', 'files', 'images', 'ai', 'redaction'];
 
 /**
  * Every folder's layer: what it may import besides itself and the shared root modules (a folder, or one file
@@ -30,6 +31,7 @@ const ADAPTERS = ['api', 'files', 'images', 'ai'];
 const ALLOWED: Record<string, string[]> = {
   '(shared)': ['ai/config.ts'],
   api: [],
+  redaction: [],
   web: ['api'],
   files: [],
   images: ['files'],

@@ -140,12 +140,13 @@ describe('GET /metrics (server process, tesseract.js)', () => {
     assert.ok(get('openrecall_ingest_duration_seconds_sum')! > 0);
 
     assert.equal(types.get('openrecall_stage_duration_seconds'), 'histogram');
-    assert.equal(get('openrecall_stage_duration_seconds_count', { stage: 'image' }), 4);
-    assert.equal(get('openrecall_stage_duration_seconds_count', { stage: 'ocr' }), 3);
+    // OCR runs first (its redaction tells the image stage what to cover): the corrupt frame fails there.
+    assert.equal(get('openrecall_stage_duration_seconds_count', { stage: 'ocr' }), 4);
+    assert.equal(get('openrecall_stage_duration_seconds_count', { stage: 'image' }), 3);
     assert.ok(get('openrecall_stage_duration_seconds_sum', { stage: 'ocr' })! > 0);
     assert.equal(types.get('openrecall_stage_failures_total'), 'counter');
-    assert.equal(get('openrecall_stage_failures_total', { stage: 'image' }), 1);
-    assert.equal(get('openrecall_stage_failures_total', { stage: 'ocr' }), undefined);
+    assert.equal(get('openrecall_stage_failures_total', { stage: 'ocr' }), 1);
+    assert.equal(get('openrecall_stage_failures_total', { stage: 'image' }), undefined);
 
     for (const kind of ['screenshots', 'thumbnails', 'database']) assert.ok(get('openrecall_storage_bytes', { kind })! > 0, kind);
     assert.equal(get('openrecall_client_buffer_bytes', { client: '127.0.0.1' }), 12_347, 'the last report of the client');

@@ -14,14 +14,16 @@ const completedOnce = async (url: string, captureIds: string[]) => {
 test('two servers on one database and data dir behind a balancer: kill -9 of one under upload load loses nothing', async (t) => {
   const db = await createTestDatabase();
   t.after(() => db.drop());
-  const env = deploymentEnv(db.url, dataDirFor());
+  let alive: Array<{ url: string }> = [];
+  const balancer = await startBalancer(() => alive.map((s) => s.url));
+  t.after(() => balancer.close());
+  // Clients name the balancer in their Host header: the servers are told it is theirs (as a deployment must be).
+  const env = deploymentEnv(db.url, dataDirFor(), { OPENRECALL_ALLOWED_HOSTS: new URL(balancer.url).host });
   const servers = [await startServer(env), await startServer(env)];
   t.after(() => {
     for (const s of servers) s.child.kill('SIGKILL');
   });
-  let alive = servers;
-  const balancer = await startBalancer(() => alive.map((s) => s.url));
-  t.after(() => balancer.close());
+  alive = servers;
   const client = captureClient(`${balancer.url}/api`);
   t.after(() => client.uploader.stop());
 

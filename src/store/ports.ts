@@ -49,6 +49,20 @@ export type FramePatch = Partial<
   Pick<FrameRow, 'text' | 'description' | 'image_path' | 'width' | 'height' | 'bytes' | 'supplied_text' | 'title' | 'redaction_version' | 'redactions'>
 >;
 
+/** The FramePatch columns, checked at run time by both stores before a patch becomes SQL. */
+export const PATCHABLE_COLUMNS: ReadonlySet<keyof FramePatch> = new Set<keyof FramePatch>([
+  'text',
+  'description',
+  'image_path',
+  'width',
+  'height',
+  'bytes',
+  'supplied_text',
+  'title',
+  'redaction_version',
+  'redactions',
+]);
+
 export interface NewFrame {
   captureId: string | null;
   timestamp: number;

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MessageBus } from 'dbus-next';
 import { decodeRgba } from '../../images/codec.js';
 import type { Logger } from '../../log.js';
+import { captureStdout } from './capture-process.js';
 import { connectBus } from './dbus.js';
 import { PortalRefusedError, portalScreenshot, screenCastVersion, startScreenCast, type PortalStream } from './portal-session.js';
 import { orderMonitors, type MonitorInfo, type RawFrame, type ScreenSource } from './screen.js';
@@ -40,28 +40,7 @@ function writeToken(file: string, token: string): void {
 
 /** Runs a GStreamer pipeline and collects its stdout (one PNG). */
 function runGst(args: string[], env: Env, timeoutMs = 15_000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('gst-launch-1.0', ['-q', ...args], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run gst-launch-1.0 (${error.message}): install gstreamer1.0-tools and gstreamer1.0-pipewire`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0 && out.length) resolve(Buffer.concat(out));
-      else
-        reject(
-          new Error(
-            `GStreamer ${signal ? `was stopped (${signal}, no frame within ${timeoutMs / 1000} s)` : `exited with ${code}`}: ${err.trim().split('\n').pop() ?? ''}`,
-          ),
-        );
-    });
-  });
+  return captureStdout('gst-launch-1.0', ['-q', ...args], env, { timeoutMs, install: 'install gstreamer1.0-tools and gstreamer1.0-pipewire' });
 }
 
 interface Grant {

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Logger } from '../../log.js';
+import { captureStdout } from './capture-process.js';
 import { hyprlandRequest, hyprlandSocket, type HyprlandMonitor, type HyprlandWindow } from './hyprland-ipc.js';
 import { ppmToRgba } from './ppm.js';
 import { orderMonitors, type MonitorInfo, type RawFrame, type ScreenSource } from './screen.js';
@@ -86,23 +86,7 @@ const ALL_OUTPUTS: Omit<MonitorInfo, 'index'> = { key: 'wayland:all-outputs', na
 
 /** Runs grim and collects its stdout (a PPM: no compression to spend CPU on, on either side). */
 function runGrim(args: string[], env: Env, timeoutMs = 10_000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('grim', args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run grim (${error.message}): install it (Debian/Ubuntu: apt install grim)`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(Buffer.concat(out));
-      else reject(new Error(`grim ${signal ? `was killed (${signal})` : `exited with ${code}`}: ${err.trim().split('\n').pop() ?? ''}`));
-    });
-  });
+  return captureStdout('grim', args, env, { timeoutMs, install: 'install it (Debian/Ubuntu: apt install grim)' });
 }
 
 /** Frames through wlr-screencopy, with grim as a child process: one output (`-o NAME`) or all of them. */

@@ -7,6 +7,7 @@ import {
   type Lease,
   type ListFilter,
   modeFor,
+  PATCHABLE_COLUMNS,
   type NewFrame,
   type ProcessingMode,
   type QueueCounts,
@@ -16,18 +17,6 @@ import { query, queryCount, transaction } from './pg-query.js';
 /** Every column but the lease: what the API returns for an entry. */
 const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, capture_id, image_path, monitor, width, height,
   bytes, received_at, attempts, last_error, processing_started_at, processing_finished_at, text_source, browser_url, supplied_text, client_metadata, redaction_version, redactions`;
-const PATCHABLE = new Set<keyof FramePatch>([
-  'text',
-  'description',
-  'image_path',
-  'width',
-  'height',
-  'bytes',
-  'supplied_text',
-  'title',
-  'redaction_version',
-  'redactions',
-]);
 
 /** A write of a worker applies only while it still holds the frame (its lease was not taken back). */
 const HELD = `status = 'PROCESSING' AND worker_id = $2`;
@@ -111,7 +100,7 @@ export class PgFramesRepository implements FramesRepository {
   }
 
   async saveResults(id: number, patch: FramePatch, workerId?: string): Promise<boolean> {
-    const keys = Object.keys(patch).filter((k) => PATCHABLE.has(k as keyof FramePatch)) as Array<keyof FramePatch>;
+    const keys = Object.keys(patch).filter((k) => PATCHABLE_COLUMNS.has(k as keyof FramePatch)) as Array<keyof FramePatch>;
     const params: unknown[] = [id, ...keys.map((k) => patch[k] ?? null)];
     let condition = 'id = $1';
     if (workerId !== undefined) params.push(workerId), (condition += ` AND status = 'PROCESSING' AND worker_id = $${params.length}`);

@@ -6,25 +6,13 @@ import {
   type Lease,
   type ListFilter,
   modeFor,
+  PATCHABLE_COLUMNS,
   type NewFrame,
   type ProcessingMode,
   type QueueCounts,
 } from '../ports.js';
 import type { Db } from './database.js';
 import { walSync } from './wal-sync.js';
-
-const PATCHABLE = new Set<keyof FramePatch>([
-  'text',
-  'description',
-  'image_path',
-  'width',
-  'height',
-  'bytes',
-  'supplied_text',
-  'title',
-  'redaction_version',
-  'redactions',
-]);
 
 /** Every column but the raw legacy vector: what the API returns for an entry. */
 const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, capture_id, image_path, monitor, width, height,
@@ -165,7 +153,7 @@ export class SqliteFramesRepository implements FramesRepository {
 
   /** Writes one stage's results: while `workerId` holds the frame, or (no worker) to a COMPLETED frame's backfill. */
   async saveResults(id: number, patch: FramePatch, workerId?: string): Promise<boolean> {
-    const keys = Object.keys(patch).filter((k) => PATCHABLE.has(k as keyof FramePatch));
+    const keys = Object.keys(patch).filter((k) => PATCHABLE_COLUMNS.has(k as keyof FramePatch));
     if (keys.length === 0) return workerId === undefined || this.stmt.held.get(id, workerId) !== undefined;
     const assignments = keys.map((k) => `${k} = @${k}`).join(', ');
     const held = workerId === undefined ? '' : ` AND status = 'PROCESSING' AND worker_id = @workerId`;

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '../../errors.js';
 import type { ReceivedImage } from '../../images/received-image.js';
@@ -7,6 +7,7 @@ import type { MetricsService } from '../../services/metrics-service.js';
 import type { UploadGate } from '../../services/upload-gate.js';
 import { errorResponses, UploadAccepted, UploadDuplicate, UploadForm } from '../../api/index.js';
 import { normalisePythonUpload } from '../python-upload.js';
+import { holdUploadSlot } from '../upload-slot.js';
 
 /** The fields of the upload form (the schema's properties); anything else is refused by name. */
 const UPLOAD_FIELDS = Object.keys(UploadForm.properties);
@@ -34,18 +35,10 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
       },
       config: { acceptsMultipart: true },
       // Before the body is read: a slot per upload, or 503 at once when all are taken.
-      onRequest: async (_request, reply) => {
-        if (!gate) return;
-        const release = gate.tryAcquire();
-        if (!release) {
-          return (reply as FastifyReply)
-            .code(503)
-            .header('retry-after', String(gate.retryAfterSeconds))
-            .send({ statusCode: 503, error: 'BUSY', message: `the server is receiving ${gate.limit} uploads already; retry in ${gate.retryAfterSeconds} s` });
-        }
-        // 'close' comes once the answer is sent or the connection is gone (client away, request timeout).
-        reply.raw.once('close', release);
-      },
+      onRequest: holdUploadSlot(gate, {
+        error: 'BUSY',
+        message: (g) => `the server is receiving ${g.limit} uploads already; retry in ${g.retryAfterSeconds} s`,
+      }),
       onResponse: async (_request, reply) => {
         if (!metrics) return;
         const status = reply.statusCode;

@@ -23,6 +23,7 @@ import type { UploadGate } from '../../services/upload-gate.js';
 import { uploadFromV1Form } from '../myrecall-v3-ingest.js';
 import type { HostPolicy } from '../allowed-hosts.js';
 import { localPort } from '../security.js';
+import { holdUploadSlot } from '../upload-slot.js';
 
 export interface V1RouteOptions {
   ingest: IngestService;
@@ -125,17 +126,10 @@ export function v1Routes(options: V1RouteOptions) {
           body: V1IngestForm,
           response: { 200: V1IngestAnswer, 201: V1IngestAnswer, ...errors(400, 401, 413, 503, 507) },
         },
-        onRequest: async (_request, reply) => {
-          if (!gate) return;
-          const release = gate.tryAcquire();
-          if (!release) {
-            return (reply as FastifyReply)
-              .code(503)
-              .header('retry-after', String(gate.retryAfterSeconds))
-              .send({ statusCode: 503, error: 'QUEUE_FULL', message: `the server is receiving ${gate.limit} uploads already; retry later` });
-          }
-          reply.raw.once('close', release);
-        },
+        onRequest: holdUploadSlot(gate, {
+          error: 'QUEUE_FULL',
+          message: (g) => `the server is receiving ${g.limit} uploads already; retry later`,
+        }),
         preValidation: async (request) => {
           if (!request.isMultipart()) {
             throw new ApiError(400, `the upload must be multipart/form-data, not ${request.headers['content-type'] ?? 'an empty body'}`, 'INVALID_PARAMS');

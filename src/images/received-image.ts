@@ -93,9 +93,9 @@ export class ReceivedImage {
   }
 
   /**
-   * Makes the file durable under its final incoming name (after info() succeeded) and returns that path: fsync
-   * of the file, rename, fsync of the folder (one for all uploads renamed meanwhile). A power cut after this
-   * leaves the whole file at that name.
+   * Gives the file its final incoming name (after info() succeeded) and returns that path: fsync of the file,
+   * then the rename. The rename survives a power cut once the folder is synced (ImageStore.syncIncoming, the
+   * caller's: one fsync for every upload renamed meanwhile); until then a power cut may leave no file at that name.
    */
   async commit(info: ImageInfo): Promise<string> {
     const relative = this.images.newIncomingPath(FILE_EXTENSIONS[info.format]);
@@ -118,7 +118,6 @@ export class ReceivedImage {
       fs.rmSync(part, { force: true });
       throw error;
     }
-    await this.images.syncIncoming();
     return relative;
   }
 

@@ -61,11 +61,21 @@ interface Samples {
   failed: number;
   errors: string[];
   seconds: number;
+  /** CPU time (user + system) of the answering process during the runs, in ms. */
+  cpuMs: number;
 }
-const noSamples = (): Samples => ({ latencies: [], handler: [], accepted: 0, failed: 0, errors: [], seconds: 0 });
+const noSamples = (): Samples => ({ latencies: [], handler: [], accepted: 0, failed: 0, errors: [], seconds: 0, cpuMs: 0 });
+
+/** utime + stime of a process in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 async function run(paced: boolean, target = load, into = noSamples()) {
   const { latencies, handler, errors } = into;
+  const pid = target === floorLoad ? floor.pid! : server.child.pid!;
+  const cpuBefore = cpuMsOf(pid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: uploaders }, async (_, u) => {
@@ -88,10 +98,11 @@ async function run(paced: boolean, target = load, into = noSamples()) {
     }),
   );
   into.seconds += (performance.now() - started) / 1000;
+  into.cpuMs += cpuMsOf(pid) - cpuBefore;
   return into;
 }
 
-function figures({ latencies, handler, accepted, failed, errors, seconds }: Samples) {
+function figures({ latencies, handler, accepted, failed, errors, seconds, cpuMs }: Samples) {
   latencies.sort((a, b) => a - b);
   handler.sort((a, b) => a - b);
   return {
@@ -106,6 +117,7 @@ function figures({ latencies, handler, accepted, failed, errors, seconds }: Samp
     },
     handler_ms: { p50: round(percentile(handler, 50)), p99: round(percentile(handler, 99)) },
     requests_per_second: round(latencies.length / seconds, 1),
+    cpu_ms_per_upload: round(cpuMs / Math.max(1, latencies.length)),
   };
 }
 

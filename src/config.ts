@@ -24,6 +24,8 @@ export interface ServerConfig {
   /** OPENRECALL_REDACT: what is hidden from text and pixels before anything is stored (src/redaction). */
   redact: RedactSetting;
   maxUploadBytes: number;
+  /** OPENRECALL_MAX_METADATA_MB: the longest text field of an upload form (MyRecall v3's metadata carries the accessibility tree). */
+  maxMetadataBytes: number;
   maxImagePixels: number;
   maxAttempts: number;
   /**
@@ -82,6 +84,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     ocrLanguages: readOcrLanguages(env),
     redact: readChoice<RedactSetting>(env, 'OPENRECALL_REDACT', 'secrets', ['secrets', 'secrets,pii', 'off']),
     maxUploadBytes: Math.round(readNumber(env, 'OPENRECALL_MAX_UPLOAD_MB', 25, { min: 0.01, max: 1024, integer: false }) * 1024 * 1024),
+    maxMetadataBytes: Math.round(readNumber(env, 'OPENRECALL_MAX_METADATA_MB', 4, { min: 0.0625, max: 64, integer: false }) * 1024 * 1024),
     maxImagePixels: readNumber(env, 'OPENRECALL_MAX_IMAGE_PIXELS', 50_000_000, { min: 1, max: 1_000_000_000 }),
     maxAttempts: readNumber(env, 'OPENRECALL_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
     ...readDatabaseUrl(env),

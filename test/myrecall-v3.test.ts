@@ -413,3 +413,75 @@ describe('the MyRecall v3 upload under load and with a too large file', () => {
     }
   });
 });
+
+describe('the MyRecall v3 upload with a large accessibility tree (issue 22)', () => {
+  it('takes metadata far past 64 KB on /v1/ingest and /api/upload, and refuses one past OPENRECALL_MAX_METADATA_MB with 413 naming the field', async () => {
+    const server = await startInProcessServer({ ocrEngine: 'none' });
+    // A real page's tree: thousands of nodes, about 1.5 MB of JSON.
+    const nodes = Array.from({ length: 12_000 }, (_, i) => ({ role: 'AXStaticText', text: `row ${i} of the quarterly ledger`, frame: [0, i * 18, 640, 18] }));
+    const tree = JSON.stringify(nodes);
+    const metadata = (treeJson: string, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        timestamp: new Date(Date.now() - 60_000).toISOString(),
+        app_name: 'Google Chrome',
+        window_name: 'Ledger',
+        text_source: 'accessibility',
+        text: 'Quarterly ledger with many rows of figures and notes for the auditors',
+        accessibility: { text_content: 'Quarterly ledger', tree_json: treeJson, node_count: nodes.length, truncated: false },
+        ...extra,
+      });
+    const ingest = async (captureId: string, meta: string) => {
+      const form = new FormData();
+      form.append('capture_id', captureId);
+      form.append('metadata', meta);
+      form.append('file', new Blob([new Uint8Array(await jpeg(['ledger']))], { type: 'image/jpeg' }), 'x.jpg');
+      return getJson(`${server.url}/v1/ingest`, { method: 'POST', body: form });
+    };
+    const pythonForm = async (captureId: string, meta: string) => {
+      const form = new FormData();
+      form.append('capture_id', captureId);
+      form.append('metadata', meta);
+      form.append('file', new Blob([new Uint8Array(await jpeg(['ledger']))], { type: 'image/jpeg' }), 'x.jpg');
+      return getJson(`${server.api}/upload`, { method: 'POST', body: form });
+    };
+    try {
+      assert.ok(tree.length > 1024 * 1024, `the tree is ${tree.length} bytes`);
+      const taken = await ingest('01900000-0000-7000-8000-0000000000b1', metadata(tree));
+      assert.equal(taken.status, 201, JSON.stringify(taken.body));
+      const viaUpload = await pythonForm('01900000-0000-7000-8000-0000000000b2', metadata(tree));
+      assert.equal(viaUpload.status, 202, JSON.stringify(viaUpload.body));
+
+      const huge = 'x'.repeat(4 * 1024 * 1024);
+      const refused = await ingest('01900000-0000-7000-8000-0000000000b3', metadata(huge));
+      assert.equal(refused.status, 413, JSON.stringify(refused.body));
+      assert.match(refused.body.message, /field 'metadata' is larger than 4 MB/);
+      const refusedUpload = await pythonForm('01900000-0000-7000-8000-0000000000b4', metadata(huge));
+      assert.equal(refusedUpload.status, 413, JSON.stringify(refusedUpload.body));
+      assert.equal(refusedUpload.body.error, 'FIELD_TOO_LARGE');
+      assert.match(refusedUpload.body.message, /field 'metadata' is larger than 4 MB/);
+
+      assert.equal(server.db.prepare('SELECT count(*) FROM entries').pluck().get(), 2, 'only the two accepted uploads made rows');
+      const kept = server.db.prepare('SELECT client_metadata FROM entries WHERE capture_id = ?').pluck().get('01900000-0000-7000-8000-0000000000b1') as string;
+      assert.equal(JSON.parse(kept).accessibility.node_count, nodes.length, 'the metadata arrived whole');
+      await waitUntil(() => fs.readdirSync(path.join(server.dataDir, 'screenshots', 'incoming')).length <= 2, { what: 'the refused uploads’ files removed' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a field past a smaller OPENRECALL_MAX_METADATA_MB by name', async () => {
+    const server = await startInProcessServer({ ocrEngine: 'none', maxMetadataBytes: 128 * 1024 });
+    try {
+      const form = new FormData();
+      form.append('capture_id', '01900000-0000-7000-8000-0000000000c1');
+      form.append('metadata', JSON.stringify({ timestamp: new Date().toISOString(), accessibility: { tree_json: 'y'.repeat(200 * 1024) } }));
+      form.append('file', new Blob([new Uint8Array(await jpeg(['small']))], { type: 'image/jpeg' }), 'x.jpg');
+      const answer = await getJson(`${server.url}/v1/ingest`, { method: 'POST', body: form });
+      assert.equal(answer.status, 413, JSON.stringify(answer.body));
+      assert.match(answer.body.message, /field 'metadata' is larger than 128 KB/);
+      assert.equal(server.db.prepare('SELECT count(*) FROM entries').pluck().get(), 0);
+    } finally {
+      await server.close();
+    }
+  });
+});

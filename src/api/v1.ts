@@ -12,9 +12,8 @@ const UUID_V7 = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA
 export const V1IngestForm = Type.Object({
   capture_id: Type.String({ pattern: UUID_V7, description: 'UUIDv7 made by the client: the idempotency key' }),
   metadata: Type.String({
-    maxLength: 64 * 1024,
     description:
-      'JSON object: timestamp (ISO-8601), event_ts, app_name, window_name, capture_trigger, device_name, text_source, text, browser_url, accessibility…; unknown fields are kept',
+      'JSON object: timestamp (ISO-8601), event_ts, app_name, window_name, capture_trigger, device_name, text_source, text, browser_url, accessibility…; unknown fields are kept. At most OPENRECALL_MAX_METADATA_MB (4 MB): longer is 413 FIELD_TOO_LARGE',
   }),
   file: Type.Unsafe<unknown>({ isFile: true, description: 'The screenshot: JPEG, at most 10 MB' }),
 });

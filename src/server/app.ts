@@ -21,6 +21,7 @@ import { entriesRoutes } from './routes/entries.js';
 import { searchRoutes } from './routes/search.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { sessionRoutes } from './routes/session.js';
+import { DEFAULT_FIELD_PARSER_BYTES, refuseLongFields, UPLOAD_FIELD_BYTES } from './form-fields.js';
 import { installSecurity } from './security.js';
 import type { HostPolicy } from './allowed-hosts.js';
 import { AuthService } from '../services/auth-service.js';
@@ -45,6 +46,8 @@ export interface AppOptions {
   version: string;
   debug: boolean;
   maxUploadBytes: number;
+  /** The longest text field of the upload forms (/api/upload, /v1/ingest); other forms: FORM_FIELD_BYTES. Default 4 MB. */
+  maxMetadataBytes?: number;
   showAiDescription: boolean;
   logger?: FastifyServerOptions['logger'];
   /** Where a failed request (500) is written with its stack and request id; default stderr. */
@@ -116,7 +119,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
 
   await app.register(fastifyMultipart, {
     attachFieldsToBody: 'keyValues',
-    limits: { fileSize: options.maxUploadBytes, files: 1, fields: 16, parts: 17, fieldSize: 64 * 1024, headerPairs: 100 },
+    limits: { fileSize: options.maxUploadBytes, files: 1, fields: 16, parts: 17, fieldSize: DEFAULT_FIELD_PARSER_BYTES, headerPairs: 100 },
     // The file goes to disk as it arrives (checked on the way) instead of into one buffer per upload: at 32
     // uploads/s those buffers made a full garbage collection every few hundred milliseconds.
     async onFile(part) {
@@ -126,6 +129,9 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
       (part as { value?: unknown }).value = received;
     },
   });
+
+  // After the parser's own preValidation hook: a text field longer than its route allows is refused by name.
+  app.addHook('preValidation', refuseLongFields);
 
   const auth = services.auth ?? new AuthService(undefined);
   installSecurity(app, auth, options.hosts);
@@ -192,6 +198,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   await app.register(uploadRoutes, {
     ingest: services.ingest,
     debug: options.debug,
+    maxMetadataBytes: options.maxMetadataBytes ?? UPLOAD_FIELD_BYTES,
     ...(services.uploadGate ? { gate: services.uploadGate } : {}),
     ...(services.metrics ? { metrics: services.metrics } : {}),
   });

@@ -128,6 +128,8 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     lifoThreshold: config.lifoThreshold,
     maxClockSkewSeconds: 24 * 3600,
     redaction: redactionPolicy(config.redact),
+    // SQLite: one server, whose start-up deletes a row a crash left without its file (services/lost-uploads.ts).
+    syncFolderBesideRow: !config.databaseUrl,
     onAccepted: (bytes) => {
       onQueued();
       retention.onUploaded(bytes);
@@ -147,6 +149,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
       version,
       debug: config.debug,
       maxUploadBytes: config.maxUploadBytes,
+      maxMetadataBytes: config.maxMetadataBytes,
       showAiDescription: config.ai.showAiDescription,
       logger: (parts.requestLog ?? config.debug) ? { level: 'debug' } : false,
       requestTimeoutMs: config.requestTimeoutMs,
@@ -164,6 +167,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
           frames,
           v1: new MyRecallV1Service(repo, search, clients),
           gate: uploadGate,
+          maxMetadataBytes: config.maxMetadataBytes,
           description: describeSettings(config.ai.vlm),
           hosts,
         }),

@@ -8,8 +8,6 @@ import type { Upload } from '../services/ingest-service.js';
 export const V1_MAX_FILE_BYTES = 10 * 1024 * 1024;
 /** Longest client text kept (a page's accessibility text; beyond it, the text is cut). */
 const MAX_TEXT_CHARS = 1_000_000;
-/** The multipart field limit (app.ts): a metadata field this long was probably cut short by it. */
-const FIELD_LIMIT_CHARS = 64 * 1024;
 
 const invalid = (message: string) => new ApiError(400, `invalid field 'metadata': ${message}`, 'INVALID_FIELD');
 
@@ -78,7 +76,7 @@ export function uploadFromV1Form(form: V1IngestForm): Upload {
     try {
       parsed = JSON.parse(raw);
     } catch {
-      throw invalid(raw.length >= FIELD_LIMIT_CHARS ? `longer than the ${FIELD_LIMIT_CHARS / 1024} KB form field limit` : 'not valid JSON');
+      throw invalid('not valid JSON');
     }
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('must be a JSON object');

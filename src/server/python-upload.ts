@@ -5,7 +5,8 @@ import { ReceivedImage } from '../images/received-image.js';
 /** The Python MyRecall client's upload: `file` (the screenshot) and `metadata`, a JSON string. */
 export const PYTHON_UPLOAD_FIELDS = ['file', 'metadata'] as const;
 
-const MAX_METADATA_CHARS = 16 * 1024;
+/** The upload form's own `text` field's limit (api/upload.ts): longer screen text is cut, as /v1/ingest does. */
+const MAX_TEXT_CHARS = 64 * 1024;
 
 const invalid = (message: string) => new ApiError(400, `invalid field 'metadata': ${message}`, 'INVALID_FIELD');
 
@@ -33,7 +34,6 @@ export function normalisePythonUpload(body: Record<string, unknown> | undefined)
   if (!('metadata' in body)) throw new ApiError(400, "missing field 'metadata'", 'MISSING_FIELD');
   const raw = body.metadata;
   if (typeof raw !== 'string') throw invalid('must be a JSON text field, not a file');
-  if (raw.length > MAX_METADATA_CHARS) throw invalid(`longer than ${MAX_METADATA_CHARS} characters`);
   let metadata: unknown;
   try {
     metadata = JSON.parse(raw);
@@ -46,7 +46,7 @@ export function normalisePythonUpload(body: Record<string, unknown> | undefined)
   const app = text(fields, 'app_name', 512);
   const title = text(fields, 'window_title', 4096) || text(fields, 'window_name', 4096);
   // MyRecall v3's own text of the screen and its browser's URL, as this form's optional fields.
-  const screenText = fields.text_source === 'accessibility' ? text(fields, 'text', 64 * 1024) : '';
+  const screenText = fields.text_source === 'accessibility' ? text(fields, 'text', Number.POSITIVE_INFINITY).slice(0, MAX_TEXT_CHARS) : '';
   const url = text(fields, 'browser_url', 4096);
 
   const image = body.file;

@@ -6,6 +6,7 @@ import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { loadEmbedder, type SemanticStatus } from '../ai/semantic-status.js';
 import { ProcessorQueryEmbedder } from '../search/processor-query-embedder.js';
 import { checkOcrLanguages } from '../pipeline/ocr/languages.js';
+import { deleteLostUploads } from '../services/lost-uploads.js';
 import { ProcessorSupervisor } from '../processor/processor-supervisor.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
 import { openStore, sqliteDatabaseOf, type Db } from '../store/open-store.js';
@@ -58,6 +59,10 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     // Another server's upload in flight is an unreferenced file too: on a shared data dir only old ones go.
     const orphans = images.removeOrphanIncoming(await repo.referencedPaths('screenshots/incoming/'), config.databaseUrl ? ORPHAN_AGE_SHARED_MS : 0);
     if (orphans) log(`removed ${orphans} orphan upload file(s)`);
+    if (!config.databaseUrl) {
+      const lost = await deleteLostUploads(repo, images);
+      if (lost) log(`deleted ${lost} frame(s) whose upload a crash lost before its 202 (their clients still hold them and retry)`);
+    }
 
     // The built-in model lives in the processor only (queries are embedded there, over IPC). Other providers are
     // loaded here too, and the built-in one when this server has no processor: a bad local model stops start-up.

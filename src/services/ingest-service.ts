@@ -36,6 +36,13 @@ export interface IngestOptions {
   redaction?: RedactionPolicy | null;
   /** Called with the size of the file written for each accepted upload. */
   onAccepted: (bytes: number) => void;
+  /**
+   * Sync the incoming folder beside the row's own sync (SQLite's WAL fsync) instead of before the insert: one
+   * wait for both. A power cut between them can leave a row whose file is gone; its client got no 202 and still
+   * holds the frame, and start-up deletes such rows (lost-uploads.ts) so the retry is accepted. Only for a
+   * store whose start-up runs before any worker can claim (one server: SQLite).
+   */
+  syncFolderBesideRow?: boolean;
 }
 
 const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
@@ -44,8 +51,9 @@ const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
  * Accepting a frame is cheap on purpose: a structural check of the bytes, one file write, one row.
  * Decoding, re-encoding and OCR happen later in the worker.
  *
- * A 202 is durable (the client deletes its copy on it): the file is fsynced, renamed and its folder fsynced
- * (commit()) before the row is inserted, and insertPending resolves once the row survives a power cut.
+ * A 202 is durable (the client deletes its copy on it): the file is fsynced and renamed (commit()), and the answer
+ * waits until its folder is fsynced and insertPending resolved (the row survives a power cut). The folder sync
+ * comes before the insert, or beside the row's sync with `syncFolderBesideRow`.
  */
 export class IngestService {
   constructor(
@@ -81,16 +89,19 @@ export class IngestService {
     const suppliedText = upload.suppliedText === undefined ? undefined : await this.redacted(upload.suppliedText);
     const browserUrl = upload.browserUrl === undefined ? undefined : await this.redacted(withoutControlCharacters(upload.browserUrl));
 
+    const besideRow = this.options.syncFolderBesideRow === true;
     let imagePath: string;
     try {
       imagePath = await upload.image.commit(info);
+      if (!besideRow) await this.images.syncIncoming();
     } catch (error) {
       throw storageError(error);
     }
     const bytes = upload.image.bytes;
     let inserted: { id: number; duplicate: boolean };
+    let folderSynced: Promise<void> | undefined;
     try {
-      inserted = await this.frames.insertPending({
+      const insert = this.frames.insertPending({
         captureId: upload.captureId ?? null,
         timestamp: upload.timestamp,
         app: withoutControlCharacters(upload.app),
@@ -107,6 +118,10 @@ export class IngestService {
         suppliedText: suppliedText ?? null,
         clientMetadata: upload.clientMetadata ?? null,
       });
+      // The insert is written by now (SQLite writes it before its first await): the folder's fsync runs beside the WAL's.
+      folderSynced = besideRow ? this.images.syncIncoming() : undefined;
+      folderSynced?.catch(() => undefined); // awaited below; an insert failing first must not leave it unhandled
+      inserted = await insert;
     } catch (error) {
       // A connection that broke after the insert was sent may have committed the row: then its file must stay
       // (the client's retry with the same capture_id is answered as a duplicate of it). If not, it is an orphan
@@ -117,6 +132,13 @@ export class IngestService {
     if (inserted.duplicate) {
       this.images.removeSync(imagePath); // the same capture_id won a race with this request
       return { status: 'duplicate', frameId: inserted.id };
+    }
+    try {
+      await folderSynced;
+    } catch (error) {
+      // The row stays (it points at this file); the file is in the page cache, and if a crash loses it before it
+      // reaches the disk, start-up deletes the row, so the client's retry is accepted.
+      throw storageError(error);
     }
     this.options.onAccepted(bytes);
     return { status: 'accepted', frameId: inserted.id };

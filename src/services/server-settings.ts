@@ -31,6 +31,7 @@ export function effectiveServerSettings(config: ServerConfig): ServerSetting[] {
     { name: 'OPENRECALL_PROCESSING_LIFO_THRESHOLD', value: String(config.lifoThreshold) },
     { name: 'OPENRECALL_MAX_ATTEMPTS', value: String(config.maxAttempts) },
     { name: 'OPENRECALL_MAX_UPLOAD_MB', value: mb(config.maxUploadBytes) },
+    { name: 'OPENRECALL_MAX_METADATA_MB', value: mb(config.maxMetadataBytes) },
     { name: 'OPENRECALL_MAX_IMAGE_PIXELS', value: String(config.maxImagePixels) },
     { name: 'OPENRECALL_MAX_CONCURRENT_UPLOADS', value: String(config.maxConcurrentUploads) },
     { name: 'OPENRECALL_REQUEST_TIMEOUT_SECONDS', value: String(config.requestTimeoutMs / 1000) },

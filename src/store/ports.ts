@@ -170,6 +170,13 @@ export interface FramesRepository {
   referencedPaths(prefix: string): Promise<Set<string>>;
   /** Whether a frame not stored yet (PENDING, PROCESSING or FAILED: the ones that point at uploads) points at this path. */
   uploadInUse(imagePath: string): Promise<boolean>;
+  /** Frames not processed yet (PENDING or PROCESSING) whose image is under the path prefix. */
+  unprocessedUploads(prefix: string): Promise<{ id: number; imagePath: string }[]>;
+  /**
+   * Start-up, before any worker runs: deletes a PENDING or PROCESSING frame that still points at `imagePath` (its
+   * upload file is gone: a crash before its 202). False when the frame moved on meanwhile.
+   */
+  deleteLostUpload(id: number, imagePath: string): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -9,13 +9,13 @@ import { solidPng } from '../helpers/images.js';
 import { cliPath, startServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-// A 202 is durable: the client deletes its copy on it. The file is fsynced, renamed and its folder fsynced, and
-// the row is synced to disk, before the answer is written to the socket; a processed frame and its thumbnail
+// A 202 is durable: the client deletes its copy on it. The file is fsynced and renamed, the row written, and the
+// folder and the WAL fsynced (side by side), before the answer is written to the socket; a processed frame and its thumbnail
 // are on disk before the original upload is removed. A SIGKILL shows nothing is answered before it is stored;
 // strace shows the order of the syncs, which is what survives a power cut.
 
 describe('group commit', () => {
-  it('callers in flight share one fsync, and each is answered by one that started after it asked', async () => {
+  it('callers share fsyncs, two at most in flight, and each is answered by one that started after it asked', async () => {
     const started: number[] = [];
     let asked = 0;
     const releases: (() => void)[] = [];
@@ -29,17 +29,22 @@ describe('group commit', () => {
       return group.sync().then(() => answered.push(me));
     };
     const first = ask(); // starts flush 1
-    const rest = [ask(), ask(), ask()]; // asked while flush 1 runs: flush 1 may not cover them
-    await waitUntil(() => releases.length === 1, { what: 'flush 1' });
+    const second = ask(); // flush 1 may not cover it: starts flush 2 at once, beside flush 1
+    const rest = [ask(), ask()]; // two in flight: these wait for one shared flush
+    await waitUntil(() => releases.length === 2, { what: 'flushes 1 and 2' });
+    assert.deepEqual(started, [1, 2], 'flush 2 started when its caller asked, not after flush 1 finished');
     releases[0]!();
     await first;
     assert.deepEqual(answered, [1], 'flush 1 answers only the caller that came before it');
-    await waitUntil(() => releases.length === 2, { what: 'flush 2' });
-    assert.equal(started[1], 4, 'flush 2 started after all three asked');
+    await waitUntil(() => releases.length === 3, { what: 'flush 3' });
+    assert.equal(started[2], 4, 'flush 3 started after both waiting callers asked');
     releases[1]!();
+    await second;
+    assert.deepEqual(answered, [1, 2]);
+    releases[2]!();
     await Promise.all(rest);
     assert.deepEqual(answered, [1, 2, 3, 4]);
-    assert.equal(started.length, 2, 'four callers, two fsyncs');
+    assert.equal(started.length, 3, 'four callers, three fsyncs');
   });
 
   it('a failed fsync fails its callers, and the next callers get a new one', async () => {
@@ -74,6 +79,47 @@ describe('a 202 survives a SIGKILL right after it (issue 18, item 4)', () => {
       const { body } = await getJson<Entries>(`${again.api}/entries?limit=100`);
       assert.deepEqual(body.entries.map((e) => e.capture_id).sort(), [...ids].sort());
       await waitUntil(async () => (await queueCounts(again.api)).completed === ids.length, { what: 'the frames processed after the restart' });
+      assert.equal((await queueCounts(again.api)).failed, 0);
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
+describe('a row whose upload file a crash lost (the folder is fsynced beside the WAL)', () => {
+  it('is deleted at start, so the retry of its frame is accepted, and no frame answered 202 is lost', async () => {
+    const dataDir = tempDir();
+    const incoming = path.join(dataDir, 'screenshots', 'incoming');
+    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
+    // The processor stopped: the frames stay PENDING, pointing at their uploads.
+    const processor = Number(fs.readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    process.kill(processor, 'SIGSTOP');
+    const files = () => new Set(fs.readdirSync(incoming));
+    const kept = `kept-${Date.now()}`;
+    const lost = `lost-${Date.now()}`;
+    assert.equal((await upload(server.api, { image: await solidPng(200, 120, '#203040'), captureId: kept })).status, 202);
+    const before = files();
+    assert.equal((await upload(server.api, { image: await solidPng(200, 120, '#405060'), captureId: lost })).status, 202);
+    const lostFile = [...files()].find((name) => !before.has(name))!;
+    server.child.kill('SIGKILL');
+    process.kill(processor, 'SIGKILL');
+    await server.exited;
+    // A power cut before the folder's fsync finished: the row reached the disk, the file's name did not. (Its
+    // client got no 202 then; here it did, which is what lets the test name the frame's file.)
+    fs.rmSync(path.join(incoming, lostFile));
+
+    const again = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
+    try {
+      await again.waitFor(/deleted 1 frame\(s\) whose upload a crash lost/);
+      const { body } = await getJson<Entries>(`${again.api}/entries?limit=100`);
+      assert.deepEqual(
+        body.entries.map((e) => e.capture_id),
+        [kept],
+        'the frame whose file is gone has no row; the other is kept',
+      );
+      const retry = await upload(again.api, { image: await solidPng(200, 120, '#405060'), captureId: lost });
+      assert.equal(retry.status, 202, 'the retry is accepted, not answered as a duplicate of a frame without a file');
+      await waitUntil(async () => (await queueCounts(again.api)).completed === 2, { what: 'both frames processed' });
       assert.equal((await queueCounts(again.api)).failed, 0);
     } finally {
       await again.stop();
@@ -192,19 +238,21 @@ describe('the order of the syncs, seen by strace (issue 18, item 4)', () => {
     if (strace.exitCode === null) process.kill(serverPid, 'SIGKILL');
   });
 
-  it('upload: file fsync → rename → folder fsync → row written → WAL fsync → 202 on the socket', () => {
+  it('upload: file fsync → rename → row written → folder fsync and WAL fsync (side by side) → 202 on the socket', () => {
     const incoming = escapeRegExp(path.join(dataDir, 'screenshots', 'incoming'));
     const wal = escapeRegExp(path.join(dataDir, 'db', 'recall.db-wal'));
     const rename = trace.find(new RegExp(`^rename\\w*\\(.*"(${incoming}/[^"]+\\.part)".*"${incoming}/[^"]+\\.png"\\)\\s*= 0`), -1, 'the rename of the upload');
     const fileSync = trace.syncOf(escapeRegExp(rename.match[1]!), -1, 'the part file');
     const folderSync = trace.syncOf(incoming, rename.call.at, 'screenshots/incoming');
-    const rowWrite = trace.find(new RegExp(`^pwrite64\\(\\d+<${wal}>, `), folderSync, 'the row written to the WAL').call.at;
+    const rowWrite = trace.find(new RegExp(`^pwrite64\\(\\d+<${wal}>, `), rename.call.at, 'the row written to the WAL').call.at;
     const walSync = trace.syncOf(wal, rowWrite, 'the WAL');
     const answered = trace.find(/^(write|writev|sendto|sendmsg)\(\d+.*HTTP\/1\.1 202 /, -1, 'the 202 written to the socket').call.at;
 
     assert.ok(fileSync < rename.call.at, 'the file is fsynced before its rename');
+    assert.ok(rename.call.at < rowWrite, 'the row is written after the file is renamed');
     assert.ok(rename.call.at < folderSync, 'the folder is fsynced after the rename');
-    assert.ok(folderSync < rowWrite, 'the row is written after the file is durable');
+    // A power cut between the two syncs leaves a row without its file: start-up deletes it (tested above).
+    assert.ok(folderSync < answered, `the 202 is written after the folder is fsynced (folder fsync at call ${folderSync}, 202 at ${answered})`);
     assert.ok(walSync < answered, `the 202 is written after the WAL is fsynced (WAL fsync at call ${walSync}, 202 at ${answered})`);
   });
 

@@ -7,6 +7,7 @@ import type { MetricsService } from '../../services/metrics-service.js';
 import type { UploadGate } from '../../services/upload-gate.js';
 import { errorResponses, UploadAccepted, UploadDuplicate, UploadForm } from '../../api/index.js';
 import { normalisePythonUpload } from '../python-upload.js';
+import { formFieldLimit } from '../form-fields.js';
 import { holdUploadSlot } from '../upload-slot.js';
 
 /** The fields of the upload form (the schema's properties); anything else is refused by name. */
@@ -15,6 +16,8 @@ const UPLOAD_FIELDS = Object.keys(UploadForm.properties);
 export interface UploadRouteOptions {
   ingest: IngestService;
   debug: boolean;
+  /** The longest text field (the Python and MyRecall forms' metadata). */
+  maxMetadataBytes: number;
   gate?: UploadGate;
   metrics?: MetricsService;
 }
@@ -33,7 +36,7 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRouteOpt
         body: UploadForm,
         response: { 200: UploadDuplicate, 202: UploadAccepted, ...errorResponses(400, 401, 413, 415, 503, 507) },
       },
-      config: { acceptsMultipart: true },
+      config: { acceptsMultipart: true, ...formFieldLimit(options.maxMetadataBytes) },
       // Before the body is read: a slot per upload, or 503 at once when all are taken.
       onRequest: holdUploadSlot(gate, {
         error: 'BUSY',

@@ -23,6 +23,7 @@ import type { UploadGate } from '../../services/upload-gate.js';
 import { uploadFromV1Form } from '../myrecall-v3-ingest.js';
 import type { HostPolicy } from '../allowed-hosts.js';
 import { localPort } from '../security.js';
+import { formFieldLimit, UPLOAD_FIELD_BYTES } from '../form-fields.js';
 import { holdUploadSlot } from '../upload-slot.js';
 
 export interface V1RouteOptions {
@@ -30,6 +31,8 @@ export interface V1RouteOptions {
   frames: FramesService;
   v1: MyRecallV1Service;
   gate?: UploadGate;
+  /** The longest text field (metadata, with the accessibility tree); default 4 MB. */
+  maxMetadataBytes?: number;
   description: V1DescriptionSettings;
   /** The server's Host/Origin policy: CORS is granted to exactly the origins it allows. */
   hosts: HostPolicy;
@@ -116,7 +119,7 @@ export function v1Routes(options: V1RouteOptions) {
     api.post(
       '/v1/ingest',
       {
-        config: { acceptsMultipart: true },
+        config: { acceptsMultipart: true, ...formFieldLimit(options.maxMetadataBytes ?? UPLOAD_FIELD_BYTES) },
         schema: {
           summary: 'MyRecall v3 upload: one JPEG with its metadata, idempotent by capture_id',
           description:

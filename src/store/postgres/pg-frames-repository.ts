@@ -249,6 +249,16 @@ export class PgFramesRepository implements FramesRepository {
     return (await query(this.pool, sql, [imagePath])).length > 0;
   }
 
+  async unprocessedUploads(prefix: string): Promise<{ id: number; imagePath: string }[]> {
+    const sql = `SELECT id, image_path FROM entries WHERE status IN ('PENDING', 'PROCESSING') AND starts_with(image_path, $1)`;
+    return (await query<{ id: number; image_path: string }>(this.pool, sql, [prefix])).map((r) => ({ id: r.id, imagePath: r.image_path }));
+  }
+
+  async deleteLostUpload(id: number, imagePath: string): Promise<boolean> {
+    const sql = `DELETE FROM entries WHERE id = $1 AND image_path = $2 AND status IN ('PENDING', 'PROCESSING') RETURNING id`;
+    return (await query(this.pool, sql, [id, imagePath])).length === 1;
+  }
+
   private async scalar(sql: string, params: unknown[] = []): Promise<number> {
     const [row] = await query<{ n: number }>(this.pool, sql, params);
     return row?.n ?? 0;

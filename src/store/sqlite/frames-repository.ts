@@ -95,6 +95,8 @@ export class SqliteFramesRepository implements FramesRepository {
       finishedSince: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND processing_finished_at >= ?`).pluck(),
       uploadInUse: db.prepare(`SELECT 1 FROM entries WHERE status IN ('PENDING', 'PROCESSING', 'FAILED') AND image_path = ? LIMIT 1`).pluck(),
       imagePaths: db.prepare(`SELECT image_path FROM entries WHERE image_path LIKE ?`).pluck(),
+      unprocessedUploads: db.prepare(`SELECT id, image_path AS imagePath FROM entries WHERE status IN ('PENDING', 'PROCESSING') AND image_path LIKE ?`),
+      deleteLostUpload: db.prepare(`DELETE FROM entries WHERE id = ? AND image_path = ? AND status IN ('PENDING', 'PROCESSING')`),
     };
   }
 
@@ -277,5 +279,15 @@ export class SqliteFramesRepository implements FramesRepository {
 
   async uploadInUse(imagePath: string): Promise<boolean> {
     return this.stmt.uploadInUse.get(imagePath) !== undefined;
+  }
+
+  async unprocessedUploads(prefix: string): Promise<{ id: number; imagePath: string }[]> {
+    return this.stmt.unprocessedUploads.all(`${prefix}%`) as { id: number; imagePath: string }[];
+  }
+
+  async deleteLostUpload(id: number, imagePath: string): Promise<boolean> {
+    const deleted = this.stmt.deleteLostUpload.run(id, imagePath).changes === 1;
+    if (deleted) await this.durable();
+    return deleted;
   }
 }

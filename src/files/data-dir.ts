@@ -1,0 +1,250 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import {
+  type AtomicWriteOptions,
+  removeLeftoverTemporaries,
+  syncCreatedDirectories,
+  syncDirectoryAsync,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from './atomic-write.js';
+import type { FileCipher } from './file-cipher.js';
+import { checkDirectories, lstatKind, readFileNoFollow } from './no-follow.js';
+import { DIRECTORY_MODE, FILE_MODE } from './owner-only.js';
+
+export class PathOutsideDataDirError extends Error {}
+
+/** A file's size on the disk (sealed) and as its readers see it (plain). */
+export interface DataFileStat {
+  diskBytes: number;
+  plainBytes: number;
+  modifiedMs: number;
+}
+
+/**
+ * The one gateway to the bytes of a data dir (the server's OPENRECALL_DATA_DIR, or the capture client's buffer):
+ * every file under `root` is read and written here, through `cipher`, so that sealing files (src/encryption/)
+ * happens in one place. Paths are relative to the root; one that would leave it is refused. The SQLite database
+ * is the exception: SQLCipher seals it (src/store/sqlite).
+ */
+export class DataDir {
+  constructor(
+    readonly root: string,
+    readonly cipher: FileCipher,
+  ) {}
+
+  resolve(relative: string): string {
+    const absolute = path.resolve(this.root, relative);
+    if (!absolute.startsWith(this.root + path.sep)) throw new PathOutsideDataDirError(`path escapes data dir: ${relative}`);
+    return absolute;
+  }
+
+  // Reading
+
+  async readFile(relative: string): Promise<Buffer> {
+    return this.cipher.open(await fs.promises.readFile(this.resolve(relative)), relative);
+  }
+
+  readFileSync(relative: string): Buffer {
+    return this.cipher.open(fs.readFileSync(this.resolve(relative)), relative);
+  }
+
+  /** A regular file's plaintext, never through a symbolic link (files/no-follow.ts): NotARegularFileError otherwise. */
+  async readFileNoFollow(relative: string): Promise<Buffer> {
+    this.resolve(relative);
+    return this.cipher.open(await readFileNoFollow(this.root, relative), relative);
+  }
+
+  /** The plaintext of a file as a stream (a file too large to hold, or one sent as it is read). */
+  createReadStream(relative: string): Readable {
+    const opened = this.cipher.openStream(relative);
+    pipeline(fs.createReadStream(this.resolve(relative)), opened, () => {});
+    return opened;
+  }
+
+  // Writing
+
+  /**
+   * Writes a file so that a crash leaves either the whole file or nothing at its name (its folders are made);
+   * `durable` also survives a power cut (fsync of the file, its folder and any folder made for it).
+   */
+  async writeFileAtomic(relative: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): Promise<void> {
+    const target = this.resolve(relative);
+    const created = await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
+    await writeFileAtomic(target, this.cipher.seal(Buffer.from(bytes)), options);
+    if (options.durable) await syncCreatedDirectories(created, path.dirname(target));
+  }
+
+  /** writeFileAtomic for small files written from synchronous code (journals); the folder must exist. */
+  writeFileAtomicSync(relative: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): void {
+    writeFileAtomicSync(this.resolve(relative), this.cipher.seal(Buffer.from(bytes)), options);
+  }
+
+  /** A new file written piece by piece (an upload as it arrives); see SealedFileWriter. */
+  createFile(relative: string): SealedFileWriter {
+    return new SealedFileWriter(this.resolve(relative), this.cipher.sealStream());
+  }
+
+  /** Verifies `relative`'s folders are no symbolic links (made when missing), then writes it atomically and durably. */
+  async writeFileNoFollow(relative: string, bytes: Buffer, options: AtomicWriteOptions = {}): Promise<void> {
+    this.resolve(relative);
+    await checkDirectories(this.root, relative, { create: true });
+    await writeFileAtomic(this.resolve(relative), this.cipher.seal(bytes), options);
+  }
+
+  // The tree
+
+  async rename(from: string, to: string): Promise<void> {
+    await fs.promises.rename(this.resolve(from), this.resolve(to));
+  }
+
+  renameSync(from: string, to: string): void {
+    fs.renameSync(this.resolve(from), this.resolve(to));
+  }
+
+  async remove(relative: string): Promise<void> {
+    await fs.promises.rm(this.resolve(relative), { force: true });
+  }
+
+  removeSync(relative: string): void {
+    fs.rmSync(this.resolve(relative), { force: true });
+  }
+
+  /** Removes what killed writes of `relative` left beside it (atomic-write.ts); returns how many. */
+  removeLeftoverTemporaries(relative: string): number {
+    return removeLeftoverTemporaries(this.resolve(relative));
+  }
+
+  async exists(relative: string): Promise<boolean> {
+    try {
+      await fs.promises.access(this.resolve(relative));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  existsSync(relative: string): boolean {
+    return fs.existsSync(this.resolve(relative));
+  }
+
+  /** Sizes of a file, undefined when it is missing. */
+  async stat(relative: string): Promise<DataFileStat | undefined> {
+    try {
+      return this.sizes(await fs.promises.stat(this.resolve(relative)));
+    } catch {
+      return undefined;
+    }
+  }
+
+  statSync(relative: string): DataFileStat | undefined {
+    try {
+      return this.sizes(fs.statSync(this.resolve(relative)));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** What `relative` is, without following a link: a regular file, something else, or nothing. */
+  kind(relative: string): Promise<'file' | 'other' | 'none'> {
+    this.resolve(relative);
+    return lstatKind(this.root, relative);
+  }
+
+  /** Names in a folder; none when it is missing. */
+  async list(dir: string): Promise<string[]> {
+    try {
+      return await fs.promises.readdir(this.folder(dir));
+    } catch {
+      return [];
+    }
+  }
+
+  listSync(dir: string): string[] {
+    try {
+      return fs.readdirSync(this.folder(dir));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Makes a folder and its parents (0700); returns the first one made (fs.mkdir's answer). */
+  async mkdirp(dir: string): Promise<string | undefined> {
+    return fs.promises.mkdir(this.folder(dir), { recursive: true, mode: DIRECTORY_MODE });
+  }
+
+  mkdirpSync(dir: string): void {
+    fs.mkdirSync(this.folder(dir), { recursive: true, mode: DIRECTORY_MODE });
+  }
+
+  /** Makes the renames into `dir` survive a power cut. */
+  syncDir(dir: string): Promise<void> {
+    return syncDirectoryAsync(this.folder(dir));
+  }
+
+  private folder(dir: string): string {
+    return dir === '' || dir === '.' ? this.root : this.resolve(dir);
+  }
+
+  private sizes(stat: fs.Stats): DataFileStat {
+    return { diskBytes: stat.size, plainBytes: this.cipher.plainSize(stat.size), modifiedMs: stat.mtimeMs };
+  }
+}
+
+/**
+ * A new file (0600, never an existing one) written piece by piece through the cipher's seal stream, with
+ * synchronous writes: a 64 KB write into the page cache costs microseconds, while an async write waits for a
+ * libuv thread. write() throws the write error (ENOSPC...); finish() writes what the cipher still holds and
+ * fsyncs the file off the event loop; close() gives up (the caller removes the file).
+ */
+export class SealedFileWriter {
+  private fd: number | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly seal: Transform,
+  ) {
+    this.fd = fs.openSync(path, 'wx', FILE_MODE);
+  }
+
+  write(pieces: Buffer[]): void {
+    this.seal.write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
+    this.drain();
+  }
+
+  async finish(options: { durable: boolean }): Promise<void> {
+    const ended = new Promise<void>((resolve, reject) => {
+      this.seal.once('error', reject);
+      this.seal.once('end', resolve);
+    });
+    this.seal.on('readable', () => this.drain());
+    this.seal.end();
+    try {
+      await ended;
+      this.drain();
+      if (options.durable && this.fd !== undefined) {
+        const fd = this.fd;
+        await new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve())));
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Closes the descriptor (any number of times); throws a close error. */
+  close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    this.seal.destroy();
+    fs.closeSync(fd);
+  }
+
+  private drain(): void {
+    if (this.fd === undefined) return;
+    for (let sealed = this.seal.read() as Buffer | null; sealed !== null; sealed = this.seal.read() as Buffer | null) {
+      for (let at = 0; at < sealed.length; ) at += fs.writeSync(this.fd, sealed, at);
+    }
+  }
+}

@@ -138,6 +138,11 @@ export class DataDir {
     }
   }
 
+  /** stat() that rejects as fs.stat does (code ENOENT when the file is missing). */
+  async statOrThrow(relative: string): Promise<DataFileStat> {
+    return this.sizes(await fs.promises.stat(this.resolve(relative)));
+  }
+
   statSync(relative: string): DataFileStat | undefined {
     try {
       return this.sizes(fs.statSync(this.resolve(relative)));

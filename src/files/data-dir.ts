@@ -10,7 +10,7 @@ import {
   writeFileAtomicSync,
 } from './atomic-write.js';
 import type { FileCipher } from './file-cipher.js';
-import { checkDirectories, lstatKind, readFileNoFollow } from './no-follow.js';
+import { checkDirectories, lstatKind, NotARegularFileError, readFileNoFollow } from './no-follow.js';
 import { DIRECTORY_MODE, FILE_MODE } from './owner-only.js';
 
 export class PathOutsideDataDirError extends Error {}
@@ -86,10 +86,14 @@ export class DataDir {
     return new SealedFileWriter(this.resolve(relative), this.cipher.sealStream());
   }
 
-  /** Verifies `relative`'s folders are no symbolic links (made when missing), then writes it atomically and durably. */
+  /**
+   * writeFileAtomic without following a symbolic link: `relative`'s folders are checked (made when missing),
+   * and something other than a file at its name is refused (NotARegularFileError).
+   */
   async writeFileNoFollow(relative: string, bytes: Buffer, options: AtomicWriteOptions = {}): Promise<void> {
     this.resolve(relative);
     await checkDirectories(this.root, relative, { create: true });
+    if ((await lstatKind(this.root, relative)) === 'other') throw new NotARegularFileError(relative, 'EISDIR');
     await writeFileAtomic(this.resolve(relative), this.cipher.seal(bytes), options);
   }
 

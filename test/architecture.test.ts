@@ -43,8 +43,6 @@ const FILE_IO_ALLOWED: Record<string, string> = {
   'pipeline/ocr/tesseract-js-engine.ts': 'OCR language models unpacked to a temporary folder',
   'server/compose.ts': 'the TLS certificate and key the user names',
   'server/routes/web.ts': 'the built web UI assets (dist/web)',
-  'store/data-dir-lock.ts': 'TODO(issue 20): server.lock still written with node:fs',
-  'client/buffer.ts': 'TODO(issue 20): the capture buffer is not yet on DataDir',
   'version.ts': 'package.json',
 };
 
@@ -57,7 +55,6 @@ const RAW_HELPERS_ALLOWED: Record<string, string> = {
   'store/sqlite/database.ts': 'fsyncs the database folder',
   'store/sqlite/wal-sync.ts': 'fsyncs the WAL (SQLCipher seals it)',
   'client/control.ts': 'the client-paused flag (a date, no screen content)',
-  'client/buffer.ts': 'TODO(issue 20): the capture buffer is not yet on DataDir',
   'services/data-files-service.ts': 'NotARegularFileError only (the type of a refused path)',
 };
 

@@ -5,6 +5,7 @@ import {
   type AtomicWriteOptions,
   removeLeftoverTemporaries,
   syncCreatedDirectories,
+  syncDirectory,
   syncDirectoryAsync,
   writeFileAtomic,
   writeFileAtomicSync,
@@ -29,10 +30,14 @@ export interface DataFileStat {
  * is the exception: SQLCipher seals it (src/store/sqlite).
  */
 export class DataDir {
+  readonly root: string;
+
   constructor(
-    readonly root: string,
+    root: string,
     readonly cipher: FileCipher,
-  ) {}
+  ) {
+    this.root = path.resolve(root);
+  }
 
   resolve(relative: string): string {
     const absolute = path.resolve(this.root, relative);
@@ -81,6 +86,38 @@ export class DataDir {
     writeFileAtomicSync(this.resolve(relative), this.cipher.seal(Buffer.from(bytes)), options);
   }
 
+  /** Creates a small file that must not exist yet (EEXIST otherwise), 0600, not fsynced (a lock file). */
+  writeNewFileSync(relative: string, bytes: Buffer | string): void {
+    fs.writeFileSync(this.resolve(relative), this.cipher.seal(Buffer.from(bytes)), { flag: 'wx', mode: FILE_MODE });
+  }
+
+  /**
+   * writeFileAtomicSync through a temporary of the caller's name (a folder scan tells an interrupted write by
+   * it), always fsynced with its folder. `pauseHalfwayMs` (tests only) pauses mid-write so that a kill lands there.
+   */
+  writeFileViaSync(relative: string, temporary: string, bytes: Buffer, options: { pauseHalfwayMs?: number } = {}): void {
+    const sealed = this.cipher.seal(bytes);
+    const target = this.resolve(relative);
+    const temp = this.resolve(temporary);
+    try {
+      const fd = fs.openSync(temp, 'wx', FILE_MODE);
+      try {
+        const half = options.pauseHalfwayMs ? Math.floor(sealed.length / 2) : sealed.length;
+        for (let at = 0; at < half; ) at += fs.writeSync(fd, sealed, at, half - at);
+        if (options.pauseHalfwayMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, options.pauseHalfwayMs);
+        for (let at = half; at < sealed.length; ) at += fs.writeSync(fd, sealed, at);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(temp, target);
+    } catch (error) {
+      fs.rmSync(temp, { force: true });
+      throw error;
+    }
+    syncDirectory(path.dirname(target));
+  }
+
   /** A new file written piece by piece (an upload as it arrives); see SealedFileWriter. */
   createFile(relative: string): SealedFileWriter {
     return new SealedFileWriter(this.resolve(relative), this.cipher.sealStream());
@@ -111,8 +148,8 @@ export class DataDir {
     await fs.promises.rm(this.resolve(relative), { force: true });
   }
 
-  removeSync(relative: string): void {
-    fs.rmSync(this.resolve(relative), { force: true });
+  removeSync(relative: string, options: { recursive?: boolean } = {}): void {
+    fs.rmSync(this.resolve(relative), { force: true, recursive: options.recursive ?? false });
   }
 
   /** Removes what killed writes of `relative` left beside it (atomic-write.ts); returns how many. */
@@ -165,6 +202,15 @@ export class DataDir {
   async list(dir: string): Promise<string[]> {
     try {
       return await fs.promises.readdir(this.folder(dir));
+    } catch {
+      return [];
+    }
+  }
+
+  /** A folder's entries with what they are (links not followed); none when it is missing. */
+  entriesSync(dir: string): Array<{ name: string; isFile: boolean }> {
+    try {
+      return fs.readdirSync(this.folder(dir), { withFileTypes: true }).map((d) => ({ name: d.name, isFile: d.isFile() }));
     } catch {
       return [];
     }

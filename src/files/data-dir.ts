@@ -120,7 +120,15 @@ export class DataDir {
 
   /** A new file written piece by piece (an upload as it arrives); see SealedFileWriter. */
   createFile(relative: string): SealedFileWriter {
-    return new SealedFileWriter(this.resolve(relative), this.cipher.sealStream());
+    const file = this.resolve(relative);
+    return new SealedFileWriter(file, fs.openSync(file, 'wx', FILE_MODE), this.cipher.sealStream());
+  }
+
+  /** createFile with the file created off the event loop (creating waits for the file system's journal). */
+  async createFileAsync(relative: string): Promise<SealedFileWriter> {
+    const file = this.resolve(relative);
+    const fd = await new Promise<number>((resolve, reject) => fs.open(file, 'wx', FILE_MODE, (error, opened) => (error ? reject(error) : resolve(opened))));
+    return new SealedFileWriter(file, fd, this.cipher.sealStream());
   }
 
   /**
@@ -258,9 +266,10 @@ export class SealedFileWriter {
 
   constructor(
     readonly path: string,
+    fd: number,
     private readonly seal: Transform,
   ) {
-    this.fd = fs.openSync(path, 'wx', FILE_MODE);
+    this.fd = fd;
   }
 
   write(pieces: Buffer[]): void {

@@ -25,6 +25,52 @@ const SHARED_ROOT = new Set(['config.ts', 'env.ts', 'errors.ts', 'log.ts', 'vers
 const ADAPTERS = ['api', 'files', 'images', 'ai', 'redaction'];
 
 /**
+ * Files of src/ that may use node:fs on things outside the data dir (or the database, which SQLCipher seals), with
+ * the reason. Every other module reads and writes files through the DataDir (src/files/data-dir.ts).
+ */
+const FILE_IO_ALLOWED: Record<string, string> = {
+  'ai/builtin-embeddings.ts': 'reads the embedding model files (models/, shipped, not the memory)',
+  'cli/doctor-command.ts': 'probes whether the data dir folder can be created and written, before anything is stored',
+  'cli/export-command.ts': 'writes the export zip where the user asks, outside the data dir',
+  'cli/import-command.ts': 'reads the folder or zip the user imports from, outside the data dir',
+  'cli/import-export-zip.ts': 'reads the zip the user imports from, outside the data dir',
+  'client/capture/portal.ts': "the portal's screenshot file (its own temporary folder) and /proc",
+  'client/capture/window-info.ts': '/proc/<pid>/comm of the active window',
+  'client/capture/wlroots.ts': '/proc/<pid>/comm of the active window',
+  'client/capture/x11-connection.ts': 'the X11 authority file',
+  'client/control.ts': 'the client-paused flag (a date, no screen content)',
+  'client/heartbeat.ts': 'client-id and the applied settings revision (no screen content)',
+  'pipeline/ocr/tesseract-js-engine.ts': 'OCR language models unpacked to a temporary folder',
+  'server/compose.ts': 'the TLS certificate and key the user names',
+  'server/routes/web.ts': 'the built web UI assets (dist/web)',
+  'version.ts': 'package.json',
+};
+
+/** Writes, removals and content reads through node:fs: the DataDir's job. */
+const FILE_IO =
+  /\b(?:fs|fsp|promises)\s*\.\s*(?:promises\s*\.\s*)?(writeFile|writeFileSync|createWriteStream|open|openSync|rename|renameSync|unlink|unlinkSync|rm|rmSync|rmdir|rmdirSync|copyFile|copyFileSync|cp|cpSync|appendFile|appendFileSync|truncate|truncateSync|ftruncate|ftruncateSync|write|writeSync|writev|writevSync|readFile|readFileSync|createReadStream|read|readSync)\s*\(|import\s*\{[^}]*\b(writeFile|createWriteStream|open|rename|unlink|rm|copyFile|appendFile|truncate|readFile|createReadStream)\b[^}]*\}\s*from\s*'(?:node:)?fs(?:\/promises)?'/;
+/** The files/ helpers that bypass the cipher: only the DataDir (and the database's fsyncs) may use them. */
+const RAW_FILE_HELPERS = /from '[./]*files\/(atomic-write|no-follow)\.js'/;
+const RAW_HELPERS_ALLOWED: Record<string, string> = {
+  'store/sqlite/database.ts': 'fsyncs the database folder',
+  'store/sqlite/wal-sync.ts': 'fsyncs the WAL (SQLCipher seals it)',
+  'client/control.ts': 'the client-paused flag (a date, no screen content)',
+  'services/data-files-service.ts': 'NotARegularFileError only (the type of a refused path)',
+};
+
+function fileIoViolations(files: Map<string, string>, allowed = { io: FILE_IO_ALLOWED, helpers: RAW_HELPERS_ALLOWED }): string[] {
+  const violations: string[] = [];
+  for (const [file, text] of files) {
+    const posix = file.split(path.sep).join('/');
+    if (posix.startsWith('files/')) continue;
+    const match = FILE_IO.exec(text);
+    if (match && !(posix in allowed.io)) violations.push(`${posix}: ${match[0].replace(/\s+/g, ' ').slice(0, 60)}`);
+    if (RAW_FILE_HELPERS.test(text) && !(posix in allowed.helpers)) violations.push(`${posix}: ${RAW_FILE_HELPERS.exec(text)![0]}`);
+  }
+  return violations;
+}
+
+/**
  * Every folder's layer: what it may import besides itself and the shared root modules (a folder, or one file
  * of a folder). Anything else is an upward or sideways edge. `src/cli.ts` is the entry point: it may import anything.
  */
@@ -147,6 +193,37 @@ describe('the module structure of src/', () => {
       if (/\.(prepare|pragma|exec)\(\s*[`'"]|from 'better-sqlite3'|`\s*(SELECT|INSERT|UPDATE|DELETE)\s/.test(text)) offenders.push(file);
     }
     assert.deepEqual(offenders, []);
+  });
+
+  it('reads and writes data-dir files only through the DataDir (src/files/): node:fs writes and reads elsewhere only on the allow-list', () => {
+    const texts = new Map([...graph.keys()].map((file) => [file, fs.readFileSync(path.join(src, file), 'utf8')]));
+    assert.deepEqual(fileIoViolations(texts), []);
+    // The allow-list stays short: an entry whose file no longer needs it must go.
+    const nothingAllowed = { io: {}, helpers: {} };
+    const needed = (file: string) => fileIoViolations(new Map([[file, texts.get(path.join(...file.split('/'))) ?? '']]), nothingAllowed).length > 0;
+    assert.deepEqual(
+      Object.keys({ ...FILE_IO_ALLOWED, ...RAW_HELPERS_ALLOWED }).filter((file) => !needed(file)),
+      [],
+    );
+  });
+
+  it('the file check fails on a write, a removal, a stream or a read of a file outside src/files, and on a raw files/ helper', () => {
+    const fake = new Map([
+      [path.join('images', 'a.ts'), "import fs from 'node:fs';\nfs.writeFileSync(target, bytes);"],
+      [path.join('services', 'b.ts'), "import fs from 'node:fs';\nawait fs.promises.rm(file, { force: true });"],
+      [path.join('server', 'c.ts'), "import { createReadStream } from 'node:fs';\nreply.send(createReadStream(p));"],
+      [path.join('retention', 'd.ts'), "import fs from 'fs';\nconst text = fs.readFileSync(p, 'utf8');"],
+      [path.join('pipeline', 'e.ts'), "import { writeFileAtomic } from '../files/atomic-write.js';"],
+      [path.join('files', 'f.ts'), "import fs from 'node:fs';\nfs.renameSync(a, b);"],
+      [path.join('services', 'g.ts'), "import fs from 'node:fs';\nconst s = fs.statSync(p);"],
+    ]);
+    assert.deepEqual(fileIoViolations(fake), [
+      'images/a.ts: fs.writeFileSync(',
+      'services/b.ts: fs.promises.rm(',
+      "server/c.ts: import { createReadStream } from 'node:fs'",
+      'retention/d.ts: fs.readFileSync(',
+      "pipeline/e.ts: from '../files/atomic-write.js'",
+    ]);
   });
 
   it('the web UI takes nothing but types from outside src/web (no server code or TypeBox in the browser bundle)', () => {

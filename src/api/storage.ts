@@ -5,7 +5,9 @@ import { Nullable } from './common.js';
 export const StorageStatus = Type.Object(
   {
     used_bytes: Type.Integer({ description: 'images_bytes + thumbnails_bytes + database_bytes' }),
-    images_bytes: Type.Integer({ description: 'Sum of the stored image sizes recorded on the rows (unprocessed uploads included)' }),
+    images_bytes: Type.Integer({
+      description: 'On the disk: uploads, stored images, compacted layers and manifests (from the sizes recorded on the rows, measured at most 2 s before)',
+    }),
     thumbnails_bytes: Type.Integer({
       description: 'thumbnails/: walked at start and every 10 minutes; frames processed since are counted at the average thumbnail size',
     }),

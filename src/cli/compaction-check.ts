@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { dataPaths } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
+import { openDataDir } from '../files/open-data-dir.js';
 import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
 import { openCompactionReader } from '../store/open-store.js';
 
@@ -20,7 +21,7 @@ export interface CompactionDamage {
  */
 export async function checkCompactedFrames(dataDir: string): Promise<CompactionDamage | undefined> {
   const file = dataPaths(dataDir).dbFile;
-  if (!fs.existsSync(file)) return undefined;
+  if (!fs.existsSync(file)) return undefined; // the database, not a data-dir file
   const opened = openCompactionReader(file);
   if (!opened) return undefined;
   const { repo } = opened;
@@ -28,13 +29,13 @@ export async function checkCompactedFrames(dataDir: string): Promise<CompactionD
     const layers = await repo.liveLayers();
     const frames = await repo.compactedFrames();
     if (frames.length === 0) return undefined;
-    const images = new ImageStore(dataDir);
+    const images = new ImageStore(openDataDir(dataDir));
     const affected = new Set<number>();
     const problems: string[] = [];
     for (const layer of layers) {
       let bytes: Buffer;
       try {
-        bytes = await fs.promises.readFile(images.resolve(layer.path));
+        bytes = await images.read(layer.path);
       } catch (error) {
         problems.push(`layer ${layer.path} is missing (${(error as NodeJS.ErrnoException).code})`);
         for (const id of await repo.framesUsing(layer.id)) affected.add(id);

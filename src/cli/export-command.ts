@@ -5,6 +5,7 @@ import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { loadServerConfig } from '../config.js';
 import { FILE_MODE } from '../files/owner-only.js';
 import { ImageStore } from '../images/image-store.js';
+import { openDataDir } from '../files/open-data-dir.js';
 import { compactedReader } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
 import { type ExportRow, openExportReader } from '../store/open-store.js';
@@ -54,7 +55,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     console.error('openrecall: export reads a SQLite data dir; it does not support OPENRECALL_DATABASE_URL (PostgreSQL) yet');
     return 1;
   }
-  const images = new ImageStore(dataDir);
+  const images = new ImageStore(openDataDir(dataDir));
   if (!fs.existsSync(images.paths.dbFile)) {
     console.error(`openrecall: no database in ${dataDir} (set OPENRECALL_DATA_DIR)`);
     return 1;

@@ -29,8 +29,10 @@ export async function statusCommand(args: string[]): Promise<number> {
 }
 
 function storageLine(s: StorageStatus): string {
-  const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GB`;
-  const parts = [`${gb(s.used_bytes)} used${s.budget_bytes !== null ? ` of ${gb(s.budget_bytes)}` : ''}`];
+  const gb = (bytes: number) => (bytes < 1024 ** 3 ? `${(bytes / 1024 ** 2).toFixed(1)} MB` : `${(bytes / 1024 ** 3).toFixed(2)} GB`);
+  const parts = [
+    `${gb(s.used_bytes)} used${s.budget_bytes !== null ? ` of ${gb(s.budget_bytes)}` : ''} (images ${gb(s.images_bytes)}, thumbnails ${gb(s.thumbnails_bytes)}, database ${gb(s.database_bytes)})`,
+  ];
   parts.push(s.retention_days !== null ? `keeping ${s.retention_days} day(s)` : 'kept forever');
   if (s.oldest_frame_timestamp !== null)
     parts.push(`oldest frame ${new Date(s.oldest_frame_timestamp * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`);

@@ -4,6 +4,7 @@ import { RemoteFrameFiles } from '../api-client/remote-frame-files.js';
 import { apiToken, apiUrl, ConfigError, loadServerConfig, workerToken } from '../config.js';
 import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
+import { openDataDir } from '../files/open-data-dir.js';
 import { createLogger } from '../log.js';
 import { checkOcrLanguages } from '../pipeline/ocr/languages.js';
 import { startProcessing } from '../processor/processing-host.js';
@@ -45,7 +46,7 @@ export async function workerCommand(args: string[]): Promise<number> {
       'openrecall worker needs OPENRECALL_DATABASE_URL=postgres://… (the database the servers share); with SQLite, `openrecall server` processes its own frames',
     );
   }
-  const images = new ImageStore(config.dataDir);
+  const images = new ImageStore(openDataDir(config.dataDir));
   const workerId = newWorkerId();
   const remoteFiles = await filesThroughServer(images, workerId);
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);

@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { syncDirectory } from '../files/atomic-write.js';
+import { DataDir } from '../files/data-dir.js';
+import { plainCipher } from '../files/plain-cipher.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -97,7 +96,10 @@ export function decodeItem(bytes: Buffer): { meta: FrameMeta; image: Buffer } {
 }
 
 export class FrameBuffer {
+  readonly dir: string;
   readonly quarantineDir: string;
+  /** Every byte of the buffer goes through it (the client's own DataDir, rooted at the buffer folder). */
+  private readonly files: DataDir;
   private entries: Entry[] = [];
   private bytes = 0;
   private dropped = 0;
@@ -106,26 +108,28 @@ export class FrameBuffer {
   private inFlight: string | undefined;
   private readonly listeners = new Set<() => void>();
 
+  /** `dir`: the buffer's DataDir (files/open-data-dir.ts); a bare path (tests) keeps its files plain. */
   constructor(
-    readonly dir: string,
+    dir: DataDir | string,
     private readonly maxBytes: number,
     private readonly log: Logger,
     /** Tests only: pause this long halfway through writing an item, so that a kill lands mid-write. */
     private readonly testWriteDelayMs = 0,
   ) {
-    this.quarantineDir = path.join(dir, QUARANTINE_DIR);
+    this.files = typeof dir === 'string' ? new DataDir(dir, plainCipher) : dir;
+    this.dir = this.files.root;
+    this.quarantineDir = this.files.resolve(QUARANTINE_DIR);
   }
 
   /** Creates the folders and indexes the backlog; quarantines leftovers of interrupted writes and stray files. */
   open(): void {
     // Screenshots are private: only the user may read the buffer.
-    fs.mkdirSync(this.quarantineDir, { recursive: true, mode: 0o700 });
+    this.files.mkdirpSync(QUARANTINE_DIR);
     const entries: Entry[] = [];
-    for (const dirent of fs.readdirSync(this.dir, { withFileTypes: true })) {
+    for (const dirent of this.files.entriesSync('')) {
       if (dirent.name === QUARANTINE_DIR) continue;
-      const full = path.join(this.dir, dirent.name);
-      if (dirent.isFile() && dirent.name.endsWith(EXTENSION) && !dirent.name.startsWith('.')) {
-        entries.push({ name: dirent.name, size: fs.statSync(full).size });
+      if (dirent.isFile && dirent.name.endsWith(EXTENSION) && !dirent.name.startsWith('.')) {
+        entries.push({ name: dirent.name, size: this.files.statSync(dirent.name)?.plainBytes ?? 0 });
       } else if (dirent.name.startsWith(TEMP_PREFIX)) {
         this.moveToQuarantine(dirent.name, 'incomplete write: temporary file left by a crash or kill during buffering');
       } else {
@@ -161,27 +165,9 @@ export class FrameBuffer {
       return false;
     }
     this.makeRoom(bytes.length);
-    const temp = path.join(this.dir, `${TEMP_PREFIX}${meta.captureId}-${process.pid}`);
-    const final = path.join(this.dir, name);
     try {
-      const fd = fs.openSync(temp, 'wx', 0o600);
-      try {
-        if (this.testWriteDelayMs > 0) {
-          const half = Math.floor(bytes.length / 2);
-          fs.writeSync(fd, bytes, 0, half);
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, this.testWriteDelayMs);
-          fs.writeSync(fd, bytes, half);
-        } else {
-          fs.writeSync(fd, bytes);
-        }
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(temp, final);
-      syncDirectory(this.dir);
+      this.files.writeFileViaSync(name, `${TEMP_PREFIX}${meta.captureId}-${process.pid}`, bytes, { pauseHalfwayMs: this.testWriteDelayMs });
     } catch (error) {
-      fs.rmSync(temp, { force: true });
       this.dropped++;
       this.log(
         `buffer: could not write frame ${meta.captureId} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ${this.dropped} dropped so far`,
@@ -202,7 +188,7 @@ export class FrameBuffer {
       const victim = this.entries.find((e) => e.name !== this.inFlight);
       if (!victim) break;
       this.forget(victim.name);
-      fs.rmSync(path.join(this.dir, victim.name), { force: true });
+      this.files.removeSync(victim.name);
       this.dropped++;
       this.log(
         `buffer: full (cap ${(this.maxBytes / 1024 / 1024).toFixed(1)} MB): dropped the oldest frame ${victim.name.slice(0, -EXTENSION.length)}; ${this.dropped} dropped so far`,
@@ -220,7 +206,7 @@ export class FrameBuffer {
   read(name: string): BufferedFrame {
     let bytes: Buffer;
     try {
-      bytes = fs.readFileSync(path.join(this.dir, name));
+      bytes = this.files.readFileSync(name);
     } catch (error) {
       throw new CorruptItemError(`unreadable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
@@ -230,7 +216,7 @@ export class FrameBuffer {
   /** Delivered: the item leaves the buffer. */
   remove(name: string): void {
     this.forget(name);
-    fs.rmSync(path.join(this.dir, name), { force: true });
+    this.files.removeSync(name);
   }
 
   quarantine(name: string, reason: string): void {
@@ -249,28 +235,28 @@ export class FrameBuffer {
   }
 
   private moveToQuarantine(name: string, reason: string): void {
-    const target = path.join(this.quarantineDir, name.startsWith('.') ? name.slice(1) : name);
+    const target = `${QUARANTINE_DIR}/${name.startsWith('.') ? name.slice(1) : name}`;
     try {
-      fs.writeFileSync(`${target}.reason.txt`, `${new Date().toISOString()} ${reason}\n`);
-      fs.renameSync(path.join(this.dir, name), target);
+      this.files.writeFileAtomicSync(`${target}.reason.txt`, `${new Date().toISOString()} ${reason}\n`);
+      this.files.renameSync(name, target);
     } catch (error) {
       this.log(`buffer: could not quarantine ${name}: ${(error as Error).message}; deleting it`);
-      fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+      this.files.removeSync(name, { recursive: true });
     }
     this.quarantined++;
     this.log(`buffer: quarantined ${name}: ${reason}`);
   }
 
   private pruneQuarantine(): void {
-    const items = fs
-      .readdirSync(this.quarantineDir)
+    const items = this.files
+      .listSync(QUARANTINE_DIR)
       .filter((n) => !n.endsWith('.reason.txt'))
-      .map((n) => ({ n, t: fs.statSync(path.join(this.quarantineDir, n)).mtimeMs }))
+      .map((n) => ({ n, t: this.files.statSync(`${QUARANTINE_DIR}/${n}`)?.modifiedMs ?? 0 }))
       .sort((a, b) => a.t - b.t)
       .map((e) => e.n);
     for (const old of items.slice(0, Math.max(0, items.length - QUARANTINE_MAX_ITEMS))) {
-      fs.rmSync(path.join(this.quarantineDir, old), { recursive: true, force: true });
-      fs.rmSync(path.join(this.quarantineDir, `${old}.reason.txt`), { force: true });
+      this.files.removeSync(`${QUARANTINE_DIR}/${old}`, { recursive: true });
+      this.files.removeSync(`${QUARANTINE_DIR}/${old}.reason.txt`);
     }
   }
 }

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { ApiClient } from '../api-client/client.js';
 import { encodeCapture } from '../images/codec.js';
 import type { Logger } from '../log.js';
+import { openDataDir } from '../files/open-data-dir.js';
 import { FrameBuffer } from './buffer.js';
 import { createIdleSource, type IdleSource } from './capture/idle.js';
 import { NodeScreenshotsSource, primaryMonitor, type MonitorInfo, type RawFrame, type ScreenSource } from './capture/screen.js';
@@ -87,7 +88,7 @@ export class CaptureClient {
     private readonly deps: ClientDeps,
     private readonly log: Logger,
   ) {
-    this.buffer = new FrameBuffer(config.bufferDir, config.bufferMaxBytes, log, config.testWriteDelayMs);
+    this.buffer = new FrameBuffer(openDataDir(config.bufferDir), config.bufferMaxBytes, log, config.testWriteDelayMs);
     this.uploader = new Uploader(this.buffer, {
       apiUrl: config.apiUrl,
       ...(config.apiToken !== undefined ? { token: config.apiToken } : {}),

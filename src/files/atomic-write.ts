@@ -40,9 +40,9 @@ export async function writeFileAtomic(target: string, bytes: Buffer | string, op
 }
 
 export function writeFileAtomicSync(target: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): void {
-  const temporary = temporaryName(target);
+  const temporary = options.singleWriter ? `${target}.tmp` : temporaryName(target);
   try {
-    const fd = fs.openSync(temporary, 'wx', options.mode ?? FILE_MODE);
+    const fd = fs.openSync(temporary, options.singleWriter ? 'w' : 'wx', options.mode ?? FILE_MODE);
     try {
       fs.writeFileSync(fd, bytes);
       if (options.durable) fs.fsyncSync(fd);

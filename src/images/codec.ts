@@ -33,23 +33,23 @@ export function decodeEachImageOnce(): void {
   sharp.concurrency(1);
 }
 
-export async function decodeGreyscale(input: Buffer | string): Promise<GreyPixels> {
+export async function decodeGreyscale(input: Buffer): Promise<GreyPixels> {
   const { data, info } = await sharp(input).greyscale().raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
 /** The stored form of a frame (see STORED_WEBP). */
-export function encodeStoredWebp(input: Buffer | string): Promise<Buffer> {
+export function encodeStoredWebp(input: Buffer): Promise<Buffer> {
   return sharp(input).webp(STORED_WEBP).toBuffer();
 }
 
 /** A small lossy WebP for grids and timelines. */
-export function thumbnail(input: Buffer | string): Promise<Buffer> {
+export function thumbnail(input: Buffer): Promise<Buffer> {
   return sharp(input).resize({ width: THUMBNAIL_WIDTH, withoutEnlargement: true }).webp({ quality: 70 }).toBuffer();
 }
 
 /** A JPEG at most `maxWidth` wide, for sending to a vision model. */
-export function boundedJpeg(input: Buffer | string, maxWidth: number, quality = 85): Promise<Buffer> {
+export function boundedJpeg(input: Buffer, maxWidth: number, quality = 85): Promise<Buffer> {
   return sharp(input).resize({ width: maxWidth, withoutEnlargement: true }).jpeg({ quality }).toBuffer();
 }
 
@@ -68,7 +68,7 @@ export interface RawImage {
 
 export const RGB_CHANNELS = 3;
 
-export async function decodeRgb(input: Buffer | string): Promise<RawImage> {
+export async function decodeRgb(input: Buffer): Promise<RawImage> {
   const { data, info } = await sharp(input).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== RGB_CHANNELS) throw new Error(`expected ${RGB_CHANNELS} channels, got ${info.channels}`);
   return { data, width: info.width, height: info.height };
@@ -116,7 +116,7 @@ const COVER_MARGIN = { x: 2, y: 3 };
  * back), and its thumbnail made from the covered pixels. The input is decoded once; nothing uncovered is
  * encoded.
  */
-export async function coveredStoredImage(input: Buffer | string, boxes: PixelBox[]): Promise<{ webp: Buffer; thumb: Buffer; width: number; height: number }> {
+export async function coveredStoredImage(input: Buffer, boxes: PixelBox[]): Promise<{ webp: Buffer; thumb: Buffer; width: number; height: number }> {
   const image = await decodeRgb(input);
   for (const box of boxes) cover(image, box);
   const raw = { raw: { width: image.width, height: image.height, channels: RGB_CHANNELS } } as const;

@@ -1,31 +1,34 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { dataPaths, type DataPaths } from '../config.js';
-import { syncCreatedDirectories, syncDirectoryAsync, writeFileAtomic } from '../files/atomic-write.js';
+import { DataDir, PathOutsideDataDirError } from '../files/data-dir.js';
 import { GroupSync } from '../files/group-sync.js';
-import { DIRECTORY_MODE } from '../files/owner-only.js';
+import { plainCipher } from '../files/plain-cipher.js';
 import { isIncomingPath, storedFramePath, thumbnailFramePath } from './frame-paths.js';
 
-export class PathOutsideDataDirError extends Error {}
+export { PathOutsideDataDirError };
 
 /**
- * Files of the data directory. Rows store image paths relative to the data dir; every path read from a row
- * or request goes through resolve(), which refuses anything that would leave the data dir.
+ * Frame files of the data directory, over its DataDir (every byte goes through it). Rows store image paths
+ * relative to the data dir; every path read from a row or request goes through resolve(), which refuses
+ * anything that would leave the data dir.
  */
 export class ImageStore {
   readonly paths: DataPaths;
+  readonly files: DataDir;
   /** One fsync of screenshots/incoming for the uploads renamed into it meanwhile (group commit). */
   private readonly incomingSync: GroupSync;
 
-  constructor(dataDir: string) {
-    this.paths = dataPaths(dataDir);
-    this.incomingSync = new GroupSync(() => syncDirectoryAsync(this.paths.incoming));
+  /** A DataDir (from files/open-data-dir.ts); a bare path (tests, benchmarks) keeps its files plain. */
+  constructor(dataDir: DataDir | string) {
+    this.files = typeof dataDir === 'string' ? new DataDir(path.resolve(dataDir), plainCipher) : dataDir;
+    this.paths = dataPaths(this.files.root);
+    this.incomingSync = new GroupSync(() => this.files.syncDir('screenshots/incoming'));
   }
 
   ensureDirectories(): void {
     for (const dir of [this.paths.screenshots, this.paths.incoming, this.paths.thumbnails, this.paths.db, this.paths.buffer, this.paths.models]) {
-      fs.mkdirSync(dir, { recursive: true, mode: DIRECTORY_MODE });
+      this.files.mkdirpSync(path.relative(this.paths.root, dir));
     }
   }
 
@@ -35,9 +38,7 @@ export class ImageStore {
   }
 
   resolve(relative: string): string {
-    const absolute = path.resolve(this.paths.root, relative);
-    if (!absolute.startsWith(this.paths.root + path.sep)) throw new PathOutsideDataDirError(`path escapes data dir: ${relative}`);
-    return absolute;
+    return this.files.resolve(relative);
   }
 
   /** A fresh name for an upload awaiting processing. */
@@ -62,32 +63,24 @@ export class ImageStore {
    * survives a power cut (fsync of the file and its directory), for files that replace another one.
    */
   async writeAtomic(relative: string, bytes: Buffer, options: { durable?: boolean; singleWriter?: boolean } = {}): Promise<void> {
-    const target = this.resolve(relative);
-    const created = await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
-    await writeFileAtomic(target, bytes, options);
-    if (options.durable) await syncCreatedDirectories(created, path.dirname(target));
+    await this.files.writeFileAtomic(relative, bytes, options);
   }
 
   removeSync(relative: string): void {
-    fs.rmSync(this.resolve(relative), { force: true });
+    this.files.removeSync(relative);
   }
 
   async read(relative: string): Promise<Buffer> {
-    return fs.promises.readFile(this.resolve(relative));
+    return this.files.readFile(relative);
   }
 
   async exists(relative: string): Promise<boolean> {
-    try {
-      await fs.promises.access(this.resolve(relative));
-      return true;
-    } catch {
-      return false;
-    }
+    return this.files.exists(relative);
   }
 
   async remove(relative: string | null): Promise<void> {
     if (!relative) return;
-    await fs.promises.rm(this.resolve(relative), { force: true });
+    await this.files.remove(relative);
   }
 
   /**
@@ -97,29 +90,14 @@ export class ImageStore {
   removeOrphanIncoming(referenced: Set<string>, minAgeMs = 0): number {
     let removed = 0;
     const before = Date.now() - minAgeMs;
-    for (const name of safeReaddir(this.paths.incoming)) {
+    for (const name of this.files.listSync('screenshots/incoming')) {
       const relative = `screenshots/incoming/${name}`;
       if (referenced.has(relative)) continue;
-      if (minAgeMs > 0 && modifiedAt(path.join(this.paths.incoming, name)) > before) continue;
-      fs.rmSync(path.join(this.paths.incoming, name), { force: true });
+      // Gone meanwhile: nothing to remove.
+      if (minAgeMs > 0 && (this.files.statSync(relative)?.modifiedMs ?? Number.POSITIVE_INFINITY) > before) continue;
+      this.files.removeSync(relative);
       removed++;
     }
     return removed;
-  }
-}
-
-function modifiedAt(file: string): number {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return Number.POSITIVE_INFINITY; // gone meanwhile: nothing to remove
-  }
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch {
-    return [];
   }
 }

@@ -163,7 +163,7 @@ const getFrame: Tool<typeof GetFrameArgs> = {
     if (args.include_image !== false) {
       try {
         const file = await context.frames.image(entry.id);
-        const jpeg = await boundedJpeg(file.path, args.max_width ?? 1024, 70);
+        const jpeg = await boundedJpeg(await file.read(), args.max_width ?? 1024, 70);
         content.push({ type: 'image', data: jpeg.toString('base64'), mimeType: 'image/jpeg' });
       } catch (error) {
         content.push({ type: 'text', text: `(no image: ${(error as Error).message})` });

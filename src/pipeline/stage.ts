@@ -58,7 +58,7 @@ export class ClaimedFrame {
   }
 }
 
-export async function decodeGreyscale(bytes: Buffer | string): Promise<GreyImage> {
+export async function decodeGreyscale(bytes: Buffer): Promise<GreyImage> {
   try {
     return await decode(bytes);
   } catch (error) {

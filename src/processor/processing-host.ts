@@ -3,6 +3,7 @@ import { loadEmbedder, type SemanticStatus } from '../ai/semantic-status.js';
 import type { ServerConfig } from '../config.js';
 import { type FrameFiles, LocalFrameFiles } from '../images/frame-files.js';
 import { ImageStore } from '../images/image-store.js';
+import { openDataDir } from '../files/open-data-dir.js';
 import type { Logger } from '../log.js';
 import { createPipeline } from '../pipeline/index.js';
 import { startBackgroundCompaction } from '../services/background-compaction.js';
@@ -36,7 +37,7 @@ export interface ProcessingOptions {
 }
 
 export async function startProcessing(config: ServerConfig, store: Store, log: Logger, options: ProcessingOptions = {}): Promise<ProcessingHost> {
-  const images = new ImageStore(config.dataDir);
+  const images = new ImageStore(openDataDir(config.dataDir));
   const files = options.remoteFiles ?? new LocalFrameFiles(images);
   const crashLimit = config.maxAttempts * CRASH_LIMIT_FACTOR;
   if (store.kind === 'sqlite') {

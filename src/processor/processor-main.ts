@@ -5,6 +5,7 @@ import os from 'node:os';
 import { useOwnerOnlyUmask } from '../files/owner-only.js';
 import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
+import { openDataDir } from '../files/open-data-dir.js';
 import { createLogger } from '../log.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';
@@ -73,7 +74,7 @@ function lowerPriority(nice: number): void {
 }
 
 async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
-  const images = new ImageStore(config.dataDir);
+  const images = new ImageStore(openDataDir(config.dataDir));
   store = await openStore({
     databaseUrl: config.databaseUrl,
     sqliteFile: images.paths.dbFile,

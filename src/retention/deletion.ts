@@ -1,8 +1,6 @@
-import fs from 'node:fs';
 import type { ImageStore } from '../images/image-store.js';
 import type { DeletableFrame, StorageRepository } from '../store/ports.js';
 import type { JournalEntry, RetentionJournal } from './journal.js';
-import { fileSize } from './storage-figures.js';
 
 /** Rows deleted whose files are still on disk (and in the journal). */
 export interface RowsDeleted {
@@ -67,15 +65,14 @@ export class FrameDeletion {
   }
 
   private async removeFile(relative: string): Promise<void> {
-    let absolute: string;
     try {
-      absolute = this.images.resolve(relative);
+      this.images.resolve(relative);
     } catch {
       return; // a path outside the data dir is never touched
     }
     const isThumbnail = relative.startsWith('thumbnails/');
-    const size = isThumbnail ? await fileSize(absolute) : 0;
-    await fs.promises.rm(absolute, { force: true });
+    const size = isThumbnail ? ((await this.images.files.stat(relative))?.diskBytes ?? 0) : 0;
+    await this.images.remove(relative);
     if (isThumbnail && size > 0) this.onThumbnailRemoved(size);
   }
 }

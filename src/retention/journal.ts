@@ -1,6 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { writeFileAtomicSync } from '../files/atomic-write.js';
+import { DataDir } from '../files/data-dir.js';
+import { plainCipher } from '../files/plain-cipher.js';
+
+const JOURNAL = 'retention.journal';
 
 export interface JournalEntry {
   id: number;
@@ -13,21 +14,26 @@ export interface JournalEntry {
  * rows and files, the next run reads it back and removes the files whose rows are gone.
  */
 export class RetentionJournal {
-  readonly path: string;
+  private readonly files: DataDir;
 
-  constructor(dataDir: string) {
-    this.path = path.join(dataDir, 'retention.journal');
+  /** The data dir's DataDir; a bare path (tests) keeps the journal plain. */
+  constructor(dataDir: DataDir | string) {
+    this.files = typeof dataDir === 'string' ? new DataDir(dataDir, plainCipher) : dataDir;
+  }
+
+  get path(): string {
+    return this.files.resolve(JOURNAL);
   }
 
   write(entries: JournalEntry[]): void {
-    writeFileAtomicSync(this.path, JSON.stringify(entries), { durable: true });
+    this.files.writeFileAtomicSync(JOURNAL, JSON.stringify(entries), { durable: true });
   }
 
   /** The entries left by an interrupted run; none when there is no journal; an error when it is unreadable. */
   read(): JournalEntry[] {
     let text: string;
     try {
-      text = fs.readFileSync(this.path, 'utf8');
+      text = this.files.readFileSync(JOURNAL).toString('utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
@@ -38,6 +44,6 @@ export class RetentionJournal {
   }
 
   remove(): void {
-    fs.rmSync(this.path, { force: true });
+    this.files.removeSync(JOURNAL);
   }
 }

@@ -1,6 +1,5 @@
 import type { ImageStore } from '../images/image-store.js';
 import type { StorageRepository } from '../store/ports.js';
-import { fileSize } from './storage-figures.js';
 
 /** Rows from the Python version have no recorded size: stat their files once, so the sums are right. */
 export async function fillMissingSizes(repo: StorageRepository, images: ImageStore, batch = 500): Promise<void> {
@@ -9,13 +8,13 @@ export async function fillMissingSizes(repo: StorageRepository, images: ImageSto
     if (rows.length === 0) return;
     const sizes = await Promise.all(
       rows.map(async (row) => {
-        let absolute: string | undefined;
+        let bytes = 0;
         try {
-          absolute = images.resolve(row.image_path);
+          bytes = (await images.files.stat(row.image_path))?.plainBytes ?? 0;
         } catch {
-          absolute = undefined;
+          // a path outside the data dir counts nothing
         }
-        return { id: row.id, bytes: absolute ? await fileSize(absolute) : 0 };
+        return { id: row.id, bytes };
       }),
     );
     await repo.setBytes(sizes);

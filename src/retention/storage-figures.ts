@@ -1,25 +1,29 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { DataPaths } from '../config.js';
+import type { DataDir } from '../files/data-dir.js';
 import type { StorageRepository } from '../store/ports.js';
 
 /**
- * How much the data dir uses, kept cheap enough for the request thread: image bytes from the rows (an index),
- * thumbnails/ from a walk plus frames processed since at the average thumbnail size, the database files
- * stat'ed when asked.
+ * How much the data dir uses, as on the disk, kept cheap enough for the request thread: image bytes from the
+ * rows (an index; a row's bytes follow its file: upload, stored WebP, then compacted manifest and layer),
+ * sealed sizes when the DataDir encrypts, thumbnails/ from a walk plus frames processed since at the average
+ * thumbnail size, the database files stat'ed when asked.
  */
 export class StorageFigures {
   /** The last walk of thumbnails/, and how many frames were processed then. */
   private walked = { count: 0, bytes: 0, processedFrames: 0 };
   private processedFrames = 0;
   private imageBytes = 0;
+  private imageFiles = 0;
+  private measuredAt = 0;
   private uploadedSinceMeasure = 0;
   /** Frames waiting for or in processing at the last measure. */
   unfinishedFrames = 0;
 
   constructor(
     private readonly repo: StorageRepository,
-    private readonly paths: Pick<DataPaths, 'thumbnails' | 'dbFile'>,
+    private readonly files: DataDir,
+    private readonly paths: Pick<DataPaths, 'root' | 'thumbnails' | 'dbFile'>,
   ) {}
 
   /** Re-reads the row totals (an index). */
@@ -28,23 +32,31 @@ export class StorageFigures {
     this.processedFrames = totals.processedFrames;
     this.unfinishedFrames = totals.unfinishedFrames;
     this.imageBytes = totals.imageBytes;
+    this.imageFiles = totals.frames;
     this.uploadedSinceMeasure = 0;
+    this.measuredAt = Date.now();
   }
 
-  /** Walks thumbnails/ (asynchronously, a few files at a time) for its size. */
+  /**
+   * Measures again when the last measure is older than `maxAgeMs`: the figures shown (status, UI) follow
+   * processing and compaction, which change the files without an upload.
+   */
+  async refresh(maxAgeMs: number): Promise<void> {
+    if (Date.now() - this.measuredAt < maxAgeMs) return;
+    if (this.thumbnailsAreFew) await this.walkThumbnails();
+    await this.measure();
+  }
+
+  /** Walks thumbnails/ (asynchronously, a few files at a time) for its size on the disk. */
   async walkThumbnails(): Promise<void> {
-    let names: string[];
-    try {
-      names = await fs.promises.readdir(this.paths.thumbnails);
-    } catch {
-      names = [];
-    }
+    const folder = path.relative(this.paths.root, this.paths.thumbnails);
+    const names = await this.files.list(folder);
     const processedFrames = (await this.repo.totals()).processedFrames;
     let count = 0;
     let bytes = 0;
     for (let i = 0; i < names.length; i += 64) {
-      const sizes = await Promise.all(names.slice(i, i + 64).map((n) => fileSize(path.join(this.paths.thumbnails, n))));
-      for (const size of sizes) if (size > 0) count++, (bytes += size);
+      const stats = await Promise.all(names.slice(i, i + 64).map((n) => this.files.stat(`${folder}/${n}`)));
+      for (const size of stats.map((s) => s?.diskBytes ?? 0)) if (size > 0) count++, (bytes += size);
     }
     this.walked = { count, bytes, processedFrames };
   }
@@ -65,8 +77,11 @@ export class StorageFigures {
     this.walked.processedFrames = Math.max(0, this.walked.processedFrames - 1);
   }
 
+  /** Rows record plaintext sizes; a sealed file is larger by a per-file and per-chunk overhead (at the mean size). */
   images(): number {
-    return this.imageBytes + this.uploadedSinceMeasure;
+    const plain = this.imageBytes + this.uploadedSinceMeasure;
+    if (this.files.cipher.kind === 'plain' || this.imageFiles === 0) return plain;
+    return Math.round(this.imageFiles * this.files.cipher.sealedSize(plain / this.imageFiles));
   }
 
   thumbnails(): number {
@@ -79,27 +94,11 @@ export class StorageFigures {
   }
 
   database(): number {
-    const file = this.paths.dbFile;
-    return [file, `${file}-wal`, `${file}-shm`].reduce((sum, f) => sum + fileSizeSync(f), 0);
+    const file = path.relative(this.paths.root, this.paths.dbFile);
+    return [file, `${file}-wal`, `${file}-shm`].reduce((sum, f) => sum + (this.files.statSync(f)?.diskBytes ?? 0), 0);
   }
 
   used(): number {
     return this.images() + this.thumbnails() + this.database();
-  }
-}
-
-export async function fileSize(file: string): Promise<number> {
-  try {
-    return (await fs.promises.stat(file)).size;
-  } catch {
-    return 0;
-  }
-}
-
-function fileSizeSync(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
   }
 }

@@ -1,6 +1,7 @@
 import { ConfigError, isLoopbackHost, type ServerConfig } from '../config.js';
 import { tightenDataDir, tightenTreeInBackground } from '../files/owner-only.js';
 import { ImageStore } from '../images/image-store.js';
+import { openDataDir } from '../files/open-data-dir.js';
 import { createLogger, type Logger } from '../log.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { loadEmbedder, type SemanticStatus } from '../ai/semantic-status.js';
@@ -33,7 +34,7 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, log: Logger = createLogger('server')): Promise<RunningServer> {
   checkExposure(config, log);
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
-  const images = new ImageStore(config.dataDir);
+  const images = new ImageStore(openDataDir(config.dataDir));
   const loose = tightenDataDir(config.dataDir, images.paths.db);
   if (loose.changed.length > 0) {
     log(

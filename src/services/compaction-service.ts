@@ -1,11 +1,8 @@
 import type { CompactionStatus } from '../api/storage.js';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { ImageStore } from '../images/image-store.js';
 import { compactedReader, type CompactedFrameReader } from '../images/compaction/frame-reader.js';
 import { encodeManifest, type Manifest } from '../images/compaction/manifest.js';
-import { removeLeftoverTemporaries } from '../files/atomic-write.js';
 import { decodeRgb, encodeLayer } from '../images/codec.js';
 import { joinChunks } from '../images/compaction/layer-file.js';
 import { CHUNK_TILES, packChunks, splitTiles, tileHash, type TileRef } from '../images/compaction/tiles.js';
@@ -401,31 +398,20 @@ export class CompactionService {
     return removed;
   }
 
-  private journalPath(): string {
-    return path.join(this.images.paths.root, JOURNAL);
-  }
-
   private writeJournal(entry: JournalEntry): void {
-    const temporary = `${this.journalPath()}.tmp`;
-    const fd = fs.openSync(temporary, 'w');
-    try {
-      fs.writeSync(fd, JSON.stringify(entry));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temporary, this.journalPath());
+    // One compaction at a time: the temporary is always `compaction.journal.tmp`, reused after a kill.
+    this.images.files.writeFileAtomicSync(JOURNAL, JSON.stringify(entry), { durable: true, singleWriter: true });
   }
 
   private clearJournal(): void {
-    fs.rmSync(this.journalPath(), { force: true });
+    this.images.files.removeSync(JOURNAL);
   }
 
   /** Finishes (committed: the old file goes) or undoes (the new files go) a compaction a crash interrupted. */
   async recover(): Promise<void> {
     let entry: JournalEntry;
     try {
-      entry = JSON.parse(fs.readFileSync(this.journalPath(), 'utf8')) as JournalEntry;
+      entry = JSON.parse(this.images.files.readFileSync(JOURNAL).toString('utf8')) as JournalEntry;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         this.options.log(`compaction: unreadable journal ignored (${(error as Error).message})`);
@@ -434,7 +420,7 @@ export class CompactionService {
       return;
     }
     // A kill in the middle of writeFiles() leaves the temporary file of the write it interrupted.
-    for (const file of [entry.layer, entry.manifest]) if (file) removeLeftoverTemporaries(this.images.resolve(file));
+    for (const file of [entry.layer, entry.manifest]) if (file) this.images.files.removeLeftoverTemporaries(file);
     if (await this.repo.committed(entry.entryId, entry.manifest)) {
       await this.images.remove(entry.original);
       this.options.log(`compaction: finished frame ${entry.entryId}, interrupted after its switch`);

@@ -1,6 +1,5 @@
 import { ApiError } from '../errors.js';
-import { checkDirectories, lstatKind, NotARegularFileError, readFileNoFollow } from '../files/no-follow.js';
-import { writeFileAtomic } from '../files/atomic-write.js';
+import { NotARegularFileError } from '../files/no-follow.js';
 import { THUMBNAIL_WIDTH } from '../images/codec.js';
 import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
@@ -29,8 +28,8 @@ export class DataFilesService {
   async read(relative: string): Promise<Buffer> {
     this.check(relative, READABLE, 'read');
     try {
-      if (!isCompactedPath(relative)) return await readFileNoFollow(this.images.paths.root, relative);
-      if ((await lstatKind(this.images.paths.root, relative)) !== 'file') throw new NotARegularFileError(relative, 'ENOENT');
+      if (!isCompactedPath(relative)) return await this.images.files.readFileNoFollow(relative);
+      if ((await this.images.files.kind(relative)) !== 'file') throw new NotARegularFileError(relative, 'ENOENT');
       return await compactedReader(this.images).png(relative);
     } catch (error) {
       if (error instanceof NotARegularFileError || error instanceof MissingFrameError) {
@@ -58,10 +57,8 @@ export class DataFilesService {
     }
     checkImage(bytes, relative === stored ? expectedSize(frame) : thumbnailSize(frame));
     await this.noLinks(relative, async () => {
-      await checkDirectories(this.images.paths.root, relative, { create: true });
-      if ((await lstatKind(this.images.paths.root, relative)) === 'other') throw new NotARegularFileError(relative, 'EISDIR');
       // Durable before the worker removes the upload; the lease makes the holder the only writer of these paths.
-      await writeFileAtomic(this.images.resolve(relative), bytes, { durable: true, singleWriter: true });
+      await this.images.files.writeFileNoFollow(relative, bytes, { durable: true, singleWriter: true });
     });
     return { path: relative, bytes: bytes.length };
   }
@@ -81,7 +78,7 @@ export class DataFilesService {
     }
     let removed = false;
     await this.noLinks(relative, async () => {
-      const kind = await lstatKind(this.images.paths.root, relative);
+      const kind = await this.images.files.kind(relative);
       if (kind === 'other') throw new NotARegularFileError(relative, 'EISDIR');
       if (kind === 'file') await this.images.remove(relative);
       removed = kind === 'file';

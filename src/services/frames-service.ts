@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { ApiError, notFound } from '../errors.js';
 import { thumbnail } from '../images/codec.js';
 import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
@@ -5,9 +6,12 @@ import { isCompactedPath } from '../images/compaction/manifest.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { FramesRepository, FrameRow, ListFilter } from '../store/ports.js';
 
+/** A stored image file, read through the data dir's DataDir (relative path: `file`). */
 export interface ImageFile {
-  path: string;
+  file: string;
   contentType: string;
+  open(): Readable;
+  read(): Promise<Buffer>;
 }
 
 /** A frame's image as sent: a file, or (a compacted frame) bytes rebuilt in memory. */
@@ -61,7 +65,7 @@ export class FramesService {
     const entry = await this.get(id);
     if (!entry.image_path || !(await this.images.exists(entry.image_path))) throw notFound(`image of entry ${id}`);
     const extension = entry.image_path.split('.').pop()!.toLowerCase();
-    return { path: this.images.resolve(entry.image_path), contentType: CONTENT_TYPES[extension] ?? 'application/octet-stream' };
+    return this.file(entry.image_path, CONTENT_TYPES[extension] ?? 'application/octet-stream');
   }
 
   /** The stored thumbnail, made on first request for frames that have none (legacy rows). */
@@ -70,12 +74,18 @@ export class FramesService {
     if (!(await this.images.exists(relative))) {
       const source = await this.frameImage(id);
       try {
-        await this.images.writeAtomic(relative, await thumbnail('path' in source ? source.path : source.bytes));
+        await this.images.writeAtomic(relative, await thumbnail('read' in source ? await source.read() : source.bytes));
       } catch (error) {
         throw new ApiError(422, `entry ${id} has an image that cannot be decoded: ${(error as Error).message}`, 'UNDECODABLE_IMAGE');
       }
     }
-    return { path: this.images.resolve(relative), contentType: 'image/webp' };
+    return this.file(relative, 'image/webp');
+  }
+
+  private file(relative: string, contentType: string): ImageFile {
+    this.images.resolve(relative);
+    const files = this.images.files;
+    return { file: relative, contentType, open: () => files.createReadStream(relative), read: () => files.readFile(relative) };
   }
 
   async delete(id: number): Promise<void> {

@@ -18,6 +18,8 @@ export interface RetentionOptions extends RetentionSettings {
   now?: () => number;
 }
 
+/** How old the measured figures a status may show are. */
+const STATUS_MAX_AGE_MS = 2000;
 const BATCH = 500;
 /** How long after an upload that crossed the budget, or a run that could not get under it, to check again. */
 const RECHECK_MS = 10_000;
@@ -47,8 +49,8 @@ export class RetentionService {
     private readonly options: RetentionOptions,
   ) {
     this.now = options.now ?? (() => Date.now() / 1000);
-    this.figures = new StorageFigures(repo, images.paths);
-    this.deletion = new FrameDeletion(repo, images, new RetentionJournal(images.paths.root), (size) => this.figures.thumbnailRemoved(size));
+    this.figures = new StorageFigures(repo, images.files, images.paths);
+    this.deletion = new FrameDeletion(repo, images, new RetentionJournal(images.files), (size) => this.figures.thumbnailRemoved(size));
   }
 
   get enabled(): boolean {
@@ -76,6 +78,8 @@ export class RetentionService {
   }
 
   async status(): Promise<StorageStatus> {
+    // Processing and compaction change the files between runs: the figures shown follow them within seconds.
+    await this.figures.refresh(STATUS_MAX_AGE_MS);
     const database = this.figures.database();
     const images = this.figures.images();
     const thumbnails = this.figures.thumbnails();
@@ -209,7 +213,7 @@ export class RetentionService {
       removed = await this.deletion.sweep();
     } catch (error) {
       this.options.log(`retention: unreadable journal ignored (${(error as Error).message})`);
-      new RetentionJournal(this.images.paths.root).remove();
+      new RetentionJournal(this.images.files).remove();
       return;
     }
     if (removed) this.options.log(`retention: removed ${removed} file(s) left by an interrupted run`);

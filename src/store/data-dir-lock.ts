@@ -1,5 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
+import { DataDir } from '../files/data-dir.js';
+import { plainCipher } from '../files/plain-cipher.js';
 
 export class DataDirLockedError extends Error {}
 
@@ -14,27 +14,30 @@ function isAlive(pid: number): boolean {
 
 /**
  * One server per data dir: two would race on the same screenshots and queue. The lock is a file holding the
- * owner's pid; a lock left by a process that no longer exists (a crash, kill -9) is taken over.
+ * owner's pid; a lock left by a process that no longer exists (a crash, kill -9) is taken over. It is written
+ * through a plain DataDir whatever the data dir's cipher: it holds only a pid, and is taken before any key is known.
  */
 export function acquireDataDirLock(dataDir: string): () => void {
-  const file = path.join(dataDir, 'server.lock');
+  const files = new DataDir(dataDir, plainCipher);
+  const file = 'server.lock';
+  const read = () => files.readFileSync(file).toString('utf8');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      files.writeNewFileSync(file, String(process.pid));
       return () => {
         try {
-          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.rmSync(file);
+          if (read() === String(process.pid)) files.removeSync(file);
         } catch {
           // already gone
         }
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+      const owner = Number.parseInt(read(), 10);
       if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
         throw new DataDirLockedError(`another OpenRecall server (pid ${owner}) is using ${dataDir}; stop it first or set OPENRECALL_DATA_DIR`);
       }
-      fs.rmSync(file, { force: true }); // stale: its owner is gone
+      files.removeSync(file); // stale: its owner is gone
     }
   }
   throw new DataDirLockedError(`could not lock ${dataDir}`);

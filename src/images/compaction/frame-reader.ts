@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { ImageStore } from '../image-store.js';
 import { DamagedLayerError, splitChunks } from './layer-file.js';
 import { decodeManifest, DamagedManifestError, type Manifest } from './manifest.js';
@@ -109,8 +108,8 @@ export class CompactedFrameReader {
 
   private async stamp(relative: string): Promise<string> {
     try {
-      const stat = await fs.promises.stat(this.images.resolve(relative));
-      return `${stat.size}:${stat.mtimeMs}`;
+      const stat = await this.images.files.statOrThrow(relative);
+      return `${stat.diskBytes}:${stat.modifiedMs}`;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DamagedFrameError(`layer ${relative} is missing`);
       throw new DamagedFrameError(`layer ${relative} cannot be read: ${(error as Error).message}`);

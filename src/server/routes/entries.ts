@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -7,7 +6,7 @@ import type { QueueService } from '../../services/queue-service.js';
 import { entryResource, EntryDeleted, EntryIdParams, EntryList, EntryRetried, errorResponses, ListEntriesQuery } from '../../api/index.js';
 
 function sendImage(reply: FastifyReply, file: FrameImage) {
-  const body = 'path' in file ? fs.createReadStream(file.path) : file.bytes;
+  const body = 'open' in file ? file.open() : file.bytes;
   return reply.type(file.contentType).header('cache-control', 'private, no-cache').send(body);
 }
 

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
@@ -52,7 +51,7 @@ export function describeSettings(vlm: VlmConfig): V1DescriptionSettings {
 }
 
 function sendImage(reply: FastifyReply, image: FrameImage) {
-  const body = 'path' in image ? fs.createReadStream(image.path) : image.bytes;
+  const body = 'open' in image ? image.open() : image.bytes;
   return reply.type(image.contentType).header('cache-control', 'private, no-cache').send(body);
 }
 

@@ -1,0 +1,314 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import {
+  type AtomicWriteOptions,
+  removeLeftoverTemporaries,
+  syncCreatedDirectories,
+  syncDirectory,
+  syncDirectoryAsync,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from './atomic-write.js';
+import type { FileCipher } from './file-cipher.js';
+import { checkDirectories, lstatKind, NotARegularFileError, readFileNoFollow } from './no-follow.js';
+import { DIRECTORY_MODE, FILE_MODE } from './owner-only.js';
+
+export class PathOutsideDataDirError extends Error {}
+
+/** A file's size on the disk (sealed) and as its readers see it (plain). */
+export interface DataFileStat {
+  diskBytes: number;
+  plainBytes: number;
+  modifiedMs: number;
+}
+
+/**
+ * The one gateway to the bytes of a data dir (the server's OPENRECALL_DATA_DIR, or the capture client's buffer):
+ * every file under `root` is read and written here, through `cipher`, so that sealing files (src/encryption/)
+ * happens in one place. Paths are relative to the root; one that would leave it is refused. The SQLite database
+ * is the exception: SQLCipher seals it (src/store/sqlite).
+ */
+export class DataDir {
+  readonly root: string;
+
+  constructor(
+    root: string,
+    readonly cipher: FileCipher,
+  ) {
+    this.root = path.resolve(root);
+  }
+
+  resolve(relative: string): string {
+    const absolute = path.resolve(this.root, relative);
+    if (!absolute.startsWith(this.root + path.sep)) throw new PathOutsideDataDirError(`path escapes data dir: ${relative}`);
+    return absolute;
+  }
+
+  // Reading
+
+  async readFile(relative: string): Promise<Buffer> {
+    return this.cipher.open(await fs.promises.readFile(this.resolve(relative)), relative);
+  }
+
+  readFileSync(relative: string): Buffer {
+    return this.cipher.open(fs.readFileSync(this.resolve(relative)), relative);
+  }
+
+  /** A regular file's plaintext, never through a symbolic link (files/no-follow.ts): NotARegularFileError otherwise. */
+  async readFileNoFollow(relative: string): Promise<Buffer> {
+    this.resolve(relative);
+    return this.cipher.open(await readFileNoFollow(this.root, relative), relative);
+  }
+
+  /** The plaintext of a file as a stream (a file too large to hold, or one sent as it is read). */
+  createReadStream(relative: string): Readable {
+    const opened = this.cipher.openStream(relative);
+    pipeline(fs.createReadStream(this.resolve(relative)), opened, () => {});
+    return opened;
+  }
+
+  // Writing
+
+  /**
+   * Writes a file so that a crash leaves either the whole file or nothing at its name (its folders are made);
+   * `durable` also survives a power cut (fsync of the file, its folder and any folder made for it).
+   */
+  async writeFileAtomic(relative: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): Promise<void> {
+    const target = this.resolve(relative);
+    const created = await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
+    await writeFileAtomic(target, this.cipher.seal(Buffer.from(bytes)), options);
+    if (options.durable) await syncCreatedDirectories(created, path.dirname(target));
+  }
+
+  /** writeFileAtomic for small files written from synchronous code (journals); the folder must exist. */
+  writeFileAtomicSync(relative: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): void {
+    writeFileAtomicSync(this.resolve(relative), this.cipher.seal(Buffer.from(bytes)), options);
+  }
+
+  /** Creates a small file that must not exist yet (EEXIST otherwise), 0600, not fsynced (a lock file). */
+  writeNewFileSync(relative: string, bytes: Buffer | string): void {
+    fs.writeFileSync(this.resolve(relative), this.cipher.seal(Buffer.from(bytes)), { flag: 'wx', mode: FILE_MODE });
+  }
+
+  /**
+   * writeFileAtomicSync through a temporary of the caller's name (a folder scan tells an interrupted write by
+   * it), always fsynced with its folder. `pauseHalfwayMs` (tests only) pauses mid-write so that a kill lands there.
+   */
+  writeFileViaSync(relative: string, temporary: string, bytes: Buffer, options: { pauseHalfwayMs?: number } = {}): void {
+    const sealed = this.cipher.seal(bytes);
+    const target = this.resolve(relative);
+    const temp = this.resolve(temporary);
+    try {
+      const fd = fs.openSync(temp, 'wx', FILE_MODE);
+      try {
+        const half = options.pauseHalfwayMs ? Math.floor(sealed.length / 2) : sealed.length;
+        for (let at = 0; at < half; ) at += fs.writeSync(fd, sealed, at, half - at);
+        if (options.pauseHalfwayMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, options.pauseHalfwayMs);
+        for (let at = half; at < sealed.length; ) at += fs.writeSync(fd, sealed, at);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(temp, target);
+    } catch (error) {
+      fs.rmSync(temp, { force: true });
+      throw error;
+    }
+    syncDirectory(path.dirname(target));
+  }
+
+  /** A new file written piece by piece (an upload as it arrives); see SealedFileWriter. */
+  createFile(relative: string): SealedFileWriter {
+    const file = this.resolve(relative);
+    return new SealedFileWriter(file, fs.openSync(file, 'wx', FILE_MODE), this.cipher.sealStream());
+  }
+
+  /** createFile with the file created off the event loop (creating waits for the file system's journal). */
+  async createFileAsync(relative: string): Promise<SealedFileWriter> {
+    const file = this.resolve(relative);
+    const fd = await new Promise<number>((resolve, reject) => fs.open(file, 'wx', FILE_MODE, (error, opened) => (error ? reject(error) : resolve(opened))));
+    return new SealedFileWriter(file, fd, this.cipher.sealStream());
+  }
+
+  /**
+   * writeFileAtomic without following a symbolic link: `relative`'s folders are checked (made when missing),
+   * and something other than a file at its name is refused (NotARegularFileError).
+   */
+  async writeFileNoFollow(relative: string, bytes: Buffer, options: AtomicWriteOptions = {}): Promise<void> {
+    this.resolve(relative);
+    await checkDirectories(this.root, relative, { create: true });
+    if ((await lstatKind(this.root, relative)) === 'other') throw new NotARegularFileError(relative, 'EISDIR');
+    await writeFileAtomic(this.resolve(relative), this.cipher.seal(bytes), options);
+  }
+
+  // The tree
+
+  async rename(from: string, to: string): Promise<void> {
+    await fs.promises.rename(this.resolve(from), this.resolve(to));
+  }
+
+  renameSync(from: string, to: string): void {
+    fs.renameSync(this.resolve(from), this.resolve(to));
+  }
+
+  async remove(relative: string): Promise<void> {
+    await fs.promises.rm(this.resolve(relative), { force: true });
+  }
+
+  removeSync(relative: string, options: { recursive?: boolean } = {}): void {
+    fs.rmSync(this.resolve(relative), { force: true, recursive: options.recursive ?? false });
+  }
+
+  /** Removes what killed writes of `relative` left beside it (atomic-write.ts); returns how many. */
+  removeLeftoverTemporaries(relative: string): number {
+    return removeLeftoverTemporaries(this.resolve(relative));
+  }
+
+  async exists(relative: string): Promise<boolean> {
+    try {
+      await fs.promises.access(this.resolve(relative));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  existsSync(relative: string): boolean {
+    return fs.existsSync(this.resolve(relative));
+  }
+
+  /** Sizes of a file, undefined when it is missing. */
+  async stat(relative: string): Promise<DataFileStat | undefined> {
+    try {
+      return this.sizes(await fs.promises.stat(this.resolve(relative)));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** stat() that rejects as fs.stat does (code ENOENT when the file is missing). */
+  async statOrThrow(relative: string): Promise<DataFileStat> {
+    return this.sizes(await fs.promises.stat(this.resolve(relative)));
+  }
+
+  statSync(relative: string): DataFileStat | undefined {
+    try {
+      return this.sizes(fs.statSync(this.resolve(relative)));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** What `relative` is, without following a link: a regular file, something else, or nothing. */
+  kind(relative: string): Promise<'file' | 'other' | 'none'> {
+    this.resolve(relative);
+    return lstatKind(this.root, relative);
+  }
+
+  /** Names in a folder; none when it is missing. */
+  async list(dir: string): Promise<string[]> {
+    try {
+      return await fs.promises.readdir(this.folder(dir));
+    } catch {
+      return [];
+    }
+  }
+
+  /** A folder's entries with what they are (links not followed); none when it is missing. */
+  entriesSync(dir: string): Array<{ name: string; isFile: boolean }> {
+    try {
+      return fs.readdirSync(this.folder(dir), { withFileTypes: true }).map((d) => ({ name: d.name, isFile: d.isFile() }));
+    } catch {
+      return [];
+    }
+  }
+
+  listSync(dir: string): string[] {
+    try {
+      return fs.readdirSync(this.folder(dir));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Makes a folder and its parents (0700); returns the first one made (fs.mkdir's answer). */
+  async mkdirp(dir: string): Promise<string | undefined> {
+    return fs.promises.mkdir(this.folder(dir), { recursive: true, mode: DIRECTORY_MODE });
+  }
+
+  mkdirpSync(dir: string): void {
+    fs.mkdirSync(this.folder(dir), { recursive: true, mode: DIRECTORY_MODE });
+  }
+
+  /** Makes the renames into `dir` survive a power cut. */
+  syncDir(dir: string): Promise<void> {
+    return syncDirectoryAsync(this.folder(dir));
+  }
+
+  private folder(dir: string): string {
+    return dir === '' || dir === '.' ? this.root : this.resolve(dir);
+  }
+
+  private sizes(stat: fs.Stats): DataFileStat {
+    return { diskBytes: stat.size, plainBytes: this.cipher.plainSize(stat.size), modifiedMs: stat.mtimeMs };
+  }
+}
+
+/**
+ * A new file (0600, never an existing one) written piece by piece through the cipher's seal stream, with
+ * synchronous writes: a 64 KB write into the page cache costs microseconds, while an async write waits for a
+ * libuv thread. write() throws the write error (ENOSPC...); finish() writes what the cipher still holds and
+ * fsyncs the file off the event loop; close() gives up (the caller removes the file).
+ */
+export class SealedFileWriter {
+  private fd: number | undefined;
+
+  constructor(
+    readonly path: string,
+    fd: number,
+    private readonly seal: Transform,
+  ) {
+    this.fd = fd;
+  }
+
+  write(pieces: Buffer[]): void {
+    this.seal.write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
+    this.drain();
+  }
+
+  async finish(options: { durable: boolean }): Promise<void> {
+    const ended = new Promise<void>((resolve, reject) => {
+      this.seal.once('error', reject);
+      this.seal.once('end', resolve);
+    });
+    this.seal.on('readable', () => this.drain());
+    this.seal.end();
+    try {
+      await ended;
+      this.drain();
+      if (options.durable && this.fd !== undefined) {
+        const fd = this.fd;
+        await new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve())));
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Closes the descriptor (any number of times); throws a close error. */
+  close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    this.seal.destroy();
+    fs.closeSync(fd);
+  }
+
+  private drain(): void {
+    if (this.fd === undefined) return;
+    for (let sealed = this.seal.read() as Buffer | null; sealed !== null; sealed = this.seal.read() as Buffer | null) {
+      for (let at = 0; at < sealed.length; ) at += fs.writeSync(this.fd, sealed, at);
+    }
+  }
+}

@@ -30,7 +30,8 @@ interface FileKeys {
 
 export function createAeadFileCipher(filesKey: Buffer): FileCipher {
   if (filesKey.length !== 32) throw new Error('the files key must be 32 bytes');
-  const key = Buffer.from(filesKey);
+  // Not copied: wiping the caller's buffer (openrecall lock) leaves this cipher with a zero key.
+  const key = filesKey;
 
   const newFile = (): FileKeys => {
     const header = Buffer.alloc(HEADER_BYTES);

@@ -17,8 +17,8 @@ async function streamThrough(transform: NodeJS.ReadWriteStream, input: Buffer, p
   const pieces = function* () {
     for (let at = 0; at < input.length; at += pieceBytes) yield input.subarray(at, at + pieceBytes);
   };
-  await pipeline(Readable.from(pieces()), transform, async (source: AsyncIterable<Buffer>) => {
-    for await (const piece of source) out.push(piece);
+  await pipeline(Readable.from(pieces()), transform, async (source: AsyncIterable<Buffer | string>) => {
+    for await (const piece of source) out.push(Buffer.from(piece));
   });
   return Buffer.concat(out);
 }
@@ -59,7 +59,13 @@ describe('the AEAD file cipher', () => {
 
   it('detects one flipped byte anywhere: the header, a middle chunk, the last tag', async () => {
     const sealed = cipher.seal(crypto.randomBytes(3 * CHUNK_BYTES + 100));
-    const places = { 'the magic': 0, 'the version': 4, 'the file nonce': 20, 'a middle chunk': HEADER_BYTES + SEALED_CHUNK + 500, 'the last tag': sealed.length - 1 };
+    const places = {
+      'the magic': 0,
+      'the version': 4,
+      'the file nonce': 20,
+      'a middle chunk': HEADER_BYTES + SEALED_CHUNK + 500,
+      'the last tag': sealed.length - 1,
+    };
     for (const [where, at] of Object.entries(places)) {
       const changed = Buffer.from(sealed);
       changed[at]! ^= 0x01;
@@ -74,7 +80,7 @@ describe('the AEAD file cipher', () => {
       'cut after two chunks': sealed.subarray(0, HEADER_BYTES + 2 * SEALED_CHUNK),
       'cut to the header': sealed.subarray(0, HEADER_BYTES),
       'cut inside the header': sealed.subarray(0, 10),
-      'empty': Buffer.alloc(0),
+      empty: Buffer.alloc(0),
       'second chunk dropped': Buffer.concat([sealed.subarray(0, HEADER_BYTES + SEALED_CHUNK), sealed.subarray(HEADER_BYTES + 2 * SEALED_CHUNK)]),
       'a chunk appended': Buffer.concat([sealed, sealed.subarray(HEADER_BYTES, HEADER_BYTES + SEALED_CHUNK)]),
       'two chunks swapped': Buffer.concat([
@@ -148,7 +154,7 @@ describe('the AEAD file cipher', () => {
       assert.equal(fs.statSync(file).size, cipher.sealedSize(totalBytes));
       let read = 0;
       const hash = crypto.createHash('sha256');
-      await pipeline(fs.createReadStream(file), cipher.openStream('big.sealed'), async (source: AsyncIterable<Buffer>) => {
+      await pipeline(fs.createReadStream(file), cipher.openStream('big.sealed'), async (source: AsyncIterable<Buffer | string>) => {
         for await (const bytes of source) {
           read += bytes.length;
           hash.update(bytes);

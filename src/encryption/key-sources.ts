@@ -145,7 +145,11 @@ export function keyringSource(): KeySource {
     },
     async forget(wrap) {
       if (wrap.source !== 'keyring') return;
-      await (await keyringEntry(wrap.account)).deletePassword().catch(() => false);
+      try {
+        await (await keyringEntry(wrap.account)).deletePassword();
+      } catch {
+        // The new record is durable already: an entry left behind opens nothing it names.
+      }
     },
   };
 }

@@ -20,8 +20,7 @@ export async function rekeyCommand(args: string[]): Promise<number> {
     const record = readKeyRecord(config.dataDir);
     if (!record) throw new UsageError(`${config.dataDir} is not encrypted (set OPENRECALL_ENCRYPTION=on on a new data dir, or run \`openrecall encrypt\`)`);
     const current = await currentSource(record, config.encryption?.keyFile);
-    const next = await nextSource(to, keyFile);
-    await rekey(config.dataDir, current, next, { only });
+    await rekey(config.dataDir, current, () => nextSource(to, keyFile), { only });
     console.log(
       `openrecall: the data dir now opens with the new ${to}${only ? ' only' : ''}${to === 'key-file' ? `: set OPENRECALL_ENCRYPTION_KEY_FILE=${keyFile}` : ''}`,
     );

@@ -27,6 +27,7 @@ export type OpenedEncryption =
 export class EncryptionStartError extends ConfigError {}
 
 export class WrongPassphraseError extends Error {
+  override readonly name = 'WrongPassphraseError';
   constructor() {
     super('the passphrase does not open the data dir');
   }

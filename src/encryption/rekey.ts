@@ -12,13 +12,16 @@ export interface RekeyOptions {
  * record is written atomically and durably; until the rename, the old record (and every old secret) still opens
  * it. Keyring entries of dropped wraps are deleted only after that.
  */
-export async function rekey(dataDir: string, current: KeySource, next: KeySource, options: RekeyOptions = {}): Promise<void> {
+/** `makeNext` runs only once the current key has opened the data dir (it may create a key file, ask for a passphrase). */
+export async function rekey(dataDir: string, current: KeySource, makeNext: () => Promise<KeySource>, options: RekeyOptions = {}): Promise<void> {
   const record = readKeyRecord(dataDir);
   if (!record) throw new KeyRecordError(`${dataDir} is not encrypted: there is no key to change`);
   const dataKey = await unwrapWith(current, record);
   if (!dataKey) throw new KeySourceError(`the current ${current.kind} does not open the data dir ${dataDir}`);
+  let next: KeySource;
   let wrap: Awaited<ReturnType<KeySource['wrap']>>;
   try {
+    next = await makeNext();
     wrap = await next.wrap(dataKey);
   } finally {
     dataKey.fill(0);

@@ -100,7 +100,7 @@ await server.stop();
 const store = new ImageStore(dataDir);
 const paths: string[] = [];
 {
-  const { default: Database } = await import('better-sqlite3');
+  const { default: Database } = await import('better-sqlite3-multiple-ciphers');
   const db = new Database(path.join(dataDir, 'db', 'recall.db'), { readonly: true });
   const select = db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck();
   for (const [i, id] of ids.entries()) paths[i] = select.get(id) as string;

@@ -27,6 +27,8 @@ const SYSTEM_PACKAGES = {
   grim: 'grim',
   foot: 'foot',
   'dbus-daemon': 'dbus-daemon',
+  // The OS keyring as a key source of encryption at rest (test/encryption/keyring.test.ts): a real Secret Service.
+  'gnome-keyring-daemon': 'gnome-keyring',
   // ... and the portal path: xdg-desktop-portal with the wlr backend (and gtk for Access), PipeWire, GStreamer.
   '/usr/libexec/xdg-desktop-portal': 'xdg-desktop-portal',
   '/usr/libexec/xdg-desktop-portal-wlr': 'xdg-desktop-portal-wlr',

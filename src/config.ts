@@ -61,6 +61,24 @@ export interface ServerConfig {
   tls?: { certFile: string; keyFile: string };
   /** OPENRECALL_TRUST_PROXY: a reverse proxy terminates TLS and says so in X-Forwarded-Proto. */
   trustProxy: boolean;
+  /** OPENRECALL_ENCRYPTION and OPENRECALL_ENCRYPTION_KEY_FILE (src/encryption/open-encryption.ts). */
+  encryption?: EncryptionConfig;
+}
+
+export interface EncryptionConfig {
+  /** OPENRECALL_ENCRYPTION: `on` encrypts every file of the data dir and the SQLite database. */
+  mode: 'off' | 'on';
+  /** OPENRECALL_ENCRYPTION_KEY_FILE: a 32-byte key file (made 0600 on the first start) for servers and workers. */
+  keyFile?: string;
+}
+
+/** OPENRECALL_ENCRYPTION=off|on and OPENRECALL_ENCRYPTION_KEY_FILE. */
+export function loadEncryptionConfig(env: Env = process.env): EncryptionConfig {
+  const keyFile = raw(env, 'OPENRECALL_ENCRYPTION_KEY_FILE');
+  return {
+    mode: readChoice(env, 'OPENRECALL_ENCRYPTION', 'off', ['off', 'on'] as const),
+    ...(keyFile ? { keyFile: path.resolve(expandHome(keyFile)) } : {}),
+  };
 }
 
 export function defaultWorkers(): number {
@@ -95,6 +113,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     compactAfterMinutes: readNumber(env, 'OPENRECALL_COMPACT_AFTER_MINUTES', 10, { min: 0, max: 52_560_000, integer: false }),
     ai: loadAiConfig(env),
     ...loadLanConfig(env),
+    encryption: loadEncryptionConfig(env),
   };
 }
 

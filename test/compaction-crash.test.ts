@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import sharp from 'sharp';
 import { describe, it } from 'node:test';
 import { getJson, upload, waitUntil } from './helpers/api.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { copySqliteToPostgres, MigrateRefusedError } from '../src/store/migrate-to-postgres.js';
 import { openPostgresStore } from '../src/store/postgres/pg-store.js';
 import { createTestDatabase, queryDatabase, type TestDatabase } from './helpers/postgres.js';

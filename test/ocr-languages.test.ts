@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { after, before, describe, it } from 'node:test';
 import { decodeGreyscale } from '../src/pipeline/stage.js';
 import { TesseractCliEngine } from '../src/pipeline/ocr/tesseract-cli-engine.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import sharp from 'sharp';
 import { after, describe, it } from 'node:test';
 import { uploadFrame } from '../src/api-client/upload.js';

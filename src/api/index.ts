@@ -18,3 +18,4 @@ export * from './entry-resource.js';
 export * from './worker-files.js';
 export * from './v1.js';
 export * from './ask.js';
+export * from './unlock.js';

@@ -95,7 +95,7 @@ function refuse(reply: FastifyReply, status: number, error: string, message: str
  * browser sent (DNS rebinding, other sites), form bodies (cross-site posts), the token, and for a cookie the
  * proof that the UI itself sent a state change. Security headers go on every answer.
  */
-export function installSecurity(app: FastifyInstance, auth: AuthService, hosts: HostPolicy): void {
+export function installSecurity(app: FastifyInstance, auth: Pick<AuthService, 'enabled' | 'authenticate'>, hosts: HostPolicy): void {
   app.addHook('onSend', async (_request, reply, payload) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
     return payload;

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import pg from 'pg';
 import { StoreOpenError } from './ports.js';
 import { redactDatabaseUrl } from './postgres/pg-connection-errors.js';

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import type pg from 'pg';
 import { cjkIndexText } from './cjk.js';
 import { checkTargetHoldsOnlyOurFrames, connectTarget } from './migrate-target.js';

@@ -6,6 +6,7 @@ export type { Db };
 // The one way into a concrete store from outside src/store (test/architecture.test.ts checks it): the offline
 // readers of `export` and `doctor`, and what `migrate-db` and `doctor` need of PostgreSQL.
 export { openCompactionReader, openExportReader, type ExportRow } from './sqlite/offline-readers.js';
+export { DatabaseKeyError } from './sqlite/database.js';
 export { redactDatabaseUrl } from './postgres/pg-connection-errors.js';
 export type { DatabaseProbe } from './postgres/pg-probe.js';
 
@@ -20,6 +21,8 @@ export interface OpenStoreOptions {
   checkpoints?: boolean;
   /** PostgreSQL only: shows in pg_stat_activity which process a connection belongs to. */
   applicationName?: string;
+  /** SQLite only: the raw key of an encrypted data dir (src/encryption's `databaseKey`). */
+  databaseKey?: Buffer;
 }
 
 /** Opens the configured store. The PostgreSQL driver is loaded only when it is used. */
@@ -29,7 +32,12 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     return openPostgresStore(options.databaseUrl, { log: options.log, applicationName: options.applicationName });
   }
   const { openSqliteStore } = await import('./sqlite/sqlite-store.js');
-  return openSqliteStore(options.sqliteFile, { dataDir: options.dataDir, log: options.log, checkpoints: options.checkpoints });
+  return openSqliteStore(options.sqliteFile, {
+    dataDir: options.dataDir,
+    log: options.log,
+    checkpoints: options.checkpoints,
+    databaseKey: options.databaseKey,
+  });
 }
 
 /** The SQLite connection of a SQLite store (tests inspect it); a PostgreSQL store has none. */

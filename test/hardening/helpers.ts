@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { uploadFrame, type UploadResponse } from '../../src/api-client/upload.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { syncDirectory } from '../../files/atomic-write.js';
 import { DIRECTORY_MODE } from '../../files/owner-only.js';
+import { StoreOpenError } from '../ports.js';
 import { checkSchemaVersion, runMigrations, type MigrationContext } from './migrations.js';
 
 export type Db = Database.Database;
@@ -17,6 +18,32 @@ export interface OpenDatabaseOptions {
    * must not stall request handling. The processor's connection does the checkpoints instead.
    */
   checkpoints?: boolean;
+  /** The raw 32-byte key of an encrypted data dir (src/encryption): the file, its WAL and journal are encrypted. */
+  databaseKey?: Buffer;
+}
+
+/** The database key does not open the file: nothing was read or written. */
+export class DatabaseKeyError extends StoreOpenError {
+  override readonly name: string = 'DatabaseKeyError';
+}
+
+/**
+ * Keys a connection before its first statement (SQLCipher v4 format, so sqlcipher tools can read it; a raw key:
+ * no KDF, the key is already random). Then checks it: a wrong key fails here, before anything could be written.
+ */
+export function keyDatabase(db: Database.Database, file: string, key: Buffer | undefined): void {
+  if (key) {
+    db.pragma(`cipher = 'sqlcipher'`);
+    db.pragma('legacy = 4');
+    db.pragma(`key = "x'${key.toString('hex')}'"`);
+  }
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'SQLITE_NOTADB') throw error;
+    if (key) throw new DatabaseKeyError(`the key does not open the data dir: ${file} was encrypted with another key (or is not encrypted)`);
+    throw new StoreOpenError(`${file} is encrypted or is not a SQLite database: start with OPENRECALL_ENCRYPTION=on and its key`);
+  }
 }
 
 /** Opens (creating if needed) the SQLite database in WAL mode and brings its schema up to date. */
@@ -24,6 +51,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions): Db {
   if (!options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true, mode: DIRECTORY_MODE });
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   try {
+    keyDatabase(db, file, options.databaseKey);
     db.pragma('busy_timeout = 5000');
     checkSchemaVersion(db);
     if (!options.readonly) {

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 
 /**
  * Version 8. Capture control: the server's runtime settings (the Python client's `/api/config` fields) and the

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { newerSchemaMessage, StoreOpenError } from '../ports.js';
 import path from 'node:path';
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import { cjkIndexText } from '../cjk.js';
 import { createClientsAndSettings } from './migration-clients.js';
 

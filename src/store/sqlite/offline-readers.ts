@@ -1,6 +1,7 @@
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import type { CompactionRepository } from '../ports.js';
 import { SqliteCompactionRepository } from './compaction-repository.js';
+import { keyDatabase } from './database.js';
 
 /** A completed frame as `openrecall export` writes it (its image read separately). */
 export interface ExportRow {
@@ -21,8 +22,14 @@ export interface ExportRow {
  * The database opened read-only, for the offline CLI tools that also run while a server holds the data dir:
  * nothing is migrated or written, and a server's writes only wait.
  */
-function openReadonly(file: string): Database.Database {
+function openReadonly(file: string, databaseKey?: Buffer): Database.Database {
   const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    keyDatabase(db, file, databaseKey);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   db.pragma('busy_timeout = 5000');
   return db;
 }
@@ -35,8 +42,8 @@ export interface ExportReader {
   close(): Promise<void>;
 }
 
-export function openExportReader(file: string): ExportReader {
-  const db = openReadonly(file);
+export function openExportReader(file: string, databaseKey?: Buffer): ExportReader {
+  const db = openReadonly(file, databaseKey);
   const current = db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck();
   return {
     frames: async (since, until) =>

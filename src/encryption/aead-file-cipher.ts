@@ -1,0 +1,229 @@
+import crypto from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { DamagedFileError, type FileCipher } from '../files/file-cipher.js';
+
+/**
+ * The sealed file format (version 1), AES-256-GCM in chunks so a file streams without being held whole:
+ *
+ *   header (24 bytes): "ORAE" | version u8 | chunk size log2 u8 | 2 zero bytes | 16 random bytes (the file nonce)
+ *   chunks: ciphertext (64 KiB, the last one 0..64 KiB) | 16-byte tag
+ *
+ * Each file gets its own key, HKDF(files key, salt = file nonce), so nonces never repeat across files; a chunk's
+ * nonce is the file nonce's first 8 bytes and the chunk index. A chunk's AAD is the header, its index and whether
+ * it is the last one: a changed header, chunks swapped, moved from another file, dropped, cut off or appended all
+ * fail authentication. An empty file still has one (empty) last chunk, so cutting a file down to its header fails too.
+ */
+const MAGIC = Buffer.from('ORAE', 'ascii');
+const FORMAT_VERSION = 1;
+const CHUNK_LOG2 = 16;
+export const CHUNK_BYTES = 1 << CHUNK_LOG2;
+export const HEADER_BYTES = 24;
+const TAG_BYTES = 16;
+const SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES;
+const FILE_NONCE_BYTES = 16;
+
+interface FileKeys {
+  header: Buffer;
+  key: Buffer;
+  noncePrefix: Buffer;
+}
+
+export function createAeadFileCipher(filesKey: Buffer): FileCipher {
+  if (filesKey.length !== 32) throw new Error('the files key must be 32 bytes');
+  // Not copied: wiping the caller's buffer (openrecall lock) leaves this cipher with a zero key.
+  const key = filesKey;
+
+  const newFile = (): FileKeys => {
+    const header = Buffer.alloc(HEADER_BYTES);
+    MAGIC.copy(header, 0);
+    header[4] = FORMAT_VERSION;
+    header[5] = CHUNK_LOG2;
+    crypto.randomFillSync(header, HEADER_BYTES - FILE_NONCE_BYTES);
+    return fileKeys(key, header);
+  };
+
+  const openHeader = (header: Buffer, file: string): FileKeys => {
+    if (header.length < HEADER_BYTES) throw new DamagedFileError(file, 'cut short: no complete encryption header');
+    if (!header.subarray(0, 4).equals(MAGIC)) throw new DamagedFileError(file, 'not an encrypted file (its header is missing or changed)');
+    if (header[4] !== FORMAT_VERSION) throw new DamagedFileError(file, `encrypted with format version ${header[4]}, which this version cannot read`);
+    if (header[5] !== CHUNK_LOG2 || header[6] !== 0 || header[7] !== 0) throw new DamagedFileError(file, 'its encryption header was changed');
+    return fileKeys(key, Buffer.from(header.subarray(0, HEADER_BYTES)));
+  };
+
+  return {
+    kind: 'aead',
+    sealedSize: (plainBytes) => HEADER_BYTES + chunkCount(plainBytes) * TAG_BYTES + plainBytes,
+    plainSize: (sealedBytes) => {
+      const body = sealedBytes - HEADER_BYTES;
+      if (body < TAG_BYTES) return 0;
+      return body - Math.ceil(body / SEALED_CHUNK_BYTES) * TAG_BYTES;
+    },
+    seal(plain) {
+      const file = newFile();
+      const count = chunkCount(plain.length);
+      const parts: Buffer[] = [file.header];
+      for (let index = 0; index < count; index++) {
+        const start = index * CHUNK_BYTES;
+        parts.push(...sealChunk(file, index, index === count - 1, plain.subarray(start, start + CHUNK_BYTES)));
+      }
+      return Buffer.concat(parts);
+    },
+    open(sealed, name) {
+      const file = openHeader(sealed, name);
+      const body = sealed.subarray(HEADER_BYTES);
+      if (body.length < TAG_BYTES) throw new DamagedFileError(name, 'cut short: its last chunk is missing');
+      const count = Math.ceil(body.length / SEALED_CHUNK_BYTES);
+      const parts: Buffer[] = [];
+      for (let index = 0; index < count; index++) {
+        const chunk = body.subarray(index * SEALED_CHUNK_BYTES, (index + 1) * SEALED_CHUNK_BYTES);
+        parts.push(openChunk(file, index, index === count - 1, chunk, name));
+      }
+      return Buffer.concat(parts);
+    },
+    sealStream: () => new SealStream(newFile()),
+    openStream: (name) => new OpenStream(name, (header) => openHeader(header, name)),
+  };
+}
+
+const chunkCount = (plainBytes: number) => Math.max(1, Math.ceil(plainBytes / CHUNK_BYTES));
+
+function fileKeys(filesKey: Buffer, header: Buffer): FileKeys {
+  const fileNonce = header.subarray(HEADER_BYTES - FILE_NONCE_BYTES);
+  const key = Buffer.from(crypto.hkdfSync('sha256', filesKey, fileNonce, 'openrecall file v1', 32));
+  return { header, key, noncePrefix: Buffer.from(fileNonce.subarray(0, 8)) };
+}
+
+function chunkNonceAndAad(file: FileKeys, index: number, last: boolean): { nonce: Buffer; aad: Buffer } {
+  const nonce = Buffer.alloc(12);
+  file.noncePrefix.copy(nonce, 0);
+  nonce.writeUInt32BE(index, 8);
+  const aad = Buffer.alloc(HEADER_BYTES + 5);
+  file.header.copy(aad, 0);
+  aad.writeUInt32BE(index, HEADER_BYTES);
+  aad[HEADER_BYTES + 4] = last ? 1 : 0;
+  return { nonce, aad };
+}
+
+function sealChunk(file: FileKeys, index: number, last: boolean, plain: Buffer): Buffer[] {
+  if (index > 0xffff_ffff) throw new Error('file too large to encrypt');
+  const { nonce, aad } = chunkNonceAndAad(file, index, last);
+  const cipher = crypto.createCipheriv('aes-256-gcm', file.key, nonce);
+  cipher.setAAD(aad);
+  return [cipher.update(plain), cipher.final(), cipher.getAuthTag()];
+}
+
+function openChunk(file: FileKeys, index: number, last: boolean, sealed: Buffer, name: string): Buffer {
+  if (sealed.length < TAG_BYTES) throw new DamagedFileError(name, `cut short in chunk ${index}`);
+  const { nonce, aad } = chunkNonceAndAad(file, index, last);
+  const decipher = crypto.createDecipheriv('aes-256-gcm', file.key, nonce);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  const plain = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+  try {
+    decipher.final();
+  } catch {
+    throw new DamagedFileError(name, `chunk ${index} does not authenticate: the file was changed, cut short or reordered, or the key is wrong`);
+  }
+  return plain;
+}
+
+/** Bytes received but not yet a whole chunk: a list, so a chunk is copied once and never the whole file. */
+class Pending {
+  private parts: Buffer[] = [];
+  length = 0;
+
+  push(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.parts.push(bytes);
+    this.length += bytes.length;
+  }
+
+  take(count: number): Buffer {
+    const out = Buffer.allocUnsafe(count);
+    let filled = 0;
+    while (filled < count) {
+      const head = this.parts[0]!;
+      const used = Math.min(head.length, count - filled);
+      head.copy(out, filled, 0, used);
+      filled += used;
+      if (used === head.length) this.parts.shift();
+      else this.parts[0] = head.subarray(used);
+    }
+    this.length -= count;
+    return out;
+  }
+}
+
+const asBuffer = (chunk: unknown, encoding: BufferEncoding): Buffer => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding));
+
+class SealStream extends Transform {
+  private readonly pending = new Pending();
+  private index = 0;
+
+  constructor(private readonly file: FileKeys) {
+    super();
+    this.push(file.header);
+  }
+
+  override _transform(chunk: unknown, encoding: BufferEncoding, done: TransformCallback): void {
+    try {
+      this.pending.push(asBuffer(chunk, encoding));
+      // A full chunk is sealed as "not last" only once a byte after it exists; the last one waits for the end.
+      while (this.pending.length > CHUNK_BYTES) this.sealNext(this.pending.take(CHUNK_BYTES), false);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      this.sealNext(this.pending.take(this.pending.length), true);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+
+  private sealNext(plain: Buffer, last: boolean): void {
+    for (const part of sealChunk(this.file, this.index++, last, plain)) this.push(part);
+  }
+}
+
+class OpenStream extends Transform {
+  private readonly pending = new Pending();
+  private file: FileKeys | undefined;
+  private index = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly openHeader: (header: Buffer) => FileKeys,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: unknown, encoding: BufferEncoding, done: TransformCallback): void {
+    try {
+      this.pending.push(asBuffer(chunk, encoding));
+      if (!this.file && this.pending.length >= HEADER_BYTES) this.file = this.openHeader(this.pending.take(HEADER_BYTES));
+      // Only plaintext whose tag checked out leaves this stream; a chunk is "not last" while more bytes follow it.
+      while (this.file && this.pending.length > SEALED_CHUNK_BYTES) {
+        this.push(openChunk(this.file, this.index++, false, this.pending.take(SEALED_CHUNK_BYTES), this.name));
+      }
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      if (!this.file) this.file = this.openHeader(this.pending.take(this.pending.length));
+      if (this.pending.length < TAG_BYTES) throw new DamagedFileError(this.name, 'cut short: its last chunk is missing');
+      this.push(openChunk(this.file, this.index++, true, this.pending.take(this.pending.length), this.name));
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+}

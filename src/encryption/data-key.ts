@@ -1,0 +1,57 @@
+import crypto from 'node:crypto';
+
+/**
+ * The data key: 32 random bytes per data dir, never stored in the clear. It is wrapped (AES-256-GCM) by each
+ * key-encryption key (KEK) that may open the data dir, and the keys actually used are derived from it, one per
+ * purpose, so the files and the database never share a key.
+ */
+export const KEY_BYTES = 32;
+
+export interface WrappedKey {
+  /** base64: the GCM nonce. */
+  nonce: string;
+  /** base64: the data key encrypted, then its 16-byte tag. */
+  wrapped: string;
+}
+
+export function newDataKey(): Buffer {
+  return crypto.randomBytes(KEY_BYTES);
+}
+
+/** `label` names the wrap (its source): a wrap moved to another source's place does not open. */
+export function wrapDataKey(dataKey: Buffer, kek: Buffer, label: string): WrappedKey {
+  const nonce = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', kek, nonce);
+  cipher.setAAD(Buffer.from(`openrecall data key v1 ${label}`));
+  const wrapped = Buffer.concat([cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]);
+  return { nonce: nonce.toString('base64'), wrapped: wrapped.toString('base64') };
+}
+
+/** The data key, or null when `kek` is not the key this wrap was made with. */
+export function unwrapDataKey(wrap: WrappedKey, kek: Buffer, label: string): Buffer | null {
+  const sealed = Buffer.from(wrap.wrapped, 'base64');
+  if (sealed.length !== KEY_BYTES + 16 || kek.length !== KEY_BYTES) return null;
+  const decipher = crypto.createDecipheriv('aes-256-gcm', kek, Buffer.from(wrap.nonce, 'base64'));
+  decipher.setAAD(Buffer.from(`openrecall data key v1 ${label}`));
+  decipher.setAuthTag(sealed.subarray(KEY_BYTES));
+  const key = decipher.update(sealed.subarray(0, KEY_BYTES));
+  try {
+    decipher.final();
+    return key;
+  } catch {
+    key.fill(0);
+    return null;
+  }
+}
+
+export interface Subkeys {
+  /** For the AEAD file cipher (createAeadFileCipher). */
+  files: Buffer;
+  /** The SQLite database's raw key (PRAGMA key). */
+  database: Buffer;
+}
+
+export function deriveSubkeys(dataKey: Buffer): Subkeys {
+  const derive = (purpose: string) => Buffer.from(crypto.hkdfSync('sha256', dataKey, Buffer.alloc(0), `openrecall ${purpose} v1`, KEY_BYTES));
+  return { files: derive('files'), database: derive('database') };
+}

@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../files/atomic-write.js';
+import type { WrappedKey } from './data-key.js';
+
+/**
+ * `encryption.json` in the data dir: the only place the data key lives, wrapped once per key-encryption source.
+ * Written atomically and durably (0600): a crash during a rekey leaves the old record, which still opens.
+ */
+export const KEY_RECORD_FILE = 'encryption.json';
+export const KEY_RECORD_VERSION = 1;
+
+export interface Argon2idParameters {
+  algorithm: 'argon2id';
+  /** KiB. */
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+  /** base64. */
+  salt: string;
+}
+
+export type KeyWrap =
+  | ({ source: 'key-file' } & WrappedKey)
+  | ({ source: 'passphrase'; kdf: Argon2idParameters } & WrappedKey)
+  /** The KEK is a secret in the OS keyring under service "openrecall" and this account name. */
+  | ({ source: 'keyring'; account: string } & WrappedKey);
+
+export type KeySourceKind = KeyWrap['source'];
+
+export interface KeyRecord {
+  version: typeof KEY_RECORD_VERSION;
+  /** What the data key encrypts files with (src/encryption/aead-file-cipher.ts) and the database with. */
+  files: 'aes-256-gcm-chunked-v1';
+  database: 'sqlcipher-v4-raw-key';
+  wraps: KeyWrap[];
+}
+
+export class KeyRecordError extends Error {}
+
+export const keyRecordPath = (dataDir: string) => path.join(dataDir, KEY_RECORD_FILE);
+
+/** The data dir's key record, or null when it has none (a plain data dir, or a new one). */
+export function readKeyRecord(dataDir: string): KeyRecord | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(keyRecordPath(dataDir), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  let record: KeyRecord;
+  try {
+    record = JSON.parse(text) as KeyRecord;
+  } catch {
+    throw new KeyRecordError(`${keyRecordPath(dataDir)} is damaged (not JSON): restore it from a backup`);
+  }
+  if (record.version !== KEY_RECORD_VERSION) {
+    throw new KeyRecordError(`${keyRecordPath(dataDir)} has version ${String(record.version)}, which this version of OpenRecall cannot read`);
+  }
+  if (!Array.isArray(record.wraps) || record.wraps.length === 0) throw new KeyRecordError(`${keyRecordPath(dataDir)} holds no wrapped key`);
+  return record;
+}
+
+export async function writeKeyRecord(dataDir: string, record: KeyRecord): Promise<void> {
+  await writeFileAtomic(keyRecordPath(dataDir), `${JSON.stringify(record, null, 2)}\n`, { durable: true, mode: 0o600 });
+}
+
+export function newKeyRecord(wraps: KeyWrap[]): KeyRecord {
+  return { version: KEY_RECORD_VERSION, files: 'aes-256-gcm-chunked-v1', database: 'sqlcipher-v4-raw-key', wraps };
+}

@@ -1,0 +1,158 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, type EncryptionConfig } from '../config.js';
+import type { FileCipher } from '../files/file-cipher.js';
+import { createAeadFileCipher } from './aead-file-cipher.js';
+import { deriveSubkeys, newDataKey } from './data-key.js';
+import { KEY_RECORD_FILE, KeyRecordError, newKeyRecord, readKeyRecord, writeKeyRecord, type KeyRecord, type KeySourceKind } from './key-record.js';
+import { KeySourceError, keyFileSource, keyringSource, passphraseSource, readKeyFile, type KeySource } from './key-sources.js';
+
+/** The keys of an open encrypted data dir. `wipe()` zeroes every copy this process holds (`openrecall lock`). */
+export interface EncryptionKeys {
+  fileCipher: FileCipher;
+  /** The SQLite database's raw 32-byte key (openStore's `databaseKey`). */
+  databaseKey: Buffer;
+  /** The source that opened it. */
+  source: KeySourceKind;
+  wipe(): void;
+}
+
+export type OpenedEncryption =
+  | { encrypted: false }
+  | { encrypted: true; locked: false; keys: EncryptionKeys }
+  /** Only a passphrase opens this data dir: serve the unlock page until `unlock` succeeds. */
+  | { encrypted: true; locked: true; unlock(passphrase: string): Promise<EncryptionKeys> };
+
+/** Why the start stops; the message is the one line printed (a ConfigError: exit status 2, nothing touched). */
+export class EncryptionStartError extends ConfigError {}
+
+export class WrongPassphraseError extends Error {
+  override readonly name = 'WrongPassphraseError';
+  constructor() {
+    super('the passphrase does not open the data dir');
+  }
+}
+
+/**
+ * What the entry points (server, worker, offline commands) call before opening the store or any file of the data
+ * dir. The first start with encryption on makes the data key; every later start opens it or stops with one line.
+ */
+export async function openEncryption(config: EncryptionConfig, dataDir: string): Promise<OpenedEncryption> {
+  try {
+    const record = readKeyRecord(dataDir);
+    if (config.mode === 'off') {
+      if (record) throw new EncryptionStartError(`${dataDir} is encrypted: start with OPENRECALL_ENCRYPTION=on (and its key file, keyring or passphrase)`);
+      return { encrypted: false };
+    }
+    if (!record) return { encrypted: true, locked: false, keys: await createKeys(config, dataDir) };
+    return await openKeys(config, dataDir, record);
+  } catch (error) {
+    if (error instanceof KeySourceError || error instanceof KeyRecordError) throw new EncryptionStartError(error.message);
+    throw error;
+  }
+}
+
+async function createKeys(config: EncryptionConfig, dataDir: string): Promise<EncryptionKeys> {
+  const leftover = firstDataFile(dataDir, config.keyFile);
+  if (leftover !== undefined) {
+    throw new EncryptionStartError(
+      `${dataDir} holds a memory that is not encrypted (${leftover}): run \`openrecall encrypt\` to encrypt it in place, or start with OPENRECALL_ENCRYPTION=off`,
+    );
+  }
+  const source: KeySource = config.keyFile ? keyFileSource(await readKeyFile(config.keyFile, { create: true })) : keyringSource();
+  const dataKey = newDataKey();
+  const wrap = await source.wrap(dataKey);
+  await fs.promises.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await writeKeyRecord(dataDir, newKeyRecord([wrap]));
+  return keysFrom(dataKey, source.kind);
+}
+
+async function openKeys(config: EncryptionConfig, dataDir: string, record: KeyRecord): Promise<OpenedEncryption> {
+  const has = (kind: KeySourceKind) => record.wraps.some((w) => w.source === kind);
+  if (config.keyFile) {
+    if (!has('key-file')) {
+      throw new EncryptionStartError(
+        `${dataDir} cannot be opened with a key file (its key is kept by: ${kinds(record)}); add one with \`openrecall rekey --to key-file\``,
+      );
+    }
+    const dataKey = await unwrapWith(keyFileSource(await readKeyFile(config.keyFile, { create: false })), record);
+    if (!dataKey) throw new EncryptionStartError(`the key in ${config.keyFile} does not open the data dir ${dataDir}`);
+    return { encrypted: true, locked: false, keys: keysFrom(dataKey, 'key-file') };
+  }
+  let keyringFailure: KeySourceError | undefined;
+  if (has('keyring')) {
+    try {
+      const dataKey = await unwrapWith(keyringSource(), record);
+      if (dataKey) return { encrypted: true, locked: false, keys: keysFrom(dataKey, 'keyring') };
+    } catch (error) {
+      if (!(error instanceof KeySourceError)) throw error;
+      keyringFailure = error;
+    }
+  }
+  if (has('passphrase')) {
+    return {
+      encrypted: true,
+      locked: true,
+      async unlock(passphrase) {
+        const dataKey = await unwrapWith(passphraseSource(passphrase), record);
+        if (!dataKey) throw new WrongPassphraseError();
+        return keysFrom(dataKey, 'passphrase');
+      },
+    };
+  }
+  if (keyringFailure) throw keyringFailure;
+  if (has('keyring'))
+    throw new EncryptionStartError(`the OS keyring holds no key that opens the data dir ${dataDir}: set OPENRECALL_ENCRYPTION_KEY_FILE if it has a key file`);
+  throw new EncryptionStartError(`${dataDir} is encrypted with a key file: set OPENRECALL_ENCRYPTION_KEY_FILE to it`);
+}
+
+const kinds = (record: KeyRecord) => [...new Set(record.wraps.map((w) => w.source))].join(', ');
+
+/** The data key from the first wrap of `source`'s kind that it opens, or null. */
+export async function unwrapWith(source: KeySource, record: KeyRecord): Promise<Buffer | null> {
+  for (const wrap of record.wraps) {
+    if (wrap.source !== source.kind) continue;
+    const dataKey = await source.unwrap(wrap);
+    if (dataKey) return dataKey;
+  }
+  return null;
+}
+
+export function keysFrom(dataKey: Buffer, source: KeySourceKind): EncryptionKeys {
+  const subkeys = deriveSubkeys(dataKey);
+  dataKey.fill(0);
+  return {
+    fileCipher: createAeadFileCipher(subkeys.files),
+    databaseKey: subkeys.database,
+    source,
+    wipe() {
+      subkeys.files.fill(0);
+      subkeys.database.fill(0);
+    },
+  };
+}
+
+/** The first file that shows `dataDir` already holds a memory (anything but the key record, the lock and the key file). */
+function firstDataFile(dataDir: string, keyFile: string | undefined): string | undefined {
+  const ignored = new Set([KEY_RECORD_FILE, 'server.lock']);
+  const walk = (dir: string): string | undefined => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        const found = walk(full);
+        if (found !== undefined) return found;
+      } else if (!(dir === dataDir && ignored.has(entry.name)) && (keyFile === undefined || path.resolve(full) !== path.resolve(keyFile))) {
+        return path.relative(dataDir, full);
+      }
+    }
+    return undefined;
+  };
+  return walk(dataDir);
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { DamagedFileError } from '../../src/files/file-cipher.js';
+import { deriveSubkeys, unwrapDataKey, wrapDataKey } from '../../src/encryption/data-key.js';
+import { KEY_RECORD_FILE } from '../../src/encryption/key-record.js';
+import { passphraseSource } from '../../src/encryption/key-sources.js';
+import { openEncryption, type EncryptionKeys } from '../../src/encryption/open-encryption.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+async function openWithKeyFile(dataDir: string, keyFile: string): Promise<EncryptionKeys> {
+  const opened = await openEncryption({ mode: 'on', keyFile }, dataDir);
+  assert.ok(opened.encrypted && !opened.locked);
+  return opened.keys;
+}
+
+describe('the data key and its wraps', () => {
+  it('a wrap opens only with its own key and label, and the subkeys for files and the database differ', () => {
+    const dataKey = crypto.randomBytes(32);
+    const kek = crypto.randomBytes(32);
+    const wrap = wrapDataKey(dataKey, kek, 'key-file');
+    assert.deepEqual(unwrapDataKey(wrap, kek, 'key-file'), dataKey);
+    assert.equal(unwrapDataKey(wrap, crypto.randomBytes(32), 'key-file'), null);
+    assert.equal(unwrapDataKey(wrap, kek, 'keyring'), null, 'a wrap moved to another source does not open');
+    const subkeys = deriveSubkeys(dataKey);
+    assert.notDeepEqual(subkeys.files, subkeys.database);
+    assert.notDeepEqual(subkeys.files, dataKey);
+  });
+
+  it('a passphrase wrap stores its Argon2id parameters and salt; another passphrase does not open it', async () => {
+    const dataKey = crypto.randomBytes(32);
+    const cost = { memoryCost: 8192, timeCost: 1, parallelism: 1 };
+    const wrap = await passphraseSource('tr0ub4dor', cost).wrap(dataKey);
+    assert.equal(wrap.source, 'passphrase');
+    assert.ok(
+      wrap.source === 'passphrase' && wrap.kdf.algorithm === 'argon2id' && wrap.kdf.memoryCost === 8192 && Buffer.from(wrap.kdf.salt, 'base64').length === 16,
+    );
+    assert.deepEqual(await passphraseSource('tr0ub4dor').unwrap(wrap), dataKey, 'the stored parameters, not the defaults, are used to open');
+    assert.equal(await passphraseSource('tr0ub4dor!').unwrap(wrap), null);
+  });
+
+  it('the key record holds no key in the clear, and the keys of two starts open each other’s files', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const keyFile = path.join(tempDir(), 'k.key');
+    const first = await openWithKeyFile(dataDir, keyFile);
+    const sealed = first.fileCipher.seal(Buffer.from('frame bytes'));
+    const record = fs.readFileSync(path.join(dataDir, KEY_RECORD_FILE));
+    for (const secret of [fs.readFileSync(keyFile), first.databaseKey]) {
+      assert.equal(record.indexOf(secret), -1);
+      assert.equal(record.indexOf(secret.toString('base64')), -1);
+      assert.equal(record.indexOf(secret.toString('hex')), -1);
+    }
+    const second = await openWithKeyFile(dataDir, keyFile);
+    assert.deepEqual(second.fileCipher.open(sealed, 'frame.webp'), Buffer.from('frame bytes'));
+    assert.deepEqual(second.databaseKey, first.databaseKey);
+  });
+
+  it('wipe() zeroes the keys this process holds: files no longer open with them', async () => {
+    const keys = await openWithKeyFile(path.join(tempDir(), 'data'), path.join(tempDir(), 'k.key'));
+    const sealed = keys.fileCipher.seal(Buffer.from('secret screen'));
+    keys.wipe();
+    assert.ok(keys.databaseKey.every((b) => b === 0));
+    assert.throws(() => keys.fileCipher.open(sealed, 'frame.webp'), DamagedFileError);
+  });
+});

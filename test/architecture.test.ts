@@ -40,6 +40,8 @@ const FILE_IO_ALLOWED: Record<string, string> = {
   'client/capture/x11-connection.ts': 'the X11 authority file',
   'client/control.ts': 'the client-paused flag (a date, no screen content)',
   'client/heartbeat.ts': 'client-id and the applied settings revision (no screen content)',
+  'encryption/key-record.ts': 'encryption.json: the wrapped data key, which cannot be sealed with the key it holds',
+  'encryption/key-sources.ts': 'the key file the user names (outside the data dir, or beside it)',
   'pipeline/ocr/tesseract-js-engine.ts': 'OCR language models unpacked to a temporary folder',
   'server/compose.ts': 'the TLS certificate and key the user names',
   'server/routes/web.ts': 'the built web UI assets (dist/web)',
@@ -55,6 +57,8 @@ const RAW_HELPERS_ALLOWED: Record<string, string> = {
   'store/sqlite/database.ts': 'fsyncs the database folder',
   'store/sqlite/wal-sync.ts': 'fsyncs the WAL (SQLCipher seals it)',
   'client/control.ts': 'the client-paused flag (a date, no screen content)',
+  'encryption/key-record.ts': 'encryption.json written atomically (the wrapped key, never sealed)',
+  'encryption/key-sources.ts': 'the key file created atomically, 0600',
   'services/data-files-service.ts': 'NotARegularFileError only (the type of a refused path)',
 };
 

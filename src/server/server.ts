@@ -48,6 +48,7 @@ export async function startServerOrLocked(config: ServerConfig, log: Logger = cr
   const opened = await openEncryption(config.encryption ?? { mode: 'off' }, config.dataDir);
   if (!opened.encrypted || !opened.locked) return startServer(config, log, opened.encrypted ? opened.keys : null);
   let running: RunningServer | undefined;
+  let boundPort = config.port;
   let starting: Promise<void> | undefined;
   const locked = await buildLockedApp({
     hosts: new HostPolicy({ bindHost: config.host, allowedHosts: config.allowedHosts }),
@@ -56,7 +57,8 @@ export async function startServerOrLocked(config: ServerConfig, log: Logger = cr
       // The reply to POST /api/unlock goes out first; then the port changes hands.
       starting = new Promise<void>((resolve) => setImmediate(resolve))
         .then(() => locked.close())
-        .then(() => startServer(config, log, keys))
+        // The same port (OPENRECALL_PORT=0 picked one: the unlocked app keeps it).
+        .then(() => startServer({ ...config, port: boundPort }, log, keys))
         .then(
           (server) => {
             running = server;
@@ -70,6 +72,8 @@ export async function startServerOrLocked(config: ServerConfig, log: Logger = cr
     },
   });
   const url = await locked.listen({ host: config.host, port: config.port });
+  const address = locked.server.address();
+  boundPort = typeof address === 'object' && address ? address.port : config.port;
   log(`OpenRecall ${VERSION} locked on ${url}: the data dir ${config.dataDir} is encrypted; unlock it at ${url}/ or with \`openrecall unlock\``);
   return {
     url,

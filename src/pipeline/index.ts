@@ -20,7 +20,7 @@ import { StoreImageStage } from './store-image-stage.js';
 export async function createPipeline(
   config: ServerConfig,
   images: FrameFiles,
-  store: Pick<Store, 'cjkIndex' | 'frames' | 'embeddings' | 'compaction'>,
+  store: Pick<Store, 'cjkIndex' | 'frames' | 'embeddings' | 'compaction' | 'maintenance'>,
   /** An embedding provider loaded already (null: none); by default the configured one is loaded here. */
   embedder?: EmbeddingProvider | null,
 ): Promise<Pipeline> {
@@ -32,7 +32,16 @@ export async function createPipeline(
   stages.push(new StoreImageStage(images, policy !== null));
   const embeddings = embedder === undefined ? await createEmbeddingProvider(config.ai.embedding) : (embedder ?? undefined);
   if (policy) {
-    const deps = { images, frames: store.frames, cjk: store.cjkIndex, compaction: store.compaction, embeddings: store.embeddings, embedder: embeddings, ocr };
+    const deps = {
+      images,
+      frames: store.frames,
+      cjk: store.cjkIndex,
+      compaction: store.compaction,
+      embeddings: store.embeddings,
+      maintenance: store.maintenance,
+      embedder: embeddings,
+      ocr,
+    };
     stages.push(new RedactHistoryStage(policy, deps));
   }
   if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, store.frames));

@@ -2,7 +2,7 @@ import { frameText, normalize, type EmbeddingProvider } from '../ai/embedding-pr
 import { coveredStoredImage } from '../images/codec.js';
 import type { FrameFiles } from '../images/frame-files.js';
 import { boxesOf, type RedactionPolicy, RULES_VERSION, recordItems, redactText } from '../redaction/index.js';
-import type { CjkIndexRepository, CompactionRepository, EmbeddingsRepository, FrameRow, FramesRepository } from '../store/ports.js';
+import type { CjkIndexRepository, CompactionRepository, EmbeddingsRepository, FrameRow, FramesRepository, MaintenanceRepository } from '../store/ports.js';
 import type { OcrEngine } from './ocr/ocr-engine.js';
 import type { BackfillSource, ClaimedFrame, PipelineStage } from './stage.js';
 
@@ -12,6 +12,8 @@ export interface RedactHistoryDeps {
   cjk: CjkIndexRepository;
   compaction: CompactionRepository;
   embeddings: EmbeddingsRepository;
+  /** Told when old text was overwritten: its bytes linger in the database files until a scrub. */
+  maintenance: MaintenanceRepository;
   embedder?: EmbeddingProvider | undefined;
   /** Reads the word boxes again: frames stored before redaction kept their text but not where it was. */
   ocr?: OcrEngine | undefined;
@@ -82,6 +84,7 @@ export class RedactHistoryStage implements PipelineStage {
       const vector = embedText.trim() ? normalize((await this.deps.embedder.embed([embedText]))[0]!) : null;
       await this.deps.embeddings.save(row.id, this.deps.embedder.model, vector);
     }
+    if (items.length > 0) await this.deps.maintenance.markScrubDue();
     await frame.save({ redaction_version: RULES_VERSION });
   }
 }

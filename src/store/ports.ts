@@ -431,6 +431,23 @@ export interface SettingsRepository {
   set(values: Record<string, unknown>): Promise<number>;
 }
 
+/**
+ * Old text that redaction overwrote can linger in the database's files (free pages, the WAL, deleted entries of
+ * the full-text indexes, PostgreSQL's dead tuples) until they are rewritten: `scrub()` does that, once the
+ * redaction of old frames is done. The mark says a scrub is due, and survives a crash.
+ */
+export interface MaintenanceRepository {
+  /** Redaction overwrote stored text: a scrub is due. */
+  markScrubDue(): Promise<void>;
+  /** The mark (an opaque token), or undefined when no scrub is due. */
+  scrubDue(): Promise<number | undefined>;
+  /**
+   * SQLite: merges the FTS indexes (dropping deleted entries), VACUUMs and truncates the WAL; PostgreSQL:
+   * VACUUMs the tables with text. Clears the mark `due` unless redaction marked it again meanwhile.
+   */
+  scrub(due: number): Promise<void>;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The store as a whole
 
@@ -473,6 +490,7 @@ export interface Store {
   readonly compaction: CompactionRepository;
   readonly clients: ClientsRepository;
   readonly settings: SettingsRepository;
+  readonly maintenance: MaintenanceRepository;
   /**
    * Calls `listener` when frames become PENDING anywhere (PostgreSQL: LISTEN/NOTIFY, so workers on other
    * machines wake at once). SQLite has one processor, which the server wakes over IPC: a no-op there.

@@ -2,10 +2,11 @@ import { createEmbeddingProvider } from '../ai/index.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { VlmClient } from '../ai/vlm-client.js';
 import { redactionPolicy, type ServerConfig } from '../config.js';
-import type { FrameFiles } from '../images/frame-files.js';
+import { type FrameFiles, LocalFrameFiles } from '../images/frame-files.js';
 import type { Store } from '../store/ports.js';
 import { DescribeStage } from './describe-stage.js';
 import { EmbedStage } from './embed-stage.js';
+import { CompactedLayerBlanker } from './compacted-redaction.js';
 import { createOcrEngine } from './ocr/index.js';
 import { OcrStage } from './ocr-stage.js';
 import { RedactHistoryStage } from './redact-history-stage.js';
@@ -20,7 +21,7 @@ import { StoreImageStage } from './store-image-stage.js';
 export async function createPipeline(
   config: ServerConfig,
   images: FrameFiles,
-  store: Pick<Store, 'cjkIndex' | 'frames' | 'embeddings' | 'compaction' | 'maintenance'>,
+  store: Pick<Store, 'cjkIndex' | 'frames' | 'embeddings' | 'compaction' | 'maintenance' | 'withExclusiveLock'>,
   /** An embedding provider loaded already (null: none); by default the configured one is loaded here. */
   embedder?: EmbeddingProvider | null,
 ): Promise<Pipeline> {
@@ -32,6 +33,11 @@ export async function createPipeline(
   stages.push(new StoreImageStage(images, policy !== null));
   const embeddings = embedder === undefined ? await createEmbeddingProvider(config.ai.embedding) : (embedder ?? undefined);
   if (policy) {
+    // Layer files are rewritten only where the data dir is mounted, under compaction's own lock.
+    const layers =
+      images instanceof LocalFrameFiles
+        ? new CompactedLayerBlanker(images.images, store.compaction, store.frames, (task) => store.withExclusiveLock('compaction', task))
+        : undefined;
     const deps = {
       images,
       frames: store.frames,
@@ -41,6 +47,7 @@ export async function createPipeline(
       maintenance: store.maintenance,
       embedder: embeddings,
       ocr,
+      layers,
     };
     stages.push(new RedactHistoryStage(policy, deps));
   }

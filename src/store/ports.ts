@@ -370,6 +370,8 @@ export interface CompactionRepository {
   entryExists(entryId: number): Promise<boolean>;
   unreferencedLayers(limit: number): Promise<LayerRow[]>;
   deleteUnreferencedLayer(id: number): Promise<boolean>;
+  /** A layer file was rewritten in place (redaction painted tiles no frame shows any more): its new size and checksum. */
+  layerRewritten(id: number, bytes: number, sha256: string): Promise<void>;
   liveLayers(): Promise<LayerRow[]>;
   framesUsing(layerId: number): Promise<number[]>;
   compactedFrames(): Promise<Array<{ id: number; path: string }>>;

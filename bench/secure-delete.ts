@@ -65,6 +65,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
       ocr_update_ms: r.ocr.toFixed(3),
       delete_ms: r.delete.toFixed(3),
       db_mb: r.mb.toFixed(1),
+      scrub_ms: Math.round(r.scrubMs),
     });
   }
 }

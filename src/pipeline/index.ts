@@ -32,12 +32,11 @@ export async function createPipeline(
   if (ocr) stages.push(new OcrStage(ocr, store.cjkIndex, policy));
   stages.push(new StoreImageStage(images, policy !== null));
   const embeddings = embedder === undefined ? await createEmbeddingProvider(config.ai.embedding) : (embedder ?? undefined);
-  if (policy) {
-    // Layer files are rewritten only where the data dir is mounted, under compaction's own lock.
-    const layers =
-      images instanceof LocalFrameFiles
-        ? new CompactedLayerBlanker(images.images, store.compaction, store.frames, (task) => store.withExclusiveLock('compaction', task))
-        : undefined;
+  // Old frames are redacted only where the data dir is mounted: their stored image is replaced and compacted
+  // layers rewritten, which the worker file API never allows (a worker without the data dir skips the stage).
+  if (policy && images instanceof LocalFrameFiles) {
+    const exclusive = (task: () => Promise<void>) => store.withExclusiveLock('compaction', task);
+    const layers = new CompactedLayerBlanker(images.images, store.compaction, store.frames, exclusive);
     const deps = {
       images,
       frames: store.frames,

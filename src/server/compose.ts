@@ -109,6 +109,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
       embedding: embedder ? await store.embeddings.missingCount(embedder.model) : null,
       description: config.ai.vlm.url ? await repo.completedWithoutDescription() : null,
       redaction: config.redact === 'off' ? null : await repo.unredacted(RULES_VERSION),
+      redaction_scrub_due: (await store.maintenance.scrubDue()) !== undefined,
     }),
     storage: () => retention.status(),
     ...(parts.semantic ? { semantic: parts.semantic } : {}),

@@ -377,6 +377,8 @@ export interface CompactionRepository {
   entryExists(entryId: number): Promise<boolean>;
   unreferencedLayers(limit: number): Promise<LayerRow[]>;
   deleteUnreferencedLayer(id: number): Promise<boolean>;
+  /** A layer file was rewritten in place (redaction painted tiles no frame shows any more): its new size and checksum. */
+  layerRewritten(id: number, bytes: number, sha256: string): Promise<void>;
   liveLayers(): Promise<LayerRow[]>;
   framesUsing(layerId: number): Promise<number[]>;
   compactedFrames(): Promise<Array<{ id: number; path: string }>>;
@@ -438,6 +440,23 @@ export interface SettingsRepository {
   set(values: Record<string, unknown>): Promise<number>;
 }
 
+/**
+ * Old text that redaction overwrote can linger in the database's files (free pages, the WAL, deleted entries of
+ * the full-text indexes, PostgreSQL's dead tuples) until they are rewritten: `scrub()` does that, once the
+ * redaction of old frames is done. The mark says a scrub is due, and survives a crash.
+ */
+export interface MaintenanceRepository {
+  /** Redaction overwrote stored text: a scrub is due. */
+  markScrubDue(): Promise<void>;
+  /** The mark (an opaque token), or undefined when no scrub is due. */
+  scrubDue(): Promise<number | undefined>;
+  /**
+   * SQLite: merges the FTS indexes (dropping deleted entries), VACUUMs and truncates the WAL; PostgreSQL:
+   * VACUUMs the tables with text. Clears the mark `due` unless redaction marked it again meanwhile.
+   */
+  scrub(due: number): Promise<void>;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The store as a whole
 
@@ -480,6 +499,7 @@ export interface Store {
   readonly compaction: CompactionRepository;
   readonly clients: ClientsRepository;
   readonly settings: SettingsRepository;
+  readonly maintenance: MaintenanceRepository;
   /**
    * Calls `listener` when frames become PENDING anywhere (PostgreSQL: LISTEN/NOTIFY, so workers on other
    * machines wake at once). SQLite has one processor, which the server wakes over IPC: a no-op there.

@@ -61,7 +61,7 @@ test('GNOME: the user shares the screen once; frames of the ScreenCast stream re
   // Chosen from the session: a Wayland GNOME desktop gets the portal backend.
   await first.waitFor(/capture backend: portal \(Wayland session \(XDG_CURRENT_DESKTOP=GNOME\): screen capture through xdg-desktop-portal\)/);
   await first.waitFor(/asking the desktop for permission to record the screen \(screen-cast portal\)/);
-  await gnome.answerScreenShare(true).catch(withLogs);
+  await gnome.answerScreenShare('share').catch(withLogs);
   await first.waitFor(/screen-cast session started: 1 screen\(s\); permission kept for the next start/, 30_000).catch(withLogs);
   assert.doesNotMatch(first.output(), /Screenshot portal/, 'frames come from the ScreenCast stream, not the Screenshot fallback');
 
@@ -97,16 +97,19 @@ test('GNOME: the user shares the screen once; frames of the ScreenCast stream re
   assert.equal((await second.stop()).code, 0);
 });
 
-test('GNOME: when the user clicks Cancel in the "Screen Share" dialog, the client says what to click and does not ask again', async (t) => {
-  const c = await client(t, userDataDir());
-  await c.waitFor(/asking the desktop for permission to record the screen/);
-  await gnome.answerScreenShare(false).catch(withLogs);
-  await c
-    .waitFor(/capture failed: screen sharing was not allowed\. Start the client again and, in the "Share screen" dialog .* click "Share"/, 30_000)
-    .catch(withLogs);
-  await waitUntil(async () => (await c.status()).frames.captureErrors >= 3, { timeoutMs: 20_000, what: 'rounds after the refusal' });
-  assert.equal(c.output().match(/asking the desktop for permission/g)?.length, 1, 'asked once, not every round');
-  assert.equal((await c.status()).frames.captured, 0);
-  assert.equal(await gnome.dialogShown(), false, 'the dialog is gone');
-  assert.equal((await c.stop()).code, 0);
-});
+for (const answer of ['cancel', 'close'] as const) {
+  const how = answer === 'cancel' ? 'clicks Cancel in' : 'closes (Escape)';
+  test(`GNOME: when the user ${how} the "Screen Share" dialog, the client says what to click and does not ask again`, async (t) => {
+    const c = await client(t, userDataDir());
+    await c.waitFor(/asking the desktop for permission to record the screen/);
+    await gnome.answerScreenShare(answer).catch(withLogs);
+    await c
+      .waitFor(/capture failed: screen sharing was not allowed\. Start the client again and, in the "Share screen" dialog .* click "Share"/, 30_000)
+      .catch(withLogs);
+    await waitUntil(async () => (await c.status()).frames.captureErrors >= 3, { timeoutMs: 20_000, what: 'rounds after the refusal' });
+    assert.equal(c.output().match(/asking the desktop for permission/g)?.length, 1, 'asked once, not every round');
+    assert.equal((await c.status()).frames.captured, 0);
+    assert.equal(await gnome.dialogShown(), false, 'the dialog is gone');
+    assert.equal((await c.stop()).code, 0);
+  });
+}

@@ -22,8 +22,11 @@ export interface GnomeSession {
   env: Record<string, string>;
   /** A foot terminal showing these words in a large font, black on white. */
   openWindow(title: string, words: string): Promise<{ close(): Promise<void> }>;
-  /** The user at the screen: waits for the "Screen Share" dialog, picks the screen and clicks Share (or Cancel). */
-  answerScreenShare(allow: boolean): Promise<void>;
+  /**
+   * The user at the screen: waits for the "Screen Share" dialog, then picks the screen and clicks Share, clicks
+   * Cancel, or closes the dialog (Escape).
+   */
+  answerScreenShare(answer: 'share' | 'cancel' | 'close'): Promise<void>;
   /** Whether the "Screen Share" dialog is on screen now. */
   dialogShown(): Promise<boolean>;
   /** The last lines each program wrote: for failure messages. */
@@ -33,7 +36,7 @@ export interface GnomeSession {
 
 const MUTTER_RD = 'org.gnome.Mutter.RemoteDesktop';
 const MUTTER_SC = 'org.gnome.Mutter.ScreenCast';
-const KEY = { Tab: 0xff09, Alt: 0xffe9, Shift: 0xffe1, c: 0x63, s: 0x73 };
+const KEY = { Tab: 0xff09, Escape: 0xff1b, Alt: 0xffe9, Shift: 0xffe1, c: 0x63, s: 0x73 };
 
 function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -218,10 +221,11 @@ export async function startGnomeSession(size = { width: 1280, height: 720 }): Pr
         const blue = await look();
         return blue > 100;
       },
-      async answerScreenShare(allow) {
+      async answerScreenShare(answer) {
         // The dialog is up once the ticked "Remember this selection" box is on screen.
         await waitUntil(async () => (await look()) > 100, { timeoutMs: 30_000, intervalMs: 200, what: 'the "Screen Share" dialog' });
-        if (!allow) return key(KEY.Alt, KEY.c); // _Cancel
+        if (answer === 'cancel') return key(KEY.Alt, KEY.c); // _Cancel
+        if (answer === 'close') return key(KEY.Escape);
         // Tab to the screen in the list (focusing it selects it, and enables Share), then Alt+S: _Share.
         await waitUntil(
           async () => {

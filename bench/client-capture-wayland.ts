@@ -145,25 +145,20 @@ export async function runPortalBench(frames: number, cpuSeconds: number, cpuInte
       `client capture benchmark (Wayland, portal): ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, Node ${process.version}, headless mutter 1920x1080`,
     );
     const env = { ...process.env, ...gnome.env };
-    const screen = new PortalScreenSource(env, { dataDir, primaryMonitorOnly: true }, () => {});
-    const t = { monitors: [] as number[], capture: [] as number[], thumb: [] as number[], compare: [] as number[] };
-    // The first call asks: the user shares the screen once; the restore token lands in dataDir for the client below.
-    const approved = gnome.answerScreenShare('share');
-    await timed(t.monitors, () => screen.monitors());
-    await approved;
-    t.monitors.length = 0;
-    let previous: GreyImage | undefined;
-    for (let i = 0; i < frames; i++) {
-      const monitors = await timed(t.monitors, () => screen.monitors());
-      const frame = await timed(t.capture, () => screen.capture(primaryMonitor(monitors)!));
-      const grey = await timed(t.thumb, () => greyThumbnail(frame.data, frame.width, frame.height));
-      if (previous) await timed(t.compare, () => compareFrames(previous!, grey));
-      previous = grey;
-    }
-    screen.close();
-    for (const file of fs.readdirSync(dataDir, { recursive: true, withFileTypes: false }) as string[]) {
-      fs.chownSync(path.join(dataDir, file), gnome.user.uid, gnome.user.gid);
-    }
+    // The frames are read by a child running as the session's user (the portal serves its own user only); the first
+    // call asks, and the user shares the screen once: the restore token lands in dataDir for the client below.
+    const reader = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--portal-frames', String(frames), dataDir], {
+      uid: gnome.user.uid,
+      gid: gnome.user.gid,
+      env: { ...env, HOME: gnome.runtimeDir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    reader.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const readerExit = new Promise<number | null>((resolve) => reader.once('exit', resolve));
+    await gnome.answerScreenShare('share');
+    if ((await readerExit) !== 0) throw new Error(`the frame reader failed: ${out}`);
+    const t = JSON.parse(out) as Record<'monitors' | 'capture' | 'thumb' | 'compare', number[]>;
     console.log(`\nper frame, ${frames} frames of 1920x1080:`);
     console.log(`  screens (the portal session)   ${stats(t.monitors)}`);
     console.log(`  capture (PipeWire via gst PNG) ${stats(t.capture)}`);
@@ -178,7 +173,7 @@ export async function runPortalBench(frames: number, cpuSeconds: number, cpuInte
       console.log(
         `\nclient CPU share: \`openrecall client\` (portal, permission restored) for ${cpuSeconds} s at one capture per ${cpuInterval} s (idle check off, server absent)...`,
       );
-      const child = spawn(process.execPath, [path.join(root, 'bin', 'openrecall.js'), 'client'], {
+      const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), path.join(root, 'bin', 'openrecall.js'), 'client'], {
         uid: gnome.user.uid,
         gid: gnome.user.gid,
         env: {
@@ -229,10 +224,34 @@ export async function runPortalBench(frames: number, cpuSeconds: number, cpuInte
         gst_cpu_seconds: gst,
       });
       for (const w of windows) await w.close();
+      if (process.env.BENCH_PROF) console.log(log);
     }
     return summary;
   } finally {
     await gnome.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The per-frame part of the portal bench, as the session's user: `--portal-frames <frames> <dataDir>`. */
+async function portalFrames(frames: number, dataDir: string): Promise<void> {
+  const screen = new PortalScreenSource(process.env, { dataDir, primaryMonitorOnly: true }, () => {});
+  await screen.monitors(); // asks once, answered by the bench
+  const t = { monitors: [] as number[], capture: [] as number[], thumb: [] as number[], compare: [] as number[] };
+  let previous: GreyImage | undefined;
+  for (let i = 0; i < frames; i++) {
+    const monitors = await timed(t.monitors, () => screen.monitors());
+    const frame = await timed(t.capture, () => screen.capture(primaryMonitor(monitors)!));
+    const grey = await timed(t.thumb, () => greyThumbnail(frame.data, frame.width, frame.height));
+    if (previous) await timed(t.compare, () => compareFrames(previous!, grey));
+    previous = grey;
+  }
+  screen.close();
+  console.log(JSON.stringify(t));
+}
+
+const framesArg = process.argv.indexOf('--portal-frames');
+if (framesArg > 0) {
+  await portalFrames(Number(process.argv[framesArg + 1]), process.argv[framesArg + 2]!);
+  process.exit(0);
 }

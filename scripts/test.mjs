@@ -40,6 +40,9 @@ const SYSTEM_PACKAGES = {
   // ... and GNOME's: headless mutter (ScreenCast over PipeWire without a GPU) with xdg-desktop-portal-gnome's dialog.
   mutter: 'mutter',
   '/usr/libexec/xdg-desktop-portal-gnome': 'xdg-desktop-portal-gnome',
+  // ... and KDE's window titles: a KWin script over D-Bus, on kwin_wayland --virtual with zenity windows.
+  kwin_wayland: 'kwin-wayland',
+  zenity: 'zenity',
   // The Python MyRecall client's requests, sent by a real Python script.
   "python3 -c 'import requests'": 'python3-requests',
 };

@@ -4,6 +4,7 @@ import type { MessageBus } from 'dbus-next';
 import { decodeRgba } from '../../images/codec.js';
 import type { Logger } from '../../log.js';
 import { captureStdout } from './capture-process.js';
+import { KWinWindowInfo } from './kwin-window.js';
 import { connectBus } from './dbus.js';
 import { PortalRefusedError, portalScreenshot, screenCastVersion, startScreenCast, type PortalStream } from './portal-session.js';
 import { orderMonitors, type MonitorInfo, type RawFrame, type ScreenSource } from './screen.js';
@@ -162,14 +163,34 @@ export class PortalScreenSource implements ScreenSource {
 }
 
 /**
- * The active window where a portal desktop tells it: GNOME does not (not without a shell extension), KWin only
- * to its own scripts; a wlroots compositor run with the portal still answers over its IPC.
+ * The active window where a portal desktop tells it: GNOME does not (not without a shell extension), KWin to its
+ * own scripts (one is loaded over D-Bus); a wlroots compositor run with the portal still answers over its IPC.
  */
 export function portalWindowInfo(env: Env, log: Logger): WindowInfoSource {
   const ipc = compositorIpc(env);
   if (ipc) return new WlrootsWindowInfo(ipc, log);
+  if (isKde(env)) return kdeWindowInfo(env, log);
   log(`${noWindowReason(env)}: frames get no app or window title, and app/title exclusion rules cannot apply (pause with "openrecall pause")`);
   return { active: async () => NO_WINDOW, close: () => {} };
+}
+
+const isKde = (env: Env) => (env.XDG_CURRENT_DESKTOP ?? '').toLowerCase().includes('kde');
+
+/** KDE: the active window from a KWin script; where KWin will not run it, frames go without (said once). */
+function kdeWindowInfo(env: Env, log: Logger): WindowInfoSource {
+  const kwin = new KWinWindowInfo(env);
+  let failed = false;
+  return {
+    active: async () => {
+      if (failed) return NO_WINDOW;
+      return kwin.active().catch((error: Error) => {
+        failed = true;
+        log(`${error.message}: frames get no app or window title, and app/title exclusion rules cannot apply (pause with "openrecall pause")`);
+        return NO_WINDOW;
+      });
+    },
+    close: () => kwin.close(),
+  };
 }
 
 /** Why a portal desktop gives no active window (said at start and by doctor). */

@@ -135,22 +135,22 @@ export class PortalScreenSource implements ScreenSource {
         fs.rmSync(file, { force: true });
       }
     }
-    // One buffer of the stream, as PNG without compression (cheap to write and to read back).
+    if (stream.width && stream.height) {
+      // One buffer of the stream as raw RGBA, scaled to the size the portal announced (so the byte count is known
+      // even if the stream renegotiates): no PNG to write and read back.
+      const { width, height } = stream;
+      const data = await runGst(
+        `pipewiresrc path=${stream.nodeId} num-buffers=1 always-copy=true ! videoconvert ! videoscale ! video/x-raw,format=RGBA,width=${width},height=${height} ! fdsink fd=1`.split(
+          ' ',
+        ),
+        this.env,
+      );
+      if (data.length !== width * height * 4) throw new Error(`the screen-cast stream gave ${data.length} bytes, not a ${width}x${height} RGBA frame`);
+      return { width, height, data };
+    }
+    // A stream of unknown size: one buffer as PNG without compression (cheap to write and to read back).
     const png = await runGst(
-      [
-        'pipewiresrc',
-        `path=${stream.nodeId}`,
-        'num-buffers=1',
-        'always-copy=true',
-        '!',
-        'videoconvert',
-        '!',
-        'pngenc',
-        'compression-level=0',
-        '!',
-        'fdsink',
-        'fd=1',
-      ],
+      `pipewiresrc path=${stream.nodeId} num-buffers=1 always-copy=true ! videoconvert ! pngenc compression-level=0 ! fdsink fd=1`.split(' '),
       this.env,
     );
     return decodeRgba(png);

@@ -4,7 +4,7 @@
 //   2. CPU share of the real `openrecall client` process *and its grim children* at one capture per 10 s
 // `--portal`: the portal backend on GNOME (headless mutter 1920x1080, xdg-desktop-portal-gnome, PipeWire): the
 // ScreenCast session is approved once, then the same two figures (each capture: one buffer of the PipeWire stream
-// through a gst-launch child).
+// through a gst-launch child). BENCH_PROF=<dir>: the client runs with --cpu-prof into that dir.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -161,7 +161,7 @@ export async function runPortalBench(frames: number, cpuSeconds: number, cpuInte
     const t = JSON.parse(out) as Record<'monitors' | 'capture' | 'thumb' | 'compare', number[]>;
     console.log(`\nper frame, ${frames} frames of 1920x1080:`);
     console.log(`  screens (the portal session)   ${stats(t.monitors)}`);
-    console.log(`  capture (PipeWire via gst PNG) ${stats(t.capture)}`);
+    console.log(`  capture (PipeWire, gst RGBA)   ${stats(t.capture)}`);
     console.log(`  grey copy                      ${stats(t.thumb)}`);
     console.log(`  compare (changed tiles)        ${stats(t.compare)}`);
     const mean = (l: number[]) => l.reduce((a, b) => a + b, 0) / l.length;
@@ -173,21 +173,25 @@ export async function runPortalBench(frames: number, cpuSeconds: number, cpuInte
       console.log(
         `\nclient CPU share: \`openrecall client\` (portal, permission restored) for ${cpuSeconds} s at one capture per ${cpuInterval} s (idle check off, server absent)...`,
       );
-      const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), path.join(root, 'bin', 'openrecall.js'), 'client'], {
-        uid: gnome.user.uid,
-        gid: gnome.user.gid,
-        env: {
-          ...env,
-          HOME: gnome.runtimeDir,
-          DISPLAY: '',
-          OPENRECALL_CAPTURE_BACKEND: 'portal',
-          OPENRECALL_DATA_DIR: dataDir,
-          OPENRECALL_API_URL: 'http://127.0.0.1:9/api',
-          OPENRECALL_CAPTURE_INTERVAL: String(cpuInterval),
-          OPENRECALL_IDLE_SECONDS: '0',
+      const child = spawn(
+        process.execPath,
+        [...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), path.join(root, 'bin', 'openrecall.js'), 'client'],
+        {
+          uid: gnome.user.uid,
+          gid: gnome.user.gid,
+          env: {
+            ...env,
+            HOME: gnome.runtimeDir,
+            DISPLAY: '',
+            OPENRECALL_CAPTURE_BACKEND: 'portal',
+            OPENRECALL_DATA_DIR: dataDir,
+            OPENRECALL_API_URL: 'http://127.0.0.1:9/api',
+            OPENRECALL_CAPTURE_INTERVAL: String(cpuInterval),
+            OPENRECALL_IDLE_SECONDS: '0',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
         },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      );
       let log = '';
       child.stderr.on('data', (c: Buffer) => (log += c.toString()));
       const hz = 100;

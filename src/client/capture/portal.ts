@@ -196,7 +196,8 @@ function kdeWindowInfo(env: Env, log: Logger): WindowInfoSource {
 /** Why a portal desktop gives no active window (said at start and by doctor). */
 export function noWindowReason(env: Env): string {
   const desktop = (env.XDG_CURRENT_DESKTOP ?? '').toLowerCase();
-  if (desktop.includes('gnome')) return 'GNOME on Wayland tells no other program the active window without a shell extension';
-  if (desktop.includes('kde')) return 'KDE on Wayland tells the active window only to KWin scripts';
+  if (desktop.includes('gnome')) {
+    return 'GNOME on Wayland tells no other program the active window without a shell extension (org.gnome.Shell.Eval is disabled since GNOME 41)';
+  }
   return 'this desktop tells no other program the active window';
 }

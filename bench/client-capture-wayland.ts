@@ -140,7 +140,7 @@ export async function runPortalBench(frames: number, cpuSeconds: number, cpuInte
   fs.chownSync(dataDir, gnome.user.uid, gnome.user.gid);
   const words = Array.from({ length: 12 }, (_, i) => `${i}: The quick brown fox jumps over the lazy dog, figures 1234.56`).join(' ');
   try {
-    await gnome.openWindow('Benchmark window', words);
+    await gnome.openWindow('Benchmark window', words, { maximized: true }); // the whole screen, as on sway
     console.log(
       `client capture benchmark (Wayland, portal): ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, Node ${process.version}, headless mutter 1920x1080`,
     );
@@ -207,7 +207,7 @@ export async function runPortalBench(frames: number, cpuSeconds: number, cpuInte
       const windows: Array<{ close(): Promise<void> }> = [];
       const changer = setInterval(() => {
         changes++;
-        void gnome.openWindow(`Benchmark window ${changes}`, `${words} ${changes}`).then((w) => windows.push(w));
+        void gnome.openWindow(`Benchmark window ${changes}`, `${words} ${changes}`, { maximized: true }).then((w) => windows.push(w));
       }, cpuInterval * 3000);
       await new Promise((r) => setTimeout(r, cpuSeconds * 1000));
       clearInterval(changer);

@@ -20,8 +20,8 @@ export interface GnomeSession {
   runtimeDir: string;
   /** For the client: the Wayland display, the session bus, the desktop's name. */
   env: Record<string, string>;
-  /** A foot terminal showing these words in a large font, black on white. */
-  openWindow(title: string, words: string): Promise<{ close(): Promise<void> }>;
+  /** A foot terminal showing these words in a large font, black on white; maximized: the whole screen, as on sway. */
+  openWindow(title: string, words: string, options?: { maximized?: boolean }): Promise<{ close(): Promise<void> }>;
   /**
    * The user at the screen: waits for the "Screen Share" dialog, then picks the screen and clicks Share, clicks
    * Cancel, or closes the dialog (Escape).
@@ -199,8 +199,9 @@ export async function startGnomeSession(size = { width: 1280, height: 720 }): Pr
       user,
       runtimeDir,
       env,
-      async openWindow(title, words) {
+      async openWindow(title, words, options = {}) {
         const foot = spawnAsUser('foot', 'foot', [
+          ...(options.maximized ? ['--maximized'] : []),
           '-T',
           title,
           '-f',

@@ -1,6 +1,7 @@
 import { cjkExpression, hasCjk } from '../cjk.js';
 import {
   COUNT_CAP,
+  type FrameKey,
   type HitRow,
   type KeywordCandidate,
   type KeywordSource,
@@ -211,6 +212,14 @@ export class SqliteSearchRepository implements SearchRepository {
     const rows = this.db
       .prepare(`SELECT id, timestamp, app, title, status, text, description, browser_url FROM entries WHERE id IN (${ids.map(() => '?').join(',')})`)
       .all(...ids) as HitRow[];
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  async keys(ids: number[]): Promise<Map<number, FrameKey>> {
+    if (ids.length === 0) return new Map();
+    const rows = this.db
+      .prepare(`SELECT id, timestamp, app, title, status, browser_url FROM entries WHERE id IN (${ids.map(() => '?').join(',')})`)
+      .all(...ids) as FrameKey[];
     return new Map(rows.map((r) => [r.id, r]));
   }
 

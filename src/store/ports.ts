@@ -230,6 +230,9 @@ export interface HitRow {
   browser_url?: string | null;
 }
 
+/** What grouping into moments and the vector filters read of a frame: everything a hit has but its text. */
+export type FrameKey = Omit<HitRow, 'text' | 'description'>;
+
 /** Matches are counted up to this many: beyond it the exact figure helps nobody and costs time. */
 export const COUNT_CAP = 1_000;
 
@@ -245,6 +248,8 @@ export interface SearchRepository {
   /** Snippets of these candidates, matches between MARK_START and MARK_END (store/snippet-marks.ts). */
   snippets(query: ParsedQuery, candidates: Array<{ id: number; source: KeywordSource }>): Promise<Map<number, string>>;
   rows(ids: number[]): Promise<Map<number, HitRow>>;
+  /** The rows without their text: a frame's text is most of its row, and only the frames shown need it. */
+  keys(ids: number[]): Promise<Map<number, FrameKey>>;
   /** Which of these frames match any of the terms, by the rule exclusions follow in keyword search and browse. */
   matchingAny(ids: number[], terms: Term[]): Promise<Set<number>>;
   /** Ids of frames passing the filters, when there are at most `max` of them (to restrict a vector search). */

@@ -1,6 +1,7 @@
 import { cjkExpression, hasCjk } from '../cjk.js';
 import {
   COUNT_CAP,
+  type FrameKey,
   type HitRow,
   type KeywordCandidate,
   type KeywordSource,
@@ -11,6 +12,7 @@ import {
   type Term,
 } from '../ports.js';
 import { ELLIPSIS, MARK_END, MARK_START } from '../snippet-marks.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 import { exclusionExpression, substringTerms, wordIndexExpression } from './fts5-query.js';
 
@@ -206,11 +208,24 @@ export class SqliteSearchRepository implements SearchRepository {
     return new Map(rows.map((r) => [r.id, r.snippet]));
   }
 
+  // One statement each, prepared once: the ids come as a JSON array (preparing a statement per call cost more
+  // than reading the rows).
+  private rowsStatement?: Statement;
+  private keysStatement?: Statement;
+
   async rows(ids: number[]): Promise<Map<number, HitRow>> {
     if (ids.length === 0) return new Map();
-    const rows = this.db
-      .prepare(`SELECT id, timestamp, app, title, status, text, description, browser_url FROM entries WHERE id IN (${ids.map(() => '?').join(',')})`)
-      .all(...ids) as HitRow[];
+    this.rowsStatement ??= this.db.prepare(
+      `SELECT id, timestamp, app, title, status, text, description, browser_url FROM entries WHERE id IN (SELECT value FROM json_each(?))`,
+    );
+    const rows = this.rowsStatement.all(JSON.stringify(ids)) as HitRow[];
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  async keys(ids: number[]): Promise<Map<number, FrameKey>> {
+    if (ids.length === 0) return new Map();
+    this.keysStatement ??= this.db.prepare(`SELECT id, timestamp, app, title, status, browser_url FROM entries WHERE id IN (SELECT value FROM json_each(?))`);
+    const rows = this.keysStatement.all(JSON.stringify(ids)) as FrameKey[];
     return new Map(rows.map((r) => [r.id, r]));
   }
 

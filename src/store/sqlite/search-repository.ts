@@ -48,7 +48,8 @@ export class SqliteSearchRepository implements SearchRepository {
   }
 
   // The full-text index always drives these queries (CROSS JOIN fixes the join order): the cost follows the
-  // number of matches, never the number of frames the filters alone would select.
+  // number of matches, never the number of frames the filters alone would select. Each match is checked against
+  // the filters in idx_entries_search_filter (migration 12), not in the wide rows of `entries`.
 
   /**
    * Matching frames among the RANK_WINDOW most recent matches, best first (bm25) or newest first, and how many
@@ -67,7 +68,8 @@ export class SqliteSearchRepository implements SearchRepository {
     const params: Record<string, unknown> = { expression, limit, offset, rankWindow: RANK_WINDOW };
     const order = sort === 'time' ? 'timestamp DESC, id DESC' : 'score DESC, id DESC';
     const sql = `SELECT id, score, timestamp, count(*) OVER () AS total FROM (
-        SELECT f.rowid AS id, -f.rank AS score, e.timestamp AS timestamp FROM ${table} f CROSS JOIN entries e ON e.id = f.rowid
+        SELECT f.rowid AS id, -f.rank AS score, e.timestamp AS timestamp
+        FROM ${table} f CROSS JOIN entries e INDEXED BY idx_entries_search_filter ON e.id = f.rowid
         WHERE ${table} MATCH @expression AND ${this.where(filters, params)}${extraSql(extra, params)}
         ORDER BY f.rowid DESC LIMIT @rankWindow)
       ORDER BY ${order} LIMIT @limit OFFSET @offset`;

@@ -281,7 +281,10 @@ describe('retention and storage budget (sqlite)', () => {
     assert.equal((await get(`${server.api}/queue/status`)).body.storage.deleted_frames, 2);
     const status = runCli(['status'], env);
     assert.equal((await status.exited).code, 0, status.output());
-    assert.match(status.output(), /storage +[\d.]+ MB used \(images [\d.]+ MB, thumbnails [\d.]+ MB, database [\d.]+ MB\), keeping 7 day\(s\), oldest frame \d{4}-\d\d-\d\d \d\d:\d\d UTC, 2 frame\(s\) deleted since start/);
+    assert.match(
+      status.output(),
+      /storage +[\d.]+ MB used \(images [\d.]+ MB, thumbnails [\d.]+ MB, database [\d.]+ MB\), keeping 7 day\(s\), oldest frame \d{4}-\d\d-\d\d \d\d:\d\d UTC, 2 frame\(s\) deleted since start/,
+    );
     const openapi = (await get(`${server.api}/openapi.json`)).body;
     assert.ok(openapi.paths['/api/storage/prune']?.post, 'the prune route is documented');
   });

@@ -195,12 +195,14 @@ export class SearchService {
     }
     const { candidates: vector, keys } = await this.vectorCandidates(queryVector, filters, parsed, Math.max(FUSION_DEPTH, depth));
     const floors = this.vectors!.floor ?? { withoutMatches: -1, withMatches: -1 };
+    // The vector index is rebuilt in the background (a new or damaged index file): words only until it is ready.
+    const loading = this.vectors!.index.ready ? {} : { warning: 'the vector index is still loading: search by meaning finds nothing yet' };
 
     if (mode === 'semantic') {
       const floor = floors.withoutMatches;
       const strong = vector.filter((c) => c.score >= floor);
       const ordered = sort === 'time' ? [...strong].sort(byTime) : strong;
-      return { ordered, keys, total: strong.length, related: vector.filter((c) => c.score < floor), keyword: false };
+      return { ordered, keys, total: strong.length, related: vector.filter((c) => c.score < floor), keyword: false, ...loading };
     }
 
     const keyword = await this.repo.keyword(parsed, filters, 'relevance', Math.max(FUSION_DEPTH, depth));
@@ -219,6 +221,7 @@ export class SearchService {
       total: Math.min(COUNT_CAP, keyword.total + vectorOnly),
       related: vector.filter((c) => !matched.has(c.id) && c.score < floor),
       keyword: true,
+      ...loading,
     };
   }
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import fs from 'node:fs';
 import { ConfigError, redactionPolicy, type ServerConfig } from '../config.js';
 import { RULES_VERSION } from '../redaction/index.js';
@@ -6,7 +7,7 @@ import type { SemanticStatus } from '../ai/semantic-status.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
 import { SearchService } from '../search/search-service.js';
-import { VectorIndex } from '../search/vector-index.js';
+import { VectorIndex, vectorIndexFileName } from '../search/vector-index.js';
 import { vectorFloor } from '../search/vector-floor.js';
 import { AskService } from '../services/ask-service.js';
 import { ChatClient } from '../ai/chat-client.js';
@@ -80,11 +81,17 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     storage: cachedStorage(images.paths),
     uploadsInFlight: () => uploadGate.inFlight,
   });
+  // SQLite: this server alone uses the data dir (server.lock), so it keeps the sign bits in a file there. PostgreSQL
+  // servers share one data dir: each reads the bits from the database.
+  const vectorIndex = embedder
+    ? new VectorIndex(embedder.model, store.embeddings, {
+        ...(store.kind === 'sqlite' ? { file: path.join(config.dataDir, 'index', vectorIndexFileName(embedder.model)) } : {}),
+        log,
+      })
+    : undefined;
   const search = new SearchService(
     store.search,
-    embedder
-      ? { provider: embedder, index: new VectorIndex(embedder.model, store.embeddings), floor: vectorFloor(embedder.model, config.ai.vectorFloor) }
-      : undefined,
+    embedder && vectorIndex ? { provider: embedder, index: vectorIndex, floor: vectorFloor(embedder.model, config.ai.vectorFloor) } : undefined,
   );
   const ask = new AskService(search, store.search, config.ai.chat.url ? new ChatClient(config.ai.chat) : undefined, {
     contextTokens: config.ai.chat.contextTokens,
@@ -184,6 +191,11 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
       ],
     },
   );
+  if (vectorIndex) {
+    // Loaded at start, not at the first search; a rebuild runs in the background while keyword search works.
+    vectorIndex.refresh().catch((error: Error) => log(`vector index: ${error.message}`));
+    app.addHook('onClose', async () => vectorIndex.close());
+  }
   return { app, retention, uploadGate, metrics };
 }
 

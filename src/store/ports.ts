@@ -302,8 +302,10 @@ export interface EmbeddingsRepository {
   has(entryId: number, model: string): Promise<boolean>;
   missingCount(model: string): Promise<number>;
   missingIds(model: string, limit: number): Promise<number[]>;
-  /** Sign bits stored after `seq`, for the in-process index to catch up incrementally. */
-  bitsSince(model: string, seq: number): Promise<StoredBits[]>;
+  /** Sign bits stored after `seq` (at most `limit` of them, in seq order), for the in-process index to catch up. */
+  bitsSince(model: string, seq: number, limit: number): Promise<StoredBits[]>;
+  /** The frame whose vector of this model has sequence number `seq` (the vector index checks its file with it). */
+  entryAtSeq(model: string, seq: number): Promise<number | undefined>;
   vectors(model: string, entryIds: number[]): Promise<Map<number, Float32Array>>;
 }
 

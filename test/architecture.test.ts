@@ -34,7 +34,10 @@ const FILE_IO_ALLOWED: Record<string, string> = {
   'cli/export-command.ts': 'writes the export zip where the user asks, outside the data dir',
   'cli/import-command.ts': 'reads the folder or zip the user imports from, outside the data dir',
   'cli/import-export-zip.ts': 'reads the zip the user imports from, outside the data dir',
+  'client/capture/kwin-window.ts': 'the KWin script it loads, in its own temporary folder (no screen content)',
   'client/capture/portal.ts': "the portal's screenshot file (its own temporary folder) and /proc",
+  'encryption/key-record.ts': 'encryption.json: the wrapped data key, read before any key is known (it cannot be sealed)',
+  'encryption/key-sources.ts': 'the key file the user names (OPENRECALL_ENCRYPTION_KEY_FILE), outside the data dir',
   'client/capture/window-info.ts': '/proc/<pid>/comm of the active window',
   'client/capture/wlroots.ts': '/proc/<pid>/comm of the active window',
   'client/capture/x11-connection.ts': 'the X11 authority file',
@@ -55,6 +58,8 @@ const RAW_HELPERS_ALLOWED: Record<string, string> = {
   'store/sqlite/database.ts': 'fsyncs the database folder',
   'store/sqlite/wal-sync.ts': 'fsyncs the WAL (SQLCipher seals it)',
   'client/control.ts': 'the client-paused flag (a date, no screen content)',
+  'encryption/key-record.ts': 'writes encryption.json atomically and durably (wrapped keys only; cannot be sealed)',
+  'encryption/key-sources.ts': 'creates the key file the user names, atomically and 0600',
   'services/data-files-service.ts': 'NotARegularFileError only (the type of a refused path)',
 };
 

@@ -2,7 +2,8 @@
 //   1. per frame: capture (node-screenshots) + grey copy + change detection (tiles), encode, buffer write (temp+fsync+rename)
 //   2. CPU share of the real `openrecall client` process at one capture per 10 s (target <= 2 % of one core)
 // Env: BENCH_FRAMES (default 20), BENCH_CPU_SECONDS (default 120), BENCH_CPU_INTERVAL (default 10).
-// `--wayland`: the same on a headless sway through the wlroots backend (bench/client-capture-wayland.ts).
+// `--wayland`: the same on a headless sway through the wlroots backend (bench/client-capture-wayland.ts);
+// `--portal`: on GNOME (headless mutter) through the ScreenCast portal.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,6 +36,11 @@ async function timed<T>(list: number[], f: () => Promise<T> | T): Promise<T> {
   return value;
 }
 
+if (process.argv.includes('--portal')) {
+  const { runPortalBench } = await import('./client-capture-wayland.js');
+  console.log(JSON.stringify(await runPortalBench(FRAMES, CPU_SECONDS, CPU_INTERVAL, root), null, 2));
+  process.exit(0);
+}
 if (process.argv.includes('--wayland')) {
   const { runWaylandBench } = await import('./client-capture-wayland.js');
   console.log(JSON.stringify(await runWaylandBench(FRAMES, CPU_SECONDS, CPU_INTERVAL, root), null, 2));

@@ -9,18 +9,22 @@
 // (and prints its URL); OPENRECALL_BENCH_PG_URL=<that url> with --store postgres reuses it (same --frames:
 // the frames are generated again, not written, so the query set is the same) and leaves it in place.
 // OPENRECALL_BENCH_KEYWORD_ONLY=1 skips the hybrid measurement.
+// --fixture DIR builds the SQLite data dir in DIR once (with fixture.json beside it) and reuses it on later runs with
+// the same --frames and --dim (1 000 000 frames take 15-25 minutes to build): keep fixtures out of git, e.g. under
+// /work/bench-fixtures/. --no-index-file loads the vector index by reading every row (as before issue 24).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EmbeddingProvider } from '../src/ai/embedding-provider.js';
 import { normalize } from '../src/ai/embedding-provider.js';
 import { SearchService } from '../src/search/search-service.js';
-import { VectorIndex } from '../src/search/vector-index.js';
+import { VectorIndex, vectorIndexFileName } from '../src/search/vector-index.js';
 import { copySqliteToPostgres } from '../src/store/migrate-to-postgres.js';
 import { openPostgresStore } from '../src/store/postgres/pg-store.js';
 import { openDatabase } from '../src/store/sqlite/database.js';
 import { SqliteEmbeddingsRepository } from '../src/store/sqlite/embeddings-repository.js';
 import { SqliteSearchRepository } from '../src/store/sqlite/search-repository.js';
+import type { EmbeddingsRepository } from '../src/store/ports.js';
 import { createTestDatabase } from '../test/helpers/postgres.js';
 import { tempDir } from '../test/helpers/temp-dir.js';
 import { percentile, round } from './fixtures.js';
@@ -31,6 +35,9 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '300' },
     dim: { type: 'string', default: '384' },
     store: { type: 'string', default: 'both' },
+    fixture: { type: 'string' },
+    words: { type: 'string', default: '300' },
+    'no-index-file': { type: 'boolean', default: false },
   },
 });
 if (!['sqlite', 'postgres', 'both'].includes(values.store)) throw new Error('--store is sqlite, postgres or both');
@@ -39,6 +46,7 @@ const measurePostgres = values.store !== 'sqlite';
 const FRAMES = Number(values.frames);
 const QUERIES = Number(values.queries);
 const DIM = Number(values.dim);
+const WORDS = Number(values.words);
 const TOPICS = 64;
 const REUSE_PG_URL = process.env.OPENRECALL_BENCH_PG_URL;
 const KEEP_PG = process.env.OPENRECALL_BENCH_KEEP_PG === '1';
@@ -110,23 +118,38 @@ const APPS = ['Firefox', 'Chromium', 'Terminal', 'Code', 'Slack', 'Mail', 'Calen
 const topicVectors = Array.from({ length: TOPICS }, () => Float32Array.from({ length: DIM }, () => random() * 2 - 1));
 const frameVector = (topic: number) => normalize(Float32Array.from(topicVectors[topic]!, (x) => x + (random() * 2 - 1) * 0.9));
 
-const dataDir = tempDir('openrecall-bench-search-');
+const dataDir = values.fixture ? path.resolve(values.fixture) : tempDir('openrecall-bench-search-');
 const dbFile = path.join(dataDir, 'db', 'recall.db');
+const fixtureFile = path.join(dataDir, 'fixture.json');
+interface FixtureMeta {
+  frames: number;
+  dim: number;
+  words: number;
+  seedAfterFrames: number;
+  insertSeconds: number;
+  rebuildSeconds: number;
+}
+const fixture: FixtureMeta | undefined = values.fixture && fs.existsSync(fixtureFile) ? JSON.parse(fs.readFileSync(fixtureFile, 'utf8')) : undefined;
+if (fixture && (fixture.frames !== FRAMES || fixture.dim !== DIM || (fixture.words ?? 300) !== WORDS)) {
+  throw new Error(`${fixtureFile}: built for ${fixture.frames} frames, ${fixture.dim}-d, ${fixture.words ?? 300} words`);
+}
+if (values.fixture && !fixture) fs.rmSync(path.join(dataDir, 'db'), { recursive: true, force: true });
 const db = openDatabase(dbFile, { dataDir });
 const insert = db.prepare(`INSERT INTO entries (timestamp, app, title, text, status, image_path, received_at, attempts, processing_finished_at)
   VALUES (?, ?, ?, ?, 'COMPLETED', ?, ?, 1, ?)`);
 const embeddings = new SqliteEmbeddingsRepository(db);
 const MODEL = 'bench-384';
 
-console.error(`generating ${FRAMES} frames…`);
 const t0 = 1_700_000_000;
 const topics: number[] = [];
 const insertStart = performance.now();
-for (let batch = 0; batch < FRAMES; batch += 1000) {
+if (fixture) console.error(`reusing the fixture in ${dataDir}`);
+else console.error(`generating ${FRAMES} frames…`);
+for (let batch = 0; batch < (fixture ? 0 : FRAMES); batch += 1000) {
   db.transaction(() => {
     for (let i = batch; i < Math.min(FRAMES, batch + 1000); i++) {
       const words: string[] = [];
-      for (let w = 0; w < 300; w++) words.push(zipfWord());
+      for (let w = 0; w < WORDS; w++) words.push(zipfWord());
       const app = APPS[Math.floor(random() * APPS.length)]!;
       const title = `${zipfWord()} ${zipfWord()} - ${app}`;
       const topic = Math.floor(random() * TOPICS);
@@ -142,13 +165,24 @@ for (let batch = 0; batch < FRAMES; batch += 1000) {
   })();
   if (batch % 20_000 === 0) console.error(`  ${batch}/${FRAMES}`);
 }
-const insertSeconds = (performance.now() - insertStart) / 1000;
-db.pragma('wal_checkpoint(TRUNCATE)');
-const rebuildStart = performance.now();
-db.exec(`INSERT INTO entries_fts(entries_fts) VALUES ('rebuild'); INSERT INTO entries_trigram(entries_trigram) VALUES ('rebuild');`);
-const rebuildSeconds = (performance.now() - rebuildStart) / 1000;
-db.exec(`INSERT INTO entries_fts(entries_fts) VALUES ('optimize'); INSERT INTO entries_trigram(entries_trigram) VALUES ('optimize');`);
-db.pragma('wal_checkpoint(TRUNCATE)');
+let insertSeconds = (performance.now() - insertStart) / 1000;
+let rebuildSeconds = 0;
+if (fixture) {
+  seed = fixture.seedAfterFrames;
+  insertSeconds = fixture.insertSeconds;
+  rebuildSeconds = fixture.rebuildSeconds;
+} else {
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const rebuildStart = performance.now();
+  db.exec(`INSERT INTO entries_fts(entries_fts) VALUES ('rebuild'); INSERT INTO entries_trigram(entries_trigram) VALUES ('rebuild');`);
+  rebuildSeconds = (performance.now() - rebuildStart) / 1000;
+  db.exec(`INSERT INTO entries_fts(entries_fts) VALUES ('optimize'); INSERT INTO entries_trigram(entries_trigram) VALUES ('optimize');`);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  if (values.fixture) {
+    const meta: FixtureMeta = { frames: FRAMES, dim: DIM, words: WORDS, seedAfterFrames: seed, insertSeconds, rebuildSeconds };
+    fs.writeFileSync(fixtureFile, JSON.stringify(meta));
+  }
+}
 const dbBytes = fs.statSync(dbFile).size;
 
 // Query embedding: the topic vector of the query's first word's frames, as a model would place it.
@@ -191,23 +225,61 @@ async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
   return { all: summary(all), ...Object.fromEntries([...byKind].map(([k, xs]) => [k, summary(xs)])) };
 }
 
-async function loadIndex(repository: ConstructorParameters<typeof VectorIndex>[1]) {
-  const index = new VectorIndex(MODEL, repository);
+/** Opens the vector index and waits until it is ready; counts the stored vectors it reads to get there. */
+async function loadIndex(repository: EmbeddingsRepository, file?: string) {
+  let rowsRead = 0;
+  const counting: EmbeddingsRepository = Object.assign(Object.create(repository), {
+    bitsSince: async (model: string, seq: number, limit: number) => {
+      const rows = await repository.bitsSince(model, seq, limit);
+      rowsRead += rows.length;
+      return rows;
+    },
+  });
+  const index = new VectorIndex(MODEL, counting, file ? { file } : {});
   const started = performance.now();
-  await index.refresh();
-  return { index, ms: performance.now() - started };
+  await index.whenReady();
+  return { index, ms: performance.now() - started, rowsRead };
+}
+
+/** This process's memory: RSS and PSS (shared pages counted by share) from /proc, in MB. */
+function memoryMb() {
+  const rollup = fs.existsSync('/proc/self/smaps_rollup') ? fs.readFileSync('/proc/self/smaps_rollup', 'utf8') : '';
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? Number.NaN);
+  return {
+    rss_mb: round(process.memoryUsage().rss / 1048576, 1),
+    pss_mb: round(kb('Pss') / 1024, 1),
+    heap_mb: round(process.memoryUsage().heapUsed / 1048576, 1),
+  };
 }
 
 let sqlite: Record<string, unknown> | undefined;
 if (measureSqlite) {
   console.error(`sqlite: loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
-  const { index, ms } = await loadIndex(embeddings);
+  const indexFile = values['no-index-file'] ? undefined : path.join(dataDir, 'index', vectorIndexFileName(MODEL));
+  let rebuild: Record<string, number> = {};
+  if (indexFile && !fs.existsSync(indexFile)) {
+    // The first start with no index file: every stored vector is read once and the file written.
+    const built = await loadIndex(embeddings, indexFile);
+    built.index.close();
+    rebuild = { vector_index_rebuild_ms: round(built.ms, 1), vector_index_rebuild_rows_read: built.rowsRead };
+    console.error(`sqlite: index file written in ${round(built.ms / 1000, 1)} s; loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  }
+  const { index, ms, rowsRead } = await loadIndex(embeddings, indexFile);
+  const afterLoad = memoryMb();
   const service = new SearchService(new SqliteSearchRepository(db), { provider, index });
   sqlite = {
+    vector_index: indexFile ? 'file' : 'every row read from the database',
+    ...rebuild,
     vector_index_load_ms: round(ms, 1),
+    vector_index_load_rows_read: rowsRead,
+    loadavg_at_load: fs.readFileSync('/proc/loadavg', 'utf8').trim(),
+    memory_after_index_load: afterLoad,
     keyword_ms: await measure(service, 'keyword'),
     ...(KEYWORD_ONLY ? {} : { hybrid_ms: await measure(service, 'hybrid') }),
+    memory_after_queries: memoryMb(),
+    loadavg_after_queries: fs.readFileSync('/proc/loadavg', 'utf8').trim(),
   };
+  index.close();
 }
 db.close();
 
@@ -274,7 +346,7 @@ console.log(
     {
       benchmark: 'search',
       frames: FRAMES,
-      words_per_frame: 300,
+      words_per_frame: WORDS,
       vector_dim: DIM,
       insert_with_triggers_seconds: round(insertSeconds, 1),
       full_index_rebuild_seconds: round(rebuildSeconds, 1),

@@ -39,6 +39,12 @@ const SYSTEM_PACKAGES = {
   'gst-inspect-1.0 pipewiresrc': 'gstreamer1.0-pipewire',
   'gst-inspect-1.0 pngenc': 'gstreamer1.0-plugins-good',
   'gst-inspect-1.0 videoconvert': 'gstreamer1.0-plugins-base',
+  // ... and GNOME's: headless mutter (ScreenCast over PipeWire without a GPU) with xdg-desktop-portal-gnome's dialog.
+  mutter: 'mutter',
+  '/usr/libexec/xdg-desktop-portal-gnome': 'xdg-desktop-portal-gnome',
+  // ... and KDE's window titles: a KWin script over D-Bus, on kwin_wayland --virtual with zenity windows.
+  kwin_wayland: 'kwin-wayland',
+  zenity: 'zenity',
   // The Python MyRecall client's requests, sent by a real Python script.
   "python3 -c 'import requests'": 'python3-requests',
 };

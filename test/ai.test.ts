@@ -231,7 +231,7 @@ describe('backfill', () => {
         assert.equal(code, 0, cli.output());
         assert.match(cli.output(), /backfill complete: \d+ frame\(s\) updated/);
         const status = (await getJson(`${server.api}/queue/status`)).body;
-        assert.deepEqual(status.backfill, { embedding: 0, description: 0, redaction: 0 });
+        assert.deepEqual(status.backfill, { embedding: 0, description: 0, redaction: 0, redaction_scrub_due: false });
         const { body } = await getJson(`${server.api}/entries`);
         for (const old of before as any[]) {
           const now = body.entries.find((e: any) => e.id === old.id);

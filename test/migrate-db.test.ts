@@ -81,7 +81,8 @@ describe('migrate-db: copy a SQLite data dir into PostgreSQL', () => {
       assert.equal(invoice?.description, 'an invoice in a mail client');
       assert.equal((await store.frames.get(source.ids.cjk))?.text, '系统设计文档 review');
       assert.deepEqual(await store.timeline.summary(), await sqlite.timeline.summary());
-      for (const model of ['model-a', 'model-b']) assert.deepEqual(await store.embeddings.bitsSince(model, 0), await sqlite.embeddings.bitsSince(model, 0));
+      for (const model of ['model-a', 'model-b'])
+        assert.deepEqual(await store.embeddings.bitsSince(model, 0, 1000), await sqlite.embeddings.bitsSince(model, 0, 1000));
       assert.deepEqual(await store.compaction.totals(), await sqlite.compaction.totals());
       const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
       assert.deepEqual((await store.settings.all()).sort(byKey), (await sqlite.settings.all()).sort(byKey));

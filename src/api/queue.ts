@@ -33,6 +33,9 @@ export const QueueStatus = Type.Object({
       embedding: Nullable(Type.Integer()),
       description: Nullable(Type.Integer()),
       redaction: Type.Optional(Nullable(Type.Integer({ description: 'frames stored before redaction (or by older rules): `openrecall redact`' }))),
+      redaction_scrub_due: Type.Optional(
+        Type.Boolean({ description: 'text redaction replaced may still linger in the database files: the processor rewrites them once no old frame is left' }),
+      ),
     },
     { description: 'COMPLETED frames still missing a stage switched on later (null: stage off)' },
   ),

@@ -40,10 +40,31 @@ export async function wlrootsWindowCheck(env: Env, add: Add): Promise<void> {
 export async function portalWindowCheck(env: Env, add: Add): Promise<void> {
   const { compositorIpc } = await import('../client/capture/wlroots.js');
   if (compositorIpc(env)) return wlrootsWindowCheck(env, add);
+  if ((env.XDG_CURRENT_DESKTOP ?? '').toLowerCase().includes('kde')) return kwinWindowCheck(env, add);
   const { noWindowReason } = await import('../client/capture/portal.js');
   add(
     'window',
     'warn',
     `${noWindowReason(env)}: frames get no app or window title, and app/title exclusion rules cannot apply (pause with "openrecall pause")`,
   );
+}
+
+/** KDE: the active window from a KWin script loaded over D-Bus. */
+async function kwinWindowCheck(env: Env, add: Add): Promise<void> {
+  const { KWinWindowInfo } = await import('../client/capture/kwin-window.js');
+  const kwin = new KWinWindowInfo(env);
+  try {
+    const active = await kwin.active();
+    if (!active.app && !active.title)
+      add('window', 'warn', 'KWin answers (through a KWin script), but no window is focused right now (frames get an empty app and title)');
+    else add('window', 'ok', `active window readable from KWin (through a KWin script): ${active.app || '?'} - "${truncate(active.title, 60)}"`);
+  } catch (error) {
+    add(
+      'window',
+      'warn',
+      `${(error as Error).message}: frames get no app or window title, and app/title exclusion rules cannot apply (pause with "openrecall pause")`,
+    );
+  } finally {
+    kwin.close();
+  }
 }

@@ -3,6 +3,8 @@ import { ApiClient, ApiClientError } from '../api-client/client.js';
 import { ProgressBar } from './progress.js';
 
 const left = (s: QueueStatus) => s.backfill.redaction ?? 0;
+/** Frames to redact, then the rewrite of the database files that drops the text they had (the last step). */
+const unfinished = (s: QueueStatus) => left(s) > 0 || s.backfill.redaction_scrub_due === true;
 
 /**
  * `openrecall redact`: the running server redacts frames stored before redaction existed (or by older rules)
@@ -22,7 +24,7 @@ export async function redactCommand(): Promise<number> {
   const bar = new ProgressBar(total, 'redacting');
   let last = total;
   let stalledSince = Date.now();
-  while (left(current) > 0) {
+  while (unfinished(current)) {
     await new Promise((r) => setTimeout(r, 500));
     try {
       current = await client.queueStatus();
@@ -33,8 +35,10 @@ export async function redactCommand(): Promise<number> {
     }
     if (left(current) < last) stalledSince = Date.now();
     last = left(current);
-    bar.update(total - Math.min(total, last), current.queue.pending > 0 ? `(waiting: ${current.queue.pending} new frame(s) first)` : '');
-    if (Date.now() - stalledSince > 120_000) {
+    const note = current.queue.pending > 0 ? `(waiting: ${current.queue.pending} new frame(s) first)` : last === 0 ? '(scrubbing the database files)' : '';
+    bar.update(total - Math.min(total, last), note);
+    // The rewrite of the files takes a while on a large database (BENCHMARKS.md), without steps to show.
+    if (Date.now() - stalledSince > (last === 0 ? 1_800_000 : 120_000)) {
       console.error(`\nno progress for 2 minutes (${last} left); see the server log and openrecall status`);
       return 1;
     }

@@ -65,7 +65,9 @@ export async function workerCommand(args: string[]): Promise<number> {
   const fileCipher = memory?.keys?.fileCipher;
   try {
     const host = await startProcessing(config, store, log, { workerId, ...(remoteFiles ? { remoteFiles } : {}), ...(fileCipher ? { fileCipher } : {}) });
-    const where = remoteFiles ? `frames through ${apiUrl()}` : `data dir ${config.dataDir}`;
+    const where = remoteFiles
+      ? `frames through ${apiUrl()}; old frames are redacted (openrecall redact) where the data dir is mounted, not here`
+      : `data dir ${config.dataDir}`;
     log(
       `worker ${host.workerId} ready (${where}; OCR: ${config.ocrEngine} ${config.ocrLanguages} x${config.workers}, semantic: ${host.semantic.enabled ? host.semantic.model : 'off'}, lease ${config.leaseSeconds} s)`,
     );

@@ -2,10 +2,11 @@ import { createEmbeddingProvider } from '../ai/index.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { VlmClient } from '../ai/vlm-client.js';
 import { redactionPolicy, type ServerConfig } from '../config.js';
-import type { FrameFiles } from '../images/frame-files.js';
+import { type FrameFiles, LocalFrameFiles } from '../images/frame-files.js';
 import type { Store } from '../store/ports.js';
 import { DescribeStage } from './describe-stage.js';
 import { EmbedStage } from './embed-stage.js';
+import { CompactedLayerBlanker } from './compacted-redaction.js';
 import { createOcrEngine } from './ocr/index.js';
 import { OcrStage } from './ocr-stage.js';
 import { RedactHistoryStage } from './redact-history-stage.js';
@@ -20,7 +21,7 @@ import { StoreImageStage } from './store-image-stage.js';
 export async function createPipeline(
   config: ServerConfig,
   images: FrameFiles,
-  store: Pick<Store, 'cjkIndex' | 'frames' | 'embeddings' | 'compaction'>,
+  store: Pick<Store, 'cjkIndex' | 'frames' | 'embeddings' | 'compaction' | 'maintenance' | 'withExclusiveLock'>,
   /** An embedding provider loaded already (null: none); by default the configured one is loaded here. */
   embedder?: EmbeddingProvider | null,
 ): Promise<Pipeline> {
@@ -31,8 +32,22 @@ export async function createPipeline(
   if (ocr) stages.push(new OcrStage(ocr, store.cjkIndex, policy));
   stages.push(new StoreImageStage(images, policy !== null));
   const embeddings = embedder === undefined ? await createEmbeddingProvider(config.ai.embedding) : (embedder ?? undefined);
-  if (policy) {
-    const deps = { images, frames: store.frames, cjk: store.cjkIndex, compaction: store.compaction, embeddings: store.embeddings, embedder: embeddings, ocr };
+  // Old frames are redacted only where the data dir is mounted: their stored image is replaced and compacted
+  // layers rewritten, which the worker file API never allows (a worker without the data dir skips the stage).
+  if (policy && images instanceof LocalFrameFiles) {
+    const exclusive = (task: () => Promise<void>) => store.withExclusiveLock('compaction', task);
+    const layers = new CompactedLayerBlanker(images.images, store.compaction, store.frames, exclusive);
+    const deps = {
+      images,
+      frames: store.frames,
+      cjk: store.cjkIndex,
+      compaction: store.compaction,
+      embeddings: store.embeddings,
+      maintenance: store.maintenance,
+      embedder: embeddings,
+      ocr,
+      layers,
+    };
     stages.push(new RedactHistoryStage(policy, deps));
   }
   if (config.ai.vlm.url) stages.push(new DescribeStage(new VlmClient(config.ai.vlm), config.ai.vlm.maxImageWidth, store.frames));

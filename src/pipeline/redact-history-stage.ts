@@ -2,7 +2,8 @@ import { frameText, normalize, type EmbeddingProvider } from '../ai/embedding-pr
 import { coveredStoredImage } from '../images/codec.js';
 import type { FrameFiles } from '../images/frame-files.js';
 import { boxesOf, type RedactionPolicy, RULES_VERSION, recordItems, redactText } from '../redaction/index.js';
-import type { CjkIndexRepository, CompactionRepository, EmbeddingsRepository, FrameRow, FramesRepository } from '../store/ports.js';
+import type { CjkIndexRepository, CompactionRepository, EmbeddingsRepository, FrameRow, FramesRepository, MaintenanceRepository } from '../store/ports.js';
+import type { CompactedLayerBlanker } from './compacted-redaction.js';
 import type { OcrEngine } from './ocr/ocr-engine.js';
 import type { BackfillSource, ClaimedFrame, PipelineStage } from './stage.js';
 
@@ -12,7 +13,11 @@ export interface RedactHistoryDeps {
   cjk: CjkIndexRepository;
   compaction: CompactionRepository;
   embeddings: EmbeddingsRepository;
+  /** Told when old text was overwritten: its bytes linger in the database files until a scrub. */
+  maintenance: MaintenanceRepository;
   embedder?: EmbeddingProvider | undefined;
+  /** Paints a compacted frame's covered tiles in the layers it shared (only where the data dir is mounted). */
+  layers?: CompactedLayerBlanker | undefined;
   /** Reads the word boxes again: frames stored before redaction kept their text but not where it was. */
   ocr?: OcrEngine | undefined;
 }
@@ -20,7 +25,8 @@ export interface RedactHistoryDeps {
 /**
  * Redacts a frame stored before redaction existed, or by older rules (`openrecall redact`, a backfill):
  * text, window title and AI description, CJK bigrams, the embedding, and the pixels (OCR'd again for the
- * word boxes; a compacted frame becomes a plain covered file and lets go of its shared layers). New frames
+ * word boxes; a compacted frame becomes a plain covered file, its covered tiles are painted over in the layers
+ * it shared wherever no other frame uses them, and it lets go of those layers). New frames
  * are redacted by the OCR and image stages and skip this one. Every step can be repeated after a crash: the
  * marker (redaction_version) is written last.
  */
@@ -64,6 +70,8 @@ export class RedactHistoryStage implements PipelineStage {
     const boxes = items.flatMap((i) => i.boxes.map(([x, y, width, height]) => ({ x, y, width, height })));
     const compacted = row.image_path?.startsWith('compact/') ?? false;
     if (boxes.length > 0 || (compacted && items.length > 0)) {
+      // Before the switch: should it crash after this, the frame's own tiles are black already, no one else's changed.
+      if (compacted && boxes.length > 0) await this.deps.layers?.blankCovered(row.id, row.image_path!, boxes);
       const covered = await coveredStoredImage(bytes, boxes);
       const path = images.storedPath(row.id, row.timestamp);
       await images.writeAtomic(path, covered.webp, row.id);
@@ -82,6 +90,7 @@ export class RedactHistoryStage implements PipelineStage {
       const vector = embedText.trim() ? normalize((await this.deps.embedder.embed([embedText]))[0]!) : null;
       await this.deps.embeddings.save(row.id, this.deps.embedder.model, vector);
     }
+    if (items.length > 0) await this.deps.maintenance.markScrubDue();
     await frame.save({ redaction_version: RULES_VERSION });
   }
 }

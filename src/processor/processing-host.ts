@@ -12,6 +12,7 @@ import type { CompactionService } from '../services/compaction-service.js';
 import type { Store } from '../store/ports.js';
 import { newWorkerId, ProcessingWorker, type ShutdownReport } from './processing-worker.js';
 import { CRASH_LIMIT_FACTOR } from './processor-protocol.js';
+import { withRedactionScrub } from './redaction-scrub.js';
 
 /** The processing stages at work: in the server's processor child, or alone as `openrecall worker`. */
 export interface ProcessingHost {
@@ -67,7 +68,7 @@ export async function startProcessing(config: ServerConfig, store: Store, log: L
     lease: { workerId, seconds: config.leaseSeconds },
     crashLimit,
     log,
-    ...(background ? { idleWork: background.idleWork } : {}),
+    idleWork: withRedactionScrub(store, log, () => background?.idleWork()),
   });
   worker.start();
   // PostgreSQL: frames queued by any server wake this worker at once (LISTEN/NOTIFY).

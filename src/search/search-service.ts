@@ -3,6 +3,7 @@ import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { ApiError } from '../errors.js';
 import {
   COUNT_CAP,
+  type FrameKey,
   type FrameStatus,
   type HitRow,
   type KeywordCandidate,
@@ -13,7 +14,7 @@ import {
   type SearchRepository,
 } from '../store/ports.js';
 import { excerptHtml, markedSnippetToHtml, markTermsHtml } from './highlight.js';
-import { foldMoments } from './moments.js';
+import { foldMoments, type Moment, mayFold } from './moments.js';
 import { parseQuery } from './query-parser.js';
 import type { VectorFloor } from './vector-floor.js';
 import type { VectorIndex } from './vector-index.js';
@@ -64,8 +65,8 @@ export interface VectorSearch {
 
 interface Ranked {
   ordered: Candidate[];
-  /** Rows already read for the vector candidates. */
-  rows?: Map<number, HitRow>;
+  /** Keys already read for the vector candidates. */
+  keys?: Map<number, FrameKey>;
   total: number;
   related: Candidate[];
   keyword: boolean;
@@ -132,15 +133,30 @@ export class SearchService {
     const group = request.group ?? true;
     const wanted = (request.offset + request.limit) * (group ? GROUP_OVERFETCH : 1);
     const ranked = await this.ranked(mode, parsed, filters, sort, wanted);
-    // Only as many frames as a page of moments needs: rows (with their text) cost time.
     const needed = ranked.ordered.slice(0, wanted);
-    const rows = ranked.rows ?? new Map<number, HitRow>();
-    const missing = needed.filter((c) => !rows.has(c.id)).map((c) => c.id);
-    if (missing.length) for (const [id, row] of await this.repo.rows(missing)) rows.set(id, row);
-    const moments = group
-      ? foldMoments(needed, (id) => rows.get(id))
-      : needed.filter((c) => rows.has(c.id)).map((c) => ({ best: c, first: 0, last: 0, frames: 1 }));
+    // Rows with their text cost time: read whole only the frames a page shows (those of the page when nothing
+    // folds, at once), keys (window, time) of the others, and the text of those that may fold.
+    const likely = needed.slice(request.offset, request.offset + request.limit).map((c) => c.id);
+    const keys = ranked.keys ?? new Map<number, FrameKey>();
+    const keyless = needed.filter((c) => !keys.has(c.id) && !likely.includes(c.id)).map((c) => c.id);
+    const [rows, moreKeys] = await Promise.all([this.repo.rows(likely), this.repo.keys(keyless)]);
+    for (const [id, key] of [...moreKeys, ...rows]) keys.set(id, key);
+    const present = needed.filter((c) => keys.has(c.id));
+    const readRows = async (ids: number[]) => {
+      const unread = ids.filter((id) => !rows.has(id));
+      if (unread.length) for (const [id, row] of await this.repo.rows(unread)) rows.set(id, row);
+    };
+    let moments: Array<Moment<Candidate>>;
+    if (group) {
+      await readRows(mayFold(present.map((c) => keys.get(c.id)!)));
+      moments = foldMoments(
+        present,
+        (id) => keys.get(id),
+        (id) => rows.get(id)?.text ?? null,
+      );
+    } else moments = present.map((c) => ({ best: c, first: 0, last: 0, frames: 1 }));
     const page = moments.slice(request.offset, request.offset + request.limit);
+    await readRows(page.map((m) => m.best.id));
     const results = await this.hits(
       page.map((m) => m.best),
       parsed,
@@ -177,14 +193,16 @@ export class SearchService {
       const keyword = await this.repo.keyword(parsed, filters, sort, depth);
       return { ordered: keyword.candidates, total: keyword.total, related: [], keyword: true, mode: 'keyword', warning: `${reason}; showing keyword results` };
     }
-    const { candidates: vector, rows } = await this.vectorCandidates(queryVector, filters, parsed, Math.max(FUSION_DEPTH, depth));
+    const { candidates: vector, keys } = await this.vectorCandidates(queryVector, filters, parsed, Math.max(FUSION_DEPTH, depth));
     const floors = this.vectors!.floor ?? { withoutMatches: -1, withMatches: -1 };
+    // The vector index is rebuilt in the background (a new or damaged index file): words only until it is ready.
+    const loading = this.vectors!.index.ready ? {} : { warning: 'the vector index is still loading: search by meaning finds nothing yet' };
 
     if (mode === 'semantic') {
       const floor = floors.withoutMatches;
       const strong = vector.filter((c) => c.score >= floor);
       const ordered = sort === 'time' ? [...strong].sort(byTime) : strong;
-      return { ordered, rows, total: strong.length, related: vector.filter((c) => c.score < floor), keyword: false };
+      return { ordered, keys, total: strong.length, related: vector.filter((c) => c.score < floor), keyword: false, ...loading };
     }
 
     const keyword = await this.repo.keyword(parsed, filters, 'relevance', Math.max(FUSION_DEPTH, depth));
@@ -199,10 +217,11 @@ export class SearchService {
     const vectorOnly = fused.filter((c) => c.source === 'vector').length;
     return {
       ordered,
-      rows,
+      keys,
       total: Math.min(COUNT_CAP, keyword.total + vectorOnly),
       related: vector.filter((c) => !matched.has(c.id) && c.score < floor),
       keyword: true,
+      ...loading,
     };
   }
 
@@ -211,21 +230,21 @@ export class SearchService {
     filters: SearchFilters,
     parsed: ParsedQuery,
     depth: number,
-  ): Promise<{ candidates: Candidate[]; rows: Map<number, HitRow> }> {
+  ): Promise<{ candidates: Candidate[]; keys: Map<number, FrameKey> }> {
     const restricted = hasFilters(filters) ? await this.repo.filteredIds(filters, RESTRICTED_VECTOR_SEARCH) : undefined;
     // Unrestricted searches look a little deeper, then drop frames the filters (or status) exclude.
     const hits = await this.vectors!.index.search(query, restricted ? depth : Math.ceil(depth * 1.5), restricted);
     const ids = hits.map((h) => h.id);
-    const [rows, excluded] = await Promise.all([this.repo.rows(ids), this.repo.matchingAny(ids, parsed.exclude)]);
+    const [keys, excluded] = await Promise.all([this.repo.keys(ids), this.repo.matchingAny(ids, parsed.exclude)]);
     const status = filters.status ?? 'COMPLETED';
     const candidates = hits
       .filter((h) => {
-        const row = rows.get(h.id);
-        return row && row.status === status && passes(row, filters) && !excluded.has(h.id);
+        const key = keys.get(h.id);
+        return key && key.status === status && passes(key, filters) && !excluded.has(h.id);
       })
       .slice(0, depth)
-      .map((h) => ({ id: h.id, score: h.similarity, timestamp: rows.get(h.id)!.timestamp, source: 'vector' as const }));
-    return { candidates, rows };
+      .map((h) => ({ id: h.id, score: h.similarity, timestamp: keys.get(h.id)!.timestamp, source: 'vector' as const }));
+    return { candidates, keys };
   }
 
   /** `keyword`: the candidates come from a keyword search, so the matched indexes have snippets of them. */
@@ -263,7 +282,7 @@ const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id -
 
 const hasFilters = (f: SearchFilters) => f.start !== undefined || f.end !== undefined || !!f.app || !!f.window || !!f.url;
 
-function passes(row: HitRow, f: SearchFilters): boolean {
+function passes(row: FrameKey, f: SearchFilters): boolean {
   if (f.start !== undefined && row.timestamp < f.start) return false;
   if (f.end !== undefined && row.timestamp > f.end) return false;
   if (f.app && (row.app ?? '').toLowerCase() !== f.app.toLowerCase()) return false;

@@ -1,11 +1,29 @@
+import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { normalize } from '../ai/embedding-provider.js';
+import { BitsFile, type BitsFileHeader, TOMBSTONE } from '../files/bits-file.js';
+import type { EmbeddingsRepository, StoredBits } from '../store/ports.js';
 import { signBits } from '../store/sign-bits.js';
-import type { EmbeddingsRepository } from '../store/ports.js';
+import { EntrySlots } from './entry-slots.js';
 
 export interface VectorHit {
   id: number;
   /** Cosine similarity, -1..1. */
   similarity: number;
+}
+
+export interface VectorIndexOptions {
+  /** The file the sign bits persist in (under the data dir); without one they are read from the store at each start. */
+  file?: string;
+  /** Vectors read from the store at a time; the event loop runs between two reads. */
+  batchRows?: number;
+  log?: (message: string) => void;
+}
+
+/** The index file's name for a model: readable, and distinct for every model name. */
+export function vectorIndexFileName(model: string): string {
+  const slug = model.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);
+  return `vectors-${slug}-${createHash('sha256').update(model).digest('hex').slice(0, 8)}.bits`;
 }
 
 function popcount(x: number): number {
@@ -16,112 +34,242 @@ function popcount(x: number): number {
 
 /**
  * Cosine top-k over every frame's vector of one model, in two passes: Hamming distance between sign bits
- * (48 bytes a frame for 384 dimensions, held in memory) picks a few hundred candidates, whose full vectors
- * are then read from SQLite and scored exactly. New vectors, written by the processor, are picked up
- * incrementally before each search.
+ * (64 bytes a frame for 512 dimensions, held in memory) picks a few hundred candidates, whose full vectors
+ * are then read from the store and scored exactly. The sign bits persist in a file (`options.file`), read in one
+ * go at start; vectors stored since (by the processor) are read from the store and appended before each search.
+ * A file that does not match the store is rebuilt in the background: until then search by meaning finds nothing
+ * (`ready` is false) and keyword search works. A frame deleted from the store (retention) is dropped when a
+ * search meets it (its record becomes a tombstone).
  */
 export class VectorIndex {
-  private ids = new Int32Array(1024);
-  private bits = new Uint32Array(0);
+  /** Records of `stride` words: the entry id, then the sign bits. */
+  private records: Uint32Array = new Uint32Array(0);
   private words = 0;
+  private stride = 1;
   private count = 0;
+  private live = 0;
   private lastSeq = 0;
-  private readonly position = new Map<number, number>();
-  private refreshing: Promise<void> | undefined;
+  private lastEntryId = 0;
+  private slots = new EntrySlots();
+  private file: BitsFile | undefined;
+  private opening: Promise<void> | undefined;
+  private catchingUp: Promise<void> | undefined;
+  private rebuilding = false;
+  private readonly batchRows: number;
 
   constructor(
     private readonly model: string,
     private readonly repo: EmbeddingsRepository,
-  ) {}
+    private readonly options: VectorIndexOptions = {},
+  ) {
+    this.batchRows = options.batchRows ?? 5000;
+  }
 
   get size(): number {
-    return this.position.size;
+    return this.live;
   }
 
-  /** Loads vectors stored since the last call (concurrent callers share one read). */
-  refresh(): Promise<void> {
-    this.refreshing ??= this.load().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
+  /** False until the index is loaded, and while it is rebuilt from the store in the background. */
+  get ready(): boolean {
+    return this.opened && !this.rebuilding;
   }
 
-  private async load(): Promise<void> {
-    const rows = await this.repo.bitsSince(this.model, this.lastSeq);
-    for (const row of rows) {
-      this.lastSeq = row.seq;
-      if (this.words === 0) {
-        this.words = row.bits.length;
-        this.bits = new Uint32Array(this.ids.length * this.words);
-      }
-      if (row.bits.length !== this.words) continue; // another dimension: not comparable
-      let slot = this.position.get(row.entryId);
-      if (slot === undefined) {
-        if (this.count === this.ids.length) this.grow();
-        slot = this.count++;
-        this.ids[slot] = row.entryId;
-        this.position.set(row.entryId, slot);
-      }
-      this.bits.set(row.bits, slot * this.words);
+  private opened = false;
+
+  /** Loads the index, then the vectors stored since (concurrent callers share one read). A rebuild is not awaited. */
+  async refresh(): Promise<void> {
+    this.opening ??= this.open();
+    await this.opening;
+    if (!this.rebuilding) await this.catchUp();
+  }
+
+  /** Resolves once the index is loaded and caught up, a background rebuild included. */
+  async whenReady(): Promise<void> {
+    await this.refresh();
+    while (this.rebuilding) await this.catchingUp;
+    await this.catchUp();
+  }
+
+  close(): void {
+    this.file?.close();
+    this.file = undefined;
+  }
+
+  private async open(): Promise<void> {
+    const loaded = this.options.file ? await BitsFile.load(this.options.file, this.model) : undefined;
+    if (loaded && (await this.matchesStore(loaded.header))) {
+      this.adopt(loaded.header, loaded.records);
+      this.file = BitsFile.open(this.options.file!, loaded.header, false);
+      this.opened = true;
+      return;
+    }
+    if (loaded) this.options.log?.(`vector index ${this.options.file}: does not match the database; rebuilding it`);
+    // From the store: the first batch now (a small index is ready at once), the rest in the background.
+    const more = await this.readBatch();
+    this.opened = true;
+    if (more) {
+      this.rebuilding = true;
+      this.catchUp()
+        .catch((error: Error) => this.options.log?.(`vector index rebuild failed: ${error.message}`))
+        .finally(() => {
+          this.rebuilding = false;
+        });
     }
   }
 
+  /** The file is this store's when the last vector it read is still there, for the same frame. */
+  private async matchesStore(header: BitsFileHeader): Promise<boolean> {
+    if (header.count === 0) return false;
+    return (await this.repo.entryAtSeq(this.model, header.lastSeq)) === header.lastEntryId;
+  }
+
+  private adopt(header: BitsFileHeader, records: Uint32Array): void {
+    this.words = header.words;
+    this.stride = header.words + 1;
+    this.records = records;
+    this.count = header.count;
+    this.lastSeq = header.lastSeq;
+    this.lastEntryId = header.lastEntryId;
+    for (let slot = 0; slot < this.count; slot++) {
+      const id = records[slot * this.stride]!;
+      if (id === TOMBSTONE) continue;
+      this.slots.set(id, slot);
+      this.live++;
+    }
+  }
+
+  private catchUp(): Promise<void> {
+    this.catchingUp ??= (async () => {
+      while (await this.readBatch()) await nextTurn();
+    })().finally(() => {
+      this.catchingUp = undefined;
+    });
+    return this.catchingUp;
+  }
+
+  /** Reads the next batch of stored vectors into memory and the file; true when there may be more. */
+  private async readBatch(): Promise<boolean> {
+    const rows = await this.repo.bitsSince(this.model, this.lastSeq, this.batchRows);
+    if (rows.length === 0) return false;
+    const firstNew = this.count;
+    const rewritten: number[] = [];
+    for (const row of rows) {
+      const slot = this.add(row);
+      if (slot !== undefined && slot < firstNew) rewritten.push(slot);
+    }
+    this.persist(firstNew, rewritten);
+    return rows.length >= this.batchRows;
+  }
+
+  /** Adds or replaces a frame's bits; returns its slot (undefined for a vector of another dimension). */
+  private add(row: StoredBits): number | undefined {
+    this.lastSeq = row.seq;
+    this.lastEntryId = row.entryId;
+    if (this.words === 0) {
+      this.words = row.bits.length;
+      this.stride = this.words + 1;
+      if (this.options.file) this.file = BitsFile.open(this.options.file, this.header(), true);
+    }
+    if (row.bits.length !== this.words) return undefined; // another dimension: not comparable
+    let slot = this.slots.get(row.entryId);
+    if (slot === undefined) {
+      if ((this.count + 1) * this.stride > this.records.length) this.grow();
+      slot = this.count++;
+      this.live++;
+      this.slots.set(row.entryId, slot);
+    }
+    this.records[slot * this.stride] = row.entryId;
+    this.records.set(row.bits, slot * this.stride + 1);
+    return slot;
+  }
+
+  private persist(firstNew: number, rewritten: number[]): void {
+    if (!this.file) return;
+    for (const slot of rewritten) this.writeSlot(slot);
+    if (this.count > firstNew) this.file.writeRecords(firstNew, this.records.subarray(firstNew * this.stride, this.count * this.stride));
+    this.file.writeHeader(this.header());
+  }
+
+  private writeSlot(slot: number): void {
+    this.file?.writeRecords(slot, this.records.subarray(slot * this.stride, (slot + 1) * this.stride));
+  }
+
+  private header(): BitsFileHeader {
+    return { model: this.model, words: this.words, count: this.count, lastSeq: this.lastSeq, lastEntryId: this.lastEntryId };
+  }
+
   private grow(): void {
-    const ids = new Int32Array(this.ids.length * 2);
-    ids.set(this.ids);
-    const bits = new Uint32Array(ids.length * this.words);
-    bits.set(this.bits);
-    this.ids = ids;
-    this.bits = bits;
+    const records = new Uint32Array(Math.max(1024, this.count * 2) * this.stride);
+    records.set(this.records.subarray(0, this.count * this.stride));
+    this.records = records;
+  }
+
+  /** A frame the store no longer has: its record stays as a tombstone, skipped by every later search. */
+  private drop(entryId: number): void {
+    const slot = this.slots.get(entryId);
+    if (slot === undefined) return;
+    this.slots.delete(entryId);
+    this.live--;
+    this.records[slot * this.stride] = TOMBSTONE;
+    this.writeSlot(slot);
   }
 
   /**
    * The `k` nearest frames to `query`. With `allowed`, only those frames are considered (filters applied
-   * before the search, so a narrow filter still gets its k best).
+   * before the search, so a narrow filter still gets its k best). Empty while the index is being rebuilt.
    */
   async search(query: Float32Array, k: number, allowed?: Set<number>): Promise<VectorHit[]> {
     await this.refresh();
-    if (this.count === 0 || k <= 0) return [];
+    if (!this.ready || this.live === 0 || k <= 0) return [];
     const unit = normalize(query);
     const queryBits = signBits(unit);
     if (queryBits.length !== this.words) return [];
+    for (let attempt = 0; ; attempt++) {
+      const candidates = this.candidates(queryBits, Math.max(k * 4, 200), allowed);
+      // Pass 2: exact cosine on the candidates' stored (normalised) vectors.
+      const vectors = await this.repo.vectors(this.model, candidates);
+      const hits: VectorHit[] = [];
+      for (const [id, vector] of vectors) {
+        if (vector.length !== unit.length) continue;
+        let dot = 0;
+        for (let d = 0; d < unit.length; d++) dot += vector[d]! * unit[d]!;
+        hits.push({ id, similarity: dot });
+      }
+      const gone = candidates.filter((id) => !vectors.has(id));
+      for (const id of gone) this.drop(id);
+      // Deleted frames took candidate places: look again, now without them.
+      if (gone.length === 0 || hits.length >= k || attempt === 2) return hits.sort((a, b) => b.similarity - a.similarity).slice(0, k);
+    }
+  }
 
-    // Pass 1: Hamming distances, then the candidates below a distance cut found by counting (no sort).
-    const candidatesWanted = Math.max(k * 4, 200);
+  /** Pass 1: Hamming distances, then the frames below a distance cut found by counting (no sort). */
+  private candidates(queryBits: Uint32Array, wanted: number, allowed?: Set<number>): number[] {
+    const { records, stride, words } = this;
+    const far = words * 32 + 1;
     const distances = new Uint16Array(this.count);
-    const histogram = new Uint32Array(this.words * 32 + 2);
-    const words = this.words;
+    const histogram = new Uint32Array(far + 1);
     for (let i = 0; i < this.count; i++) {
-      if (allowed && !allowed.has(this.ids[i]!)) {
-        distances[i] = words * 32 + 1;
+      const base = i * stride;
+      const id = records[base]!;
+      if (id === TOMBSTONE || (allowed && !allowed.has(id))) {
+        distances[i] = far;
         continue;
       }
       let distance = 0;
-      const base = i * words;
-      for (let w = 0; w < words; w++) distance += popcount(this.bits[base + w]! ^ queryBits[w]!);
+      for (let w = 0; w < words; w++) distance += popcount(records[base + 1 + w]! ^ queryBits[w]!);
       distances[i] = distance;
       histogram[distance]!++;
     }
-    // The smallest distance `cut` with at least candidatesWanted frames at or below it.
+    // The smallest distance `cut` with at least `wanted` frames at or below it.
     let cut = 0;
-    for (let seen = histogram[0]!; seen < candidatesWanted && cut < words * 32; ) seen += histogram[++cut]!;
+    for (let seen = histogram[0]!; seen < wanted && cut < words * 32; ) seen += histogram[++cut]!;
     const candidates: number[] = [];
     const ties: number[] = [];
     for (let i = 0; i < this.count; i++) {
-      if (distances[i]! < cut) candidates.push(this.ids[i]!);
-      else if (distances[i] === cut && ties.length < candidatesWanted) ties.push(this.ids[i]!);
+      if (distances[i]! < cut) candidates.push(records[i * stride]!);
+      else if (distances[i] === cut && ties.length < wanted) ties.push(records[i * stride]!);
     }
-    candidates.push(...ties.slice(0, Math.max(0, candidatesWanted - candidates.length)));
-
-    // Pass 2: exact cosine on the candidates' stored (normalised) vectors.
-    const vectors = await this.repo.vectors(this.model, candidates);
-    const hits: VectorHit[] = [];
-    for (const [id, vector] of vectors) {
-      if (vector.length !== unit.length) continue;
-      let dot = 0;
-      for (let d = 0; d < unit.length; d++) dot += vector[d]! * unit[d]!;
-      hits.push({ id, similarity: dot });
-    }
-    return hits.sort((a, b) => b.similarity - a.similarity).slice(0, k);
+    candidates.push(...ties.slice(0, Math.max(0, wanted - candidates.length)));
+    return candidates;
   }
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import fs from 'node:fs';
 import { ConfigError, redactionPolicy, type ServerConfig } from '../config.js';
 import { RULES_VERSION } from '../redaction/index.js';
@@ -6,7 +7,7 @@ import type { SemanticStatus } from '../ai/semantic-status.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
 import { SearchService } from '../search/search-service.js';
-import { VectorIndex } from '../search/vector-index.js';
+import { VectorIndex, vectorIndexFileName } from '../search/vector-index.js';
 import { vectorFloor } from '../search/vector-floor.js';
 import { AskService } from '../services/ask-service.js';
 import { ChatClient } from '../ai/chat-client.js';
@@ -80,11 +81,18 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     storage: cachedStorage(images.paths),
     uploadsInFlight: () => uploadGate.inFlight,
   });
+  // SQLite: this server alone uses the data dir (server.lock), so it keeps the sign bits in a file there. PostgreSQL
+  // servers share one data dir: each reads the bits from the database. The bits file is written in the clear (not
+  // through the DataDir): an encrypted data dir keeps the index in memory only, read from the encrypted database.
+  const vectorIndex = embedder
+    ? new VectorIndex(embedder.model, store.embeddings, {
+        ...(store.kind === 'sqlite' && images.files.cipher.kind !== 'aead' ? { file: path.join(config.dataDir, 'index', vectorIndexFileName(embedder.model)) } : {}),
+        log,
+      })
+    : undefined;
   const search = new SearchService(
     store.search,
-    embedder
-      ? { provider: embedder, index: new VectorIndex(embedder.model, store.embeddings), floor: vectorFloor(embedder.model, config.ai.vectorFloor) }
-      : undefined,
+    embedder && vectorIndex ? { provider: embedder, index: vectorIndex, floor: vectorFloor(embedder.model, config.ai.vectorFloor) } : undefined,
   );
   const ask = new AskService(search, store.search, config.ai.chat.url ? new ChatClient(config.ai.chat) : undefined, {
     contextTokens: config.ai.chat.contextTokens,
@@ -109,6 +117,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
       embedding: embedder ? await store.embeddings.missingCount(embedder.model) : null,
       description: config.ai.vlm.url ? await repo.completedWithoutDescription() : null,
       redaction: config.redact === 'off' ? null : await repo.unredacted(RULES_VERSION),
+      redaction_scrub_due: (await store.maintenance.scrubDue()) !== undefined,
     }),
     storage: () => retention.status(),
     ...(parts.semantic ? { semantic: parts.semantic } : {}),
@@ -183,6 +192,11 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
       ],
     },
   );
+  if (vectorIndex) {
+    // Loaded at start, not at the first search; a rebuild runs in the background while keyword search works.
+    vectorIndex.refresh().catch((error: Error) => log(`vector index: ${error.message}`));
+    app.addHook('onClose', async () => vectorIndex.close());
+  }
   return { app, retention, uploadGate, metrics };
 }
 

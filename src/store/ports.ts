@@ -230,6 +230,9 @@ export interface HitRow {
   browser_url?: string | null;
 }
 
+/** What grouping into moments and the vector filters read of a frame: everything a hit has but its text. */
+export type FrameKey = Omit<HitRow, 'text' | 'description'>;
+
 /** Matches are counted up to this many: beyond it the exact figure helps nobody and costs time. */
 export const COUNT_CAP = 1_000;
 
@@ -245,6 +248,8 @@ export interface SearchRepository {
   /** Snippets of these candidates, matches between MARK_START and MARK_END (store/snippet-marks.ts). */
   snippets(query: ParsedQuery, candidates: Array<{ id: number; source: KeywordSource }>): Promise<Map<number, string>>;
   rows(ids: number[]): Promise<Map<number, HitRow>>;
+  /** The rows without their text: a frame's text is most of its row, and only the frames shown need it. */
+  keys(ids: number[]): Promise<Map<number, FrameKey>>;
   /** Which of these frames match any of the terms, by the rule exclusions follow in keyword search and browse. */
   matchingAny(ids: number[], terms: Term[]): Promise<Set<number>>;
   /** Ids of frames passing the filters, when there are at most `max` of them (to restrict a vector search). */
@@ -297,8 +302,10 @@ export interface EmbeddingsRepository {
   has(entryId: number, model: string): Promise<boolean>;
   missingCount(model: string): Promise<number>;
   missingIds(model: string, limit: number): Promise<number[]>;
-  /** Sign bits stored after `seq`, for the in-process index to catch up incrementally. */
-  bitsSince(model: string, seq: number): Promise<StoredBits[]>;
+  /** Sign bits stored after `seq` (at most `limit` of them, in seq order), for the in-process index to catch up. */
+  bitsSince(model: string, seq: number, limit: number): Promise<StoredBits[]>;
+  /** The frame whose vector of this model has sequence number `seq` (the vector index checks its file with it). */
+  entryAtSeq(model: string, seq: number): Promise<number | undefined>;
   vectors(model: string, entryIds: number[]): Promise<Map<number, Float32Array>>;
 }
 
@@ -377,6 +384,8 @@ export interface CompactionRepository {
   entryExists(entryId: number): Promise<boolean>;
   unreferencedLayers(limit: number): Promise<LayerRow[]>;
   deleteUnreferencedLayer(id: number): Promise<boolean>;
+  /** A layer file was rewritten in place (redaction painted tiles no frame shows any more): its new size and checksum. */
+  layerRewritten(id: number, bytes: number, sha256: string): Promise<void>;
   liveLayers(): Promise<LayerRow[]>;
   framesUsing(layerId: number): Promise<number[]>;
   compactedFrames(): Promise<Array<{ id: number; path: string }>>;
@@ -438,6 +447,23 @@ export interface SettingsRepository {
   set(values: Record<string, unknown>): Promise<number>;
 }
 
+/**
+ * Old text that redaction overwrote can linger in the database's files (free pages, the WAL, deleted entries of
+ * the full-text indexes, PostgreSQL's dead tuples) until they are rewritten: `scrub()` does that, once the
+ * redaction of old frames is done. The mark says a scrub is due, and survives a crash.
+ */
+export interface MaintenanceRepository {
+  /** Redaction overwrote stored text: a scrub is due. */
+  markScrubDue(): Promise<void>;
+  /** The mark (an opaque token), or undefined when no scrub is due. */
+  scrubDue(): Promise<number | undefined>;
+  /**
+   * SQLite: merges the FTS indexes (dropping deleted entries), VACUUMs and truncates the WAL; PostgreSQL:
+   * VACUUMs the tables with text. Clears the mark `due` unless redaction marked it again meanwhile.
+   */
+  scrub(due: number): Promise<void>;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The store as a whole
 
@@ -480,6 +506,7 @@ export interface Store {
   readonly compaction: CompactionRepository;
   readonly clients: ClientsRepository;
   readonly settings: SettingsRepository;
+  readonly maintenance: MaintenanceRepository;
   /**
    * Calls `listener` when frames become PENDING anywhere (PostgreSQL: LISTEN/NOTIFY, so workers on other
    * machines wake at once). SQLite has one processor, which the server wakes over IPC: a no-op there.

@@ -46,6 +46,6 @@ describe('openrecall server on a data dir only a passphrase opens (real process,
       },
       { what: 'the real app on the same port' },
     );
-    assert.ok(Array.isArray(entries.body.entries), JSON.stringify(entries.body));
+    assert.ok(Array.isArray(entries?.body.entries), JSON.stringify(entries?.body));
   });
 });

@@ -142,14 +142,21 @@ for (const kind of STORE_KINDS) {
         assert.equal(await embeddings.missingCount('mini'), 0);
         assert.deepEqual(await embeddings.missingIds('other', 10), [c, b]);
 
-        const bits = await embeddings.bitsSince('mini', 0);
+        const bits = await embeddings.bitsSince('mini', 0, 1000);
         assert.deepEqual(
           bits.map((x) => x.entryId),
           [a, b],
         );
         assert.deepEqual([...bits[0]!.bits], [0b0101]);
         assert.deepEqual([...bits[1]!.bits], [0b1110]);
-        assert.deepEqual(await embeddings.bitsSince('mini', bits[1]!.seq), []);
+        assert.deepEqual(await embeddings.bitsSince('mini', bits[1]!.seq, 1000), []);
+        assert.deepEqual(
+          (await embeddings.bitsSince('mini', 0, 1)).map((x) => x.entryId),
+          [a],
+          'at most `limit` vectors, in the order they were stored',
+        );
+        assert.equal(await embeddings.entryAtSeq('mini', bits[1]!.seq), b);
+        assert.equal(await embeddings.entryAtSeq('other', bits[1]!.seq), undefined, 'another model');
 
         const vectors = await embeddings.vectors('mini', [a, b, c]);
         assert.deepEqual([...vectors.keys()].sort(), [a, b].sort());
@@ -158,7 +165,7 @@ for (const kind of STORE_KINDS) {
         // Saving again moves the frame past the reader's position, so an incremental reader sees the change.
         const replaced = unit([-1, -1, -1, 1]);
         await embeddings.save(a, 'mini', replaced);
-        const after = await embeddings.bitsSince('mini', bits[1]!.seq);
+        const after = await embeddings.bitsSince('mini', bits[1]!.seq, 1000);
         assert.deepEqual(
           after.map((x) => [x.entryId, [...x.bits]]),
           [[a, [0b1000]]],
@@ -168,7 +175,7 @@ for (const kind of STORE_KINDS) {
         assert.equal((await frames.delete(a)).deleted, true);
         assert.equal(await embeddings.has(a, 'mini'), false);
         assert.deepEqual(
-          (await embeddings.bitsSince('mini', 0)).map((x) => x.entryId),
+          (await embeddings.bitsSince('mini', 0, 1000)).map((x) => x.entryId),
           [b],
         );
         assert.equal((await embeddings.vectors('other', [a])).size, 0);

@@ -66,7 +66,7 @@ async function portalRequest(
     await callMethod(bus, { ...PORTAL, interface: portalInterface, member, signature, body: [...args, { ...options, handle_token: new Variant('s', token) }] });
     const [code, results] = await answer;
     if (code === CANCELLED) throw new PortalRefusedError(`${member} was refused`);
-    if (code !== 0) throw new Error(`the screen-cast portal failed (${member}, response ${code})`);
+    if (code !== 0) throw new Error(`the ${portalInterface === SCREENCAST ? 'screen-cast' : 'screenshot'} portal failed (${member}, response ${code})`);
     return Object.fromEntries(Object.entries(results ?? {}).map(([k, v]) => [k, v.value]));
   } finally {
     if (onMessage) bus.off('message', onMessage);

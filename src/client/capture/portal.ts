@@ -4,6 +4,7 @@ import type { MessageBus } from 'dbus-next';
 import { decodeRgba } from '../../images/codec.js';
 import type { Logger } from '../../log.js';
 import { captureStdout } from './capture-process.js';
+import { KWinWindowInfo } from './kwin-window.js';
 import { connectBus } from './dbus.js';
 import { PortalRefusedError, portalScreenshot, screenCastVersion, startScreenCast, type PortalStream } from './portal-session.js';
 import { orderMonitors, type MonitorInfo, type RawFrame, type ScreenSource } from './screen.js';
@@ -134,22 +135,22 @@ export class PortalScreenSource implements ScreenSource {
         fs.rmSync(file, { force: true });
       }
     }
-    // One buffer of the stream, as PNG without compression (cheap to write and to read back).
+    if (stream.width && stream.height) {
+      // One buffer of the stream as raw RGBA, scaled to the size the portal announced (so the byte count is known
+      // even if the stream renegotiates): no PNG to write and read back.
+      const { width, height } = stream;
+      const data = await runGst(
+        `pipewiresrc path=${stream.nodeId} num-buffers=1 always-copy=true ! videoconvert ! videoscale ! video/x-raw,format=RGBA,width=${width},height=${height} ! fdsink fd=1`.split(
+          ' ',
+        ),
+        this.env,
+      );
+      if (data.length !== width * height * 4) throw new Error(`the screen-cast stream gave ${data.length} bytes, not a ${width}x${height} RGBA frame`);
+      return { width, height, data };
+    }
+    // A stream of unknown size: one buffer as PNG without compression (cheap to write and to read back).
     const png = await runGst(
-      [
-        'pipewiresrc',
-        `path=${stream.nodeId}`,
-        'num-buffers=1',
-        'always-copy=true',
-        '!',
-        'videoconvert',
-        '!',
-        'pngenc',
-        'compression-level=0',
-        '!',
-        'fdsink',
-        'fd=1',
-      ],
+      `pipewiresrc path=${stream.nodeId} num-buffers=1 always-copy=true ! videoconvert ! pngenc compression-level=0 ! fdsink fd=1`.split(' '),
       this.env,
     );
     return decodeRgba(png);
@@ -162,20 +163,41 @@ export class PortalScreenSource implements ScreenSource {
 }
 
 /**
- * The active window where a portal desktop tells it: GNOME does not (not without a shell extension), KWin only
- * to its own scripts; a wlroots compositor run with the portal still answers over its IPC.
+ * The active window where a portal desktop tells it: GNOME does not (not without a shell extension), KWin to its
+ * own scripts (one is loaded over D-Bus); a wlroots compositor run with the portal still answers over its IPC.
  */
 export function portalWindowInfo(env: Env, log: Logger): WindowInfoSource {
   const ipc = compositorIpc(env);
   if (ipc) return new WlrootsWindowInfo(ipc, log);
+  if (isKde(env)) return kdeWindowInfo(env, log);
   log(`${noWindowReason(env)}: frames get no app or window title, and app/title exclusion rules cannot apply (pause with "openrecall pause")`);
   return { active: async () => NO_WINDOW, close: () => {} };
+}
+
+const isKde = (env: Env) => (env.XDG_CURRENT_DESKTOP ?? '').toLowerCase().includes('kde');
+
+/** KDE: the active window from a KWin script; where KWin will not run it, frames go without (said once). */
+function kdeWindowInfo(env: Env, log: Logger): WindowInfoSource {
+  const kwin = new KWinWindowInfo(env);
+  let failed = false;
+  return {
+    active: async () => {
+      if (failed) return NO_WINDOW;
+      return kwin.active().catch((error: Error) => {
+        failed = true;
+        log(`${error.message}: frames get no app or window title, and app/title exclusion rules cannot apply (pause with "openrecall pause")`);
+        return NO_WINDOW;
+      });
+    },
+    close: () => kwin.close(),
+  };
 }
 
 /** Why a portal desktop gives no active window (said at start and by doctor). */
 export function noWindowReason(env: Env): string {
   const desktop = (env.XDG_CURRENT_DESKTOP ?? '').toLowerCase();
-  if (desktop.includes('gnome')) return 'GNOME on Wayland tells no other program the active window without a shell extension';
-  if (desktop.includes('kde')) return 'KDE on Wayland tells the active window only to KWin scripts';
+  if (desktop.includes('gnome')) {
+    return 'GNOME on Wayland tells no other program the active window without a shell extension (org.gnome.Shell.Eval is disabled since GNOME 41)';
+  }
   return 'this desktop tells no other program the active window';
 }

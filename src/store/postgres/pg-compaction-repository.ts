@@ -2,7 +2,9 @@ import type pg from 'pg';
 import type { CompactedFrame, CompactionCandidate, CompactionRepository, CompactionTotals, LayerRow } from '../ports.js';
 import { query, queryCount, transaction } from './pg-query.js';
 
-const UNCOMPACTED = `status = 'COMPLETED' AND substr(image_path, 1, 8) <> 'compact/' AND image_path NOT LIKE 'screenshots/incoming/%'`;
+// A frame redacted out of its compacted form waits while its old layer (named by its id) still serves other frames.
+const UNCOMPACTED = `status = 'COMPLETED' AND substr(image_path, 1, 8) <> 'compact/' AND image_path NOT LIKE 'screenshots/incoming/%'
+  AND NOT EXISTS (SELECT 1 FROM compact_layers l WHERE l.id = entries.id)`;
 const LAYER_COLUMNS = 'id, path, bytes, sha256';
 
 /** The SQL of compaction: layers shared by frames, counted by the compact_refs triggers of migration 1. */
@@ -88,6 +90,10 @@ export class PgCompactionRepository implements CompactionRepository {
 
   unreferencedLayers(limit: number): Promise<LayerRow[]> {
     return query<LayerRow>(this.pool, `SELECT ${LAYER_COLUMNS} FROM compact_layers WHERE refs <= 0 LIMIT $1`, [limit]);
+  }
+
+  async layerRewritten(id: number, bytes: number, sha256: string): Promise<void> {
+    await query(this.pool, 'UPDATE compact_layers SET bytes = $1, sha256 = $2 WHERE id = $3', [bytes, sha256, id]);
   }
 
   async deleteUnreferencedLayer(id: number): Promise<boolean> {

@@ -41,13 +41,18 @@ export class PgEmbeddingsRepository implements EmbeddingsRepository {
     return (await query<{ id: number }>(this.pool, `SELECT e.id ${MISSING} ORDER BY e.timestamp DESC LIMIT $2`, [model, limit])).map((r) => r.id);
   }
 
-  async bitsSince(model: string, seq: number): Promise<StoredBits[]> {
+  async bitsSince(model: string, seq: number, limit: number): Promise<StoredBits[]> {
     const rows = await query<{ seq: number; entry_id: number; bits: Buffer }>(
       this.pool,
-      'SELECT seq, entry_id, bits FROM embeddings WHERE model = $1 AND seq > $2 AND bits IS NOT NULL ORDER BY seq',
-      [model, seq],
+      'SELECT seq, entry_id, bits FROM embeddings WHERE model = $1 AND seq > $2 AND bits IS NOT NULL ORDER BY seq LIMIT $3',
+      [model, seq, limit],
     );
     return rows.map((row) => ({ seq: row.seq, entryId: row.entry_id, bits: new Uint32Array(copyBytes(row.bits)) }));
+  }
+
+  async entryAtSeq(model: string, seq: number): Promise<number | undefined> {
+    const [row] = await query<{ entry_id: number }>(this.pool, 'SELECT entry_id FROM embeddings WHERE seq = $1 AND model = $2', [seq, model]);
+    return row?.entry_id;
   }
 
   async vectors(model: string, entryIds: number[]): Promise<Map<number, Float32Array>> {

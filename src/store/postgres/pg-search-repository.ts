@@ -3,6 +3,7 @@ import { hasCjk } from '../cjk.js';
 import {
   COUNT_CAP,
   type FrameStatus,
+  type FrameKey,
   type HitRow,
   type KeywordCandidate,
   type KeywordSource,
@@ -251,6 +252,16 @@ export class PgSearchRepository implements SearchRepository {
     const rows = await runQuery<HitRow & { id: string }>(
       this.pool,
       'SELECT id, timestamp, app, title, status, text, description, browser_url FROM entries WHERE id = ANY($1::bigint[])',
+      [ids],
+    );
+    return new Map(rows.map((r) => [Number(r.id), { ...r, id: Number(r.id), status: r.status as FrameStatus }]));
+  }
+
+  async keys(ids: number[]): Promise<Map<number, FrameKey>> {
+    if (ids.length === 0) return new Map();
+    const rows = await runQuery<FrameKey & { id: string }>(
+      this.pool,
+      'SELECT id, timestamp, app, title, status, browser_url FROM entries WHERE id = ANY($1::bigint[])',
       [ids],
     );
     return new Map(rows.map((r) => [Number(r.id), { ...r, id: Number(r.id), status: r.status as FrameStatus }]));

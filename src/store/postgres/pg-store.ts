@@ -12,6 +12,7 @@ import { runPgMigrations, SchemaTooNewError } from './pg-migrations.js';
 import { PendingListener } from './pg-pending-listener.js';
 import { isUnavailable, query, withClient } from './pg-query.js';
 import { PgSearchRepository } from './pg-search-repository.js';
+import { PgMaintenanceRepository } from './pg-maintenance-repository.js';
 import { PgSettingsRepository } from './pg-settings-repository.js';
 import { PgStorageRepository } from './pg-storage-repository.js';
 import { PgTimelineRepository } from './pg-timeline-repository.js';
@@ -76,6 +77,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     compaction: new PgCompactionRepository(pool),
     clients: new PgClientsRepository(pool),
     settings: new PgSettingsRepository(pool),
+    maintenance: new PgMaintenanceRepository(pool),
     onPendingFrames: (onPending) => listener.subscribe(onPending),
     withExclusiveLock: (name, task) => withExclusiveLock(pool, name, task),
     close: async () => {

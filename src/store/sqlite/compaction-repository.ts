@@ -1,7 +1,9 @@
 import type { CompactedFrame, CompactionCandidate, CompactionRepository, CompactionTotals, LayerRow } from '../ports.js';
 import type { Db } from './database.js';
 
-const UNCOMPACTED = `status = 'COMPLETED' AND substr(image_path, 1, 8) <> 'compact/' AND image_path NOT LIKE 'screenshots/incoming/%'`;
+// A frame redacted out of its compacted form waits while its old layer (named by its id) still serves other frames.
+const UNCOMPACTED = `status = 'COMPLETED' AND substr(image_path, 1, 8) <> 'compact/' AND image_path NOT LIKE 'screenshots/incoming/%'
+  AND NOT EXISTS (SELECT 1 FROM compact_layers l WHERE l.id = entries.id)`;
 
 /** The SQL of compaction (tables of migration 7). */
 export class SqliteCompactionRepository implements CompactionRepository {
@@ -101,6 +103,10 @@ export class SqliteCompactionRepository implements CompactionRepository {
 
   async unreferencedLayers(limit: number): Promise<LayerRow[]> {
     return this.stmt.unreferenced.all(limit) as LayerRow[];
+  }
+
+  async layerRewritten(id: number, bytes: number, sha256: string): Promise<void> {
+    this.db.prepare('UPDATE compact_layers SET bytes = ?, sha256 = ? WHERE id = ?').run(bytes, sha256, id);
   }
 
   async deleteUnreferencedLayer(id: number): Promise<boolean> {

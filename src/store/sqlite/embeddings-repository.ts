@@ -26,7 +26,8 @@ export class SqliteEmbeddingsRepository implements EmbeddingsRepository {
          ORDER BY e.timestamp DESC LIMIT ?`,
         )
         .pluck(),
-      since: db.prepare(`SELECT seq, entry_id AS entryId, bits FROM embeddings WHERE model = ? AND seq > ? AND bits IS NOT NULL ORDER BY seq`),
+      since: db.prepare(`SELECT seq, entry_id AS entryId, bits FROM embeddings WHERE model = ? AND seq > ? AND bits IS NOT NULL ORDER BY seq LIMIT ?`),
+      entryAtSeq: db.prepare(`SELECT entry_id FROM embeddings WHERE seq = ? AND model = ?`).pluck(),
     };
   }
 
@@ -59,12 +60,16 @@ export class SqliteEmbeddingsRepository implements EmbeddingsRepository {
   }
 
   /** Sign bits stored after `seq`, for the in-memory index to catch up incrementally. */
-  async bitsSince(model: string, seq: number): Promise<StoredBits[]> {
-    return (this.stmt.since.all(model, seq) as Array<{ seq: number; entryId: number; bits: Buffer }>).map((row) => ({
+  async bitsSince(model: string, seq: number, limit: number): Promise<StoredBits[]> {
+    return (this.stmt.since.all(model, seq, limit) as Array<{ seq: number; entryId: number; bits: Buffer }>).map((row) => ({
       seq: row.seq,
       entryId: row.entryId,
       bits: new Uint32Array(row.bits.buffer.slice(row.bits.byteOffset, row.bits.byteOffset + row.bits.byteLength)),
     }));
+  }
+
+  async entryAtSeq(model: string, seq: number): Promise<number | undefined> {
+    return this.stmt.entryAtSeq.get(seq, model) as number | undefined;
   }
 
   /** Full vectors of these frames (existing frames only: deleted ones are gone through the cascade). */

@@ -32,6 +32,7 @@ export const migrations: Migration[] = [
   { version: 9, name: 'processing leases (worker id, lease expiry) on entries', up: addLeases },
   { version: 10, name: "client-supplied text, browser URL and metadata on entries; clients' full reports (MyRecall v3)", up: addClientSuppliedFields },
   { version: 11, name: 'redaction marker (rules version, what was redacted) on entries', up: addRedaction },
+  { version: 12, name: 'narrow index of the search filter columns by id (keyword search checks its matches there)', up: createSearchFilterIndex },
 ];
 
 /** The schema version this OpenRecall knows up to. */
@@ -236,6 +237,15 @@ function createEmbeddings(db: Database.Database): void {
  */
 function createStorageIndex(db: Database.Database): void {
   db.exec(`CREATE INDEX IF NOT EXISTS idx_entries_status_bytes ON entries(status, bytes);`);
+}
+
+/**
+ * Version 12. Keyword search walks its matches newest first and checks each against the filters: in `entries`
+ * that reads a row holding the OCR text (several KB, one or two rows a page); in this index, a hundred rows a
+ * page. A common word in one app and half the history, 100 000 frames: 750 → 160-220 ms. About 80 bytes a frame.
+ */
+function createSearchFilterIndex(db: Database.Database): void {
+  db.exec(`CREATE INDEX IF NOT EXISTS idx_entries_search_filter ON entries(id, status, timestamp, app COLLATE NOCASE, title)`);
 }
 
 /** Version 5. Search filters compare app names case-insensitively: an index in that collation, with time. */

@@ -1,6 +1,7 @@
 import { cjkExpression, hasCjk } from '../cjk.js';
 import {
   COUNT_CAP,
+  type FrameKey,
   type HitRow,
   type KeywordCandidate,
   type KeywordSource,
@@ -11,6 +12,7 @@ import {
   type Term,
 } from '../ports.js';
 import { ELLIPSIS, MARK_END, MARK_START } from '../snippet-marks.js';
+import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { Db } from './database.js';
 import { exclusionExpression, substringTerms, wordIndexExpression } from './fts5-query.js';
 
@@ -48,17 +50,14 @@ export class SqliteSearchRepository implements SearchRepository {
   }
 
   // The full-text index always drives these queries (CROSS JOIN fixes the join order): the cost follows the
-  // number of matches, never the number of frames the filters alone would select.
+  // number of matches, never the number of frames the filters alone would select. Each match is checked against
+  // the filters in idx_entries_search_filter (migration 12), not in the wide rows of `entries`.
 
-  /** How many frames match (up to COUNT_CAP). */
-  private count(table: FtsTable, expression: string, filters: SearchFilters, extra?: Extra): number {
-    const params: Record<string, unknown> = { expression, cap: COUNT_CAP };
-    const sql = `SELECT count(*) FROM (SELECT 1 FROM ${table} f CROSS JOIN entries e ON e.id = f.rowid
-      WHERE ${table} MATCH @expression AND ${this.where(filters, params)}${extraSql(extra, params)} LIMIT @cap)`;
-    return this.db.prepare(sql).pluck().get(params) as number;
-  }
-
-  /** Matching frames among the RANK_WINDOW most recent matches, best first (bm25) or newest first. */
+  /**
+   * Matching frames among the RANK_WINDOW most recent matches, best first (bm25) or newest first, and how many
+   * the window holds (capped: the total). The window is larger than COUNT_CAP, so its size is the count: the
+   * matches are looked up once, not again by a separate count (which cost most of a filtered search).
+   */
   private ranked(
     table: FtsTable,
     expression: string,
@@ -67,15 +66,20 @@ export class SqliteSearchRepository implements SearchRepository {
     limit: number,
     offset: number,
     extra?: Extra,
-  ): RankedId[] {
+  ): { hits: RankedId[]; total: number } {
     const params: Record<string, unknown> = { expression, limit, offset, rankWindow: RANK_WINDOW };
     const order = sort === 'time' ? 'timestamp DESC, id DESC' : 'score DESC, id DESC';
-    const sql = `SELECT id, score, timestamp FROM (
-        SELECT f.rowid AS id, -f.rank AS score, e.timestamp AS timestamp FROM ${table} f CROSS JOIN entries e ON e.id = f.rowid
+    const sql = `SELECT id, score, timestamp, count(*) OVER () AS total FROM (
+        SELECT f.rowid AS id, -f.rank AS score, e.timestamp AS timestamp
+        FROM ${table} f CROSS JOIN entries e INDEXED BY idx_entries_search_filter ON e.id = f.rowid
         WHERE ${table} MATCH @expression AND ${this.where(filters, params)}${extraSql(extra, params)}
         ORDER BY f.rowid DESC LIMIT @rankWindow)
       ORDER BY ${order} LIMIT @limit OFFSET @offset`;
-    return this.db.prepare(sql).all(params) as RankedId[];
+    const rows = this.db.prepare(sql).all(params) as Array<RankedId & { total: number }>;
+    return {
+      hits: rows.map(({ id, score, timestamp }) => ({ id, score, timestamp })),
+      total: Math.min(COUNT_CAP, rows[0]?.total ?? 0),
+    };
   }
 
   async keyword(
@@ -85,8 +89,9 @@ export class SqliteSearchRepository implements SearchRepository {
     depth: number,
   ): Promise<{ candidates: KeywordCandidate[]; total: number }> {
     const words = wordIndexExpression(query)!;
-    const wordTotal = this.count('entries_fts', words, filters);
-    const wordHits: KeywordCandidate[] = this.ranked('entries_fts', words, filters, sort, depth, 0).map((c) => ({ ...c, source: 'words' }));
+    const ranked = this.ranked('entries_fts', words, filters, sort, Math.max(1, depth), 0);
+    const wordTotal = ranked.total;
+    const wordHits: KeywordCandidate[] = ranked.hits.slice(0, depth).map((c) => ({ ...c, source: 'words' }));
     if (wordTotal >= SUBSTRING_FALLBACK_BELOW) return { candidates: wordHits, total: wordTotal };
 
     // Substrings: trigram MATCH for terms of 3+ characters, LIKE on titles/apps/descriptions for shorter ones.
@@ -105,9 +110,10 @@ export class SqliteSearchRepository implements SearchRepository {
     let more: KeywordCandidate[];
     let moreTotal: number;
     if (expression) {
-      moreTotal = this.count('entries_trigram', expression, filters, extra);
+      const substrings = this.ranked('entries_trigram', expression, filters, sort, Math.max(1, depth), 0, extra);
+      moreTotal = substrings.total;
       // Substring scores are bm25 of another index: halve them so a word match outranks a substring match.
-      more = this.ranked('entries_trigram', expression, filters, sort, depth, 0, extra).map((c) => ({ ...c, score: c.score / 2, source: 'substring' }));
+      more = substrings.hits.slice(0, depth).map((c) => ({ ...c, score: c.score / 2, source: 'substring' }));
     } else {
       more = this.likeOnly(filters, extra).map((c) => ({ ...c, source: 'short' }));
       moreTotal = more.length;
@@ -147,7 +153,7 @@ export class SqliteSearchRepository implements SearchRepository {
     const seen = new Set(found.map((c) => c.id));
     // Scores of another index: halved like substring matches, so a word match outranks them.
     return this.ranked('entries_cjk', cjk, filters, sort, depth, 0, extra)
-      .filter((c) => !seen.has(c.id))
+      .hits.filter((c) => !seen.has(c.id))
       .map((c) => ({ ...c, score: c.score / 2, source: 'cjk' as const }));
   }
 
@@ -206,11 +212,24 @@ export class SqliteSearchRepository implements SearchRepository {
     return new Map(rows.map((r) => [r.id, r.snippet]));
   }
 
+  // One statement each, prepared once: the ids come as a JSON array (preparing a statement per call cost more
+  // than reading the rows).
+  private rowsStatement?: Statement;
+  private keysStatement?: Statement;
+
   async rows(ids: number[]): Promise<Map<number, HitRow>> {
     if (ids.length === 0) return new Map();
-    const rows = this.db
-      .prepare(`SELECT id, timestamp, app, title, status, text, description, browser_url FROM entries WHERE id IN (${ids.map(() => '?').join(',')})`)
-      .all(...ids) as HitRow[];
+    this.rowsStatement ??= this.db.prepare(
+      `SELECT id, timestamp, app, title, status, text, description, browser_url FROM entries WHERE id IN (SELECT value FROM json_each(?))`,
+    );
+    const rows = this.rowsStatement.all(JSON.stringify(ids)) as HitRow[];
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  async keys(ids: number[]): Promise<Map<number, FrameKey>> {
+    if (ids.length === 0) return new Map();
+    this.keysStatement ??= this.db.prepare(`SELECT id, timestamp, app, title, status, browser_url FROM entries WHERE id IN (SELECT value FROM json_each(?))`);
+    const rows = this.keysStatement.all(JSON.stringify(ids)) as FrameKey[];
     return new Map(rows.map((r) => [r.id, r]));
   }
 

@@ -6,6 +6,7 @@ import { SqliteCompactionRepository } from './compaction-repository.js';
 import { type Db, openDatabase, type OpenDatabaseOptions } from './database.js';
 import { SqliteEmbeddingsRepository } from './embeddings-repository.js';
 import { SqliteFramesRepository } from './frames-repository.js';
+import { SqliteMaintenanceRepository } from './maintenance-repository.js';
 import { SqliteSearchRepository } from './search-repository.js';
 import { SqliteSettingsRepository } from './settings-repository.js';
 import { SqliteStorageRepository } from './storage-repository.js';
@@ -37,6 +38,7 @@ export function sqliteStore(db: Db): SqliteStore {
     compaction: new SqliteCompactionRepository(db),
     clients: new SqliteClientsRepository(db),
     settings: new SqliteSettingsRepository(db),
+    maintenance: new SqliteMaintenanceRepository(db),
     // The one processor is woken by the server over IPC.
     onPendingFrames: async () => async () => {},
     // One server per data directory (data-dir-lock.ts): no other process can hold the lock.

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { openPostgresStore } from '../../src/store/postgres/pg-store.js';
+import type { Store } from '../../src/store/ports.js';
+import { createTestDatabase, queryDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { newFrame } from '../helpers/store-frames.js';
+
+/** The scrub after `openrecall redact` on PostgreSQL: VACUUM removes the dead row versions holding the old text. */
+describe('PostgreSQL scrub', () => {
+  let database: TestDatabase | undefined;
+  let store: Store | undefined;
+  after(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  it('is due once marked, vacuums the old row versions away, and keeps a mark set while it ran', async () => {
+    database = await createTestDatabase();
+    store = await openPostgresStore(database.url, {});
+    const { id } = await store.frames.insertPending(newFrame(1));
+    await store.frames.saveResults(id, { text: 'Password: Quokka5Zephyr5q' });
+    await store.frames.saveResults(id, { text: 'Password: [redacted]' });
+    assert.equal(await store.maintenance.scrubDue(), undefined);
+    await store.maintenance.markScrubDue();
+    const due = await store.maintenance.scrubDue();
+    assert.ok(due !== undefined);
+    const dead = async () =>
+      Number((await queryDatabase(database!.url, `SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'entries'`))[0]!.n_dead_tup);
+    await store.maintenance.scrub(due);
+    assert.equal(await store.maintenance.scrubDue(), undefined);
+    assert.equal(await dead(), 0, 'no dead row version of entries is left');
+    const [vacuumed] = await queryDatabase(database.url, `SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'entries'`);
+    assert.ok(vacuumed!.last_vacuum, 'entries was vacuumed');
+
+    // Marked again while a scrub ran (another frame redacted meanwhile): that scrub does not clear the new mark.
+    await store.maintenance.markScrubDue();
+    const first = (await store.maintenance.scrubDue())!;
+    await store.maintenance.markScrubDue();
+    await store.maintenance.scrub(first);
+    assert.ok((await store.maintenance.scrubDue()) !== undefined, 'the later mark stays');
+  });
+});

@@ -1,0 +1,208 @@
+// A year of memory (issue 24), without timing: on a generated database of 200 000 frames, the statements that
+// search, filter and page the timeline use indexes (EXPLAIN QUERY PLAN, never a full scan of `entries`), and the
+// vector index opens from its file without reading the stored vectors. Latency figures live in bench/search.ts.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { before, after, describe, it } from 'node:test';
+import { parseQuery } from '../../src/search/query-parser.js';
+import { VectorIndex, vectorIndexFileName } from '../../src/search/vector-index.js';
+import type { EmbeddingsRepository, SearchFilters } from '../../src/store/ports.js';
+import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
+import { type SqliteStore, sqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const FRAMES = 200_000;
+const MODEL = 'scale-model';
+const DIM = 64;
+const T0 = 1_700_000_000;
+
+interface Statement {
+  sql: string;
+  args: unknown[];
+}
+
+/**
+ * The connection as the repositories see it, recording every statement they run with its parameters, so that
+ * the test can ask SQLite for the plan of exactly what the code ran.
+ */
+function recording(db: Db, ran: Statement[]): Db {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop !== 'prepare') return Reflect.get(target, prop, target);
+      return (sql: string) => {
+        const statement = target.prepare(sql);
+        const proxy: unknown = new Proxy(statement, {
+          get(s, name) {
+            const value = Reflect.get(s, name, s);
+            if (typeof value !== 'function') return value;
+            if (name === 'all' || name === 'get' || name === 'iterate') {
+              return (...args: unknown[]) => {
+                ran.push({ sql, args });
+                return value.apply(s, args);
+              };
+            }
+            if (name === 'pluck' || name === 'raw' || name === 'expand') {
+              return (...args: unknown[]) => {
+                value.apply(s, args);
+                return proxy;
+              };
+            }
+            return value.bind(s);
+          },
+        });
+        return proxy;
+      };
+    },
+  }) as Db;
+}
+
+/** 200 000 completed frames in one transaction: a dozen apps, window titles, a few words of text, a 64-d vector each (random sign bits, zero vectors: only the frames saved by the test score above 0). */
+function generate(db: Db): void {
+  db.transaction(() => {
+    db.exec(`
+      WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${FRAMES - 1})
+      INSERT INTO entries (timestamp, app, title, text, status, image_path, received_at, attempts, processing_finished_at)
+      SELECT ${T0} + i * 10, 'App' || (i % 12), 'Window ' || (i % 997) || ' - App' || (i % 12),
+        'word' || (i * 7919 % 5003) || ' word' || (i * 104729 % 3001) || ' common' || (i % 7) || ' text ' ||
+          CASE WHEN i = 123456 THEN 'zebrafish ' ELSE '' END || 'word' || (i * 31 % 1009),
+        'COMPLETED', 'screenshots/' || i || '.webp', ${T0} + i * 10, 1, ${T0} + i * 10
+      FROM n;
+      INSERT INTO embeddings (entry_id, model, dim, vector, bits, created_at)
+      SELECT id, '${MODEL}', ${DIM}, zeroblob(${DIM * 4}), randomblob(${DIM / 8}), ${T0} FROM entries ORDER BY id;`);
+  })();
+}
+
+/** The plan lines of a statement that read every row of `entries` (a table scan, not an index search). */
+function fullScans(db: Db, { sql, args }: Statement): string[] {
+  const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>;
+  return plan.map((row) => row.detail).filter((detail) => /^SCAN (entries|e)\b(?! USING)/.test(detail));
+}
+
+function indexesUsed(db: Db, { sql, args }: Statement): string[] {
+  const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>;
+  return plan.map((row) => row.detail).filter((detail) => /USING|VIRTUAL TABLE/.test(detail));
+}
+
+describe(`a database of ${FRAMES} frames`, () => {
+  let db: Db;
+  let dataDir: string;
+  let store: SqliteStore;
+  const ran: Statement[] = [];
+
+  before(() => {
+    dataDir = tempDir('openrecall-scale-');
+    db = openDatabase(path.join(dataDir, 'db', 'recall.db'), { dataDir });
+    generate(db);
+    store = sqliteStore(recording(db, ran));
+  });
+  after(() => db.close());
+
+  /** Runs `task` through the repositories and returns the statements it ran over `entries`. */
+  async function statementsOf(task: () => Promise<unknown>): Promise<Statement[]> {
+    ran.length = 0;
+    await task();
+    const statements = ran.filter((s) => /\bentries\b/.test(s.sql));
+    assert.ok(statements.length > 0, 'the task read the entries table');
+    return statements;
+  }
+
+  const cases: Array<[string, string, SearchFilters]> = [
+    ['a word', 'word17', {}],
+    ['a rare word', 'zebrafish', {}],
+    ['two words', 'word17 common3', {}],
+    ['a word in one app', 'word17', { app: 'App3' }],
+    ['a word in a window', 'word17', { window: 'Window 12' }],
+    ['a word in a time range', 'word17', { start: T0 + 500_000, end: T0 + 900_000 }],
+    ['a word in one app and a time range', 'common2', { app: 'app5', start: T0 + 100_000, end: T0 + 1_500_000 }],
+    ['a substring (few word matches)', 'ebrafi', {}],
+  ];
+  for (const [name, q, filters] of cases) {
+    it(`keyword search for ${name} never scans every frame`, async () => {
+      const statements = await statementsOf(() => store.search.keyword(parseQuery(q), filters, 'relevance', 100));
+      for (const statement of statements) {
+        assert.deepEqual(fullScans(db, statement), [], statement.sql);
+        assert.ok(indexesUsed(db, statement).length > 0, `an index drives: ${statement.sql}`);
+      }
+    });
+  }
+
+  it('finds the one frame with a rare word, and the frames of one app and time range', async () => {
+    const rare = await store.search.keyword(parseQuery('zebrafish'), {}, 'relevance', 10);
+    assert.deepEqual(
+      rare.candidates.map((c) => c.id),
+      [123457],
+    );
+    const filtered = await store.search.keyword(parseQuery('common2'), { app: 'App5', start: T0, end: T0 + 10_000 }, 'time', 100);
+    assert.ok(filtered.candidates.length > 0);
+    for (const c of filtered.candidates) assert.ok(c.timestamp <= T0 + 10_000);
+  });
+
+  it('filters without words (browse, and the frames a filtered vector search may consider) use indexes', async () => {
+    const filters: SearchFilters[] = [{ app: 'App7' }, { start: T0 + 10_000, end: T0 + 20_000 }, { app: 'App1', start: T0, end: T0 + 50_000 }];
+    for (const f of filters) {
+      const statements = await statementsOf(async () => {
+        await store.search.browse(f, 20, 0, []);
+        await store.search.filteredIds(f, 20_000);
+      });
+      for (const statement of statements) assert.deepEqual(fullScans(db, statement), [], statement.sql);
+    }
+  });
+
+  it('the timeline pages, finds the nearest frame and its position through indexes', async () => {
+    const statements = await statementsOf(async () => {
+      await store.timeline.summary();
+      await store.timeline.page(0, 50);
+      const near = await store.timeline.nearest(T0 + 1_000_005);
+      assert.ok(near);
+      await store.timeline.indexOf(near);
+      await store.timeline.get(near.id);
+    });
+    for (const statement of statements) assert.deepEqual(fullScans(db, statement), [], statement.sql);
+  });
+
+  it('the vector index opens from its file without reading the stored vectors', async () => {
+    const file = path.join(dataDir, 'index', vectorIndexFileName(MODEL));
+    const first = new VectorIndex(MODEL, store.embeddings, { file });
+    await first.whenReady();
+    assert.equal(first.size, FRAMES);
+    first.close();
+
+    let rowsRead = 0;
+    const counting: EmbeddingsRepository = Object.assign(Object.create(store.embeddings) as EmbeddingsRepository, {
+      bitsSince: async (model: string, seq: number, limit: number) => {
+        const rows = await store.embeddings.bitsSince(model, seq, limit);
+        rowsRead += rows.length;
+        return rows;
+      },
+    });
+    ran.length = 0;
+    const index = new VectorIndex(MODEL, counting, { file });
+    await index.whenReady();
+    assert.equal(index.size, FRAMES);
+    assert.equal(rowsRead, 0, 'no stored vector read');
+    const embeddingStatements = ran.filter((s) => /\bembeddings\b/.test(s.sql));
+    assert.ok(embeddingStatements.length > 0);
+    for (const statement of embeddingStatements) {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`).all(...statement.args) as Array<{ detail: string }>;
+      assert.ok(
+        plan.every((row) => /^SEARCH /.test(row.detail)),
+        `an index search: ${statement.sql}: ${plan.map((r) => r.detail)}`,
+      );
+      // The catch-up read starts after the file's last vector: the newest sequence number.
+      if (/\bbits\b/.test(statement.sql)) assert.equal(statement.args[1], FRAMES, statement.sql);
+    }
+
+    // A frame embedded now is found by its vector (its sign bits and exact rescoring agree).
+    const target = 150_000;
+    const v = Float32Array.from({ length: DIM }, (_, i) => Math.cos(i * 1.7));
+    await store.embeddings.save(
+      target,
+      MODEL,
+      v.map((x) => x / Math.hypot(...v)),
+    );
+    const [hit] = await index.search(v, 1);
+    assert.equal(hit?.id, target);
+    assert.equal(rowsRead, 1, 'only the new vector read from the database');
+    index.close();
+  });
+});

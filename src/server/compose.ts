@@ -86,7 +86,9 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
   // through the DataDir): an encrypted data dir keeps the index in memory only, read from the encrypted database.
   const vectorIndex = embedder
     ? new VectorIndex(embedder.model, store.embeddings, {
-        ...(store.kind === 'sqlite' && images.files.cipher.kind !== 'aead' ? { file: path.join(config.dataDir, 'index', vectorIndexFileName(embedder.model)) } : {}),
+        ...(store.kind === 'sqlite' && images.files.cipher.kind !== 'aead'
+          ? { file: path.join(config.dataDir, 'index', vectorIndexFileName(embedder.model)) }
+          : {}),
         log,
       })
     : undefined;

@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { keyFileSource, passphraseSource, readKeyFile } from '../../src/encryption/key-sources.js';
 import { openEncryption } from '../../src/encryption/open-encryption.js';
 import { rekey } from '../../src/encryption/rekey.js';
 import { getJson, waitUntil } from '../helpers/api.js';
-import { runCli, type CliProcess } from '../helpers/server-process.js';
+import { cliPath, runCli, type CliProcess } from '../helpers/server-process.js';
+
+/** `openrecall unlock` with the passphrase on stdin (as a script gives it). */
+function unlockCli(api: string, passphrase: string): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [cliPath, 'unlock'], { env: { ...process.env, OPENRECALL_API_URL: api }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdin.end(`${passphrase}\n`);
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
+}
 import { tempDir } from '../helpers/temp-dir.js';
 
 const PASSPHRASE = 'a long and memorable passphrase';
@@ -17,7 +28,7 @@ describe('openrecall server on a data dir only a passphrase opens (real process,
     await server?.exited;
   });
 
-  it('starts locked (423), refuses a wrong passphrase (401), and on the right one serves the real app on the same port', async () => {
+  it('starts locked (423), refuses a wrong passphrase (401; `openrecall unlock` exits 1), and on the right one (`openrecall unlock`, stdin) serves the real app on the same port', async () => {
     const dataDir = path.join(tempDir(), 'data');
     const keyFile = path.join(tempDir(), 'k.key');
     const first = await openEncryption({ mode: 'on', keyFile }, dataDir);
@@ -36,8 +47,12 @@ describe('openrecall server on a data dir only a passphrase opens (real process,
     assert.equal(wrong.status, 401);
     assert.equal((await getJson(`${url}/api/entries`)).status, 423, 'still locked');
 
-    const right = await post(PASSPHRASE);
-    assert.equal(right.status, 200, JSON.stringify(right.body));
+    const wrongCli = await unlockCli(`${url}/api`, 'still not it');
+    assert.equal(wrongCli.code, 1);
+    assert.match(wrongCli.output, /does not open the data dir/);
+    const right = await unlockCli(`${url}/api`, PASSPHRASE);
+    assert.equal(right.code, 0, right.output);
+    assert.match(right.output, /unlocked/);
     await server.waitFor(/listening on/, 90_000);
     const entries = await waitUntil(
       async () => {

@@ -129,7 +129,8 @@ for (const kind of STORE_KINDS)
             concurrent++;
             maxConcurrent = Math.max(maxConcurrent, concurrent);
             seen.set(claimed.row.id, (seen.get(claimed.row.id) ?? 0) + 1);
-            await new Promise((r) => setTimeout(r, Math.random() * 3));
+            // Long enough that on a loaded machine the next claims arrive while this frame is still running.
+            await new Promise((r) => setTimeout(r, 10 + Math.random() * 10));
             concurrent--;
           },
         };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { ApiClient, ApiClientError } from '../api-client/client.js';
 import { loadServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
-import { openDataDir } from '../files/open-data-dir.js';
+import { openMemory } from './open-memory.js';
 import { createLogger } from '../log.js';
 import { CompactionService, type CompactionStatus } from '../services/compaction-service.js';
 import { DataDirLockedError, lockDataDir } from '../store/data-dir-lock.js';
@@ -31,8 +31,10 @@ export async function compactCommand(args: string[]): Promise<number> {
   }
   if (!release) return compactThroughServer(config.dataDir);
   try {
-    const images = new ImageStore(openDataDir(config.dataDir));
+    const memory = await openMemory(config.dataDir, config.encryption);
+    const images = new ImageStore(memory.dataDir);
     const store = await openStore({
+      ...memory.database,
       databaseUrl: config.databaseUrl,
       sqliteFile: images.paths.dbFile,
       dataDir: config.dataDir,

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { dataPaths } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
-import { openDataDir } from '../files/open-data-dir.js';
+import type { DataDir } from '../files/data-dir.js';
 import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
 import { openCompactionReader } from '../store/open-store.js';
 
@@ -19,17 +19,17 @@ export interface CompactionDamage {
  * every manifest reads. Reads the database read-only, so it also runs while the server holds the data dir.
  * Returns undefined when there is no database or nothing is compacted.
  */
-export async function checkCompactedFrames(dataDir: string): Promise<CompactionDamage | undefined> {
+export async function checkCompactedFrames(dataDir: string, files: DataDir, databaseKey?: Buffer): Promise<CompactionDamage | undefined> {
   const file = dataPaths(dataDir).dbFile;
   if (!fs.existsSync(file)) return undefined; // the database, not a data-dir file
-  const opened = openCompactionReader(file);
+  const opened = openCompactionReader(file, databaseKey);
   if (!opened) return undefined;
   const { repo } = opened;
   try {
     const layers = await repo.liveLayers();
     const frames = await repo.compactedFrames();
     if (frames.length === 0) return undefined;
-    const images = new ImageStore(openDataDir(dataDir));
+    const images = new ImageStore(files);
     const affected = new Set<number>();
     const problems: string[] = [];
     for (const layer of layers) {

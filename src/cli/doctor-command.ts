@@ -12,6 +12,11 @@ import { VERSION } from '../version.js';
 import type { CheckResult, CheckStatus } from './doctor-check.js';
 import { ocrLanguagesCheck, semanticCheck } from './doctor-semantic.js';
 import { checkCompactedFrames } from './compaction-check.js';
+import { findDamagedFiles } from './damaged-files-check.js';
+import { openEncryption } from '../encryption/open-encryption.js';
+import { KEY_RECORD_FILE } from '../encryption/key-record.js';
+import type { DataDir } from '../files/data-dir.js';
+import { openDataDir } from '../files/open-data-dir.js';
 import { probePostgres } from '../store/open-store.js';
 
 export type { CheckResult, CheckStatus } from './doctor-check.js';
@@ -69,7 +74,11 @@ export async function runChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> 
   if (server) {
     dataDirCheck(server.dataDir, add);
     diskCheck(server, add);
-    await compactionCheck(server.dataDir, add);
+    const memory = await encryptionCheck(server, add);
+    if (memory) {
+      await compactionCheck(server.dataDir, memory, add);
+      if (memory.files.cipher.kind === 'aead') await damagedFilesCheck(memory.files, add);
+    }
   }
   await serverChecks(env, add);
   if (server) await ocrCheck(server, add);
@@ -80,8 +89,54 @@ export async function runChecks(env: NodeJS.ProcessEnv): Promise<CheckResult[]> 
 
 type Add = (check: string, status: CheckStatus, message: string) => void;
 
-async function compactionCheck(dataDir: string, add: Add): Promise<void> {
-  const damage = await checkCompactedFrames(dataDir);
+interface DoctorMemory {
+  files: DataDir;
+  databaseKey?: Buffer;
+}
+
+/** Opens the data dir's keys the way the server would (never creating them, never asking for a passphrase). */
+async function encryptionCheck(server: ServerConfig, add: Add): Promise<DoctorMemory | undefined> {
+  const config = server.encryption ?? { mode: 'off' as const };
+  if (!fs.existsSync(path.join(server.dataDir, KEY_RECORD_FILE))) {
+    if (config.mode === 'on') add('encryption', 'warn', 'OPENRECALL_ENCRYPTION=on but the data dir has no key yet: the first server start makes it');
+    return { files: openDataDir(server.dataDir) };
+  }
+  try {
+    const opened = await openEncryption(config, server.dataDir);
+    if (!opened.encrypted) return { files: openDataDir(server.dataDir) };
+    if (opened.locked) {
+      add('encryption', 'warn', 'encrypted with a passphrase: its files are not checked here (the server unlocks it)');
+      return undefined;
+    }
+    add('encryption', 'ok', `encrypted at rest (key from the ${opened.keys.source})`);
+    return { files: openDataDir(server.dataDir, opened.keys.fileCipher), databaseKey: opened.keys.databaseKey };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    add('encryption', 'fail', error.message);
+    return undefined;
+  }
+}
+
+/** How long doctor spends reading sealed files: a large memory is sampled, and says so. */
+const DAMAGE_CHECK_BUDGET_MS = 20_000;
+
+async function damagedFilesCheck(files: DataDir, add: Add): Promise<void> {
+  const report = await findDamagedFiles(files, DAMAGE_CHECK_BUDGET_MS);
+  const scope = `${report.checked} encrypted file(s)${report.partial ? ` (stopped after ${DAMAGE_CHECK_BUDGET_MS / 1000} s; the rest not checked)` : ''}`;
+  if (report.damaged.length === 0) {
+    add('damaged files', 'ok', `${scope} read and authenticated`);
+    return;
+  }
+  const shown = report.damaged.slice(0, 10).join(', ');
+  add(
+    'damaged files',
+    'fail',
+    `${report.damaged.length} of ${scope} do not authenticate (changed or cut short): ${shown}${report.damaged.length > 10 ? ', …' : ''}. Restore them from a backup, or delete those entries`,
+  );
+}
+
+async function compactionCheck(dataDir: string, memory: DoctorMemory, add: Add): Promise<void> {
+  const damage = await checkCompactedFrames(dataDir, memory.files, memory.databaseKey);
   if (!damage) return;
   if (damage.problems.length === 0) {
     add('compaction', 'ok', `${damage.frames} compacted frame(s) in ${damage.layers} layer file(s), all intact`);

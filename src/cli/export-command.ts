@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
-import { loadServerConfig } from '../config.js';
+import { dataPaths, loadServerConfig } from '../config.js';
 import { FILE_MODE } from '../files/owner-only.js';
 import { ImageStore } from '../images/image-store.js';
-import { openDataDir } from '../files/open-data-dir.js';
+import { openMemory } from './open-memory.js';
 import { compactedReader } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
 import { type ExportRow, openExportReader } from '../store/open-store.js';
@@ -55,12 +55,13 @@ export async function exportCommand(args: string[]): Promise<number> {
     console.error('openrecall: export reads a SQLite data dir; it does not support OPENRECALL_DATABASE_URL (PostgreSQL) yet');
     return 1;
   }
-  const images = new ImageStore(openDataDir(dataDir));
-  if (!fs.existsSync(images.paths.dbFile)) {
+  if (!fs.existsSync(dataPaths(dataDir).dbFile)) {
     console.error(`openrecall: no database in ${dataDir} (set OPENRECALL_DATA_DIR)`);
     return 1;
   }
-  const reader = openExportReader(images.paths.dbFile);
+  const memory = await openMemory(dataDir);
+  const images = new ImageStore(memory.dataDir);
+  const reader = openExportReader(images.paths.dbFile, memory.database.databaseKey);
   const temporary = `${target}.${process.pid}.tmp`;
   try {
     const rows = await reader.frames(since, until);

@@ -3,7 +3,7 @@ import type { PruneReport } from '../api/index.js';
 import { ApiClient, ApiClientError } from '../api-client/client.js';
 import { loadRetentionConfig, loadServerConfig } from '../config.js';
 import { ImageStore } from '../images/image-store.js';
-import { openDataDir } from '../files/open-data-dir.js';
+import { openMemory } from './open-memory.js';
 import { createLogger } from '../log.js';
 import { RetentionService } from '../services/retention-service.js';
 import { DataDirLockedError, lockDataDir } from '../store/data-dir-lock.js';
@@ -42,8 +42,9 @@ export async function pruneCommand(args: string[]): Promise<number> {
   if (release) {
     where = databaseUrl ? `data dir ${dataDir} and its PostgreSQL database` : `data dir ${dataDir} (no server running)`;
     try {
-      const images = new ImageStore(openDataDir(dataDir));
-      const store = await openStore({ databaseUrl, sqliteFile: images.paths.dbFile, dataDir, applicationName: 'openrecall-prune' });
+      const memory = await openMemory(dataDir);
+      const images = new ImageStore(memory.dataDir);
+      const store = await openStore({ databaseUrl, sqliteFile: images.paths.dbFile, dataDir, applicationName: 'openrecall-prune', ...memory.database });
       try {
         const retention = new RetentionService(store.storage, images, {
           ...settings,

@@ -1,7 +1,7 @@
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config.js';
 import { UsageError } from './usage-error.js';
 import { createLogger, type Logger } from '../log.js';
-import { startServer } from '../server/server.js';
+import { startServer, startServerOrLocked } from '../server/server.js';
 
 /**
  * Resolves with the exit code once SIGINT/SIGTERM has run `stop`: 0 after a clean stop, 1 if it failed.
@@ -34,7 +34,7 @@ export function runUntilSignal(log: Logger, what: string, stop: () => Promise<vo
 export async function serverCommand(args: string[] = []): Promise<number> {
   const config = withFlags(loadServerConfig(), args);
   const log = createLogger('server');
-  const server = await startServer(config, log);
+  const server = await startServerOrLocked(config, log);
   return runUntilSignal(log, `shutting down (grace ${config.shutdownGraceMs / 1000} s)`, () => server.close());
 }
 

@@ -5,6 +5,7 @@ import { apiToken, apiUrl, ConfigError, loadServerConfig, workerToken } from '..
 import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
 import { openDataDir } from '../files/open-data-dir.js';
+import { openMemory, type OpenedMemory } from './open-memory.js';
 import { createLogger } from '../log.js';
 import { checkOcrLanguages } from '../pipeline/ocr/languages.js';
 import { startProcessing } from '../processor/processing-host.js';
@@ -46,9 +47,11 @@ export async function workerCommand(args: string[]): Promise<number> {
       'openrecall worker needs OPENRECALL_DATABASE_URL=postgres://… (the database the servers share); with SQLite, `openrecall server` processes its own frames',
     );
   }
-  const images = new ImageStore(openDataDir(config.dataDir));
   const workerId = newWorkerId();
-  const remoteFiles = await filesThroughServer(images, workerId);
+  const remoteFiles = await filesThroughServer(new ImageStore(openDataDir(config.dataDir)), workerId);
+  // A mounted data dir is opened with its keys (a remote worker's frames are decrypted by the server it reaches).
+  const memory: OpenedMemory | undefined = remoteFiles ? undefined : await openMemory(config.dataDir, config.encryption);
+  const images = new ImageStore(memory?.dataDir ?? openDataDir(config.dataDir));
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
   decodeEachImageOnce();
   const log = createLogger('worker');
@@ -59,8 +62,9 @@ export async function workerCommand(args: string[]): Promise<number> {
     log,
     applicationName: 'openrecall-worker',
   });
+  const fileCipher = memory?.keys?.fileCipher;
   try {
-    const host = await startProcessing(config, store, log, { workerId, ...(remoteFiles ? { remoteFiles } : {}) });
+    const host = await startProcessing(config, store, log, { workerId, ...(remoteFiles ? { remoteFiles } : {}), ...(fileCipher ? { fileCipher } : {}) });
     const where = remoteFiles
       ? `frames through ${apiUrl()}; old frames are redacted (openrecall redact) where the data dir is mounted, not here`
       : `data dir ${config.dataDir}`;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ConfigError, type EncryptionConfig } from '../config.js';
 import type { FileCipher } from '../files/file-cipher.js';
 import { createAeadFileCipher } from './aead-file-cipher.js';
-import { deriveSubkeys, newDataKey } from './data-key.js';
+import { deriveSubkeys, newDataKey, type Subkeys } from './data-key.js';
 import { KEY_RECORD_FILE, KeyRecordError, newKeyRecord, readKeyRecord, writeKeyRecord, type KeyRecord, type KeySourceKind } from './key-record.js';
 import { KeySourceError, keyFileSource, keyringSource, passphraseSource, readKeyFile, type KeySource } from './key-sources.js';
 
@@ -14,7 +14,15 @@ export interface EncryptionKeys {
   databaseKey: Buffer;
   /** The source that opened it. */
   source: KeySourceKind;
+  /** The subkeys as base64, for the server's processor child only (sent over the fork IPC channel, never env/argv). */
+  transferable(): TransferableKeys;
   wipe(): void;
+}
+
+export interface TransferableKeys {
+  files: string;
+  database: string;
+  source: KeySourceKind;
 }
 
 export type OpenedEncryption =
@@ -121,10 +129,20 @@ export async function unwrapWith(source: KeySource, record: KeyRecord): Promise<
 export function keysFrom(dataKey: Buffer, source: KeySourceKind): EncryptionKeys {
   const subkeys = deriveSubkeys(dataKey);
   dataKey.fill(0);
+  return keysOfSubkeys(subkeys, source);
+}
+
+/** The keys a processor child received from its server (`transferable()`). */
+export function keysFromTransfer(transfer: TransferableKeys): EncryptionKeys {
+  return keysOfSubkeys({ files: Buffer.from(transfer.files, 'base64'), database: Buffer.from(transfer.database, 'base64') }, transfer.source);
+}
+
+function keysOfSubkeys(subkeys: Subkeys, source: KeySourceKind): EncryptionKeys {
   return {
     fileCipher: createAeadFileCipher(subkeys.files),
     databaseKey: subkeys.database,
     source,
+    transferable: () => ({ files: subkeys.files.toString('base64'), database: subkeys.database.toString('base64'), source }),
     wipe() {
       subkeys.files.fill(0);
       subkeys.database.fill(0);

@@ -162,8 +162,9 @@ const getFrame: Tool<typeof GetFrameArgs> = {
     const content: ToolContent[] = [{ type: 'text', text: JSON.stringify(details, null, 1) }];
     if (args.include_image !== false) {
       try {
-        const file = await context.frames.image(entry.id);
-        const jpeg = await boundedJpeg(await file.read(), args.max_width ?? 1024, 70);
+        // frameImage: a compacted frame rebuilt, an encrypted one authenticated (a damaged file names the frame).
+        const image = await context.frames.frameImage(entry.id);
+        const jpeg = await boundedJpeg('bytes' in image ? image.bytes : await image.read(), args.max_width ?? 1024, 70);
         content.push({ type: 'image', data: jpeg.toString('base64'), mimeType: 'image/jpeg' });
       } catch (error) {
         content.push({ type: 'text', text: `(no image: ${(error as Error).message})` });

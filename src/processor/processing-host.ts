@@ -4,6 +4,7 @@ import type { ServerConfig } from '../config.js';
 import { type FrameFiles, LocalFrameFiles } from '../images/frame-files.js';
 import { ImageStore } from '../images/image-store.js';
 import { openDataDir } from '../files/open-data-dir.js';
+import type { FileCipher } from '../files/file-cipher.js';
 import type { Logger } from '../log.js';
 import { createPipeline } from '../pipeline/index.js';
 import { startBackgroundCompaction } from '../services/background-compaction.js';
@@ -33,12 +34,14 @@ export interface ProcessingOptions {
    * without it. Compaction works on the data dir itself, so it runs only where the data dir is mounted.
    */
   remoteFiles?: FrameFiles;
+  /** An encrypted data dir's file cipher (plain when not given). */
+  fileCipher?: FileCipher;
   /** The id this host's claims record (the one remoteFiles sends); default: a new one. */
   workerId?: string;
 }
 
 export async function startProcessing(config: ServerConfig, store: Store, log: Logger, options: ProcessingOptions = {}): Promise<ProcessingHost> {
-  const images = new ImageStore(openDataDir(config.dataDir));
+  const images = new ImageStore(openDataDir(config.dataDir, options.fileCipher));
   const files = options.remoteFiles ?? new LocalFrameFiles(images);
   const crashLimit = config.maxAttempts * CRASH_LIMIT_FACTOR;
   if (store.kind === 'sqlite') {

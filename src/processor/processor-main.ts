@@ -7,6 +7,7 @@ import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
 import { openDataDir } from '../files/open-data-dir.js';
 import { createLogger } from '../log.js';
+import { keysFromTransfer } from '../encryption/open-encryption.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';
 import { type ProcessingHost, startProcessing } from './processing-host.js';
@@ -73,16 +74,21 @@ function lowerPriority(nice: number): void {
   }
 }
 
-async function start({ config }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
-  const images = new ImageStore(openDataDir(config.dataDir));
+async function start({ config, keys: transfer }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
+  const keys = transfer ? keysFromTransfer(transfer) : undefined;
+  const images = new ImageStore(openDataDir(config.dataDir, keys?.fileCipher));
   store = await openStore({
+    ...(keys ? { databaseKey: keys.databaseKey } : {}),
     databaseUrl: config.databaseUrl,
     sqliteFile: images.paths.dbFile,
     dataDir: config.dataDir,
     log,
     applicationName: 'openrecall-processor',
   });
-  host = await startProcessing(config, store, log, { onStage: (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok }) });
+  host = await startProcessing(config, store, log, {
+    ...(keys ? { fileCipher: keys.fileCipher } : {}),
+    onStage: (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok }),
+  });
   send({ type: 'ready', semantic: host.semantic });
 }
 

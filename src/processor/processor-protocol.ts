@@ -1,5 +1,6 @@
 import type { SemanticStatus } from '../ai/semantic-status.js';
 import type { ServerConfig } from '../config.js';
+import type { TransferableKeys } from '../encryption/open-encryption.js';
 import type { ShutdownReport } from './processing-worker.js';
 
 /** Frames interrupted this many times (x max attempts) are failed rather than retried forever. */
@@ -7,7 +8,8 @@ export const CRASH_LIMIT_FACTOR = 2;
 
 /** Messages between the server process and its processor child (over the fork IPC channel). */
 export type ToProcessor =
-  | { type: 'start'; config: ServerConfig }
+  /** `keys`: an encrypted data dir's subkeys (the child never opens the key sources itself). */
+  | { type: 'start'; config: ServerConfig; keys?: TransferableKeys }
   | { type: 'notify' }
   /** Embed a search query with the model the processor holds (the server keeps no copy of it). */
   | { type: 'embed'; id: number; text: string }

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import type { EncryptionKeys } from '../encryption/open-encryption.js';
 import { fileURLToPath } from 'node:url';
 import type { SemanticStatus } from '../ai/semantic-status.js';
 import type { ServerConfig } from '../config.js';
@@ -31,6 +32,8 @@ export class ProcessorSupervisor {
     private readonly log: Logger,
     /** Told of every pipeline stage run in the processor (metrics). */
     private readonly onStage?: (stage: string, seconds: number, ok: boolean) => void,
+    /** An encrypted data dir's keys: sent to the child over the IPC channel (never env or argv). */
+    private readonly keys?: EncryptionKeys,
   ) {}
 
   /** Starts the processor and resolves once its OCR workers are warm. */
@@ -70,7 +73,7 @@ export class ProcessorSupervisor {
       const onEarlyExit = (code: number | null) => reject(new Error(`the processor exited during start-up (code ${code})`));
       child.on('message', onMessage);
       child.once('exit', onEarlyExit);
-      this.send({ type: 'start', config: this.config });
+      this.send({ type: 'start', config: this.config, ...(this.keys ? { keys: this.keys.transferable() } : {}) });
     });
   }
 

@@ -1,3 +1,4 @@
+import { DamagedFileError } from '../files/file-cipher.js';
 import fastifyMultipart from '@fastify/multipart';
 import { StoreUnavailableError } from '../store/ports.js';
 import fastifySwagger from '@fastify/swagger';
@@ -157,6 +158,10 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
         .code(503)
         .header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS))
         .send({ statusCode: 503, error: 'DATABASE_UNAVAILABLE', message: 'the database is unavailable right now; nothing was stored, retry later' });
+    }
+    if (error instanceof DamagedFileError) {
+      // A sealed file that does not authenticate (changed, cut short): the request was fine, the file is not.
+      return reply.code(422).send({ statusCode: 422, error: 'DAMAGED_FILE', message: `${error.message}; run \`openrecall doctor\`` });
     }
     if (error instanceof ApiError) {
       return reply.code(error.statusCode).send({ statusCode: error.statusCode, error: error.code, message: error.message });

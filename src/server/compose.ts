@@ -82,10 +82,13 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     uploadsInFlight: () => uploadGate.inFlight,
   });
   // SQLite: this server alone uses the data dir (server.lock), so it keeps the sign bits in a file there. PostgreSQL
-  // servers share one data dir: each reads the bits from the database.
+  // servers share one data dir: each reads the bits from the database. The bits file is written in the clear (not
+  // through the DataDir): an encrypted data dir keeps the index in memory only, read from the encrypted database.
   const vectorIndex = embedder
     ? new VectorIndex(embedder.model, store.embeddings, {
-        ...(store.kind === 'sqlite' ? { file: path.join(config.dataDir, 'index', vectorIndexFileName(embedder.model)) } : {}),
+        ...(store.kind === 'sqlite' && images.files.cipher.kind !== 'aead'
+          ? { file: path.join(config.dataDir, 'index', vectorIndexFileName(embedder.model)) }
+          : {}),
         log,
       })
     : undefined;

@@ -15,6 +15,9 @@ import type { Store } from '../store/ports.js';
 import { VERSION } from '../version.js';
 import type { App } from './app.js';
 import { composeApp } from './compose.js';
+import { openEncryption, type EncryptionKeys } from '../encryption/open-encryption.js';
+import { HostPolicy } from './allowed-hosts.js';
+import { buildLockedApp } from './locked-app.js';
 
 /** An unreferenced upload this old on a shared data dir belongs to no server's request in flight. */
 const ORPHAN_AGE_SHARED_MS = 3_600_000;
@@ -30,11 +33,67 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Wires the server together: data dir, database, recovery, processor child process, HTTP. */
-export async function startServer(config: ServerConfig, log: Logger = createLogger('server')): Promise<RunningServer> {
+/** What `openrecall server` runs: the real app, or the locked app until the passphrase is given. */
+export interface ServerHandle {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The keys first (a wrong or missing key stops here, before anything of the data dir is touched). A data dir only
+ * a passphrase opens serves the unlock page on the port; once unlocked, that app closes and the real one starts.
+ */
+export async function startServerOrLocked(config: ServerConfig, log: Logger = createLogger('server')): Promise<ServerHandle> {
+  checkExposure(config, log);
+  const opened = await openEncryption(config.encryption ?? { mode: 'off' }, config.dataDir);
+  if (!opened.encrypted || !opened.locked) return startServer(config, log, opened.encrypted ? opened.keys : null);
+  let running: RunningServer | undefined;
+  let boundPort = config.port;
+  let starting: Promise<void> | undefined;
+  const locked = await buildLockedApp({
+    hosts: new HostPolicy({ bindHost: config.host, allowedHosts: config.allowedHosts }),
+    unlock: (passphrase) => opened.unlock(passphrase),
+    onUnlocked(keys) {
+      // The reply to POST /api/unlock goes out first; then the port changes hands.
+      starting = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => locked.close())
+        // The same port (OPENRECALL_PORT=0 picked one: the unlocked app keeps it).
+        .then(() => startServer({ ...config, port: boundPort }, log, keys))
+        .then(
+          (server) => {
+            running = server;
+          },
+          (error: unknown) => {
+            log(`starting after unlock failed: ${(error as Error).message}`);
+            process.exitCode = 1;
+            process.kill(process.pid, 'SIGTERM');
+          },
+        );
+    },
+  });
+  const url = await locked.listen({ host: config.host, port: config.port });
+  const address = locked.server.address();
+  boundPort = typeof address === 'object' && address ? address.port : config.port;
+  log(`OpenRecall ${VERSION} locked on ${url}: the data dir ${config.dataDir} is encrypted; unlock it at ${url}/ or with \`openrecall unlock\``);
+  return {
+    url,
+    async close() {
+      await starting;
+      if (running) await running.close();
+      else await locked.close();
+    },
+  };
+}
+
+/**
+ * Wires the server together: data dir, database, recovery, processor child process, HTTP. `keys`: the data dir's
+ * keys (null: not encrypted); when not given they are opened here, and a locked data dir is refused.
+ */
+export async function startServer(config: ServerConfig, log: Logger = createLogger('server'), given?: EncryptionKeys | null): Promise<RunningServer> {
   checkExposure(config, log);
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
-  const images = new ImageStore(openDataDir(config.dataDir));
+  const keys = given === undefined ? await keysOrRefuse(config) : given;
+  const images = new ImageStore(openDataDir(config.dataDir, keys?.fileCipher));
   const loose = tightenDataDir(config.dataDir, images.paths.db);
   if (loose.changed.length > 0) {
     log(
@@ -53,6 +112,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       log,
       checkpoints: false,
       applicationName: 'openrecall-server',
+      ...(keys ? { databaseKey: keys.databaseKey } : {}),
     });
     store = opened;
     const repo = store.frames;
@@ -72,7 +132,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     let embedder: EmbeddingProvider | undefined = own?.provider;
 
     let observeStage: (stage: string, seconds: number, ok: boolean) => void = () => {};
-    const running = new ProcessorSupervisor(config, repo, log, (stage, seconds, ok) => observeStage(stage, seconds, ok));
+    const running = new ProcessorSupervisor(config, repo, log, (stage, seconds, ok) => observeStage(stage, seconds, ok), keys ?? undefined);
     processor = running;
     if (config.noProcessing) log('processing off (--no-processing): frames wait for `openrecall worker` processes');
     else await running.start();
@@ -133,6 +193,13 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     releaseLock();
     throw error;
   }
+}
+
+async function keysOrRefuse(config: ServerConfig): Promise<EncryptionKeys | null> {
+  const opened = await openEncryption(config.encryption ?? { mode: 'off' }, config.dataDir);
+  if (!opened.encrypted) return null;
+  if (opened.locked) throw new ConfigError(`${config.dataDir} is encrypted with a passphrase: start it with \`openrecall server\` and unlock it`);
+  return opened.keys;
 }
 
 /**

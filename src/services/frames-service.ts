@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ApiError, notFound } from '../errors.js';
+import { DamagedFileError } from '../files/file-cipher.js';
 import { thumbnail } from '../images/codec.js';
 import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
@@ -41,7 +42,7 @@ export class FramesService {
     const entry = await this.get(id);
     if (!isCompactedPath(entry.image_path)) {
       try {
-        return await this.image(id);
+        return await this.authenticated(id, await this.image(id));
       } catch (error) {
         // Compacted between reading the row and opening the file: the row now points at the manifest.
         if (!isCompactedPath((await this.frames.get(id))?.image_path)) throw error;
@@ -57,6 +58,21 @@ export class FramesService {
     } catch (error) {
       if (error instanceof MissingFrameError) throw notFound(`image of entry ${id}`);
       if (error instanceof DamagedFrameError) throw new ApiError(422, `entry ${id} cannot be rebuilt: ${error.message}`, 'DAMAGED_IMAGE');
+      if (error instanceof DamagedFileError) throw damaged(id, error);
+      throw error;
+    }
+  }
+
+  /**
+   * An encrypted file is read whole and authenticated before the reply starts: a changed byte answers 422 naming
+   * the frame, never a 200 cut off mid-stream (frames are at most a few MB).
+   */
+  private async authenticated(id: number, file: ImageFile): Promise<FrameImage> {
+    if (this.images.files.cipher.kind !== 'aead') return file;
+    try {
+      return { bytes: await file.read(), contentType: file.contentType };
+    } catch (error) {
+      if (error instanceof DamagedFileError) throw damaged(id, error);
       throw error;
     }
   }
@@ -69,7 +85,7 @@ export class FramesService {
   }
 
   /** The stored thumbnail, made on first request for frames that have none (legacy rows). */
-  async thumbnail(id: number): Promise<ImageFile> {
+  async thumbnail(id: number): Promise<FrameImage> {
     const relative = this.images.thumbnailPath(id);
     if (!(await this.images.exists(relative))) {
       const source = await this.frameImage(id);
@@ -79,7 +95,7 @@ export class FramesService {
         throw new ApiError(422, `entry ${id} has an image that cannot be decoded: ${(error as Error).message}`, 'UNDECODABLE_IMAGE');
       }
     }
-    return this.file(relative, 'image/webp');
+    return this.authenticated(id, this.file(relative, 'image/webp'));
   }
 
   private file(relative: string, contentType: string): ImageFile {
@@ -95,4 +111,9 @@ export class FramesService {
     await this.images.remove(imagePath);
     await this.images.remove(this.images.thumbnailPath(id));
   }
+}
+
+/** A frame file whose sealed bytes do not authenticate (changed, cut short): `openrecall doctor` lists them all. */
+function damaged(id: number, error: DamagedFileError): ApiError {
+  return new ApiError(422, `entry ${id}: its stored file ${error.file} is damaged (it does not authenticate); run \`openrecall doctor\``, 'DAMAGED_FILE');
 }

@@ -66,10 +66,11 @@ export function openExportReader(file: string, databaseKey?: Buffer): ExportRead
  */
 export function openCompactionReader(
   file: string,
+  databaseKey?: Buffer,
 ): { repo: Pick<CompactionRepository, 'liveLayers' | 'compactedFrames' | 'framesUsing'>; close(): void } | undefined {
   let db: Database.Database;
   try {
-    db = openReadonly(file);
+    db = openReadonly(file, databaseKey);
   } catch {
     return undefined;
   }

@@ -11,6 +11,7 @@ import {
   writeFileAtomicSync,
 } from './atomic-write.js';
 import type { FileCipher } from './file-cipher.js';
+import { KeptFsync } from './kept-fsync.js';
 import { checkDirectories, lstatKind, NotARegularFileError, readFileNoFollow } from './no-follow.js';
 import { DIRECTORY_MODE, FILE_MODE } from './owner-only.js';
 
@@ -121,14 +122,18 @@ export class DataDir {
   /** A new file written piece by piece (an upload as it arrives); see SealedFileWriter. */
   createFile(relative: string): SealedFileWriter {
     const file = this.resolve(relative);
-    return new SealedFileWriter(file, fs.openSync(file, 'wx', FILE_MODE), this.cipher.sealStream());
+    return new SealedFileWriter(file, fs.openSync(file, 'wx', FILE_MODE), this.writerSeal());
   }
 
   /** createFile with the file created off the event loop (creating waits for the file system's journal). */
   async createFileAsync(relative: string): Promise<SealedFileWriter> {
     const file = this.resolve(relative);
     const fd = await new Promise<number>((resolve, reject) => fs.open(file, 'wx', FILE_MODE, (error, opened) => (error ? reject(error) : resolve(opened))));
-    return new SealedFileWriter(file, fd, this.cipher.sealStream());
+    return new SealedFileWriter(file, fd, this.writerSeal());
+  }
+
+  private writerSeal(): Transform | null {
+    return this.cipher.kind === 'plain' ? null : this.cipher.sealStream();
   }
 
   /**
@@ -246,6 +251,19 @@ export class DataDir {
     return syncDirectoryAsync(this.folder(dir));
   }
 
+  /**
+   * syncDir for a folder synced again and again (screenshots/incoming, once for each group of uploads): its
+   * descriptor stays open between syncs. A filesystem that cannot fsync a folder is left as it is, as syncDir does.
+   */
+  keptDirSync(dir: string): () => Promise<void> {
+    const folder = new KeptFsync(this.folder(dir));
+    return () =>
+      folder.sync().catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'EINVAL' || error.code === 'ENOTSUP' || error.code === 'EISDIR') return;
+        throw error;
+      });
+  }
+
   private folder(dir: string): string {
     return dir === '' || dir === '.' ? this.root : this.resolve(dir);
   }
@@ -267,26 +285,34 @@ export class SealedFileWriter {
   constructor(
     readonly path: string,
     fd: number,
-    private readonly seal: Transform,
+    /** null: the plain cipher, whose bytes go to the file as they are (no stream between, on every upload). */
+    private readonly seal: Transform | null,
   ) {
     this.fd = fd;
   }
 
   write(pieces: Buffer[]): void {
+    if (this.seal === null) {
+      this.writeAll(pieces);
+      return;
+    }
     this.seal.write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
     this.drain();
   }
 
   async finish(options: { durable: boolean }): Promise<void> {
-    const ended = new Promise<void>((resolve, reject) => {
-      this.seal.once('error', reject);
-      this.seal.once('end', resolve);
-    });
-    this.seal.on('readable', () => this.drain());
-    this.seal.end();
+    const seal = this.seal;
     try {
-      await ended;
-      this.drain();
+      if (seal !== null) {
+        const ended = new Promise<void>((resolve, reject) => {
+          seal.once('error', reject);
+          seal.once('end', resolve);
+        });
+        seal.on('readable', () => this.drain());
+        seal.end();
+        await ended;
+        this.drain();
+      }
       if (options.durable && this.fd !== undefined) {
         const fd = this.fd;
         await new Promise<void>((resolve, reject) => fs.fsync(fd, (error) => (error ? reject(error) : resolve())));
@@ -301,12 +327,30 @@ export class SealedFileWriter {
     if (this.fd === undefined) return;
     const fd = this.fd;
     this.fd = undefined;
-    this.seal.destroy();
+    this.seal?.destroy();
     fs.closeSync(fd);
   }
 
-  private drain(): void {
+  private writeAll(pieces: Buffer[]): void {
     if (this.fd === undefined) return;
+    // writev takes at most IOV_MAX (1024 on Linux) pieces.
+    let left = pieces.length > 512 ? [Buffer.concat(pieces)] : pieces;
+    while (left.length > 0) {
+      let written = fs.writevSync(this.fd, left);
+      const rest: Buffer[] = [];
+      for (const piece of left) {
+        if (written >= piece.length) written -= piece.length;
+        else {
+          rest.push(written === 0 ? piece : piece.subarray(written));
+          written = 0;
+        }
+      }
+      left = rest;
+    }
+  }
+
+  private drain(): void {
+    if (this.fd === undefined || this.seal === null) return;
     for (let sealed = this.seal.read() as Buffer | null; sealed !== null; sealed = this.seal.read() as Buffer | null) {
       for (let at = 0; at < sealed.length; ) at += fs.writeSync(this.fd, sealed, at);
     }

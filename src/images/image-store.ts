@@ -23,7 +23,7 @@ export class ImageStore {
   constructor(dataDir: DataDir | string) {
     this.files = typeof dataDir === 'string' ? new DataDir(path.resolve(dataDir), plainCipher) : dataDir;
     this.paths = dataPaths(this.files.root);
-    this.incomingSync = new GroupSync(() => this.files.syncDir('screenshots/incoming'));
+    this.incomingSync = new GroupSync(this.files.keptDirSync('screenshots/incoming'));
   }
 
   ensureDirectories(): void {

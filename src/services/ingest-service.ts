@@ -56,6 +56,13 @@ const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
  * comes before the insert, or beside the row's sync with `syncFolderBesideRow`.
  */
 export class IngestService {
+  /**
+   * Titles and addresses the rules found nothing in: a window's title comes again with each of its frames, and
+   * running every rule over it is a large part of an upload's CPU. Only clean texts are kept, so no secret stays
+   * in memory because of this.
+   */
+  private readonly clean = new RecentSet(1024);
+
   constructor(
     private readonly frames: FramesRepository,
     private readonly images: ImageStore,
@@ -147,8 +154,11 @@ export class IngestService {
   private async redacted(text: string): Promise<string> {
     const policy = this.options.redaction;
     if (!policy) return text;
+    if (this.clean.has(text)) return text;
     try {
-      return (await redactText(text, policy)).text;
+      const redacted = await redactText(text, policy);
+      if (redacted.findings.length === 0) this.clean.add(text);
+      return redacted.text;
     } catch (error) {
       // Nothing is stored unredacted: the client keeps the frame and retries (503 is retried).
       throw new ApiError(503, `the upload's text could not be redacted: ${(error as Error).message}`, 'REDACTION_FAILED');
@@ -191,6 +201,22 @@ export class IngestService {
       }
       throw storageError(error);
     }
+  }
+}
+
+/** A set that forgets its oldest member past `limit`. */
+class RecentSet {
+  private readonly members = new Set<string>();
+  constructor(private readonly limit: number) {}
+
+  has(value: string): boolean {
+    return this.members.has(value);
+  }
+
+  add(value: string): void {
+    if (value.length > 1024) return; // long texts rarely repeat, and must not make this large
+    this.members.add(value);
+    if (this.members.size > this.limit) this.members.delete(this.members.values().next().value as string);
   }
 }
 

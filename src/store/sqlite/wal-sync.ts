@@ -1,5 +1,6 @@
 import { syncFile } from '../../files/atomic-write.js';
 import { GroupSync } from '../../files/group-sync.js';
+import { KeptFsync } from '../../files/kept-fsync.js';
 import type { Db } from './database.js';
 
 /**
@@ -11,9 +12,10 @@ import type { Db } from './database.js';
  */
 export function walSync(db: Db): () => Promise<void> {
   if (db.memory) return async () => {};
+  const wal = new KeptFsync(`${db.name}-wal`);
   const group = new GroupSync(async () => {
     try {
-      await syncFile(`${db.name}-wal`);
+      await wal.sync();
     } catch (error) {
       // Not in WAL mode (a database opened by hand): the commit went to the database file itself.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;

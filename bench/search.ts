@@ -25,6 +25,7 @@ import { openDatabase } from '../src/store/sqlite/database.js';
 import { bulkLoad } from '../src/store/sqlite/bulk-load.js';
 import { SqliteEmbeddingsRepository } from '../src/store/sqlite/embeddings-repository.js';
 import { signBits } from '../src/store/sign-bits.js';
+import { encodeStoredVector } from '../src/store/vector-codec.js';
 import { SqliteSearchRepository } from '../src/store/sqlite/search-repository.js';
 import type { EmbeddingsRepository } from '../src/store/ports.js';
 import { createTestDatabase } from '../test/helpers/postgres.js';
@@ -140,7 +141,7 @@ const db = openDatabase(dbFile, { dataDir });
 const insert = db.prepare(`INSERT INTO entries (timestamp, app, title, text, status, image_path, received_at, attempts, processing_finished_at)
   VALUES (?, ?, ?, ?, 'COMPLETED', ?, ?, 1, ?)`);
 const insertVector = db.prepare(`INSERT INTO embeddings (entry_id, model, dim, vector, bits, created_at) VALUES (?, ?, ?, ?, ?, ?)`);
-const asBuffer = (array: Float32Array | Uint32Array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+const asBuffer = (array: Uint32Array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 const embeddings = new SqliteEmbeddingsRepository(db);
 const MODEL = 'bench-384';
 
@@ -170,7 +171,7 @@ const generate = () => {
         }
         const id = Number(insert.run(timestamp, app, title, words.join(' '), `screenshots/${i}.webp`, timestamp, timestamp).lastInsertRowid);
         const vector = frameVector(topic);
-        insertVector.run(id, MODEL, DIM, asBuffer(vector), asBuffer(signBits(vector)), timestamp);
+        insertVector.run(id, MODEL, DIM, encodeStoredVector(vector), asBuffer(signBits(vector)), timestamp);
       }
     })();
     if (batch % 100_000 === 0) console.error(`  ${batch}/${FRAMES} ${round((performance.now() - insertStart) / 1000, 1)} s`);

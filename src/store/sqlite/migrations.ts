@@ -3,6 +3,7 @@ import { newerSchemaMessage, StoreOpenError } from '../ports.js';
 import path from 'node:path';
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { cjkIndexText } from '../cjk.js';
+import { decodeStoredVector, encodeStoredVector } from '../vector-codec.js';
 import { createClientsAndSettings } from './migration-clients.js';
 
 export interface MigrationContext {
@@ -33,6 +34,7 @@ export const migrations: Migration[] = [
   { version: 10, name: "client-supplied text, browser URL and metadata on entries; clients' full reports (MyRecall v3)", up: addClientSuppliedFields },
   { version: 11, name: 'redaction marker (rules version, what was redacted) on entries', up: addRedaction },
   { version: 12, name: 'narrow index of the search filter columns by id (keyword search checks its matches there)', up: createSearchFilterIndex },
+  { version: 13, name: 'smaller text index and vectors (no prefix indexes, vectors 8 bits a dimension)', up: shrinkTextIndexAndVectors },
 ];
 
 /** The schema version this OpenRecall knows up to. */
@@ -187,29 +189,58 @@ function listFiles(dir: string): Set<string> {
  * Existing rows (a legacy database) are indexed by the rebuild.
  */
 function createFullTextIndexes(db: Database.Database): void {
-  // Prefix indexes of 3 and 4 characters make `invo*` queries 30x faster for 30 % more index.
-  for (const [table, tokenizer, indexed, options] of [
-    ['entries_fts', 'porter unicode61 remove_diacritics 2', ['text', 'description', 'app', 'title'], ", prefix='3 4'"],
-    ['entries_trigram', 'trigram remove_diacritics 1', ['description', 'app', 'title'], ''],
-  ] as const) {
-    const columns = indexed.join(', ');
-    const values = (prefix: string) => indexed.map((c) => `${prefix}.${c}`).join(', ');
-    db.exec(`
-      CREATE VIRTUAL TABLE ${table} USING fts5(${columns}, content='entries', content_rowid='id', tokenize='${tokenizer}'${options});
-      CREATE TRIGGER ${table}_insert AFTER INSERT ON entries BEGIN
-        INSERT INTO ${table}(rowid, ${columns}) VALUES (new.id, ${values('new')});
-      END;
-      CREATE TRIGGER ${table}_delete AFTER DELETE ON entries BEGIN
-        INSERT INTO ${table}(${table}, rowid, ${columns}) VALUES ('delete', old.id, ${values('old')});
-      END;
-      CREATE TRIGGER ${table}_update AFTER UPDATE OF ${columns} ON entries BEGIN
-        INSERT INTO ${table}(${table}, rowid, ${columns}) VALUES ('delete', old.id, ${values('old')});
-        INSERT INTO ${table}(rowid, ${columns}) VALUES (new.id, ${values('new')});
-      END;
-      INSERT INTO ${table}(${table}) VALUES ('rebuild');`);
-  }
+  // Prefix indexes of 3 and 4 characters (`invo*`): dropped by migration 13.
+  createFullTextIndex(db, 'entries_fts', 'porter unicode61 remove_diacritics 2', ['text', 'description', 'app', 'title'], ", prefix='3 4'");
+  createFullTextIndex(db, 'entries_trigram', 'trigram remove_diacritics 1', ['description', 'app', 'title'], '');
   // Relevance: OCR text counts most, then the AI description, the window title and the app name.
   db.exec(`INSERT INTO entries_fts(entries_fts, rank) VALUES ('rank', 'bm25(1.0, 0.8, 0.4, 0.6)')`);
+}
+
+function createFullTextIndex(db: Database.Database, table: string, tokenizer: string, indexed: readonly string[], options: string): void {
+  const columns = indexed.join(', ');
+  const values = (prefix: string) => indexed.map((c) => `${prefix}.${c}`).join(', ');
+  db.exec(`
+    CREATE VIRTUAL TABLE ${table} USING fts5(${columns}, content='entries', content_rowid='id', tokenize='${tokenizer}'${options});
+    CREATE TRIGGER ${table}_insert AFTER INSERT ON entries BEGIN
+      INSERT INTO ${table}(rowid, ${columns}) VALUES (new.id, ${values('new')});
+    END;
+    CREATE TRIGGER ${table}_delete AFTER DELETE ON entries BEGIN
+      INSERT INTO ${table}(${table}, rowid, ${columns}) VALUES ('delete', old.id, ${values('old')});
+    END;
+    CREATE TRIGGER ${table}_update AFTER UPDATE OF ${columns} ON entries BEGIN
+      INSERT INTO ${table}(${table}, rowid, ${columns}) VALUES ('delete', old.id, ${values('old')});
+      INSERT INTO ${table}(rowid, ${columns}) VALUES (new.id, ${values('new')});
+    END;
+    INSERT INTO ${table}(${table}) VALUES ('rebuild');`);
+}
+
+/**
+ * Version 13. Stored text and index at 300 words a frame went from 10.6 to under 6 KB a frame (BENCHMARKS.md,
+ * issue 24), with the same search results:
+ * - the word index loses its prefix indexes (`prefix='3 4'`): they held every word's positions twice more (1.2 KB
+ *   of 2 KB a frame) and tripled the time to index a frame; `invo*` is still answered, by merging the words that
+ *   start so (slower for short prefixes of common words). Rebuilt from `entries` here, once;
+ * - vectors are kept as 8-bit integers with a scale (store/vector-codec.ts): a 512-d vector row of 2.1 KB
+ *   filled a 4 KB page alone, six now share one. The rows stored so far are converted here; their sign bits
+ *   (computed from the float vectors) stay.
+ * Space freed in the file is reused by the next frames (the file does not shrink without VACUUM).
+ */
+function shrinkTextIndexAndVectors(db: Database.Database, context: MigrationContext): void {
+  const frames = db.prepare(`SELECT count(*) FROM entries`).pluck().get() as number;
+  if (frames > 10_000) context.log(`rebuilding the text index of ${frames} frames and converting their vectors (once; about a minute a 100 000 frames)`);
+  db.exec(`DROP TRIGGER entries_fts_insert; DROP TRIGGER entries_fts_delete; DROP TRIGGER entries_fts_update; DROP TABLE entries_fts;`);
+  createFullTextIndex(db, 'entries_fts', 'porter unicode61 remove_diacritics 2', ['text', 'description', 'app', 'title'], '');
+  db.exec(`INSERT INTO entries_fts(entries_fts, rank) VALUES ('rank', 'bm25(1.0, 0.8, 0.4, 0.6)')`);
+  const page = db.prepare(`SELECT seq, dim, vector FROM embeddings WHERE seq > ? AND vector IS NOT NULL ORDER BY seq LIMIT 1000`);
+  const update = db.prepare(`UPDATE embeddings SET vector = ? WHERE seq = ?`);
+  for (let last = 0; ; ) {
+    const rows = page.all(last) as Array<{ seq: number; dim: number; vector: Buffer }>;
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      if (row.vector.byteLength === row.dim * 4) update.run(encodeStoredVector(decodeStoredVector(row.vector, row.dim)), row.seq);
+    }
+    last = rows.at(-1)!.seq;
+  }
 }
 
 /**

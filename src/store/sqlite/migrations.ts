@@ -221,26 +221,28 @@ function createFullTextIndex(db: Database.Database, table: string, tokenizer: st
  *   of 2 KB a frame) and tripled the time to index a frame; `invo*` is still answered, by merging the words that
  *   start so (slower for short prefixes of common words). Rebuilt from `entries` here, once;
  * - vectors are kept as 8-bit integers with a scale (store/vector-codec.ts): a 512-d vector row of 2.1 KB
- *   filled a 4 KB page alone, six now share one. The rows stored so far are converted here; their sign bits
- *   (computed from the float vectors) stay.
- * Space freed in the file is reused by the next frames (the file does not shrink without VACUUM).
+ *   filled a 4 KB page alone, six now share one. The rows stored so far are converted here (the table written
+ *   anew); their sign bits (computed from the float vectors) and sequence numbers stay.
+ * The pages freed are reused by the next frames (the file itself does not shrink without VACUUM).
  */
 function shrinkTextIndexAndVectors(db: Database.Database, context: MigrationContext): void {
   const frames = db.prepare(`SELECT count(*) FROM entries`).pluck().get() as number;
-  if (frames > 10_000) context.log(`rebuilding the text index of ${frames} frames and converting their vectors (once; about a minute a 100 000 frames)`);
+  if (frames > 10_000) context.log(`rebuilding the text index of ${frames} frames and converting their vectors (once; minutes for a large history)`);
   db.exec(`DROP TRIGGER entries_fts_insert; DROP TRIGGER entries_fts_delete; DROP TRIGGER entries_fts_update; DROP TABLE entries_fts;`);
   createFullTextIndex(db, 'entries_fts', 'porter unicode61 remove_diacritics 2', ['text', 'description', 'app', 'title'], '');
   db.exec(`INSERT INTO entries_fts(entries_fts, rank) VALUES ('rank', 'bm25(1.0, 0.8, 0.4, 0.6)')`);
-  const page = db.prepare(`SELECT seq, dim, vector FROM embeddings WHERE seq > ? AND vector IS NOT NULL ORDER BY seq LIMIT 1000`);
-  const update = db.prepare(`UPDATE embeddings SET vector = ? WHERE seq = ?`);
-  for (let last = 0; ; ) {
-    const rows = page.all(last) as Array<{ seq: number; dim: number; vector: Buffer }>;
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      if (row.vector.byteLength === row.dim * 4) update.run(encodeStoredVector(decodeStoredVector(row.vector, row.dim)), row.seq);
-    }
-    last = rows.at(-1)!.seq;
-  }
+  // The table is written anew (same sequence numbers, so the vector index file stays valid): shrinking rows in
+  // place would leave each on its own page.
+  db.function('openrecall_vector_8bit', { deterministic: true }, (vector: unknown, dim: unknown) =>
+    vector instanceof Uint8Array && vector.byteLength === Number(dim) * 4 ? encodeStoredVector(decodeStoredVector(vector, Number(dim))) : vector,
+  );
+  db.exec(`
+    ${embeddingsTable('embeddings_13')}
+    INSERT INTO embeddings_13 (seq, entry_id, model, dim, vector, bits, created_at)
+      SELECT seq, entry_id, model, dim, openrecall_vector_8bit(vector, dim), bits, created_at FROM embeddings ORDER BY seq;
+    DROP TABLE embeddings;
+    ALTER TABLE embeddings_13 RENAME TO embeddings;
+    CREATE INDEX idx_embeddings_model_seq ON embeddings(model, seq);`);
 }
 
 /**
@@ -248,19 +250,21 @@ function shrinkTextIndexAndVectors(db: Database.Database, context: MigrationCont
  * plus its sign bits for a fast first pass. Vectors of another model are kept but never compared.
  */
 function createEmbeddings(db: Database.Database): void {
-  db.exec(`
-    CREATE TABLE embeddings (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
-      model TEXT NOT NULL,
-      dim INTEGER NOT NULL,
-      vector BLOB,
-      bits BLOB,
-      created_at REAL NOT NULL,
-      UNIQUE (entry_id, model)
-    );
+  db.exec(`${embeddingsTable('embeddings')}
     CREATE INDEX idx_embeddings_model_seq ON embeddings(model, seq);`);
 }
+
+const embeddingsTable = (name: string) => `
+  CREATE TABLE ${name} (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    vector BLOB,
+    bits BLOB,
+    created_at REAL NOT NULL,
+    UNIQUE (entry_id, model)
+  );`;
 
 /**
  * Version 4. Retention sums the image sizes and counts frames by status; with this covering index that reads

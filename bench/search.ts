@@ -10,7 +10,8 @@
 // the frames are generated again, not written, so the query set is the same) and leaves it in place.
 // OPENRECALL_BENCH_KEYWORD_ONLY=1 skips the hybrid measurement.
 // --fixture DIR builds the SQLite data dir in DIR once (with fixture.json beside it) and reuses it on later runs with
-// the same --frames and --dim (1 000 000 frames take 15-25 minutes to build): keep fixtures out of git, e.g. under
+// the same --frames and --dim (written in bulk: bulkLoad, the full-text indexes built once at the end; 100 000 frames of
+// 300 words took 1.5-7 minutes on the shared 2-core machine, see BENCHMARKS.md): keep fixtures out of git, e.g. under
 // /work/bench-fixtures/. --no-index-file loads the vector index by reading every row (as before issue 24).
 import fs from 'node:fs';
 import path from 'node:path';

@@ -34,7 +34,7 @@ export const migrations: Migration[] = [
   { version: 10, name: "client-supplied text, browser URL and metadata on entries; clients' full reports (MyRecall v3)", up: addClientSuppliedFields },
   { version: 11, name: 'redaction marker (rules version, what was redacted) on entries', up: addRedaction },
   { version: 12, name: 'narrow index of the search filter columns by id (keyword search checks its matches there)', up: createSearchFilterIndex },
-  { version: 13, name: 'smaller text index and vectors (no prefix indexes, vectors 8 bits a dimension)', up: shrinkTextIndexAndVectors },
+  { version: 13, name: 'vectors stored in 8 bits a dimension (a quarter of the space)', up: shrinkVectors },
 ];
 
 /** The schema version this OpenRecall knows up to. */
@@ -189,7 +189,8 @@ function listFiles(dir: string): Set<string> {
  * Existing rows (a legacy database) are indexed by the rebuild.
  */
 function createFullTextIndexes(db: Database.Database): void {
-  // Prefix indexes of 3 and 4 characters (`invo*`): dropped by migration 13.
+  // Prefix indexes of 3 and 4 characters make `invo*` queries 30x faster for 30 % more index (at 300 words a
+  // frame: 1.2 of 2 KB a frame, but without them a 4-letter prefix took 0.45 s at the median, 26 s at worst).
   createFullTextIndex(db, 'entries_fts', 'porter unicode61 remove_diacritics 2', ['text', 'description', 'app', 'title'], ", prefix='3 4'");
   createFullTextIndex(db, 'entries_trigram', 'trigram remove_diacritics 1', ['description', 'app', 'title'], '');
   // Relevance: OCR text counts most, then the AI description, the window title and the app name.
@@ -215,22 +216,14 @@ function createFullTextIndex(db: Database.Database, table: string, tokenizer: st
 }
 
 /**
- * Version 13. Stored text and index at 300 words a frame went from 10.6 to under 6 KB a frame (BENCHMARKS.md,
- * issue 24), with the same search results:
- * - the word index loses its prefix indexes (`prefix='3 4'`): they held every word's positions twice more (1.2 KB
- *   of 2 KB a frame) and tripled the time to index a frame; `invo*` is still answered, by merging the words that
- *   start so (slower for short prefixes of common words). Rebuilt from `entries` here, once;
- * - vectors are kept as 8-bit integers with a scale (store/vector-codec.ts): a 512-d vector row of 2.1 KB
- *   filled a 4 KB page alone, six now share one. The rows stored so far are converted here (the table written
- *   anew); their sign bits (computed from the float vectors) and sequence numbers stay.
- * The pages freed are reused by the next frames (the file itself does not shrink without VACUUM).
+ * Version 13. Vectors are kept as 8-bit integers with a scale (store/vector-codec.ts): a 512-d vector row of
+ * 2.1 KB filled a 4 KB page alone, six now share one (10.4 → 7.2 KiB a frame at 300 words, BENCHMARKS.md,
+ * issue 24). The rows stored so far are converted here; their sign bits (computed from the float vectors) and
+ * sequence numbers stay.
  */
-function shrinkTextIndexAndVectors(db: Database.Database, context: MigrationContext): void {
-  const frames = db.prepare(`SELECT count(*) FROM entries`).pluck().get() as number;
-  if (frames > 10_000) context.log(`rebuilding the text index of ${frames} frames and converting their vectors (once; minutes for a large history)`);
-  db.exec(`DROP TRIGGER entries_fts_insert; DROP TRIGGER entries_fts_delete; DROP TRIGGER entries_fts_update; DROP TABLE entries_fts;`);
-  createFullTextIndex(db, 'entries_fts', 'porter unicode61 remove_diacritics 2', ['text', 'description', 'app', 'title'], '');
-  db.exec(`INSERT INTO entries_fts(entries_fts, rank) VALUES ('rank', 'bm25(1.0, 0.8, 0.4, 0.6)')`);
+function shrinkVectors(db: Database.Database, context: MigrationContext): void {
+  const vectors = db.prepare(`SELECT count(*) FROM embeddings`).pluck().get() as number;
+  if (vectors > 10_000) context.log(`converting ${vectors} stored vectors to 8 bits a dimension (once)`);
   // The table is written anew (same sequence numbers, so the vector index file stays valid): shrinking rows in
   // place would leave each on its own page.
   db.function('openrecall_vector_8bit', { deterministic: true }, (vector: unknown, dim: unknown) =>

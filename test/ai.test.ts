@@ -137,13 +137,13 @@ describe('semantic and hybrid search (OpenAI-compatible embeddings)', () => {
   const search = async (params: Record<string, string>) => (await getJson(`${server.api}/search?${new URLSearchParams(params)}`)).body;
   const idsOf = (body: { results: Array<{ id: number }> }) => body.results.map((r) => r.id);
 
-  it('stores one float32 vector per frame with its model and dimension', () => {
+  it('stores one vector per frame with its model and dimension, 8 bits a dimension and a scale', () => {
     const rows = server.db.prepare('SELECT entry_id, model, dim, length(vector) AS bytes FROM embeddings ORDER BY entry_id').all() as any[];
     assert.equal(rows.length, 3);
     for (const row of rows) {
       assert.equal(row.model, 'embed-test');
       assert.equal(row.dim, 64);
-      assert.equal(row.bytes, 64 * 4);
+      assert.equal(row.bytes, 64 + 4);
     }
     const embedCall = fake.requests.find((r) => r.path === '/v1/embeddings')!;
     assert.equal(embedCall.headers.authorization, 'Bearer embed-secret');

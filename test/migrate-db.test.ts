@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { copySqliteToPostgres, MigrateRefusedError } from '../src/store/migrate-to-postgres.js';
+import { storedVectorAsFloat32 } from '../src/store/vector-codec.js';
 import { openPostgresStore } from '../src/store/postgres/pg-store.js';
 import { createTestDatabase, queryDatabase, type TestDatabase } from './helpers/postgres.js';
 import { buildLargeSqliteDataDir, buildSqliteDataDir, openDataDirDatabase, type SqliteDataDir } from './helpers/sqlite-data-dir.js';
@@ -48,12 +49,16 @@ describe('migrate-db: copy a SQLite data dir into PostgreSQL', () => {
     assert.deepEqual(lease, { worker_id: null, lease_expires_at: null });
   });
 
-  it('copies vectors of both models byte for byte, and the compaction tables with the same layer ref counts', async () => {
+  it('copies vectors of both models (as float32: SQLite keeps 8 bits a dimension), and the compaction tables with the same layer ref counts', async () => {
     const embeddings = `SELECT seq, entry_id, model, dim, vector, bits, created_at FROM embeddings ORDER BY seq`;
     const copied = await pgRows(database.url, embeddings.replace('seq, entry_id,', 'seq::float8 AS seq, entry_id::float8 AS entry_id,'));
     const original = sqliteRows(source.dbFile, embeddings);
     assert.equal(copied.length, 3);
-    assert.deepEqual(copied, original);
+    assert.ok(original.every((row) => row.vector === null || (row.vector as Buffer).byteLength === (row.dim as number) + 4));
+    assert.deepEqual(
+      copied,
+      original.map((row) => (row.vector ? { ...row, vector: storedVectorAsFloat32(row.vector as Buffer, row.dim as number) } : row)),
+    );
 
     const layers = 'SELECT id, path, bytes, sha256, refs FROM compact_layers ORDER BY id';
     assert.deepEqual(

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import type pg from 'pg';
 import { cjkIndexText } from './cjk.js';
+import { storedVectorAsFloat32 } from './vector-codec.js';
 import { checkTargetHoldsOnlyOurFrames, connectTarget } from './migrate-target.js';
 
 export { MigrateRefusedError } from './migrate-target.js';
@@ -72,7 +73,13 @@ const TABLES: TableCopy[] = [
   { table: 'compact_layers', columns: ['id', 'path', 'bytes', 'sha256'], key: ['id'] },
   { table: 'compact_frames', columns: ['entry_id', 'monitor', 'manifest_bytes', 'original_bytes', 'compacted_at'], key: ['entry_id'] },
   { table: 'compact_refs', columns: ['entry_id', 'layer_id'], key: ['entry_id', 'layer_id'] },
-  { table: 'embeddings', columns: ['seq', 'entry_id', 'model', 'dim', 'vector', 'bits', 'created_at'], key: ['seq'] },
+  {
+    table: 'embeddings',
+    columns: ['seq', 'entry_id', 'model', 'dim', 'vector', 'bits', 'created_at'],
+    key: ['seq'],
+    // SQLite keeps 8 bits a dimension (vector-codec.ts); PostgreSQL float32.
+    map: (row) => (row.vector ? { ...row, vector: storedVectorAsFloat32(row.vector as Uint8Array, row.dim as number) } : row),
+  },
   {
     table: 'capture_clients',
     columns: [

@@ -7,6 +7,7 @@ import { before, after, describe, it } from 'node:test';
 import { parseQuery } from '../../src/search/query-parser.js';
 import { VectorIndex, vectorIndexFileName } from '../../src/search/vector-index.js';
 import type { EmbeddingsRepository, SearchFilters } from '../../src/store/ports.js';
+import { bulkLoad } from '../../src/store/sqlite/bulk-load.js';
 import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
 import { type SqliteStore, sqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -56,10 +57,15 @@ function recording(db: Db, ran: Statement[]): Db {
   }) as Db;
 }
 
-/** 200 000 completed frames in one transaction: a dozen apps, window titles, a few words of text, a 64-d vector each (random sign bits, zero vectors: only the frames saved by the test score above 0). */
+/**
+ * 200 000 completed frames in one transaction: a dozen apps, window titles, a few words of text, a 64-d vector
+ * each (random sign bits, zero vectors: only the frames saved by the test score above 0). Written as fixtures
+ * are (bulkLoad: the full-text indexes built once at the end, not row by row).
+ */
 function generate(db: Db): void {
-  db.transaction(() => {
-    db.exec(`
+  bulkLoad(db, () =>
+    db.transaction(() => {
+      db.exec(`
       WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${FRAMES - 1})
       INSERT INTO entries (timestamp, app, title, text, status, image_path, received_at, attempts, processing_finished_at)
       SELECT ${T0} + i * 10, 'App' || (i % 12), 'Window ' || (i % 997) || ' - App' || (i % 12),
@@ -68,8 +74,9 @@ function generate(db: Db): void {
         'COMPLETED', 'screenshots/' || i || '.webp', ${T0} + i * 10, 1, ${T0} + i * 10
       FROM n;
       INSERT INTO embeddings (entry_id, model, dim, vector, bits, created_at)
-      SELECT id, '${MODEL}', ${DIM}, zeroblob(${DIM * 4}), randomblob(${DIM / 8}), ${T0} FROM entries ORDER BY id;`);
-  })();
+      SELECT id, '${MODEL}', ${DIM}, zeroblob(${DIM + 4}), randomblob(${DIM / 8}), ${T0} FROM entries ORDER BY id;`);
+    })(),
+  );
 }
 
 /** The plan lines of a statement that read every row of `entries` (a table scan, not an index search). */

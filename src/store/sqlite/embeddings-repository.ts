@@ -1,8 +1,9 @@
 import { signBits } from '../sign-bits.js';
+import { decodeStoredVector, encodeStoredVector } from '../vector-codec.js';
 import type { EmbeddingsRepository, StoredBits } from '../ports.js';
 import type { Db } from './database.js';
 
-const asBuffer = (array: Float32Array | Uint32Array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+const asBuffer = (array: Uint32Array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 
 /** Vectors per frame and model. The processor writes them; the server's vector index reads them. */
 export class SqliteEmbeddingsRepository implements EmbeddingsRepository {
@@ -31,7 +32,7 @@ export class SqliteEmbeddingsRepository implements EmbeddingsRepository {
     };
   }
 
-  /** Stores a frame's (normalised) vector; null records that the frame had no text to embed. */
+  /** Stores a frame's (normalised) vector, 8 bits a dimension (vector-codec.ts); null: the frame had no text to embed. */
   async save(entryId: number, model: string, vector: Float32Array | null): Promise<void> {
     this.db.transaction(() => {
       this.stmt.remove.run(entryId, model);
@@ -39,7 +40,7 @@ export class SqliteEmbeddingsRepository implements EmbeddingsRepository {
         entryId,
         model,
         vector?.length ?? 0,
-        vector ? asBuffer(vector) : null,
+        vector ? encodeStoredVector(vector) : null,
         vector ? asBuffer(signBits(vector)) : null,
         Date.now() / 1000,
       );
@@ -78,11 +79,11 @@ export class SqliteEmbeddingsRepository implements EmbeddingsRepository {
     for (let i = 0; i < entryIds.length; i += 500) {
       const chunk = entryIds.slice(i, i + 500);
       const rows = this.db
-        .prepare(`SELECT entry_id AS id, vector FROM embeddings WHERE model = ? AND vector IS NOT NULL AND entry_id IN (${chunk.map(() => '?').join(',')})`)
-        .all(model, ...chunk) as Array<{ id: number; vector: Buffer }>;
-      for (const row of rows) {
-        result.set(row.id, new Float32Array(row.vector.buffer.slice(row.vector.byteOffset, row.vector.byteOffset + row.vector.byteLength)));
-      }
+        .prepare(
+          `SELECT entry_id AS id, dim, vector FROM embeddings WHERE model = ? AND vector IS NOT NULL AND entry_id IN (${chunk.map(() => '?').join(',')})`,
+        )
+        .all(model, ...chunk) as Array<{ id: number; dim: number; vector: Buffer }>;
+      for (const row of rows) result.set(row.id, decodeStoredVector(row.vector, row.dim));
     }
     return result;
   }

@@ -3,6 +3,7 @@ import { newerSchemaMessage, StoreOpenError } from '../ports.js';
 import path from 'node:path';
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { cjkIndexText } from '../cjk.js';
+import { decodeStoredVector, encodeStoredVector } from '../vector-codec.js';
 import { createClientsAndSettings } from './migration-clients.js';
 
 export interface MigrationContext {
@@ -33,6 +34,7 @@ export const migrations: Migration[] = [
   { version: 10, name: "client-supplied text, browser URL and metadata on entries; clients' full reports (MyRecall v3)", up: addClientSuppliedFields },
   { version: 11, name: 'redaction marker (rules version, what was redacted) on entries', up: addRedaction },
   { version: 12, name: 'narrow index of the search filter columns by id (keyword search checks its matches there)', up: createSearchFilterIndex },
+  { version: 13, name: 'vectors stored in 8 bits a dimension (a quarter of the space)', up: shrinkVectors },
 ];
 
 /** The schema version this OpenRecall knows up to. */
@@ -187,29 +189,53 @@ function listFiles(dir: string): Set<string> {
  * Existing rows (a legacy database) are indexed by the rebuild.
  */
 function createFullTextIndexes(db: Database.Database): void {
-  // Prefix indexes of 3 and 4 characters make `invo*` queries 30x faster for 30 % more index.
-  for (const [table, tokenizer, indexed, options] of [
-    ['entries_fts', 'porter unicode61 remove_diacritics 2', ['text', 'description', 'app', 'title'], ", prefix='3 4'"],
-    ['entries_trigram', 'trigram remove_diacritics 1', ['description', 'app', 'title'], ''],
-  ] as const) {
-    const columns = indexed.join(', ');
-    const values = (prefix: string) => indexed.map((c) => `${prefix}.${c}`).join(', ');
-    db.exec(`
-      CREATE VIRTUAL TABLE ${table} USING fts5(${columns}, content='entries', content_rowid='id', tokenize='${tokenizer}'${options});
-      CREATE TRIGGER ${table}_insert AFTER INSERT ON entries BEGIN
-        INSERT INTO ${table}(rowid, ${columns}) VALUES (new.id, ${values('new')});
-      END;
-      CREATE TRIGGER ${table}_delete AFTER DELETE ON entries BEGIN
-        INSERT INTO ${table}(${table}, rowid, ${columns}) VALUES ('delete', old.id, ${values('old')});
-      END;
-      CREATE TRIGGER ${table}_update AFTER UPDATE OF ${columns} ON entries BEGIN
-        INSERT INTO ${table}(${table}, rowid, ${columns}) VALUES ('delete', old.id, ${values('old')});
-        INSERT INTO ${table}(rowid, ${columns}) VALUES (new.id, ${values('new')});
-      END;
-      INSERT INTO ${table}(${table}) VALUES ('rebuild');`);
-  }
+  // Prefix indexes of 3 and 4 characters make `invo*` queries 30x faster for 30 % more index (at 300 words a
+  // frame: 1.2 of 2 KB a frame, but without them a 4-letter prefix took 0.45 s at the median, 26 s at worst).
+  createFullTextIndex(db, 'entries_fts', 'porter unicode61 remove_diacritics 2', ['text', 'description', 'app', 'title'], ", prefix='3 4'");
+  createFullTextIndex(db, 'entries_trigram', 'trigram remove_diacritics 1', ['description', 'app', 'title'], '');
   // Relevance: OCR text counts most, then the AI description, the window title and the app name.
   db.exec(`INSERT INTO entries_fts(entries_fts, rank) VALUES ('rank', 'bm25(1.0, 0.8, 0.4, 0.6)')`);
+}
+
+function createFullTextIndex(db: Database.Database, table: string, tokenizer: string, indexed: readonly string[], options: string): void {
+  const columns = indexed.join(', ');
+  const values = (prefix: string) => indexed.map((c) => `${prefix}.${c}`).join(', ');
+  db.exec(`
+    CREATE VIRTUAL TABLE ${table} USING fts5(${columns}, content='entries', content_rowid='id', tokenize='${tokenizer}'${options});
+    CREATE TRIGGER ${table}_insert AFTER INSERT ON entries BEGIN
+      INSERT INTO ${table}(rowid, ${columns}) VALUES (new.id, ${values('new')});
+    END;
+    CREATE TRIGGER ${table}_delete AFTER DELETE ON entries BEGIN
+      INSERT INTO ${table}(${table}, rowid, ${columns}) VALUES ('delete', old.id, ${values('old')});
+    END;
+    CREATE TRIGGER ${table}_update AFTER UPDATE OF ${columns} ON entries BEGIN
+      INSERT INTO ${table}(${table}, rowid, ${columns}) VALUES ('delete', old.id, ${values('old')});
+      INSERT INTO ${table}(rowid, ${columns}) VALUES (new.id, ${values('new')});
+    END;
+    INSERT INTO ${table}(${table}) VALUES ('rebuild');`);
+}
+
+/**
+ * Version 13. Vectors are kept as 8-bit integers with a scale (store/vector-codec.ts): a 512-d vector row of
+ * 2.1 KB filled a 4 KB page alone, six now share one (10.4 → 7.2 KiB a frame at 300 words, BENCHMARKS.md,
+ * issue 24). The rows stored so far are converted here; their sign bits (computed from the float vectors) and
+ * sequence numbers stay.
+ */
+function shrinkVectors(db: Database.Database, context: MigrationContext): void {
+  const vectors = db.prepare(`SELECT count(*) FROM embeddings`).pluck().get() as number;
+  if (vectors > 10_000) context.log(`converting ${vectors} stored vectors to 8 bits a dimension (once)`);
+  // The table is written anew (same sequence numbers, so the vector index file stays valid): shrinking rows in
+  // place would leave each on its own page.
+  db.function('openrecall_vector_8bit', { deterministic: true }, (vector: unknown, dim: unknown) =>
+    vector instanceof Uint8Array && vector.byteLength === Number(dim) * 4 ? encodeStoredVector(decodeStoredVector(vector, Number(dim))) : vector,
+  );
+  db.exec(`
+    ${embeddingsTable('embeddings_13')}
+    INSERT INTO embeddings_13 (seq, entry_id, model, dim, vector, bits, created_at)
+      SELECT seq, entry_id, model, dim, openrecall_vector_8bit(vector, dim), bits, created_at FROM embeddings ORDER BY seq;
+    DROP TABLE embeddings;
+    ALTER TABLE embeddings_13 RENAME TO embeddings;
+    CREATE INDEX idx_embeddings_model_seq ON embeddings(model, seq);`);
 }
 
 /**
@@ -217,19 +243,21 @@ function createFullTextIndexes(db: Database.Database): void {
  * plus its sign bits for a fast first pass. Vectors of another model are kept but never compared.
  */
 function createEmbeddings(db: Database.Database): void {
-  db.exec(`
-    CREATE TABLE embeddings (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
-      model TEXT NOT NULL,
-      dim INTEGER NOT NULL,
-      vector BLOB,
-      bits BLOB,
-      created_at REAL NOT NULL,
-      UNIQUE (entry_id, model)
-    );
+  db.exec(`${embeddingsTable('embeddings')}
     CREATE INDEX idx_embeddings_model_seq ON embeddings(model, seq);`);
 }
+
+const embeddingsTable = (name: string) => `
+  CREATE TABLE ${name} (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    vector BLOB,
+    bits BLOB,
+    created_at REAL NOT NULL,
+    UNIQUE (entry_id, model)
+  );`;
 
 /**
  * Version 4. Retention sums the image sizes and counts frames by status; with this covering index that reads

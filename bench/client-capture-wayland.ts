@@ -4,7 +4,7 @@
 //   2. CPU share of the real `openrecall client` process *and its grim children* at one capture per 10 s
 // `--portal`: the portal backend on GNOME (headless mutter 1920x1080, xdg-desktop-portal-gnome, PipeWire): the
 // ScreenCast session is approved once, then the same two figures (each capture: one buffer of the PipeWire stream
-// through a gst-launch child). BENCH_PROF=<dir>: the client runs with --cpu-prof into that dir.
+// through a gst-launch child). BENCH_PROF=<dir>: the client runs with --cpu-prof into that dir (and its log is shown).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -52,73 +52,34 @@ export async function runWaylandBench(frames: number, cpuSeconds: number, cpuInt
       if (previous) await timed(t.compare, () => compareFrames(previous!, grey));
       previous = grey;
     }
-    console.log(`\nper frame, ${frames} frames of 1920x1080:`);
-    console.log(`  active window (sway IPC)       ${stats(t.window)}`);
-    console.log(`  list outputs (sway IPC)        ${stats(t.monitors)}`);
-    console.log(`  capture (grim PPM + RGBA)      ${stats(t.capture)}`);
-    console.log(`  grey copy                      ${stats(t.thumb)}`);
-    console.log(`  compare (changed tiles)        ${stats(t.compare)}`);
-    const mean = (l: number[]) => l.reduce((a, b) => a + b, 0) / l.length;
-    const perFrame = Object.values(t).reduce((sum, l) => sum + mean(l), 0);
-    console.log(`  => capture + similarity, an unchanged frame: ${perFrame.toFixed(1)} ms`);
-    Object.assign(summary, { unchanged_frame_ms: Math.round(perFrame * 10) / 10, capture_ms: Math.round(mean(t.capture) * 10) / 10 });
+    reportFrames(
+      frames,
+      t,
+      {
+        window: 'active window (sway IPC)',
+        monitors: 'list outputs (sway IPC)',
+        capture: 'capture (grim PPM + RGBA)',
+        thumb: 'grey copy',
+        compare: 'compare (changed tiles)',
+      },
+      summary,
+    );
 
     if (cpuSeconds > 0) {
-      console.log(
-        `\nclient CPU share: \`openrecall client\` (wlroots) for ${cpuSeconds} s at one capture per ${cpuInterval} s (idle check off, server absent)...`,
-      );
-      const child = spawn(process.execPath, [path.join(root, 'bin', 'openrecall.js'), 'client'], {
-        env: {
-          ...env,
-          DISPLAY: '',
-          OPENRECALL_DATA_DIR: path.join(tmp, 'client'),
-          OPENRECALL_API_URL: 'http://127.0.0.1:9/api',
-          OPENRECALL_CAPTURE_INTERVAL: String(cpuInterval),
-          OPENRECALL_IDLE_SECONDS: '0',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
+      const figures = await clientCpuShare({
+        what: 'wlroots',
+        helper: 'grim',
+        helperKey: 'grim_cpu_seconds',
+        root,
+        env,
+        dataDir: path.join(tmp, 'client'),
+        capturing: (log) => log.includes('monitors:'),
+        failed: () => false,
+        openWindow: (n) => sway.openWindow(`Benchmark window ${n}`, `${words} ${n}`),
+        cpuSeconds,
+        cpuInterval,
       });
-      let log = '';
-      child.stderr.on('data', (c: Buffer) => (log += c.toString()));
-      // utime + stime of the client, plus cutime + cstime: the grim children it has waited for.
-      const ticks = () => {
-        const f = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        return { own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
-      };
-      const hz = 100;
-      while (!log.includes('monitors:')) {
-        if (child.exitCode !== null) throw new Error(`the client exited: ${log}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-      const start = ticks();
-      const started = Date.now();
-      // A new window every third round, like a user: those rounds keep a frame.
-      let changes = 0;
-      const windows: Array<{ close(): Promise<void> }> = [];
-      const changer = setInterval(() => {
-        changes++;
-        void sway.openWindow(`Benchmark window ${changes}`, `${words} ${changes}`).then((w) => windows.push(w));
-      }, cpuInterval * 3000);
-      await new Promise((r) => setTimeout(r, cpuSeconds * 1000));
-      clearInterval(changer);
-      const end = ticks();
-      const wall = (Date.now() - started) / 1000;
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      const own = (end.own - start.own) / hz;
-      const grim = (end.children - start.children) / hz;
-      const percent = ((own + grim) / wall) * 100;
-      console.log(
-        `  ${(own + grim).toFixed(2)} s CPU (client ${own.toFixed(2)} s + grim ${grim.toFixed(2)} s) in ${wall.toFixed(0)} s (${Math.round(wall / cpuInterval)} rounds, ${changes} new windows): ${percent.toFixed(2)} % of one core`,
-      );
-      Object.assign(summary, {
-        cpu_seconds: cpuSeconds,
-        cpu_interval_seconds: cpuInterval,
-        cpu_percent_of_one_core: Math.round(percent * 100) / 100,
-        grim_cpu_seconds: grim,
-      });
-      for (const w of windows) await w.close();
+      Object.assign(summary, figures);
     }
     return summary;
   } finally {
@@ -131,6 +92,94 @@ export async function runWaylandBench(frames: number, cpuSeconds: number, cpuInt
 function ticks(pid: number) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return { own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
+}
+
+/** Prints the per-frame figures (`labels`: which list, in which order) and adds the per-frame totals to `summary`. */
+function reportFrames<K extends string>(frames: number, t: Record<K, number[]>, labels: Record<K, string>, summary: Record<string, unknown>): void {
+  console.log(`\nper frame, ${frames} frames of 1920x1080:`);
+  for (const [key, label] of Object.entries(labels) as Array<[K, string]>) console.log(`  ${label.padEnd(31)}${stats(t[key])}`);
+  const mean = (l: number[]) => l.reduce((a, b) => a + b, 0) / l.length;
+  const perFrame = (Object.values(t) as number[][]).reduce((sum, l) => sum + mean(l), 0);
+  console.log(`  => capture + similarity, an unchanged frame: ${perFrame.toFixed(1)} ms`);
+  const capture = (t as Record<string, number[]>).capture;
+  Object.assign(summary, { unchanged_frame_ms: Math.round(perFrame * 10) / 10, capture_ms: capture ? Math.round(mean(capture) * 10) / 10 : undefined });
+}
+
+/**
+ * The CPU share of a running `openrecall client` (its own and its capture helper children's) over `cpuSeconds`,
+ * measured once it captures, with a new window every third round, like a user: those rounds keep a frame.
+ */
+async function clientCpuShare(o: {
+  what: string;
+  /** The capture helper the client runs as a child (grim, gst-launch), and the summary key of its CPU seconds. */
+  helper: string;
+  helperKey: string;
+  root: string;
+  /** The session's variables for the client; it runs as `user` when given. */
+  env: NodeJS.ProcessEnv;
+  user?: { uid: number; gid: number };
+  dataDir: string;
+  capturing(log: string): boolean;
+  /** A reason to give up, from the client's log so far (or false). */
+  failed(log: string): string | false;
+  openWindow(n: number): Promise<{ close(): Promise<void> }>;
+  cpuSeconds: number;
+  cpuInterval: number;
+}): Promise<Record<string, unknown>> {
+  const { cpuSeconds, cpuInterval, helper } = o;
+  console.log(
+    `\nclient CPU share: \`openrecall client\` (${o.what}) for ${cpuSeconds} s at one capture per ${cpuInterval} s (idle check off, server absent)...`,
+  );
+  const profile = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, path.join(o.root, 'bin', 'openrecall.js'), 'client'], {
+    ...o.user,
+    env: {
+      ...o.env,
+      DISPLAY: '',
+      OPENRECALL_DATA_DIR: o.dataDir,
+      OPENRECALL_API_URL: 'http://127.0.0.1:9/api',
+      OPENRECALL_CAPTURE_INTERVAL: String(cpuInterval),
+      OPENRECALL_IDLE_SECONDS: '0',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (c: Buffer) => (log += c.toString()));
+  const hz = 100;
+  while (!o.capturing(log)) {
+    const failure = o.failed(log);
+    if (child.exitCode !== null || failure) throw new Error(`${failure || 'the client exited'}: ${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const start = ticks(child.pid!);
+  const started = Date.now();
+  let changes = 0;
+  const windows: Array<{ close(): Promise<void> }> = [];
+  const changer = setInterval(() => {
+    changes++;
+    void o.openWindow(changes).then((w) => windows.push(w));
+  }, cpuInterval * 3000);
+  await new Promise((r) => setTimeout(r, cpuSeconds * 1000));
+  clearInterval(changer);
+  const end = ticks(child.pid!);
+  const wall = (Date.now() - started) / 1000;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  const own = (end.own - start.own) / hz;
+  const helperCpu = (end.children - start.children) / hz;
+  const percent = ((own + helperCpu) / wall) * 100;
+  console.log(
+    `  ${(own + helperCpu).toFixed(2)} s CPU (client ${own.toFixed(2)} s + ${helper} ${helperCpu.toFixed(2)} s) in ${wall.toFixed(0)} s (${Math.round(wall / cpuInterval)} rounds, ${changes} new windows): ${percent.toFixed(2)} % of one core`,
+  );
+  for (const w of windows) await w.close();
+  if (process.env.BENCH_PROF) console.log(log);
+  return {
+    cpu_seconds: cpuSeconds,
+    cpu_interval_seconds: cpuInterval,
+    cpu_percent_of_one_core: Math.round(percent * 100) / 100,
+    [o.helperKey]: helperCpu,
+  };
 }
 
 export async function runPortalBench(frames: number, cpuSeconds: number, cpuInterval: number, root: string): Promise<Record<string, unknown>> {
@@ -159,76 +208,35 @@ export async function runPortalBench(frames: number, cpuSeconds: number, cpuInte
     await gnome.answerScreenShare('share');
     if ((await readerExit) !== 0) throw new Error(`the frame reader failed: ${out}`);
     const t = JSON.parse(out) as Record<'monitors' | 'capture' | 'thumb' | 'compare', number[]>;
-    console.log(`\nper frame, ${frames} frames of 1920x1080:`);
-    console.log(`  screens (the portal session)   ${stats(t.monitors)}`);
-    console.log(`  capture (PipeWire, gst RGBA)   ${stats(t.capture)}`);
-    console.log(`  grey copy                      ${stats(t.thumb)}`);
-    console.log(`  compare (changed tiles)        ${stats(t.compare)}`);
-    const mean = (l: number[]) => l.reduce((a, b) => a + b, 0) / l.length;
-    const perFrame = Object.values(t).reduce((sum, l) => sum + mean(l), 0);
-    console.log(`  => capture + similarity, an unchanged frame: ${perFrame.toFixed(1)} ms`);
-    Object.assign(summary, { unchanged_frame_ms: Math.round(perFrame * 10) / 10, capture_ms: Math.round(mean(t.capture) * 10) / 10 });
+    reportFrames(
+      frames,
+      t,
+      {
+        monitors: 'screens (the portal session)',
+        capture: 'capture (PipeWire, gst RGBA)',
+        thumb: 'grey copy',
+        compare: 'compare (changed tiles)',
+      },
+      summary,
+    );
 
     if (cpuSeconds > 0) {
-      console.log(
-        `\nclient CPU share: \`openrecall client\` (portal, permission restored) for ${cpuSeconds} s at one capture per ${cpuInterval} s (idle check off, server absent)...`,
-      );
-      const child = spawn(
-        process.execPath,
-        [...(process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []), path.join(root, 'bin', 'openrecall.js'), 'client'],
-        {
-          uid: gnome.user.uid,
-          gid: gnome.user.gid,
-          env: {
-            ...env,
-            HOME: gnome.runtimeDir,
-            DISPLAY: '',
-            OPENRECALL_CAPTURE_BACKEND: 'portal',
-            OPENRECALL_DATA_DIR: dataDir,
-            OPENRECALL_API_URL: 'http://127.0.0.1:9/api',
-            OPENRECALL_CAPTURE_INTERVAL: String(cpuInterval),
-            OPENRECALL_IDLE_SECONDS: '0',
-          },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
-      );
-      let log = '';
-      child.stderr.on('data', (c: Buffer) => (log += c.toString()));
-      const hz = 100;
-      while (!log.includes('screen-cast session started')) {
-        if (child.exitCode !== null || log.includes('asking the desktop')) throw new Error(`the client did not restore the permission: ${log}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-      const start = ticks(child.pid!);
-      const started = Date.now();
-      // A new window every third round, like a user: those rounds keep a frame.
-      let changes = 0;
-      const windows: Array<{ close(): Promise<void> }> = [];
-      const changer = setInterval(() => {
-        changes++;
-        void gnome.openWindow(`Benchmark window ${changes}`, `${words} ${changes}`, { maximized: true }).then((w) => windows.push(w));
-      }, cpuInterval * 3000);
-      await new Promise((r) => setTimeout(r, cpuSeconds * 1000));
-      clearInterval(changer);
-      const end = ticks(child.pid!);
-      const wall = (Date.now() - started) / 1000;
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      const own = (end.own - start.own) / hz;
-      const gst = (end.children - start.children) / hz;
-      const percent = ((own + gst) / wall) * 100;
-      console.log(
-        `  ${(own + gst).toFixed(2)} s CPU (client ${own.toFixed(2)} s + gst-launch ${gst.toFixed(2)} s) in ${wall.toFixed(0)} s (${Math.round(wall / cpuInterval)} rounds, ${changes} new windows): ${percent.toFixed(2)} % of one core`,
-      );
-      Object.assign(summary, {
-        cpu_seconds: cpuSeconds,
-        cpu_interval_seconds: cpuInterval,
-        cpu_percent_of_one_core: Math.round(percent * 100) / 100,
-        gst_cpu_seconds: gst,
+      const figures = await clientCpuShare({
+        what: 'portal, permission restored',
+        helper: 'gst-launch',
+        helperKey: 'gst_cpu_seconds',
+        root,
+        env: { ...env, HOME: gnome.runtimeDir, OPENRECALL_CAPTURE_BACKEND: 'portal' },
+        dataDir,
+        user: gnome.user, // the portal serves its own user only
+        capturing: (log) => log.includes('screen-cast session started'),
+        // The permission must come back from the restore token, without a dialog.
+        failed: (log) => log.includes('asking the desktop') && 'the client did not restore the permission',
+        openWindow: (n) => gnome.openWindow(`Benchmark window ${n}`, `${words} ${n}`, { maximized: true }),
+        cpuSeconds,
+        cpuInterval,
       });
-      for (const w of windows) await w.close();
-      if (process.env.BENCH_PROF) console.log(log);
+      Object.assign(summary, figures);
     }
     return summary;
   } finally {

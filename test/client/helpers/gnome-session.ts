@@ -7,13 +7,13 @@
 //
 // The "user" in front of the screen is mutter's RemoteDesktop API: it sees the screen through a ScreenCast
 // stream of its own and presses keys on a virtual keyboard, as someone at the keyboard would.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import dbus, { type MessageBus } from 'dbus-next';
 import { decodeRgba } from '../../../src/images/codec.js';
 import { waitUntil } from '../../helpers/api.js';
-import { ensureTestUser, userDir, type TestUser } from './unprivileged-user.js';
+import type { TestUser } from './unprivileged-user.js';
+import { footArgs, startDesktopSession, startingSession, stopChild } from './wayland-session-base.js';
 
 export interface GnomeSession {
   user: TestUser;
@@ -38,15 +38,6 @@ const MUTTER_RD = 'org.gnome.Mutter.RemoteDesktop';
 const MUTTER_SC = 'org.gnome.Mutter.ScreenCast';
 const KEY = { Tab: 0xff09, Escape: 0xff1b, Alt: 0xffe9, Shift: 0xffe1, c: 0x63, s: 0x73 };
 
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 2000).unref();
-  });
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -63,93 +54,38 @@ function accentPixels(rgba: Buffer): number {
 
 /** Starts the stack on a virtual monitor of this size. Close it in an `after` hook of the file. */
 export async function startGnomeSession(size = { width: 1280, height: 720 }): Promise<GnomeSession> {
-  const user = ensureTestUser();
-  const runtimeDir = userDir(user, 'openrecall-gnome-');
-  const busSocket = path.join(runtimeDir, 'bus');
-  const env: Record<string, string> = {
-    XDG_RUNTIME_DIR: runtimeDir,
-    DBUS_SESSION_BUS_ADDRESS: `unix:path=${busSocket}`,
-    XDG_CURRENT_DESKTOP: 'GNOME',
-    XDG_SESSION_TYPE: 'wayland',
-    WAYLAND_DISPLAY: 'wayland-0',
-  };
-  const baseEnv: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: runtimeDir,
-    XDG_CONFIG_HOME: path.join(runtimeDir, 'config'),
-    XDG_DATA_HOME: path.join(runtimeDir, 'data'),
-    XDG_CACHE_HOME: path.join(runtimeDir, 'cache'),
-    LANG: 'C.UTF-8',
-    // No accessibility bus (GTK would start one), no GPU.
-    NO_AT_BRIDGE: '1',
-    GTK_A11Y: 'none',
-    ...env,
-  };
-  const children: ChildProcess[] = [];
-  const killAll = () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  };
-  process.once('exit', killAll);
-  const logs = new Map<string, string>();
-  const spawnAsUser = (name: string, command: string, args: string[], stdout: 'ignore' | 'pipe' = 'ignore') => {
-    const child = spawn(command, args, { uid: user.uid, gid: user.gid, cwd: runtimeDir, env: baseEnv, stdio: ['ignore', stdout, 'pipe'] });
-    child.stderr!.on('data', (c: Buffer) => logs.set(name, ((logs.get(name) ?? '') + c.toString()).slice(-3000)));
-    children.push(child);
-    return child;
-  };
-  const alive = (name: string, child: ChildProcess) => () => {
-    if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}): ${logs.get(name) ?? ''}`);
-  };
+  const { base, env } = startDesktopSession('GNOME', { GTK_A11Y: 'none' }); // no accessibility bus (GTK would start one)
+  const { runtimeDir } = base;
   let bus: MessageBus | undefined;
   const close = async () => {
     bus?.disconnect();
-    for (const child of [...children].reverse()) await stop(child);
-    process.off('exit', killAll);
-    fs.rmSync(runtimeDir, { recursive: true, force: true });
+    await base.close();
   };
-  try {
+  return startingSession({ ...base, close }, async () => {
     // The session bus admits the session's user and root (the test drives mutter's RemoteDesktop API from here).
-    const busConfig = path.join(runtimeDir, 'session-bus.conf');
-    fs.writeFileSync(
-      busConfig,
-      `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:path=${busSocket}</listen><auth>EXTERNAL</auth><standard_session_servicedirs/>
-<policy context="default"><allow user="${user.name}"/><allow user="root"/><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`,
-    );
-    const busAlive = alive('dbus-daemon', spawnAsUser('dbus-daemon', 'dbus-daemon', ['--config-file', busConfig, '--nofork', '--nopidfile']));
-    await waitUntil(() => (busAlive(), fs.existsSync(busSocket)), { timeoutMs: 15_000, intervalMs: 50, what: 'the session bus' });
+    await base.startSessionBus();
 
-    const mutter = spawnAsUser('mutter', 'mutter', [
-      '--headless',
-      '--wayland',
-      '--no-x11',
-      '--wayland-display',
-      'wayland-0',
-      '--virtual-monitor',
-      `${size.width}x${size.height}`,
-    ]);
-    const mutterAlive = alive('mutter', mutter);
     bus = dbus.sessionBus({ busAddress: env.DBUS_SESSION_BUS_ADDRESS });
     bus.on('error', () => {});
     const { Message, Variant } = dbus;
     const call = async (destination: string, objectPath: string, iface: string, member: string, signature = '', body: unknown[] = []) =>
       (await bus!.call(new Message({ destination, path: objectPath, interface: iface, member, signature, body })))?.body ?? [];
     const owned = async (name: string) => (await call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', [name]))[0];
-    await waitUntil(async () => (mutterAlive(), await owned(MUTTER_SC)) as boolean, { timeoutMs: 30_000, what: 'mutter on the session bus' });
+    /** Starts a program of the session and waits until it owns this name on the session bus. */
+    const startOwner = async (name: string, command: string, args: string[], busName: string) =>
+      base.whileRunning(name, base.spawnAsUser(name, command, args), () => owned(busName), { what: `${name} on the session bus` });
+    const monitor = `${size.width}x${size.height}`;
+    await startOwner('mutter', 'mutter', ['--headless', '--wayland', '--no-x11', '--wayland-display', 'wayland-0', '--virtual-monitor', monitor], MUTTER_SC);
 
-    const pipewireAlive = alive('pipewire', spawnAsUser('pipewire', 'pipewire', []));
-    await waitUntil(() => (pipewireAlive(), fs.existsSync(path.join(runtimeDir, 'pipewire-0'))), { timeoutMs: 15_000, intervalMs: 50, what: 'PipeWire' });
-    spawnAsUser('wireplumber', 'wireplumber', []);
-    const gnomeAlive = alive('xdg-desktop-portal-gnome', spawnAsUser('xdg-desktop-portal-gnome', '/usr/libexec/xdg-desktop-portal-gnome', []));
-    await waitUntil(async () => (gnomeAlive(), await owned('org.freedesktop.impl.portal.desktop.gnome')) as boolean, {
-      timeoutMs: 30_000,
-      what: 'xdg-desktop-portal-gnome on the bus',
+    const pipewire = base.spawnAsUser('pipewire', 'pipewire', []);
+    await base.whileRunning('pipewire', pipewire, () => fs.existsSync(path.join(runtimeDir, 'pipewire-0')), {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      what: 'PipeWire',
     });
-    const portalAlive = alive('xdg-desktop-portal', spawnAsUser('xdg-desktop-portal', '/usr/libexec/xdg-desktop-portal', ['-r']));
-    await waitUntil(async () => (portalAlive(), await owned('org.freedesktop.portal.Desktop')) as boolean, {
-      timeoutMs: 30_000,
-      what: 'xdg-desktop-portal on the bus',
-    });
+    base.spawnAsUser('wireplumber', 'wireplumber', []);
+    await startOwner('xdg-desktop-portal-gnome', '/usr/libexec/xdg-desktop-portal-gnome', [], 'org.freedesktop.impl.portal.desktop.gnome');
+    await startOwner('xdg-desktop-portal', '/usr/libexec/xdg-desktop-portal', ['-r'], 'org.freedesktop.portal.Desktop');
 
     // The person at the screen: a RemoteDesktop session (virtual keyboard) with a ScreenCast stream to look at.
     const [rdPath] = (await call(MUTTER_RD, '/org/gnome/Mutter/RemoteDesktop', MUTTER_RD, 'CreateSession')) as [string];
@@ -177,18 +113,18 @@ export async function startGnomeSession(size = { width: 1280, height: 720 }): Pr
     };
     // One frame of the screen, read the way the client reads the portal's stream.
     const look = async () => {
-      const gst = spawnAsUser(
+      const gst = base.spawnAsUser(
         'gst-launch-1.0',
         'gst-launch-1.0',
         `-q pipewiresrc path=${node} num-buffers=1 always-copy=true ! videoconvert ! pngenc compression-level=0 ! fdsink fd=1`.split(' '),
-        'pipe',
+        { stdout: 'pipe' },
       );
       const out: Buffer[] = [];
       gst.stdout!.on('data', (c: Buffer) => out.push(c));
       const timer = setTimeout(() => gst.kill('SIGKILL'), 15_000);
       const code = await new Promise<number | null>((resolve) => gst.once('exit', resolve));
       clearTimeout(timer);
-      if (code !== 0) throw new Error(`gst-launch-1.0 exited (${code}): ${logs.get('gst-launch-1.0') ?? ''}`);
+      if (code !== 0) throw new Error(`gst-launch-1.0 exited (${code}): ${base.log('gst-launch-1.0')}`);
       return accentPixels((await decodeRgba(Buffer.concat(out))).data);
     };
     // A keyboard appears to mutter a moment after Start; a first key press pressed too early is lost.
@@ -196,27 +132,14 @@ export async function startGnomeSession(size = { width: 1280, height: 720 }): Pr
     await key(KEY.Shift);
 
     return {
-      user,
+      user: base.user,
       runtimeDir,
       env,
       async openWindow(title, words, options = {}) {
-        const foot = spawnAsUser('foot', 'foot', [
-          ...(options.maximized ? ['--maximized'] : []),
-          '-T',
-          title,
-          '-f',
-          'DejaVu Sans Mono:size=28',
-          '-o',
-          'colors.background=ffffff',
-          '-o',
-          'colors.foreground=000000',
-          'sh',
-          '-c',
-          `printf '%s\\n\\n' '${words}'; exec sleep 100000`,
-        ]);
+        const foot = base.spawnAsUser('foot', 'foot', [...(options.maximized ? ['--maximized'] : []), ...footArgs(title, words, 28)]);
         await sleep(1500); // mapped and drawn (mutter tells no window list without gnome-shell)
-        if (foot.exitCode !== null) throw new Error(`foot exited (${foot.exitCode}): ${logs.get('foot') ?? ''}`);
-        return { close: () => stop(foot) };
+        if (foot.exitCode !== null) throw new Error(`foot exited (${foot.exitCode}): ${base.log('foot')}`);
+        return { close: () => stopChild(foot) };
       },
       async dialogShown() {
         const blue = await look();
@@ -237,11 +160,8 @@ export async function startGnomeSession(size = { width: 1280, height: 720 }): Pr
         );
         await key(KEY.Alt, KEY.s);
       },
-      logs: () => [...logs].map(([name, log]) => `--- ${name}\n${log}`).join('\n'),
+      logs: () => base.logs(),
       close,
     };
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  });
 }

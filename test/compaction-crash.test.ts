@@ -14,7 +14,7 @@ const rgb = (image: Buffer) => sharp(image).removeAlpha().raw().toBuffer();
 /** Compaction only when asked: frames stay separate files until `openrecall compact`. */
 const LATER = { OPENRECALL_COMPACT_AFTER_MINUTES: '100000', OPENRECALL_OCR_ENGINE: 'none' };
 
-async function processedDataDir(frames: Buffer[]): Promise<{ dataDir: string; ids: number[] }> {
+async function processFrames(frames: Buffer[]): Promise<{ dataDir: string; ids: number[] }> {
   const dataDir = tempDir();
   const server = await startServerProcess(dataDir, LATER);
   const ids: number[] = [];
@@ -27,6 +27,25 @@ async function processedDataDir(frames: Buffer[]): Promise<{ dataDir: string; id
     await server.stop();
   }
   return { dataDir, ids };
+}
+
+const processed = new Map<number, Promise<{ frames: Buffer[]; dataDir: string; ids: number[] }>>();
+
+/**
+ * The editing sequence of `count` frames, uploaded to a real server and processed (not compacted), in a data dir
+ * of the test's own: a copy of one processed once per file for each count (the server is stopped, so the copy is
+ * what the next process finds on the disk).
+ */
+async function processedDataDir(count: number): Promise<{ frames: Buffer[]; dataDir: string; ids: number[] }> {
+  let once = processed.get(count);
+  if (!once) {
+    once = editingSequence(count).then(async (frames) => ({ frames, ...(await processFrames(frames)) }));
+    processed.set(count, once);
+  }
+  const { frames, dataDir: original, ids } = await once;
+  const dataDir = tempDir();
+  fs.cpSync(original, dataDir, { recursive: true });
+  return { frames, dataDir, ids };
 }
 
 /** Every frame, read through a fresh server, has its original pixels. `startLog`: a line the server must log. */
@@ -105,8 +124,7 @@ function assertNoOrphans(dataDir: string): void {
 describe('compaction survives kill -9', () => {
   for (const point of ['after-files', 'after-commit'] as const) {
     it(`killed ${point.replace('-', ' ')} of a frame: every frame stays readable, the next run finishes the job and leaves no orphan`, async () => {
-      const frames = await editingSequence(6);
-      const { dataDir, ids } = await processedDataDir(frames);
+      const { frames, dataDir, ids } = await processedDataDir(6);
 
       // A real process compacts two frames, runs the production steps of the third up to that point and is
       // SIGKILLed there (no cleanup of any kind).
@@ -142,8 +160,7 @@ describe('compaction survives kill -9', () => {
   }
 
   it('a server killed with SIGKILL while compacting in the background loses no frame', async (t) => {
-    const frames = await editingSequence(8);
-    const { dataDir, ids } = await processedDataDir(frames);
+    const { frames, dataDir, ids } = await processedDataDir(8);
     const server = await startServerProcess(dataDir, { ...LATER, OPENRECALL_COMPACT_AFTER_MINUTES: '0' });
     // Kill -9 from outside, the server and its processor (which compacts) both, once the first frame has
     // switched while the others are still being compacted: at best in the middle of a frame (its journal
@@ -174,8 +191,7 @@ describe('compaction survives kill -9', () => {
 
 describe('openrecall compact with a server running', () => {
   it('asks the server, follows its progress and ends with every frame compacted and readable', async () => {
-    const frames = await editingSequence(4);
-    const { dataDir, ids } = await processedDataDir(frames);
+    const { frames, dataDir, ids } = await processedDataDir(4);
     const server = await startServerProcess(dataDir, LATER);
     try {
       const run = runCli(['compact'], { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_API_URL: server.api });
@@ -192,8 +208,7 @@ describe('openrecall compact with a server running', () => {
 
 describe('a frame that cannot be compacted', () => {
   it('is passed over with its reason; the frames after it are compacted', async () => {
-    const frames = await editingSequence(4);
-    const { dataDir, ids } = await processedDataDir(frames);
+    const { frames, dataDir, ids } = await processedDataDir(4);
     const db = new Database(path.join(dataDir, 'db', 'recall.db'));
     const lost = db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck().get(ids[0]) as string;
     db.close();

@@ -61,6 +61,18 @@ export class DataDir {
     return this.cipher.open(await readFileNoFollow(this.root, relative), relative);
   }
 
+  /** The first `length` bytes of a file as they are on the disk, before the cipher (what tells a sealed file from a plain one). */
+  async readRawStart(relative: string, length: number): Promise<Buffer> {
+    const handle = await fs.promises.open(this.resolve(relative), 'r');
+    try {
+      const start = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(start, 0, length, 0);
+      return start.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** The plaintext of a file as a stream (a file too large to hold, or one sent as it is read). */
   createReadStream(relative: string): Readable {
     const opened = this.cipher.openStream(relative);

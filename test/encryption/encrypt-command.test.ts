@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { getJson, queueCounts, upload, waitUntil } from '../helpers/api.js';
 import { everyFile, fileHashes, plaintextFound } from '../helpers/data-dir-scan.js';
 import { renderTextImage } from '../helpers/images.js';
+import { TEST_DATABASE_URL } from '../helpers/postgres.js';
 import { runCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -222,22 +223,28 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
     assert.deepEqual(fileHashes(dir), before, 'an encrypted data dir is left as it is');
   });
 
-  it('killed at a random moment, then run again: every frame kept, nothing readable', async () => {
+  it('killed at a random moment, then run again: every frame kept, nothing readable', async (t) => {
     const dir = copyOfOriginal('killed-at-random');
-    // How long a whole run takes here, then a kill somewhere inside that span.
-    const timing = copyOfOriginal('timing');
+    // How long the conversion takes here (from the line printed once the key record is written to the end), then a
+    // kill somewhere inside that span of a second run: the database or the files half done.
+    const timing = runCli(['encrypt'], dirEnv(copyOfOriginal('timing')));
+    await timing.waitFor(/in place/);
     const started = Date.now();
-    const whole = await run(['encrypt'], dirEnv(timing));
-    assert.equal(whole.code, 0, whole.output);
+    assert.equal((await timing.exited).code, 0, timing.output());
     const delay = Math.floor(Math.random() * (Date.now() - started));
 
     const cli = runCli(['encrypt'], dirEnv(dir));
+    await cli.waitFor(/in place/);
     await new Promise((resolve) => setTimeout(resolve, delay));
     cli.child.kill('SIGKILL');
     const exit = await cli.exited;
     const record = path.join(dir, 'encryption.json');
     const halfEncrypted = fs.existsSync(record) && (JSON.parse(fs.readFileSync(record, 'utf8')) as { state?: string }).state === 'converting';
-    if (exit.signal === 'SIGKILL' && halfEncrypted) await assertRefusedHalfEncrypted(dir, `after a kill at ${delay} ms`);
+    if (exit.signal === 'SIGKILL') {
+      assert.ok(halfEncrypted, 'killed after the key record: the data dir is marked half encrypted');
+      await assertRefusedHalfEncrypted(dir, `after a kill at ${delay} ms`);
+    }
+    t.diagnostic(`SIGKILL ${delay} ms after the key record: ${exit.signal === 'SIGKILL' ? 'half encrypted' : 'the run had finished'}`);
     const finished = await run(['encrypt'], dirEnv(dir));
     if (exit.code === 0) {
       assert.match(finished.output, /encrypted already/, `the run finished before the kill at ${delay} ms`);
@@ -256,5 +263,16 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
     assert.match(progress.at(-1)!, /^encrypting: (\d+)\/\1 files$/);
     assert.match(done.output, /database: encrypted; files: \d+ sealed, 0 sealed before/);
     assert.deepEqual(plaintextFound(dir, WORDS), []);
+  });
+
+  it('with OPENRECALL_DATABASE_URL (PostgreSQL holds the text), seals the files only and says the text in PostgreSQL stays as it is', async () => {
+    const dir = copyOfOriginal('postgres');
+    fs.rmSync(path.join(dir, 'db'), { recursive: true });
+    const done = await run(['encrypt'], dirEnv(dir, { ...encryptedEnv, OPENRECALL_DATABASE_URL: TEST_DATABASE_URL }));
+    assert.equal(done.code, 0, done.output);
+    assert.match(done.output, /database: no database; files: \d+ sealed/);
+    assert.match(done.output, /the text in PostgreSQL \(OPENRECALL_DATABASE_URL\) stays as it is: see SECURITY.md/);
+    assert.deepEqual(plaintextFound(dir, WORDS), [], 'no image header and no word in the files');
+    assert.equal(fs.existsSync(path.join(dir, 'db')), false, 'no database made');
   });
 });

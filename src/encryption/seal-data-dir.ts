@@ -39,9 +39,10 @@ export function filesToSeal(plain: DataDir): string[] {
   const walk = (dir: string) => {
     for (const entry of plain.entriesSync(dir)) {
       const relative = path.posix.join(dir, entry.name);
-      if (!entry.isFile) walk(relative);
-      else if (entry.name.endsWith(TEMPORARY_SUFFIX)) plain.removeSync(relative);
-      else found.push(relative);
+      // A symbolic link is never followed: what it points at is not the data dir's to rewrite.
+      if (entry.isDirectory) walk(relative);
+      else if (entry.isFile && entry.name.endsWith(TEMPORARY_SUFFIX)) plain.removeSync(relative);
+      else if (entry.isFile) found.push(relative);
     }
   };
   for (const folder of [...SEALED_FOLDERS, ...REMOVED_FOLDERS]) walk(folder);

@@ -227,10 +227,10 @@ export class DataDir {
     }
   }
 
-  /** A folder's entries with what they are (links not followed); none when it is missing. */
-  entriesSync(dir: string): Array<{ name: string; isFile: boolean }> {
+  /** A folder's entries with what they are (links not followed: a link is neither); none when it is missing. */
+  entriesSync(dir: string): Array<{ name: string; isFile: boolean; isDirectory: boolean }> {
     try {
-      return fs.readdirSync(this.folder(dir), { withFileTypes: true }).map((d) => ({ name: d.name, isFile: d.isFile() }));
+      return fs.readdirSync(this.folder(dir), { withFileTypes: true }).map((d) => ({ name: d.name, isFile: d.isFile(), isDirectory: d.isDirectory() }));
     } catch {
       return [];
     }

@@ -1,9 +1,9 @@
 import { loadServerConfig } from '../config.js';
 import { EncryptionStartError } from '../encryption/open-encryption.js';
-import { KeyRecordError, readKeyRecord, type KeyRecord } from '../encryption/key-record.js';
-import { KeySourceError, keyFileSource, keyringSource, passphraseSource, readKeyFile, type KeySource } from '../encryption/key-sources.js';
+import { KeyRecordError, readKeyRecord } from '../encryption/key-record.js';
+import { KeySourceError } from '../encryption/key-sources.js';
 import { rekey } from '../encryption/rekey.js';
-import { readSecret } from './read-secret.js';
+import { currentSource, isKeySourceChoice, nextSource, type KeySourceChoice } from './key-source-choice.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = 'usage: openrecall rekey --to passphrase|keyring|key-file [--key-file PATH] [--only]';
@@ -20,7 +20,7 @@ export async function rekeyCommand(args: string[]): Promise<number> {
     const record = readKeyRecord(config.dataDir);
     if (!record) throw new UsageError(`${config.dataDir} is not encrypted (set OPENRECALL_ENCRYPTION=on on a new data dir, or run \`openrecall encrypt\`)`);
     const current = await currentSource(record, config.encryption?.keyFile);
-    await rekey(config.dataDir, current, () => nextSource(to, keyFile), { only });
+    await rekey(config.dataDir, current, () => nextSource(to, keyFile, { existingKeyFile: 'refuse' }), { only });
     console.log(
       `openrecall: the data dir now opens with the new ${to}${only ? ' only' : ''}${to === 'key-file' ? `: set OPENRECALL_ENCRYPTION_KEY_FILE=${keyFile}` : ''}`,
     );
@@ -31,7 +31,7 @@ export async function rekeyCommand(args: string[]): Promise<number> {
   }
 }
 
-function parseArgs(args: string[]): { to: 'passphrase' | 'keyring' | 'key-file'; keyFile?: string; only: boolean } {
+function parseArgs(args: string[]): { to: KeySourceChoice; keyFile?: string; only: boolean } {
   let to: string | undefined;
   let keyFile: string | undefined;
   let only = false;
@@ -42,30 +42,7 @@ function parseArgs(args: string[]): { to: 'passphrase' | 'keyring' | 'key-file';
     else if (arg === '--only') only = true;
     else throw new UsageError(`unknown option ${arg}; ${USAGE}`);
   }
-  if (to !== 'passphrase' && to !== 'keyring' && to !== 'key-file') throw new UsageError(USAGE);
+  if (!isKeySourceChoice(to)) throw new UsageError(USAGE);
   if ((to === 'key-file') !== (keyFile !== undefined)) throw new UsageError(`--key-file PATH goes with --to key-file; ${USAGE}`);
   return { to, ...(keyFile ? { keyFile } : {}), only };
-}
-
-async function currentSource(record: KeyRecord, keyFile: string | undefined): Promise<KeySource> {
-  const has = (kind: string) => record.wraps.some((w) => w.source === kind);
-  if (keyFile && has('key-file')) return keyFileSource(await readKeyFile(keyFile, { create: false }));
-  if (has('keyring')) return keyringSource();
-  if (has('passphrase')) return passphraseSource(await readSecret('Current passphrase: '));
-  throw new KeySourceError('the data dir is encrypted with a key file: set OPENRECALL_ENCRYPTION_KEY_FILE to it');
-}
-
-async function nextSource(to: 'passphrase' | 'keyring' | 'key-file', keyFile: string | undefined): Promise<KeySource> {
-  if (to === 'keyring') return keyringSource();
-  if (to === 'key-file') {
-    const path = await import('node:path');
-    const fs = await import('node:fs');
-    const file = path.resolve(keyFile!);
-    // A new file: overwriting the current key file before the new record is durable could lose both.
-    if (fs.existsSync(file)) throw new UsageError(`${file} exists: give a new path for the new key file`);
-    return keyFileSource(await readKeyFile(file, { create: true }));
-  }
-  const passphrase = await readSecret('New passphrase: ');
-  if (process.stdin.isTTY && (await readSecret('Repeat the new passphrase: ')) !== passphrase) throw new UsageError('the two passphrases differ');
-  return passphraseSource(passphrase);
 }

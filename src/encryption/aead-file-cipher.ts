@@ -22,6 +22,11 @@ const TAG_BYTES = 16;
 const SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES;
 const FILE_NONCE_BYTES = 16;
 
+/** Whether `start` (a file's first HEADER_BYTES) is a sealed file's header: a plain image, JSON or gzip never is. */
+export function looksSealed(start: Buffer): boolean {
+  return start.length >= HEADER_BYTES && start.subarray(0, 4).equals(MAGIC) && start[4] === FORMAT_VERSION && start[5] === CHUNK_LOG2;
+}
+
 interface FileKeys {
   header: Buffer;
   key: Buffer;

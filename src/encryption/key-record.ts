@@ -34,6 +34,12 @@ export interface KeyRecord {
   files: 'aes-256-gcm-chunked-v1';
   database: 'sqlcipher-v4-raw-key';
   wraps: KeyWrap[];
+  /**
+   * `converting`: `openrecall encrypt` is turning this plain data dir into an encrypted one and has not finished
+   * (some files or the database may still be plain). Every entry point refuses such a data dir; running
+   * `openrecall encrypt` again finishes the job. Absent once the data dir is wholly encrypted.
+   */
+  state?: 'converting';
 }
 
 export class KeyRecordError extends Error {}
@@ -66,6 +72,17 @@ export async function writeKeyRecord(dataDir: string, record: KeyRecord): Promis
   await writeFileAtomic(keyRecordPath(dataDir), `${JSON.stringify(record, null, 2)}\n`, { durable: true, mode: 0o600 });
 }
 
-export function newKeyRecord(wraps: KeyWrap[]): KeyRecord {
-  return { version: KEY_RECORD_VERSION, files: 'aes-256-gcm-chunked-v1', database: 'sqlcipher-v4-raw-key', wraps };
+export function newKeyRecord(wraps: KeyWrap[], state?: 'converting'): KeyRecord {
+  return { version: KEY_RECORD_VERSION, files: 'aes-256-gcm-chunked-v1', database: 'sqlcipher-v4-raw-key', wraps, ...(state ? { state } : {}) };
+}
+
+/** The one line every entry point stops with on a data dir `openrecall encrypt` has not finished converting. */
+export const interruptedEncryptionMessage = (dataDir: string) =>
+  `${dataDir} is half encrypted (\`openrecall encrypt\` was interrupted): run \`openrecall encrypt\` again to finish it`;
+
+export class EncryptionInterruptedError extends KeyRecordError {}
+
+/** Throws EncryptionInterruptedError when `record` is one `openrecall encrypt` has not finished converting. */
+export function refuseConverting(record: KeyRecord | null, dataDir: string): void {
+  if (record?.state === 'converting') throw new EncryptionInterruptedError(interruptedEncryptionMessage(dataDir));
 }

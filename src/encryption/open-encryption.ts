@@ -4,7 +4,16 @@ import { ConfigError, type EncryptionConfig } from '../config.js';
 import type { FileCipher } from '../files/file-cipher.js';
 import { createAeadFileCipher } from './aead-file-cipher.js';
 import { deriveSubkeys, newDataKey, type Subkeys } from './data-key.js';
-import { KEY_RECORD_FILE, KeyRecordError, newKeyRecord, readKeyRecord, writeKeyRecord, type KeyRecord, type KeySourceKind } from './key-record.js';
+import {
+  KEY_RECORD_FILE,
+  KeyRecordError,
+  newKeyRecord,
+  readKeyRecord,
+  refuseConverting,
+  writeKeyRecord,
+  type KeyRecord,
+  type KeySourceKind,
+} from './key-record.js';
 import { KeySourceError, keyFileSource, keyringSource, passphraseSource, readKeyFile, type KeySource } from './key-sources.js';
 
 /** The keys of an open encrypted data dir. `wipe()` zeroes every copy this process holds (`openrecall lock`). */
@@ -48,6 +57,7 @@ export class WrongPassphraseError extends Error {
 export async function openEncryption(config: EncryptionConfig, dataDir: string): Promise<OpenedEncryption> {
   try {
     const record = readKeyRecord(dataDir);
+    refuseConverting(record, dataDir);
     if (config.mode === 'off') {
       if (record) throw new EncryptionStartError(`${dataDir} is encrypted: start with OPENRECALL_ENCRYPTION=on (and its key file, keyring or passphrase)`);
       return { encrypted: false };

@@ -1,4 +1,4 @@
-import { newKeyRecord, readKeyRecord, writeKeyRecord, KeyRecordError } from './key-record.js';
+import { newKeyRecord, readKeyRecord, refuseConverting, writeKeyRecord, KeyRecordError } from './key-record.js';
 import { KeySourceError, keyringSource, type KeySource } from './key-sources.js';
 import { unwrapWith } from './open-encryption.js';
 
@@ -16,6 +16,7 @@ export interface RekeyOptions {
 export async function rekey(dataDir: string, current: KeySource, makeNext: () => Promise<KeySource>, options: RekeyOptions = {}): Promise<void> {
   const record = readKeyRecord(dataDir);
   if (!record) throw new KeyRecordError(`${dataDir} is not encrypted: there is no key to change`);
+  refuseConverting(record, dataDir);
   const dataKey = await unwrapWith(current, record);
   if (!dataKey) throw new KeySourceError(`the current ${current.kind} does not open the data dir ${dataDir}`);
   let next: KeySource;

@@ -62,6 +62,18 @@ export class DataDir {
     return this.cipher.open(await readFileNoFollow(this.root, relative), relative);
   }
 
+  /** The first `length` bytes of a file as they are on the disk, before the cipher (what tells a sealed file from a plain one). */
+  async readRawStart(relative: string, length: number): Promise<Buffer> {
+    const handle = await fs.promises.open(this.resolve(relative), 'r');
+    try {
+      const start = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(start, 0, length, 0);
+      return start.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** The plaintext of a file as a stream (a file too large to hold, or one sent as it is read). */
   createReadStream(relative: string): Readable {
     const opened = this.cipher.openStream(relative);
@@ -220,10 +232,10 @@ export class DataDir {
     }
   }
 
-  /** A folder's entries with what they are (links not followed); none when it is missing. */
-  entriesSync(dir: string): Array<{ name: string; isFile: boolean }> {
+  /** A folder's entries with what they are (links not followed: a link is neither); none when it is missing. */
+  entriesSync(dir: string): Array<{ name: string; isFile: boolean; isDirectory: boolean }> {
     try {
-      return fs.readdirSync(this.folder(dir), { withFileTypes: true }).map((d) => ({ name: d.name, isFile: d.isFile() }));
+      return fs.readdirSync(this.folder(dir), { withFileTypes: true }).map((d) => ({ name: d.name, isFile: d.isFile(), isDirectory: d.isDirectory() }));
     } catch {
       return [];
     }

@@ -6,41 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { getJson, queueCounts, upload, waitUntil } from '../helpers/api.js';
+import { everyFile, fileHashes as hashes, plaintextFound as plaintextOf } from '../helpers/data-dir-scan.js';
 import { renderTextImage } from '../helpers/images.js';
 import { runCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /** Words that appear on the screens only: none of them may be found in any byte of the data dir. */
 const WORDS = ['pelican', 'marmalade', 'zeppelin', 'quixotic', 'harpsichord'];
-const HEADERS: Array<[string, Buffer]> = [
-  ['PNG', Buffer.from([0x89, 0x50, 0x4e, 0x47])],
-  ['JPEG', Buffer.from([0xff, 0xd8, 0xff])],
-  ['WebP', Buffer.from('WEBP')],
-  ['RIFF', Buffer.from('RIFF')],
-  ['SQLite', Buffer.from('SQLite format 3')],
-];
-
-function everyFile(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    return entry.isDirectory() ? everyFile(full) : entry.isFile() ? [full] : [];
-  });
-}
-
-/** What a stolen disk shows: every file of the data dir, raw. */
-function plaintextFound(dataDir: string): string[] {
-  const found: string[] = [];
-  for (const file of everyFile(dataDir)) {
-    const bytes = fs.readFileSync(file);
-    const lower = Buffer.from(bytes.toString('latin1').toLowerCase(), 'latin1');
-    for (const [name, header] of HEADERS) if (bytes.includes(header)) found.push(`${path.relative(dataDir, file)}: ${name} header`);
-    for (const word of WORDS) if (lower.includes(Buffer.from(word))) found.push(`${path.relative(dataDir, file)}: "${word}"`);
-  }
-  return found;
-}
-
-const hashes = (dataDir: string) =>
-  new Map(everyFile(dataDir).map((file) => [path.relative(dataDir, file), crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex')]));
+const plaintextFound = (dataDir: string) => plaintextOf(dataDir, WORDS);
 
 describe('a real run with OPENRECALL_ENCRYPTION=on and a key file', { timeout: 600_000 }, () => {
   const dataDir = path.join(tempDir(), 'data');

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { DamagedFileError } from '../../src/files/file-cipher.js';
 import { deriveSubkeys, unwrapDataKey, wrapDataKey } from '../../src/encryption/data-key.js';
-import { KEY_RECORD_FILE } from '../../src/encryption/key-record.js';
-import { passphraseSource } from '../../src/encryption/key-sources.js';
+import { KEY_RECORD_FILE, readKeyRecord, writeKeyRecord } from '../../src/encryption/key-record.js';
+import { keyFileSource, passphraseSource, readKeyFile } from '../../src/encryption/key-sources.js';
+import { rekey } from '../../src/encryption/rekey.js';
 import { openEncryption, type EncryptionKeys } from '../../src/encryption/open-encryption.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -63,5 +64,22 @@ describe('the data key and its wraps', () => {
     keys.wipe();
     assert.ok(keys.databaseKey.every((b) => b === 0));
     assert.throws(() => keys.fileCipher.open(sealed, 'frame.webp'), DamagedFileError);
+  });
+
+  it('a record `openrecall encrypt` has not finished (state converting) is refused by openEncryption and by rekey, and left as it is', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const keyFile = path.join(tempDir(), 'k.key');
+    await openWithKeyFile(dataDir, keyFile);
+    await writeKeyRecord(dataDir, { ...readKeyRecord(dataDir)!, state: 'converting' });
+    const before = fs.readFileSync(path.join(dataDir, KEY_RECORD_FILE));
+    for (const mode of ['on', 'off'] as const) {
+      await assert.rejects(openEncryption({ mode, keyFile }, dataDir), /is half encrypted .*run `openrecall encrypt` again/);
+    }
+    const current = keyFileSource(await readKeyFile(keyFile, { create: false }));
+    await assert.rejects(
+      rekey(dataDir, current, async () => passphraseSource('new one')),
+      /is half encrypted/,
+    );
+    assert.deepEqual(fs.readFileSync(path.join(dataDir, KEY_RECORD_FILE)), before);
   });
 });

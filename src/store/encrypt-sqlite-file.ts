@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3-multiple-ciphers';
+import { syncDirectory } from '../files/atomic-write.js';
+import { StoreOpenError } from './ports.js';
+import { keyDatabase } from './sqlite/database.js';
+
+/** Where `openrecall encrypt` is in converting the database (its test hook kills the process at one of these). */
+export type DatabaseEncryptionStep = 'db-copied' | 'db-rekeyed' | 'db-renamed';
+
+export type DatabaseEncryptionResult = 'encrypted' | 'already encrypted' | 'no database';
+
+/** The copy being encrypted, beside the database: a crash leaves the original whole, and the next run starts over. */
+const temporaryOf = (file: string) => `${file}.encrypting`;
+const companions = (file: string) => [`${file}-wal`, `${file}-shm`, `${file}-journal`];
+
+/**
+ * Turns the plain SQLite database `file` into a SQLCipher one opened by `key` (the format `openDatabase` opens with
+ * `databaseKey`), never in place: the plain database (its WAL read too) is copied with `VACUUM INTO` beside it,
+ * the copy encrypted with SQLCipher's rekey, fsynced, and renamed over the original once its WAL is checkpointed
+ * and gone. Run again after a crash at any point, it finishes: a database the key already opens is left as it is.
+ * The caller holds the data dir (no server uses the file).
+ */
+export function encryptSqliteFile(file: string, key: Buffer, onStep: (step: DatabaseEncryptionStep) => void = () => {}): DatabaseEncryptionResult {
+  const temporary = temporaryOf(file);
+  for (const leftover of [temporary, ...companions(temporary)]) fs.rmSync(leftover, { force: true });
+  if (!fs.existsSync(file)) return 'no database';
+  if (!isPlainDatabase(file)) {
+    checkKey(file, key);
+    return 'already encrypted';
+  }
+
+  const plain = new Database(file);
+  try {
+    plain.pragma('busy_timeout = 5000');
+    // Everything the WAL holds goes into the copy and then into the file itself, so no plain WAL outlives it.
+    plain.prepare('VACUUM INTO ?').run(temporary);
+    const [checkpoint] = plain.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    if (checkpoint && checkpoint.busy !== 0) throw new StoreOpenError(`${file} is in use by another process: stop it and run \`openrecall encrypt\` again`);
+  } finally {
+    plain.close();
+  }
+  onStep('db-copied');
+
+  const copy = new Database(temporary);
+  try {
+    copy.pragma('journal_mode = DELETE');
+    copy.pragma(`cipher = 'sqlcipher'`);
+    copy.pragma('legacy = 4');
+    copy.pragma(`rekey = "x'${key.toString('hex')}'"`);
+  } finally {
+    copy.close();
+  }
+  checkKey(temporary, key);
+  syncFileSync(temporary);
+  onStep('db-rekeyed');
+
+  // The original's WAL is checkpointed into it: once it is gone, only the encrypted copy can take the name.
+  for (const companion of companions(file)) fs.rmSync(companion, { force: true });
+  fs.renameSync(temporary, file);
+  syncDirectory(path.dirname(file));
+  onStep('db-renamed');
+  return 'encrypted';
+}
+
+const PLAIN_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Whether `file` is a plain SQLite database by its first 16 bytes (read only: opening it could checkpoint its WAL). */
+function isPlainDatabase(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const start = Buffer.alloc(PLAIN_HEADER.length);
+    const read = fs.readSync(fd, start, 0, start.length, 0);
+    return read === 0 || start.equals(PLAIN_HEADER);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Refuses (StoreOpenError, one line) a database that `key` does not open. */
+function checkKey(file: string, key: Buffer): void {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    keyDatabase(db, file, key);
+  } finally {
+    db.close();
+  }
+}
+
+/** A plain database `openrecall encrypt` may start from: refuses one that is not plain SQLite before anything is written. */
+export function checkPlainDatabase(file: string): void {
+  if (fs.existsSync(file) && !isPlainDatabase(file)) {
+    throw new StoreOpenError(`${file} is not a plain SQLite database (encrypted already, or damaged): there is nothing to encrypt`);
+  }
+}
+
+function syncFileSync(file: string): void {
+  // SQLite wrote it through its own descriptor; fsync flushes the file whichever descriptor wrote it.
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline, type Readable, type Transform } from 'node:stream';
+import { pipeline, Readable, type Transform } from 'node:stream';
 import {
   type AtomicWriteOptions,
   removeLeftoverTemporaries,
@@ -66,6 +66,33 @@ export class DataDir {
     const opened = this.cipher.openStream(relative);
     pipeline(fs.createReadStream(this.resolve(relative)), opened, () => {});
     return opened;
+  }
+
+  /**
+   * A file's plaintext as a stream whose first chunk has already authenticated (for an encrypted file: the
+   * header and its first 64 KiB chunk, so a file of one chunk is fully checked), and its plain size. A damaged
+   * first chunk rejects with DamagedFileError before anything is sent; a later damaged chunk errors the stream
+   * (its consumer must stop, never use what it got as whole). The stream pulls from the file as it is read.
+   */
+  async openAuthenticated(relative: string): Promise<{ stream: Readable; plainBytes: number }> {
+    const handle = await fs.promises.open(this.resolve(relative), 'r');
+    let plainBytes: number;
+    try {
+      plainBytes = this.cipher.plainSize((await handle.stat()).size);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    const opened = this.cipher.openStream(relative);
+    pipeline(handle.createReadStream(), opened, () => {});
+    const stream = new Relay(opened);
+    try {
+      await stream.started;
+    } catch (error) {
+      stream.destroy();
+      throw error;
+    }
+    return { stream, plainBytes };
   }
 
   // Writing
@@ -309,6 +336,57 @@ export class SealedFileWriter {
     if (this.fd === undefined) return;
     for (let sealed = this.seal.read() as Buffer | null; sealed !== null; sealed = this.seal.read() as Buffer | null) {
       for (let at = 0; at < sealed.length; ) at += fs.writeSync(this.fd, sealed, at);
+    }
+  }
+}
+
+/**
+ * Relays `inner` (a cipher's open stream) with backpressure, and tells (`started`) when its first piece of
+ * plaintext (or its end) arrived, or the error that came before it. An error after that errors this stream.
+ */
+class Relay extends Readable {
+  readonly started: Promise<void>;
+  private begun = false;
+  private wanted = true;
+  private settle!: (error?: Error) => void;
+
+  constructor(private readonly inner: Readable) {
+    super();
+    this.started = new Promise<void>((resolve, reject) => {
+      this.settle = (error) => {
+        if (this.begun) return;
+        this.begun = true;
+        if (error) reject(error);
+        else resolve();
+      };
+    });
+    inner.on('readable', () => this.pump());
+    inner.once('end', () => {
+      this.settle();
+      this.push(null);
+    });
+    inner.once('error', (error) => {
+      if (this.begun) this.destroy(error);
+      else this.settle(error);
+    });
+  }
+
+  override _read(): void {
+    this.wanted = true;
+    this.pump();
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.inner.destroy();
+    done(error);
+  }
+
+  private pump(): void {
+    while (this.wanted) {
+      const piece = this.inner.read() as Buffer | null;
+      if (piece === null) return;
+      this.settle();
+      this.wanted = this.push(piece);
     }
   }
 }

@@ -125,7 +125,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     ...(parts.semantic ? { semantic: parts.semantic } : {}),
     compaction: () => compaction.status(),
   });
-  const frames = new FramesService(repo, images);
+  const frames = new FramesService(repo, images, log);
   const activity = new ActivityService(store.activity);
   const clients = new ClientsService(store.clients, store.settings, {
     recording_enabled: true,

@@ -8,11 +8,13 @@ import {
   syncDirectory,
   syncDirectoryAsync,
   writeFileAtomic,
+  writeFileAtomicFrom,
   writeFileAtomicSync,
 } from './atomic-write.js';
-import type { FileCipher } from './file-cipher.js';
+import { DamagedFileError, type FileCipher } from './file-cipher.js';
 import { checkDirectories, lstatKind, NotARegularFileError, readFileNoFollow } from './no-follow.js';
 import { DIRECTORY_MODE, FILE_MODE } from './owner-only.js';
+import { SealedLog } from './sealed-log.js';
 
 export class PathOutsideDataDirError extends Error {}
 
@@ -95,6 +97,49 @@ export class DataDir {
     return { stream, plainBytes };
   }
 
+  /**
+   * A whole file's plaintext read into a buffer the caller makes (`allocate` gets the plain size and returns a
+   * buffer of at least that many bytes): a large file is never held twice. Plain files are read straight into it;
+   * sealed ones are opened chunk by chunk. Undefined when the file is missing; DamagedFileError when it does not open.
+   */
+  async readFileInto<T extends Uint8Array>(relative: string, allocate: (plainBytes: number) => T): Promise<{ bytes: T; plainBytes: number } | undefined> {
+    let handle: fs.promises.FileHandle;
+    try {
+      handle = await fs.promises.open(this.resolve(relative), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const diskBytes = (await handle.stat()).size;
+      const plainBytes = this.cipher.plainSize(diskBytes);
+      const target = allocate(plainBytes);
+      if (this.cipher.kind === 'plain') {
+        for (let done = 0; done < plainBytes; ) {
+          const { bytesRead } = await handle.read(target, done, Math.min(16 << 20, plainBytes - done), done);
+          if (bytesRead === 0) throw new DamagedFileError(relative, 'cut short while read');
+          done += bytesRead;
+        }
+        return { bytes: target, plainBytes };
+      }
+      let filled = 0;
+      const opened = this.cipher.openStream(relative);
+      const source = handle.createReadStream({ autoClose: false, start: 0, end: diskBytes - 1, highWaterMark: 1 << 20 });
+      const piped = new Promise<void>((resolve, reject) => pipeline(source, opened, (error) => (error ? reject(error) : resolve())));
+      piped.catch(() => {}); // its error ends the iteration below too
+      for await (const piece of opened as AsyncIterable<Buffer>) {
+        if (filled + piece.length > plainBytes) throw new DamagedFileError(relative, 'longer than its size says');
+        target.set(piece, filled);
+        filled += piece.length;
+      }
+      await piped;
+      if (filled !== plainBytes) throw new DamagedFileError(relative, 'cut short while read');
+      return { bytes: target, plainBytes };
+    } finally {
+      await handle.close();
+    }
+  }
+
   // Writing
 
   /**
@@ -106,6 +151,40 @@ export class DataDir {
     const created = await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
     await writeFileAtomic(target, this.cipher.seal(Buffer.from(bytes)), options);
     if (options.durable) await syncCreatedDirectories(created, path.dirname(target));
+  }
+
+  /**
+   * writeFileAtomic for a large file given in pieces (views, not copies): sealed and written as they come, never
+   * held whole a second time. The folders are made; `durable` as writeFileAtomic.
+   */
+  async writeFileAtomicFrom(relative: string, pieces: Iterable<Buffer>, options: AtomicWriteOptions = {}): Promise<void> {
+    const target = this.resolve(relative);
+    const created = await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
+    const seal = this.cipher.sealStream();
+    const sealed = new Promise<void>((resolve, reject) =>
+      pipeline(Readable.from(pieces, { objectMode: false }), seal, (error) => (error ? reject(error) : resolve())),
+    );
+    sealed.catch(() => {}); // seen through the iteration below
+    await writeFileAtomicFrom(target, seal as AsyncIterable<Buffer>, options);
+    await sealed;
+    if (options.durable) await syncCreatedDirectories(created, path.dirname(target));
+  }
+
+  /**
+   * An append-only log of sealed records (files/sealed-log.ts), created (with its folders) when missing. `accept`
+   * sees the records kept so far, in order: the first it refuses is cut off with all after it.
+   */
+  async openSealedLog(relative: string, accept: (plain: Buffer, index: number) => boolean): Promise<SealedLog> {
+    const target = this.resolve(relative);
+    await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
+    return SealedLog.open(target, this.cipher, relative, accept);
+  }
+
+  /** A new, empty sealed log (an existing one at that name is emptied), with its folders, from synchronous code. */
+  createSealedLogSync(relative: string): SealedLog {
+    const target = this.resolve(relative);
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
+    return SealedLog.create(target, this.cipher);
   }
 
   /** writeFileAtomic for small files written from synchronous code (journals); the folder must exist. */

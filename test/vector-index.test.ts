@@ -89,6 +89,7 @@ for (const [name, key] of CIPHER_KEYS) {
       assert.equal(index.size, 29, 'every frame with a vector');
       assert.equal(await nearest(index, b.ids[25]!), b.ids[25]);
       await index.close();
+      assert.equal(indexFiles(b.folder).filter((f) => f.endsWith('.log')).length, 1, `the old log is gone: ${indexFiles(b.folder)}`);
 
       const repo = counting(b.store.embeddings);
       const reopened = new VectorIndex(MODEL, repo, { file: b.file });

@@ -203,14 +203,10 @@ export class BitsFile {
     if (this.rewriting) throw new Error('a rewrite of the vector index is already running');
     const generation = crypto.randomBytes(8).toString('hex');
     const previous = this.log;
-    const previousGeneration = this.generation;
     this.log = this.dir.createSealedLogSync(logName(this.base, generation));
     this.generation = generation;
     this.segments = 0;
-    const done = (async () => {
-      await this.writeBase(header, records, generation, previous);
-      await this.dir.remove(logName(this.base, previousGeneration));
-    })();
+    const done = this.writeBase(header, records, generation, previous);
     this.rewriting = done
       .catch(() => {})
       .finally(() => {
@@ -237,6 +233,7 @@ export class BitsFile {
     await this.dir.writeFileAtomicFrom(this.base, pieces, { durable: true });
     this.baseBytes = HEADER_BYTES + bytes;
     await previous?.close();
+    await removeStaleLogs(this.dir, this.base, generation); // the previous base's log, and any a crash left
   }
 }
 

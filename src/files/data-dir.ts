@@ -122,17 +122,29 @@ export class DataDir {
         }
         return { bytes: target, plainBytes };
       }
+      // Sealed: read in large pieces, each opened synchronously (its plaintext copied out as it leaves the cipher).
       let filled = 0;
+      let failure: Error | undefined;
       const opened = this.cipher.openStream(relative);
-      const source = handle.createReadStream({ autoClose: false, start: 0, end: diskBytes - 1, highWaterMark: 1 << 20 });
-      const piped = new Promise<void>((resolve, reject) => pipeline(source, opened, (error) => (error ? reject(error) : resolve())));
-      piped.catch(() => {}); // its error ends the iteration below too
-      for await (const piece of opened as AsyncIterable<Buffer>) {
-        if (filled + piece.length > plainBytes) throw new DamagedFileError(relative, 'longer than its size says');
-        target.set(piece, filled);
+      opened.on('error', (error) => {
+        failure ??= error;
+      });
+      opened.on('data', (piece: Buffer) => {
+        if (filled + piece.length > plainBytes) failure ??= new DamagedFileError(relative, 'longer than its size says');
+        else target.set(piece, filled);
         filled += piece.length;
+      });
+      const ended = new Promise<void>((resolve) => opened.once('end', resolve).once('error', () => resolve()));
+      const buffer = Buffer.allocUnsafe(Math.min(16 << 20, Math.max(1, diskBytes)));
+      for (let done = 0; done < diskBytes && !failure; ) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, diskBytes - done), done);
+        if (bytesRead === 0) break;
+        opened.write(Buffer.from(buffer.subarray(0, bytesRead)));
+        done += bytesRead;
       }
-      await piped;
+      opened.end();
+      await ended;
+      if (failure) throw failure;
       if (filled !== plainBytes) throw new DamagedFileError(relative, 'cut short while read');
       return { bytes: target, plainBytes };
     } finally {

@@ -13,11 +13,16 @@
 // the same --frames and --dim (written in bulk: bulkLoad, the full-text indexes built once at the end; 100 000 frames of
 // 300 words took 1.5-7 minutes on the shared 2-core machine, see BENCHMARKS.md): keep fixtures out of git, e.g. under
 // /work/bench-fixtures/. --no-index-file loads the vector index by reading every row (as before issue 24).
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EmbeddingProvider } from '../src/ai/embedding-provider.js';
 import { normalize } from '../src/ai/embedding-provider.js';
+import { createAeadFileCipher } from '../src/encryption/aead-file-cipher.js';
+import type { DataDir } from '../src/files/data-dir.js';
+import { openDataDir } from '../src/files/open-data-dir.js';
+import { plainCipher } from '../src/files/plain-cipher.js';
 import { SearchService } from '../src/search/search-service.js';
 import { VectorIndex, vectorIndexFileName } from '../src/search/vector-index.js';
 import { copySqliteToPostgres } from '../src/store/migrate-to-postgres.js';
@@ -42,6 +47,8 @@ const { values } = parseArgs({
     fixture: { type: 'string' },
     words: { type: 'string', default: '300' },
     'no-index-file': { type: 'boolean', default: false },
+    // The index file sealed as in an encrypted data dir (AEAD, a fixed bench key), kept in index-sealed/.
+    'encrypted-index': { type: 'boolean', default: false },
   },
 });
 if (!['sqlite', 'postgres', 'both'].includes(values.store)) throw new Error('--store is sqlite, postgres or both');
@@ -248,7 +255,7 @@ async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
 }
 
 /** Opens the vector index and waits until it is ready; counts the stored vectors it reads to get there. */
-async function loadIndex(repository: EmbeddingsRepository, file?: string) {
+async function loadIndex(repository: EmbeddingsRepository, file?: { dataDir: DataDir; path: string }) {
   let rowsRead = 0;
   const counting: EmbeddingsRepository = Object.assign(Object.create(repository), {
     bitsSince: async (model: string, seq: number, limit: number) => {
@@ -277,12 +284,14 @@ function memoryMb() {
 let sqlite: Record<string, unknown> | undefined;
 if (measureSqlite) {
   console.error(`sqlite: loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
-  const indexFile = values['no-index-file'] ? undefined : path.join(dataDir, 'index', vectorIndexFileName(MODEL));
+  const sealed = values['encrypted-index'];
+  const files = openDataDir(dataDir, sealed ? createAeadFileCipher(createHash('sha256').update('openrecall bench key').digest()) : plainCipher);
+  const indexFile = values['no-index-file'] ? undefined : { dataDir: files, path: `${sealed ? 'index-sealed' : 'index'}/${vectorIndexFileName(MODEL)}` };
   let rebuild: Record<string, number> = {};
-  if (indexFile && !fs.existsSync(indexFile)) {
+  if (indexFile && !files.existsSync(indexFile.path)) {
     // The first start with no index file: every stored vector is read once and the file written.
     const built = await loadIndex(embeddings, indexFile);
-    built.index.close();
+    await built.index.close();
     rebuild = { vector_index_rebuild_ms: round(built.ms, 1), vector_index_rebuild_rows_read: built.rowsRead };
     console.error(`sqlite: index file written in ${round(built.ms / 1000, 1)} s; loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
   }
@@ -290,7 +299,7 @@ if (measureSqlite) {
   const afterLoad = memoryMb();
   const service = new SearchService(new SqliteSearchRepository(db), { provider, index });
   sqlite = {
-    vector_index: indexFile ? 'file' : 'every row read from the database',
+    vector_index: indexFile ? (sealed ? 'file, sealed (AEAD)' : 'file') : 'every row read from the database',
     ...rebuild,
     vector_index_load_ms: round(ms, 1),
     vector_index_load_rows_read: rowsRead,
@@ -301,7 +310,7 @@ if (measureSqlite) {
     memory_after_queries: memoryMb(),
     loadavg_after_queries: fs.readFileSync('/proc/loadavg', 'utf8').trim(),
   };
-  index.close();
+  await index.close();
 }
 db.close();
 

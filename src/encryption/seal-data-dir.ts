@@ -10,7 +10,7 @@ import { HEADER_BYTES, looksSealed } from './aead-file-cipher.js';
  */
 const SEALED_FOLDERS = ['screenshots', 'thumbnails', 'compact'];
 const SEALED_FILES = ['compaction.journal', 'retention.journal'];
-/** The vector index's sign bits, kept in the clear by a plain data dir: an encrypted one keeps them in memory. */
+/** The vector index's sign bits, in the clear in a plain data dir: removed, and rebuilt sealed at the next start. */
 const REMOVED_FOLDERS = ['index'];
 
 /** A sealed copy being written beside its plain file; a crash leaves the plain file whole, and the next run starts it over. */

@@ -39,6 +39,41 @@ export async function writeFileAtomic(target: string, bytes: Buffer | string, op
   if (options.durable) await syncDirectoryAsync(path.dirname(target));
 }
 
+/**
+ * writeFileAtomic for a file too large to hold twice: `pieces` are written as they come (gathered into writes of
+ * about 1 MiB), off the event loop, then the temporary is renamed (always a fresh temporary name).
+ */
+export async function writeFileAtomicFrom(target: string, pieces: AsyncIterable<Buffer>, options: AtomicWriteOptions = {}): Promise<void> {
+  const temporary = temporaryName(target);
+  try {
+    const handle = await fs.promises.open(temporary, 'wx', options.mode ?? FILE_MODE);
+    try {
+      let gathered: Buffer[] = [];
+      let bytes = 0;
+      const flush = async () => {
+        const whole = gathered.length === 1 ? gathered[0]! : Buffer.concat(gathered);
+        for (let at = 0; at < whole.length; ) at += (await handle.write(whole, at, whole.length - at)).bytesWritten;
+        gathered = [];
+        bytes = 0;
+      };
+      for await (const piece of pieces) {
+        gathered.push(piece);
+        bytes += piece.length;
+        if (bytes >= 1 << 20) await flush();
+      }
+      if (bytes > 0) await flush();
+      if (options.durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.promises.rename(temporary, target);
+  } catch (error) {
+    await fs.promises.rm(temporary, { force: true });
+    throw error;
+  }
+  if (options.durable) await syncDirectoryAsync(path.dirname(target));
+}
+
 export function writeFileAtomicSync(target: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): void {
   const temporary = options.singleWriter ? `${target}.tmp` : temporaryName(target);
   try {

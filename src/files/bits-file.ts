@@ -1,23 +1,40 @@
-import fs from 'node:fs';
+import crypto from 'node:crypto';
 import path from 'node:path';
+import type { DataDir } from './data-dir.js';
+import { DamagedFileError } from './file-cipher.js';
+import type { SealedLog } from './sealed-log.js';
 
-// The one module that reads and writes the vector index file (data-dir bytes: it can move behind a data-dir
-// gateway as a whole). Layout: a 256-byte header, then one record a frame: [entry id: u32][sign bits: words × u32],
-// little-endian. Records are appended; a record rewritten in place (a frame re-embedded, or deleted: its id set to
-// TOMBSTONE) keeps its slot. The header is written after the records it counts, so a crash between the two leaves
-// a valid file that misses the last records (they are read again from the store).
+// The one module that reads and writes the vector index's files, through the DataDir (sealed when the data dir is
+// encrypted: no sign bit is on the disk in the clear). Two files:
+//
+//   <name>.bits             the base: a 256-byte header, then one record a frame: [entry id: u32][sign bits:
+//                           words × u32], little-endian. Written whole (temporary, fsync, rename, folder fsync),
+//                           never changed in place: an encrypted file is sealed whole, it cannot grow in place.
+//   <name>.bits.<gen>.log   what changed since: a SealedLog of segments, each [segment header][(slot, record)…];
+//                           a slot at the end is a new frame, one before it a frame embedded again or deleted
+//                           (its id set to TOMBSTONE). <gen> is the base's generation, random at each rewrite.
+//
+// A segment holds its index in the log and the base's generation, so segments out of order, torn, or from another
+// base are detected: the log is cut back to the last good one, and the state it gives is an earlier true state
+// (the vectors stored since are read again from the store). The log is merged into a new base when it grows past a
+// share of it, or when tombstones (frames deleted by retention) pass a share of the records (then they are dropped).
+// Version 1 files (the plain, in-place format before) are read as a base with no log.
 
 export const TOMBSTONE = 0xffffffff;
-const MAGIC = 'ORVBITS1';
+const MAGIC = 'ORVBITS2';
+const MAGIC_V1 = 'ORVBITS1';
 const HEADER_BYTES = 256;
 const MODEL_BYTES = 200;
+const GENERATION_AT = 236;
 const CHECKSUM_AT = HEADER_BYTES - 4;
+const SEGMENT_MAGIC = 0x47455356; // "VSEG"
+const SEGMENT_HEADER_BYTES = 40;
 
 export interface BitsFileHeader {
   model: string;
   /** 32-bit words of sign bits a record. */
   words: number;
-  /** Records in the file (tombstones included). */
+  /** Records (tombstones included). */
   count: number;
   /** The store's sequence number of the last vector read into the file, and the frame it belongs to. */
   lastSeq: number;
@@ -28,6 +45,8 @@ export interface LoadedBitsFile {
   header: BitsFileHeader;
   /** The records, room for more after `header.count`. */
   records: Uint32Array;
+  /** The files, open to record what changes next. */
+  file: BitsFile;
 }
 
 function fnv1a(bytes: Uint8Array): number {
@@ -36,7 +55,7 @@ function fnv1a(bytes: Uint8Array): number {
   return hash;
 }
 
-function encodeHeader(header: BitsFileHeader): Buffer {
+function encodeHeader(header: BitsFileHeader, generation: string): Buffer {
   const bytes = Buffer.alloc(HEADER_BYTES);
   bytes.write(MAGIC, 0, 'latin1');
   bytes.writeUInt32LE(header.words, 8);
@@ -46,81 +65,214 @@ function encodeHeader(header: BitsFileHeader): Buffer {
   const model = Buffer.from(header.model, 'utf8').subarray(0, MODEL_BYTES);
   bytes.writeUInt16LE(model.length, 32);
   model.copy(bytes, 34);
+  bytes.write(generation, GENERATION_AT, 'hex');
   bytes.writeUInt32LE(fnv1a(bytes.subarray(0, CHECKSUM_AT)), CHECKSUM_AT);
   return bytes;
 }
 
-function decodeHeader(bytes: Buffer): BitsFileHeader | undefined {
-  if (bytes.length < HEADER_BYTES || bytes.toString('latin1', 0, 8) !== MAGIC) return undefined;
-  if (bytes.readUInt32LE(CHECKSUM_AT) !== fnv1a(bytes.subarray(0, CHECKSUM_AT))) return undefined;
-  const modelLength = bytes.readUInt16LE(32);
+function decodeHeader(bytes: Uint8Array): { header: BitsFileHeader; generation: string } | undefined {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.length < HEADER_BYTES) return undefined;
+  const magic = view.toString('latin1', 0, 8);
+  if (magic !== MAGIC && magic !== MAGIC_V1) return undefined;
+  if (view.readUInt32LE(CHECKSUM_AT) !== fnv1a(view.subarray(0, CHECKSUM_AT))) return undefined;
+  const modelLength = view.readUInt16LE(32);
   return {
-    words: bytes.readUInt32LE(8),
-    count: bytes.readUInt32LE(12),
-    lastSeq: bytes.readDoubleLE(16),
-    lastEntryId: bytes.readDoubleLE(24),
-    model: bytes.toString('utf8', 34, 34 + Math.min(modelLength, MODEL_BYTES)),
+    header: {
+      words: view.readUInt32LE(8),
+      count: view.readUInt32LE(12),
+      lastSeq: view.readDoubleLE(16),
+      lastEntryId: view.readDoubleLE(24),
+      model: view.toString('utf8', 34, 34 + Math.min(modelLength, MODEL_BYTES)),
+    },
+    generation: magic === MAGIC_V1 ? '0'.repeat(16) : view.toString('hex', GENERATION_AT, GENERATION_AT + 8),
   };
 }
 
+const logName = (base: string, generation: string) => `${base}.${generation}.log`;
+
+/** Records with room for `count` and about 10 % more (frames embedded while the server runs), grown by the caller. */
+function roomFor(count: number, stride: number): number {
+  return Math.ceil(count * 1.1 + 1024) * stride;
+}
+
 export class BitsFile {
+  private segments = 0;
+  private baseBytes = 0;
+  private rewriting: Promise<void> | undefined;
+
   private constructor(
-    private readonly fd: number,
+    private readonly dir: DataDir,
+    private readonly base: string,
     private readonly stride: number,
+    private generation: string,
+    private log: SealedLog,
   ) {}
 
+  /** Bytes of the base and of the log: `logBytes` against `baseBytes` decides a merge. */
+  get sizes(): { baseBytes: number; logBytes: number } {
+    return { baseBytes: this.baseBytes, logBytes: this.log.bytes };
+  }
+
   /**
-   * Reads the whole file (one sequential read, off the event loop), or undefined when it is missing, was written
-   * for another model or dimension, or is damaged (bad header, shorter than its header says).
+   * Reads the base (one sequential read, off the event loop) and applies its log, or undefined when there is no
+   * base, or it was written for another model or dimension, or is damaged (bad header, a size that does not match
+   * its header, a sealed chunk that does not authenticate). Logs of other generations (a rewrite a crash cut short)
+   * are removed.
    */
-  static async load(file: string, model: string): Promise<LoadedBitsFile | undefined> {
-    let handle: fs.promises.FileHandle;
+  static async load(dir: DataDir, base: string, model: string, log?: (message: string) => void): Promise<LoadedBitsFile | undefined> {
+    let read: { bytes: Uint8Array; plainBytes: number } | undefined;
+    let records = new Uint32Array(0);
     try {
-      handle = await fs.promises.open(file, 'r');
-    } catch {
+      read = await dir.readFileInto(base, (plainBytes) => {
+        // The header and the records in one buffer: the records start at a 4-byte boundary (256), so they are a view.
+        const words = Math.max(HEADER_BYTES, plainBytes) / 4;
+        const buffer = new ArrayBuffer(Math.max(words * 4, HEADER_BYTES + roomFor((plainBytes - HEADER_BYTES) / 4, 1) * 4));
+        records = new Uint32Array(buffer, HEADER_BYTES);
+        return new Uint8Array(buffer);
+      });
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) throw error;
+      log?.(`vector index ${base}: ${error.message}`);
       return undefined;
     }
-    try {
-      const head = Buffer.alloc(HEADER_BYTES);
-      await handle.read(head, 0, HEADER_BYTES, 0);
-      const header = decodeHeader(head);
-      if (!header || header.model !== model || header.words === 0) return undefined;
-      const stride = header.words + 1;
-      const bytes = header.count * stride * 4;
-      if ((await handle.stat()).size < HEADER_BYTES + bytes) return undefined;
-      const records = new Uint32Array(Math.ceil(header.count * 1.1 + 1024) * stride);
-      const view = Buffer.from(records.buffer, 0, bytes);
-      for (let done = 0; done < bytes; ) {
-        const { bytesRead } = await handle.read(view, done, Math.min(16 << 20, bytes - done), HEADER_BYTES + done);
-        if (bytesRead === 0) return undefined;
-        done += bytesRead;
-      }
-      return { header, records };
-    } finally {
-      await handle.close();
-    }
+    if (!read) return undefined;
+    const decoded = decodeHeader(read.bytes.subarray(0, HEADER_BYTES));
+    if (!decoded) return undefined;
+    const { header, generation } = decoded;
+    if (header.model !== model || header.words === 0) return undefined;
+    const stride = header.words + 1;
+    if (read.plainBytes !== HEADER_BYTES + header.count * stride * 4) return undefined;
+
+    const state = { header: { ...header }, records };
+    let segments = 0;
+    const opened = await dir.openSealedLog(logName(base, generation), (plain, index) => {
+      const applied = applySegment(plain, index, generation, stride, state);
+      if (applied) segments++;
+      return applied;
+    });
+    await removeStaleLogs(dir, base, generation);
+    const file = new BitsFile(dir, base, stride, generation, opened);
+    file.segments = segments;
+    file.baseBytes = read.plainBytes;
+    return { header: state.header, records: state.records, file };
   }
 
-  /** Opens the file for writing; `fresh` starts it empty (a rebuild). */
-  static open(file: string, header: BitsFileHeader, fresh: boolean): BitsFile {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const fd = fs.openSync(file, fresh ? 'w+' : 'r+');
-    const bitsFile = new BitsFile(fd, header.words + 1);
-    if (fresh) bitsFile.writeHeader(header);
-    return bitsFile;
+  /**
+   * A new base of `records[0, header.count)` (written in the background: `rewrite`'s promise) and an empty log,
+   * which takes what changes from now on. Until the base is renamed in, the files on the disk are the old ones.
+   */
+  static create(dir: DataDir, base: string, header: BitsFileHeader, records: Uint32Array): { file: BitsFile; written: Promise<void> } {
+    const generation = crypto.randomBytes(8).toString('hex');
+    const file = new BitsFile(dir, base, header.words + 1, generation, dir.createSealedLogSync(logName(base, generation)));
+    const written = file.writeBase(header, records, generation, undefined);
+    file.rewriting = written
+      .catch(() => {})
+      .finally(() => {
+        file.rewriting = undefined;
+      });
+    return { file, written };
   }
 
-  /** Writes records (stride words + 1 each) starting at record `slot`. */
-  writeRecords(slot: number, records: Uint32Array): void {
-    const bytes = Buffer.from(records.buffer, records.byteOffset, records.byteLength);
-    fs.writeSync(this.fd, bytes, 0, bytes.length, HEADER_BYTES + slot * this.stride * 4);
+  /** Records the records at `slots` (the new ones and those changed) and the header they lead to, as one segment. */
+  append(header: BitsFileHeader, slots: Iterable<number>, records: Uint32Array): void {
+    const list = [...slots];
+    const segment = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES + list.length * (this.stride + 1) * 4);
+    segment.writeUInt32LE(SEGMENT_MAGIC, 0);
+    segment.writeUInt32LE(this.segments, 4);
+    segment.write(this.generation, 8, 'hex');
+    segment.writeUInt32LE(header.count, 16);
+    segment.writeUInt32LE(list.length, 20);
+    segment.writeDoubleLE(header.lastSeq, 24);
+    segment.writeDoubleLE(header.lastEntryId, 32);
+    const body = new Uint32Array(segment.buffer, segment.byteOffset + SEGMENT_HEADER_BYTES, list.length * (this.stride + 1));
+    list.forEach((slot, i) => {
+      body[i * (this.stride + 1)] = slot;
+      body.set(records.subarray(slot * this.stride, (slot + 1) * this.stride), i * (this.stride + 1) + 1);
+    });
+    this.log.append(segment);
+    this.segments++;
   }
 
-  writeHeader(header: BitsFileHeader): void {
-    fs.writeSync(this.fd, encodeHeader(header), 0, HEADER_BYTES, 0);
+  /**
+   * Merges: a new base of `records[0, header.count)` and a new empty log. What changes from this call on goes to
+   * the new log (appends meanwhile are recorded there, and applying them again to the new base changes nothing);
+   * the old base and log stay valid until the new base is durable and renamed in. One rewrite at a time.
+   */
+  async rewrite(header: BitsFileHeader, records: Uint32Array): Promise<void> {
+    if (this.rewriting) throw new Error('a rewrite of the vector index is already running');
+    const generation = crypto.randomBytes(8).toString('hex');
+    const previous = this.log;
+    this.log = this.dir.createSealedLogSync(logName(this.base, generation));
+    this.generation = generation;
+    this.segments = 0;
+    const done = this.writeBase(header, records, generation, previous);
+    this.rewriting = done
+      .catch(() => {})
+      .finally(() => {
+        this.rewriting = undefined;
+      });
+    await done;
   }
 
-  close(): void {
-    fs.closeSync(this.fd);
+  get busy(): boolean {
+    return this.rewriting !== undefined;
   }
+
+  /** Waits for a rewrite in progress, fsyncs the log and closes it. */
+  async close(): Promise<void> {
+    await this.rewriting;
+    await this.log.close();
+  }
+
+  private async writeBase(header: BitsFileHeader, records: Uint32Array, generation: string, previous: SealedLog | undefined): Promise<void> {
+    const bytes = header.count * this.stride * 4;
+    const pieces: Buffer[] = [encodeHeader(header, generation)];
+    for (let at = 0; at < bytes; at += 8 << 20) pieces.push(Buffer.from(records.buffer, records.byteOffset + at, Math.min(8 << 20, bytes - at)));
+    await this.log.sync(); // the new log exists on the disk before the base that names it
+    await this.dir.writeFileAtomicFrom(this.base, pieces, { durable: true });
+    this.baseBytes = HEADER_BYTES + bytes;
+    await previous?.close();
+    await removeStaleLogs(this.dir, this.base, generation); // the previous base's log, and any a crash left
+  }
+}
+
+/** Applies one segment to `state` if it is the next one of this generation and fits; false leaves `state` as it was. */
+function applySegment(plain: Buffer, index: number, generation: string, stride: number, state: { header: BitsFileHeader; records: Uint32Array }): boolean {
+  if (plain.length < SEGMENT_HEADER_BYTES || plain.readUInt32LE(0) !== SEGMENT_MAGIC) return false;
+  if (plain.readUInt32LE(4) !== index || plain.toString('hex', 8, 16) !== generation) return false;
+  const count = plain.readUInt32LE(16);
+  const n = plain.readUInt32LE(20);
+  if (plain.length !== SEGMENT_HEADER_BYTES + n * (stride + 1) * 4 || count < state.header.count) return false;
+  const body = new Uint32Array(n * (stride + 1));
+  Buffer.from(body.buffer).set(plain.subarray(SEGMENT_HEADER_BYTES));
+  // Every slot must exist or be the next one: checked before anything changes.
+  let reach = state.header.count;
+  for (let i = 0; i < n; i++) {
+    const slot = body[i * (stride + 1)]!;
+    if (slot > reach) return false;
+    if (slot === reach) reach++;
+  }
+  if (reach !== count) return false;
+  if (count * stride > state.records.length) {
+    const grown = new Uint32Array(roomFor(count, stride));
+    grown.set(state.records.subarray(0, state.header.count * stride));
+    state.records = grown;
+  }
+  for (let i = 0; i < n; i++) {
+    const slot = body[i * (stride + 1)]!;
+    state.records.set(body.subarray(i * (stride + 1) + 1, (i + 1) * (stride + 1)), slot * stride);
+  }
+  state.header = { ...state.header, count, lastSeq: plain.readDoubleLE(24), lastEntryId: plain.readDoubleLE(32) };
+  return true;
+}
+
+/** Logs of other generations of `base`: a rewrite a crash cut short (before its base), or one finished before. */
+async function removeStaleLogs(dir: DataDir, base: string, generation: string): Promise<void> {
+  const prefix = `${path.posix.basename(base)}.`;
+  const folder = path.posix.dirname(base);
+  for (const name of await dir.list(folder)) {
+    if (name.startsWith(prefix) && name.endsWith('.log') && name !== path.posix.basename(logName(base, generation))) await dir.remove(`${folder}/${name}`);
+  }
+  dir.removeLeftoverTemporaries(base);
 }

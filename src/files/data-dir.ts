@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline, type Readable, type Transform } from 'node:stream';
+import { pipeline, Readable, type Transform } from 'node:stream';
 import {
   type AtomicWriteOptions,
   removeLeftoverTemporaries,
@@ -8,12 +8,14 @@ import {
   syncDirectory,
   syncDirectoryAsync,
   writeFileAtomic,
+  writeFileAtomicFrom,
   writeFileAtomicSync,
 } from './atomic-write.js';
-import type { FileCipher } from './file-cipher.js';
+import { DamagedFileError, type FileCipher } from './file-cipher.js';
 import { KeptFsync } from './kept-fsync.js';
 import { checkDirectories, lstatKind, NotARegularFileError, readFileNoFollow } from './no-follow.js';
 import { DIRECTORY_MODE, FILE_MODE } from './owner-only.js';
+import { SealedLog } from './sealed-log.js';
 
 export class PathOutsideDataDirError extends Error {}
 
@@ -81,6 +83,88 @@ export class DataDir {
     return opened;
   }
 
+  /**
+   * A file's plaintext as a stream whose first chunk has already authenticated (for an encrypted file: the
+   * header and its first 64 KiB chunk, so a file of one chunk is fully checked), and its plain size. A damaged
+   * first chunk rejects with DamagedFileError before anything is sent; a later damaged chunk errors the stream
+   * (its consumer must stop, never use what it got as whole). The stream pulls from the file as it is read.
+   */
+  async openAuthenticated(relative: string): Promise<{ stream: Readable; plainBytes: number }> {
+    const handle = await fs.promises.open(this.resolve(relative), 'r');
+    let plainBytes: number;
+    try {
+      plainBytes = this.cipher.plainSize((await handle.stat()).size);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    const opened = this.cipher.openStream(relative);
+    pipeline(handle.createReadStream(), opened, () => {});
+    const stream = new Relay(opened);
+    try {
+      await stream.started;
+    } catch (error) {
+      stream.destroy();
+      throw error;
+    }
+    return { stream, plainBytes };
+  }
+
+  /**
+   * A whole file's plaintext read into a buffer the caller makes (`allocate` gets the plain size and returns a
+   * buffer of at least that many bytes): a large file is never held twice. Plain files are read straight into it;
+   * sealed ones are opened chunk by chunk. Undefined when the file is missing; DamagedFileError when it does not open.
+   */
+  async readFileInto<T extends Uint8Array>(relative: string, allocate: (plainBytes: number) => T): Promise<{ bytes: T; plainBytes: number } | undefined> {
+    let handle: fs.promises.FileHandle;
+    try {
+      handle = await fs.promises.open(this.resolve(relative), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const diskBytes = (await handle.stat()).size;
+      const plainBytes = this.cipher.plainSize(diskBytes);
+      const target = allocate(plainBytes);
+      if (this.cipher.kind === 'plain') {
+        for (let done = 0; done < plainBytes; ) {
+          const { bytesRead } = await handle.read(target, done, Math.min(16 << 20, plainBytes - done), done);
+          if (bytesRead === 0) throw new DamagedFileError(relative, 'cut short while read');
+          done += bytesRead;
+        }
+        return { bytes: target, plainBytes };
+      }
+      // Sealed: read in large pieces, each opened synchronously (its plaintext copied out as it leaves the cipher).
+      let filled = 0;
+      let failure: Error | undefined;
+      const opened = this.cipher.openStream(relative);
+      opened.on('error', (error) => {
+        failure ??= error;
+      });
+      opened.on('data', (piece: Buffer) => {
+        if (filled + piece.length > plainBytes) failure ??= new DamagedFileError(relative, 'longer than its size says');
+        else target.set(piece, filled);
+        filled += piece.length;
+      });
+      const ended = new Promise<void>((resolve) => opened.once('end', resolve).once('error', () => resolve()));
+      const buffer = Buffer.allocUnsafe(Math.min(16 << 20, Math.max(1, diskBytes)));
+      for (let done = 0; done < diskBytes && !failure; ) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, diskBytes - done), done);
+        if (bytesRead === 0) break;
+        opened.write(Buffer.from(buffer.subarray(0, bytesRead)));
+        done += bytesRead;
+      }
+      opened.end();
+      await ended;
+      if (failure) throw failure;
+      if (filled !== plainBytes) throw new DamagedFileError(relative, 'cut short while read');
+      return { bytes: target, plainBytes };
+    } finally {
+      await handle.close();
+    }
+  }
+
   // Writing
 
   /**
@@ -92,6 +176,40 @@ export class DataDir {
     const created = await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
     await writeFileAtomic(target, this.cipher.seal(Buffer.from(bytes)), options);
     if (options.durable) await syncCreatedDirectories(created, path.dirname(target));
+  }
+
+  /**
+   * writeFileAtomic for a large file given in pieces (views, not copies): sealed and written as they come, never
+   * held whole a second time. The folders are made; `durable` as writeFileAtomic.
+   */
+  async writeFileAtomicFrom(relative: string, pieces: Iterable<Buffer>, options: AtomicWriteOptions = {}): Promise<void> {
+    const target = this.resolve(relative);
+    const created = await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
+    const seal = this.cipher.sealStream();
+    const sealed = new Promise<void>((resolve, reject) =>
+      pipeline(Readable.from(pieces, { objectMode: false }), seal, (error) => (error ? reject(error) : resolve())),
+    );
+    sealed.catch(() => {}); // seen through the iteration below
+    await writeFileAtomicFrom(target, seal as AsyncIterable<Buffer>, options);
+    await sealed;
+    if (options.durable) await syncCreatedDirectories(created, path.dirname(target));
+  }
+
+  /**
+   * An append-only log of sealed records (files/sealed-log.ts), created (with its folders) when missing. `accept`
+   * sees the records kept so far, in order: the first it refuses is cut off with all after it.
+   */
+  async openSealedLog(relative: string, accept: (plain: Buffer, index: number) => boolean): Promise<SealedLog> {
+    const target = this.resolve(relative);
+    await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
+    return SealedLog.open(target, this.cipher, relative, accept);
+  }
+
+  /** A new, empty sealed log (an existing one at that name is emptied), with its folders, from synchronous code. */
+  createSealedLogSync(relative: string): SealedLog {
+    const target = this.resolve(relative);
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: DIRECTORY_MODE });
+    return SealedLog.create(target, this.cipher);
   }
 
   /** writeFileAtomic for small files written from synchronous code (journals); the folder must exist. */
@@ -365,6 +483,57 @@ export class SealedFileWriter {
     if (this.fd === undefined || this.seal === null) return;
     for (let sealed = this.seal.read() as Buffer | null; sealed !== null; sealed = this.seal.read() as Buffer | null) {
       for (let at = 0; at < sealed.length; ) at += fs.writeSync(this.fd, sealed, at);
+    }
+  }
+}
+
+/**
+ * Relays `inner` (a cipher's open stream) with backpressure, and tells (`started`) when its first piece of
+ * plaintext (or its end) arrived, or the error that came before it. An error after that errors this stream.
+ */
+class Relay extends Readable {
+  readonly started: Promise<void>;
+  private begun = false;
+  private wanted = true;
+  private settle!: (error?: Error) => void;
+
+  constructor(private readonly inner: Readable) {
+    super();
+    this.started = new Promise<void>((resolve, reject) => {
+      this.settle = (error) => {
+        if (this.begun) return;
+        this.begun = true;
+        if (error) reject(error);
+        else resolve();
+      };
+    });
+    inner.on('readable', () => this.pump());
+    inner.once('end', () => {
+      this.settle();
+      this.push(null);
+    });
+    inner.once('error', (error) => {
+      if (this.begun) this.destroy(error);
+      else this.settle(error);
+    });
+  }
+
+  override _read(): void {
+    this.wanted = true;
+    this.pump();
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.inner.destroy();
+    done(error);
+  }
+
+  private pump(): void {
+    while (this.wanted) {
+      const piece = this.inner.read() as Buffer | null;
+      if (piece === null) return;
+      this.settle();
+      this.wanted = this.push(piece);
     }
   }
 }

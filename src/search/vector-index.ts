@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { normalize } from '../ai/embedding-provider.js';
 import { BitsFile, type BitsFileHeader, TOMBSTONE } from '../files/bits-file.js';
+import type { DataDir } from '../files/data-dir.js';
 import type { EmbeddingsRepository, StoredBits } from '../store/ports.js';
 import { signBits } from '../store/sign-bits.js';
 import { EntrySlots } from './entry-slots.js';
@@ -13,11 +14,20 @@ export interface VectorHit {
 }
 
 export interface VectorIndexOptions {
-  /** The file the sign bits persist in (under the data dir); without one they are read from the store at each start. */
-  file?: string;
+  /**
+   * Where the sign bits persist: a path in a data dir, read and written through its DataDir (sealed when the data
+   * dir is encrypted; files/bits-file.ts). Without one they are read from the store at each start.
+   */
+  file?: { dataDir: DataDir; path: string };
   /** Vectors read from the store at a time; the event loop runs between two reads. */
   batchRows?: number;
   log?: (message: string) => void;
+  /** The log of changes is merged into a new base file once it passes this share of the base (default 0.1)… */
+  mergeShare?: number;
+  /** …and this many bytes (default 1 MiB). */
+  mergeMinBytes?: number;
+  /** Frames deleted (tombstones) are dropped, and the base rewritten, once they pass this share of the records (default 0.1). */
+  tombstoneShare?: number;
 }
 
 /** The index file's name for a model: readable, and distinct for every model name. */
@@ -52,6 +62,10 @@ export class VectorIndex {
   private lastEntryId = 0;
   private slots = new EntrySlots();
   private file: BitsFile | undefined;
+  /** The base file failed to be written: the next merge writes it again. */
+  private baseStale = false;
+  /** Slots tombstoned by the search in progress, recorded in the file together. */
+  private readonly dropped = new Set<number>();
   private opening: Promise<void> | undefined;
   private catchingUp: Promise<void> | undefined;
   private rebuilding = false;
@@ -90,20 +104,28 @@ export class VectorIndex {
     await this.catchUp();
   }
 
-  close(): void {
-    this.file?.close();
+  /** Records what is pending, waits for a merge in progress, and closes the file (its log fsynced). */
+  async close(): Promise<void> {
+    this.recordDrops();
+    const file = this.file;
     this.file = undefined;
+    await file?.close();
   }
 
   private async open(): Promise<void> {
-    const loaded = this.options.file ? await BitsFile.load(this.options.file, this.model) : undefined;
+    const where = this.options.file;
+    const loaded = where ? await BitsFile.load(where.dataDir, where.path, this.model, this.options.log) : undefined;
     if (loaded && (await this.matchesStore(loaded.header))) {
       this.adopt(loaded.header, loaded.records);
-      this.file = BitsFile.open(this.options.file!, loaded.header, false);
+      this.file = loaded.file;
       this.opened = true;
+      this.maybeMerge();
       return;
     }
-    if (loaded) this.options.log?.(`vector index ${this.options.file}: does not match the database; rebuilding it`);
+    if (loaded) {
+      this.options.log?.(`vector index ${where!.path}: does not match the database; rebuilding it`);
+      await loaded.file.close();
+    }
     // From the store: the first batch now (a small index is ready at once), the rest in the background.
     const more = await this.readBatch();
     this.opened = true;
@@ -141,6 +163,7 @@ export class VectorIndex {
   private catchUp(): Promise<void> {
     this.catchingUp ??= (async () => {
       while (await this.readBatch()) await nextTurn();
+      this.maybeMerge();
     })().finally(() => {
       this.catchingUp = undefined;
     });
@@ -168,7 +191,6 @@ export class VectorIndex {
     if (this.words === 0) {
       this.words = row.bits.length;
       this.stride = this.words + 1;
-      if (this.options.file) this.file = BitsFile.open(this.options.file, this.header(), true);
     }
     if (row.bits.length !== this.words) return undefined; // another dimension: not comparable
     let slot = this.slots.get(row.entryId);
@@ -183,15 +205,64 @@ export class VectorIndex {
     return slot;
   }
 
+  /** Records a batch: the first one makes the base file (with everything so far), later ones a segment of its log. */
   private persist(firstNew: number, rewritten: number[]): void {
-    if (!this.file) return;
-    for (const slot of rewritten) this.writeSlot(slot);
-    if (this.count > firstNew) this.file.writeRecords(firstNew, this.records.subarray(firstNew * this.stride, this.count * this.stride));
-    this.file.writeHeader(this.header());
+    const where = this.options.file;
+    if (!where || this.words === 0) return;
+    if (!this.file) {
+      const { file, written } = BitsFile.create(where.dataDir, where.path, this.header(), this.records);
+      this.file = file;
+      written.catch((error: Error) => this.baseFailed(error));
+      return;
+    }
+    const slots = [...rewritten];
+    for (let slot = firstNew; slot < this.count; slot++) slots.push(slot);
+    this.file.append(this.header(), slots, this.records);
   }
 
-  private writeSlot(slot: number): void {
-    this.file?.writeRecords(slot, this.records.subarray(slot * this.stride, (slot + 1) * this.stride));
+  private baseFailed(error: Error): void {
+    this.baseStale = true;
+    this.options.log?.(`vector index ${this.options.file?.path}: could not write the file (${error.message}); trying again at the next merge`);
+  }
+
+  /**
+   * Merges the file's log into a new base when it has grown past its share, and drops the tombstones (from memory,
+   * and from the file with that merge) when they pass theirs. In the background; one at a time.
+   */
+  private maybeMerge(): void {
+    this.recordDrops();
+    if (this.file?.busy) return;
+    const tombstones = this.count - this.live;
+    const compact = tombstones > 0 && tombstones > (this.options.tombstoneShare ?? 0.1) * this.count;
+    const sizes = this.file?.sizes;
+    const grown =
+      sizes !== undefined && sizes.logBytes > (this.options.mergeMinBytes ?? 1 << 20) && sizes.logBytes > (this.options.mergeShare ?? 0.1) * sizes.baseBytes;
+    if (compact) this.compact();
+    if (!this.file || !(compact || grown || this.baseStale)) return;
+    this.baseStale = false;
+    this.file.rewrite(this.header(), this.records).catch((error: Error) => this.baseFailed(error));
+  }
+
+  /** Moves the live records down over the tombstones (slots change: only when no merge is writing). */
+  private compact(): void {
+    const { records, stride } = this;
+    let to = 0;
+    for (let from = 0; from < this.count; from++) {
+      const id = records[from * stride]!;
+      if (id === TOMBSTONE) continue;
+      if (to !== from) records.copyWithin(to * stride, from * stride, (from + 1) * stride);
+      this.slots.set(id, to);
+      to++;
+    }
+    records.fill(0, to * stride, this.count * stride);
+    this.count = to;
+  }
+
+  /** The slots tombstoned since the last call, as one segment of the file's log. */
+  private recordDrops(): void {
+    if (this.dropped.size === 0) return;
+    this.file?.append(this.header(), this.dropped, this.records);
+    this.dropped.clear();
   }
 
   private header(): BitsFileHeader {
@@ -211,7 +282,12 @@ export class VectorIndex {
     this.slots.delete(entryId);
     this.live--;
     this.records[slot * this.stride] = TOMBSTONE;
-    this.writeSlot(slot);
+    if (this.dropped.size === 0) {
+      queueMicrotask(() => {
+        if (this.dropped.size > 0) this.maybeMerge();
+      });
+    }
+    this.dropped.add(slot);
   }
 
   /**

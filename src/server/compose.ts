@@ -1,4 +1,3 @@
-import path from 'node:path';
 import fs from 'node:fs';
 import { ConfigError, redactionPolicy, type ServerConfig } from '../config.js';
 import { RULES_VERSION } from '../redaction/index.js';
@@ -81,14 +80,12 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     storage: cachedStorage(images.paths),
     uploadsInFlight: () => uploadGate.inFlight,
   });
-  // SQLite: this server alone uses the data dir (server.lock), so it keeps the sign bits in a file there. PostgreSQL
-  // servers share one data dir: each reads the bits from the database. The bits file is written in the clear (not
-  // through the DataDir): an encrypted data dir keeps the index in memory only, read from the encrypted database.
+  // SQLite: this server alone uses the data dir (server.lock), so it keeps the sign bits in files there, through the
+  // DataDir (sealed when the data dir is encrypted). PostgreSQL servers share one data dir: each reads the bits from
+  // the database.
   const vectorIndex = embedder
     ? new VectorIndex(embedder.model, store.embeddings, {
-        ...(store.kind === 'sqlite' && images.files.cipher.kind !== 'aead'
-          ? { file: path.join(config.dataDir, 'index', vectorIndexFileName(embedder.model)) }
-          : {}),
+        ...(store.kind === 'sqlite' ? { file: { dataDir: images.files, path: `index/${vectorIndexFileName(embedder.model)}` } } : {}),
         log,
       })
     : undefined;
@@ -125,7 +122,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     ...(parts.semantic ? { semantic: parts.semantic } : {}),
     compaction: () => compaction.status(),
   });
-  const frames = new FramesService(repo, images);
+  const frames = new FramesService(repo, images, log);
   const activity = new ActivityService(store.activity);
   const clients = new ClientsService(store.clients, store.settings, {
     recording_enabled: true,

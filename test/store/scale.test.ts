@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, after, describe, it } from 'node:test';
+import { openDataDir } from '../../src/files/open-data-dir.js';
 import { parseQuery } from '../../src/search/query-parser.js';
 import { VectorIndex, vectorIndexFileName } from '../../src/search/vector-index.js';
 import type { EmbeddingsRepository, SearchFilters } from '../../src/store/ports.js';
@@ -168,11 +169,11 @@ describe(`a database of ${FRAMES} frames`, () => {
   });
 
   it('the vector index opens from its file without reading the stored vectors', async () => {
-    const file = path.join(dataDir, 'index', vectorIndexFileName(MODEL));
+    const file = { dataDir: openDataDir(dataDir), path: `index/${vectorIndexFileName(MODEL)}` };
     const first = new VectorIndex(MODEL, store.embeddings, { file });
     await first.whenReady();
     assert.equal(first.size, FRAMES);
-    first.close();
+    await first.close();
 
     let rowsRead = 0;
     const counting: EmbeddingsRepository = Object.assign(Object.create(store.embeddings) as EmbeddingsRepository, {
@@ -210,6 +211,6 @@ describe(`a database of ${FRAMES} frames`, () => {
     const [hit] = await index.search(v, 1);
     assert.equal(hit?.id, target);
     assert.equal(rowsRead, 1, 'only the new vector read from the database');
-    index.close();
+    await index.close();
   });
 });

@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { FramesService, FrameImage } from '../../services/frames-service.js';
+import type { FramesService, SendableImage } from '../../services/frames-service.js';
 import type { QueueService } from '../../services/queue-service.js';
 import { entryResource, EntryDeleted, EntryIdParams, EntryList, EntryRetried, errorResponses, ListEntriesQuery } from '../../api/index.js';
 
-function sendImage(reply: FastifyReply, file: FrameImage) {
-  const body = 'open' in file ? file.open() : file.bytes;
-  return reply.type(file.contentType).header('cache-control', 'private, no-cache').send(body);
+function sendImage(reply: FastifyReply, image: SendableImage) {
+  return reply.type(image.contentType).header('content-length', image.length).header('cache-control', 'private, no-cache').send(image.body);
 }
 
 const binary = (description: string) => ({ description, content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } });
@@ -58,7 +57,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { frames: Fra
         response: { 200: binary('Screenshot'), ...errorResponses(404, 422) },
       },
     },
-    async (request, reply) => sendImage(reply, await frames.frameImage(request.params.id)),
+    async (request, reply) => sendImage(reply, await frames.imageToSend(request.params.id)),
   );
 
   api.get(
@@ -71,7 +70,7 @@ export async function entriesRoutes(app: FastifyInstance, options: { frames: Fra
         response: { 200: binary('Thumbnail'), ...errorResponses(404) },
       },
     },
-    async (request, reply) => sendImage(reply, await frames.thumbnail(request.params.id)),
+    async (request, reply) => sendImage(reply, await frames.thumbnailToSend(request.params.id)),
   );
 
   api.delete(

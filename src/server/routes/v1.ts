@@ -15,7 +15,7 @@ import {
 } from '../../api/index.js';
 import type { VlmConfig } from '../../ai/config.js';
 import { ApiError } from '../../errors.js';
-import type { FrameImage, FramesService } from '../../services/frames-service.js';
+import type { FramesService, SendableImage } from '../../services/frames-service.js';
 import type { IngestService } from '../../services/ingest-service.js';
 import type { MyRecallV1Service } from '../../services/myrecall-v1-service.js';
 import type { UploadGate } from '../../services/upload-gate.js';
@@ -50,9 +50,8 @@ export function describeSettings(vlm: VlmConfig): V1DescriptionSettings {
   };
 }
 
-function sendImage(reply: FastifyReply, image: FrameImage) {
-  const body = 'open' in image ? image.open() : image.bytes;
-  return reply.type(image.contentType).header('cache-control', 'private, no-cache').send(body);
+function sendImage(reply: FastifyReply, image: SendableImage) {
+  return reply.type(image.contentType).header('content-length', image.length).header('cache-control', 'private, no-cache').send(image.body);
 }
 
 /**
@@ -196,7 +195,7 @@ export function v1Routes(options: V1RouteOptions) {
           response: { 200: { description: 'The image', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } }, ...errors(401, 404) },
         },
       },
-      async (request, reply) => sendImage(reply, await options.frames.frameImage(request.params.frame_id)),
+      async (request, reply) => sendImage(reply, await options.frames.imageToSend(request.params.frame_id)),
     );
 
     api.get(

@@ -28,6 +28,9 @@ interface FileKeys {
   noncePrefix: Buffer;
 }
 
+/** Whether a file's first bytes (at least MAGIC's 4) are a sealed file's header: false for a file left plain. */
+export const looksSealed = (head: Buffer): boolean => head.length >= MAGIC.length && head.subarray(0, MAGIC.length).equals(MAGIC);
+
 export function createAeadFileCipher(filesKey: Buffer): FileCipher {
   if (filesKey.length !== 32) throw new Error('the files key must be 32 bytes');
   // Not copied: wiping the caller's buffer (openrecall lock) leaves this cipher with a zero key.

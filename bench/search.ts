@@ -12,6 +12,8 @@
 // --fixture DIR builds the SQLite data dir in DIR once (with fixture.json beside it) and reuses it on later runs with
 // the same --frames and --dim (1 000 000 frames take 15-25 minutes to build): keep fixtures out of git, e.g. under
 // /work/bench-fixtures/. --no-index-file loads the vector index by reading every row (as before issue 24).
+// --key-file FILE opens the SQLite database with the raw 32-byte key in FILE (SQLCipher, as an encrypted data dir's
+// database is opened; bench/encryption.ts makes an encrypted copy of a plain fixture).
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     fixture: { type: 'string' },
     words: { type: 'string', default: '300' },
     'no-index-file': { type: 'boolean', default: false },
+    'key-file': { type: 'string' },
   },
 });
 if (!['sqlite', 'postgres', 'both'].includes(values.store)) throw new Error('--store is sqlite, postgres or both');
@@ -134,7 +137,8 @@ if (fixture && (fixture.frames !== FRAMES || fixture.dim !== DIM || (fixture.wor
   throw new Error(`${fixtureFile}: built for ${fixture.frames} frames, ${fixture.dim}-d, ${fixture.words ?? 300} words`);
 }
 if (values.fixture && !fixture) fs.rmSync(path.join(dataDir, 'db'), { recursive: true, force: true });
-const db = openDatabase(dbFile, { dataDir });
+const databaseKey = values['key-file'] ? fs.readFileSync(values['key-file']) : undefined;
+const db = openDatabase(dbFile, { dataDir, ...(databaseKey ? { databaseKey } : {}) });
 const insert = db.prepare(`INSERT INTO entries (timestamp, app, title, text, status, image_path, received_at, attempts, processing_finished_at)
   VALUES (?, ?, ?, ?, 'COMPLETED', ?, ?, 1, ?)`);
 const embeddings = new SqliteEmbeddingsRepository(db);
@@ -347,6 +351,7 @@ console.log(
       benchmark: 'search',
       frames: FRAMES,
       words_per_frame: WORDS,
+      encrypted: databaseKey !== undefined,
       vector_dim: DIM,
       insert_with_triggers_seconds: round(insertSeconds, 1),
       full_index_rebuild_seconds: round(rebuildSeconds, 1),

@@ -69,7 +69,10 @@ interface Sample {
 const samples: Record<string, Record<Mode, Sample[]>> = {};
 const record = (bench: string, mode: Mode, pass: number, before: string, figures: Record<string, unknown>) => {
   samples[bench] ??= { plain: [], encrypted: [] };
-  samples[bench][mode].push({ round: pass, loadavg_before: before, ...figures });
+  const sample = { round: pass, loadavg_before: before, ...figures };
+  samples[bench][mode].push(sample);
+  // As it comes, so a run cut short still leaves its figures.
+  console.error(`sample ${JSON.stringify({ bench, mode, ...sample })}`);
 };
 
 // ------------------------------------------------------------------------------------------------ the runs

@@ -104,7 +104,7 @@ describe('the encryption start rules, in real processes', () => {
     assert.equal(fs.existsSync(keyFile), false);
   });
 
-  it('starts encryption on a data dir whose only files are a capture client\'s buffer (it has its own key), leaving the buffer as it is', () => {
+  it("starts encryption on a data dir whose only files are a capture client's buffer (it has its own key), leaving the buffer as it is", () => {
     const dataDir = path.join(tempDir(), 'data');
     fs.mkdirSync(path.join(dataDir, 'buffer', 'quarantine'), { recursive: true });
     fs.writeFileSync(path.join(dataDir, 'buffer', 'encryption.json'), '{"version":1}');

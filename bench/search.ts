@@ -13,6 +13,8 @@
 // the same --frames and --dim (written in bulk: bulkLoad, the full-text indexes built once at the end; 100 000 frames of
 // 300 words took 1.5-7 minutes on the shared 2-core machine, see BENCHMARKS.md): keep fixtures out of git, e.g. under
 // /work/bench-fixtures/. --no-index-file loads the vector index by reading every row (as before issue 24).
+// --key-file FILE opens the SQLite database with the raw 32-byte key in FILE (SQLCipher, as an encrypted data dir's
+// database is opened; bench/encryption.ts makes an encrypted copy of a plain fixture).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -49,6 +51,7 @@ const { values } = parseArgs({
     'no-index-file': { type: 'boolean', default: false },
     // The index file sealed as in an encrypted data dir (AEAD, a fixed bench key), kept in index-sealed/.
     'encrypted-index': { type: 'boolean', default: false },
+    'key-file': { type: 'string' },
   },
 });
 if (!['sqlite', 'postgres', 'both'].includes(values.store)) throw new Error('--store is sqlite, postgres or both');
@@ -145,7 +148,8 @@ if (fixture && (fixture.frames !== FRAMES || fixture.dim !== DIM || (fixture.wor
   throw new Error(`${fixtureFile}: built for ${fixture.frames} frames, ${fixture.dim}-d, ${fixture.words ?? 300} words`);
 }
 if (values.fixture && !fixture) fs.rmSync(path.join(dataDir, 'db'), { recursive: true, force: true });
-const db = openDatabase(dbFile, { dataDir });
+const databaseKey = values['key-file'] ? fs.readFileSync(values['key-file']) : undefined;
+const db = openDatabase(dbFile, { dataDir, ...(databaseKey ? { databaseKey } : {}) });
 const insert = db.prepare(`INSERT INTO entries (timestamp, app, title, text, status, image_path, received_at, attempts, processing_finished_at)
   VALUES (?, ?, ?, ?, 'COMPLETED', ?, ?, 1, ?)`);
 const insertVector = db.prepare(`INSERT INTO embeddings (entry_id, model, dim, vector, bits, created_at) VALUES (?, ?, ?, ?, ?, ?)`);
@@ -238,12 +242,17 @@ for (const [kind, share, make] of kinds) for (let i = 0; i < Math.round(QUERIES 
 async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
   const byKind = new Map<string, number[]>();
   const all: number[] = [];
+  // CPU time of this process per query (user + system): on a loaded machine, wall time includes waiting for a core.
+  const cpu: number[] = [];
   for (const { q } of queries.slice(0, 10)) await service.search({ q, mode, limit: 20, offset: 0 }); // warm-up
   for (const { kind, q } of queries) {
     const filters = kind === 'filtered' ? { app: 'Slack', start: t0 + FRAMES * 5 } : {};
+    const cpuBefore = process.cpuUsage();
     const start = performance.now();
     await service.search({ q, mode, limit: 20, offset: 0, ...filters });
     const ms = performance.now() - start;
+    const used = process.cpuUsage(cpuBefore);
+    cpu.push((used.user + used.system) / 1000);
     all.push(ms);
     (byKind.get(kind) ?? byKind.set(kind, []).get(kind)!).push(ms);
   }
@@ -251,7 +260,11 @@ async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
     const s = [...xs].sort((a, b) => a - b);
     return { p50: round(percentile(s, 50)), p99: round(percentile(s, 99)), n: s.length };
   };
-  return { all: summary(all), ...Object.fromEntries([...byKind].map(([k, xs]) => [k, summary(xs)])) };
+  const cpuSorted = [...cpu].sort((a, b) => a - b);
+  return {
+    all: { ...summary(all), cpu_p50: round(percentile(cpuSorted, 50)), cpu_p99: round(percentile(cpuSorted, 99)) },
+    ...Object.fromEntries([...byKind].map(([k, xs]) => [k, summary(xs)])),
+  };
 }
 
 /** Opens the vector index and waits until it is ready; counts the stored vectors it reads to get there. */
@@ -378,6 +391,7 @@ console.log(
       benchmark: 'search',
       frames: FRAMES,
       words_per_frame: WORDS,
+      encrypted: databaseKey !== undefined,
       vector_dim: DIM,
       fixture_write_seconds: round(insertSeconds, 1),
       fixture_full_text_index_seconds: round(rebuildSeconds, 1),

@@ -3,32 +3,24 @@
 // JPEG q80 (what screenpipe stores) and compaction (shared tiles; the real server process does it). Then the
 // time to first byte of GET /api/entries/:id/image on compacted frames, and OCR word retention on rebuilt frames.
 //   node --import tsx bench/storage.ts [--ocr-frames 12]
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { uploadFrame } from '../src/api-client/upload.js';
 import { STORED_WEBP } from '../src/images/codec.js';
 import { CompactedFrameReader } from '../src/images/compaction/frame-reader.js';
 import { ImageStore } from '../src/images/image-store.js';
 import { TesseractJsEngine } from '../src/pipeline/ocr/tesseract-js-engine.js';
 import { decodeGreyscale } from '../src/pipeline/stage.js';
-import { getJson, waitUntil } from '../test/helpers/api.js';
-import { startServerProcess } from '../test/helpers/server-process.js';
 import { tempDir } from '../test/helpers/temp-dir.js';
+import { compactAndFetch, recordedFrames } from './frame-fetch.js';
 
 const { values } = parseArgs({ options: { 'ocr-frames': { type: 'string', default: '12' } } });
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const fixture = path.join(root, 'bench', 'fixtures', 'storage');
-const meta = JSON.parse(fs.readFileSync(path.join(fixture, 'frames.json'), 'utf8')) as {
-  frames: Array<{ file: string; timestamp: number; app: string; title: string; monitor: number | null }>;
-};
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-const frames = meta.frames.map((f) => ({ ...f, bytes: fs.readFileSync(path.join(fixture, f.file)) }));
+const frames = recordedFrames();
 const raws = await Promise.all(frames.map((f) => sharp(f.bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
 const { width, height } = raws[0]!.info;
 console.error(
@@ -45,56 +37,9 @@ for (const { data, info } of raws) {
 }
 const pngBytes = sum(encoded.png);
 
-// Compaction, by the real server (processor process), as soon as frames are processed.
+// Compaction by the real server (processor process), then the frames fetched through the real route.
 const dataDir = tempDir('openrecall-bench-storage-');
-const env = { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_COMPACT_AFTER_MINUTES: '0' };
-let server = await startServerProcess(dataDir, env);
-const ids: number[] = [];
-for (const f of frames) {
-  const response = await uploadFrame(server.api, {
-    image: f.bytes,
-    contentType: 'image/webp',
-    timestamp: f.timestamp,
-    app: f.app,
-    title: f.title,
-    ...(f.monitor !== null ? { monitor: f.monitor } : {}),
-  });
-  ids.push(response.body.task_id!);
-}
-const compactStart = performance.now();
-await waitUntil(async () => (await getJson(`${server.api}/queue/status`)).body.compaction.compacted_frames === frames.length, {
-  timeoutMs: 900_000,
-  intervalMs: 250,
-  what: 'compaction',
-});
-const compactSeconds = (performance.now() - compactStart) / 1000;
-const compaction = (await getJson(`${server.api}/queue/status`)).body.compaction;
-await server.stop();
-
-// Frame fetch through the real route: a fresh server (no decoded layer cached), frames in random order, then
-// the same again in capture order (scrubbing, layers cached).
-server = await startServerProcess(dataDir, env);
-async function fetchTimes(order: number[]): Promise<{ ttfb: number[]; total: number[]; images: Map<number, Buffer> }> {
-  const ttfb: number[] = [];
-  const total: number[] = [];
-  const images = new Map<number, Buffer>();
-  for (const i of order) {
-    const started = performance.now();
-    const response = await fetch(`${server.api}/entries/${ids[i]}/image`);
-    ttfb.push(performance.now() - started);
-    const body = Buffer.from(await response.arrayBuffer());
-    total.push(performance.now() - started);
-    if (response.status !== 200) throw new Error(`frame ${ids[i]}: ${response.status} ${body.toString()}`);
-    images.set(i, body);
-  }
-  return { ttfb, total, images };
-}
-const shuffled = frames.map((_, i) => i).sort(() => Math.random() - 0.5);
-// A thumbnail first (a file read, no decode): the server answers its first request slower (route compilation).
-await fetch(`${server.api}/entries/${ids[shuffled.at(-1)!]}/thumbnail`).then((r) => r.arrayBuffer());
-const cold = await fetchTimes(shuffled);
-const scrub = await fetchTimes(frames.map((_, i) => i));
-await server.stop();
+const { ids, compactSeconds, compaction, cold, coldOrder: shuffled, scrub } = await compactAndFetch(dataDir, frames);
 
 // The rebuild alone, in this process (no HTTP): fresh reader (nothing cached), frames in random order.
 const store = new ImageStore(dataDir);

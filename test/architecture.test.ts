@@ -100,7 +100,7 @@ const ALLOWED: Record<string, string[]> = {
   processor: [...ADAPTERS, 'store', 'pipeline', 'search', 'retention', 'services'],
   server: [...ADAPTERS, 'store', 'pipeline', 'search', 'retention', 'services', 'processor', 'mcp'],
   'api-client': ['api', 'files', 'images'],
-  client: ['api', 'files', 'images', 'api-client', 'cli/usage-error.ts'],
+  client: ['api', 'files', 'images', 'encryption', 'api-client', 'cli/usage-error.ts'],
   cli: [...ADAPTERS, 'store', 'pipeline', 'search', 'retention', 'services', 'processor', 'mcp', 'server', 'api-client', 'client'],
 };
 

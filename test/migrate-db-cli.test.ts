@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { openEncryption } from '../src/encryption/open-encryption.js';
 import { openPostgresStore } from '../src/store/postgres/pg-store.js';
 import { createTestDatabase, TEST_DATABASE_URL } from './helpers/postgres.js';
 import { runCli } from './helpers/server-process.js';
@@ -14,8 +16,8 @@ import { tempDir } from './helpers/temp-dir.js';
 // These run bin/openrecall.js, i.e. the built dist/: `npm run build` first.
 const PASSWORD = 'hunter2-secret';
 
-async function migrate(dataDir: string, url: string): Promise<{ code: number | null; output: string }> {
-  const cli = runCli(['migrate-db', '--to', url], { OPENRECALL_DATA_DIR: dataDir });
+async function migrate(dataDir: string, url: string, env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const cli = runCli(['migrate-db', '--to', url], { OPENRECALL_DATA_DIR: dataDir, ...env });
   const { code } = await cli.exited;
   return { code, output: cli.output() };
 }
@@ -120,5 +122,51 @@ describe('openrecall migrate-db', () => {
     const empty = await migrate(tempDir('openrecall-migrate-empty-'), TEST_DATABASE_URL);
     assert.equal(empty.code, 1);
     assert.match(empty.output, /^openrecall: no SQLite database at .*recall\.db: nothing to migrate/);
+  });
+
+  it('copies an encrypted data dir with its key file, and refuses it in one line without the key or with another', async () => {
+    const dataDir = path.join(tempDir('openrecall-migrate-encrypted-'), 'data');
+    const keyFile = path.join(tempDir(), 'openrecall.key');
+    const encrypted = { OPENRECALL_ENCRYPTION: 'on', OPENRECALL_ENCRYPTION_KEY_FILE: keyFile };
+    const opened = await openEncryption({ mode: 'on', keyFile }, dataDir);
+    assert.ok(opened.encrypted && !opened.locked);
+    const { ids } = await buildSqliteDataDir({ dataDir, databaseKey: opened.keys.databaseKey });
+    opened.keys.wipe();
+    const dbFile = path.join(dataDir, 'db', 'recall.db');
+    assert.ok(!fs.readFileSync(dbFile).includes(Buffer.from('Invoice 4411')), 'the database file is encrypted');
+    const before = fs.readFileSync(dbFile);
+
+    const database = await createTestDatabase();
+    const target = new pg.Client({ connectionString: database.url });
+    try {
+      await target.connect();
+      const tables = async () => (await target.query(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'entries'`)).rows[0].n as number;
+
+      const plain = await migrate(dataDir, database.url);
+      assert.equal(plain.code, 2, plain.output);
+      assert.match(plain.output, /^openrecall: .* is encrypted: start with OPENRECALL_ENCRYPTION=on/);
+      assert.equal(plain.output.trim().split('\n').length, 1, plain.output);
+
+      const otherKey = path.join(tempDir(), 'other.key');
+      fs.writeFileSync(otherKey, crypto.randomBytes(32), { mode: 0o600 });
+      const wrong = await migrate(dataDir, database.url, { ...encrypted, OPENRECALL_ENCRYPTION_KEY_FILE: otherKey });
+      assert.equal(wrong.code, 2, wrong.output);
+      assert.match(wrong.output, /^openrecall: the key in .*other\.key does not open the data dir/);
+      assert.equal(wrong.output.trim().split('\n').length, 1, wrong.output);
+      assert.equal(await tables(), 0, 'nothing was written to PostgreSQL');
+      assert.ok(fs.readFileSync(dbFile).equals(before), 'the database file is untouched');
+
+      const copied = await migrate(dataDir, database.url, encrypted);
+      assert.equal(copied.code, 0, copied.output);
+      assert.match(copied.output, /entries\s+7 in SQLite\s+7 in PostgreSQL/);
+      assert.match(copied.output, /embeddings\s+3 in SQLite\s+3 in PostgreSQL/);
+      const { rows } = await target.query('SELECT text, description FROM entries WHERE id = $1', [ids.invoice]);
+      assert.deepEqual(rows[0], { text: 'Invoice 4411 due Friday', description: 'an invoice in a mail client' });
+      const found = await target.query(`SELECT id::int AS id FROM entries WHERE text LIKE '%系统设计%'`);
+      assert.deepEqual(found.rows, [{ id: ids.cjk }]);
+    } finally {
+      await target.end().catch(() => {});
+      await database.drop();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { createLogger } from '../log.js';
 import { acquireDataDirLock, DataDirLockedError } from '../store/data-dir-lock.js';
 import { openStore, redactDatabaseUrl } from '../store/open-store.js';
 import { copySqliteToPostgres, MigrateRefusedError } from '../store/migrate-to-postgres.js';
+import { openMemory, type OpenedMemory } from './open-memory.js';
 import { ProgressBar } from './progress.js';
 import { UsageError } from './usage-error.js';
 
@@ -39,12 +40,17 @@ export async function migrateDbCommand(args: string[]): Promise<number> {
     throw error;
   }
   const log = createLogger('migrate-db');
+  let memory: OpenedMemory | undefined;
   try {
+    // An encrypted data dir's key (key file, keyring or the passphrase asked for here); one line if it does not open.
+    memory = await openMemory(dataDir);
+    const { database } = memory;
     // Brings the SQLite schema up to date first: the copy reads the newest columns.
-    await (await openStore({ sqliteFile: dbFile, dataDir, log })).close();
+    await (await openStore({ sqliteFile: dbFile, dataDir, log, ...database })).close();
     const bars = new Map<string, ProgressBar>();
     const counts = await copySqliteToPostgres(dbFile, url, {
       log,
+      ...database,
       onProgress: (table, copied, total) => {
         if (!bars.has(table)) bars.set(table, new ProgressBar(total, table));
         bars.get(table)!.update(copied);
@@ -73,6 +79,7 @@ export async function migrateDbCommand(args: string[]): Promise<number> {
     );
     return 0;
   } finally {
+    memory?.keys?.wipe();
     release();
   }
 }

@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import { HEADER_BYTES, looksSealed } from '../encryption/aead-file-cipher.js';
+import { KEY_RECORD_FILE } from '../encryption/key-record.js';
 import { DataDir } from '../files/data-dir.js';
 import { plainCipher } from '../files/plain-cipher.js';
 import type { Logger } from '../log.js';
@@ -18,11 +20,19 @@ import type { Logger } from '../log.js';
  * (recent memory is worth more than old, and the newest frame is the one that cannot be recaptured later);
  * every drop is counted and logged. Quarantined items live in `quarantine/` next to a `<name>.reason.txt`; the
  * quarantine keeps its newest QUARANTINE_MAX_ITEMS items and does not count against the cap.
+ *
+ * With OPENRECALL_ENCRYPTION=on the buffer's DataDir seals every file (src/client/buffer-cipher.ts; the folder's
+ * own `encryption.json` holds its wrapped key). Files left plain from before encryption was switched on (items not
+ * yet sent, quarantined ones) are sealed in place when the buffer opens, before anything else: nothing is lost,
+ * and no screenshot stays readable on the disk.
  */
 
 const MAGIC = 'OPENRECALL-FRAME 1\n';
 const EXTENSION = '.orf';
 const TEMP_PREFIX = '.tmp-';
+/** Enough of a file's head to tell a sealed file (src/encryption/aead-file-cipher.ts) from a plain one. */
+const SEALED_HEAD_BYTES = HEADER_BYTES;
+const QUARANTINE_SEAL_PREFIX = '.seal-';
 export const QUARANTINE_DIR = 'quarantine';
 export const QUARANTINE_MAX_ITEMS = 500;
 
@@ -125,9 +135,10 @@ export class FrameBuffer {
   open(): void {
     // Screenshots are private: only the user may read the buffer.
     this.files.mkdirpSync(QUARANTINE_DIR);
+    this.sealPlainItems();
     const entries: Entry[] = [];
     for (const dirent of this.files.entriesSync('')) {
-      if (dirent.name === QUARANTINE_DIR) continue;
+      if (dirent.name === QUARANTINE_DIR || dirent.name === KEY_RECORD_FILE) continue;
       if (dirent.isFile && dirent.name.endsWith(EXTENSION) && !dirent.name.startsWith('.')) {
         entries.push({ name: dirent.name, size: this.files.statSync(dirent.name)?.plainBytes ?? 0 });
       } else if (dirent.name.startsWith(TEMP_PREFIX)) {
@@ -139,8 +150,38 @@ export class FrameBuffer {
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.entries = entries;
     this.bytes = entries.reduce((sum, e) => sum + e.size, 0);
+    this.sealPlainQuarantine();
     this.pruneQuarantine();
     if (entries.length) this.log(`buffer: resuming ${entries.length} frame(s) (${(this.bytes / 1024 / 1024).toFixed(1)} MB) not yet uploaded, oldest first`);
+  }
+
+  /** Encryption switched on over a plain buffer: its items are sealed where they are (before their sizes are read). */
+  private sealPlainItems(): void {
+    if (this.files.cipher.kind === 'plain') return;
+    let sealed = 0;
+    for (const dirent of this.files.entriesSync('')) {
+      if (!dirent.isFile || !dirent.name.endsWith(EXTENSION) || dirent.name.startsWith('.') || this.isSealed(dirent.name)) continue;
+      // A crash here leaves the plain item (sealed on the next start) and a temporary (quarantined, then sealed).
+      this.files.sealInPlaceSync(dirent.name, `${TEMP_PREFIX}seal-${dirent.name}-${process.pid}`);
+      sealed++;
+    }
+    if (sealed) this.log(`buffer: sealed ${sealed} frame(s) left unencrypted from before encryption was switched on`);
+  }
+
+  /** The same for the quarantine (after the start's scan moved leftovers there). */
+  private sealPlainQuarantine(): void {
+    if (this.files.cipher.kind === 'plain') return;
+    for (const dirent of this.files.entriesSync(QUARANTINE_DIR)) {
+      const name = `${QUARANTINE_DIR}/${dirent.name}`;
+      if (!dirent.isFile) continue;
+      // What a crash while sealing left: a copy of a file that is still there.
+      if (dirent.name.startsWith(QUARANTINE_SEAL_PREFIX)) this.files.removeSync(name);
+      else if (!this.isSealed(name)) this.files.sealInPlaceSync(name, `${QUARANTINE_DIR}/${QUARANTINE_SEAL_PREFIX}${dirent.name}-${process.pid}`);
+    }
+  }
+
+  private isSealed(name: string): boolean {
+    return looksSealed(this.files.readHeadSync(name, SEALED_HEAD_BYTES));
   }
 
   /** Called after every successful write. */

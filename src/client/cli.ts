@@ -1,5 +1,6 @@
 import { UsageError } from '../cli/usage-error.js';
 import { createLogger, type Logger } from '../log.js';
+import { openBufferCipher } from './buffer-cipher.js';
 import { CaptureClient, realDeps } from './client.js';
 import { loadClientConfig } from './config.js';
 import { ClientAlreadyRunningError, controlSocketPath, readPausedFlag, sendControl, writePausedFlag, type ControlCommand } from './control.js';
@@ -14,8 +15,9 @@ const STOP_DEADLINE_MS = 5000;
  */
 export async function startClient(log: Logger, apiUrl: string, display: Extract<DisplayCheck, { ok: true }>): Promise<{ stop(): Promise<void> } | undefined> {
   const config = { ...loadClientConfig(), apiUrl };
+  const cipher = await openBufferCipher(config.encryption, config.bufferDir);
   log(`capture backend: ${display.kind} (${display.reason})`);
-  const client = new CaptureClient(config, await realDeps(process.env, log, display.kind, config), log);
+  const client = new CaptureClient(config, await realDeps(process.env, log, display.kind, config), log, cipher);
   try {
     await client.start();
   } catch (error) {
@@ -31,8 +33,10 @@ export async function startClient(log: Logger, apiUrl: string, display: Extract<
 /** Starts the client and resolves with the exit code once SIGINT/SIGTERM has stopped it. */
 export async function runClient(display: Extract<DisplayCheck, { ok: true }>, log: Logger = createLogger('client')): Promise<number> {
   const config = loadClientConfig();
-  log(`capture backend: ${display.kind} (${display.reason})`);
-  const client = new CaptureClient(config, await realDeps(process.env, log, display.kind, config), log);
+  // Before anything else: a key that does not open the buffer stops here, with one line, the buffer untouched.
+  const cipher = await openBufferCipher(config.encryption, config.bufferDir);
+  log(`capture backend: ${display.kind} (${display.reason})${cipher.kind === 'aead' ? '; buffer encrypted' : ''}`);
+  const client = new CaptureClient(config, await realDeps(process.env, log, display.kind, config), log, cipher);
   try {
     await client.start();
   } catch (error) {

@@ -2,7 +2,9 @@ import crypto from 'node:crypto';
 import { ApiClient } from '../api-client/client.js';
 import { encodeCapture } from '../images/codec.js';
 import type { Logger } from '../log.js';
+import type { FileCipher } from '../files/file-cipher.js';
 import { openDataDir } from '../files/open-data-dir.js';
+import { plainCipher } from '../files/plain-cipher.js';
 import { FrameBuffer } from './buffer.js';
 import { createIdleSource, type IdleSource } from './capture/idle.js';
 import { NodeScreenshotsSource, primaryMonitor, type MonitorInfo, type RawFrame, type ScreenSource } from './capture/screen.js';
@@ -87,8 +89,10 @@ export class CaptureClient {
     private readonly config: ClientConfig,
     private readonly deps: ClientDeps,
     private readonly log: Logger,
+    /** The buffer's cipher: openBufferCipher's (buffer-cipher.ts) when OPENRECALL_ENCRYPTION is on. */
+    bufferCipher: FileCipher = plainCipher,
   ) {
-    this.buffer = new FrameBuffer(openDataDir(config.bufferDir), config.bufferMaxBytes, log, config.testWriteDelayMs);
+    this.buffer = new FrameBuffer(openDataDir(config.bufferDir, bufferCipher), config.bufferMaxBytes, log, config.testWriteDelayMs);
     this.uploader = new Uploader(this.buffer, {
       apiUrl: config.apiUrl,
       ...(config.apiToken !== undefined ? { token: config.apiToken } : {}),

@@ -1,5 +1,17 @@
 import path from 'node:path';
-import { apiToken, apiUrl, dataPaths, expandHome, readBoolean, readChoice, readNumber, readString, type Env } from '../config.js';
+import {
+  apiToken,
+  apiUrl,
+  dataPaths,
+  type EncryptionConfig,
+  expandHome,
+  loadEncryptionConfig,
+  readBoolean,
+  readChoice,
+  readNumber,
+  readString,
+  type Env,
+} from '../config.js';
 import { backendSetting, type BackendSetting } from './capture/backend.js';
 import { buildRules, parseList, type PrivacyRules } from './privacy.js';
 
@@ -33,6 +45,8 @@ export interface ClientConfig {
   captureBackend: BackendSetting;
   /** Tests only (OPENRECALL_TEST_BUFFER_WRITE_DELAY_MS): a pause in the middle of each buffer write. */
   testWriteDelayMs: number;
+  /** OPENRECALL_ENCRYPTION(_KEY_FILE) on this machine: the buffer is sealed (client/buffer-cipher.ts). */
+  encryption: EncryptionConfig;
 }
 
 /** Client settings from OPENRECALL_* variables (shared ones such as OPENRECALL_DATA_DIR mean the same as for the server). */
@@ -65,5 +79,6 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
     heartbeatMs: seconds('OPENRECALL_HEARTBEAT_SECONDS', 5, 0.1, 3600),
     captureBackend: backendSetting(env),
     testWriteDelayMs: readNumber(env, 'OPENRECALL_TEST_BUFFER_WRITE_DELAY_MS', 0, { min: 0, max: 60_000 }),
+    encryption: loadEncryptionConfig(env),
   };
 }

@@ -50,11 +50,20 @@ export class WrongPassphraseError extends Error {
   }
 }
 
+export interface OpenEncryptionOptions {
+  /**
+   * The folder's plain files are its owner's to seal, not a reason to refuse the first encrypted start: the capture
+   * client's buffer, whose frames not yet sent are sealed in place (src/client/buffer.ts).
+   */
+  sealsPlainFilesItself?: boolean;
+}
+
 /**
- * What the entry points (server, worker, offline commands) call before opening the store or any file of the data
- * dir. The first start with encryption on makes the data key; every later start opens it or stops with one line.
+ * What the entry points (server, worker, offline commands, the capture client for its buffer) call before opening
+ * the store or any file of the data dir. The first start with encryption on makes the data key; every later start
+ * opens it or stops with one line.
  */
-export async function openEncryption(config: EncryptionConfig, dataDir: string): Promise<OpenedEncryption> {
+export async function openEncryption(config: EncryptionConfig, dataDir: string, options: OpenEncryptionOptions = {}): Promise<OpenedEncryption> {
   try {
     const record = readKeyRecord(dataDir);
     refuseConverting(record, dataDir);
@@ -62,7 +71,7 @@ export async function openEncryption(config: EncryptionConfig, dataDir: string):
       if (record) throw new EncryptionStartError(`${dataDir} is encrypted: start with OPENRECALL_ENCRYPTION=on (and its key file, keyring or passphrase)`);
       return { encrypted: false };
     }
-    if (!record) return { encrypted: true, locked: false, keys: await createKeys(config, dataDir) };
+    if (!record) return { encrypted: true, locked: false, keys: await createKeys(config, dataDir, options) };
     return await openKeys(config, dataDir, record);
   } catch (error) {
     if (error instanceof KeySourceError || error instanceof KeyRecordError) throw new EncryptionStartError(error.message);
@@ -70,8 +79,8 @@ export async function openEncryption(config: EncryptionConfig, dataDir: string):
   }
 }
 
-async function createKeys(config: EncryptionConfig, dataDir: string): Promise<EncryptionKeys> {
-  const leftover = firstDataFile(dataDir, config.keyFile);
+async function createKeys(config: EncryptionConfig, dataDir: string, options: OpenEncryptionOptions): Promise<EncryptionKeys> {
+  const leftover = options.sealsPlainFilesItself ? undefined : firstDataFile(dataDir, config.keyFile);
   if (leftover !== undefined) {
     throw new EncryptionStartError(
       `${dataDir} holds a memory that is not encrypted (${leftover}): run \`openrecall encrypt\` to encrypt it in place, or start with OPENRECALL_ENCRYPTION=off`,
@@ -124,6 +133,9 @@ async function openKeys(config: EncryptionConfig, dataDir: string, record: KeyRe
   throw new EncryptionStartError(`${dataDir} is encrypted with a key file: set OPENRECALL_ENCRYPTION_KEY_FILE to it`);
 }
 
+/** The capture client's buffer folder in a data dir (config.ts `dataPaths().buffer`). */
+const CLIENT_BUFFER_DIR = 'buffer';
+
 const kinds = (record: KeyRecord) => [...new Set(record.wraps.map((w) => w.source))].join(', ');
 
 /** The data key from the first wrap of `source`'s kind that it opens, or null. */
@@ -160,7 +172,10 @@ function keysOfSubkeys(subkeys: Subkeys, source: KeySourceKind): EncryptionKeys 
   };
 }
 
-/** The first file that shows `dataDir` already holds a memory (anything but the key record, the lock and the key file). */
+/**
+ * The first file that shows `dataDir` already holds a memory (anything but the key record, the lock, the key file
+ * and `buffer/`: a capture client's buffer, which has its own key record and seals its own files).
+ */
 function firstDataFile(dataDir: string, keyFile: string | undefined): string | undefined {
   const ignored = new Set([KEY_RECORD_FILE, 'server.lock']);
   const walk = (dir: string): string | undefined => {
@@ -174,6 +189,7 @@ function firstDataFile(dataDir: string, keyFile: string | undefined): string | u
     for (const entry of entries) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
+        if (dir === dataDir && entry.name === CLIENT_BUFFER_DIR) continue;
         const found = walk(full);
         if (found !== undefined) return found;
       } else if (!(dir === dataDir && ignored.has(entry.name)) && (keyFile === undefined || path.resolve(full) !== path.resolve(keyFile))) {

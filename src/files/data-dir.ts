@@ -76,6 +76,17 @@ export class DataDir {
     }
   }
 
+  /** A file's first `bytes` bytes as they are on the disk, not opened: whether a file left plain is sealed yet. */
+  readHeadSync(relative: string, bytes: number): Buffer {
+    const fd = fs.openSync(this.resolve(relative), 'r');
+    try {
+      const head = Buffer.alloc(bytes);
+      return head.subarray(0, fs.readSync(fd, head, 0, bytes, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   /** The plaintext of a file as a stream (a file too large to hold, or one sent as it is read). */
   createReadStream(relative: string): Readable {
     const opened = this.cipher.openStream(relative);
@@ -247,6 +258,15 @@ export class DataDir {
       throw error;
     }
     syncDirectory(path.dirname(target));
+  }
+
+  /**
+   * Seals a file left plain in a folder whose files are sealed now (the capture client's buffer when encryption is
+   * switched on), through a temporary of the caller's name as writeFileViaSync: a crash leaves the plain file or
+   * the sealed one at its name, never a mix.
+   */
+  sealInPlaceSync(relative: string, temporary: string): void {
+    this.writeFileViaSync(relative, temporary, fs.readFileSync(this.resolve(relative)));
   }
 
   /** A new file written piece by piece (an upload as it arrives); see SealedFileWriter. */

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { cjkIndexText } from './cjk.js';
 import { storedVectorAsFloat32 } from './vector-codec.js';
 import { checkTargetHoldsOnlyOurFrames, connectTarget } from './migrate-target.js';
+import { keyDatabase } from './sqlite/database.js';
 
 export { MigrateRefusedError } from './migrate-target.js';
 
@@ -18,6 +19,8 @@ export interface CopyOptions {
   /** Called after each committed batch (a progress line). */
   onProgress?: (table: string, copied: number, total: number) => void;
   batchSize?: number;
+  /** The raw key of an encrypted data dir's database (SQLCipher): keyed before anything is read. */
+  databaseKey?: Buffer;
 }
 
 interface TableCopy {
@@ -122,6 +125,7 @@ export async function copySqliteToPostgres(sqliteFile: string, url: string, opti
   const source = new Database(sqliteFile, { readonly: true, fileMustExist: true });
   let target: pg.Client | undefined;
   try {
+    keyDatabase(source, sqliteFile, options.databaseKey);
     target = await connectTarget(url, options.log);
     await checkTargetHoldsOnlyOurFrames(source, target, url);
     const counts: TableCount[] = [];

@@ -104,6 +104,19 @@ describe('the encryption start rules, in real processes', () => {
     assert.equal(fs.existsSync(keyFile), false);
   });
 
+  it("starts encryption on a data dir whose only files are a capture client's buffer (it has its own key), leaving the buffer as it is", () => {
+    const dataDir = path.join(tempDir(), 'data');
+    fs.mkdirSync(path.join(dataDir, 'buffer', 'quarantine'), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'buffer', 'encryption.json'), '{"version":1}');
+    fs.writeFileSync(path.join(dataDir, 'buffer', '0000-0-a.orf'), 'a frame the client has not sent yet');
+    const buffer = snapshot(path.join(dataDir, 'buffer'));
+    const keyFile = path.join(tempDir(), 'k.key');
+    const started = start({ OPENRECALL_DATA_DIR: dataDir, OPENRECALL_ENCRYPTION: 'on', OPENRECALL_ENCRYPTION_KEY_FILE: keyFile });
+    assert.equal(started.code, 0, started.stderr);
+    assert.ok(fs.existsSync(path.join(dataDir, KEY_RECORD_FILE)));
+    assert.deepEqual(snapshot(path.join(dataDir, 'buffer')), buffer);
+  });
+
   it('openrecall rekey: a passphrase replaces the key file without rewriting data; the start is then locked until the passphrase', () => {
     const dataDir = path.join(tempDir(), 'data');
     const keyFile = path.join(tempDir(), 'openrecall.key');

@@ -11,8 +11,9 @@ export interface SqliteDataDir {
   ids: Record<'invoice' | 'cjk' | 'failed' | 'processing' | 'pending' | 'compactedA' | 'compactedB', number>;
 }
 
-export function openDataDirDatabase(dataDir: string): SqliteStore {
-  return openSqliteStore(path.join(dataDir, 'db', 'recall.db'), { dataDir });
+/** `databaseKey`: an encrypted data dir's database key (openEncryption's `keys.databaseKey`). */
+export function openDataDirDatabase(dataDir: string, databaseKey?: Buffer): SqliteStore {
+  return openSqliteStore(path.join(dataDir, 'db', 'recall.db'), { dataDir, ...(databaseKey ? { databaseKey } : {}) });
 }
 
 const lease = { workerId: 'migrate-test', seconds: 60 };
@@ -27,9 +28,9 @@ function vector(dim: number, seed: number): Float32Array {
  * A data dir as a SQLite server leaves it: frames in every status (one caught mid-processing), OCR text (one
  * CJK), a description, vectors of two models, two compacted frames sharing a layer, a capture client, settings.
  */
-export async function buildSqliteDataDir(): Promise<SqliteDataDir> {
-  const dataDir = tempDir('openrecall-migrate-');
-  const store = openDataDirDatabase(dataDir);
+export async function buildSqliteDataDir(options: { dataDir?: string; databaseKey?: Buffer } = {}): Promise<SqliteDataDir> {
+  const dataDir = options.dataDir ?? tempDir('openrecall-migrate-');
+  const store = openDataDirDatabase(dataDir, options.databaseKey);
   try {
     const { frames, embeddings, compaction, clients, settings } = store;
     // One pending frame at a time: claimNext takes exactly the frame just inserted.

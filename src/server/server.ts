@@ -91,6 +91,9 @@ export async function startServerOrLocked(config: ServerConfig, log: Logger = cr
     }
     current = state;
     url = state.server.url;
+    // OPENRECALL_PORT=0 picked a port: the locked app after a lock takes this one.
+    const address = state.server.app.server.address();
+    if (typeof address === 'object' && address) port = address.port;
   };
 
   const lockNow = async (state: { server: RunningServer; keys: EncryptionKeys }): Promise<void> => {

@@ -76,7 +76,7 @@ describe('openrecall lock on a server with a key file and an API token (real HTT
       },
       { what: 'the real app again' },
     );
-    assert.deepEqual(entries.body.entries, []);
+    assert.deepEqual(entries?.body.entries, []);
     assert.deepEqual((await getJson(`${api}/encryption`, { headers: bearer })).body.lockable, true, 'lockable again');
   });
 });

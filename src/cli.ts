@@ -28,7 +28,8 @@ Commands:
   migrate-db --to postgres://user@host:5432/db  copy this data dir's SQLite database into PostgreSQL (resumable)
   rekey --to passphrase|keyring|key-file [--key-file PATH] [--only]  change what opens an encrypted data dir (its data is not rewritten)
   encrypt [--to passphrase|keyring|key-file] [--key-file PATH]  encrypt a plain data dir in place (resumable; stop the server first)
-  unlock           give the passphrase to a server running locked (asked without echo, or read from stdin)
+  lock             wipe the running server's keys from its memory (an encrypted data dir): it serves the unlock page until unlocked
+  unlock [--passphrase]  unlock a locked server: its key file or keyring read again, or the passphrase (asked without echo, or read from stdin)
   mcp              MCP server over stdio for AI assistants (relays to the running server's /mcp)
   doctor [--json]  check this machine's setup (display, data dir, disk, server, token, OCR) and say what to fix
   help             show this help
@@ -55,6 +56,7 @@ const commands: Record<string, () => Promise<Command>> = {
   rekey: async () => (await import('./cli/rekey-command.js')).rekeyCommand,
   unlock: async () => (await import('./cli/unlock-command.js')).unlockCommand,
   encrypt: async () => (await import('./cli/encrypt-command.js')).encryptCommand,
+  lock: async () => (await import('./cli/lock-command.js')).lockCommand,
   client: async () => (await import('./client/cli.js')).clientCommand,
   pause: async () => (await import('./client/cli.js')).pauseCommand,
   resume: async () => (await import('./client/cli.js')).resumeCommand,

@@ -2,6 +2,7 @@ import type {
   BackfillStarted,
   CompactionStatus,
   Health,
+  LockResult,
   HeartbeatBody,
   HeartbeatResponse,
   PruneReport,
@@ -79,6 +80,11 @@ export class ApiClient {
   /** Asks the server's processor to compact every processed frame now; answers the compaction figures. */
   compact(): Promise<CompactionStatus> {
     return this.request('POST', '/storage/compact');
+  }
+
+  /** POST /api/lock (`openrecall lock`): the server wipes its keys and serves the unlock page. */
+  lock(): Promise<LockResult> {
+    return this.request('POST', '/lock', { body: {}, timeoutMs: 30_000 });
   }
 
   /** POST /api/heartbeat: this capture client's report; the answer says whether to record and upload. */

@@ -10,9 +10,15 @@ import { compactedReader } from '../images/compaction/frame-reader.js';
 import { isCompactedPath } from '../images/compaction/manifest.js';
 import { type ExportRow, openExportReader } from '../store/open-store.js';
 import { UsageError } from './usage-error.js';
+import type { Writable } from 'node:stream';
+import { newExportKey, sealExport, type ExportSecret } from '../encryption/sealed-export.js';
+import { readSecret } from './read-secret.js';
 import { ProgressBar } from './progress.js';
 
-const USAGE = 'usage: openrecall export [--since T] [--until T] <file.zip>  (T: Unix seconds or a date such as 2026-03-01 or 2026-03-01T14:00Z)';
+const USAGE =
+  'usage: openrecall export [--since T] [--until T] [--key-file PATH | --plain | --encrypt] <file.zip>  (T: Unix seconds or a date such as 2026-03-01 or 2026-03-01T14:00Z)';
+
+export const PLAIN_EXPORT_WARNING = 'warning: --plain: this export is NOT encrypted: anyone who can read the file sees every screenshot and its text';
 
 /** One line of frames.jsonl, and the frames/<id>.json before each image. */
 export type ExportedFrame = Omit<ExportRow, 'image_path'> & {
@@ -34,17 +40,30 @@ export function parseTime(value: string, option: string): number {
  * `openrecall export`: writes the COMPLETED frames captured in [since, until) to a zip: export.json (format,
  * range), then per frame frames/<id>.json (metadata, OCR text, description) followed by its image (the stored
  * WebP, or a compacted frame rebuilt as PNG), and frames.jsonl with every frame's line at the end. Reads the
- * data dir directly (the database read-only), so it works whether or not a server runs.
+ * data dir directly (the database read-only), so it works whether or not a server runs. On an encrypted data dir the
+ * zip is sealed as it is written (src/encryption/sealed-export.ts: a passphrase through Argon2id, or --key-file);
+ * --plain writes it in the clear, with a warning. The file is 0600 either way.
  */
 export async function exportCommand(args: string[]): Promise<number> {
-  let values: { since?: string; until?: string };
+  let values: { since?: string; until?: string; plain?: boolean; encrypt?: boolean; 'key-file'?: string };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args, options: { since: { type: 'string' }, until: { type: 'string' } }, allowPositionals: true }));
+    ({ values, positionals } = parseArgs({
+      args,
+      options: {
+        since: { type: 'string' },
+        until: { type: 'string' },
+        plain: { type: 'boolean' },
+        encrypt: { type: 'boolean' },
+        'key-file': { type: 'string' },
+      },
+      allowPositionals: true,
+    }));
   } catch (error) {
     throw new UsageError(`${(error as Error).message}; ${USAGE}`);
   }
   if (positionals.length !== 1) throw new UsageError(USAGE);
+  if (values.plain && (values.encrypt || values['key-file'] !== undefined)) throw new UsageError(`--plain cannot go with --encrypt or --key-file; ${USAGE}`);
   const target = path.resolve(positionals[0]!);
   if (!fs.existsSync(path.dirname(target))) throw new UsageError(`no directory ${path.dirname(target)} for ${positionals[0]}`);
   const since = values.since !== undefined ? parseTime(values.since, '--since') : 0;
@@ -60,6 +79,10 @@ export async function exportCommand(args: string[]): Promise<number> {
     return 1;
   }
   const memory = await openMemory(dataDir);
+  // An encrypted memory gives an encrypted export unless --plain says otherwise; a plain one only when asked.
+  const sealed = memory.keys ? !values.plain : values.encrypt === true || values['key-file'] !== undefined;
+  if (memory.keys && values.plain) console.error(PLAIN_EXPORT_WARNING);
+  const exportKey = sealed ? await newExportKey(await exportSecret(values['key-file'])) : undefined;
   const images = new ImageStore(memory.dataDir);
   const reader = openExportReader(images.paths.dbFile, memory.database.databaseKey);
   const temporary = `${target}.${process.pid}.tmp`;
@@ -71,11 +94,20 @@ export async function exportCommand(args: string[]): Promise<number> {
       out.on('error', reject);
     });
     written.catch(() => undefined); // awaited below; a write error must not go unhandled meanwhile
+    // Sealed: the clear header, then the zip's bytes through the AEAD stream as they are made (never whole in memory).
+    let sink: Writable = out;
+    if (exportKey) {
+      out.write(exportKey.header);
+      const seal = sealExport(exportKey.key);
+      seal.on('error', (error) => out.destroy(error));
+      seal.pipe(out);
+      sink = seal;
+    }
     let failure: Error | undefined;
     const zip = new Zip((error, chunk, final) => {
       if (error) failure = error;
-      else out.write(chunk);
-      if (final || error) out.end();
+      else sink.write(chunk);
+      if (final || error) sink.end();
     });
     const add = (name: string, bytes: Uint8Array, compress: boolean) => {
       const file = compress ? new ZipDeflate(name, { level: 6 }) : new ZipPassThrough(name);
@@ -109,21 +141,46 @@ export async function exportCommand(args: string[]): Promise<number> {
       lines.push(JSON.stringify(frame));
       bar.update(i + 1);
       // Let the stream drain: a year of frames does not sit in memory.
-      if (out.writableNeedDrain) await new Promise<void>((r) => out.once('drain', () => r()));
+      if (sink.writableNeedDrain) await new Promise<void>((r) => sink.once('drain', () => r()));
     }
     add('frames.jsonl', Buffer.from(lines.join('\n') + (lines.length ? '\n' : '')), true);
     zip.end();
     await written;
     if (failure) throw failure;
     fs.renameSync(temporary, target);
-    console.log(`exported ${rows.length} frame(s) to ${target}${skipped ? ` (${skipped} without their image)` : ''}`);
+    const how = exportKey
+      ? ` (encrypted: ${exportKey.kdf.algorithm === 'argon2id' ? 'passphrase, Argon2id' : 'key file'})`
+      : memory.keys
+        ? ' (NOT encrypted: --plain)'
+        : '';
+    console.log(`exported ${rows.length} frame(s) to ${target}${how}${skipped ? ` (${skipped} without their image)` : ''}`);
     return 0;
   } catch (error) {
     fs.rmSync(temporary, { force: true });
     throw error;
   } finally {
+    exportKey?.key.fill(0);
     await reader.close();
   }
+}
+
+/** The export's secret: the key file's 32 bytes, or a passphrase (twice at a terminal, once from stdin). */
+async function exportSecret(keyFile: string | undefined): Promise<ExportSecret> {
+  if (keyFile !== undefined) {
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(keyFile);
+    } catch (error) {
+      throw new UsageError(`--key-file ${keyFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    if (bytes.length !== 32)
+      throw new UsageError(`--key-file ${keyFile} holds ${bytes.length} bytes: a key file is exactly 32 random bytes (head -c 32 /dev/urandom > FILE)`);
+    return { keyFile: bytes };
+  }
+  const passphrase = await readSecret('passphrase for the export: ');
+  if (passphrase.length === 0) throw new UsageError('the export passphrase is empty');
+  if (process.stdin.isTTY && (await readSecret('the same passphrase again: ')) !== passphrase) throw new UsageError('the two passphrases differ');
+  return { passphrase };
 }
 
 async function readFrame(

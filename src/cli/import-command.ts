@@ -7,7 +7,19 @@ import { UsageError } from './usage-error.js';
 import { silentLogger } from '../log.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { ProgressBar } from './progress.js';
-import { BadEntryError, exportLimits, looksLikeZip, readExport } from './import-export-zip.js';
+import { BadEntryError, exportLimits, looksLikeZip, openExportSource, readExport, type ExportSource } from './import-export-zip.js';
+import { ExportKeyError, type ExportSecret } from '../encryption/sealed-export.js';
+import { readSecret } from './read-secret.js';
+
+/** An encrypted export's secret: the --key-file's bytes, or its passphrase (no echo, or the first line of stdin). */
+async function importSecret(keyFile: string | undefined): Promise<ExportSecret> {
+  if (keyFile === undefined) return { passphrase: await readSecret('passphrase of the export: ') };
+  try {
+    return { keyFile: await fs.promises.readFile(keyFile) };
+  } catch (error) {
+    throw new ExportKeyError(`--key-file ${keyFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
 
 const IMAGE_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp' };
 const CONCURRENCY = 4;
@@ -64,12 +76,24 @@ const CONTENT_TYPES: Record<string, string> = { png: 'image/png', webp: 'image/w
  * Entries are read one at a time under limits; the first bad one (damaged, too large, refused by the server)
  * stops the import with its name, and nothing after it is uploaded.
  */
-async function importExport(file: string): Promise<number> {
+async function importExport(file: string, keyFile: string | undefined): Promise<number> {
   const limits = exportLimits(fs.statSync(file).size, loadServerConfig().maxUploadBytes);
-  const { client, embedded } = await serverForImport();
+  // An encrypted export is opened (its secret asked for, its first chunk authenticated) before any server is reached.
+  let source: ExportSource;
+  try {
+    source = await openExportSource(file, () => importSecret(keyFile));
+  } catch (error) {
+    if (!(error instanceof ExportKeyError)) throw error;
+    console.error(`openrecall: ${file}: ${error.message}; nothing was imported`);
+    return 1;
+  }
+  const { client, embedded } = await serverForImport().catch(async (error: unknown) => {
+    await source.close();
+    throw error;
+  });
   const counts = { imported: 0, skipped: 0 };
   try {
-    await readExport(file, limits, async ({ meta, image, entry }) => {
+    await readExport(source, limits, async ({ meta, image, entry }) => {
       const response = await client.upload({
         image,
         contentType: CONTENT_TYPES[meta.image.split('.').pop()!.toLowerCase()] ?? 'application/octet-stream',
@@ -87,9 +111,11 @@ async function importExport(file: string): Promise<number> {
   } catch (error) {
     console.error(`openrecall: ${file}: ${(error as Error).message}`);
     console.error(`stopped there: imported ${counts.imported}, skipped ${counts.skipped} already imported before it; nothing after it was sent`);
+    await source.close();
     await embedded?.close();
     return 1;
   }
+  await source.close();
   await embedded?.close();
   console.log(`imported ${counts.imported}, skipped ${counts.skipped} already imported, failed 0`);
   return 0;
@@ -101,9 +127,15 @@ async function importExport(file: string): Promise<number> {
  * in-process for the duration of the import when none answers.
  */
 export async function importCommand(args: string[]): Promise<number> {
-  const dir = args.find((a) => !a.startsWith('--'));
-  if (!dir) throw new UsageError('usage: openrecall import <dir>  (or a zip written by openrecall export: openrecall import <file.zip>)');
-  if (fs.existsSync(dir) && fs.statSync(dir).isFile() && looksLikeZip(dir)) return importExport(dir);
+  const keyFileAt = args.indexOf('--key-file');
+  const keyFile = keyFileAt >= 0 ? args[keyFileAt + 1] : undefined;
+  if (keyFileAt >= 0 && (keyFile === undefined || keyFile.startsWith('--'))) throw new UsageError("--key-file needs the path of the export's key file");
+  const dir = args.find((a, i) => !a.startsWith('--') && (keyFileAt < 0 || i !== keyFileAt + 1));
+  if (!dir)
+    throw new UsageError(
+      'usage: openrecall import <dir>  (or a zip written by openrecall export: openrecall import [--key-file PATH] <file.zip>; an encrypted one asks its passphrase)',
+    );
+  if (fs.existsSync(dir) && fs.statSync(dir).isFile() && looksLikeZip(dir)) return importExport(dir, keyFile);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`not a directory or an export zip: ${dir}`);
   const files = listImages(path.resolve(dir));
   if (files.length === 0) {

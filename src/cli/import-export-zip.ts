@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import { EXPORT_HEADER_MAX_BYTES, isSealedExport, openSealedExport, readExportHeader, type ExportSecret } from '../encryption/sealed-export.js';
 import type { ExportedFrame } from './export-command.js';
 
 export interface ImportedFrame {
@@ -9,14 +11,66 @@ export interface ImportedFrame {
   entry: string;
 }
 
-/** The start of every zip file (a local file header). */
+/** The start of every zip file (a local file header), or of an encrypted export ("OREX"). */
 export function looksLikeZip(file: string): boolean {
   const fd = fs.openSync(file, 'r');
   try {
     const head = Buffer.alloc(4);
-    return fs.readSync(fd, head, 0, 4, 0) === 4 && head.readUInt32LE(0) === 0x04034b50;
+    return fs.readSync(fd, head, 0, 4, 0) === 4 && (head.readUInt32LE(0) === 0x04034b50 || isSealedExport(head));
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** The zip's bytes, wherever they come from: the file itself, or the plaintext of an encrypted export. */
+export interface ExportSource {
+  /** Of the zip (the plaintext of an encrypted export). */
+  readonly size: number;
+  readonly encrypted: boolean;
+  readAt(position: number, length: number): Promise<Buffer>;
+  /** Bytes [start, end] (inclusive), streamed. */
+  stream(start: number, end: number): Readable;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an export for reading: a zip as it is, or an encrypted export, whose secret `askSecret` gives (called only
+ * then). A wrong passphrase or key file fails here (WrongExportKeyError), before anything is read or sent.
+ */
+export async function openExportSource(file: string, askSecret: () => Promise<ExportSecret>): Promise<ExportSource> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const head = await readAt(handle, 0, Math.min(size, EXPORT_HEADER_MAX_BYTES));
+    if (!isSealedExport(head)) {
+      return {
+        size,
+        encrypted: false,
+        readAt: (position, length) => readAt(handle, position, length),
+        stream: (start, end) => fs.createReadStream(file, { start, end, highWaterMark: 256 * 1024 }),
+        close: () => handle.close(),
+      };
+    }
+    const { header, sealedAt } = readExportHeader(head, file);
+    const reader = await openSealedExport(header, await askSecret(), size - sealedAt, (position, length) => readAt(handle, sealedAt + position, length), file);
+    return {
+      size: reader.plainBytes,
+      encrypted: true,
+      readAt: (position, length) => reader.readPlain(position, length),
+      stream: (start, end) =>
+        Readable.from(
+          (async function* () {
+            for (let at = start; at <= end; at += 256 * 1024) yield await reader.readPlain(at, Math.min(256 * 1024, end + 1 - at));
+          })(),
+        ),
+      async close() {
+        reader.dispose();
+        await handle.close();
+      },
+    };
+  } catch (error) {
+    await handle.close();
+    throw error;
   }
 }
 
@@ -64,14 +118,13 @@ interface ZipEntry {
  * other entry are never read). Each frame is handed to `onFrame` before the next entry is read; the first bad
  * entry (damaged, too large, not what an export holds) stops the import with a BadEntryError naming it.
  */
-export async function readExport(file: string, limits: ExportLimits, onFrame: (frame: ImportedFrame) => Promise<void>): Promise<{ frames: number }> {
-  const handle = await fs.promises.open(file, 'r');
-  try {
-    const entries = await centralDirectory(handle);
+export async function readExport(source: ExportSource, limits: ExportLimits, onFrame: (frame: ImportedFrame) => Promise<void>): Promise<{ frames: number }> {
+  {
+    const entries = await centralDirectory(source);
     const byName = new Map(entries.map((e) => [e.name, e]));
     let total = 0;
     const read = async (entry: ZipEntry, limit: number): Promise<Buffer> => {
-      const bytes = await inflateEntry(file, handle, entry, Math.min(limit, limits.totalBytes - total));
+      const bytes = await inflateEntry(source, entry, Math.min(limit, limits.totalBytes - total));
       total += bytes.length;
       return bytes;
     };
@@ -93,8 +146,6 @@ export async function readExport(file: string, limits: ExportLimits, onFrame: (f
       frames++;
     }
     return { frames };
-  } finally {
-    await handle.close();
   }
 }
 
@@ -113,10 +164,10 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 
 /** The entries as the end of the zip lists them, in order. */
-async function centralDirectory(handle: fs.promises.FileHandle): Promise<ZipEntry[]> {
-  const { size } = await handle.stat();
+async function centralDirectory(source: ExportSource): Promise<ZipEntry[]> {
+  const size = source.size;
   const tailLength = Math.min(size, 22 + 0xffff);
-  const tail = await readAt(handle, size - tailLength, tailLength);
+  const tail = await source.readAt(size - tailLength, tailLength);
   let end = -1;
   for (let i = tail.length - 22; i >= 0; i--) {
     if (tail.readUInt32LE(i) === EOCD) {
@@ -130,7 +181,7 @@ async function centralDirectory(handle: fs.promises.FileHandle): Promise<ZipEntr
   const offset = tail.readUInt32LE(end + 16);
   if (count === 0xffff || length === 0xffffffff || offset === 0xffffffff) throw new Error('ZIP64 archives are not exports of openrecall');
   if (offset + length > size) throw new Error('not a complete zip file (its central directory lies past its end)');
-  const directory = await readAt(handle, offset, length);
+  const directory = await source.readAt(offset, length);
   const entries: ZipEntry[] = [];
   let at = 0;
   for (let n = 0; n < count; n++) {
@@ -156,13 +207,13 @@ async function readAt(handle: fs.promises.FileHandle, position: number, length: 
 }
 
 /** One entry's bytes, inflated as they stream from the file (on libuv's threads), stopped past `limit`. */
-async function inflateEntry(file: string, handle: fs.promises.FileHandle, entry: ZipEntry, limit: number): Promise<Buffer> {
+async function inflateEntry(from: ExportSource, entry: ZipEntry, limit: number): Promise<Buffer> {
   if (entry.size > limit) throw new BadEntryError(entry.name, `holds ${entry.size} bytes; the limit for it is ${limit}`);
   if (entry.method !== 0 && entry.method !== 8) throw new BadEntryError(entry.name, `compression method ${entry.method} is not one an export uses`);
-  const local = await readAt(handle, entry.headerOffset, 30);
+  const local = await from.readAt(entry.headerOffset, 30);
   if (local.length < 30 || local.readUInt32LE(0) !== LOCAL) throw new BadEntryError(entry.name, 'its local header is missing');
   const start = entry.headerOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
-  const raw = fs.createReadStream(file, { start, end: start + entry.compressedSize - 1, highWaterMark: 256 * 1024 });
+  const raw = from.stream(start, start + entry.compressedSize - 1);
   const source = entry.method === 8 ? raw.pipe(zlib.createInflateRaw()) : raw;
   raw.on('error', (error) => source.destroy(error));
   const chunks: Buffer[] = [];

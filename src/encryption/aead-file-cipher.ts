@@ -47,13 +47,7 @@ export function createAeadFileCipher(filesKey: Buffer): FileCipher {
     return fileKeys(key, header);
   };
 
-  const openHeader = (header: Buffer, file: string): FileKeys => {
-    if (header.length < HEADER_BYTES) throw new DamagedFileError(file, 'cut short: no complete encryption header');
-    if (!header.subarray(0, 4).equals(MAGIC)) throw new DamagedFileError(file, 'not an encrypted file (its header is missing or changed)');
-    if (header[4] !== FORMAT_VERSION) throw new DamagedFileError(file, `encrypted with format version ${header[4]}, which this version cannot read`);
-    if (header[5] !== CHUNK_LOG2 || header[6] !== 0 || header[7] !== 0) throw new DamagedFileError(file, 'its encryption header was changed');
-    return fileKeys(key, Buffer.from(header.subarray(0, HEADER_BYTES)));
-  };
+  const openHeader = (header: Buffer, file: string): FileKeys => fileKeys(key, checkedHeader(header, file));
 
   return {
     kind: 'aead',
@@ -65,25 +59,33 @@ export function createAeadFileCipher(filesKey: Buffer): FileCipher {
     },
     seal(plain) {
       const file = newFile();
-      const count = chunkCount(plain.length);
-      const parts: Buffer[] = [file.header];
-      for (let index = 0; index < count; index++) {
-        const start = index * CHUNK_BYTES;
-        parts.push(...sealChunk(file, index, index === count - 1, plain.subarray(start, start + CHUNK_BYTES)));
+      try {
+        const count = chunkCount(plain.length);
+        const parts: Buffer[] = [file.header];
+        for (let index = 0; index < count; index++) {
+          const start = index * CHUNK_BYTES;
+          parts.push(...sealChunk(file, index, index === count - 1, plain.subarray(start, start + CHUNK_BYTES)));
+        }
+        return Buffer.concat(parts);
+      } finally {
+        file.key.fill(0);
       }
-      return Buffer.concat(parts);
     },
     open(sealed, name) {
       const file = openHeader(sealed, name);
-      const body = sealed.subarray(HEADER_BYTES);
-      if (body.length < TAG_BYTES) throw new DamagedFileError(name, 'cut short: its last chunk is missing');
-      const count = Math.ceil(body.length / SEALED_CHUNK_BYTES);
-      const parts: Buffer[] = [];
-      for (let index = 0; index < count; index++) {
-        const chunk = body.subarray(index * SEALED_CHUNK_BYTES, (index + 1) * SEALED_CHUNK_BYTES);
-        parts.push(openChunk(file, index, index === count - 1, chunk, name));
+      try {
+        const body = sealed.subarray(HEADER_BYTES);
+        if (body.length < TAG_BYTES) throw new DamagedFileError(name, 'cut short: its last chunk is missing');
+        const count = Math.ceil(body.length / SEALED_CHUNK_BYTES);
+        const parts: Buffer[] = [];
+        for (let index = 0; index < count; index++) {
+          const chunk = body.subarray(index * SEALED_CHUNK_BYTES, (index + 1) * SEALED_CHUNK_BYTES);
+          parts.push(openChunk(file, index, index === count - 1, chunk, name));
+        }
+        return Buffer.concat(parts);
+      } finally {
+        file.key.fill(0);
       }
-      return Buffer.concat(parts);
     },
     sealStream: () => new SealStream(newFile()),
     openStream: (name) => new OpenStream(name, (header) => openHeader(header, name)),
@@ -91,6 +93,69 @@ export function createAeadFileCipher(filesKey: Buffer): FileCipher {
 }
 
 const chunkCount = (plainBytes: number) => Math.max(1, Math.ceil(plainBytes / CHUNK_BYTES));
+
+/** The first HEADER_BYTES of `header`, checked (a copy: the caller's buffer may be reused). */
+function checkedHeader(header: Buffer, file: string): Buffer {
+  if (header.length < HEADER_BYTES) throw new DamagedFileError(file, 'cut short: no complete encryption header');
+  if (!header.subarray(0, 4).equals(MAGIC)) throw new DamagedFileError(file, 'not an encrypted file (its header is missing or changed)');
+  if (header[4] !== FORMAT_VERSION) throw new DamagedFileError(file, `encrypted with format version ${header[4]}, which this version cannot read`);
+  if (header[5] !== CHUNK_LOG2 || header[6] !== 0 || header[7] !== 0) throw new DamagedFileError(file, 'its encryption header was changed');
+  return Buffer.from(header.subarray(0, HEADER_BYTES));
+}
+
+/**
+ * Random access to one sealed file (an encrypted export, read from its zip's central directory): `read(position,
+ * length)` gives the sealed bytes at a position (0 = the sealed file's first header byte, `sealedBytes` long in all);
+ * `readPlain` answers plaintext bytes, opening (and authenticating) only the chunks that hold them. `dispose()` zeroes
+ * the file's key. Each chunk is authenticated with its index and last-chunk flag as in a whole read.
+ */
+export interface SealedReader {
+  readonly plainBytes: number;
+  readPlain(position: number, length: number): Promise<Buffer>;
+  dispose(): void;
+}
+
+export async function openSealedReader(
+  filesKey: Buffer,
+  sealedBytes: number,
+  read: (position: number, length: number) => Promise<Buffer>,
+  name: string,
+): Promise<SealedReader> {
+  const file = fileKeys(filesKey, checkedHeader(await read(0, HEADER_BYTES), name));
+  const body = sealedBytes - HEADER_BYTES;
+  if (body < TAG_BYTES) throw new DamagedFileError(name, 'cut short: its last chunk is missing');
+  const count = Math.ceil(body / SEALED_CHUNK_BYTES);
+  const plainBytes = body - count * TAG_BYTES;
+  let cached: { index: number; plain: Buffer } | undefined;
+  const chunk = async (index: number): Promise<Buffer> => {
+    if (cached?.index === index) return cached.plain;
+    const start = HEADER_BYTES + index * SEALED_CHUNK_BYTES;
+    const sealed = await read(start, Math.min(SEALED_CHUNK_BYTES, sealedBytes - start));
+    const plain = openChunk(file, index, index === count - 1, sealed, name);
+    cached = { index, plain };
+    return plain;
+  };
+  return {
+    plainBytes,
+    async readPlain(position, length) {
+      const end = Math.min(plainBytes, position + length);
+      const parts: Buffer[] = [];
+      for (let at = Math.max(0, position); at < end; ) {
+        const index = Math.floor(at / CHUNK_BYTES);
+        const plain = await chunk(index);
+        const from = at - index * CHUNK_BYTES;
+        const take = Math.min(plain.length - from, end - at);
+        parts.push(plain.subarray(from, from + take));
+        at += take;
+      }
+      return Buffer.concat(parts);
+    },
+    dispose() {
+      file.key.fill(0);
+      cached = undefined;
+    },
+  };
+}
 
 function fileKeys(filesKey: Buffer, header: Buffer): FileKeys {
   const fileNonce = header.subarray(HEADER_BYTES - FILE_NONCE_BYTES);
@@ -187,7 +252,14 @@ class SealStream extends Transform {
       done();
     } catch (error) {
       done(error as Error);
+    } finally {
+      this.file.key.fill(0);
     }
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    this.file.key.fill(0);
+    done(error);
   }
 
   private sealNext(plain: Buffer, last: boolean): void {
@@ -229,6 +301,13 @@ class OpenStream extends Transform {
       done();
     } catch (error) {
       done(error as Error);
+    } finally {
+      this.file?.key.fill(0);
     }
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    this.file?.key.fill(0);
+    done(error);
   }
 }

@@ -59,7 +59,8 @@ export function keyFileSource(kek: Buffer): KeySource {
 /** OWASP's first Argon2id choice is 46 MiB, t=1; this spends more (64 MiB, t=3): it runs once per unlock. */
 export const DEFAULT_ARGON2ID = { memoryCost: 64 * 1024, timeCost: 3, parallelism: 1 } as const;
 
-async function passphraseKek(passphrase: string, kdf: Argon2idParameters): Promise<Buffer> {
+/** Argon2id of a passphrase with the given parameters: 32 bytes (a KEK, or an encrypted export's key). */
+export async function passphraseKek(passphrase: string, kdf: Argon2idParameters): Promise<Buffer> {
   const { hashRaw, Algorithm } = await import('@node-rs/argon2');
   return hashRaw(passphrase.normalize('NFC'), {
     algorithm: Algorithm.Argon2id,

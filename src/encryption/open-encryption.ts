@@ -23,14 +23,18 @@ export interface EncryptionKeys {
   databaseKey: Buffer;
   /** The source that opened it. */
   source: KeySourceKind;
-  /** The subkeys as base64, for the server's processor child only (sent over the fork IPC channel, never env/argv). */
+  /**
+   * The subkeys, for the server's processor child only (sent over the fork IPC channel, never env/argv). Bytes, not
+   * strings: a JavaScript string cannot be zeroed, a buffer can.
+   */
   transferable(): TransferableKeys;
+  /** Zeroes the subkeys in place: the file cipher (which holds the files key itself, not a copy) opens nothing after. */
   wipe(): void;
 }
 
 export interface TransferableKeys {
-  files: string;
-  database: string;
+  files: Uint8Array;
+  database: Uint8Array;
   source: KeySourceKind;
 }
 
@@ -154,9 +158,37 @@ export function keysFrom(dataKey: Buffer, source: KeySourceKind): EncryptionKeys
   return keysOfSubkeys(subkeys, source);
 }
 
-/** The keys a processor child received from its server (`transferable()`). */
+/** The keys a processor child received from its server (`transferable()`): the received bytes themselves, not copies. */
 export function keysFromTransfer(transfer: TransferableKeys): EncryptionKeys {
-  return keysOfSubkeys({ files: Buffer.from(transfer.files, 'base64'), database: Buffer.from(transfer.database, 'base64') }, transfer.source);
+  const view = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return keysOfSubkeys({ files: view(transfer.files), database: view(transfer.database) }, transfer.source);
+}
+
+/**
+ * Opens a data dir again after `openrecall lock` (POST /api/unlock on the locked app): with a passphrase, its wrap;
+ * without one, the source the server is configured with (its key file or the OS keyring, read again). A data dir
+ * that only a passphrase opens answers PassphraseNeededError to an unlock without one.
+ */
+export async function reopenEncryption(config: EncryptionConfig, dataDir: string, passphrase: string | undefined): Promise<EncryptionKeys> {
+  if (passphrase !== undefined) {
+    const record = readKeyRecord(dataDir);
+    if (!record) throw new EncryptionStartError(`${dataDir} is not encrypted any more (its ${KEY_RECORD_FILE} is gone)`);
+    if (!record.wraps.some((w) => w.source === 'passphrase')) throw new EncryptionStartError(`${dataDir} has no passphrase: unlock it without one`);
+    const dataKey = await unwrapWith(passphraseSource(passphrase), record);
+    if (!dataKey) throw new WrongPassphraseError();
+    return keysFrom(dataKey, 'passphrase');
+  }
+  const opened = await openEncryption(config, dataDir);
+  if (!opened.encrypted) throw new EncryptionStartError(`${dataDir} is not encrypted any more (its ${KEY_RECORD_FILE} is gone)`);
+  if (opened.locked) throw new PassphraseNeededError();
+  return opened.keys;
+}
+
+export class PassphraseNeededError extends Error {
+  override readonly name = 'PassphraseNeededError';
+  constructor() {
+    super('only a passphrase opens this data dir: give it');
+  }
 }
 
 function keysOfSubkeys(subkeys: Subkeys, source: KeySourceKind): EncryptionKeys {
@@ -164,7 +196,7 @@ function keysOfSubkeys(subkeys: Subkeys, source: KeySourceKind): EncryptionKeys 
     fileCipher: createAeadFileCipher(subkeys.files),
     databaseKey: subkeys.database,
     source,
-    transferable: () => ({ files: subkeys.files.toString('base64'), database: subkeys.database.toString('base64'), source }),
+    transferable: () => ({ files: subkeys.files, database: subkeys.database, source }),
     wipe() {
       subkeys.files.fill(0);
       subkeys.database.fill(0);

@@ -24,6 +24,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { sessionRoutes } from './routes/session.js';
 import { DEFAULT_FIELD_PARSER_BYTES, refuseLongFields, UPLOAD_FIELD_BYTES } from './form-fields.js';
 import { installSecurity } from './security.js';
+import { answerLocked } from './locked-answers.js';
 import type { HostPolicy } from './allowed-hosts.js';
 import { AuthService } from '../services/auth-service.js';
 import type { MetricsService } from '../services/metrics-service.js';
@@ -63,6 +64,8 @@ export interface AppOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** Further route plugins (search, web UI) registered by later features. */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** True while `openrecall lock` takes this app down: every request after the security checks gets the locked answer. */
+  locking?: () => boolean;
 }
 
 export type App = FastifyInstance;
@@ -136,6 +139,12 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
 
   const auth = services.auth ?? new AuthService(undefined);
   installSecurity(app, auth, options.hosts);
+  const locking = options.locking;
+  if (locking) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (locking()) return answerLocked(request, reply);
+    });
+  }
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

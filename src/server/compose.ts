@@ -36,6 +36,7 @@ import { storageRoutes } from './routes/storage.js';
 import { timelineRoutes } from './routes/timeline.js';
 import { webRoutes } from './routes/web.js';
 import { workerFilesRoutes } from './routes/worker-files.js';
+import { lockRoutes, type LockControl } from './routes/lock.js';
 import { describeSettings, v1Routes } from './routes/v1.js';
 import { MyRecallV1Service } from '../services/myrecall-v1-service.js';
 
@@ -56,6 +57,8 @@ export interface AppParts {
   version?: string;
   /** Fastify's request log; default: on with OPENRECALL_DEBUG. */
   requestLog?: boolean;
+  /** An encrypted data dir's server: `openrecall lock` (POST /api/lock); none: GET /api/encryption says not lockable. */
+  lock?: LockControl & { locking(): boolean };
 }
 
 export interface ComposedApp {
@@ -164,6 +167,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
       log,
       hosts,
       trustProxy: config.trustProxy,
+      ...(parts.lock ? { locking: parts.lock.locking } : {}),
       ...(config.tls ? { tls: { cert: readPem('OPENRECALL_TLS_CERT', config.tls.certFile), key: readPem('OPENRECALL_TLS_KEY', config.tls.keyFile) } } : {}),
       plugins: [
         timelineRoutes(store.timeline),
@@ -187,6 +191,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
           return compaction.status();
         }),
         workerFilesRoutes(new DataFilesService(images, store.frames), config.maxUploadBytes, config.workerToken),
+        lockRoutes(parts.lock ?? notLockable(images)),
         webRoutes(),
       ],
     },
@@ -197,6 +202,12 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     app.addHook('onClose', async () => vectorIndex.close());
   }
   return { app, retention, uploadGate, metrics };
+}
+
+/** A server without `openrecall lock`: a plain data dir (or an in-process test app). */
+function notLockable(images: ImageStore): LockControl {
+  const encrypted = images.files.cipher.kind === 'aead';
+  return { status: () => ({ encrypted, source: null, lockable: false }), lock: () => null };
 }
 
 function readPem(variable: string, file: string): Buffer {

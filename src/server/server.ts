@@ -15,7 +15,9 @@ import type { Store } from '../store/ports.js';
 import { VERSION } from '../version.js';
 import type { App } from './app.js';
 import { composeApp } from './compose.js';
-import { openEncryption, type EncryptionKeys } from '../encryption/open-encryption.js';
+import { openEncryption, PassphraseNeededError, reopenEncryption, type EncryptionKeys } from '../encryption/open-encryption.js';
+import type { FastifyInstance } from 'fastify';
+import type { LockControl } from './routes/lock.js';
 import { HostPolicy } from './allowed-hosts.js';
 import { buildLockedApp } from './locked-app.js';
 
@@ -33,7 +35,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** What `openrecall server` runs: the real app, or the locked app until the passphrase is given. */
+/** What `openrecall server` runs: the real app, or the locked app until the memory is unlocked. */
 export interface ServerHandle {
   url: string;
   close(): Promise<void>;
@@ -42,54 +44,131 @@ export interface ServerHandle {
 /**
  * The keys first (a wrong or missing key stops here, before anything of the data dir is touched). A data dir only
  * a passphrase opens serves the unlock page on the port; once unlocked, that app closes and the real one starts.
+ * An encrypted data dir's server can be locked again (`openrecall lock`, POST /api/lock): the real app stops taking
+ * requests, the processor child stops (its keys die with it), the store closes, every key buffer is zeroed, and the
+ * locked app takes the port back. Its unlock then takes the passphrase, or reads the configured key file or keyring.
  */
 export async function startServerOrLocked(config: ServerConfig, log: Logger = createLogger('server')): Promise<ServerHandle> {
   checkExposure(config, log);
-  const opened = await openEncryption(config.encryption ?? { mode: 'off' }, config.dataDir);
-  if (!opened.encrypted || !opened.locked) return startServer(config, log, opened.encrypted ? opened.keys : null);
-  let running: RunningServer | undefined;
-  let boundPort = config.port;
-  let starting: Promise<void> | undefined;
-  const locked = await buildLockedApp({
-    hosts: new HostPolicy({ bindHost: config.host, allowedHosts: config.allowedHosts }),
-    unlock: (passphrase) => opened.unlock(passphrase),
-    onUnlocked(keys) {
-      // The reply to POST /api/unlock goes out first; then the port changes hands.
-      starting = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => locked.close())
-        // The same port (OPENRECALL_PORT=0 picked one: the unlocked app keeps it).
-        .then(() => startServer({ ...config, port: boundPort }, log, keys))
-        .then(
-          (server) => {
-            running = server;
-          },
-          (error: unknown) => {
-            log(`starting after unlock failed: ${(error as Error).message}`);
-            process.exitCode = 1;
-            process.kill(process.pid, 'SIGTERM');
-          },
-        );
-    },
-  });
-  const url = await locked.listen({ host: config.host, port: config.port });
-  const address = locked.server.address();
-  boundPort = typeof address === 'object' && address ? address.port : config.port;
-  log(`OpenRecall ${VERSION} locked on ${url}: the data dir ${config.dataDir} is encrypted; unlock it at ${url}/ or with \`openrecall unlock\``);
+  const encryption = config.encryption ?? { mode: 'off' as const };
+  const opened = await openEncryption(encryption, config.dataDir);
+  if (!opened.encrypted) return startServer(config, log, null);
+
+  let port = config.port;
+  let url = '';
+  let current: { kind: 'running'; server: RunningServer; keys: EncryptionKeys; locking: boolean } | { kind: 'locked'; app: FastifyInstance } | undefined;
+  // Lock and unlock run one after the other, never interleaved; close() waits for the one under way.
+  let transition: Promise<void> = Promise.resolve();
+  const afterReply = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const fatal = (what: string) => (error: unknown) => {
+    log(`${what} failed: ${(error as Error).message}`);
+    process.exitCode = 1;
+    process.kill(process.pid, 'SIGTERM');
+  };
+
+  const serveUnlocked = async (keys: EncryptionKeys): Promise<void> => {
+    const state = { kind: 'running' as const, keys, locking: false, server: undefined as unknown as RunningServer };
+    const lock: NonNullable<StartOptions['lock']> = {
+      locking: () => state.locking,
+      status: () => ({ encrypted: true, source: keys.source, lockable: true }),
+      lock() {
+        if (!state.locking) {
+          // From here every request gets the locked answer (uploads 503, the rest 423); the reply goes out first.
+          state.locking = true;
+          transition = transition
+            .then(afterReply)
+            .then(() => lockNow(state))
+            .catch(fatal('locking'));
+        }
+        return { locked: true, unlock_with: keys.source === 'passphrase' ? 'passphrase' : 'passphrase or configured source' };
+      },
+    };
+    try {
+      state.server = await startServer({ ...config, port }, log, keys, { lock });
+    } catch (error) {
+      keys.wipe();
+      throw error;
+    }
+    current = state;
+    url = state.server.url;
+    // OPENRECALL_PORT=0 picked a port: the locked app after a lock takes this one.
+    const address = state.server.app.server.address();
+    if (typeof address === 'object' && address) port = address.port;
+  };
+
+  const lockNow = async (state: { server: RunningServer; keys: EncryptionKeys }): Promise<void> => {
+    // Closes the app (in-flight requests finish), stops the processor child (it exits: its copy of the keys goes
+    // with its memory), closes the store (SQLCipher frees its key schedule) and releases server.lock.
+    await state.server.close();
+    state.keys.wipe();
+    current = undefined;
+    await serveLocked((passphrase) => reopenEncryption(encryption, config.dataDir, passphrase), true);
+    log(`locked: the keys are wiped from memory; unlock at ${url}/ or with \`openrecall unlock\``);
+  };
+
+  const serveLocked = async (unlock: (passphrase: string | undefined) => Promise<EncryptionKeys>, passphraseOptional: boolean): Promise<void> => {
+    const locked = await buildLockedApp({
+      hosts: new HostPolicy({ bindHost: config.host, allowedHosts: config.allowedHosts }),
+      unlock,
+      passphraseOptional,
+      onUnlocked(keys) {
+        // The reply to POST /api/unlock goes out first; then the port changes hands.
+        transition = transition
+          .then(afterReply)
+          .then(() => locked.close())
+          .then(() => serveUnlocked(keys))
+          .catch(fatal('starting after unlock'));
+      },
+    });
+    // The same port (OPENRECALL_PORT=0 picked one: every later app keeps it).
+    url = await locked.listen({ host: config.host, port });
+    const address = locked.server.address();
+    port = typeof address === 'object' && address ? address.port : port;
+    current = { kind: 'locked', app: locked };
+  };
+
+  if (opened.locked) {
+    await serveLocked(async (passphrase) => {
+      if (passphrase === undefined) throw new PassphraseNeededError();
+      return opened.unlock(passphrase);
+    }, false);
+    log(`OpenRecall ${VERSION} locked on ${url}: the data dir ${config.dataDir} is encrypted; unlock it at ${url}/ or with \`openrecall unlock\``);
+  } else {
+    await serveUnlocked(opened.keys);
+  }
   return {
-    url,
+    get url() {
+      return url;
+    },
     async close() {
-      await starting;
-      if (running) await running.close();
-      else await locked.close();
+      await transition;
+      const state = current;
+      current = undefined;
+      if (state?.kind === 'running') {
+        await state.server.close();
+        state.keys.wipe();
+      } else if (state?.kind === 'locked') {
+        await state.app.close();
+      }
     },
   };
+}
+
+export interface StartOptions {
+  /** `openrecall lock` for this server (only `startServerOrLocked` gives it: it can bring the locked app up). */
+  lock?: LockControl & { locking(): boolean };
 }
 
 /**
  * Wires the server together: data dir, database, recovery, processor child process, HTTP. `keys`: the data dir's
  * keys (null: not encrypted); when not given they are opened here, and a locked data dir is refused.
  */
-export async function startServer(config: ServerConfig, log: Logger = createLogger('server'), given?: EncryptionKeys | null): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  log: Logger = createLogger('server'),
+  given?: EncryptionKeys | null,
+  options: StartOptions = {},
+): Promise<RunningServer> {
   checkExposure(config, log);
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
   const keys = given === undefined ? await keysOrRefuse(config) : given;
@@ -153,6 +232,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       processor: { notify: () => running.notify(), compactNow: () => running.compactNow() },
       ...(embedder ? { embedder } : {}),
       semantic: semanticStatus,
+      ...(options.lock ? { lock: options.lock } : {}),
     });
     observeStage = (stage, seconds, ok) => metrics.observeStage(stage, seconds, ok);
     const url = await app.listen({ host: config.host, port: config.port });

@@ -11,6 +11,7 @@ import type { QueueStatus, RetriedCount } from '../api/queue.js';
 import type { AppList, Capabilities, SearchHit, SearchResponse } from '../api/search.js';
 import type { AskAnswer, AskContext, AskContextFrame, AskFrame } from '../api/ask.js';
 import type { TimelineFrame, TimelineLocated, TimelinePage, TimelineSummary } from '../api/timeline.js';
+import type { EncryptionStatus, LockResult } from '../api/unlock.js';
 
 export type {
   ActivityResponse,
@@ -22,8 +23,10 @@ export type {
   Capabilities,
   CaptureClient,
   ClientList,
+  EncryptionStatus,
   Entry,
   EntryList,
+  LockResult,
   PauseBody,
   QueueStatus,
   RetriedCount,

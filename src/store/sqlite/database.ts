@@ -35,7 +35,14 @@ export function keyDatabase(db: Database.Database, file: string, key: Buffer | u
   if (key) {
     db.pragma(`cipher = 'sqlcipher'`);
     db.pragma('legacy = 4');
-    db.pragma(`key = "x'${key.toString('hex')}'"`);
+    // Through sqlite3_key with the raw-key form x'<hex>' built in a buffer, zeroed after: never a JavaScript string
+    // (which could not be wiped, and would outlive `openrecall lock` in the heap).
+    const raw = rawKeyForm(key);
+    try {
+      db.key(raw);
+    } finally {
+      raw.fill(0);
+    }
   }
   try {
     db.prepare('SELECT count(*) FROM sqlite_master').get();
@@ -44,6 +51,21 @@ export function keyDatabase(db: Database.Database, file: string, key: Buffer | u
     if (key) throw new DatabaseKeyError(`the key does not open the data dir: ${file} was encrypted with another key (or is not encrypted)`);
     throw new StoreOpenError(`${file} is encrypted or is not a SQLite database: start with OPENRECALL_ENCRYPTION=on and its key`);
   }
+}
+
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/** `x'<64 hex digits>'` as bytes, written one by one (no hex string is made). */
+function rawKeyForm(key: Buffer): Buffer {
+  const form = Buffer.alloc(key.length * 2 + 3);
+  form[0] = 0x78; // x
+  form[1] = 0x27; // '
+  for (let i = 0; i < key.length; i++) {
+    form[2 + 2 * i] = HEX[key[i]! >> 4]!;
+    form[3 + 2 * i] = HEX[key[i]! & 15]!;
+  }
+  form[form.length - 1] = 0x27;
+  return form;
 }
 
 /** Opens (creating if needed) the SQLite database in WAL mode and brings its schema up to date. */

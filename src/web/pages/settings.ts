@@ -1,6 +1,15 @@
 // Capture control: every capture client that has called in, with a pause/resume switch each and for all, and
 // the server's effective settings (read-only; the server never sends secrets).
-import { api, type CaptureClient, type ClientList, type PauseBody, type RuntimeConfig, type ServerSettings } from '../api.js';
+import {
+  api,
+  type CaptureClient,
+  type ClientList,
+  type EncryptionStatus,
+  type LockResult,
+  type PauseBody,
+  type RuntimeConfig,
+  type ServerSettings,
+} from '../api.js';
 import { every, formatBytes, formatFull, h, liveIndicator, pageTitle, toast } from '../dom.js';
 import type { Route } from '../router.js';
 
@@ -24,6 +33,17 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
   const pauseAll = h('button', { type: 'button', class: 'button', id: 'pause-all' }, 'Pause all');
   const resumeAll = h('button', { type: 'button', class: 'button', id: 'resume-all' }, 'Resume all');
   const serverSettings = h('dl', { class: 'facts facts--wide', id: 'server-settings' });
+  const lockButton = h('button', { type: 'button', class: 'button', id: 'lock' }, 'Lock');
+  const lockPanel = h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'lock-title', id: 'lock-panel', hidden: true },
+    h('div', { class: 'panel__head' }, h('h2', { class: 'panel__title', id: 'lock-title' }, 'Encryption'), h('div', { class: 'actions' }, lockButton)),
+    h(
+      'p',
+      { class: 'muted', id: 'lock-source' },
+      'The memory is encrypted. Lock closes it and wipes the keys from the server’s memory; capture clients keep their frames until it is unlocked.',
+    ),
+  );
 
   root.append(
     h(
@@ -63,6 +83,7 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
         h('p', { class: 'muted' }, 'Set with OPENRECALL_* environment variables when the server starts; read-only here.'),
         serverSettings,
       ),
+      lockPanel,
     ),
   );
 
@@ -147,6 +168,26 @@ export function settingsPage(root: HTMLElement, _route: Route): () => void {
     pauseAll.disabled = !config.recording_enabled && clients.every((c) => c.pause_requested);
     resumeAll.disabled = config.recording_enabled && clients.every((c) => !c.pause_requested);
   }
+
+  // Shown only on an encrypted memory whose server can be locked.
+  void api<EncryptionStatus>('/api/encryption')
+    .then((status) => {
+      if (!stopped) lockPanel.hidden = !status.lockable;
+    })
+    .catch(() => {});
+  lockButton.addEventListener('click', async () => {
+    if (!window.confirm('Lock OpenRecall? Its pages show nothing until it is unlocked again (passphrase, or `openrecall unlock`).')) return;
+    lockButton.disabled = true;
+    try {
+      await api<LockResult>('/api/lock', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      toast('Locked: the keys are wiped from the server’s memory');
+      // The unlock page takes the port over in a moment.
+      setTimeout(() => location.assign('/'), 1500);
+    } catch (e) {
+      lockButton.disabled = false;
+      toast(`Could not lock: ${(e as Error).message}`, 'error');
+    }
+  });
 
   void api<ServerSettings>('/api/settings').then(({ settings }) => {
     if (!stopped) serverSettings.replaceChildren(...settings.flatMap((s) => [h('dt', null, h('code', null, s.name)), h('dd', null, s.value)]));

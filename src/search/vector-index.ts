@@ -6,6 +6,7 @@ import type { DataDir } from '../files/data-dir.js';
 import type { EmbeddingsRepository, StoredBits } from '../store/ports.js';
 import { signBits } from '../store/sign-bits.js';
 import { EntrySlots } from './entry-slots.js';
+import { inKernelMemory, moveToKernelMemory, nearestBySignBits, newKernelRecords } from './hamming-kernel.js';
 
 export interface VectorHit {
   id: number;
@@ -34,12 +35,6 @@ export interface VectorIndexOptions {
 export function vectorIndexFileName(model: string): string {
   const slug = model.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);
   return `vectors-${slug}-${createHash('sha256').update(model).digest('hex').slice(0, 8)}.bits`;
-}
-
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /**
@@ -116,7 +111,7 @@ export class VectorIndex {
     const where = this.options.file;
     const loaded = where ? await BitsFile.load(where.dataDir, where.path, this.model, this.options.log) : undefined;
     if (loaded && (await this.matchesStore(loaded.header))) {
-      this.adopt(loaded.header, loaded.records);
+      this.adopt(loaded.header, await moveToKernelMemory(loaded.records, loaded.header.words));
       this.file = loaded.file;
       this.opened = true;
       this.maybeMerge();
@@ -270,7 +265,7 @@ export class VectorIndex {
   }
 
   private grow(): void {
-    const records = new Uint32Array(Math.max(1024, this.count * 2) * this.stride);
+    const records = newKernelRecords(Math.max(1024, this.count * 2) * this.stride, this.words);
     records.set(this.records.subarray(0, this.count * this.stride));
     this.records = records;
   }
@@ -318,34 +313,11 @@ export class VectorIndex {
     }
   }
 
-  /** Pass 1: Hamming distances, then the frames below a distance cut found by counting (no sort). */
+  /** Pass 1: the `wanted` frames nearest by Hamming distance between sign bits (hamming-kernel.ts, in WebAssembly). */
   private candidates(queryBits: Uint32Array, wanted: number, allowed?: Set<number>): number[] {
-    const { records, stride, words } = this;
-    const far = words * 32 + 1;
-    const distances = new Uint16Array(this.count);
-    const histogram = new Uint32Array(far + 1);
-    for (let i = 0; i < this.count; i++) {
-      const base = i * stride;
-      const id = records[base]!;
-      if (id === TOMBSTONE || (allowed && !allowed.has(id))) {
-        distances[i] = far;
-        continue;
-      }
-      let distance = 0;
-      for (let w = 0; w < words; w++) distance += popcount(records[base + 1 + w]! ^ queryBits[w]!);
-      distances[i] = distance;
-      histogram[distance]!++;
-    }
-    // The smallest distance `cut` with at least `wanted` frames at or below it.
-    let cut = 0;
-    for (let seen = histogram[0]!; seen < wanted && cut < words * 32; ) seen += histogram[++cut]!;
-    const candidates: number[] = [];
-    const ties: number[] = [];
-    for (let i = 0; i < this.count; i++) {
-      if (distances[i]! < cut) candidates.push(records[i * stride]!);
-      else if (distances[i] === cut && ties.length < wanted) ties.push(records[i * stride]!);
-    }
-    candidates.push(...ties.slice(0, Math.max(0, wanted - candidates.length)));
-    return candidates;
+    // The records move into the kernel's memory once (and after each grow); the index keeps writing to them there.
+    this.records = inKernelMemory(this.records, this.words);
+    const allowedSlots = allowed && [...allowed].flatMap((id) => this.slots.get(id) ?? []);
+    return nearestBySignBits(this.records, this.count, queryBits, wanted, allowedSlots);
   }
 }

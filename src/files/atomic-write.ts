@@ -23,20 +23,7 @@ const temporaryName = (target: string) => `${target}.${process.pid}.${crypto.ran
 
 export async function writeFileAtomic(target: string, bytes: Buffer | string, options: AtomicWriteOptions = {}): Promise<void> {
   const temporary = options.singleWriter ? `${target}.tmp` : temporaryName(target);
-  try {
-    const handle = await fs.promises.open(temporary, options.singleWriter ? 'w' : 'wx', options.mode ?? FILE_MODE);
-    try {
-      await handle.writeFile(bytes);
-      if (options.durable) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.promises.rename(temporary, target);
-  } catch (error) {
-    await fs.promises.rm(temporary, { force: true });
-    throw error;
-  }
-  if (options.durable) await syncDirectoryAsync(path.dirname(target));
+  await viaTemporary(target, temporary, options.singleWriter ? 'w' : 'wx', options, (handle) => handle.writeFile(bytes));
 }
 
 /**
@@ -44,24 +31,36 @@ export async function writeFileAtomic(target: string, bytes: Buffer | string, op
  * about 1 MiB), off the event loop, then the temporary is renamed (always a fresh temporary name).
  */
 export async function writeFileAtomicFrom(target: string, pieces: AsyncIterable<Buffer>, options: AtomicWriteOptions = {}): Promise<void> {
-  const temporary = temporaryName(target);
+  await viaTemporary(target, temporaryName(target), 'wx', options, async (handle) => {
+    let gathered: Buffer[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      const whole = gathered.length === 1 ? gathered[0]! : Buffer.concat(gathered);
+      for (let at = 0; at < whole.length; ) at += (await handle.write(whole, at, whole.length - at)).bytesWritten;
+      gathered = [];
+      bytes = 0;
+    };
+    for await (const piece of pieces) {
+      gathered.push(piece);
+      bytes += piece.length;
+      if (bytes >= 1 << 20) await flush();
+    }
+    if (bytes > 0) await flush();
+  });
+}
+
+/** `write` fills the temporary; then (fsynced when durable) it is renamed over `target`; on failure it is removed. */
+async function viaTemporary(
+  target: string,
+  temporary: string,
+  flags: 'w' | 'wx',
+  options: AtomicWriteOptions,
+  write: (handle: fs.promises.FileHandle) => Promise<void>,
+): Promise<void> {
   try {
-    const handle = await fs.promises.open(temporary, 'wx', options.mode ?? FILE_MODE);
+    const handle = await fs.promises.open(temporary, flags, options.mode ?? FILE_MODE);
     try {
-      let gathered: Buffer[] = [];
-      let bytes = 0;
-      const flush = async () => {
-        const whole = gathered.length === 1 ? gathered[0]! : Buffer.concat(gathered);
-        for (let at = 0; at < whole.length; ) at += (await handle.write(whole, at, whole.length - at)).bytesWritten;
-        gathered = [];
-        bytes = 0;
-      };
-      for await (const piece of pieces) {
-        gathered.push(piece);
-        bytes += piece.length;
-        if (bytes >= 1 << 20) await flush();
-      }
-      if (bytes > 0) await flush();
+      await write(handle);
       if (options.durable) await handle.sync();
     } finally {
       await handle.close();

@@ -97,7 +97,10 @@ describe('a real run with OPENRECALL_ENCRYPTION=on and a key file', { timeout: 6
   it('exports with the key (and refuses a wrong or missing key file, changing no file of the data dir)', async () => {
     await server.stop();
     const zip = path.join(tempDir(), 'export.zip');
-    const exported = runCli(['export', zip], { OPENRECALL_DATA_DIR: dataDir, ...env });
+    // An encrypted data dir's export is sealed too (test/encryption/export-encrypted.test.ts); here with a key file.
+    const exportKey = path.join(tempDir(), 'export.key');
+    fs.writeFileSync(exportKey, crypto.randomBytes(32), { mode: 0o600 });
+    const exported = runCli(['export', '--key-file', exportKey, zip], { OPENRECALL_DATA_DIR: dataDir, ...env });
     assert.equal((await exported.exited).code, 0, exported.output());
     assert.match(exported.output(), /exported 3 frame\(s\)/);
 

@@ -62,7 +62,7 @@ export function filesToSeal(plain: DataDir): string[] {
 export async function sealFiles(plain: DataDir, sealed: DataDir, files: string[], options: SealOptions = {}): Promise<SealSummary> {
   const summary: SealSummary = { sealed: 0, alreadySealed: 0, removed: 0, damaged: [] };
   for (const [index, file] of files.entries()) {
-    const start = await plain.readRawStart(file, HEADER_BYTES);
+    const start = plain.readHeadSync(file, HEADER_BYTES);
     if (looksSealed(start)) {
       if (await authenticates(sealed, file)) summary.alreadySealed++;
       else summary.damaged.push(file);

@@ -64,19 +64,7 @@ export class DataDir {
     return this.cipher.open(await readFileNoFollow(this.root, relative), relative);
   }
 
-  /** The first `length` bytes of a file as they are on the disk, before the cipher (what tells a sealed file from a plain one). */
-  async readRawStart(relative: string, length: number): Promise<Buffer> {
-    const handle = await fs.promises.open(this.resolve(relative), 'r');
-    try {
-      const start = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(start, 0, length, 0);
-      return start.subarray(0, bytesRead);
-    } finally {
-      await handle.close();
-    }
-  }
-
-  /** A file's first `bytes` bytes as they are on the disk, not opened: whether a file left plain is sealed yet. */
+  /** A file's first `bytes` bytes as they are on the disk, not opened: whether a file is sealed (yet) or still plain. */
   readHeadSync(relative: string, bytes: number): Buffer {
     const fd = fs.openSync(this.resolve(relative), 'r');
     try {

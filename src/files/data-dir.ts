@@ -393,13 +393,16 @@ export class DataDir {
    * syncDir for a folder synced again and again (screenshots/incoming, once for each group of uploads): its
    * descriptor stays open between syncs. A filesystem that cannot fsync a folder is left as it is, as syncDir does.
    */
-  keptDirSync(dir: string): () => Promise<void> {
+  keptDirSync(dir: string): { sync(): Promise<void>; close(): void } {
     const folder = new KeptFsync(this.folder(dir));
-    return () =>
-      folder.sync().catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'EINVAL' || error.code === 'ENOTSUP' || error.code === 'EISDIR') return;
-        throw error;
-      });
+    return {
+      sync: () =>
+        folder.sync().catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'EINVAL' || error.code === 'ENOTSUP' || error.code === 'EISDIR') return;
+          throw error;
+        }),
+      close: () => folder.close(),
+    };
   }
 
   private folder(dir: string): string {

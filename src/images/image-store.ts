@@ -18,12 +18,20 @@ export class ImageStore {
   readonly files: DataDir;
   /** One fsync of screenshots/incoming for the uploads renamed into it meanwhile (group commit). */
   private readonly incomingSync: GroupSync;
+  private readonly incomingFolder: { sync(): Promise<void>; close(): void };
 
   /** A DataDir (from files/open-data-dir.ts); a bare path (tests, benchmarks) keeps its files plain. */
   constructor(dataDir: DataDir | string) {
     this.files = typeof dataDir === 'string' ? new DataDir(path.resolve(dataDir), plainCipher) : dataDir;
     this.paths = dataPaths(this.files.root);
-    this.incomingSync = new GroupSync(this.files.keptDirSync('screenshots/incoming'));
+    this.incomingFolder = this.files.keptDirSync('screenshots/incoming');
+    this.incomingSync = new GroupSync(() => this.incomingFolder.sync());
+  }
+
+  /** Lets the incoming folder's kept descriptor go (a server closed, then started again at an unlock, opens its own). */
+  async close(): Promise<void> {
+    await this.incomingSync.sync().catch(() => {});
+    this.incomingFolder.close();
   }
 
   ensureDirectories(): void {

@@ -255,6 +255,7 @@ export async function startServer(
         log(`shutdown: ${report.finished} frame(s) finished, ${report.released} returned to PENDING`);
         await embedder?.close?.();
         await opened.close();
+        await images.close();
         releaseLock();
       })());
     return {

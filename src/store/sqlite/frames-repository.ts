@@ -12,7 +12,7 @@ import {
   type QueueCounts,
 } from '../ports.js';
 import type { Db } from './database.js';
-import { walSync } from './wal-sync.js';
+import { walSync, type WalSync } from './wal-sync.js';
 
 /** Every column but the raw legacy vector: what the API returns for an entry. */
 const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, capture_id, image_path, monitor, width, height,
@@ -29,10 +29,10 @@ const EXPIRED = '(lease_expires_at IS NULL OR lease_expires_at < @now)';
 /** All SQL touching `entries` lives here. Async for the port; each body runs synchronously at call time (better-sqlite3 statements take microseconds). */
 export class SqliteFramesRepository implements FramesRepository {
   private readonly stmt;
-  private readonly durable: () => Promise<void>;
+  private readonly wal: WalSync;
 
   constructor(private readonly db: Db) {
-    this.durable = walSync(db);
+    this.wal = walSync(db);
     this.stmt = {
       insert: db.prepare(
         `INSERT INTO entries (capture_id, timestamp, app, title, monitor, image_path, width, height, bytes, received_at, status,
@@ -100,6 +100,11 @@ export class SqliteFramesRepository implements FramesRepository {
     };
   }
 
+  /** Lets the WAL's kept descriptor go (sqlite-store.ts, before the connection closes). */
+  closeDurable(): Promise<void> {
+    return this.wal.close();
+  }
+
   /** Inserts a PENDING frame. Returns the new id, or the existing id (duplicate=true) for a known capture_id. */
   async insertPending(frame: NewFrame): Promise<{ id: number; duplicate: boolean }> {
     const row = this.stmt.insert.get({
@@ -110,7 +115,7 @@ export class SqliteFramesRepository implements FramesRepository {
       ...frame,
     }) as { id: number } | undefined;
     if (row) {
-      await this.durable();
+      await this.wal.sync();
       return { id: row.id, duplicate: false };
     }
     return { id: this.stmt.idByCaptureId.get(frame.captureId) as number, duplicate: true };
@@ -163,7 +168,7 @@ export class SqliteFramesRepository implements FramesRepository {
       this.db.prepare(`UPDATE entries SET ${assignments} WHERE id = @id${held}`).run({ ...patch, id, ...(workerId === undefined ? {} : { workerId }) })
         .changes === 1;
     // A new image path is followed by the removal of the old file: the switch must survive a power cut first.
-    if (saved && patch.image_path !== undefined) await this.durable();
+    if (saved && patch.image_path !== undefined) await this.wal.sync();
     return saved;
   }
 
@@ -287,7 +292,7 @@ export class SqliteFramesRepository implements FramesRepository {
 
   async deleteLostUpload(id: number, imagePath: string): Promise<boolean> {
     const deleted = this.stmt.deleteLostUpload.run(id, imagePath).changes === 1;
-    if (deleted) await this.durable();
+    if (deleted) await this.wal.sync();
     return deleted;
   }
 }

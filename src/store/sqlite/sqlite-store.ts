@@ -25,10 +25,11 @@ export function openSqliteStore(file: string, options: OpenDatabaseOptions): Sql
 
 /** The repositories of an open connection. */
 export function sqliteStore(db: Db): SqliteStore {
+  const frames = new SqliteFramesRepository(db);
   return {
     kind: 'sqlite',
     db,
-    frames: new SqliteFramesRepository(db),
+    frames,
     search: new SqliteSearchRepository(db),
     timeline: new SqliteTimelineRepository(db),
     activity: new SqliteActivityRepository(db),
@@ -47,6 +48,7 @@ export function sqliteStore(db: Db): SqliteStore {
       return true;
     },
     close: async () => {
+      await frames.closeDurable();
       db.close();
     },
   };

@@ -10,8 +10,8 @@ import type { Db } from './database.js';
  * After a checkpoint the commit is in the database file, which the checkpoint synced; the fsync is then
  * harmless.
  */
-export function walSync(db: Db): () => Promise<void> {
-  if (db.memory) return async () => {};
+export function walSync(db: Db): WalSync {
+  if (db.memory) return { sync: async () => {}, close: async () => {} };
   const wal = new KeptFsync(`${db.name}-wal`);
   const group = new GroupSync(async () => {
     try {
@@ -22,5 +22,20 @@ export function walSync(db: Db): () => Promise<void> {
       await syncFile(db.name);
     }
   });
-  return () => group.sync();
+  return {
+    sync: () => group.sync(),
+    // Closed with the connection: each store closed and opened again (a lock and unlock) left one open on a WAL
+    // deleted since. The syncs asked for so far finish first (their descriptor must not be reused under them).
+    async close() {
+      await group.sync().catch(() => {});
+      wal.close();
+    },
+  };
+}
+
+export interface WalSync {
+  /** Resolves once every commit made before the call survives a power cut. */
+  sync(): Promise<void>;
+  /** Before the connection closes: waits for the syncs asked for, then lets the WAL's descriptor go. */
+  close(): Promise<void>;
 }

@@ -100,6 +100,8 @@ export class BitsFile {
   private segments = 0;
   private baseBytes = 0;
   private rewriting: Promise<void> | undefined;
+  /** No rewrite starts once close() began (its caller wipes the keys after it). */
+  private closed = false;
 
   private constructor(
     private readonly dir: DataDir,
@@ -201,6 +203,7 @@ export class BitsFile {
    */
   async rewrite(header: BitsFileHeader, records: Uint32Array): Promise<void> {
     if (this.rewriting) throw new Error('a rewrite of the vector index is already running');
+    if (this.closed) throw new Error('the vector index file is closed');
     const generation = crypto.randomBytes(8).toString('hex');
     const previous = this.log;
     this.log = this.dir.createSealedLogSync(logName(this.base, generation));
@@ -221,6 +224,7 @@ export class BitsFile {
 
   /** Waits for a rewrite in progress, fsyncs the log and closes it. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.rewriting;
     await this.log.close();
   }

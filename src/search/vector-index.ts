@@ -64,6 +64,11 @@ export class VectorIndex {
   private opening: Promise<void> | undefined;
   private catchingUp: Promise<void> | undefined;
   private rebuilding = false;
+  /**
+   * Set when close() begins: nothing is read into the file or written after it (a lock wipes the keys once close
+   * resolves: a base sealed after that would be sealed with a zeroed key, and fail to open at the unlock).
+   */
+  private closing = false;
   private readonly batchRows: number;
 
   constructor(
@@ -87,6 +92,7 @@ export class VectorIndex {
 
   /** Loads the index, then the vectors stored since (concurrent callers share one read). A rebuild is not awaited. */
   async refresh(): Promise<void> {
+    if (this.closing) return;
     this.opening ??= this.open();
     await this.opening;
     if (!this.rebuilding) await this.catchUp();
@@ -99,8 +105,14 @@ export class VectorIndex {
     await this.catchUp();
   }
 
-  /** Records what is pending, waits for a merge in progress, and closes the file (its log fsynced). */
+  /**
+   * Records what is pending, waits for the load, the read from the store and the merge in progress (none starts
+   * after this call), and closes the file (its log fsynced). Once it resolves, no file is written with the cipher.
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    await this.opening?.catch(() => {});
+    await this.catchingUp?.catch(() => {});
     this.recordDrops();
     const file = this.file;
     this.file = undefined;
@@ -110,6 +122,10 @@ export class VectorIndex {
   private async open(): Promise<void> {
     const where = this.options.file;
     const loaded = where ? await BitsFile.load(where.dataDir, where.path, this.model, this.options.log) : undefined;
+    if (loaded && this.closing) {
+      await loaded.file.close();
+      return;
+    }
     if (loaded && (await this.matchesStore(loaded.header))) {
       this.adopt(loaded.header, await moveToKernelMemory(loaded.records, loaded.header.words));
       this.file = loaded.file;
@@ -167,8 +183,10 @@ export class VectorIndex {
 
   /** Reads the next batch of stored vectors into memory and the file; true when there may be more. */
   private async readBatch(): Promise<boolean> {
+    if (this.closing) return false;
     const rows = await this.repo.bitsSince(this.model, this.lastSeq, this.batchRows);
-    if (rows.length === 0) return false;
+    // Read before close() began: dropped (the next start reads them again), not written with a key being wiped.
+    if (rows.length === 0 || this.closing) return false;
     const firstNew = this.count;
     const rewritten: number[] = [];
     for (const row of rows) {
@@ -226,7 +244,7 @@ export class VectorIndex {
    */
   private maybeMerge(): void {
     this.recordDrops();
-    if (this.file?.busy) return;
+    if (this.closing || this.file?.busy) return;
     const tombstones = this.count - this.live;
     const compact = tombstones > 0 && tombstones > (this.options.tombstoneShare ?? 0.1) * this.count;
     const sizes = this.file?.sizes;

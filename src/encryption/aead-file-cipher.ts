@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { DamagedFileError, type FileCipher } from '../files/file-cipher.js';
+import { hkdfSha256 } from './hkdf.js';
 
 /**
  * The sealed file format (version 1), AES-256-GCM in chunks so a file streams without being held whole:
@@ -159,7 +160,7 @@ export async function openSealedReader(
 
 function fileKeys(filesKey: Buffer, header: Buffer): FileKeys {
   const fileNonce = header.subarray(HEADER_BYTES - FILE_NONCE_BYTES);
-  const key = Buffer.from(crypto.hkdfSync('sha256', filesKey, fileNonce, 'openrecall file v1', 32));
+  const key = hkdfSha256(filesKey, fileNonce, 'openrecall file v1', 32);
   return { header, key, noncePrefix: Buffer.from(fileNonce.subarray(0, 8)) };
 }
 

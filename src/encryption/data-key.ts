@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { hkdfSha256 } from './hkdf.js';
 
 /**
  * The data key: 32 random bytes per data dir, never stored in the clear. It is wrapped (AES-256-GCM) by each
@@ -52,6 +53,6 @@ export interface Subkeys {
 }
 
 export function deriveSubkeys(dataKey: Buffer): Subkeys {
-  const derive = (purpose: string) => Buffer.from(crypto.hkdfSync('sha256', dataKey, Buffer.alloc(0), `openrecall ${purpose} v1`, KEY_BYTES));
+  const derive = (purpose: string) => hkdfSha256(dataKey, Buffer.alloc(0), `openrecall ${purpose} v1`, KEY_BYTES);
   return { files: derive('files'), database: derive('database') };
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { createAeadFileCipher, openSealedReader, type SealedReader } from './aead-file-cipher.js';
 import type { Argon2idParameters } from './key-record.js';
+import { hkdfSha256 } from './hkdf.js';
 import { DEFAULT_ARGON2ID, passphraseKek } from './key-sources.js';
 
 /**
@@ -45,7 +46,7 @@ async function deriveKey(kdf: ExportKdf, secret: ExportSecret): Promise<Buffer> 
   }
   if (!('keyFile' in secret)) throw new ExportKeyError('this export is encrypted with a key file: give it with --key-file');
   if (secret.keyFile.length !== 32) throw new ExportKeyError(`a key file is exactly 32 random bytes; this one holds ${secret.keyFile.length}`);
-  return Buffer.from(crypto.hkdfSync('sha256', secret.keyFile, Buffer.from(kdf.salt, 'base64'), 'openrecall export v1', 32));
+  return hkdfSha256(secret.keyFile, Buffer.from(kdf.salt, 'base64'), 'openrecall export v1', 32);
 }
 
 /** A new export's clear header and the key it names (fresh salt). The caller zeroes `key` when the export is written. */

@@ -91,12 +91,21 @@ export async function startServerOrLocked(config: ServerConfig, log: Logger = cr
     }
     current = state;
     url = state.server.url;
+    // PostgreSQL: the `openrecall worker` processes sharing the database resume (they re-read their own keys).
+    await tellWorkers(state.server.store, false);
     // OPENRECALL_PORT=0 picked a port: the locked app after a lock takes this one.
     const address = state.server.app.server.address();
     if (typeof address === 'object' && address) port = address.port;
   };
 
+  const tellWorkers = (store: Store, locked: boolean) =>
+    store.memoryLock?.set(locked).catch((error: Error) => {
+      log(`the workers sharing the database could not be told of the ${locked ? 'lock' : 'unlock'}: ${error.message}`);
+    });
+
   const lockNow = async (state: { server: RunningServer; keys: EncryptionKeys }): Promise<void> => {
+    // PostgreSQL: first the mark the workers follow (they stop, hand their frames back and wipe their keys).
+    await tellWorkers(state.server.store, true);
     // Closes the app (in-flight requests finish), stops the processor child (it exits: its copy of the keys goes
     // with its memory), closes the store (SQLCipher frees its key schedule) and releases server.lock.
     await state.server.close();

@@ -494,6 +494,18 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * `openrecall lock` as the workers sharing the database see it: a durable mark (a worker started later sees it),
+ * and a notification when it changes.
+ */
+export interface MemoryLockRepository {
+  /** Records the state and wakes every worker listening. */
+  set(locked: boolean): Promise<void>;
+  locked(): Promise<boolean>;
+  /** Calls `listener` when the state may have changed (also after a lost connection: a change may have been missed). */
+  onChange(listener: () => void): Promise<() => Promise<void>>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   readonly frames: FramesRepository;
@@ -507,6 +519,11 @@ export interface Store {
   readonly clients: ClientsRepository;
   readonly settings: SettingsRepository;
   readonly maintenance: MaintenanceRepository;
+  /**
+   * The memory's lock as `openrecall worker` processes see it (PostgreSQL). Absent with SQLite: its one processor
+   * is the server's child, which exits at the lock.
+   */
+  readonly memoryLock?: MemoryLockRepository;
   /**
    * Calls `listener` when frames become PENDING anywhere (PostgreSQL: LISTEN/NOTIFY, so workers on other
    * machines wake at once). SQLite has one processor, which the server wakes over IPC: a no-op there.

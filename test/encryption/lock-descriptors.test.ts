@@ -29,7 +29,9 @@ describe('lock and unlock cycles leave no descriptor behind (in-process server, 
     await handle?.close();
   });
 
-  it('4 cycles with an upload each: none left on the WAL while locked, and no more after them than before', { skip: process.platform !== 'linux' && 'reads /proc/self/fd' }, async () => {
+  it('4 cycles with an upload each: none left on the WAL while locked, and no more after them than before', {
+    skip: process.platform !== 'linux' && 'reads /proc/self/fd',
+  }, async () => {
     const dataDir = path.join(tempDir(), 'data');
     const config: ServerConfig = {
       ...loadServerConfig({ OPENRECALL_EMBEDDING_PROVIDER: 'none' }),

@@ -1,11 +1,13 @@
 import pg from 'pg';
 
 export const PENDING_CHANNEL = 'openrecall_frames';
+/** `openrecall lock` and unlock (pg-memory-lock-repository.ts). */
+export const LOCK_CHANNEL = 'openrecall_lock';
 const FIRST_RETRY_MS = 500;
 const LAST_RETRY_MS = 30_000;
 
 /**
- * One connection that LISTENs for frames becoming PENDING (a trigger NOTIFYs) and wakes every listener.
+ * One connection that LISTENs on a channel (by default frames becoming PENDING: a trigger NOTIFYs) and wakes every listener.
  * When the connection drops it reconnects with backoff and then wakes the listeners once, since
  * notifications sent meanwhile were lost.
  */
@@ -22,6 +24,7 @@ export class PendingListener {
   constructor(
     private readonly config: pg.ClientConfig,
     private readonly log: (message: string) => void,
+    private readonly channel: string = PENDING_CHANNEL,
   ) {}
 
   /** Adds a listener; resolves once the connection listens (or failed once, then retries in the background). */
@@ -31,6 +34,10 @@ export class PendingListener {
     return async () => {
       this.listeners.delete(listener);
     };
+  }
+
+  private get what(): string {
+    return this.channel === LOCK_CHANNEL ? 'lock' : 'frame';
   }
 
   async close(): Promise<void> {
@@ -47,13 +54,13 @@ export class PendingListener {
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
     client.on('notification', (message) => {
-      if (message.channel === PENDING_CHANNEL) this.wake();
+      if (message.channel === this.channel) this.wake();
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${PENDING_CHANNEL}`);
+      await client.query(`LISTEN ${this.channel}`);
     } catch (error) {
-      this.log(`frame notifications unavailable (${(error as Error).message}); retrying`);
+      this.log(`${this.what} notifications unavailable (${(error as Error).message}); retrying`);
       client.end().catch(() => {});
       this.connecting = undefined;
       this.missed = true;
@@ -75,7 +82,7 @@ export class PendingListener {
     this.client = undefined;
     client.end().catch(() => {});
     if (this.closed) return;
-    this.log('frame notifications: connection lost; reconnecting');
+    this.log(`${this.what} notifications: connection lost; reconnecting`);
     this.missed = true;
     this.scheduleRetry();
   }

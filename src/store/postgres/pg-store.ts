@@ -9,7 +9,8 @@ import { PgEmbeddingsRepository } from './pg-embeddings-repository.js';
 import { PgFramesRepository } from './pg-frames-repository.js';
 import { pgMigrations } from './migrations/index.js';
 import { runPgMigrations, SchemaTooNewError } from './pg-migrations.js';
-import { PendingListener } from './pg-pending-listener.js';
+import { PgMemoryLockRepository } from './pg-memory-lock-repository.js';
+import { LOCK_CHANNEL, PendingListener } from './pg-pending-listener.js';
 import { isUnavailable, query, withClient } from './pg-query.js';
 import { PgSearchRepository } from './pg-search-repository.js';
 import { PgMaintenanceRepository } from './pg-maintenance-repository.js';
@@ -65,6 +66,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     throw new StoreOpenError(connectionErrorMessage(url, cause, options.setting));
   }
   const listener = new PendingListener(connection, log);
+  // Its connection is made only by a process that follows the lock (`openrecall worker`).
+  const lockListener = new PendingListener(connection, log, LOCK_CHANNEL);
   return {
     kind: 'postgres',
     frames: new PgFramesRepository(pool),
@@ -78,10 +81,12 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     clients: new PgClientsRepository(pool),
     settings: new PgSettingsRepository(pool),
     maintenance: new PgMaintenanceRepository(pool),
+    memoryLock: new PgMemoryLockRepository(pool, lockListener),
     onPendingFrames: (onPending) => listener.subscribe(onPending),
     withExclusiveLock: (name, task) => withExclusiveLock(pool, name, task),
     close: async () => {
       await listener.close();
+      await lockListener.close();
       await pool.end();
     },
   };

@@ -17,7 +17,7 @@ const USAGE = 'usage: openrecall encrypt [--to passphrase|keyring|key-file] [--k
 /**
  * `openrecall encrypt`: turns a plain data dir into an encrypted one in place (SECURITY.md, "Encryption at rest").
  * The key record is written first, marked `converting`, so every server, worker and command refuses the data dir
- * until the job is done; then the database (SQLCipher, through an encrypted copy renamed over it) and every file
+ * until the job is done; then the database (its cipher, through an encrypted copy renamed over it) and every file
  * the server reads (a sealed copy renamed over each); last, the record loses its mark. Killed at any point, it is
  * run again: what is encrypted already is recognised (it authenticates with the data key) and the rest is done.
  */

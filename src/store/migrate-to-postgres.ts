@@ -20,7 +20,7 @@ export interface CopyOptions {
   /** Called after each committed batch (a progress line). */
   onProgress?: (table: string, copied: number, total: number) => void;
   batchSize?: number;
-  /** The raw key of an encrypted data dir's database (SQLCipher): keyed before anything is read. */
+  /** The raw key of an encrypted data dir's database and its cipher: keyed before anything is read. */
   databaseKey?: DatabaseKey;
 }
 

@@ -13,8 +13,9 @@
 // the same --frames and --dim (written in bulk: bulkLoad, the full-text indexes built once at the end; 100 000 frames of
 // 300 words took 1.5-7 minutes on the shared 2-core machine, see BENCHMARKS.md): keep fixtures out of git, e.g. under
 // /work/bench-fixtures/. --no-index-file loads the vector index by reading every row (as before issue 24).
-// --key-file FILE opens the SQLite database with the raw 32-byte key in FILE (SQLCipher, as an encrypted data dir's
-// database is opened; bench/encryption.ts makes an encrypted copy of a plain fixture).
+// --key-file FILE opens the SQLite database with the raw 32-byte key in FILE, as an encrypted data dir's database is
+// opened, with --cipher (src/encryption/data-key.ts: aegis-256-raw-key, the default, or sqlcipher-v4-raw-key);
+// bench/encryption.ts makes an encrypted copy of a plain fixture.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,7 @@ import { parseArgs } from 'node:util';
 import type { EmbeddingProvider } from '../src/ai/embedding-provider.js';
 import { normalize } from '../src/ai/embedding-provider.js';
 import { createAeadFileCipher } from '../src/encryption/aead-file-cipher.js';
+import { DATABASE_CIPHERS, NEW_DATABASE_CIPHER, type DatabaseCipher } from '../src/encryption/data-key.js';
 import type { DataDir } from '../src/files/data-dir.js';
 import { openDataDir } from '../src/files/open-data-dir.js';
 import { plainCipher } from '../src/files/plain-cipher.js';
@@ -52,6 +54,7 @@ const { values } = parseArgs({
     // The index file sealed as in an encrypted data dir (AEAD, a fixed bench key), kept in index-sealed/.
     'encrypted-index': { type: 'boolean', default: false },
     'key-file': { type: 'string' },
+    cipher: { type: 'string', default: NEW_DATABASE_CIPHER },
   },
 });
 if (!['sqlite', 'postgres', 'both'].includes(values.store)) throw new Error('--store is sqlite, postgres or both');
@@ -148,7 +151,8 @@ if (fixture && (fixture.frames !== FRAMES || fixture.dim !== DIM || (fixture.wor
   throw new Error(`${fixtureFile}: built for ${fixture.frames} frames, ${fixture.dim}-d, ${fixture.words ?? 300} words`);
 }
 if (values.fixture && !fixture) fs.rmSync(path.join(dataDir, 'db'), { recursive: true, force: true });
-const databaseKey = values['key-file'] ? fs.readFileSync(values['key-file']) : undefined;
+if (!DATABASE_CIPHERS.includes(values.cipher as DatabaseCipher)) throw new Error(`--cipher is one of ${DATABASE_CIPHERS.join(', ')}`);
+const databaseKey = values['key-file'] ? { key: fs.readFileSync(values['key-file']), cipher: values.cipher as DatabaseCipher } : undefined;
 const db = openDatabase(dbFile, { dataDir, ...(databaseKey ? { databaseKey } : {}) });
 const insert = db.prepare(`INSERT INTO entries (timestamp, app, title, text, status, image_path, received_at, attempts, processing_finished_at)
   VALUES (?, ?, ?, ?, 'COMPLETED', ?, ?, 1, ?)`);
@@ -437,7 +441,7 @@ console.log(
       benchmark: 'search',
       frames: FRAMES,
       words_per_frame: WORDS,
-      encrypted: databaseKey !== undefined,
+      encrypted: databaseKey?.cipher ?? false,
       vector_dim: DIM,
       fixture_write_seconds: round(insertSeconds, 1),
       fixture_full_text_index_seconds: round(rebuildSeconds, 1),

@@ -25,7 +25,7 @@ const SHARED_ROOT = new Set(['config.ts', 'env.ts', 'errors.ts', 'log.ts', 'vers
 const ADAPTERS = ['api', 'files', 'encryption', 'images', 'ai', 'redaction'];
 
 /**
- * Files of src/ that may use node:fs on things outside the data dir (or the database, which SQLCipher seals), with
+ * Files of src/ that may use node:fs on things outside the data dir (or the database, which SQLite encrypts), with
  * the reason. Every other module reads and writes files through the DataDir (src/files/data-dir.ts).
  */
 const FILE_IO_ALLOWED: Record<string, string> = {
@@ -45,7 +45,7 @@ const FILE_IO_ALLOWED: Record<string, string> = {
   'client/heartbeat.ts': 'client-id and the applied settings revision (no screen content)',
   'pipeline/ocr/tesseract-js-engine.ts': 'OCR language models unpacked to a temporary folder',
   'server/compose.ts': 'the TLS certificate and key the user names',
-  'store/encrypt-sqlite-file.ts': '`openrecall encrypt`: replaces the plain database file by its SQLCipher copy (fsync, rename, the old WAL removed)',
+  'store/encrypt-sqlite-file.ts': '`openrecall encrypt`: replaces the plain database file by its encrypted copy (fsync, rename, the old WAL removed)',
   'server/routes/web.ts': 'the built web UI assets (dist/web)',
   'version.ts': 'package.json',
 };
@@ -57,7 +57,7 @@ const FILE_IO =
 const RAW_FILE_HELPERS = /from '[./]*files\/(atomic-write|no-follow)\.js'/;
 const RAW_HELPERS_ALLOWED: Record<string, string> = {
   'store/sqlite/database.ts': 'fsyncs the database folder',
-  'store/sqlite/wal-sync.ts': 'fsyncs the WAL (SQLCipher seals it)',
+  'store/sqlite/wal-sync.ts': 'fsyncs the WAL (SQLite encrypts it)',
   'store/encrypt-sqlite-file.ts': "fsyncs the database folder after the encrypted copy takes the plain one's name",
   'client/control.ts': 'the client-paused flag (a date, no screen content)',
   'encryption/key-record.ts': 'writes encryption.json atomically and durably (wrapped keys only; cannot be sealed)',

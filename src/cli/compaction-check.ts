@@ -5,6 +5,7 @@ import { ImageStore } from '../images/image-store.js';
 import type { DataDir } from '../files/data-dir.js';
 import { compactedReader, DamagedFrameError, MissingFrameError } from '../images/compaction/frame-reader.js';
 import { openCompactionReader } from '../store/open-store.js';
+import type { DatabaseKey } from '../encryption/data-key.js';
 
 export interface CompactionDamage {
   layers: number;
@@ -19,7 +20,7 @@ export interface CompactionDamage {
  * every manifest reads. Reads the database read-only, so it also runs while the server holds the data dir.
  * Returns undefined when there is no database or nothing is compacted.
  */
-export async function checkCompactedFrames(dataDir: string, files: DataDir, databaseKey?: Buffer): Promise<CompactionDamage | undefined> {
+export async function checkCompactedFrames(dataDir: string, files: DataDir, databaseKey?: DatabaseKey): Promise<CompactionDamage | undefined> {
   const file = dataPaths(dataDir).dbFile;
   if (!fs.existsSync(file)) return undefined; // the database, not a data-dir file
   const opened = openCompactionReader(file, databaseKey);

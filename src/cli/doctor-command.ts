@@ -18,6 +18,7 @@ import { KEY_RECORD_FILE } from '../encryption/key-record.js';
 import type { DataDir } from '../files/data-dir.js';
 import { openDataDir } from '../files/open-data-dir.js';
 import { probePostgres } from '../store/open-store.js';
+import type { DatabaseKey } from '../encryption/data-key.js';
 
 export type { CheckResult, CheckStatus } from './doctor-check.js';
 
@@ -91,7 +92,7 @@ type Add = (check: string, status: CheckStatus, message: string) => void;
 
 interface DoctorMemory {
   files: DataDir;
-  databaseKey?: Buffer;
+  databaseKey?: DatabaseKey;
 }
 
 /** Opens the data dir's keys the way the server would (never creating them, never asking for a passphrase). */

@@ -17,7 +17,7 @@ const USAGE = 'usage: openrecall encrypt [--to passphrase|keyring|key-file] [--k
 /**
  * `openrecall encrypt`: turns a plain data dir into an encrypted one in place (SECURITY.md, "Encryption at rest").
  * The key record is written first, marked `converting`, so every server, worker and command refuses the data dir
- * until the job is done; then the database (SQLCipher, through an encrypted copy renamed over it) and every file
+ * until the job is done; then the database (its cipher, through an encrypted copy renamed over it) and every file
  * the server reads (a sealed copy renamed over each); last, the record loses its mark. Killed at any point, it is
  * run again: what is encrypted already is recognised (it authenticates with the data key) and the rest is done.
  */
@@ -54,7 +54,7 @@ export async function encryptCommand(args: string[]): Promise<number> {
       const current = await currentSource(record, keyFile);
       const dataKey = await unwrapWith(current, record);
       if (!dataKey) return refuse(`the ${current.kind} does not open the data dir ${dataDir}: use the key its \`openrecall encrypt\` began with`);
-      keys = keysFrom(dataKey, current.kind);
+      keys = keysFrom(dataKey, current.kind, record.database);
       console.log(`openrecall: finishing the encryption of ${dataDir} (interrupted before)`);
     } else {
       checkPlainDatabase(dbFile);
@@ -62,9 +62,9 @@ export async function encryptCommand(args: string[]): Promise<number> {
       if (!to) throw new UsageError(`choose what opens the encrypted data dir: set OPENRECALL_ENCRYPTION_KEY_FILE or pass --to; ${USAGE}`);
       const source = await nextSource(to, keyFile, { existingKeyFile: 'use' });
       const dataKey = newDataKey();
-      record = newKeyRecord([await source.wrap(dataKey)], 'converting');
+      record = newKeyRecord([await source.wrap(dataKey)], { state: 'converting' });
       await writeKeyRecord(dataDir, record);
-      keys = keysFrom(dataKey, source.kind);
+      keys = keysFrom(dataKey, source.kind, record.database);
       killAt('record');
       console.log(`openrecall: encrypting ${dataDir} in place (run it again if it stops: it goes on where it was)`);
     }
@@ -78,7 +78,7 @@ export async function encryptCommand(args: string[]): Promise<number> {
     const summary = await sealFiles(plain, sealed, files, { onStep: killAt, onFile: (done) => bar.update(done + 1, 'files') });
 
     killAt('final');
-    await writeKeyRecord(dataDir, newKeyRecord(record.wraps));
+    await writeKeyRecord(dataDir, newKeyRecord(record.wraps, { database: record.database }));
     console.log(
       `openrecall: ${dataDir} is encrypted (database: ${database}; files: ${summary.sealed} sealed, ${summary.alreadySealed} sealed before${summary.removed ? `, ${summary.removed} plain vector index file(s) removed` : ''})`,
     );

@@ -3,13 +3,14 @@ import { EncryptionStartError, openEncryption, WrongPassphraseError, type Encryp
 import type { DataDir } from '../files/data-dir.js';
 import { openDataDir } from '../files/open-data-dir.js';
 import { readSecret } from './read-secret.js';
+import type { DatabaseKey } from '../encryption/data-key.js';
 
 export interface OpenedMemory {
   dataDir: DataDir;
   /** An encrypted data dir's keys; undefined when it is not encrypted. */
   keys?: EncryptionKeys;
   /** For openStore / openExportReader: `{ databaseKey }` when encrypted, `{}` otherwise. */
-  database: { databaseKey?: Buffer };
+  database: { databaseKey?: DatabaseKey };
 }
 
 /**

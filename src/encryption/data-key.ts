@@ -45,6 +45,24 @@ export function unwrapDataKey(wrap: WrappedKey, kek: Buffer, label: string): Buf
   }
 }
 
+/**
+ * How the SQLite database is encrypted, recorded per data dir in its key record (a database keeps the one it was
+ * made with). Both are authenticated page by page, the page number bound in, with a raw key (no KDF):
+ *   - `sqlcipher-v4-raw-key`: SQLCipher 4 (AES-256-CBC, HMAC-SHA512); data dirs encrypted before AEGIS.
+ *   - `aegis-256-raw-key`: AEGIS-256 (SQLite3 Multiple Ciphers' `aegis` cipher, AES-NI), a random 256-bit nonce and
+ *     a 256-bit tag a page. A page read costs ~1 µs of CPU instead of ~8 (BENCHMARKS.md, issue 20).
+ */
+export type DatabaseCipher = 'sqlcipher-v4-raw-key' | 'aegis-256-raw-key';
+export const DATABASE_CIPHERS: readonly DatabaseCipher[] = ['sqlcipher-v4-raw-key', 'aegis-256-raw-key'];
+/** What a new encrypted data dir's database is encrypted with. */
+export const NEW_DATABASE_CIPHER: DatabaseCipher = 'aegis-256-raw-key';
+
+/** The SQLite database's raw key and the cipher its file was made with (openStore's `databaseKey`). */
+export interface DatabaseKey {
+  key: Buffer;
+  cipher: DatabaseCipher;
+}
+
 export interface Subkeys {
   /** For the AEAD file cipher (createAeadFileCipher). */
   files: Buffer;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
-import type { WrappedKey } from './data-key.js';
+import { DATABASE_CIPHERS, NEW_DATABASE_CIPHER, type DatabaseCipher, type WrappedKey } from './data-key.js';
 
 /**
  * `encryption.json` in the data dir: the only place the data key lives, wrapped once per key-encryption source.
@@ -32,7 +32,8 @@ export interface KeyRecord {
   version: typeof KEY_RECORD_VERSION;
   /** What the data key encrypts files with (src/encryption/aead-file-cipher.ts) and the database with. */
   files: 'aes-256-gcm-chunked-v1';
-  database: 'sqlcipher-v4-raw-key';
+  /** Kept for the data dir's life: a rekey or a finished `openrecall encrypt` writes it again as it was. */
+  database: DatabaseCipher;
   wraps: KeyWrap[];
   /**
    * `converting`: `openrecall encrypt` is turning this plain data dir into an encrypted one and has not finished
@@ -65,6 +66,11 @@ export function readKeyRecord(dataDir: string): KeyRecord | null {
     throw new KeyRecordError(`${keyRecordPath(dataDir)} has version ${String(record.version)}, which this version of OpenRecall cannot read`);
   }
   if (!Array.isArray(record.wraps) || record.wraps.length === 0) throw new KeyRecordError(`${keyRecordPath(dataDir)} holds no wrapped key`);
+  if (!DATABASE_CIPHERS.includes(record.database)) {
+    throw new KeyRecordError(
+      `${keyRecordPath(dataDir)}: its database is encrypted with ${String(record.database)}, which this version of OpenRecall cannot open`,
+    );
+  }
   return record;
 }
 
@@ -72,8 +78,10 @@ export async function writeKeyRecord(dataDir: string, record: KeyRecord): Promis
   await writeFileAtomic(keyRecordPath(dataDir), `${JSON.stringify(record, null, 2)}\n`, { durable: true, mode: 0o600 });
 }
 
-export function newKeyRecord(wraps: KeyWrap[], state?: 'converting'): KeyRecord {
-  return { version: KEY_RECORD_VERSION, files: 'aes-256-gcm-chunked-v1', database: 'sqlcipher-v4-raw-key', wraps, ...(state ? { state } : {}) };
+/** `database`: the cipher of the record being rewritten (its database keeps it); a new data dir gets NEW_DATABASE_CIPHER. */
+export function newKeyRecord(wraps: KeyWrap[], options: { database?: DatabaseCipher; state?: 'converting' } = {}): KeyRecord {
+  const { database = NEW_DATABASE_CIPHER, state } = options;
+  return { version: KEY_RECORD_VERSION, files: 'aes-256-gcm-chunked-v1', database, wraps, ...(state ? { state } : {}) };
 }
 
 /** The one line every entry point stops with on a data dir `openrecall encrypt` has not finished converting. */

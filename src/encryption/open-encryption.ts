@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ConfigError, type EncryptionConfig } from '../config.js';
 import type { FileCipher } from '../files/file-cipher.js';
 import { createAeadFileCipher } from './aead-file-cipher.js';
-import { deriveSubkeys, newDataKey, type Subkeys } from './data-key.js';
+import { deriveSubkeys, newDataKey, type DatabaseCipher, type DatabaseKey, type Subkeys } from './data-key.js';
 import {
   KEY_RECORD_FILE,
   KeyRecordError,
@@ -19,8 +19,8 @@ import { KeySourceError, keyFileSource, keyringSource, passphraseSource, readKey
 /** The keys of an open encrypted data dir. `wipe()` zeroes every copy this process holds (`openrecall lock`). */
 export interface EncryptionKeys {
   fileCipher: FileCipher;
-  /** The SQLite database's raw 32-byte key (openStore's `databaseKey`). */
-  databaseKey: Buffer;
+  /** The SQLite database's raw 32-byte key and its cipher (openStore's `databaseKey`). */
+  databaseKey: DatabaseKey;
   /** The source that opened it. */
   source: KeySourceKind;
   /**
@@ -35,6 +35,7 @@ export interface EncryptionKeys {
 export interface TransferableKeys {
   files: Uint8Array;
   database: Uint8Array;
+  databaseCipher: DatabaseCipher;
   source: KeySourceKind;
 }
 
@@ -94,8 +95,9 @@ async function createKeys(config: EncryptionConfig, dataDir: string, options: Op
   const dataKey = newDataKey();
   const wrap = await source.wrap(dataKey);
   await fs.promises.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await writeKeyRecord(dataDir, newKeyRecord([wrap]));
-  return keysFrom(dataKey, source.kind);
+  const record = newKeyRecord([wrap]);
+  await writeKeyRecord(dataDir, record);
+  return keysFrom(dataKey, source.kind, record.database);
 }
 
 async function openKeys(config: EncryptionConfig, dataDir: string, record: KeyRecord): Promise<OpenedEncryption> {
@@ -108,13 +110,13 @@ async function openKeys(config: EncryptionConfig, dataDir: string, record: KeyRe
     }
     const dataKey = await unwrapWith(keyFileSource(await readKeyFile(config.keyFile, { create: false })), record);
     if (!dataKey) throw new EncryptionStartError(`the key in ${config.keyFile} does not open the data dir ${dataDir}`);
-    return { encrypted: true, locked: false, keys: keysFrom(dataKey, 'key-file') };
+    return { encrypted: true, locked: false, keys: keysFrom(dataKey, 'key-file', record.database) };
   }
   let keyringFailure: KeySourceError | undefined;
   if (has('keyring')) {
     try {
       const dataKey = await unwrapWith(keyringSource(), record);
-      if (dataKey) return { encrypted: true, locked: false, keys: keysFrom(dataKey, 'keyring') };
+      if (dataKey) return { encrypted: true, locked: false, keys: keysFrom(dataKey, 'keyring', record.database) };
     } catch (error) {
       if (!(error instanceof KeySourceError)) throw error;
       keyringFailure = error;
@@ -127,7 +129,7 @@ async function openKeys(config: EncryptionConfig, dataDir: string, record: KeyRe
       async unlock(passphrase) {
         const dataKey = await unwrapWith(passphraseSource(passphrase), record);
         if (!dataKey) throw new WrongPassphraseError();
-        return keysFrom(dataKey, 'passphrase');
+        return keysFrom(dataKey, 'passphrase', record.database);
       },
     };
   }
@@ -152,16 +154,17 @@ export async function unwrapWith(source: KeySource, record: KeyRecord): Promise<
   return null;
 }
 
-export function keysFrom(dataKey: Buffer, source: KeySourceKind): EncryptionKeys {
+/** `databaseCipher`: the key record's `database`, what the data dir's database was encrypted with. */
+export function keysFrom(dataKey: Buffer, source: KeySourceKind, databaseCipher: DatabaseCipher): EncryptionKeys {
   const subkeys = deriveSubkeys(dataKey);
   dataKey.fill(0);
-  return keysOfSubkeys(subkeys, source);
+  return keysOfSubkeys(subkeys, source, databaseCipher);
 }
 
 /** The keys a processor child received from its server (`transferable()`): the received bytes themselves, not copies. */
 export function keysFromTransfer(transfer: TransferableKeys): EncryptionKeys {
   const view = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return keysOfSubkeys({ files: view(transfer.files), database: view(transfer.database) }, transfer.source);
+  return keysOfSubkeys({ files: view(transfer.files), database: view(transfer.database) }, transfer.source, transfer.databaseCipher);
 }
 
 /**
@@ -176,7 +179,7 @@ export async function reopenEncryption(config: EncryptionConfig, dataDir: string
     if (!record.wraps.some((w) => w.source === 'passphrase')) throw new EncryptionStartError(`${dataDir} has no passphrase: unlock it without one`);
     const dataKey = await unwrapWith(passphraseSource(passphrase), record);
     if (!dataKey) throw new WrongPassphraseError();
-    return keysFrom(dataKey, 'passphrase');
+    return keysFrom(dataKey, 'passphrase', record.database);
   }
   const opened = await openEncryption(config, dataDir);
   if (!opened.encrypted) throw new EncryptionStartError(`${dataDir} is not encrypted any more (its ${KEY_RECORD_FILE} is gone)`);
@@ -191,12 +194,12 @@ export class PassphraseNeededError extends Error {
   }
 }
 
-function keysOfSubkeys(subkeys: Subkeys, source: KeySourceKind): EncryptionKeys {
+function keysOfSubkeys(subkeys: Subkeys, source: KeySourceKind, databaseCipher: DatabaseCipher): EncryptionKeys {
   return {
     fileCipher: createAeadFileCipher(subkeys.files),
-    databaseKey: subkeys.database,
+    databaseKey: { key: subkeys.database, cipher: databaseCipher },
     source,
-    transferable: () => ({ files: subkeys.files, database: subkeys.database, source }),
+    transferable: () => ({ files: subkeys.files, database: subkeys.database, databaseCipher, source }),
     wipe() {
       subkeys.files.fill(0);
       subkeys.database.fill(0);

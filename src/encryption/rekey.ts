@@ -29,7 +29,7 @@ export async function rekey(dataDir: string, current: KeySource, makeNext: () =>
   }
   const kept = options.only ? [] : record.wraps.filter((w) => w.source !== next.kind);
   const dropped = record.wraps.filter((w) => !kept.includes(w));
-  await writeKeyRecord(dataDir, newKeyRecord([...kept, wrap]));
+  await writeKeyRecord(dataDir, newKeyRecord([...kept, wrap], { database: record.database }));
   const keyring = keyringSource();
   for (const old of dropped) if (old.source === 'keyring') await keyring.forget?.(old);
 }

@@ -5,7 +5,7 @@ import { HEADER_BYTES, looksSealed } from './aead-file-cipher.js';
 
 /**
  * The files `openrecall encrypt` seals: every file the server reads through its DataDir. Not the database
- * (SQLCipher, `db/`), the key record, the lock, the capture client's own files (`buffer/`, `client-*`) nor the
+ * (encrypted by SQLite, `db/`), the key record, the lock, the capture client's own files (`buffer/`, `client-*`) nor the
  * downloaded models (`models/`): those are not the server's, or not the memory.
  */
 const SEALED_FOLDERS = ['screenshots', 'thumbnails', 'compact'];

@@ -30,7 +30,7 @@ export interface DataFileStat {
  * The one gateway to the bytes of a data dir (the server's OPENRECALL_DATA_DIR, or the capture client's buffer):
  * every file under `root` is read and written here, through `cipher`, so that sealing files (src/encryption/)
  * happens in one place. Paths are relative to the root; one that would leave it is refused. The SQLite database
- * is the exception: SQLCipher seals it (src/store/sqlite).
+ * is the exception: SQLite encrypts it (src/store/sqlite).
  */
 export class DataDir {
   readonly root: string;

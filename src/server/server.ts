@@ -107,7 +107,7 @@ export async function startServerOrLocked(config: ServerConfig, log: Logger = cr
     // PostgreSQL: first the mark the workers follow (they stop, hand their frames back and wipe their keys).
     await tellWorkers(state.server.store, true);
     // Closes the app (in-flight requests finish), stops the processor child (it exits: its copy of the keys goes
-    // with its memory), closes the store (SQLCipher frees its key schedule) and releases server.lock.
+    // with its memory), closes the store (the database cipher frees its key schedule) and releases server.lock.
     await state.server.close();
     state.keys.wipe();
     current = undefined;

@@ -3,7 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { syncDirectory } from '../files/atomic-write.js';
 import { StoreOpenError } from './ports.js';
-import { keyDatabase } from './sqlite/database.js';
+import { keyDatabase, rekeyPlainDatabase } from './sqlite/database.js';
+import type { DatabaseKey } from '../encryption/data-key.js';
 
 /** Where `openrecall encrypt` is in converting the database (its test hook kills the process at one of these). */
 export type DatabaseEncryptionStep = 'db-copied' | 'db-rekeyed' | 'db-renamed';
@@ -15,13 +16,13 @@ const temporaryOf = (file: string) => `${file}.encrypting`;
 const companions = (file: string) => [`${file}-wal`, `${file}-shm`, `${file}-journal`];
 
 /**
- * Turns the plain SQLite database `file` into a SQLCipher one opened by `key` (the format `openDatabase` opens with
- * `databaseKey`), never in place: the plain database (its WAL read too) is copied with `VACUUM INTO` beside it,
- * the copy encrypted with SQLCipher's rekey, fsynced, and renamed over the original once its WAL is checkpointed
+ * Turns the plain SQLite database `file` into an encrypted one opened by `key` (its cipher: the format `openDatabase`
+ * opens with `databaseKey`), never in place: the plain database (its WAL read too) is copied with `VACUUM INTO`
+ * beside it, the copy encrypted with a rekey, fsynced, and renamed over the original once its WAL is checkpointed
  * and gone. Run again after a crash at any point, it finishes: a database the key already opens is left as it is.
  * The caller holds the data dir (no server uses the file).
  */
-export function encryptSqliteFile(file: string, key: Buffer, onStep: (step: DatabaseEncryptionStep) => void = () => {}): DatabaseEncryptionResult {
+export function encryptSqliteFile(file: string, key: DatabaseKey, onStep: (step: DatabaseEncryptionStep) => void = () => {}): DatabaseEncryptionResult {
   const temporary = temporaryOf(file);
   for (const leftover of [temporary, ...companions(temporary)]) fs.rmSync(leftover, { force: true });
   if (!fs.existsSync(file)) return 'no database';
@@ -44,10 +45,7 @@ export function encryptSqliteFile(file: string, key: Buffer, onStep: (step: Data
 
   const copy = new Database(temporary);
   try {
-    copy.pragma('journal_mode = DELETE');
-    copy.pragma(`cipher = 'sqlcipher'`);
-    copy.pragma('legacy = 4');
-    copy.pragma(`rekey = "x'${key.toString('hex')}'"`);
+    rekeyPlainDatabase(copy, key);
   } finally {
     copy.close();
   }
@@ -78,7 +76,7 @@ function isPlainDatabase(file: string): boolean {
 }
 
 /** Refuses (StoreOpenError, one line) a database that `key` does not open. */
-function checkKey(file: string, key: Buffer): void {
+function checkKey(file: string, key: DatabaseKey): void {
   const db = new Database(file, { fileMustExist: true });
   try {
     keyDatabase(db, file, key);

@@ -4,6 +4,7 @@ import { cjkIndexText } from './cjk.js';
 import { storedVectorAsFloat32 } from './vector-codec.js';
 import { checkTargetHoldsOnlyOurFrames, connectTarget } from './migrate-target.js';
 import { keyDatabase } from './sqlite/database.js';
+import type { DatabaseKey } from '../encryption/data-key.js';
 
 export { MigrateRefusedError } from './migrate-target.js';
 
@@ -19,8 +20,8 @@ export interface CopyOptions {
   /** Called after each committed batch (a progress line). */
   onProgress?: (table: string, copied: number, total: number) => void;
   batchSize?: number;
-  /** The raw key of an encrypted data dir's database (SQLCipher): keyed before anything is read. */
-  databaseKey?: Buffer;
+  /** The raw key of an encrypted data dir's database and its cipher: keyed before anything is read. */
+  databaseKey?: DatabaseKey;
 }
 
 interface TableCopy {

@@ -1,6 +1,7 @@
 import type { Store } from './ports.js';
 import type { Db } from './sqlite/database.js';
 import type { SqliteStore } from './sqlite/sqlite-store.js';
+import type { DatabaseKey } from '../encryption/data-key.js';
 
 export type { Db };
 // The one way into a concrete store from outside src/store (test/architecture.test.ts checks it): the offline
@@ -22,7 +23,7 @@ export interface OpenStoreOptions {
   /** PostgreSQL only: shows in pg_stat_activity which process a connection belongs to. */
   applicationName?: string;
   /** SQLite only: the raw key of an encrypted data dir (src/encryption's `databaseKey`). */
-  databaseKey?: Buffer;
+  databaseKey?: DatabaseKey;
 }
 
 /** Opens the configured store. The PostgreSQL driver is loaded only when it is used. */

@@ -48,7 +48,7 @@ describe('the data key and its wraps', () => {
     const first = await openWithKeyFile(dataDir, keyFile);
     const sealed = first.fileCipher.seal(Buffer.from('frame bytes'));
     const record = fs.readFileSync(path.join(dataDir, KEY_RECORD_FILE));
-    for (const secret of [fs.readFileSync(keyFile), first.databaseKey]) {
+    for (const secret of [fs.readFileSync(keyFile), first.databaseKey.key]) {
       assert.equal(record.indexOf(secret), -1);
       assert.equal(record.indexOf(secret.toString('base64')), -1);
       assert.equal(record.indexOf(secret.toString('hex')), -1);
@@ -62,7 +62,7 @@ describe('the data key and its wraps', () => {
     const keys = await openWithKeyFile(path.join(tempDir(), 'data'), path.join(tempDir(), 'k.key'));
     const sealed = keys.fileCipher.seal(Buffer.from('secret screen'));
     keys.wipe();
-    assert.ok(keys.databaseKey.every((b) => b === 0));
+    assert.ok(keys.databaseKey.key.every((b) => b === 0));
     assert.throws(() => keys.fileCipher.open(sealed, 'frame.webp'), DamagedFileError);
   });
 
@@ -81,5 +81,28 @@ describe('the data key and its wraps', () => {
       /is half encrypted/,
     );
     assert.deepEqual(fs.readFileSync(path.join(dataDir, KEY_RECORD_FILE)), before);
+  });
+
+  it('a new data dir records AEGIS-256 for its database; one recorded with SQLCipher keeps it through a rekey; an unknown cipher is refused', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const keyFile = path.join(tempDir(), 'k.key');
+    const keys = await openWithKeyFile(dataDir, keyFile);
+    assert.equal(readKeyRecord(dataDir)!.database, 'aegis-256-raw-key');
+    assert.equal(keys.databaseKey.cipher, 'aegis-256-raw-key');
+    assert.equal(keys.transferable().databaseCipher, 'aegis-256-raw-key');
+
+    // A data dir encrypted before AEGIS: its record names SQLCipher, and every way of opening it says so.
+    await writeKeyRecord(dataDir, { ...readKeyRecord(dataDir)!, database: 'sqlcipher-v4-raw-key' });
+    assert.equal((await openWithKeyFile(dataDir, keyFile)).databaseKey.cipher, 'sqlcipher-v4-raw-key');
+    const current = keyFileSource(await readKeyFile(keyFile, { create: false }));
+    await rekey(dataDir, current, async () => passphraseSource('another way in', { memoryCost: 8192, timeCost: 1, parallelism: 1 }));
+    assert.equal(readKeyRecord(dataDir)!.database, 'sqlcipher-v4-raw-key');
+    assert.equal(readKeyRecord(dataDir)!.wraps.length, 2);
+    const opened = await openEncryption({ mode: 'on' }, dataDir);
+    assert.ok(opened.encrypted && opened.locked);
+    assert.equal((await opened.unlock('another way in')).databaseKey.cipher, 'sqlcipher-v4-raw-key');
+
+    await writeKeyRecord(dataDir, { ...readKeyRecord(dataDir)!, database: 'rot13' as never });
+    await assert.rejects(openEncryption({ mode: 'on', keyFile }, dataDir), /encrypted with rot13, which this version of OpenRecall cannot open/);
   });
 });

@@ -20,7 +20,7 @@ try {
   const keys = !opened.encrypted ? undefined : opened.locked ? await opened.unlock(passphrase!) : opened.keys;
   const store = await openStore({ sqliteFile: path.join(config.dataDir, 'db', 'recall.db'), dataDir: config.dataDir, databaseKey: keys?.databaseKey });
   await store.close();
-  const fingerprint = keys ? crypto.createHash('sha256').update(keys.databaseKey).digest('hex').slice(0, 16) : null;
+  const fingerprint = keys ? crypto.createHash('sha256').update(keys.databaseKey.key).digest('hex').slice(0, 16) : null;
   console.log(JSON.stringify({ state: keys ? 'open' : 'plain', source: keys?.source ?? null, fingerprint }));
 } catch (error) {
   if (error instanceof ConfigError || error instanceof StoreOpenError || (error as Error).name === 'WrongPassphraseError') {

@@ -3,6 +3,7 @@ import type { FramePatch } from '../../src/store/ports.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { newFrame } from './store-frames.js';
 import { tempDir } from './temp-dir.js';
+import type { DatabaseKey } from '../../src/encryption/data-key.js';
 
 export interface SqliteDataDir {
   dataDir: string;
@@ -12,7 +13,7 @@ export interface SqliteDataDir {
 }
 
 /** `databaseKey`: an encrypted data dir's database key (openEncryption's `keys.databaseKey`). */
-export function openDataDirDatabase(dataDir: string, databaseKey?: Buffer): SqliteStore {
+export function openDataDirDatabase(dataDir: string, databaseKey?: DatabaseKey): SqliteStore {
   return openSqliteStore(path.join(dataDir, 'db', 'recall.db'), { dataDir, ...(databaseKey ? { databaseKey } : {}) });
 }
 
@@ -28,7 +29,7 @@ function vector(dim: number, seed: number): Float32Array {
  * A data dir as a SQLite server leaves it: frames in every status (one caught mid-processing), OCR text (one
  * CJK), a description, vectors of two models, two compacted frames sharing a layer, a capture client, settings.
  */
-export async function buildSqliteDataDir(options: { dataDir?: string; databaseKey?: Buffer } = {}): Promise<SqliteDataDir> {
+export async function buildSqliteDataDir(options: { dataDir?: string; databaseKey?: DatabaseKey } = {}): Promise<SqliteDataDir> {
   const dataDir = options.dataDir ?? tempDir('openrecall-migrate-');
   const store = openDataDirDatabase(dataDir, options.databaseKey);
   try {

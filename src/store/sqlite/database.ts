@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
+import type { DatabaseCipher, DatabaseKey } from '../../encryption/data-key.js';
 import { syncDirectory } from '../../files/atomic-write.js';
 import { DIRECTORY_MODE } from '../../files/owner-only.js';
 import { StoreOpenError } from '../ports.js';
@@ -18,8 +19,8 @@ export interface OpenDatabaseOptions {
    * must not stall request handling. The processor's connection does the checkpoints instead.
    */
   checkpoints?: boolean;
-  /** The raw 32-byte key of an encrypted data dir (src/encryption): the file, its WAL and journal are encrypted. */
-  databaseKey?: Buffer;
+  /** The raw 32-byte key of an encrypted data dir and its cipher (src/encryption): the file, its WAL and journal are encrypted. */
+  databaseKey?: DatabaseKey;
 }
 
 /** The database key does not open the file: nothing was read or written. */
@@ -28,16 +29,35 @@ export class DatabaseKeyError extends StoreOpenError {
 }
 
 /**
- * Keys a connection before its first statement (SQLCipher v4 format, so sqlcipher tools can read it; a raw key:
- * no KDF, the key is already random). Then checks it: a wrong key fails here, before anything could be written.
+ * The settings of each database cipher (src/encryption/data-key.ts), set before the key: every one explicitly, so a
+ * later default of SQLite3 Multiple Ciphers never changes how an existing file is read. `check` is what the last
+ * pragma must answer (a build without the cipher answers otherwise).
  */
-export function keyDatabase(db: Database.Database, file: string, key: Buffer | undefined): void {
-  if (key) {
-    db.pragma(`cipher = 'sqlcipher'`);
-    db.pragma('legacy = 4');
+const CIPHER_SETTINGS: Record<DatabaseCipher, { pragmas: string[]; check: string }> = {
+  // SQLCipher 4 (AES-256-CBC, HMAC-SHA512): the sqlcipher tools read it.
+  'sqlcipher-v4-raw-key': { pragmas: [`cipher = 'sqlcipher'`, 'legacy = 4'], check: '4' },
+  // AEGIS-256 (not its x2/x4 variants, which encrypt differently): authenticated like SQLCipher, ~8x cheaper a page.
+  'aegis-256-raw-key': { pragmas: [`cipher = 'aegis'`, `algorithm = 'aegis-256'`], check: 'aegis-256' },
+};
+
+function setCipher(db: Database.Database, databaseKey: DatabaseKey): void {
+  const settings = CIPHER_SETTINGS[databaseKey.cipher];
+  let answer: unknown;
+  for (const pragma of settings.pragmas) answer = db.pragma(pragma, { simple: true });
+  if (String(answer) !== settings.check)
+    throw new StoreOpenError(`this build of SQLite cannot encrypt with ${databaseKey.cipher} (it answered ${String(answer)})`);
+}
+
+/**
+ * Keys a connection before its first statement, with the cipher its file was made with (a raw key: no KDF, the
+ * key is already random). Then checks it: a wrong key fails here, before anything could be written.
+ */
+export function keyDatabase(db: Database.Database, file: string, databaseKey: DatabaseKey | undefined): void {
+  if (databaseKey) {
+    setCipher(db, databaseKey);
     // Through sqlite3_key with the raw-key form x'<hex>' built in a buffer, zeroed after: never a JavaScript string
     // (which could not be wiped, and would outlive `openrecall lock` in the heap).
-    const raw = rawKeyForm(key);
+    const raw = rawKeyForm(databaseKey.key);
     try {
       db.key(raw);
     } finally {
@@ -48,8 +68,20 @@ export function keyDatabase(db: Database.Database, file: string, key: Buffer | u
     db.prepare('SELECT count(*) FROM sqlite_master').get();
   } catch (error) {
     if ((error as { code?: string }).code !== 'SQLITE_NOTADB') throw error;
-    if (key) throw new DatabaseKeyError(`the key does not open the data dir: ${file} was encrypted with another key (or is not encrypted)`);
+    if (databaseKey) throw new DatabaseKeyError(`the key does not open the data dir: ${file} was encrypted with another key (or is not encrypted)`);
     throw new StoreOpenError(`${file} is encrypted or is not a SQLite database: start with OPENRECALL_ENCRYPTION=on and its key`);
+  }
+}
+
+/** Encrypts the plain database open on `db` in place, with `databaseKey`'s cipher (a rekey needs a rollback journal). */
+export function rekeyPlainDatabase(db: Database.Database, databaseKey: DatabaseKey): void {
+  db.pragma('journal_mode = DELETE');
+  setCipher(db, databaseKey);
+  const raw = rawKeyForm(databaseKey.key);
+  try {
+    db.rekey(raw);
+  } finally {
+    raw.fill(0);
   }
 }
 

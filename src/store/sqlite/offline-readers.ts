@@ -2,6 +2,7 @@ import Database from 'better-sqlite3-multiple-ciphers';
 import type { CompactionRepository } from '../ports.js';
 import { SqliteCompactionRepository } from './compaction-repository.js';
 import { keyDatabase } from './database.js';
+import type { DatabaseKey } from '../../encryption/data-key.js';
 
 /** A completed frame as `openrecall export` writes it (its image read separately). */
 export interface ExportRow {
@@ -22,7 +23,7 @@ export interface ExportRow {
  * The database opened read-only, for the offline CLI tools that also run while a server holds the data dir:
  * nothing is migrated or written, and a server's writes only wait.
  */
-function openReadonly(file: string, databaseKey?: Buffer): Database.Database {
+function openReadonly(file: string, databaseKey?: DatabaseKey): Database.Database {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     keyDatabase(db, file, databaseKey);
@@ -42,7 +43,7 @@ export interface ExportReader {
   close(): Promise<void>;
 }
 
-export function openExportReader(file: string, databaseKey?: Buffer): ExportReader {
+export function openExportReader(file: string, databaseKey?: DatabaseKey): ExportReader {
   const db = openReadonly(file, databaseKey);
   const current = db.prepare(`SELECT image_path FROM entries WHERE id = ?`).pluck();
   return {
@@ -66,7 +67,7 @@ export function openExportReader(file: string, databaseKey?: Buffer): ExportRead
  */
 export function openCompactionReader(
   file: string,
-  databaseKey?: Buffer,
+  databaseKey?: DatabaseKey,
 ): { repo: Pick<CompactionRepository, 'liveLayers' | 'compactedFrames' | 'framesUsing'>; close(): void } | undefined {
   let db: Database.Database;
   try {

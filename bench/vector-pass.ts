@@ -57,7 +57,7 @@ for (let slot = 0; slot < N; slot++) {
   for (let w = 1; w <= WORDS; w++) records[slot * STRIDE + w] = (random() * 2 ** 32) >>> 0;
 }
 const header = { model: MODEL, words: WORDS, count: N, lastSeq: N, lastEntryId: N };
-const { file: bitsFile, written } = BitsFile.create(dataDir, file.path, header, records);
+const { file: bitsFile, written } = BitsFile.create(dataDir, file.path, header, () => records);
 await written;
 await bitsFile.close();
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { inKernelMemory, kernelBytes, moveToKernelMemory, nearestBySignBits, newKernelRecords } from '../src/search/hamming-kernel.js';
+import { growKernelRecords, inKernelMemory, kernelBytes, kernelRecordsMemory, nearestBySignBits, newKernelRecords } from '../src/search/hamming-kernel.js';
 import { referenceCandidates } from './helpers/hamming-reference.js';
 import { seededRandom } from './helpers/seeded-random.js';
 
@@ -97,20 +97,59 @@ describe('the Hamming kernel (WebAssembly)', () => {
     assert.deepEqual(nearestBySignBits(plain, 6, query, 10), [100, 101, 103, 104, 105]);
   });
 
-  it('sees records written to the array it returned, and moves records in steps without changing them', async () => {
+  it('sees records written to the array it returned, and grows them in place without changing them', () => {
     const random = seededRandom(3);
     const words = 16;
+    const stride = words + 1;
     const plain = records(random, words, 500, 100, randomWords(random, words), 0);
-    const moved = await moveToKernelMemory(plain, words);
-    assert.deepEqual(moved, plain);
-    assert.equal(inKernelMemory(moved, words), moved, 'records already in kernel memory are not copied again');
+    const inKernel = inKernelMemory(plain, words);
+    assert.deepEqual(inKernel, plain);
+    assert.equal(inKernelMemory(inKernel, words), inKernel, 'records already in kernel memory are not copied again');
     const query = randomWords(random, words);
     // Frame 9999 appended with the query's own bits: the nearest.
-    moved.set([9999, ...query], 500 * (words + 1));
-    assert.equal(nearestBySignBits(moved, 501, query, 1)[0], 9999);
-    assert.equal(nearestBySignBits(moved, 500, query, 1)[0] === 9999, false, 'a record past count is not read');
+    inKernel.set([9999, ...query], 500 * stride);
+    assert.equal(nearestBySignBits(inKernel, 501, query, 1)[0], 9999);
+    assert.equal(nearestBySignBits(inKernel, 500, query, 1)[0] === 9999, false, 'a record past count is not read');
     assert.throws(() => nearestBySignBits(plain, 500, query, 1), /not in kernel memory/);
-    assert.throws(() => nearestBySignBits(moved, 601, query, 1), /room for 600/);
+    assert.throws(() => nearestBySignBits(inKernel, 601, query, 1), /room for 600/);
+
+    // Grown: the same records, at the same place in the same memory; the room after them reads as zeros, though a
+    // search wrote its distances and histogram there before; the old array is refused.
+    const expected = referenceCandidates(inKernel, words, 501, query, 50);
+    const before = inKernel.slice();
+    const offset = inKernel.byteOffset;
+    const grown = growKernelRecords(inKernel, 40_000 * stride, words);
+    assert.equal(inKernel.length, 0, 'the memory grew: its old buffer is detached');
+    assert.equal(grown.byteOffset, offset);
+    assert.deepEqual(grown.subarray(0, before.length), before);
+    assert.ok(
+      grown.subarray(before.length).every((word) => word === 0),
+      'the room after the records is zeros',
+    );
+    assert.deepEqual(nearestBySignBits(grown, 501, query, 50), expected);
+    assert.throws(() => nearestBySignBits(inKernel, 501, query, 50), /grew since/);
+    grown.set([7777, ...query], 39_999 * stride);
+    assert.deepEqual(nearestBySignBits(grown, 40_000, query, 1), [9999], 'slot order among equals: 9999 first');
+    assert.equal(nearestBySignBits(grown, 40_000, query, 2)[1], 7777);
+  });
+
+  it('gives room to read a file into, with its header before the records, and grows it in place', () => {
+    const words = 2;
+    const stride = words + 1;
+    const reserved = kernelRecordsMemory.reserve(256, 10 * stride * 4);
+    assert.equal(reserved.bytes.length, 256 + 10 * stride * 4);
+    reserved.bytes.fill(0xaa, 0, 256); // a header: must not reach the records
+    const file = Uint32Array.from([1, 0b1111, 0, 2, 0b0011, 0, 3, 0b0001, 0]);
+    reserved.bytes.set(new Uint8Array(file.buffer), 256);
+    const records = reserved.records(words, 10 * stride);
+    assert.equal(records.length, 10 * stride);
+    assert.deepEqual(records.subarray(0, 9), file);
+    const query = Uint32Array.from([0, 0]);
+    assert.deepEqual(nearestBySignBits(records, 3, query, 2), [3, 2]);
+    const grown = kernelRecordsMemory.grow(records, 100_000 * stride, words);
+    assert.deepEqual(grown.subarray(0, 9), file);
+    assert.deepEqual(nearestBySignBits(grown, 3, query, 3), [2, 3, 1], 'below the cut (4) in slot order, then the one at it');
+    assert.throws(() => kernelRecordsMemory.reserve(260, 16), /room for 256 bytes/);
   });
 
   it('is a valid module for every record size, and small', () => {

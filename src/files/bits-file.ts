@@ -29,6 +29,8 @@ const GENERATION_AT = 236;
 const CHECKSUM_AT = HEADER_BYTES - 4;
 const SEGMENT_MAGIC = 0x47455356; // "VSEG"
 const SEGMENT_HEADER_BYTES = 40;
+/** The base is written from copies of this many bytes of the records at a time. */
+const PIECE_BYTES = 1 << 20;
 
 export interface BitsFileHeader {
   model: string;
@@ -41,9 +43,26 @@ export interface BitsFileHeader {
   lastEntryId: number;
 }
 
+/**
+ * Where the records live in memory: the vector pass's WebAssembly memory (search/hamming-kernel.ts). `load` reads
+ * the file straight into it and grows it there, so the records are held once, never copied from a first array.
+ */
+export interface RecordsMemory {
+  /**
+   * Room for a file read whole: `bytes.subarray(0, prefix)` for its header, then `bytes` more for the records (the
+   * file's and room for more); `records` then gives those records as words (`words` + 1 a record), `length` of them.
+   */
+  reserve(prefix: number, bytes: number): { bytes: Uint8Array; records(words: number, length: number): Uint32Array };
+  /** The same records with room for `length` words; the array given must not be used after. */
+  grow(records: Uint32Array, length: number, words: number): Uint32Array;
+}
+
+/** The records now: they move when they grow (a rewrite reads them piece by piece, in the background). */
+export type CurrentRecords = () => Uint32Array;
+
 export interface LoadedBitsFile {
   header: BitsFileHeader;
-  /** The records, room for more after `header.count`. */
+  /** The records (in the memory given to `load`), room for more after `header.count`. */
   records: Uint32Array;
   /** The files, open to record what changes next. */
   file: BitsFile;
@@ -122,34 +141,33 @@ export class BitsFile {
    * its header, a sealed chunk that does not authenticate). Logs of other generations (a rewrite a crash cut short)
    * are removed.
    */
-  static async load(dir: DataDir, base: string, model: string, log?: (message: string) => void): Promise<LoadedBitsFile | undefined> {
+  static async load(dir: DataDir, base: string, model: string, memory: RecordsMemory, log?: (message: string) => void): Promise<LoadedBitsFile | undefined> {
     let read: { bytes: Uint8Array; plainBytes: number } | undefined;
-    let records = new Uint32Array(0);
+    let reserved: ReturnType<RecordsMemory['reserve']> | undefined;
     try {
       read = await dir.readFileInto(base, (plainBytes) => {
-        // The header and the records in one buffer: the records start at a 4-byte boundary (256), so they are a view.
-        const words = Math.max(HEADER_BYTES, plainBytes) / 4;
-        const buffer = new ArrayBuffer(Math.max(words * 4, HEADER_BYTES + roomFor((plainBytes - HEADER_BYTES) / 4, 1) * 4));
-        records = new Uint32Array(buffer, HEADER_BYTES);
-        return new Uint8Array(buffer);
+        // The header lands just before the records, which are read where they stay, with room for about 10 % more.
+        reserved = memory.reserve(HEADER_BYTES, roomFor(Math.max(0, plainBytes - HEADER_BYTES) / 4, 1) * 4);
+        return reserved.bytes;
       });
     } catch (error) {
       if (!(error instanceof DamagedFileError)) throw error;
       log?.(`vector index ${base}: ${error.message}`);
       return undefined;
     }
-    if (!read) return undefined;
+    if (!read || !reserved) return undefined;
     const decoded = decodeHeader(read.bytes.subarray(0, HEADER_BYTES));
     if (!decoded) return undefined;
     const { header, generation } = decoded;
     if (header.model !== model || header.words === 0) return undefined;
     const stride = header.words + 1;
     if (read.plainBytes !== HEADER_BYTES + header.count * stride * 4) return undefined;
+    const records = reserved.records(header.words, Math.floor((read.bytes.length - HEADER_BYTES) / 4 / stride) * stride);
 
     const state = { header: { ...header }, records };
     let segments = 0;
     const opened = await dir.openSealedLog(logName(base, generation), (plain, index) => {
-      const applied = applySegment(plain, index, generation, stride, state);
+      const applied = applySegment(plain, index, generation, stride, state, memory);
       if (applied) segments++;
       return applied;
     });
@@ -164,7 +182,7 @@ export class BitsFile {
    * A new base of `records[0, header.count)` (written in the background: `rewrite`'s promise) and an empty log,
    * which takes what changes from now on. Until the base is renamed in, the files on the disk are the old ones.
    */
-  static create(dir: DataDir, base: string, header: BitsFileHeader, records: Uint32Array): { file: BitsFile; written: Promise<void> } {
+  static create(dir: DataDir, base: string, header: BitsFileHeader, records: CurrentRecords): { file: BitsFile; written: Promise<void> } {
     const generation = crypto.randomBytes(8).toString('hex');
     const file = new BitsFile(dir, base, header.words + 1, generation, dir.createSealedLogSync(logName(base, generation)));
     const written = file.writeBase(header, records, generation, undefined);
@@ -201,7 +219,7 @@ export class BitsFile {
    * the new log (appends meanwhile are recorded there, and applying them again to the new base changes nothing);
    * the old base and log stay valid until the new base is durable and renamed in. One rewrite at a time.
    */
-  async rewrite(header: BitsFileHeader, records: Uint32Array): Promise<void> {
+  async rewrite(header: BitsFileHeader, records: CurrentRecords): Promise<void> {
     if (this.rewriting) throw new Error('a rewrite of the vector index is already running');
     if (this.closed) throw new Error('the vector index file is closed');
     const generation = crypto.randomBytes(8).toString('hex');
@@ -229,12 +247,18 @@ export class BitsFile {
     await this.log.close();
   }
 
-  private async writeBase(header: BitsFileHeader, records: Uint32Array, generation: string, previous: SealedLog | undefined): Promise<void> {
+  private async writeBase(header: BitsFileHeader, records: CurrentRecords, generation: string, previous: SealedLog | undefined): Promise<void> {
     const bytes = header.count * this.stride * 4;
-    const pieces: Buffer[] = [encodeHeader(header, generation)];
-    for (let at = 0; at < bytes; at += 8 << 20) pieces.push(Buffer.from(records.buffer, records.byteOffset + at, Math.min(8 << 20, bytes - at)));
+    // Each piece copied from the records as they are when it is written: they may grow (move) meanwhile.
+    function* pieces(): Generator<Buffer> {
+      yield encodeHeader(header, generation);
+      for (let at = 0; at < bytes; at += PIECE_BYTES) {
+        const now = records();
+        yield Buffer.from(new Uint8Array(now.buffer, now.byteOffset + at, Math.min(PIECE_BYTES, bytes - at)));
+      }
+    }
     await this.log.sync(); // the new log exists on the disk before the base that names it
-    await this.dir.writeFileAtomicFrom(this.base, pieces, { durable: true });
+    await this.dir.writeFileAtomicFrom(this.base, pieces(), { durable: true });
     this.baseBytes = HEADER_BYTES + bytes;
     await previous?.close();
     await removeStaleLogs(this.dir, this.base, generation); // the previous base's log, and any a crash left
@@ -242,7 +266,14 @@ export class BitsFile {
 }
 
 /** Applies one segment to `state` if it is the next one of this generation and fits; false leaves `state` as it was. */
-function applySegment(plain: Buffer, index: number, generation: string, stride: number, state: { header: BitsFileHeader; records: Uint32Array }): boolean {
+function applySegment(
+  plain: Buffer,
+  index: number,
+  generation: string,
+  stride: number,
+  state: { header: BitsFileHeader; records: Uint32Array },
+  memory: RecordsMemory,
+): boolean {
   if (plain.length < SEGMENT_HEADER_BYTES || plain.readUInt32LE(0) !== SEGMENT_MAGIC) return false;
   if (plain.readUInt32LE(4) !== index || plain.toString('hex', 8, 16) !== generation) return false;
   const count = plain.readUInt32LE(16);
@@ -258,11 +289,7 @@ function applySegment(plain: Buffer, index: number, generation: string, stride: 
     if (slot === reach) reach++;
   }
   if (reach !== count) return false;
-  if (count * stride > state.records.length) {
-    const grown = new Uint32Array(roomFor(count, stride));
-    grown.set(state.records.subarray(0, state.header.count * stride));
-    state.records = grown;
-  }
+  if (count * stride > state.records.length) state.records = memory.grow(state.records, roomFor(count, stride), stride - 1);
   for (let i = 0; i < n; i++) {
     const slot = body[i * (stride + 1)]!;
     state.records.set(body.subarray(i * (stride + 1) + 1, (i + 1) * (stride + 1)), slot * stride);

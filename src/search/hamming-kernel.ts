@@ -1,21 +1,31 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { TOMBSTONE } from '../files/bits-file.js';
+import { type RecordsMemory, TOMBSTONE } from '../files/bits-file.js';
 import { I32, I64, op, type ValueType, type WasmFunction, wasmModule } from './wasm-writer.js';
 
 // The first pass of vector search: the Hamming distance between the query's sign bits and every frame's, in
 // WebAssembly (hardware popcount, 8 bytes at a time) instead of a JavaScript loop of 32-bit popcounts: at a million
 // frames of 512 bits that is a few milliseconds instead of about a hundred. The records (the vector index's layout:
-// [entry id][sign bits: words × u32] each) live in a WebAssembly memory so the kernel reads them in place: the index
-// hands its records over once (`inKernelMemory`, again after it grows them) and keeps writing into the returned array.
+// [entry id][sign bits: words × u32] each) live in a WebAssembly memory so the kernel reads them in place, and only
+// there: the index file is read straight into it (`kernelRecordsMemory`), and it grows in place
+// (`growKernelRecords`), so the records are never held twice.
+//
+// A kernel memory: [query's bits][room for a file's header][records][histogram][distances][mask]. The records
+// start at a fixed address, so a file can be read in before its record size is known; what follows them is
+// scratch, rewritten by every search, and moves past them when they grow. Pages never written cost no memory.
 
 /** Bytes reserved for the query's sign bits at the start of every kernel memory: up to 16 384 words (524 288-d). */
 const QUERY_BYTES = 65536;
+/** Bytes before the records for what is read with them (the index file's header, files/bits-file.ts). */
+const PREFIX_BYTES = 256;
+const RECORDS_AT = QUERY_BYTES + PREFIX_BYTES;
 const PAGE = 65536;
 
 interface Arena {
+  memory: WebAssembly.Memory;
   words: number;
   /** Records this arena holds at most. */
   capacity: number;
+  /** Where the scratch after the records ends (bytes written there may be left in the records' room after a grow). */
+  end: number;
   query: Uint32Array;
   histogram: Uint32Array;
   distances: Uint16Array;
@@ -26,8 +36,13 @@ interface Arena {
 
 /** Record arrays living in a kernel memory, and that memory's views and kernel. */
 const arenas = new WeakMap<Uint32Array, Arena>();
+/** The kernel instantiated over each memory (one record size a memory). */
+const instances = new WeakMap<WebAssembly.Memory, { words: number; scan: Arena['scan'] }>();
 /** One compiled kernel for each record size (the loop is unrolled for it). */
 const kernels = new Map<number, WebAssembly.Module>();
+
+const align = (n: number) => Math.ceil(n / 16) * 16;
+const pagesFor = (bytes: number) => Math.ceil(Math.max(bytes, 1) / PAGE);
 
 /**
  * `records` (length a multiple of words + 1) in a kernel memory: the same array when it already is, else a copy
@@ -41,43 +56,72 @@ export function inKernelMemory(records: Uint32Array, words: number): Uint32Array
   return inMemory;
 }
 
-/**
- * `inKernelMemory` a few MB at a time, the event loop running between two (writing to memory never touched is
- * slow: a million records take 0.03 to 2 s, by the machine's load). For the records read at start.
- */
-export async function moveToKernelMemory(records: Uint32Array, words: number): Promise<Uint32Array> {
-  if (arenas.get(records)?.words === words) return records;
-  const inMemory = newKernelRecords(records.length, words);
-  const step = 1 << 20;
-  for (let at = 0; at < records.length; at += step) {
-    inMemory.set(records.subarray(at, at + step), at);
-    await nextTurn();
-  }
-  return inMemory;
-}
-
 /** Zeroed records (`length` words) in a new kernel memory, for `words` words of sign bits a record. */
 export function newKernelRecords(length: number, words: number): Uint32Array {
+  return settle(new WebAssembly.Memory({ initial: pagesFor(RECORDS_AT + length * 4) }), length, words);
+}
+
+/**
+ * `records` with room for `length` words (more than they have): the same memory grown, the records where they
+ * were (not copied); `records` must not be used after (its memory's buffer is detached by the growth). Records
+ * not in a kernel memory for `words` are copied into a new one.
+ */
+export function growKernelRecords(records: Uint32Array, length: number, words: number): Uint32Array {
+  const arena = arenas.get(records);
+  if (arena?.words !== words || records.buffer.byteLength === 0) {
+    const grown = newKernelRecords(length, words);
+    grown.set(records.subarray(0, Math.min(records.length, length)));
+    return grown;
+  }
+  const had = records.length; // 0 once the growth below detaches the memory's old buffer
+  const grown = settle(arena.memory, Math.max(length, had), words);
+  // The old scratch now lies in the records' room, which must read as zeros like any new room.
+  const stale = Math.min(grown.length, Math.ceil((arena.end - RECORDS_AT) / 4));
+  if (stale > had) grown.fill(0, had, stale);
+  return grown;
+}
+
+/** Kernel memory for the vector index's file (files/bits-file.ts): read into, grown, in place. */
+export const kernelRecordsMemory: RecordsMemory = {
+  reserve(prefix, bytes) {
+    if (prefix > PREFIX_BYTES || prefix % 4 !== 0) throw new Error(`kernel memory: room for ${PREFIX_BYTES} bytes before the records, not ${prefix}`);
+    const memory = new WebAssembly.Memory({ initial: pagesFor(RECORDS_AT + bytes) });
+    return {
+      bytes: new Uint8Array(memory.buffer, RECORDS_AT - prefix, prefix + bytes),
+      records: (words, length) => settle(memory, length, words),
+    };
+  },
+  grow: (records, length, words) => growKernelRecords(records, length, words),
+};
+
+/** The records of `memory` (`length` words at RECORDS_AT) with its scratch and kernel: grown to fit, views made anew. */
+function settle(memory: WebAssembly.Memory, length: number, words: number): Uint32Array {
   const stride = words + 1;
   const capacity = Math.floor(length / stride);
-  const align = (n: number) => Math.ceil(n / 16) * 16;
-  const histogram = QUERY_BYTES;
-  const recordsAt = align(histogram + (words * 32 + 2) * 4);
-  const distances = align(recordsAt + length * 4);
+  const histogram = align(RECORDS_AT + length * 4);
+  const distances = align(histogram + (words * 32 + 2) * 4);
   const mask = align(distances + capacity * 2);
-  const pages = Math.ceil(Math.max(mask + capacity, 1) / PAGE);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const instance = new WebAssembly.Instance(kernel(words), { env: { memory } });
-  const inMemory = new Uint32Array(memory.buffer, recordsAt, length);
+  const end = mask + capacity;
+  const missing = pagesFor(end) - memory.buffer.byteLength / PAGE;
+  if (missing > 0) memory.grow(missing);
+  let instance = instances.get(memory);
+  if (!instance) {
+    const scan = new WebAssembly.Instance(kernel(words), { env: { memory } }).exports.distances as Arena['scan'];
+    instances.set(memory, (instance = { words, scan }));
+  }
+  if (instance.words !== words) throw new Error(`kernel memory: made for ${instance.words} words a record, not ${words}`);
+  const inMemory = new Uint32Array(memory.buffer, RECORDS_AT, length);
   arenas.set(inMemory, {
+    memory,
     words,
     capacity,
+    end,
     query: new Uint32Array(memory.buffer, 0, words),
     histogram: new Uint32Array(memory.buffer, histogram, words * 32 + 2),
     distances: new Uint16Array(memory.buffer, distances, capacity),
     mask: new Uint8Array(memory.buffer, mask, capacity),
-    at: { records: recordsAt, histogram, distances, mask },
-    scan: instance.exports.distances as Arena['scan'],
+    at: { records: RECORDS_AT, histogram, distances, mask },
+    scan: instance.scan,
   });
   return inMemory;
 }
@@ -86,11 +130,12 @@ export function newKernelRecords(length: number, words: number): Uint32Array {
  * The entry ids of the `wanted` records nearest to `query` by Hamming distance among the first `count` records
  * (tombstones skipped; with `allowedSlots`, only those slots): every record closer than the distance `cut` at which
  * `wanted` is reached, in slot order, then records at `cut`, in slot order, up to `wanted`. No sort: a histogram
- * of distances finds `cut`. `records` must come from `inKernelMemory`.
+ * of distances finds `cut`. `records` must come from this module (`inKernelMemory`, `newKernelRecords`, `growKernelRecords`, `kernelRecordsMemory`).
  */
 export function nearestBySignBits(records: Uint32Array, count: number, query: Uint32Array, wanted: number, allowedSlots?: Iterable<number>): number[] {
   const arena = arenas.get(records);
   if (!arena || arena.words !== query.length) throw new Error('nearestBySignBits: the records are not in kernel memory for this dimension');
+  if (records.buffer !== arena.memory.buffer) throw new Error('nearestBySignBits: the records grew since (use the array growKernelRecords returned)');
   if (count > arena.capacity) throw new Error(`nearestBySignBits: ${count} records, room for ${arena.capacity}`);
   const { words, histogram, distances, mask } = arena;
   arena.query.set(query);

@@ -6,7 +6,7 @@ import type { DataDir } from '../files/data-dir.js';
 import type { EmbeddingsRepository, StoredBits } from '../store/ports.js';
 import { signBits } from '../store/sign-bits.js';
 import { EntrySlots } from './entry-slots.js';
-import { inKernelMemory, moveToKernelMemory, nearestBySignBits, newKernelRecords } from './hamming-kernel.js';
+import { growKernelRecords, inKernelMemory, kernelRecordsMemory, nearestBySignBits } from './hamming-kernel.js';
 
 export interface VectorHit {
   id: number;
@@ -121,13 +121,13 @@ export class VectorIndex {
 
   private async open(): Promise<void> {
     const where = this.options.file;
-    const loaded = where ? await BitsFile.load(where.dataDir, where.path, this.model, this.options.log) : undefined;
+    const loaded = where ? await BitsFile.load(where.dataDir, where.path, this.model, kernelRecordsMemory, this.options.log) : undefined;
     if (loaded && this.closing) {
       await loaded.file.close();
       return;
     }
     if (loaded && (await this.matchesStore(loaded.header))) {
-      this.adopt(loaded.header, await moveToKernelMemory(loaded.records, loaded.header.words));
+      this.adopt(loaded.header, loaded.records);
       this.file = loaded.file;
       this.opened = true;
       this.maybeMerge();
@@ -223,7 +223,7 @@ export class VectorIndex {
     const where = this.options.file;
     if (!where || this.words === 0) return;
     if (!this.file) {
-      const { file, written } = BitsFile.create(where.dataDir, where.path, this.header(), this.records);
+      const { file, written } = BitsFile.create(where.dataDir, where.path, this.header(), () => this.records);
       this.file = file;
       written.catch((error: Error) => this.baseFailed(error));
       return;
@@ -253,7 +253,7 @@ export class VectorIndex {
     if (compact) this.compact();
     if (!this.file || !(compact || grown || this.baseStale)) return;
     this.baseStale = false;
-    this.file.rewrite(this.header(), this.records).catch((error: Error) => this.baseFailed(error));
+    this.file.rewrite(this.header(), () => this.records).catch((error: Error) => this.baseFailed(error));
   }
 
   /** Moves the live records down over the tombstones (slots change: only when no merge is writing). */
@@ -282,10 +282,9 @@ export class VectorIndex {
     return { model: this.model, words: this.words, count: this.count, lastSeq: this.lastSeq, lastEntryId: this.lastEntryId };
   }
 
+  /** More room, in the kernel's memory: grown in place (untouched room costs no memory until written). */
   private grow(): void {
-    const records = newKernelRecords(Math.max(1024, this.count * 2) * this.stride, this.words);
-    records.set(this.records.subarray(0, this.count * this.stride));
-    this.records = records;
+    this.records = growKernelRecords(this.records, Math.max(1024, this.count * 2) * this.stride, this.words);
   }
 
   /** A frame the store no longer has: its record stays as a tombstone, skipped by every later search. */
@@ -333,7 +332,7 @@ export class VectorIndex {
 
   /** Pass 1: the `wanted` frames nearest by Hamming distance between sign bits (hamming-kernel.ts, in WebAssembly). */
   private candidates(queryBits: Uint32Array, wanted: number, allowed?: Set<number>): number[] {
-    // The records move into the kernel's memory once (and after each grow); the index keeps writing to them there.
+    // Loaded into, or grown in, the kernel's memory already: this only checks it (no copy).
     this.records = inKernelMemory(this.records, this.words);
     const allowedSlots = allowed && [...allowed].flatMap((id) => this.slots.get(id) ?? []);
     return nearestBySignBits(this.records, this.count, queryBits, wanted, allowedSlots);

@@ -86,6 +86,12 @@ function fullScans(db: Db, { sql, args }: Statement): string[] {
   return plan.map((row) => row.detail).filter((detail) => /^SCAN (entries|e)\b(?! USING)/.test(detail));
 }
 
+/** Index ranges over every frame of a status (all of them, nearly): a walk of every frame by another name. */
+function statusOnlyRanges(db: Db, { sql, args }: Statement): string[] {
+  const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>;
+  return plan.map((row) => row.detail).filter((detail) => /^SEARCH \w+ USING (COVERING )?INDEX \w+ \(status=\?\)$/.test(detail));
+}
+
 function indexesUsed(db: Db, { sql, args }: Statement): string[] {
   const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>;
   return plan.map((row) => row.detail).filter((detail) => /USING|VIRTUAL TABLE/.test(detail));
@@ -153,6 +159,27 @@ describe(`a database of ${FRAMES} frames`, () => {
         await store.search.filteredIds(f, 20_000);
       });
       for (const statement of statements) assert.deepEqual(fullScans(db, statement), [], statement.sql);
+    }
+  });
+
+  it('the frames a filtered vector search may consider come from an index range (window titles too), never from every frame', async () => {
+    const filters: SearchFilters[] = [
+      { app: 'App7' },
+      { start: T0 + 10_000, end: T0 + 20_000 },
+      { app: 'App1', start: T0, end: T0 + 50_000 },
+      { window: 'Window 12' },
+      { app: 'App3', window: 'Window 1' },
+      { window: 'Window 5', start: T0, end: T0 + 500_000 },
+    ];
+    for (const f of filters) {
+      const statements = await statementsOf(async () => {
+        assert.ok((await store.search.filteredIds(f, 20_000))?.size, JSON.stringify(f));
+      });
+      assert.ok(statements.length > 0);
+      for (const statement of statements) {
+        assert.deepEqual(fullScans(db, statement), [], statement.sql);
+        assert.deepEqual(statusOnlyRanges(db, statement), [], statement.sql);
+      }
     }
   });
 

@@ -243,14 +243,45 @@ export class SqliteSearchRepository implements SearchRepository {
     return new Set(matched);
   }
 
-  /** Ids of frames passing the filters, when there are at most `max` of them (to restrict a vector search). */
+  /**
+   * Ids of frames passing the filters, when there are at most `max` of them (to restrict a vector search); else
+   * undefined (the caller filters after the search). The ids come from one index range, never a walk of every
+   * frame: see `filterSource`. First the range is walked to its `max + 1`th frame without returning any (a
+   * filter matching many frames costs that walk only), then the ids are read.
+   */
   async filteredIds(filters: SearchFilters, max: number): Promise<Set<number> | undefined> {
-    const params: Record<string, unknown> = { max: max + 1 };
-    const ids = this.db
-      .prepare(`SELECT e.id FROM entries e WHERE ${this.where(filters, params)} LIMIT @max`)
-      .pluck()
-      .all(params) as number[];
-    return ids.length > max ? undefined : new Set(ids);
+    const params: Record<string, unknown> = { max };
+    const sql = this.filterSource(filters, params);
+    if (this.db.prepare(`${sql} LIMIT 1 OFFSET @max`).pluck().get(params) !== undefined) return undefined;
+    return new Set(this.db.prepare(sql).pluck().all(params) as number[]);
+  }
+
+  /**
+   * The frames passing `filters`, from the narrowest index range there is: the window's title words in the
+   * trigram index (3 characters or more), else the app with the time range (idx_entries_app_nocase: frames of
+   * another status taken out by their own index, few), else the time range (idx_entries_status_timestamp).
+   * What that index does not hold (a title, a URL) is checked on each frame of the range. A URL or a short
+   * window alone has no such range: then every frame is checked, as before.
+   */
+  private filterSource(filters: SearchFilters, params: Record<string, unknown>): string {
+    const time = (alias: string) =>
+      (filters.start !== undefined ? ` AND ${alias}.timestamp >= @start` : '') + (filters.end !== undefined ? ` AND ${alias}.timestamp <= @end` : '');
+    const checked = (range: string) => `SELECT e.id FROM (${range}) r CROSS JOIN entries e ON e.id = r.id WHERE ${this.where(filters, params)}`;
+    if (filters.window && [...filters.window].length >= 3) {
+      params.title = `{title} : "${filters.window.replace(/"/g, '""')}"`;
+      return checked(`SELECT rowid AS id FROM entries_trigram WHERE entries_trigram MATCH @title`);
+    }
+    const where = this.where(filters, params); // binds every filter's parameter
+    if (filters.app) {
+      const range = `SELECT a.id FROM entries a INDEXED BY idx_entries_app_nocase WHERE a.app = @app COLLATE NOCASE${time('a')}
+        AND a.id NOT IN (SELECT id FROM entries WHERE status < @status OR status > @status)`;
+      return filters.window || filters.url ? checked(range) : range;
+    }
+    if (filters.start !== undefined || filters.end !== undefined) {
+      const range = `SELECT t.id FROM entries t INDEXED BY idx_entries_status_timestamp WHERE t.status = @status${time('t')}`;
+      return filters.window || filters.url ? checked(range) : range;
+    }
+    return `SELECT e.id FROM entries e WHERE ${where}`;
   }
 
   async apps(): Promise<Array<{ app: string; count: number }>> {

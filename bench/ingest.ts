@@ -6,9 +6,11 @@
 // The floor: bench/durable-floor-server.mjs, a bare node:http server that streams each body to a file and makes it
 // durable (fsync the file, rename, fsync the directory) before its 202, is measured in the same run under the same
 // paced load, alternating with the real server for --rounds rounds; the ratios are the real server's over it.
-//   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100] [--saturated false] [--rounds 1] [--trace-gc]
+//   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100] [--saturated false] [--rounds 1] [--trace-gc] [--cpu-profile <dir>]
 // The open-loop load of issue 14 (16 uploaders x 2 frames/s): --interval 500 --requests 100 --saturated false.
 // --trace-gc preloads bench/gc-observer.mjs into the server and reports its collections during the paced run.
+// --cpu-profile <dir> preloads bench/cpu-profile.mjs: a .cpuprofile of the server's paced runs (summed up by
+// bench/cpu-profile-summary.mjs).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     saturated: { type: 'string', default: 'true' },
     rounds: { type: 'string', default: '1' },
     'trace-gc': { type: 'boolean', default: false },
+    'cpu-profile': { type: 'string' },
   },
 });
 const uploaders = Number(values.uploaders);
@@ -38,10 +41,19 @@ const rounds = Number(values.rounds);
 const [shot] = await renderScreenshots(1);
 const image = shot!.png;
 const traceGc = values['trace-gc'];
+const profileDir = values['cpu-profile'];
+const preloads = [...(traceGc ? ['./gc-observer.mjs'] : []), ...(profileDir ? ['./cpu-profile.mjs'] : [])];
 const server = await startServerProcess(tempDir('openrecall-bench-'), {
   OPENRECALL_WORKERS: process.env.OPENRECALL_WORKERS ?? '1',
-  ...(traceGc ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('./gc-observer.mjs', import.meta.url).href}` } : {}),
+  ...(preloads.length
+    ? { NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...preloads.map((p) => `--import ${new URL(p, import.meta.url).href}`)].join(' ') }
+    : {}),
+  ...(profileDir ? { CPU_PROFILE_DIR: path.resolve(profileDir) } : {}),
 });
+if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+console.error(`server pid ${server.child.pid}`); // for a profiler attached from outside (perf record -p)
+/** With --cpu-profile: the server's profiler runs during its paced runs only (bench/cpu-profile.mjs). */
+const toggleProfile = () => profileDir && process.kill(server.child.pid!, 'SIGUSR2');
 const load = new UploadLoad(new URL(`${server.api}/upload`), image, uploaders);
 const floorDir = tempDir('openrecall-bench-floor-');
 const floor = spawn(process.execPath, [new URL('./durable-floor-server.mjs', import.meta.url).pathname, path.join(floorDir, 'incoming')], {
@@ -63,19 +75,40 @@ interface Samples {
   seconds: number;
   /** CPU time (user + system) of the answering process during the runs, in ms. */
   cpuMs: number;
+  /** The same by thread name (the main thread is the event loop; libuv-worker the pool's fsyncs; V8's GC helpers...). */
+  threadCpuMs: Record<string, number>;
 }
-const noSamples = (): Samples => ({ latencies: [], handler: [], accepted: 0, failed: 0, errors: [], seconds: 0, cpuMs: 0 });
+const noSamples = (): Samples => ({ latencies: [], handler: [], accepted: 0, failed: 0, errors: [], seconds: 0, cpuMs: 0, threadCpuMs: {} });
 
-/** utime + stime of a process in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMsOf(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** CPU ms of each thread of a process by thread id, with its name ("main" for the main thread). */
+function threadCpuOf(pid: number): Map<string, { name: string; ms: number }> {
+  const threads = new Map<string, { name: string; ms: number }>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = Number(tid) === pid ? 'main' : fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      threads.set(tid, { name, ms: cpuMsOf(pid, Number(tid)) });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return threads;
+}
+
+/** utime + stime of a process (or with `thread`, of one of its threads) in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMsOf(pid: number, thread?: number): number {
+  const fields = fs
+    .readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8')
+    .split(') ')[1]!
+    .split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function run(paced: boolean, target = load, into = noSamples()) {
   const { latencies, handler, errors } = into;
   const pid = target === floorLoad ? floor.pid! : server.child.pid!;
+  if (target === load) toggleProfile();
   const cpuBefore = cpuMsOf(pid);
+  const threadsBefore = threadCpuOf(pid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: uploaders }, async (_, u) => {
@@ -99,10 +132,12 @@ async function run(paced: boolean, target = load, into = noSamples()) {
   );
   into.seconds += (performance.now() - started) / 1000;
   into.cpuMs += cpuMsOf(pid) - cpuBefore;
+  for (const [tid, { name, ms }] of threadCpuOf(pid)) into.threadCpuMs[name] = (into.threadCpuMs[name] ?? 0) + ms - (threadsBefore.get(tid)?.ms ?? 0);
+  if (target === load) toggleProfile();
   return into;
 }
 
-function figures({ latencies, handler, accepted, failed, errors, seconds, cpuMs }: Samples) {
+function figures({ latencies, handler, accepted, failed, errors, seconds, cpuMs, threadCpuMs }: Samples) {
   latencies.sort((a, b) => a - b);
   handler.sort((a, b) => a - b);
   return {
@@ -118,6 +153,11 @@ function figures({ latencies, handler, accepted, failed, errors, seconds, cpuMs 
     handler_ms: { p50: round(percentile(handler, 50)), p99: round(percentile(handler, 99)) },
     requests_per_second: round(latencies.length / seconds, 1),
     cpu_ms_per_upload: round(cpuMs / Math.max(1, latencies.length)),
+    cpu_ms_per_upload_by_thread: Object.fromEntries(
+      Object.entries(threadCpuMs)
+        .filter(([, ms]) => ms > 0)
+        .map(([name, ms]) => [name, round(ms / Math.max(1, latencies.length))]),
+    ),
   };
 }
 
@@ -138,6 +178,11 @@ const floorSamples = noSamples();
 for (let r = 0; r < rounds; r++) {
   await run(true, floorLoad, floorSamples);
   await run(true, load, serverSamples);
+}
+if (profileDir) {
+  const written = () => [...server.output().matchAll(/^cpu-profile \d+ (\S+)$/gm)].map((m) => m[1]!);
+  await waitUntil(async () => written().length >= rounds, { what: 'the CPU profiles written' });
+  console.error(`CPU profiles: ${written().join(' ')}`);
 }
 const paced = figures(serverSamples);
 const floorPaced = figures(floorSamples);

@@ -8,7 +8,7 @@ import { ImageFormatError, type ImageFormat, type ImageInfo } from './image-form
  */
 export class ImageInspector {
   private total = 0;
-  private head = Buffer.alloc(0);
+  private head: Buffer = Buffer.alloc(0);
   private walker: Walker | undefined;
   private failure: ImageFormatError | undefined;
 
@@ -21,10 +21,15 @@ export class ImageInspector {
     this.total += chunk.length;
     try {
       if (!this.walker) {
-        this.head = Buffer.concat([this.head, chunk]);
-        if (this.head.length < 12) return;
-        this.walker = walkerFor(this.head);
-        this.walker.push(this.head);
+        // The first piece is usually 64 KB and holds the whole header: no copy of it then. A shorter one is
+        // copied, as the parser may reuse the memory of a piece it has handed over.
+        const head = this.head.length === 0 && chunk.length >= 12 ? chunk : Buffer.concat([this.head, chunk]);
+        if (head.length < 12) {
+          this.head = head;
+          return;
+        }
+        this.walker = walkerFor(head);
+        this.walker.push(head);
         this.head = Buffer.alloc(0);
         return;
       }

@@ -110,7 +110,8 @@ export class ReceivedImage {
     this.file = undefined;
     try {
       await file?.finish({ durable: true });
-      this.images.files.renameSync(this.partPath, relative);
+      // Off the event loop, like the create: a rename waits for the file system's journal, busy with the fsyncs.
+      await this.images.files.rename(this.partPath, relative);
     } catch (error) {
       this.images.files.removeSync(this.partPath);
       throw error;

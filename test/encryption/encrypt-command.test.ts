@@ -43,25 +43,14 @@ const run = async (args: string[], env: Record<string, string>) => {
 
 const lines = (output: string) => output.trim().split('\n').filter(Boolean);
 
-// Each case works on its own copy of the data dir, so two run at once: the long chain of kills beside the others.
-describe('openrecall encrypt: a plain data dir of a real server, encrypted in place, killed at every step', { timeout: 900_000, concurrency: 2 }, () => {
+describe('openrecall encrypt: a plain data dir of a real server, encrypted in place, killed at every step', { timeout: 900_000 }, () => {
   const base = tempDir();
   const original = path.join(base, 'plain');
+  const keyFile = path.join(base, 'openrecall.key');
   const plainEnv = { OPENRECALL_COMPACT_AFTER_MINUTES: '50000000' };
-  /** Each copy has its own key file beside it (made by its first `encrypt`): cases running at once never share one. */
-  const encryptedEnv = (dir: string) => ({ ...plainEnv, OPENRECALL_ENCRYPTION: 'on', OPENRECALL_ENCRYPTION_KEY_FILE: `${dir}.key` });
+  const encryptedEnv = { ...plainEnv, OPENRECALL_ENCRYPTION: 'on', OPENRECALL_ENCRYPTION_KEY_FILE: keyFile };
   const frames: Frame[] = [];
-  /** Servers still running (stopped in `after` when a case failed before stopping its own). */
-  const running = new Set<ServerProcess>();
-  const startServer = async (dir: string, env: Record<string, string>) => {
-    const server = await startServerProcess(dir, env);
-    running.add(server);
-    return server;
-  };
-  const stopServer = async (server: ServerProcess) => {
-    await server.stop();
-    running.delete(server);
-  };
+  let server: ServerProcess | undefined;
 
   /** A copy of the plain data dir, so each case starts from the same memory. */
   const copyOfOriginal = (name: string) => {
@@ -69,32 +58,33 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
     fs.cpSync(original, dir, { recursive: true });
     return dir;
   };
-  const dirEnv = (dir: string, env: Record<string, string> = encryptedEnv(dir)) => ({ OPENRECALL_DATA_DIR: dir, ...env });
+  const dirEnv = (dir: string, env: Record<string, string> = encryptedEnv) => ({ OPENRECALL_DATA_DIR: dir, ...env });
 
-  async function addFrames(words: string[]): Promise<ServerProcess> {
-    const server = await startServer(original, plainEnv);
+  async function addFrames(words: string[]): Promise<void> {
+    server = await startServerProcess(original, plainEnv);
     for (const word of words) {
       const image = await renderTextImage([`${word} is on the screen`, `the note about ${word} number ${frames.length}`]);
       const accepted = await upload(server.api, { image, captureId: `enc-${word}`, title: `${word} window` });
       assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
       frames.push({ id: (accepted.body as { task_id: number }).task_id, word, pixels: '' });
     }
-    await waitUntil(async () => (await queueCounts(server.api)).completed === frames.length, {
+    await waitUntil(async () => (await queueCounts(server!.api)).completed === frames.length, {
       what: `${frames.length} frames COMPLETED`,
       timeoutMs: 300_000,
     });
-    return server;
   }
 
   before(async () => {
     // Three frames, compacted (layers, manifests), then one more left as a plain WebP: both kinds of stored frame.
-    await stopServer(await addFrames(WORDS.slice(0, 3)));
+    await addFrames(WORDS.slice(0, 3));
+    await server!.stop();
     const compact = await run(['compact'], dirEnv(original, plainEnv));
     assert.equal(compact.code, 0, compact.output);
     assert.match(compact.output, /3 frame\(s\) compacted/);
-    const server = await addFrames(WORDS.slice(3, 4));
-    for (const frame of frames) frame.pixels = await servedPixels(server.api, frame.id);
-    await stopServer(server);
+    await addFrames(WORDS.slice(3, 4));
+    for (const frame of frames) frame.pixels = await servedPixels(server!.api, frame.id);
+    await server!.stop();
+    server = undefined;
     const files = everyFile(original).map((f) => path.relative(original, f));
     assert.ok(
       files.some((f) => f.startsWith('compact/layers/')) && files.some((f) => f.startsWith('screenshots/2')) && files.some((f) => f.startsWith('thumbnails/')),
@@ -104,36 +94,20 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
   });
 
   after(async () => {
-    for (const server of running) await server.stop();
+    await server?.stop();
   });
-
-  /** One uninterrupted run on a fresh copy: the progress case reads its output, the random-kill case its duration. */
-  let fullRun: Promise<{ code: number | null; output: string; dir: string; ms: number }> | undefined;
-  const oneFullRun = () =>
-    (fullRun ??= (async () => {
-      const dir = copyOfOriginal('full-run');
-      const cli = runCli(['encrypt'], dirEnv(dir));
-      // How long the conversion takes: from the line printed once the key record is written to the end.
-      await cli.waitFor(/in place/);
-      const started = Date.now();
-      const exit = await cli.exited;
-      return { code: exit.code, output: cli.output(), dir, ms: Date.now() - started };
-    })());
 
   /** A server (plain or with the key) and an offline command each stop with one line naming `openrecall encrypt`; no file changes. */
   async function assertRefusedHalfEncrypted(dir: string, when: string): Promise<void> {
     // The killed run's lock names a dead process: a command may take it over (and remove it); no other file may change.
     const withoutLock = () => new Map([...fileHashes(dir)].filter(([file]) => file !== 'server.lock'));
     const before = withoutLock();
-    // The three at once: each refuses on the key record, before taking the lock (compact) or touching anything.
-    const attempts = [
-      ['a server with the key', ['server'], { ...encryptedEnv(dir), OPENRECALL_PORT: '0' }],
+    for (const [what, args, env] of [
+      ['a server with the key', ['server'], { ...encryptedEnv, OPENRECALL_PORT: '0' }],
       ['a plain server', ['server'], { ...plainEnv, OPENRECALL_PORT: '0' }],
-      ['compact (an offline command)', ['compact'], encryptedEnv(dir)],
-    ] as const;
-    const results = await Promise.all(attempts.map(([, args, env]) => run([...args], dirEnv(dir, env))));
-    for (const [index, [what]] of attempts.entries()) {
-      const refused = results[index]!;
+      ['compact (an offline command)', ['compact'], encryptedEnv],
+    ] as const) {
+      const refused = await run([...args], dirEnv(dir, env));
       assert.notEqual(refused.code, 0, `${when}: ${what} started on a half-encrypted data dir:\n${refused.output}`);
       assert.equal(lines(refused.output).length, 1, `${when}: ${what}: one line\n${refused.output}`);
       assert.match(refused.output, /half encrypted.*run `openrecall encrypt` again/, `${when}: ${what}`);
@@ -150,8 +124,9 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
     assert.notEqual(plainStart.code, 0);
     assert.match(plainStart.output, /is encrypted: start with OPENRECALL_ENCRYPTION=on/);
 
-    const server = await startServer(dir, encryptedEnv(dir));
-    const api = server.api;
+    const running = await startServerProcess(dir, encryptedEnv);
+    server = running;
+    const api = running.api;
     try {
       for (const frame of frames) {
         assert.equal(await servedPixels(api, frame.id), frame.pixels, `frame ${frame.id} (${frame.word}): the same pixels`);
@@ -162,7 +137,8 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
       assert.equal((await getJson(`${api}/timeline`)).body.count, frames.length);
       assert.equal((await fetch(`${api}/entries/${frames[0]!.id}/thumbnail`)).status, 200);
     } finally {
-      await stopServer(server);
+      await running.stop();
+      server = undefined;
     }
     assert.deepEqual(plaintextFound(dir, WORDS), [], 'nor after a server ran on it');
   }
@@ -184,11 +160,12 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
     assert.equal(lines(wrongSize.output).length, 1, wrongSize.output);
     assert.deepEqual(fileHashes(dir), before, 'no file changed by the refused runs');
 
-    const server = await startServer(dir, plainEnv);
+    server = await startServerProcess(dir, plainEnv);
     const files = () => new Map([...fileHashes(dir)].filter(([file]) => !file.startsWith('db/') && file !== 'server.lock'));
     const whileRunning = files();
     const held = await run(['encrypt'], dirEnv(dir));
-    await stopServer(server);
+    await server.stop();
+    server = undefined;
     assert.equal(held.code, 1, held.output);
     assert.match(held.output, /another OpenRecall server \(pid \d+\) is using .*openrecall encrypt needs the data dir to itself/);
     assert.equal(lines(held.output).length, 1, held.output);
@@ -207,7 +184,7 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
     const dir = copyOfOriginal('killed-at-steps');
     const output: string[] = [];
     for (const [index, point] of KILL_POINTS.entries()) {
-      const killed = await run(['encrypt'], dirEnv(dir, { ...encryptedEnv(dir), OPENRECALL_TEST_KILL_AT: point }));
+      const killed = await run(['encrypt'], dirEnv(dir, { ...encryptedEnv, OPENRECALL_TEST_KILL_AT: point }));
       output.push(killed.output);
       assert.equal(killed.signal, 'SIGKILL', `killed at ${point}:\n${killed.output}`);
       await assertRefusedHalfEncrypted(dir, `after a kill at ${point}`);
@@ -216,7 +193,7 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
         const wrongKey = path.join(base, 'wrong.key');
         fs.writeFileSync(wrongKey, crypto.randomBytes(32), { mode: 0o600 });
         const before = fileHashes(dir);
-        const wrong = await run(['encrypt'], dirEnv(dir, { ...encryptedEnv(dir), OPENRECALL_ENCRYPTION_KEY_FILE: wrongKey }));
+        const wrong = await run(['encrypt'], dirEnv(dir, { ...encryptedEnv, OPENRECALL_ENCRYPTION_KEY_FILE: wrongKey }));
         assert.equal(wrong.code, 1, wrong.output);
         assert.match(wrong.output, /does not open the data dir/);
         assert.equal(lines(wrong.output).length, 1, wrong.output);
@@ -248,10 +225,13 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
 
   it('killed at a random moment, then run again: every frame kept, nothing readable', async (t) => {
     const dir = copyOfOriginal('killed-at-random');
-    // A kill somewhere inside the span an uninterrupted run took: the database or the files half done.
-    const timing = await oneFullRun();
-    assert.equal(timing.code, 0, timing.output);
-    const delay = Math.floor(Math.random() * timing.ms);
+    // How long the conversion takes here (from the line printed once the key record is written to the end), then a
+    // kill somewhere inside that span of a second run: the database or the files half done.
+    const timing = runCli(['encrypt'], dirEnv(copyOfOriginal('timing')));
+    await timing.waitFor(/in place/);
+    const started = Date.now();
+    assert.equal((await timing.exited).code, 0, timing.output());
+    const delay = Math.floor(Math.random() * (Date.now() - started));
 
     const cli = runCli(['encrypt'], dirEnv(dir));
     await cli.waitFor(/in place/);
@@ -275,19 +255,20 @@ describe('openrecall encrypt: a plain data dir of a real server, encrypted in pl
   });
 
   it('shows a progress line per tenth on a pipe, and the database and files it did', async () => {
-    const done = await oneFullRun();
+    const dir = copyOfOriginal('progress');
+    const done = await run(['encrypt'], dirEnv(dir));
     assert.equal(done.code, 0, done.output);
     const progress = lines(done.output).filter((line) => line.startsWith('encrypting: '));
     assert.ok(progress.length >= 2, done.output);
     assert.match(progress.at(-1)!, /^encrypting: (\d+)\/\1 files$/);
     assert.match(done.output, /database: encrypted; files: \d+ sealed, 0 sealed before/);
-    assert.deepEqual(plaintextFound(done.dir, WORDS), []);
+    assert.deepEqual(plaintextFound(dir, WORDS), []);
   });
 
   it('with OPENRECALL_DATABASE_URL (PostgreSQL holds the text), seals the files only and says the text in PostgreSQL stays as it is', async () => {
     const dir = copyOfOriginal('postgres');
     fs.rmSync(path.join(dir, 'db'), { recursive: true });
-    const done = await run(['encrypt'], dirEnv(dir, { ...encryptedEnv(dir), OPENRECALL_DATABASE_URL: TEST_DATABASE_URL }));
+    const done = await run(['encrypt'], dirEnv(dir, { ...encryptedEnv, OPENRECALL_DATABASE_URL: TEST_DATABASE_URL }));
     assert.equal(done.code, 0, done.output);
     assert.match(done.output, /database: no database; files: \d+ sealed/);
     assert.match(done.output, /the text in PostgreSQL \(OPENRECALL_DATABASE_URL\) stays as it is: see SECURITY.md/);

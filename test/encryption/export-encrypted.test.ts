@@ -49,19 +49,31 @@ describe('encrypted exports (built CLI, real server processes)', { timeout: 900_
   const sourceEnv = { OPENRECALL_DATA_DIR: dataDir, OPENRECALL_ENCRYPTION: 'on', OPENRECALL_ENCRYPTION_KEY_FILE: keyFile };
   const out = tempDir();
   const servers: ServerProcess[] = [];
+  /** The fresh servers the imports go to, started while the source processes its frames. */
+  let targets: Promise<[ServerProcess, ServerProcess]>;
 
   before(async () => {
-    const source = await startServerProcess(dataDir, sourceEnv);
-    servers.push(source);
+    const started = (server: ServerProcess) => {
+      servers.push(server);
+      return server;
+    };
+    targets = Promise.all([
+      startServerProcess(path.join(tempDir(), 'fresh')).then(started),
+      // Its imports are only counted: no OCR to wait for when it stops.
+      startServerProcess(path.join(tempDir(), 'fresh-keyed'), { OPENRECALL_OCR_ENGINE: 'none' }).then(started),
+    ]);
+    const source = started(await startServerProcess(dataDir, sourceEnv));
     for (let i = 0; i < 2; i++) {
       const image = await renderTextImage([`${WORDS[i]} ${WORDS[i + 2]}`, `frame ${i} of the encrypted memory`]);
       assert.equal((await upload(source.api, { image, captureId: `sealed-${i}`, title: `${WORDS[i]} window` })).status, 202);
     }
     await waitUntil(async () => (await queueCounts(source.api)).completed === 2, { what: '2 frames COMPLETED', timeoutMs: 300_000 });
     await source.stop();
+    await targets;
   });
 
   after(async () => {
+    await targets?.catch(() => undefined); // undefined when no case ran
     for (const server of servers) await server.stop();
   });
 
@@ -88,8 +100,7 @@ describe('encrypted exports (built CLI, real server processes)', { timeout: 900_
 
   it('import: a wrong passphrase is refused in one line with nothing uploaded; the right one restores the frames into a fresh server', async () => {
     const sealed = path.join(out, 'sealed.zip');
-    const target = await startServerProcess(path.join(tempDir(), 'fresh'));
-    servers.push(target);
+    const [target] = await targets;
     const env = { OPENRECALL_API_URL: target.api };
     const wrong = await cli(['import', sealed], env, 'not the passphrase\n');
     assert.equal(wrong.code, 1);
@@ -116,8 +127,7 @@ describe('encrypted exports (built CLI, real server processes)', { timeout: 900_
     const header = JSON.parse(fs.readFileSync(sealed).toString('utf8', 12, 12 + fs.readFileSync(sealed).readUInt32BE(8)));
     assert.equal(header.kdf.algorithm, 'hkdf-sha256');
 
-    const target = await startServerProcess(path.join(tempDir(), 'fresh-keyed'));
-    servers.push(target);
+    const [, target] = await targets;
     const other = path.join(out, 'other.key');
     fs.writeFileSync(other, crypto.randomBytes(32), { mode: 0o600 });
     const wrong = await cli(['import', '--key-file', other, sealed], { OPENRECALL_API_URL: target.api });

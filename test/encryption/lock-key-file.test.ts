@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadServerConfig, type ServerConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { startServerOrLocked, type ServerHandle } from '../../src/server/server.js';
 import { getJson, waitUntil } from '../helpers/api.js';
+import { testServerConfig } from '../helpers/in-process-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const TOKEN = 'lock-test-token-0123456789abcdef0123456789';
@@ -19,16 +19,7 @@ describe('openrecall lock on a server with a key file and an API token (real HTT
   it('POST /api/lock keeps the token, CSRF and JSON rules; the unlock re-reads the key file (gone: it stays locked)', async () => {
     const dataDir = path.join(tempDir(), 'data');
     const keyFile = path.join(tempDir(), 'data.key');
-    const config: ServerConfig = {
-      ...loadServerConfig({ OPENRECALL_EMBEDDING_PROVIDER: 'none' }),
-      dataDir,
-      host: '127.0.0.1',
-      port: 0,
-      ocrEngine: 'none',
-      workers: 1,
-      apiToken: TOKEN,
-      encryption: { mode: 'on', keyFile },
-    };
+    const config = testServerConfig({ dataDir, apiToken: TOKEN, encryption: { mode: 'on', keyFile } });
     handle = await startServerOrLocked(config, silentLogger);
     const api = `${handle.url}/api`;
     const bearer = { authorization: `Bearer ${TOKEN}` };

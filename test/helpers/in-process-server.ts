@@ -11,6 +11,22 @@ export interface InProcessOptions {
 }
 
 /**
+ * A test server's config: loopback on a free port, no OCR, no embedding model, one worker, a fresh data dir;
+ * `overrides` win. For tests that start the server themselves (e.g. with startServerOrLocked).
+ */
+export function testServerConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return {
+    ...loadServerConfig({ OPENRECALL_EMBEDDING_PROVIDER: 'none' }),
+    dataDir: tempDir(),
+    host: '127.0.0.1',
+    port: 0,
+    ocrEngine: 'none',
+    workers: 1,
+    ...overrides,
+  };
+}
+
+/**
  * The real server (SQLite file or PostgreSQL database, HTTP on loopback) inside the test process. Close it in
  * an `after` hook of the suite (node:test hooks registered inside `before` would run right after it).
  */
@@ -20,16 +36,7 @@ export async function startInProcessServer(
 ): Promise<RunningServer & { api: string; dataDir: string }> {
   const dataDir = overrides.dataDir ?? tempDir();
   const database = options.store === 'postgres' && overrides.databaseUrl === undefined ? await createTestDatabase() : undefined;
-  const config: ServerConfig = {
-    ...loadServerConfig({ OPENRECALL_EMBEDDING_PROVIDER: 'none' }),
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    ocrEngine: 'none',
-    workers: 1,
-    ...(database ? { databaseUrl: database.url } : {}),
-    ...overrides,
-  };
+  const config = testServerConfig({ dataDir, ...(database ? { databaseUrl: database.url } : {}), ...overrides });
   let server: RunningServer;
   try {
     server = await startServer(config, silentLogger);

@@ -57,12 +57,7 @@ export function keyDatabase(db: Database.Database, file: string, databaseKey: Da
     setCipher(db, databaseKey);
     // Through sqlite3_key with the raw-key form x'<hex>' built in a buffer, zeroed after: never a JavaScript string
     // (which could not be wiped, and would outlive `openrecall lock` in the heap).
-    const raw = rawKeyForm(databaseKey.key);
-    try {
-      db.key(raw);
-    } finally {
-      raw.fill(0);
-    }
+    withRawKey(databaseKey, (raw) => db.key(raw));
   }
   try {
     db.prepare('SELECT count(*) FROM sqlite_master').get();
@@ -77,9 +72,14 @@ export function keyDatabase(db: Database.Database, file: string, databaseKey: Da
 export function rekeyPlainDatabase(db: Database.Database, databaseKey: DatabaseKey): void {
   db.pragma('journal_mode = DELETE');
   setCipher(db, databaseKey);
+  withRawKey(databaseKey, (raw) => db.rekey(raw));
+}
+
+/** Hands `databaseKey` to `use` in its raw-key form, zeroed after. */
+function withRawKey(databaseKey: DatabaseKey, use: (raw: Buffer) => void): void {
   const raw = rawKeyForm(databaseKey.key);
   try {
-    db.rekey(raw);
+    use(raw);
   } finally {
     raw.fill(0);
   }

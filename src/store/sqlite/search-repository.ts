@@ -266,12 +266,12 @@ export class SqliteSearchRepository implements SearchRepository {
   private filterSource(filters: SearchFilters, params: Record<string, unknown>): string {
     const time = (alias: string) =>
       (filters.start !== undefined ? ` AND ${alias}.timestamp >= @start` : '') + (filters.end !== undefined ? ` AND ${alias}.timestamp <= @end` : '');
-    const checked = (range: string) => `SELECT e.id FROM (${range}) r CROSS JOIN entries e ON e.id = r.id WHERE ${this.where(filters, params)}`;
+    const where = this.where(filters, params); // binds every filter's parameter
+    const checked = (range: string) => `SELECT e.id FROM (${range}) r CROSS JOIN entries e ON e.id = r.id WHERE ${where}`;
     if (filters.window && [...filters.window].length >= 3) {
       params.title = `{title} : "${filters.window.replace(/"/g, '""')}"`;
       return checked(`SELECT rowid AS id FROM entries_trigram WHERE entries_trigram MATCH @title`);
     }
-    const where = this.where(filters, params); // binds every filter's parameter
     if (filters.app) {
       const range = `SELECT a.id FROM entries a INDEXED BY idx_entries_app_nocase WHERE a.app = @app COLLATE NOCASE${time('a')}
         AND a.id NOT IN (SELECT id FROM entries WHERE status < @status OR status > @status)`;

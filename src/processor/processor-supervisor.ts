@@ -96,16 +96,19 @@ export class ProcessorSupervisor {
     if (this.notifyTimer) return;
     const wait = this.lastNotified + NOTIFY_EVERY_MS - performance.now();
     if (wait <= 0) {
-      this.lastNotified = performance.now();
-      this.send({ type: 'notify' });
+      this.sendNotify();
       return;
     }
     this.notifyTimer = setTimeout(() => {
       this.notifyTimer = undefined;
-      this.lastNotified = performance.now();
-      this.send({ type: 'notify' });
+      this.sendNotify();
     }, wait);
     this.notifyTimer.unref();
+  }
+
+  private sendNotify(): void {
+    this.lastNotified = performance.now();
+    this.send({ type: 'notify' });
   }
 
   /**

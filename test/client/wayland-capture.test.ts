@@ -49,14 +49,25 @@ test('sway: frames of the focused foot window reach the server with its app and 
   await openSwayWindow(t, sway, 'Harbor notes - foot', 'PELICAN HARBOR SUNRISE');
   const c = await client(t);
   await c.waitFor(/capture backend: wlroots \(Wayland session of sway/);
-  const first = await waitForEntry(api, (e) => e.title === 'Harbor notes - foot' && !!e.text, 'the first frame, OCR done', 60_000);
+  // A window can be focused a moment before foot has drawn its words; the client captures again once they appear.
+  const first = await waitForEntry(
+    api,
+    (e) => e.title === 'Harbor notes - foot' && /PELICAN/.test(words(e.text)),
+    'a frame of the window with its words, OCR done',
+    60_000,
+  );
   assert.equal(first.app, 'openrecall-foot');
   assert.match(words(first.text), /PELICAN/);
   assert.match(words(first.text), /HARBOR/);
   assert.match(words(first.text), /SUNRISE/);
 
   await openSwayWindow(t, sway, 'Second window - foot', 'QUARTZ LANTERN');
-  const second = await waitForEntry(api, (e) => e.title === 'Second window - foot' && !!e.text, 'a frame of the second window, OCR done', 60_000);
+  const second = await waitForEntry(
+    api,
+    (e) => e.title === 'Second window - foot' && /QUARTZ/.test(words(e.text)),
+    'a frame of the second window with its words, OCR done',
+    60_000,
+  );
   assert.match(words(second.text), /QUARTZ/);
   assert.match(words(second.text), /LANTERN/);
   assert.ok(second.capture_id > first.capture_id);
@@ -140,7 +151,12 @@ test('portal backend: the client asks the ScreenCast portal, and where it cannot
   await c.waitFor(/the screen-cast portal failed \(.*Start, response 2.*\): using the Screenshot portal/, 30_000).catch((error: Error) => {
     throw new Error(`${error.message}\n${portal.logs()}`);
   });
-  const frame = await waitForEntry(api, (e) => e.title === 'Portal notes - foot' && !!e.text, 'a frame through the portal, OCR done', 60_000);
+  const frame = await waitForEntry(
+    api,
+    (e) => e.title === 'Portal notes - foot' && /MARBLE/.test(words(e.text)),
+    'a frame through the portal with the words of the window, OCR done',
+    60_000,
+  );
   assert.equal(frame.app, 'openrecall-foot', 'the app comes from the compositor IPC when there is one');
   assert.match(words(frame.text), /MARBLE/);
   assert.match(words(frame.text), /COMPASS/);

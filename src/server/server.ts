@@ -206,7 +206,7 @@ export async function startServer(
     const repo = store.frames;
 
     // Another server's upload in flight is an unreferenced file too: on a shared data dir only old ones go.
-    const orphans = images.removeOrphanIncoming(await repo.referencedPaths('screenshots/incoming/'), config.databaseUrl ? ORPHAN_AGE_SHARED_MS : 0);
+    const orphans = images.removeOrphanIncoming(await repo.referencedUploads(), config.databaseUrl ? ORPHAN_AGE_SHARED_MS : 0);
     if (orphans) log(`removed ${orphans} orphan upload file(s)`);
     if (!config.databaseUrl) {
       const lost = await deleteLostUploads(repo, images);

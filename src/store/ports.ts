@@ -166,8 +166,8 @@ export interface FramesRepository {
   delete(id: number): Promise<{ deleted: boolean; imagePath: string | null }>;
   /** Newest first; after_id pages towards newer frames. */
   list(filter: ListFilter): Promise<FrameRow[]>;
-  /** Image paths referenced by rows, restricted to a path prefix (used to find orphan files). */
-  referencedPaths(prefix: string): Promise<Set<string>>;
+  /** The uploads (screenshots/incoming/…) rows still point at: any other upload file is an orphan. Reads only those rows. */
+  referencedUploads(): Promise<Set<string>>;
   /** Whether a frame not stored yet (PENDING, PROCESSING or FAILED: the ones that point at uploads) points at this path. */
   uploadInUse(imagePath: string): Promise<boolean>;
   /** Frames not processed yet (PENDING or PROCESSING) whose image is under the path prefix. */

@@ -235,7 +235,7 @@ for (const kind of STORE_KINDS) {
         await frames.claimNext(5, lease);
         assert.deepEqual(await frames.counts(), { pending: 2, processing: 1, completed: 0, failed: 0 });
         assert.equal(await frames.oldestPendingReceivedAt(), 400);
-        assert.deepEqual(await frames.referencedPaths('screenshots/incoming/'), new Set(['screenshots/incoming/a.webp', 'screenshots/incoming/c.webp']));
+        assert.deepEqual(await frames.referencedUploads(), new Set(['screenshots/incoming/a.webp', 'screenshots/incoming/c.webp']));
       }));
   });
 }

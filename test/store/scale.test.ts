@@ -195,6 +195,17 @@ describe(`a database of ${FRAMES} frames`, () => {
     for (const statement of statements) assert.deepEqual(fullScans(db, statement), [], statement.sql);
   });
 
+  it('start-up checks (orphan uploads, uploads a crash lost) read only the frames still pointing at an upload', async () => {
+    const statements = await statementsOf(async () => {
+      assert.equal((await store.frames.referencedUploads()).size, 0);
+      assert.deepEqual(await store.frames.unprocessedUploads('screenshots/incoming/'), []);
+    });
+    for (const statement of statements) {
+      assert.deepEqual(fullScans(db, statement), [], statement.sql);
+      assert.ok(indexesUsed(db, statement).length > 0, `an index drives: ${statement.sql}`);
+    }
+  });
+
   it('the vector index opens from its file without reading the stored vectors', async () => {
     const file = { dataDir: openDataDir(dataDir), path: `index/${vectorIndexFileName(MODEL)}` };
     const first = new VectorIndex(MODEL, store.embeddings, { file });

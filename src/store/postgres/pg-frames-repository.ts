@@ -13,6 +13,7 @@ import {
   type QueueCounts,
 } from '../ports.js';
 import { query, queryCount, transaction } from './pg-query.js';
+import { PG_IS_INCOMING_UPLOAD } from './migrations/005-incoming-index.js';
 
 /** Every column but the lease: what the API returns for an entry. */
 const ENTRY_COLUMNS = `id, app, title, text, timestamp, description, status, capture_id, image_path, monitor, width, height,
@@ -239,9 +240,9 @@ export class PgFramesRepository implements FramesRepository {
     return order === 'ASC' ? rows.reverse() : rows;
   }
 
-  async referencedPaths(prefix: string): Promise<Set<string>> {
-    const sql = `SELECT image_path FROM entries WHERE starts_with(image_path, $1)`;
-    return new Set((await query<{ image_path: string }>(this.pool, sql, [prefix])).map((r) => r.image_path).filter(Boolean));
+  async referencedUploads(): Promise<Set<string>> {
+    const sql = `SELECT image_path FROM entries WHERE ${PG_IS_INCOMING_UPLOAD}`;
+    return new Set((await query<{ image_path: string }>(this.pool, sql)).map((r) => r.image_path));
   }
 
   async uploadInUse(imagePath: string): Promise<boolean> {

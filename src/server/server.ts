@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../log.js';
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
 import { loadEmbedder, type SemanticStatus } from '../ai/semantic-status.js';
 import { ProcessorQueryEmbedder } from '../search/processor-query-embedder.js';
+import { builtinModelName } from '../ai/builtin-embeddings.js';
 import { checkOcrLanguages } from '../pipeline/ocr/languages.js';
 import { deleteLostUploads } from '../services/lost-uploads.js';
 import { ProcessorSupervisor } from '../processor/processor-supervisor.js';
@@ -222,18 +223,21 @@ export async function startServer(
     let observeStage: (stage: string, seconds: number, ok: boolean) => void = () => {};
     const running = new ProcessorSupervisor(config, repo, log, (stage, seconds, ok) => observeStage(stage, seconds, ok), keys ?? undefined);
     processor = running;
+    // The processor loads the model (seconds; more on a busy machine) while the server already answers: uploads
+    // and keyword search at once, search by meaning once the processor is ready.
+    let processorStarted: Promise<void> = Promise.resolve();
     if (config.noProcessing) log('processing off (--no-processing): frames wait for `openrecall worker` processes');
-    else await running.start();
+    else processorStarted = running.start();
+    processorStarted.catch(() => {}); // awaited below, after listen; this keeps an early failure from going unhandled
+    const builtinModel = builtinModelName(config.ai.embedding.model);
     const semanticStatus = (): SemanticStatus =>
       (inProcessor ? running.semantic : own?.status) ?? {
         enabled: false,
         provider: config.ai.embedding.provider,
-        model: null,
-        reason: 'the processor has not started',
+        model: inProcessor ? builtinModel : null,
+        reason: inProcessor ? 'starting: the processor is loading the model' : 'the processor has not started',
       };
-    if (inProcessor && running.semantic?.enabled && running.semantic.model) embedder = new ProcessorQueryEmbedder(running.semantic.model, running);
-    const semantic = semanticStatus();
-    if (!semantic.enabled && semantic.provider !== 'none') log(`semantic search off: ${semantic.reason}; keyword search works`);
+    if (inProcessor) embedder = new ProcessorQueryEmbedder(builtinModel, running);
     const { app, retention, metrics } = await composeApp(config, {
       store,
       images,
@@ -245,6 +249,15 @@ export async function startServer(
     });
     observeStage = (stage, seconds, ok) => metrics.observeStage(stage, seconds, ok);
     const url = await app.listen({ host: config.host, port: config.port });
+    if (inProcessor) log(`answering on ${url} while the processor starts: keyword search and uploads now, search by meaning once it is ready`);
+    try {
+      await processorStarted;
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
+    const semantic = semanticStatus();
+    if (!semantic.enabled && semantic.provider !== 'none') log(`semantic search off: ${semantic.reason}; keyword search works`);
     log(
       `OpenRecall ${VERSION} listening on ${url} (data: ${config.dataDir}, OCR: ${config.ocrEngine} ${config.ocrLanguages} x${config.workers}, semantic search: ${semantic.enabled ? semantic.model : 'off'})`,
     );

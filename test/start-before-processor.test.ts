@@ -1,0 +1,110 @@
+// Issue 24: after a restart the server answers at once (uploads, keyword search over the history) while the
+// processor still loads the embedding model; search by meaning follows as soon as the processor is ready.
+// The model's vocab.json is a FIFO here, so the processor's start is held for as long as the test wants.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { bundledModelDirectory } from '../src/ai/builtin-embeddings.js';
+import { getJson, upload, waitUntil } from './helpers/api.js';
+import { renderTextImage } from './helpers/images.js';
+import { type CliProcess, runCli, startServerProcess } from './helpers/server-process.js';
+import { tempDir } from './helpers/temp-dir.js';
+
+const search = async (api: string, params: Record<string, string>) => getJson(`${api}/search?${new URLSearchParams(params)}`);
+
+describe('a server whose processor is still loading the model', () => {
+  const dataDir = tempDir('openrecall-start-');
+  const modelDir = path.join(tempDir('openrecall-model-'), 'use-lite-copy');
+  const fifo = path.join(modelDir, 'vocab.json');
+  let server: CliProcess | undefined;
+  let api = '';
+  let frameId = 0;
+
+  before(async () => {
+    // The history: one frame, OCR'd by a server without search by meaning.
+    const first = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'tesseract-js' });
+    const image = await renderTextImage(['Invoice from the harpsichord workshop', 'total due 420 euros'], { width: 960, height: 200 });
+    frameId = (await upload(first.api, { image, app: 'Mail', title: 'Inbox' })).body.task_id as number;
+    await waitUntil(async () => (await getJson(`${first.api}/queue/status`)).body.queue.completed === 1, { what: 'the frame OCR' });
+    await first.stop();
+
+    // A copy of the bundled model whose vocab.json is a pipe nobody writes yet.
+    const bundled = bundledModelDirectory();
+    fs.mkdirSync(modelDir, { recursive: true });
+    for (const name of fs.readdirSync(bundled)) if (name !== 'vocab.json') fs.copyFileSync(path.join(bundled, name), path.join(modelDir, name));
+    execFileSync('mkfifo', [fifo]);
+
+    server = runCli(['server'], {
+      OPENRECALL_DATA_DIR: dataDir,
+      OPENRECALL_PORT: '0',
+      OPENRECALL_WORKERS: '1',
+      OPENRECALL_OCR_ENGINE: 'tesseract-js',
+      OPENRECALL_EMBEDDING_PROVIDER: 'builtin',
+      OPENRECALL_EMBEDDING_MODEL: modelDir,
+    });
+    const [, url] = (await server.waitFor(/answering on (http:\/\/\S+) while the processor starts/, 90_000)) as RegExpMatchArray;
+    api = `${url}/api`;
+  });
+  after(async () => {
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+  });
+
+  it('answers keyword search and uploads at once, and says search by meaning is starting', async () => {
+    assert.doesNotMatch(server!.output(), /listening on/, 'the processor is still held by the model file');
+    const keyword = await search(api, { q: 'harpsichord', mode: 'keyword' });
+    assert.equal(keyword.status, 200);
+    assert.deepEqual(
+      keyword.body.results.map((r: { id: number }) => r.id),
+      [frameId],
+    );
+
+    const hybrid = await search(api, { q: 'harpsichord' });
+    assert.equal(hybrid.status, 200, JSON.stringify(hybrid.body));
+    assert.deepEqual(
+      hybrid.body.results.map((r: { id: number }) => r.id),
+      [frameId],
+    );
+    assert.match(hybrid.body.warning, /still starting/);
+
+    const semantic = await search(api, { q: 'an instrument maker sent a bill', mode: 'semantic' });
+    assert.equal(semantic.status, 503);
+    assert.equal(semantic.body.error, 'PROVIDER_UNAVAILABLE');
+    assert.match(semantic.body.message, /still starting \(loading the model\)/);
+
+    const status = (await getJson(`${api}/queue/status`)).body;
+    assert.equal(status.semantic.enabled, false);
+    assert.equal(status.semantic.model, 'builtin:use-lite-copy');
+    assert.match(status.semantic.reason, /^starting: the processor is loading the model/);
+
+    const image = await renderTextImage(['Second frame while starting: marmalade recipe'], { width: 960, height: 120 });
+    assert.equal((await upload(api, { image, app: 'Notes', title: 'Recipes' })).status, 202);
+  });
+
+  it('searches by meaning once the model is loaded, and processes what came meanwhile', async () => {
+    await fs.promises.writeFile(fifo, await fs.promises.readFile(path.join(bundledModelDirectory(), 'vocab.json')));
+    await server!.waitFor(/listening on/, 90_000);
+    const found = await waitUntil(
+      async () => {
+        const answer = await search(api, { q: 'marmalade', mode: 'keyword' });
+        return answer.body.results?.length === 1 ? answer : undefined;
+      },
+      { what: 'the frame sent during start-up processed' },
+    );
+    assert.equal(found.status, 200);
+    const status = (await getJson(`${api}/queue/status`)).body;
+    assert.deepEqual(status.semantic, { enabled: true, provider: 'builtin', model: 'builtin:use-lite-copy', reason: null });
+    // The history's frame had no vector: the backfill embeds it, then search by meaning finds it.
+    await waitUntil(async () => (await getJson(`${api}/queue/status`)).body.backfill.embedding === 0, { what: 'the backfill' });
+    const semantic = await search(api, { q: 'harpsichord workshop invoice', mode: 'semantic' });
+    assert.equal(semantic.status, 200, JSON.stringify(semantic.body));
+    assert.ok(
+      semantic.body.results.some((r: { id: number }) => r.id === frameId),
+      JSON.stringify(semantic.body.results),
+    );
+  });
+});

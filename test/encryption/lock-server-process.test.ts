@@ -98,8 +98,15 @@ describe('openrecall lock on a real server process (built CLI, passphrase data d
     assert.ok(found['files key']! > 0 && found['database key']! > 0, `the server's core holds its keys: ${JSON.stringify(found)}`);
     const processors = childrenOf(pid);
     assert.equal(processors.length, 1, 'one processor child');
-    const inChild = occurrencesInMemory(processors[0]!, needles);
-    assert.ok(inChild['files key']! > 0, `the processor's core holds the files key: ${JSON.stringify(inChild)}`);
+    // The processor read its keys from its key pipe straight into the buffers it uses: the files key is there once
+    // (the file cipher's own; an IPC start message left more copies), never as hex, and the data key not at all.
+    const hits = findInMemory(processors[0]!, needles);
+    const inChild = countHits(needles, hits);
+    assert.deepEqual(
+      { files: inChild['files key'], data: inChild['data key'], hex: inChild['database key (hex text)'] },
+      { files: 1, data: 0, hex: 0 },
+      `the processor holds one files key:\n${describeHits(hits)}`,
+    );
   });
 
   it('`openrecall lock`: every data route 423, uploads 503 + Retry-After (the client keeps its frame), no key left in memory, the processor gone', async () => {

@@ -38,6 +38,7 @@ const FILE_IO_ALLOWED: Record<string, string> = {
   'client/capture/portal.ts': "the portal's screenshot file (its own temporary folder) and /proc",
   'encryption/key-record.ts': 'encryption.json: the wrapped data key, read before any key is known (it cannot be sealed)',
   'encryption/key-sources.ts': 'the key file the user names (OPENRECALL_ENCRYPTION_KEY_FILE), outside the data dir',
+  'encryption/key-pipe.ts': "the processor child's key pipe (its fd 4, from its server): no file",
   'client/capture/window-info.ts': '/proc/<pid>/comm of the active window',
   'client/capture/wlroots.ts': '/proc/<pid>/comm of the active window',
   'client/capture/x11-connection.ts': 'the X11 authority file',

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { hkdfSha256 } from './hkdf.js';
+import { randomSecret, secretCopy, wipe } from './secret-bytes.js';
 
 /**
  * The data key: 32 random bytes per data dir, never stored in the clear. It is wrapped (AES-256-GCM) by each
@@ -16,7 +17,7 @@ export interface WrappedKey {
 }
 
 export function newDataKey(): Buffer {
-  return crypto.randomBytes(KEY_BYTES);
+  return randomSecret(KEY_BYTES);
 }
 
 /** `label` names the wrap (its source): a wrap moved to another source's place does not open. */
@@ -35,12 +36,15 @@ export function unwrapDataKey(wrap: WrappedKey, kek: Buffer, label: string): Buf
   const decipher = crypto.createDecipheriv('aes-256-gcm', kek, Buffer.from(wrap.nonce, 'base64'));
   decipher.setAAD(Buffer.from(`openrecall data key v1 ${label}`));
   decipher.setAuthTag(sealed.subarray(KEY_BYTES));
-  const key = decipher.update(sealed.subarray(0, KEY_BYTES));
+  // update() answers a buffer of its own (not pooled); copied into a secret buffer all the same, then zeroed.
+  const opened = decipher.update(sealed.subarray(0, KEY_BYTES));
+  const key = secretCopy(opened);
+  wipe(opened);
   try {
     decipher.final();
     return key;
   } catch {
-    key.fill(0);
+    wipe(key);
     return null;
   }
 }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { secretBytes, wipe } from './secret-bytes.js';
 
 const HASH_BYTES = 32;
 
@@ -7,25 +8,24 @@ const HASH_BYTES = 32;
  * it wraps its input key in a KeyObject (createSecretKey), a copy that lives until the garbage collector frees it,
  * out of reach of wipe(): a worker's memory after a lock held two copies of the data key (the two subkeys' HKDF) and
  * two of the files key for every file it had sealed or opened. An Hmac keeps no copy of its own: its OpenSSL
- * context is freed, and cleansed, at digest(). The result is not from the shared Buffer pool (wiping it wipes it).
+ * context is freed, and cleansed, at digest(). The result is a secretBytes buffer (wiping it wipes the only copy).
  */
 export function hkdfSha256(key: Uint8Array, salt: Uint8Array, info: string, length: number): Buffer {
   if (length > 255 * HASH_BYTES) throw new Error('HKDF-SHA-256 gives at most 8160 bytes');
   const prk = crypto.createHmac('sha256', salt).update(key).digest();
-  const out = Buffer.allocUnsafeSlow(length);
+  const out = secretBytes(length);
   const counter = Buffer.alloc(1);
   let previous = Buffer.alloc(0);
   try {
     for (let at = 0, i = 1; at < length; i++) {
       counter[0] = i;
       const block = crypto.createHmac('sha256', prk).update(previous).update(info, 'utf8').update(counter).digest();
-      previous.fill(0);
+      wipe(previous);
       previous = block;
       at += block.copy(out, at, 0, Math.min(HASH_BYTES, length - at));
     }
   } finally {
-    previous.fill(0);
-    prk.fill(0);
+    wipe(previous, prk);
   }
   return out;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { KEY_BYTES, unwrapDataKey, wrapDataKey } from './data-key.js';
 import type { Argon2idParameters, KeySourceKind, KeyWrap } from './key-record.js';
+import { base64Secret, fromBase64Secret, randomSecret, secretBytes, wipe } from './secret-bytes.js';
 
 /**
  * Where a key-encryption key (KEK) comes from. Each source wraps the data key its own way and can open only its
@@ -22,28 +23,59 @@ export class KeySourceError extends Error {}
 
 // ---------------------------------------------------------------- OPENRECALL_ENCRYPTION_KEY_FILE (servers, workers)
 
-/** 32 random bytes in a 0600 file. `create` makes it when it is missing (a new data dir, a rekey to a new file). */
+/**
+ * 32 random bytes in a 0600 file, or a pipe that gives them (a FIFO a secrets manager writes the key into, read
+ * once). `create` makes a missing file (a new data dir, a rekey to a new file). The bytes are read straight into a
+ * secretBytes buffer: readFile would gather a pipe's pieces in pooled buffers and copy them.
+ */
 export async function readKeyFile(file: string, options: { create: boolean }): Promise<Buffer> {
   let key: Buffer;
+  let length: number;
   try {
-    key = await fs.promises.readFile(file);
+    ({ key, length } = await readExactly(file, KEY_BYTES));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
       throw new KeySourceError(`OPENRECALL_ENCRYPTION_KEY_FILE ${file} cannot be read: ${(error as Error).message}`);
     if (!options.create)
       throw new KeySourceError(`OPENRECALL_ENCRYPTION_KEY_FILE ${file} does not exist, and only the key it held opens this encrypted data dir`);
-    key = crypto.randomBytes(KEY_BYTES);
+    key = randomSecret(KEY_BYTES);
     await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     await writeFileAtomic(file, key, { durable: true, mode: 0o600 });
     return key;
   }
-  if (key.length !== KEY_BYTES) {
-    key.fill(0);
+  if (length !== KEY_BYTES) {
+    wipe(key);
     throw new KeySourceError(
-      `OPENRECALL_ENCRYPTION_KEY_FILE ${file} holds ${key.length} bytes: a key file is exactly ${KEY_BYTES} random bytes (delete it on a new data dir to have one made)`,
+      `OPENRECALL_ENCRYPTION_KEY_FILE ${file} holds ${length} bytes: a key file is exactly ${KEY_BYTES} random bytes (delete it on a new data dir to have one made)`,
     );
   }
   return key;
+}
+
+/**
+ * The first `wanted` bytes of `file` (a regular file or a pipe, read to its end) in a secret buffer, and how many
+ * bytes it held in all: a longer file is counted, not kept.
+ */
+async function readExactly(file: string, wanted: number): Promise<{ key: Buffer; length: number }> {
+  const handle = await fs.promises.open(file, 'r');
+  const key = secretBytes(wanted);
+  const rest = secretBytes(4096);
+  let length = 0;
+  try {
+    for (;;) {
+      const into = length < wanted ? key : rest;
+      const at = length < wanted ? length : 0;
+      const { bytesRead } = await handle.read(into, at, into.length - at, null);
+      if (bytesRead === 0) return { key, length };
+      length += bytesRead;
+    }
+  } catch (error) {
+    wipe(key);
+    throw error;
+  } finally {
+    wipe(rest);
+    await handle.close();
+  }
 }
 
 export function keyFileSource(kek: Buffer): KeySource {
@@ -118,30 +150,35 @@ export function keyringSource(): KeySource {
     kind: 'keyring',
     async wrap(dataKey) {
       const account = `data-key-${crypto.randomUUID()}`;
-      const kek = crypto.randomBytes(KEY_BYTES);
+      const kek = randomSecret(KEY_BYTES);
+      // Kept as base64 text (what entries made with setPassword hold), handed over as bytes: never a string.
+      const text = base64Secret(kek);
       try {
-        await (await keyringEntry(account)).setPassword(kek.toString('base64'));
+        await (await keyringEntry(account)).setSecret(text);
         return { source: 'keyring', account, ...wrapDataKey(dataKey, kek, 'keyring') };
       } catch (error) {
         throw keyringFailure(error);
       } finally {
-        kek.fill(0);
+        wipe(kek, text);
       }
     },
     async unwrap(wrap) {
       if (wrap.source !== 'keyring') return null;
-      let secret: string | null;
+      // getSecret: the entry's bytes as an array of small numbers, zeroed after; getPassword would make a string.
+      let secret: number[] | null;
       try {
-        secret = await (await keyringEntry(wrap.account)).getPassword();
+        secret = await (await keyringEntry(wrap.account)).getSecret();
       } catch (error) {
         throw keyringFailure(error);
       }
       if (secret === null) return null;
-      const kek = Buffer.from(secret, 'base64');
+      const kek = fromBase64Secret(secret);
+      secret.fill(0);
+      if (kek === null) return null;
       try {
         return unwrapDataKey(wrap, kek, 'keyring');
       } finally {
-        kek.fill(0);
+        wipe(kek);
       }
     },
     async forget(wrap) {

@@ -14,6 +14,7 @@ import {
   type KeyRecord,
   type KeySourceKind,
 } from './key-record.js';
+import { wipe } from './secret-bytes.js';
 import { KeySourceError, keyFileSource, keyringSource, passphraseSource, readKeyFile, type KeySource } from './key-sources.js';
 
 /** The keys of an open encrypted data dir. `wipe()` zeroes every copy this process holds (`openrecall lock`). */
@@ -24,19 +25,12 @@ export interface EncryptionKeys {
   /** The source that opened it. */
   source: KeySourceKind;
   /**
-   * The subkeys, for the server's processor child only (sent over the fork IPC channel, never env/argv). Bytes, not
-   * strings: a JavaScript string cannot be zeroed, a buffer can.
+   * The subkey buffers themselves (not copies), for the key pipe to the server's processor child only
+   * (key-pipe.ts): never the IPC channel, whose serialised messages are copies nothing zeroes.
    */
-  transferable(): TransferableKeys;
+  subkeys(): Subkeys;
   /** Zeroes the subkeys in place: the file cipher (which holds the files key itself, not a copy) opens nothing after. */
   wipe(): void;
-}
-
-export interface TransferableKeys {
-  files: Uint8Array;
-  database: Uint8Array;
-  databaseCipher: DatabaseCipher;
-  source: KeySourceKind;
 }
 
 export type OpenedEncryption =
@@ -157,14 +151,8 @@ export async function unwrapWith(source: KeySource, record: KeyRecord): Promise<
 /** `databaseCipher`: the key record's `database`, what the data dir's database was encrypted with. */
 export function keysFrom(dataKey: Buffer, source: KeySourceKind, databaseCipher: DatabaseCipher): EncryptionKeys {
   const subkeys = deriveSubkeys(dataKey);
-  dataKey.fill(0);
+  wipe(dataKey);
   return keysOfSubkeys(subkeys, source, databaseCipher);
-}
-
-/** The keys a processor child received from its server (`transferable()`): the received bytes themselves, not copies. */
-export function keysFromTransfer(transfer: TransferableKeys): EncryptionKeys {
-  const view = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return keysOfSubkeys({ files: view(transfer.files), database: view(transfer.database) }, transfer.source, transfer.databaseCipher);
 }
 
 /**
@@ -194,16 +182,14 @@ export class PassphraseNeededError extends Error {
   }
 }
 
-function keysOfSubkeys(subkeys: Subkeys, source: KeySourceKind, databaseCipher: DatabaseCipher): EncryptionKeys {
+/** Keys over subkey buffers the caller hands over (secretBytes buffers: `wipe()` zeroes them in place). */
+export function keysOfSubkeys(subkeys: Subkeys, source: KeySourceKind, databaseCipher: DatabaseCipher): EncryptionKeys {
   return {
     fileCipher: createAeadFileCipher(subkeys.files),
     databaseKey: { key: subkeys.database, cipher: databaseCipher },
     source,
-    transferable: () => ({ files: subkeys.files, database: subkeys.database, databaseCipher, source }),
-    wipe() {
-      subkeys.files.fill(0);
-      subkeys.database.fill(0);
-    },
+    subkeys: () => subkeys,
+    wipe: () => wipe(subkeys.files, subkeys.database),
   };
 }
 

@@ -7,7 +7,7 @@ import { decodeEachImageOnce } from '../images/codec.js';
 import { ImageStore } from '../images/image-store.js';
 import { openDataDir } from '../files/open-data-dir.js';
 import { createLogger } from '../log.js';
-import { keysFromTransfer } from '../encryption/open-encryption.js';
+import { receiveKeys } from '../encryption/key-pipe.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';
 import { type ProcessingHost, startProcessing } from './processing-host.js';
@@ -74,8 +74,8 @@ function lowerPriority(nice: number): void {
   }
 }
 
-async function start({ config, keys: transfer }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
-  const keys = transfer ? keysFromTransfer(transfer) : undefined;
+async function start({ config, keys: piped }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
+  const keys = piped ? await receiveKeys(piped) : undefined;
   const images = new ImageStore(openDataDir(config.dataDir, keys?.fileCipher));
   store = await openStore({
     ...(keys ? { databaseKey: keys.databaseKey } : {}),

@@ -1,6 +1,6 @@
 import type { SemanticStatus } from '../ai/semantic-status.js';
 import type { ServerConfig } from '../config.js';
-import type { TransferableKeys } from '../encryption/open-encryption.js';
+import type { PipedKeys } from '../encryption/key-pipe.js';
 import type { ShutdownReport } from './processing-worker.js';
 
 /** Frames interrupted this many times (x max attempts) are failed rather than retried forever. */
@@ -8,8 +8,11 @@ export const CRASH_LIMIT_FACTOR = 2;
 
 /** Messages between the server process and its processor child (over the fork IPC channel). */
 export type ToProcessor =
-  /** `keys`: an encrypted data dir's subkeys (the child never opens the key sources itself). */
-  | { type: 'start'; config: ServerConfig; keys?: TransferableKeys }
+  /**
+   * `keys`: an encrypted data dir's subkeys wait on the key pipe (key-pipe.ts), never in a message (the child never
+   * opens the key sources itself).
+   */
+  | { type: 'start'; config: ServerConfig; keys?: PipedKeys }
   | { type: 'notify' }
   /** Embed a search query with the model the processor holds (the server keeps no copy of it). */
   | { type: 'embed'; id: number; text: string }

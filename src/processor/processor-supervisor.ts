@@ -1,8 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import type { EncryptionKeys } from '../encryption/open-encryption.js';
 import { fileURLToPath } from 'node:url';
+import type { Writable } from 'node:stream';
 import type { SemanticStatus } from '../ai/semantic-status.js';
 import type { ServerConfig } from '../config.js';
+import { KEY_PIPE_FD, sendKeys } from '../encryption/key-pipe.js';
+import type { EncryptionKeys } from '../encryption/open-encryption.js';
 import type { Logger } from '../log.js';
 import type { FramesRepository } from '../store/ports.js';
 import type { ShutdownReport } from './processing-worker.js';
@@ -37,7 +39,7 @@ export class ProcessorSupervisor {
     private readonly log: Logger,
     /** Told of every pipeline stage run in the processor (metrics). */
     private readonly onStage?: (stage: string, seconds: number, ok: boolean) => void,
-    /** An encrypted data dir's keys: sent to the child over the IPC channel (never env or argv). */
+    /** An encrypted data dir's keys: written to the child on its key pipe (never IPC, env or argv). */
     private readonly keys?: EncryptionKeys,
   ) {}
 
@@ -48,7 +50,8 @@ export class ProcessorSupervisor {
       // A small young generation: embedding a frame makes tens of MB of short-lived garbage, which a default-sized
       // nursery lets pile up (and promotes) before collecting; 1 MB keeps the built-in model's process ~90 MB smaller.
       execArgv: [...process.execArgv, '--max-semi-space-size=1'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // fd KEY_PIPE_FD: the key pipe, only when there are keys.
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(this.keys ? ['pipe' as const] : [])],
       serialization: 'advanced',
       // libvips decodes on several threads; with one malloc arena per thread glibc keeps freed image buffers
       // mapped. Two arenas keep the processor's memory flat.
@@ -78,7 +81,8 @@ export class ProcessorSupervisor {
       const onEarlyExit = (code: number | null) => reject(new Error(`the processor exited during start-up (code ${code})`));
       child.on('message', onMessage);
       child.once('exit', onEarlyExit);
-      this.send({ type: 'start', config: this.config, ...(this.keys ? { keys: this.keys.transferable() } : {}) });
+      const keys = this.keys ? sendKeys(child.stdio[KEY_PIPE_FD] as Writable, this.keys) : undefined;
+      this.send({ type: 'start', config: this.config, ...(keys ? { keys } : {}) });
     });
   }
 

@@ -13,10 +13,11 @@ import { rekey } from '../../src/encryption/rekey.js';
 import { getJson, queueCounts, upload, waitUntil } from '../helpers/api.js';
 import { renderTextImage } from '../helpers/images.js';
 import { cliPath, runCli, type CliProcess } from '../helpers/server-process.js';
-import { canReadMemory, occurrencesInMemory } from '../helpers/process-memory.js';
+import { canReadMemory, countHits, describeHits, findInMemory, occurrencesInMemory } from '../helpers/process-memory.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const PASSPHRASE = 'correct horse battery staple, locked';
+const zeroes = (needles: Record<string, Buffer>) => Object.fromEntries(Object.keys(needles).map((name) => [name, 0]));
 
 /** A CLI command with `stdin` as its input (a passphrase, as a script gives it). */
 function cli(args: string[], env: Record<string, string>, stdin = ''): Promise<{ code: number | null; output: string }> {
@@ -97,8 +98,15 @@ describe('openrecall lock on a real server process (built CLI, passphrase data d
     assert.ok(found['files key']! > 0 && found['database key']! > 0, `the server's core holds its keys: ${JSON.stringify(found)}`);
     const processors = childrenOf(pid);
     assert.equal(processors.length, 1, 'one processor child');
-    const inChild = occurrencesInMemory(processors[0]!, needles);
-    assert.ok(inChild['files key']! > 0, `the processor's core holds the files key: ${JSON.stringify(inChild)}`);
+    // The processor read its keys from its key pipe straight into the buffers it uses: the files key is there once
+    // (the file cipher's own; an IPC start message left more copies), never as hex, and the data key not at all.
+    const hits = findInMemory(processors[0]!, needles);
+    const inChild = countHits(needles, hits);
+    assert.deepEqual(
+      { files: inChild['files key'], data: inChild['data key'], hex: inChild['database key (hex text)'] },
+      { files: 1, data: 0, hex: 0 },
+      `the processor holds one files key:\n${describeHits(hits)}`,
+    );
   });
 
   it('`openrecall lock`: every data route 423, uploads 503 + Retry-After (the client keeps its frame), no key left in memory, the processor gone', async () => {
@@ -153,17 +161,10 @@ describe('openrecall lock on a real server process (built CLI, passphrase data d
 
     for (const child of processors) assert.throws(() => process.kill(child, 0), 'the processor child has exited');
     if (canReadMemory) {
-      const found = occurrencesInMemory(pid, needles);
-      // The live key buffers are zeroed: no copy of the data key or the database key (raw or hex) is left. HKDF goes
-      // through HMAC (encryption/hkdf.ts): crypto.hkdfSync's KeyObject copies (the data key twice, the files key
-      // twice a file) lived until a garbage collection. One copy of the files key is still found in some runs (1 of
-      // 2 after that change): not explained (SECURITY.md); more than one would be a buffer not wiped.
-      assert.deepEqual(
-        { ...found, 'files key': 0 },
-        Object.fromEntries(Object.keys(needles).map((name) => [name, 0])),
-        `no copy of these keys in the server process: ${JSON.stringify(found)}`,
-      );
-      assert.ok(found['files key']! <= 1, `the files key buffers are wiped: ${JSON.stringify(found)}`);
+      // Every key buffer is wiped in place, and no copy was ever made outside them (SECURITY.md, "Locking"): none
+      // of the keys, raw or as the database's hex key text, is anywhere in the server's writable memory.
+      const hits = findInMemory(pid, needles);
+      assert.deepEqual(countHits(needles, hits), zeroes(needles), `no copy of these keys in the server process:\n${describeHits(hits)}`);
     }
   });
 

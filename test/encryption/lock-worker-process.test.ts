@@ -7,12 +7,13 @@ import { keyFileSource, readKeyFile } from '../../src/encryption/key-sources.js'
 import { openEncryption, unwrapWith } from '../../src/encryption/open-encryption.js';
 import { getJson, queueCounts, upload, waitUntil } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { canReadMemory, occurrencesInMemory } from '../helpers/process-memory.js';
+import { canReadMemory, countHits, describeHits, findInMemory, occurrencesInMemory } from '../helpers/process-memory.js';
 import { runCli, type CliProcess, type ServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { deploymentEnv, entryRows, sleep, startServer, startWorker, textFrame } from '../scale/helpers.js';
 
 const json = { 'content-type': 'application/json' };
+const zeroes = (needles: Record<string, Buffer>) => Object.fromEntries(Object.keys(needles).map((name) => [name, 0]));
 const count = (output: string, pattern: RegExp) => (output.match(new RegExp(pattern.source, 'g')) ?? []).length;
 
 /**
@@ -40,7 +41,12 @@ describe('openrecall lock reaches a separate openrecall worker (real processes, 
     const dataKey = await unwrapWith(keyFileSource(await readKeyFile(keyFile, { create: false })), readKeyRecord(dataDir)!);
     assert.ok(dataKey);
     const subkeys = deriveSubkeys(Buffer.from(dataKey));
-    needles = { 'data key': dataKey, 'files key': subkeys.files, 'database key': subkeys.database };
+    needles = {
+      'data key': dataKey,
+      'files key': subkeys.files,
+      'database key': subkeys.database,
+      'database key (hex text)': Buffer.from(subkeys.database.toString('hex')),
+    };
 
     const env = deploymentEnv(db.url, dataDir, {
       OPENRECALL_ENCRYPTION: 'on',
@@ -75,8 +81,8 @@ describe('openrecall lock reaches a separate openrecall worker (real processes, 
     await a.waitFor(/locked: the keys are wiped from memory/, 120_000);
 
     if (canReadMemory) {
-      const found = occurrencesInMemory(worker.child.pid!, needles);
-      assert.deepEqual(found, { 'data key': 0, 'files key': 0, 'database key': 0 }, `no copy of the keys in the worker: ${JSON.stringify(found)}`);
+      const hits = findInMemory(worker.child.pid!, needles);
+      assert.deepEqual(countHits(needles, hits), zeroes(needles), `no copy of the keys in the worker:\n${describeHits(hits)}`);
     }
 
     // A worker started while the memory is locked reads no key (its key file is read at the unlock): it waits.
@@ -84,8 +90,8 @@ describe('openrecall lock reaches a separate openrecall worker (real processes, 
     await late.waitFor(/waits: the memory is locked/, 90_000);
     assert.doesNotMatch(late.output(), /ready \(/, 'it never started processing');
     if (canReadMemory) {
-      const found = occurrencesInMemory(late.child.pid!, needles);
-      assert.deepEqual(found, { 'data key': 0, 'files key': 0, 'database key': 0 }, `no key in the worker started locked: ${JSON.stringify(found)}`);
+      const hits = findInMemory(late.child.pid!, needles);
+      assert.deepEqual(countHits(needles, hits), zeroes(needles), `no key in the worker started locked:\n${describeHits(hits)}`);
     }
 
     const second = await textFrame(2);

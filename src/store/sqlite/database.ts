@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
 import type { DatabaseCipher, DatabaseKey } from '../../encryption/data-key.js';
+import { sqliteRawKeyForm, wipe } from '../../encryption/secret-bytes.js';
 import { syncDirectory } from '../../files/atomic-write.js';
 import { DIRECTORY_MODE } from '../../files/owner-only.js';
 import { StoreOpenError } from '../ports.js';
@@ -77,27 +78,12 @@ export function rekeyPlainDatabase(db: Database.Database, databaseKey: DatabaseK
 
 /** Hands `databaseKey` to `use` in its raw-key form, zeroed after. */
 function withRawKey(databaseKey: DatabaseKey, use: (raw: Buffer) => void): void {
-  const raw = rawKeyForm(databaseKey.key);
+  const raw = sqliteRawKeyForm(databaseKey.key);
   try {
     use(raw);
   } finally {
-    raw.fill(0);
+    wipe(raw);
   }
-}
-
-const HEX = Buffer.from('0123456789abcdef', 'latin1');
-
-/** `x'<64 hex digits>'` as bytes, written one by one (no hex string is made). */
-function rawKeyForm(key: Buffer): Buffer {
-  const form = Buffer.alloc(key.length * 2 + 3);
-  form[0] = 0x78; // x
-  form[1] = 0x27; // '
-  for (let i = 0; i < key.length; i++) {
-    form[2 + 2 * i] = HEX[key[i]! >> 4]!;
-    form[3 + 2 * i] = HEX[key[i]! & 15]!;
-  }
-  form[form.length - 1] = 0x27;
-  return form;
 }
 
 /** Opens (creating if needed) the SQLite database in WAL mode and brings its schema up to date. */

@@ -88,14 +88,9 @@ describe('a server whose processor is still loading the model', () => {
   it('searches by meaning once the model is loaded, and processes what came meanwhile', async () => {
     await fs.promises.writeFile(fifo, await fs.promises.readFile(path.join(bundledModelDirectory(), 'vocab.json')));
     await server!.waitFor(/listening on/, 90_000);
-    const found = await waitUntil(
-      async () => {
-        const answer = await search(api, { q: 'marmalade', mode: 'keyword' });
-        return answer.body.results?.length === 1 ? answer : undefined;
-      },
-      { what: 'the frame sent during start-up processed' },
-    );
-    assert.equal(found.status, 200);
+    await waitUntil(async () => (await search(api, { q: 'marmalade', mode: 'keyword' })).body.results?.length === 1, {
+      what: 'the frame sent during start-up processed',
+    });
     const status = (await getJson(`${api}/queue/status`)).body;
     assert.deepEqual(status.semantic, { enabled: true, provider: 'builtin', model: 'builtin:use-lite-copy', reason: null });
     // The history's frame had no vector: the backfill embeds it, then search by meaning finds it.

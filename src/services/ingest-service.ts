@@ -125,7 +125,7 @@ export class IngestService {
         suppliedText: suppliedText ?? null,
         clientMetadata: upload.clientMetadata ?? null,
       });
-      // The insert is written by now (SQLite writes it before its first await): the folder's fsync runs beside the WAL's.
+      // The folder's fsync runs while the row waits for its batch's commit and the WAL's fsync (either order is safe: see above).
       folderSynced = besideRow ? this.images.syncIncoming() : undefined;
       folderSynced?.catch(() => undefined); // awaited below; an insert failing first must not leave it unhandled
       inserted = await insert;

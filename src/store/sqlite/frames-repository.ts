@@ -13,6 +13,7 @@ import {
 } from '../ports.js';
 import type { Db } from './database.js';
 import { IS_INCOMING_UPLOAD } from './migrations.js';
+import { type Inserted, PendingInserts } from './pending-inserts.js';
 import { walSync, type WalSync } from './wal-sync.js';
 
 /** Every column but the raw legacy vector: what the API returns for an entry. */
@@ -31,6 +32,7 @@ const EXPIRED = '(lease_expires_at IS NULL OR lease_expires_at < @now)';
 export class SqliteFramesRepository implements FramesRepository {
   private readonly stmt;
   private readonly wal: WalSync;
+  private readonly pending: PendingInserts<NewFrame>;
 
   constructor(private readonly db: Db) {
     this.wal = walSync(db);
@@ -99,15 +101,24 @@ export class SqliteFramesRepository implements FramesRepository {
       unprocessedUploads: db.prepare(`SELECT id, image_path AS imagePath FROM entries WHERE status IN ('PENDING', 'PROCESSING') AND image_path LIKE ?`),
       deleteLostUpload: db.prepare(`DELETE FROM entries WHERE id = ? AND image_path = ? AND status IN ('PENDING', 'PROCESSING')`),
     };
+    this.pending = new PendingInserts(db, (frame: NewFrame) => this.insertRow(frame), this.wal);
   }
 
-  /** Lets the WAL's kept descriptor go (sqlite-store.ts, before the connection closes). */
-  closeDurable(): Promise<void> {
-    return this.wal.close();
+  /** Commits the inserts still queued, then lets the WAL's kept descriptor go (sqlite-store.ts, before the connection closes). */
+  async closeDurable(): Promise<void> {
+    await this.pending.drain();
+    await this.wal.close();
   }
 
-  /** Inserts a PENDING frame. Returns the new id, or the existing id (duplicate=true) for a known capture_id. */
-  async insertPending(frame: NewFrame): Promise<{ id: number; duplicate: boolean }> {
+  /**
+   * Inserts a PENDING frame. Returns the new id, or the existing id (duplicate=true) for a known capture_id.
+   * Committed with the other uploads in flight (pending-inserts.ts): not yet written when this returns its promise.
+   */
+  insertPending(frame: NewFrame): Promise<{ id: number; duplicate: boolean }> {
+    return this.pending.insert(frame);
+  }
+
+  private insertRow(frame: NewFrame): Inserted {
     const row = this.stmt.insert.get({
       textSource: null,
       browserUrl: null,
@@ -115,10 +126,7 @@ export class SqliteFramesRepository implements FramesRepository {
       clientMetadata: null,
       ...frame,
     }) as { id: number } | undefined;
-    if (row) {
-      await this.wal.sync();
-      return { id: row.id, duplicate: false };
-    }
+    if (row) return { id: row.id, duplicate: false };
     return { id: this.stmt.idByCaptureId.get(frame.captureId) as number, duplicate: true };
   }
 

@@ -64,9 +64,12 @@ type Entries = { entries: { id: number; capture_id: string | null; status: strin
 describe('a 202 survives a SIGKILL right after it (issue 18, item 4)', () => {
   it('every frame answered 202 is there after a restart, and is processed', async () => {
     const dataDir = tempDir();
-    const server = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
-    const ids = Array.from({ length: 8 }, (_, i) => `sigkill-${i}-${Date.now()}`);
-    const answers = await Promise.all(ids.map(async (captureId, i) => upload(server.api, { image: await solidPng(200, 120, `#00${i}0${i}0`), captureId })));
+    // 40 at once: their rows are committed in batches (pending-inserts.ts), each 202 only after its batch.
+    const env = { OPENRECALL_OCR_ENGINE: 'none', OPENRECALL_MAX_CONCURRENT_UPLOADS: '64' };
+    const server = await startServerProcess(dataDir, env);
+    const ids = Array.from({ length: 40 }, (_, i) => `sigkill-${i}-${Date.now()}`);
+    const images = await Promise.all(ids.map((_, i) => solidPng(200, 120, `#${(i * 6).toString(16).padStart(2, '0')}4080`)));
+    const answers = await Promise.all(ids.map((captureId, i) => upload(server.api, { image: images[i]!, captureId })));
     server.child.kill('SIGKILL'); // right after the last 202
     await server.exited;
     assert.deepEqual(
@@ -74,7 +77,7 @@ describe('a 202 survives a SIGKILL right after it (issue 18, item 4)', () => {
       ids.map(() => 202),
     );
 
-    const again = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
+    const again = await startServerProcess(dataDir, env);
     try {
       const { body } = await getJson<Entries>(`${again.api}/entries?limit=100`);
       assert.deepEqual(body.entries.map((e) => e.capture_id).sort(), [...ids].sort());

@@ -35,13 +35,15 @@ function table(options: { maxBatch?: number } = {}) {
   const insert = db.prepare('INSERT INTO t (key, n) VALUES (@key, @n) ON CONFLICT(key) DO NOTHING RETURNING id');
   const idOf = db.prepare('SELECT id FROM t WHERE key = ?').pluck();
   const count = db.prepare('SELECT count(*) FROM t').pluck();
+  const inTransaction: boolean[] = [];
   const insertOne = (row: Row): Inserted => {
+    inTransaction.push(db.inTransaction);
     const inserted = insert.get(row) as { id: number } | undefined;
     return inserted ? { id: inserted.id, duplicate: false } : { id: idOf.get(row.key) as number, duplicate: true };
   };
   const wal = new HeldSync(() => count.get() as number);
   const pending = new PendingInserts<Row>(db, insertOne, wal, options);
-  return { db, pending, wal, count: () => count.get() as number };
+  return { db, pending, wal, inTransaction, count: () => count.get() as number };
 }
 
 /** Settles `promises` in the background; `settled` lists the indexes answered so far. */
@@ -92,7 +94,7 @@ describe('pending inserts (group commit of the PENDING rows)', () => {
   });
 
   it('commits a batch in one transaction, at most maxBatch rows each, ids in the order asked', async () => {
-    const { pending, wal, db } = table({ maxBatch: 4 });
+    const { pending, wal, db, inTransaction } = table({ maxBatch: 4 });
     const inserts = Array.from({ length: 10 }, (_, i) => pending.insert(row(`k${i}`)));
     await waitUntil(() => wal.asked.length === 2, { what: 'two batches', intervalMs: 2 });
     assert.deepEqual(wal.asked, [4, 8]);
@@ -107,6 +109,7 @@ describe('pending inserts (group commit of the PENDING rows)', () => {
       [...ids].sort((a, b) => a - b),
       'ids follow the order of the calls',
     );
+    assert.deepEqual(inTransaction, Array(10).fill(true), 'each row inserted inside its batch’s transaction, not committed alone');
     assert.deepEqual(
       db.prepare('SELECT key FROM t ORDER BY id').pluck().all(),
       Array.from({ length: 10 }, (_, i) => `k${i}`),

@@ -13,7 +13,7 @@ import {
 } from '../ports.js';
 import type { Db } from './database.js';
 import { IS_INCOMING_UPLOAD } from './migrations.js';
-import { type Inserted, PendingInserts } from './pending-inserts.js';
+import { type Inserted, PendingInserts, type PendingInsertsOptions } from './pending-inserts.js';
 import { walSync, type WalSync } from './wal-sync.js';
 
 /** Every column but the raw legacy vector: what the API returns for an entry. */
@@ -34,7 +34,11 @@ export class SqliteFramesRepository implements FramesRepository {
   private readonly wal: WalSync;
   private readonly pending: PendingInserts<NewFrame>;
 
-  constructor(private readonly db: Db) {
+  /** `grouping`: the group commit's limits (bench/pending-inserts.ts compares them). */
+  constructor(
+    private readonly db: Db,
+    grouping: PendingInsertsOptions = {},
+  ) {
     this.wal = walSync(db);
     this.stmt = {
       insert: db.prepare(
@@ -101,7 +105,7 @@ export class SqliteFramesRepository implements FramesRepository {
       unprocessedUploads: db.prepare(`SELECT id, image_path AS imagePath FROM entries WHERE status IN ('PENDING', 'PROCESSING') AND image_path LIKE ?`),
       deleteLostUpload: db.prepare(`DELETE FROM entries WHERE id = ? AND image_path = ? AND status IN ('PENDING', 'PROCESSING')`),
     };
-    this.pending = new PendingInserts(db, (frame: NewFrame) => this.insertRow(frame), this.wal);
+    this.pending = new PendingInserts(db, (frame: NewFrame) => this.insertRow(frame), this.wal, grouping);
   }
 
   /** Commits the inserts still queued, then lets the WAL's kept descriptor go (sqlite-store.ts, before the connection closes). */

@@ -50,7 +50,7 @@ function table(options: { maxBatch?: number } = {}) {
 function track<T>(promises: Promise<T>[]) {
   const settled: number[] = [];
   const results: Array<PromiseSettledResult<T> | undefined> = promises.map(() => undefined);
-  promises.forEach((p, i) =>
+  for (const [i, p] of promises.entries()) {
     p.then(
       (value) => {
         results[i] = { status: 'fulfilled', value };
@@ -60,8 +60,8 @@ function track<T>(promises: Promise<T>[]) {
         results[i] = { status: 'rejected', reason };
         settled.push(i);
       },
-    ),
-  );
+    );
+  }
   return { settled, results };
 }
 

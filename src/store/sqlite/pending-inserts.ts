@@ -84,13 +84,13 @@ export class PendingInserts<Row> {
     this.wal
       .sync()
       .then(
-        () => batch.forEach((w, i) => settle(w, outcomes[i]!)),
-        (error: unknown) => batch.forEach((w, i) => settle(w, 'error' in outcomes[i]! ? outcomes[i]! : { error })),
+        () => settleAll(batch, outcomes),
+        (error: unknown) => settleAll(batch, outcomes, { error }),
       )
       .finally(() => {
         this.inFlight--;
         this.schedule();
-        if (this.queue.length === 0 && this.inFlight === 0) this.idle.splice(0).forEach((resolve) => resolve());
+        if (this.queue.length === 0 && this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
       });
     this.schedule(); // more than one batch was waiting
   }
@@ -111,7 +111,12 @@ export class PendingInserts<Row> {
   }
 }
 
-function settle<Row>(waiting: Waiting<Row>, outcome: Outcome): void {
-  if ('error' in outcome) waiting.reject(outcome.error);
-  else waiting.resolve(outcome.inserted);
+/** Answers each request of a batch with its own outcome; a row inserted fails as well when its batch's sync failed. */
+function settleAll<Row>(batch: Waiting<Row>[], outcomes: Outcome[], syncFailed?: { error: unknown }): void {
+  batch.forEach((waiting, i) => {
+    const outcome = outcomes[i]!;
+    if ('error' in outcome) waiting.reject(outcome.error);
+    else if (syncFailed) waiting.reject(syncFailed.error);
+    else waiting.resolve(outcome.inserted);
+  });
 }

@@ -11,7 +11,7 @@ import type {
   SearchResponse,
   WorkerPing,
 } from '../api/index.js';
-import { WORKER_ID_HEADER } from '../api/worker-files.js';
+import { WORKER_ID_HEADER } from '../api/worker-header.js';
 import { apiToken, apiUrl, type Env } from '../config.js';
 import { bearer } from './auth.js';
 import { uploadFrame, type FrameUpload, type UploadResponse } from './upload.js';

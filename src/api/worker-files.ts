@@ -1,4 +1,7 @@
 import { Type, type Static } from 'typebox';
+import { WORKER_ID_HEADER } from './worker-header.js';
+
+export { WORKER_ID_HEADER };
 
 /** A file of the data dir, for `openrecall worker` processes that do not mount it. */
 export const DataFileQuery = Type.Object({
@@ -18,8 +21,6 @@ export const FrameFileQuery = Type.Object({
 });
 export type FrameFileQuery = Static<typeof FrameFileQuery>;
 
-/** The header naming the worker (its id, as its claims record it). */
-export const WORKER_ID_HEADER = 'x-openrecall-worker';
 export const WorkerHeaders = Type.Object({
   [WORKER_ID_HEADER]: Type.String({ minLength: 1, maxLength: 200, description: "The worker's id, as recorded with its claims" }),
 });

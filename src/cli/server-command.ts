@@ -1,7 +1,6 @@
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config.js';
 import { UsageError } from './usage-error.js';
 import { createLogger, type Logger } from '../log.js';
-import { startServer, startServerOrLocked } from '../server/server.js';
 
 /**
  * Resolves with the exit code once SIGINT/SIGTERM has run `stop`: 0 after a clean stop, 1 if it failed.
@@ -34,6 +33,8 @@ export function runUntilSignal(log: Logger, what: string, stop: () => Promise<vo
 export async function serverCommand(args: string[] = []): Promise<number> {
   const config = withFlags(loadServerConfig(), args);
   const log = createLogger('server');
+  // Loaded once the settings are read: a bad one is refused without loading the server's modules.
+  const { startServerOrLocked } = await import('../server/server.js');
   const server = await startServerOrLocked(config, log);
   return runUntilSignal(log, `shutting down (grace ${config.shutdownGraceMs / 1000} s)`, () => server.close());
 }
@@ -51,8 +52,9 @@ export async function startCommand(args: string[] = []): Promise<number> {
   }
   const config = withFlags(loadServerConfig(), args);
   const log = createLogger('server');
+  const { startServer } = await import('../server/server.js');
   const server = await startServer(config, log);
-  const { startClient } = await import('../client/cli.js');
+  const { startClient } = await import('../client/run-client.js');
   const client = await startClient(createLogger('client'), `${server.url}/api`, display).catch((error: unknown) => {
     createLogger('start')(`running the server without the capture client: ${(error as Error).message}`);
     return undefined;

@@ -55,7 +55,7 @@ export async function workerCommand(args: string[]): Promise<number> {
   // Its paths only: the files are read and written by the processing host, with the keys of the moment.
   const images = new ImageStore(openDataDir(config.dataDir));
   checkOcrLanguages(config.ocrEngine, config.ocrLanguages);
-  decodeEachImageOnce();
+  await decodeEachImageOnce();
   const log = createLogger('worker');
   const store = await openStore({
     databaseUrl: config.databaseUrl,

@@ -1,9 +1,20 @@
-import sharp from 'sharp';
+import type { default as Sharp } from 'sharp';
 
 /**
  * The image codec: every decode and encode goes through here, and this is the only module that uses sharp
  * (libvips). Decoding runs on libvips' threads, off the event loop.
  */
+
+let loading: Promise<typeof Sharp> | undefined;
+
+/**
+ * sharp loads at the first decode or encode (about 0.2 s of CPU): the server, the CLI and the capture client import
+ * this module through their services, and most of their runs never touch an image.
+ */
+function loadSharp(): Promise<typeof Sharp> {
+  loading ??= import('sharp').then((module) => module.default);
+  return loading;
+}
 
 /** 8-bit greyscale pixels, one byte each, row by row. */
 export interface GreyPixels {
@@ -27,34 +38,43 @@ export const STORED_WEBP = { lossless: true, effort: 1 } as const;
 
 export const THUMBNAIL_WIDTH = 384;
 
-/** For a process that decodes each image once (the processor): no operation cache, one libvips thread. */
-export function decodeEachImageOnce(): void {
+/**
+ * For a process that decodes each image once (the processor): no operation cache, one libvips thread. It loads
+ * sharp now: a processor without a working sharp stops at its start, not at its first frame.
+ */
+export async function decodeEachImageOnce(): Promise<void> {
+  const sharp = await loadSharp();
   sharp.cache(false);
   sharp.concurrency(1);
 }
 
 export async function decodeGreyscale(input: Buffer): Promise<GreyPixels> {
+  const sharp = await loadSharp();
   const { data, info } = await sharp(input).greyscale().raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
 /** The stored form of a frame (see STORED_WEBP). */
-export function encodeStoredWebp(input: Buffer): Promise<Buffer> {
+export async function encodeStoredWebp(input: Buffer): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(input).webp(STORED_WEBP).toBuffer();
 }
 
 /** A small lossy WebP for grids and timelines. */
-export function thumbnail(input: Buffer): Promise<Buffer> {
+export async function thumbnail(input: Buffer): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(input).resize({ width: THUMBNAIL_WIDTH, withoutEnlargement: true }).webp({ quality: 70 }).toBuffer();
 }
 
 /** A JPEG at most `maxWidth` wide, for sending to a vision model. */
-export function boundedJpeg(input: Buffer, maxWidth: number, quality = 85): Promise<Buffer> {
+export async function boundedJpeg(input: Buffer, maxWidth: number, quality = 85): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(input).resize({ width: maxWidth, withoutEnlargement: true }).jpeg({ quality }).toBuffer();
 }
 
 /** A captured frame as an upload: PNG, or lossless WebP (effort 1), alpha dropped. */
-export function encodeCapture(frame: RgbaPixels, format: 'webp' | 'png'): Promise<Buffer> {
+export async function encodeCapture(frame: RgbaPixels, format: 'webp' | 'png'): Promise<Buffer> {
+  const sharp = await loadSharp();
   const image = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 4 } }).removeAlpha();
   return format === 'png' ? image.png({ compressionLevel: 6 }).toBuffer() : image.webp({ lossless: true, effort: 1 }).toBuffer();
 }
@@ -69,6 +89,7 @@ export interface RawImage {
 export const RGB_CHANNELS = 3;
 
 export async function decodeRgb(input: Buffer): Promise<RawImage> {
+  const sharp = await loadSharp();
   const { data, info } = await sharp(input).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== RGB_CHANNELS) throw new Error(`expected ${RGB_CHANNELS} channels, got ${info.channels}`);
   return { data, width: info.width, height: info.height };
@@ -78,14 +99,16 @@ export async function decodeRgb(input: Buffer): Promise<RawImage> {
  * A layer of new tiles, lossless. Effort 4 is a background cost (compaction is niced) that buys ~15 % over
  * the effort 1 used at ingest; higher efforts cost seconds for a percent or two.
  */
-export function encodeLayer(image: RawImage): Promise<Buffer> {
+export async function encodeLayer(image: RawImage): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(image.data, { raw: { width: image.width, height: image.height, channels: RGB_CHANNELS } })
     .webp({ lossless: true, effort: 4 })
     .toBuffer();
 }
 
 /** A rebuilt frame as served: PNG at the fastest compression, since time to first byte matters more here. */
-export function encodeServed(image: RawImage): Promise<Buffer> {
+export async function encodeServed(image: RawImage): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(image.data, { raw: { width: image.width, height: image.height, channels: RGB_CHANNELS } })
     .png({ compressionLevel: 1, adaptiveFiltering: false })
     .toBuffer();
@@ -93,6 +116,7 @@ export function encodeServed(image: RawImage): Promise<Buffer> {
 
 /** Any image as 8-bit RGBA pixels (a capture that arrived encoded, e.g. from GStreamer). */
 export async function decodeRgba(input: Buffer): Promise<RgbaPixels> {
+  const sharp = await loadSharp();
   const { data, info } = await sharp(input).ensureAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
@@ -117,6 +141,7 @@ const COVER_MARGIN = { x: 2, y: 3 };
  * encoded.
  */
 export async function coveredStoredImage(input: Buffer, boxes: PixelBox[]): Promise<{ webp: Buffer; thumb: Buffer; width: number; height: number }> {
+  const sharp = await loadSharp();
   const image = await decodeRgb(input);
   for (const box of boxes) cover(image, box);
   const raw = { raw: { width: image.width, height: image.height, channels: RGB_CHANNELS } } as const;

@@ -1,12 +1,8 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from '../version.js';
+import { MCP_INSTRUCTIONS } from './instructions.js';
 import { callTool, TOOLS, type ToolContext } from './tools.js';
-
-export const MCP_INSTRUCTIONS =
-  "OpenRecall is the user's screen memory: screenshots taken every few seconds, with their text read by OCR. " +
-  'Use search to find when something was on screen, activity for what the user did over a time range, recent for what is on screen now, ' +
-  'get_frame for the full text and the image of one frame. Times accept ISO 8601 or phrases like "yesterday 14:00" or "this morning" (server local time).';
 
 /** The MCP server (tools only) over the server's services; one per connection or per stateless HTTP request. */
 export function createMcpServer(context: () => ToolContext): Server {

@@ -4,7 +4,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from '../version.js';
-import { MCP_INSTRUCTIONS } from './server.js';
+import { MCP_INSTRUCTIONS } from './instructions.js';
 
 export interface StdioBridgeOptions {
   /** The server's MCP endpoint, e.g. http://127.0.0.1:8083/mcp. */

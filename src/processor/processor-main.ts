@@ -18,8 +18,9 @@ const send = (message: FromProcessor) => process.send?.(message);
 
 useOwnerOnlyUmask(); // inherited from the server already; set again so the child never depends on how it was started
 lowerPriority(10);
-// Frames are decoded once each: libvips' operation cache would only hold on to their memory.
-decodeEachImageOnce();
+// Frames are decoded once each: libvips' operation cache would only hold on to their memory. Awaited by start().
+const codecReady = decodeEachImageOnce();
+codecReady.catch(() => {}); // its failure is start()'s: reported to the server there
 
 // The server decides when to stop (and Ctrl-C reaches the whole process group): ignore the signals themselves.
 process.on('SIGINT', () => {});
@@ -76,6 +77,7 @@ function lowerPriority(nice: number): void {
 
 async function start({ config, keys: piped }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
   const keys = piped ? await receiveKeys(piped) : undefined;
+  await codecReady;
   const images = new ImageStore(openDataDir(config.dataDir, keys?.fileCipher));
   store = await openStore({
     ...(keys ? { databaseKey: keys.databaseKey } : {}),

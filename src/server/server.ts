@@ -15,12 +15,10 @@ import { openStore, sqliteDatabaseOf, type Db } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';
 import { VERSION } from '../version.js';
 import type { App } from './app.js';
-import { composeApp } from './compose.js';
 import { openEncryption, PassphraseNeededError, reopenEncryption, type EncryptionKeys } from '../encryption/open-encryption.js';
 import type { FastifyInstance } from 'fastify';
 import type { LockControl } from './routes/lock.js';
 import { HostPolicy } from './allowed-hosts.js';
-import { buildLockedApp } from './locked-app.js';
 
 /** An unreferenced upload this old on a shared data dir belongs to no server's request in flight. */
 const ORPHAN_AGE_SHARED_MS = 3_600_000;
@@ -117,6 +115,8 @@ export async function startServerOrLocked(config: ServerConfig, log: Logger = cr
   };
 
   const serveLocked = async (unlock: (passphrase: string | undefined) => Promise<EncryptionKeys>, passphraseOptional: boolean): Promise<void> => {
+    // Only a locked server loads it.
+    const { buildLockedApp } = await import('./locked-app.js');
     const locked = await buildLockedApp({
       hosts: new HostPolicy({ bindHost: config.host, allowedHosts: config.allowedHosts }),
       unlock,
@@ -230,6 +230,8 @@ export async function startServer(
     else processorStarted = running.start();
     processorStarted.catch(() => {}); // awaited below, after listen; this keeps an early failure from going unhandled
     const builtinModel = builtinModelName(config.ai.embedding.model);
+    // The app's modules load while the processor child starts (another process, another core).
+    const { composeApp } = await import('./compose.js');
     const semanticStatus = (): SemanticStatus =>
       (inProcessor ? running.semantic : own?.status) ?? {
         enabled: false,

@@ -5,6 +5,8 @@ import path from 'node:path';
 export interface ImportEdge {
   target: string;
   typeOnly: boolean;
+  /** `import('./x.js')`: loaded when the code runs it, not with the importing module. */
+  dynamic: boolean;
 }
 
 // `import … from './x.js'`, `export … from './x.js'`, `import './x.js'` and `import('./x.js')`; package imports are
@@ -12,6 +14,41 @@ export interface ImportEdge {
 const STATIC = /^\s*(import|export)\s+(type\s+)?([^;]*?)\bfrom\s+'(\.{1,2}\/[^']+)'/gms;
 const BARE = /^\s*import\s+'(\.{1,2}\/[^']+)'/gm;
 const DYNAMIC = /\bimport\(\s*'(\.{1,2}\/[^']+)'\s*\)/g;
+
+/** `import { type A, type B }` is as erased as `import type { A, B }`. */
+function allTypes(names: string): boolean {
+  return (
+    /^\{[^}]*\}\s*$/.test(names.trim()) &&
+    names
+      .replace(/[{}\s]/g, '')
+      .split(',')
+      .filter(Boolean)
+      .every((n) => n.startsWith('type'))
+  );
+}
+
+// The same forms naming a package (not `node:` built-ins); a dynamic `import('pkg')` is left out on purpose.
+const PACKAGE = /^\s*(import|export)\s+(type\s+)?([^;]*?)\bfrom\s+'((?!\.|node:)[^']+)'|^\s*import\s+'((?!\.|node:)[^']+)'/gms;
+
+/** The npm packages each .ts file under `root` loads with itself (static value imports), keyed like `importGraph`. */
+export function packageImports(root: string): Map<string, string[]> {
+  const packages = new Map<string, string[]>();
+  for (const file of listTs(root)) {
+    const names: string[] = [];
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(PACKAGE)) {
+      if (m[5]) names.push(packageName(m[5]));
+      else if (!m[2] && !allTypes(m[3]!)) names.push(packageName(m[4]!));
+    }
+    packages.set(path.relative(root, file), names);
+  }
+  return packages;
+}
+
+/** `@scope/name/deep/path.js` -> `@scope/name`; `name/path` -> `name`. */
+function packageName(spec: string): string {
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
 
 function listTs(dir: string): string[] {
   return fs
@@ -28,19 +65,10 @@ export function importGraph(root: string): Map<string, ImportEdge[]> {
     const resolve = (spec: string) => path.relative(root, path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
     const edges: ImportEdge[] = [];
     for (const m of source.matchAll(STATIC)) {
-      // `import { type A, type B }` is as erased as `import type { A, B }`.
-      const names = m[3]!;
-      const allTypes =
-        /^\{[^}]*\}\s*$/.test(names.trim()) &&
-        names
-          .replace(/[{}\s]/g, '')
-          .split(',')
-          .filter(Boolean)
-          .every((n) => n.startsWith('type'));
-      edges.push({ target: resolve(m[4]!), typeOnly: Boolean(m[2]) || allTypes });
+      edges.push({ target: resolve(m[4]!), typeOnly: Boolean(m[2]) || allTypes(m[3]!), dynamic: false });
     }
-    for (const m of source.matchAll(BARE)) edges.push({ target: resolve(m[1]!), typeOnly: false });
-    for (const m of source.matchAll(DYNAMIC)) edges.push({ target: resolve(m[1]!), typeOnly: false });
+    for (const m of source.matchAll(BARE)) edges.push({ target: resolve(m[1]!), typeOnly: false, dynamic: false });
+    for (const m of source.matchAll(DYNAMIC)) edges.push({ target: resolve(m[1]!), typeOnly: false, dynamic: true });
     graph.set(path.relative(root, file), edges);
   }
   return graph;

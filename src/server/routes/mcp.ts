@@ -1,6 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { createMcpServer } from '../../mcp/server.js';
 import type { ToolContext } from '../../mcp/tools.js';
 import { isHttps, localPort, SECURITY_HEADERS } from '../security.js';
 import type { HostPolicy } from '../allowed-hosts.js';
@@ -10,6 +8,8 @@ import type { HostPolicy } from '../allowed-hosts.js';
  * (tools keep no state between calls). Behind the API token like every /api route (see ../security.ts).
  */
 export function mcpRoutes(context: Omit<ToolContext, 'baseUrl'>, hosts: HostPolicy, trustProxy: boolean) {
+  // The MCP SDK loads at the first request: most servers never get one.
+  let exchange: Promise<typeof import('../../mcp/http-exchange.js')> | undefined;
   return async function mcpPlugin(app: FastifyInstance): Promise<void> {
     app.post(
       '/mcp',
@@ -17,26 +17,17 @@ export function mcpRoutes(context: Omit<ToolContext, 'baseUrl'>, hosts: HostPoli
       async (request, reply) => {
         // The links in answers name the Host the request came to: one the host check (../security.ts) accepted.
         const baseUrl = `${isHttps(request, trustProxy) ? 'https' : 'http'}://${request.headers.host}`;
-        const server = createMcpServer(() => ({ ...context, baseUrl }));
+        const { serveMcpExchange } = await (exchange ??= import('../../mcp/http-exchange.js'));
         const port = localPort(request);
-        // The SDK's own DNS-rebinding check too (the MCP specification asks servers for it), on the same lists.
-        const transport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: undefined,
-          enableJsonResponse: true,
-          enableDnsRebindingProtection: true,
-          allowedHosts: [...hosts.hosts(port)],
-          allowedOrigins: hosts.origins(port),
-        });
         reply.hijack();
-        reply.raw.on('close', () => {
-          void transport.close();
-          void server.close();
-        });
         // The security headers of every answer (onSend does not run for a hijacked reply).
         for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.raw.setHeader(name, value);
         try {
-          await server.connect(transport);
-          await transport.handleRequest(request.raw, reply.raw, request.body);
+          await serveMcpExchange(request.raw, reply.raw, request.body, {
+            context: { ...context, baseUrl },
+            allowedHosts: [...hosts.hosts(port)],
+            allowedOrigins: hosts.origins(port),
+          });
         } catch (error) {
           request.log.error({ err: error }, 'MCP request failed');
           if (!reply.raw.headersSent) {

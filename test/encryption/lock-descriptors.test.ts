@@ -57,9 +57,14 @@ describe('lock and unlock cycles leave no descriptor behind (in-process server, 
       if (cycle === 0) unlocked = descriptorsOn(wal);
       assert.ok(unlocked.length >= 1, 'the check can fail: the WAL is held while unlocked');
       assert.equal((await getJson(`${api}/lock`, { method: 'POST', headers: json, body: '{}' })).status, 200);
-      await waitUntil(async () => (await getJson(`${api}/entries`).catch(() => undefined))?.status === 423, { what: 'the locked app' });
-      // The locked app is up once the store is closed (server.ts lockNow): the WAL's descriptor must be gone.
-      await new Promise((resolve) => setTimeout(resolve, 100)); // fs.close runs on the thread pool
+      await waitUntil(async () => (await getJson(`${api}/entries`).catch(() => undefined))?.status === 423, { what: 'the locked answers' });
+      // The real app answers 423 from the moment the lock is asked, while it closes; the store's close (server.ts
+      // lockNow) then lets the WAL and the incoming folder go: their descriptors must be gone soon after, and stay gone while locked.
+      await waitUntil(() => descriptorsOn(wal).length + descriptorsOn(incoming).length === 0, {
+        timeoutMs: 30_000,
+        what: `locked (cycle ${cycle}): no descriptor on the WAL or the incoming folder`,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
       assert.deepEqual(descriptorsOn(wal), [], `locked (cycle ${cycle}): no descriptor on the WAL`);
       assert.deepEqual(descriptorsOn(incoming), [], `locked (cycle ${cycle}): none on the incoming folder`);
       assert.equal((await getJson(`${api}/unlock`, { method: 'POST', headers: json, body: '{}' })).status, 200);

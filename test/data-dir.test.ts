@@ -29,6 +29,15 @@ const shiftCipher: FileCipher = {
       },
     });
   },
+  sealer: () => {
+    let first = true;
+    const marker = () => (first ? ((first = false), [Buffer.from('S')]) : []);
+    return {
+      push: (plain) => [...marker(), Buffer.from(plain.map((b) => (b + 1) & 255))],
+      end: () => marker(),
+      destroy: () => {},
+    };
+  },
   openStream: () => {
     let first = true;
     return new Transform({

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { DamagedFileError, type FileCipher } from '../files/file-cipher.js';
+import { type ChunkSealer, DamagedFileError, type FileCipher } from '../files/file-cipher.js';
 import { hkdfSha256 } from './hkdf.js';
 
 /**
@@ -88,7 +88,8 @@ export function createAeadFileCipher(filesKey: Buffer): FileCipher {
         file.key.fill(0);
       }
     },
-    sealStream: () => new SealStream(newFile()),
+    sealStream: () => new SealStream(new AeadChunkSealer(newFile())),
+    sealer: () => new AeadChunkSealer(newFile()),
     openStream: (name) => new OpenStream(name, (header) => openHeader(header, name)),
   };
 }
@@ -227,20 +228,51 @@ class Pending {
 
 const asBuffer = (chunk: unknown, encoding: BufferEncoding): Buffer => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding));
 
-class SealStream extends Transform {
+/** The sealing of one file (ChunkSealer), shared by the stream and by writers that take pieces as they come. */
+class AeadChunkSealer implements ChunkSealer {
   private readonly pending = new Pending();
   private index = 0;
+  private headerSent = false;
 
-  constructor(private readonly file: FileKeys) {
+  constructor(private readonly file: FileKeys) {}
+
+  push(plain: Buffer): Buffer[] {
+    const out = this.start();
+    this.pending.push(plain);
+    // A full chunk is sealed as "not last" only once a byte after it exists; the last one waits for the end.
+    while (this.pending.length > CHUNK_BYTES) out.push(...sealChunk(this.file, this.index++, false, this.pending.take(CHUNK_BYTES)));
+    return out;
+  }
+
+  end(): Buffer[] {
+    try {
+      const out = this.start();
+      out.push(...sealChunk(this.file, this.index++, true, this.pending.take(this.pending.length)));
+      return out;
+    } finally {
+      this.destroy();
+    }
+  }
+
+  destroy(): void {
+    this.file.key.fill(0);
+  }
+
+  private start(): Buffer[] {
+    if (this.headerSent) return [];
+    this.headerSent = true;
+    return [this.file.header];
+  }
+}
+
+class SealStream extends Transform {
+  constructor(private readonly sealer: AeadChunkSealer) {
     super();
-    this.push(file.header);
   }
 
   override _transform(chunk: unknown, encoding: BufferEncoding, done: TransformCallback): void {
     try {
-      this.pending.push(asBuffer(chunk, encoding));
-      // A full chunk is sealed as "not last" only once a byte after it exists; the last one waits for the end.
-      while (this.pending.length > CHUNK_BYTES) this.sealNext(this.pending.take(CHUNK_BYTES), false);
+      for (const part of this.sealer.push(asBuffer(chunk, encoding))) this.push(part);
       done();
     } catch (error) {
       done(error as Error);
@@ -249,22 +281,16 @@ class SealStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      this.sealNext(this.pending.take(this.pending.length), true);
+      for (const part of this.sealer.end()) this.push(part);
       done();
     } catch (error) {
       done(error as Error);
-    } finally {
-      this.file.key.fill(0);
     }
   }
 
   override _destroy(error: Error | null, done: (error: Error | null) => void): void {
-    this.file.key.fill(0);
+    this.sealer.destroy();
     done(error);
-  }
-
-  private sealNext(plain: Buffer, last: boolean): void {
-    for (const part of sealChunk(this.file, this.index++, last, plain)) this.push(part);
   }
 }
 

@@ -16,8 +16,20 @@ export interface FileCipher {
   open(sealed: Buffer, file: string): Buffer;
   /** Plaintext in, sealed bytes out; a new nonce per file. */
   sealStream(): Transform;
+  /** sealStream without a stream, for a writer that takes pieces as they arrive (an upload): no stream's ticks. */
+  sealer(): ChunkSealer;
   /** Sealed bytes in, plaintext out; errors with DamagedFileError naming `file` (tampered, truncated, wrong key). */
   openStream(file: string): Transform;
+}
+
+/** Seals one file piece by piece, synchronously: each call answers the sealed bytes ready to be written. */
+export interface ChunkSealer {
+  /** The sealed bytes `plain` completes (the header first); a partial chunk is held until more, or the end. */
+  push(plain: Buffer): Buffer[];
+  /** The last chunk. The sealer is spent. */
+  end(): Buffer[];
+  /** Gives up (the file's key is zeroed). */
+  destroy(): void;
 }
 
 /** A file whose sealed bytes do not authenticate: changed, cut short, or sealed with another key. */

@@ -9,5 +9,6 @@ export const plainCipher: FileCipher = {
   seal: (plain) => plain,
   open: (sealed) => sealed,
   sealStream: () => new PassThrough(),
+  sealer: () => ({ push: (plain) => [plain], end: () => [], destroy: () => {} }),
   openStream: () => new PassThrough(),
 };

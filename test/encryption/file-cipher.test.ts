@@ -47,8 +47,37 @@ describe('the AEAD file cipher', () => {
       assert.ok(!streamed.equals(sealed), 'every file has its own nonce');
       assert.deepEqual(await streamThrough(cipher.openStream('a.webp'), streamed, 5_000), plain);
       assert.deepEqual(cipher.open(streamed, 'a.webp'), plain, 'the whole-buffer and streamed formats are one');
+
+      // The sealer (an upload's writer): pieces of uneven sizes in, the same format out.
+      const sealer = cipher.sealer();
+      const parts: Buffer[] = [];
+      for (let at = 0, step = 1; at < size; at += step, step = (step * 7 + 3) % 90_001) parts.push(...sealer.push(plain.subarray(at, at + step)));
+      parts.push(...sealer.end());
+      const pieced = Buffer.concat(parts);
+      assert.equal(pieced.length, cipher.sealedSize(size));
+      assert.deepEqual(cipher.open(pieced, 'a.webp'), plain);
     });
   }
+
+  it("the sealer zeroes its file's key at the end and when given up, and a sealed file's chunk boundaries do not depend on the pieces", () => {
+    const plain = crypto.randomBytes(2 * CHUNK_BYTES + 5);
+    const whole = cipher.sealer();
+    const one = Buffer.concat([...whole.push(plain), ...whole.end()]);
+    const bytewise = cipher.sealer();
+    const parts: Buffer[] = [];
+    for (let i = 0; i < plain.length; i += 4096) parts.push(...bytewise.push(plain.subarray(i, i + 4096)));
+    const many = Buffer.concat([...parts, ...bytewise.end()]);
+    assert.equal(one.length, many.length);
+    assert.deepEqual(cipher.open(one, 'x'), plain);
+    assert.deepEqual(cipher.open(many, 'x'), plain);
+    const givenUp = cipher.sealer();
+    const header = givenUp.push(plain.subarray(0, 10));
+    givenUp.destroy();
+    // Its key is zeroed: the rest it would seal no longer opens with the files key (it would without destroy()).
+    assert.throws(() => cipher.open(Buffer.concat([...header, ...givenUp.end()]), 'x'), DamagedFileError);
+    const kept = cipher.sealer();
+    assert.deepEqual(cipher.open(Buffer.concat([...kept.push(plain.subarray(0, 10)), ...kept.end()]), 'x'), plain.subarray(0, 10));
+  });
 
   it('hides the plaintext: no image header and no word of it in the sealed bytes', () => {
     const plain = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n'), Buffer.from(' quarterly-report password hunter2 '.repeat(100))]);

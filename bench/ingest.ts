@@ -7,6 +7,11 @@
 // durable (fsync the file, rename, fsync the directory) before its 202, is measured in the same run under the same
 // paced load, alternating with the real server for --rounds rounds; the ratios are the real server's over it.
 //   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100] [--saturated false] [--rounds 1] [--trace-gc] [--cpu-profile <dir>]
+//     [--twin encrypted] [--floor false]
+// --twin encrypted: a second real server, the same build with encryption at rest on (its own key file), is measured
+// in the same run, its paced rounds alternating with the plain server's (plain first in odd rounds, the twin first
+// in even ones), so both meet the same minutes of the machine; "twin_over_server" gives encrypted / plain.
+// --floor false leaves the floor out (the encryption comparison does not need it).
 // The open-loop load of issue 14 (16 uploaders x 2 frames/s): --interval 500 --requests 100 --saturated false.
 // --trace-gc preloads bench/gc-observer.mjs into the server and reports its collections during the paced run.
 // --cpu-profile <dir> preloads bench/cpu-profile.mjs: a .cpuprofile of the server's paced runs (summed up by
@@ -31,12 +36,16 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     'trace-gc': { type: 'boolean', default: false },
     'cpu-profile': { type: 'string' },
+    twin: { type: 'string' },
+    floor: { type: 'string', default: 'true' },
   },
 });
 const uploaders = Number(values.uploaders);
 const perUploader = Number(values.requests);
 const intervalMs = Number(values.interval);
 const rounds = Number(values.rounds);
+if (values.twin !== undefined && values.twin !== 'encrypted') throw new Error('--twin takes "encrypted"');
+const withFloor = values.floor !== 'false';
 
 const [shot] = await renderScreenshots(1);
 const image = shot!.png;
@@ -45,6 +54,7 @@ const profileDir = values['cpu-profile'];
 const preloads = [...(traceGc ? ['./gc-observer.mjs'] : []), ...(profileDir ? ['./cpu-profile.mjs'] : [])];
 const server = await startServerProcess(tempDir('openrecall-bench-'), {
   OPENRECALL_WORKERS: process.env.OPENRECALL_WORKERS ?? '1',
+  ...(values.twin ? { OPENRECALL_ENCRYPTION: 'off' } : {}),
   ...(preloads.length
     ? { NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...preloads.map((p) => `--import ${new URL(p, import.meta.url).href}`)].join(' ') }
     : {}),
@@ -61,10 +71,20 @@ const floor = spawn(process.execPath, [new URL('./durable-floor-server.mjs', imp
 });
 const [floorBanner] = (await once(floor.stdout!, 'data')) as [Buffer];
 const floorLoad = new UploadLoad(new URL(`${floorBanner.toString().match(/listening on (\S+)/)![1]}/upload`), image, uploaders);
+const twin = values.twin
+  ? await startServerProcess(tempDir('openrecall-bench-twin-'), {
+      OPENRECALL_WORKERS: process.env.OPENRECALL_WORKERS ?? '1',
+      OPENRECALL_ENCRYPTION: 'on',
+      OPENRECALL_ENCRYPTION_KEY_FILE: path.join(tempDir('openrecall-bench-twin-key-'), 'openrecall.key'),
+    })
+  : undefined;
+const twinLoad = twin ? new UploadLoad(new URL(`${twin.api}/upload`), image, uploaders) : undefined;
 
 // A backlog first, so OCR is busy for the whole measurement.
-for (let i = 0; i < 8; i++) await load.send();
-await waitUntil(async () => (await getJson(`${server.api}/queue/status`)).body.queue.processing > 0, { what: 'OCR busy' });
+for (const [target, api] of [[load, server.api], ...(twin && twinLoad ? [[twinLoad, twin.api] as const] : [])] as const) {
+  for (let i = 0; i < 8; i++) await target.send();
+  await waitUntil(async () => (await getJson(`${api}/queue/status`)).body.queue.processing > 0, { what: 'OCR busy' });
+}
 
 interface Samples {
   latencies: number[];
@@ -105,7 +125,7 @@ function cpuMsOf(pid: number, thread?: number): number {
 
 async function run(paced: boolean, target = load, into = noSamples()) {
   const { latencies, handler, errors } = into;
-  const pid = target === floorLoad ? floor.pid! : server.child.pid!;
+  const pid = target === floorLoad ? floor.pid! : target === twinLoad ? twin!.child.pid! : server.child.pid!;
   if (target === load) toggleProfile();
   const cpuBefore = cpuMsOf(pid);
   const threadsBefore = threadCpuOf(pid);
@@ -175,9 +195,12 @@ function gcFigures(output: string) {
 const traceStart = server.output().length;
 const serverSamples = noSamples();
 const floorSamples = noSamples();
+const twinSamples = noSamples();
 for (let r = 0; r < rounds; r++) {
-  await run(true, floorLoad, floorSamples);
+  if (withFloor) await run(true, floorLoad, floorSamples);
+  if (twinLoad && r % 2 === 1) await run(true, twinLoad, twinSamples);
   await run(true, load, serverSamples);
+  if (twinLoad && r % 2 === 0) await run(true, twinLoad, twinSamples);
 }
 if (profileDir) {
   const written = () => [...server.output().matchAll(/^cpu-profile \d+ (\S+)$/gm)].map((m) => m[1]!);
@@ -185,14 +208,18 @@ if (profileDir) {
   console.error(`CPU profiles: ${written().join(' ')}`);
 }
 const paced = figures(serverSamples);
-const floorPaced = figures(floorSamples);
+const floorPaced = withFloor ? figures(floorSamples) : undefined;
+const twinPaced = twin ? figures(twinSamples) : undefined;
+const twinStatus = twin ? (await getJson(`${twin.api}/queue/status`)).body : undefined;
 const pacedGc = traceGc ? gcFigures(server.output().slice(traceStart)) : undefined;
 const saturated = values.saturated === 'false' ? undefined : figures(await run(false));
 const status = (await getJson(`${server.api}/queue/status`)).body;
 const stored = status.queue.pending + status.queue.processing + status.queue.completed + status.queue.failed;
 load.close();
 floorLoad.close();
+twinLoad?.close();
 floor.kill('SIGKILL');
+await twin?.stop('SIGKILL');
 await server.stop('SIGKILL');
 // A connection error is the server's fault until shown otherwise: keep its last words for the reader.
 if (paced.network_errors.count + (saturated?.network_errors.count ?? 0) > 0) console.error(server.output().split('\n').slice(-30).join('\n'));
@@ -207,11 +234,27 @@ console.log(
       ocr_busy_during_run: status.queue.pending > 0,
       rounds,
       paced: { interval_ms: intervalMs, ...paced, ...(pacedGc ? { server_gc: pacedGc } : {}) },
-      floor_paced: floorPaced,
-      over_floor: {
-        p50: round(paced.latency_ms.p50 / floorPaced.latency_ms.p50),
-        p99: round(paced.latency_ms.p99 / floorPaced.latency_ms.p99),
-      },
+      ...(floorPaced
+        ? {
+            floor_paced: floorPaced,
+            over_floor: {
+              p50: round(paced.latency_ms.p50 / floorPaced.latency_ms.p50),
+              p99: round(paced.latency_ms.p99 / floorPaced.latency_ms.p99),
+            },
+          }
+        : {}),
+      ...(twinPaced && twinStatus
+        ? {
+            twin: values.twin,
+            twin_paced: twinPaced,
+            twin_lost: twinPaced.accepted + 8 - (twinStatus.queue.pending + twinStatus.queue.processing + twinStatus.queue.completed + twinStatus.queue.failed),
+            twin_over_server: {
+              p50: round(twinPaced.latency_ms.p50 / paced.latency_ms.p50),
+              p99: round(twinPaced.latency_ms.p99 / paced.latency_ms.p99),
+              cpu_ms_per_upload: round(twinPaced.cpu_ms_per_upload / paced.cpu_ms_per_upload),
+            },
+          }
+        : {}),
       ...(saturated ? { saturated } : {}),
       lost: paced.accepted + (saturated?.accepted ?? 0) + 8 - stored,
       load_average_after: fs.readFileSync('/proc/loadavg', 'utf8').trim(),

@@ -12,6 +12,7 @@ import { startInProcessServer } from './helpers/in-process-server.js';
 import { launchBrowser, screenshot, watchedPage } from './web/helpers.js';
 import { repoRoot } from './helpers/server-process.js';
 import { listFilesRecursive, tempDir } from './helpers/temp-dir.js';
+import { assertOnlyTheReserveLeft } from './helpers/upload-reserve.js';
 
 type Server = Awaited<ReturnType<typeof startInProcessServer>>;
 type Answer = { status: number; body: any };
@@ -162,7 +163,7 @@ describe('the MyRecall v3 client against this server', () => {
     assert.doesNotMatch(entry.text, /walrus/i, 'OCR skipped');
   });
 
-  it('refuses a bad UUID, a bad ISO time, metadata that is not a JSON object and a file that is not a JPEG: 400 in its shape, nothing stored', () => {
+  it('refuses a bad UUID, a bad ISO time, metadata that is not a JSON object and a file that is not a JPEG: 400 in its shape, nothing stored', async () => {
     const expected: Record<string, RegExp> = {
       uuid4: /capture_id/,
       not_uuid: /capture_id/,
@@ -182,9 +183,10 @@ describe('the MyRecall v3 client against this server', () => {
       assert.equal(typeof body.request_id, 'string');
     }
     assert.equal(server.db.prepare('SELECT count(*) FROM entries').pluck().get(), 4, 'only the four good captures made rows');
-    const files = [...listFilesRecursive(path.join(server.dataDir, 'screenshots'))].filter((f) => !f.endsWith('.webp'));
+    const files = [...listFilesRecursive(path.join(server.dataDir, 'screenshots'))].filter((f) => !f.endsWith('.webp') && !f.startsWith('reserve/'));
     assert.ok(files.length <= 4, `no file of a refused upload stays: ${files.join(', ')}`);
     assert.ok(!files.some((f) => f.endsWith('.part')), files.join(', '));
+    await assertOnlyTheReserveLeft(server.dataDir);
   });
 
   it('OCRs a JPEG frame, takes a substantial accessibility text instead of OCR, and OCRs a thin one as well', async () => {

@@ -13,6 +13,7 @@ import {
 } from './atomic-write.js';
 import { type ChunkSealer, DamagedFileError, type FileCipher } from './file-cipher.js';
 import { KeptFsync } from './kept-fsync.js';
+import { NewFileReserve, type NewFileReserveOptions } from './new-file-reserve.js';
 import { checkDirectories, lstatKind, NotARegularFileError, readFileNoFollow } from './no-follow.js';
 import { DIRECTORY_MODE, FILE_MODE } from './owner-only.js';
 import { SealedLog } from './sealed-log.js';
@@ -270,6 +271,24 @@ export class DataDir {
     return new SealedFileWriter(file, fd, this.writerSeal());
   }
 
+  /**
+   * New files created ahead of need (NewFileReserve), handed out as createFileAsync's writers. `newRelative` names
+   * each (a fresh name every call; its folder must exist).
+   */
+  newFileReserve(newRelative: () => string, options: NewFileReserveOptions): FileWriterReserve {
+    const reserve = new NewFileReserve(() => {
+      const relative = newRelative();
+      return { name: relative, path: this.resolve(relative) };
+    }, options);
+    return {
+      take: async () => {
+        const { name, path: file, fd } = await reserve.take();
+        return { relative: name, writer: new SealedFileWriter(file, fd, this.writerSeal()) };
+      },
+      close: () => reserve.close(),
+    };
+  }
+
   private writerSeal(): ChunkSealer | null {
     return this.cipher.kind === 'plain' ? null : this.cipher.sealer();
   }
@@ -412,6 +431,14 @@ export class DataDir {
   private sizes(stat: fs.Stats): DataFileStat {
     return { diskBytes: stat.size, plainBytes: this.cipher.plainSize(stat.size), modifiedMs: stat.mtimeMs };
   }
+}
+
+/** Files created ahead of need (DataDir.newFileReserve). */
+export interface FileWriterReserve {
+  /** A new file's writer and its path relative to the data dir; one from the reserve when ready. */
+  take(): Promise<{ relative: string; writer: SealedFileWriter }>;
+  /** Closes and removes the files not handed out. */
+  close(): Promise<void>;
 }
 
 /**

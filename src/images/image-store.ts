@@ -1,12 +1,19 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { dataPaths, type DataPaths } from '../config.js';
-import { DataDir, PathOutsideDataDirError } from '../files/data-dir.js';
+import { DataDir, type FileWriterReserve, PathOutsideDataDirError, type SealedFileWriter } from '../files/data-dir.js';
 import { GroupSync } from '../files/group-sync.js';
 import { plainCipher } from '../files/plain-cipher.js';
 import { isIncomingPath, storedFramePath, thumbnailFramePath } from './frame-paths.js';
 
 export { PathOutsideDataDirError };
+
+/** Where uploads are written as they arrive, in files created ahead of need; committed ones move to screenshots/incoming. */
+export const UPLOAD_RESERVE = 'screenshots/reserve';
+/** Enough for a burst of uploads while the taken files are replaced (each is an open descriptor, nothing on disk). */
+export const UPLOAD_RESERVE_SIZE = 8;
+/** Well under the hour after which a server starting on a shared data dir removes unreferenced upload files. */
+const RESERVE_MAX_AGE_MS = 10 * 60_000;
 
 /**
  * Frame files of the data directory, over its DataDir (every byte goes through it). Rows store image paths
@@ -19,6 +26,7 @@ export class ImageStore {
   /** One fsync of screenshots/incoming for the uploads renamed into it meanwhile (group commit). */
   private readonly incomingSync: GroupSync;
   private readonly incomingFolder: { sync(): Promise<void>; close(): void };
+  private partFiles: FileWriterReserve | undefined;
 
   /** A DataDir (from files/open-data-dir.ts); a bare path (tests, benchmarks) keeps its files plain. */
   constructor(dataDir: DataDir | string) {
@@ -32,10 +40,19 @@ export class ImageStore {
   async close(): Promise<void> {
     await this.incomingSync.sync().catch(() => {});
     this.incomingFolder.close();
+    await this.partFiles?.close();
   }
 
   ensureDirectories(): void {
-    for (const dir of [this.paths.screenshots, this.paths.incoming, this.paths.thumbnails, this.paths.db, this.paths.buffer, this.paths.models]) {
+    for (const dir of [
+      this.paths.screenshots,
+      this.paths.incoming,
+      this.files.resolve(UPLOAD_RESERVE),
+      this.paths.thumbnails,
+      this.paths.db,
+      this.paths.buffer,
+      this.paths.models,
+    ]) {
       this.files.mkdirpSync(path.relative(this.paths.root, dir));
     }
   }
@@ -47,6 +64,15 @@ export class ImageStore {
 
   resolve(relative: string): string {
     return this.files.resolve(relative);
+  }
+
+  /** A new `.part` file for an upload as it arrives, from a reserve created ahead (the first call starts it). */
+  newPartFile(): Promise<{ relative: string; writer: SealedFileWriter }> {
+    this.partFiles ??= this.files.newFileReserve(() => `${UPLOAD_RESERVE}/${crypto.randomUUID()}.part`, {
+      size: UPLOAD_RESERVE_SIZE,
+      maxAgeMs: RESERVE_MAX_AGE_MS,
+    });
+    return this.partFiles.take();
   }
 
   /** A fresh name for an upload awaiting processing. */
@@ -98,13 +124,16 @@ export class ImageStore {
   removeOrphanIncoming(referenced: Set<string>, minAgeMs = 0): number {
     let removed = 0;
     const before = Date.now() - minAgeMs;
-    for (const name of this.files.listSync('screenshots/incoming')) {
-      const relative = `screenshots/incoming/${name}`;
-      if (referenced.has(relative)) continue;
-      // Gone meanwhile: nothing to remove.
-      if (minAgeMs > 0 && (this.files.statSync(relative)?.modifiedMs ?? Number.POSITIVE_INFINITY) > before) continue;
-      this.files.removeSync(relative);
-      removed++;
+    // The reserve's files are never referenced: a crash leaves them (and the upload being written) behind.
+    for (const folder of ['screenshots/incoming', UPLOAD_RESERVE]) {
+      for (const name of this.files.listSync(folder)) {
+        const relative = `${folder}/${name}`;
+        if (referenced.has(relative)) continue;
+        // Gone meanwhile: nothing to remove.
+        if (minAgeMs > 0 && (this.files.statSync(relative)?.modifiedMs ?? Number.POSITIVE_INFINITY) > before) continue;
+        this.files.removeSync(relative);
+        removed++;
+      }
     }
     return removed;
   }

@@ -6,16 +6,17 @@ import type { ImageStore } from './image-store.js';
 const WRITE_BYTES = 64 * 1024;
 
 /**
- * An uploaded image written to screenshots/incoming as its bytes arrive, checked on the way
- * (image-inspector.ts): the whole file is never held in memory. It stays a `.part` file until commit()
- * gives it its final name; discard() removes it, and start-up removes any `.part` a crash left behind.
+ * An uploaded image written to disk as its bytes arrive, checked on the way (image-inspector.ts): the whole file
+ * is never held in memory. It stays a `.part` file of screenshots/reserve until commit() gives it its final name
+ * in screenshots/incoming; discard() removes it, and start-up removes any `.part` a crash left behind.
  * The file stays open until then, so that commit() can fsync it (off the event loop) before the rename: a
  * refused upload costs no fsync.
  *
  * The bytes go through the data dir's DataDir (files/data-dir.ts, sealed by its cipher). Writes are synchronous:
  * a 64 KB write into the page cache costs microseconds, while an async write waits for a libuv thread. Creating
  * the file is not: it waits for the file system's journal, which the fsyncs of the uploads in flight keep busy
- * (2.6 ms of blocked event loop an upload on average in the ingest benchmark), so it is created off the loop.
+ * (2.6 ms of blocked event loop an upload on average in the ingest benchmark), so it is created off the loop, ahead
+ * of need, in screenshots/reserve (files/new-file-reserve.ts).
  */
 export class ReceivedImage {
   bytes = 0;
@@ -30,14 +31,13 @@ export class ReceivedImage {
   /** Refused or failed: later chunks are only counted. */
   private stopped = false;
 
-  private constructor(
-    private readonly images: ImageStore,
-    /** Relative to the data dir, like every stored path. */
-    readonly partPath: string,
-  ) {}
+  /** Relative to the data dir, like every stored path; undefined until the file exists. */
+  private partPath: string | undefined;
+
+  private constructor(private readonly images: ImageStore) {}
 
   static async receive(images: ImageStore, chunks: AsyncIterable<Buffer>): Promise<ReceivedImage> {
-    const image = new ReceivedImage(images, images.newIncomingPath('part'));
+    const image = new ReceivedImage(images);
     try {
       await image.create();
       for await (const chunk of chunks) image.append(chunk);
@@ -50,10 +50,12 @@ export class ReceivedImage {
     }
   }
 
-  /** Creates the part file off the event loop; a failure (ENOSPC...) is reported by info(), like a failed write. */
+  /** Takes a part file created ahead (ImageStore.newPartFile); a failure (ENOSPC...) is reported by info(), like a failed write. */
   private async create(): Promise<void> {
     try {
-      this.file = await this.images.files.createFileAsync(this.partPath);
+      const { relative, writer } = await this.images.newPartFile();
+      this.partPath = relative;
+      this.file = writer;
     } catch (error) {
       this.writeError = error as Error;
       this.stopped = true;
@@ -108,12 +110,13 @@ export class ReceivedImage {
     this.discarded = true;
     const file = this.file;
     this.file = undefined;
+    const partPath = this.partPath!; // info() succeeded: the file exists
     try {
       await file?.finish({ durable: true });
-      // Off the event loop, like the create: a rename waits for the file system's journal, busy with the fsyncs.
-      await this.images.files.rename(this.partPath, relative);
+      // Off the event loop: a rename waits for the file system's journal, busy with the fsyncs.
+      await this.images.files.rename(partPath, relative);
     } catch (error) {
-      this.images.files.removeSync(this.partPath);
+      this.images.files.removeSync(partPath);
       throw error;
     }
     return relative;
@@ -141,6 +144,6 @@ export class ReceivedImage {
     this.unwritten = [];
     this.unwrittenBytes = 0;
     this.close();
-    this.images.files.removeSync(this.partPath);
+    if (this.partPath !== undefined) this.images.files.removeSync(this.partPath);
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { listFilesRecursive } from './temp-dir.js';
+import { assertOnlyTheReserveLeft } from './upload-reserve.js';
 
 /** Hand-built multipart bodies, for requests a well-behaved client would never send. */
 export type Part = { name: string; value: string | Buffer; filename?: string; type?: string };
@@ -51,5 +52,6 @@ export async function assertRefusedCleanly(server: ServerUnderTest, raw: RawBody
   assert.equal(typeof response.body.error, 'string');
   assert.equal(rowCount(), rows, 'no row written');
   assert.deepEqual(incomingFiles(), files, 'no file written');
+  await assertOnlyTheReserveLeft(server.dataDir);
   assert.equal((await server.request({ url: '/api/health' })).status, 200, 'server keeps serving');
 }

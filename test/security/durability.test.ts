@@ -243,8 +243,10 @@ describe('the order of the syncs, seen by strace (issue 18, item 4)', () => {
 
   it('upload: file fsync → rename → row written → folder fsync and WAL fsync (side by side) → 202 on the socket', () => {
     const incoming = escapeRegExp(path.join(dataDir, 'screenshots', 'incoming'));
+    // Uploads are written in files created ahead in screenshots/reserve, then moved into screenshots/incoming.
+    const reserve = escapeRegExp(path.join(dataDir, 'screenshots', 'reserve'));
     const wal = escapeRegExp(path.join(dataDir, 'db', 'recall.db-wal'));
-    const rename = trace.find(new RegExp(`^rename\\w*\\(.*"(${incoming}/[^"]+\\.part)".*"${incoming}/[^"]+\\.png"\\)\\s*= 0`), -1, 'the rename of the upload');
+    const rename = trace.find(new RegExp(`^rename\\w*\\(.*"(${reserve}/[^"]+\\.part)".*"${incoming}/[^"]+\\.png"\\)\\s*= 0`), -1, 'the rename of the upload');
     const fileSync = trace.syncOf(escapeRegExp(rename.match[1]!), -1, 'the part file');
     const folderSync = trace.syncOf(incoming, rename.call.at, 'screenshots/incoming');
     const rowWrite = trace.find(new RegExp(`^pwrite64\\(\\d+<${wal}>, `), rename.call.at, 'the row written to the WAL').call.at;

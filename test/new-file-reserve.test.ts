@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { NewFileReserve } from '../src/files/new-file-reserve.js';
+import { tempDir } from './helpers/temp-dir.js';
+
+function reserveIn(dir: string, options: { size?: number; maxAgeMs?: number; now?: () => number } = {}) {
+  const reserve = new NewFileReserve(
+    () => {
+      const name = `${crypto.randomUUID()}.part`;
+      return { name, path: path.join(dir, name) };
+    },
+    { size: options.size ?? 3, maxAgeMs: options.maxAgeMs ?? 60_000, ...(options.now ? { now: options.now } : {}) },
+  );
+  return reserve;
+}
+
+/** The paths this process holds open (its descriptors' targets). */
+const openPaths = () =>
+  fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      return [fs.readlinkSync(`/proc/self/fd/${fd}`)];
+    } catch {
+      return [];
+    }
+  });
+
+describe('NewFileReserve: new files created ahead of need', () => {
+  it('hands out new empty 0600 files, from the reserve once it is filled, and refills it as they are taken', async () => {
+    const dir = tempDir();
+    const reserve = reserveIn(dir);
+    const first = await reserve.take(); // nothing ready yet: created on the spot, and the reserve starts filling
+    await reserve.settled();
+    assert.equal(reserve.readyCount, 3);
+    const ready = new Set(fs.readdirSync(dir).filter((name) => name !== first.name));
+    assert.equal(ready.size, 3);
+    const second = await reserve.take();
+    assert.ok(ready.has(second.name), 'the second file was one created ahead');
+    for (const file of [first, second]) {
+      assert.equal(fs.statSync(file.path).size, 0);
+      assert.equal(fs.statSync(file.path).mode & 0o777, 0o600);
+      fs.writeSync(file.fd, 'bytes');
+      fs.closeSync(file.fd);
+      assert.equal(fs.readFileSync(file.path, 'utf8'), 'bytes');
+    }
+    assert.notEqual(first.name, second.name);
+    await reserve.settled();
+    assert.equal(reserve.readyCount, 3, 'the taken file was replaced');
+    assert.equal(fs.readdirSync(dir).length, 5);
+    await reserve.close();
+  });
+
+  it('replaces a file held longer than maxAgeMs instead of handing it out, and removes it', async () => {
+    const dir = tempDir();
+    let now = 1_000_000;
+    const reserve = reserveIn(dir, { size: 2, maxAgeMs: 600_000, now: () => now });
+    const first = await reserve.take();
+    await reserve.settled();
+    const stale = fs.readdirSync(dir).filter((name) => name !== first.name);
+    assert.equal(stale.length, 2);
+    now += 600_001;
+    const fresh = await reserve.take();
+    assert.ok(!stale.includes(fresh.name), 'an old file is not handed out');
+    await reserve.settled();
+    for (const name of stale) assert.ok(!fs.existsSync(path.join(dir, name)), `${name} removed`);
+    assert.ok(!openPaths().some((p) => stale.some((name) => p.startsWith(path.join(dir, name)))), 'their descriptors closed');
+    assert.equal(reserve.readyCount, 2);
+    await reserve.close();
+  });
+
+  it('at close removes every file it holds, and one still being created, and closes their descriptors', async () => {
+    const dir = tempDir();
+    const reserve = reserveIn(dir, { size: 4 });
+    const taken = await reserve.take(); // the refill is under way as close() is called
+    await reserve.close();
+    assert.deepEqual(fs.readdirSync(dir), [taken.name], 'only the file handed out is left');
+    assert.deepEqual(
+      openPaths().filter((p) => p.startsWith(dir)),
+      [taken.path],
+      'no descriptor of a removed file left open',
+    );
+    fs.closeSync(taken.fd);
+    const after = await reserve.take(); // a closed reserve still creates a file when asked, and keeps none
+    await reserve.settled();
+    assert.equal(reserve.readyCount, 0);
+    fs.closeSync(after.fd);
+  });
+
+  it('reports the error of creating a file (a missing folder) to the taker', async () => {
+    const dir = path.join(tempDir(), 'missing');
+    const reserve = reserveIn(dir);
+    await assert.rejects(reserve.take(), { code: 'ENOENT' });
+    await reserve.settled();
+    assert.equal(reserve.readyCount, 0);
+  });
+});

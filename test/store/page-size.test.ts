@@ -1,7 +1,8 @@
 // 8 KB pages (issue 24, a year of memory in less space): a frame's row (its OCR text, 2.1-2.4 KB at 300 words)
 // fills a 4 KB page alone. Every database this version creates, plain or encrypted with either cipher, has 8 KB
 // pages, read back here with the cipher's own settings after reopening with the key; a database of 4 KB pages made
-// before still opens, migrates and searches; `openrecall encrypt`'s copy (encryptSqliteFile) is in 8 KB pages.
+// before still opens, migrates and searches; `openrecall encrypt`'s copy (encryptSqliteFile) is in 8 KB pages;
+// `openrecall repage-db` (repageSqliteFile) rewrites an old plain one in 8 KB pages, a crash leaving one whole file.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -12,7 +13,10 @@ import { DATABASE_CIPHERS, type DatabaseCipher, type DatabaseKey } from '../../s
 import { parseQuery } from '../../src/search/query-parser.js';
 import { encryptSqliteFile } from '../../src/store/encrypt-sqlite-file.js';
 import { openStore } from '../../src/store/open-store.js';
+import { StoreOpenError } from '../../src/store/ports.js';
+import { repageSqliteFile } from '../../src/store/repage-sqlite-file.js';
 import { LATEST_VERSION, migrations } from '../../src/store/sqlite/migrations.js';
+import { runCli } from '../helpers/server-process.js';
 import { addTextFrame } from '../helpers/text-frames.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -152,4 +156,75 @@ describe('8 KB pages', () => {
       });
     }
   }
+
+  it('repage-db rewrites a plain database of 4 KB pages in 8 KB ones, every frame and the search kept; run again, nothing to do', async () => {
+    const dataDir = tempDir();
+    const sqliteFile = path.join(dataDir, 'db', 'recall.db');
+    oldDatabase(sqliteFile, dataDir, 'plain', undefined);
+    // Migrated and used by this version first (its WAL holds the latest frame: the copy must take it too).
+    const store = await openStore({ sqliteFile, dataDir });
+    const added = await addTextFrame(store, { timestamp: 1_750_000_000, text: `later ${WORD} frame` });
+    await store.close();
+    const texts = readBack(sqliteFile, 'plain', undefined).texts;
+
+    const done = repageSqliteFile(sqliteFile);
+    assert.equal(done.result, 'rewritten');
+    assert.deepEqual(readBack(sqliteFile, 'plain', undefined), { pageSize: 8192, texts });
+    assert.deepEqual(fs.readdirSync(path.dirname(sqliteFile)), ['recall.db'], 'no copy, WAL or journal left beside it');
+    assert.deepEqual(
+      (await searchIds(sqliteFile, dataDir, undefined)).sort((a, b) => a - b),
+      [1, added],
+    );
+    assert.equal(repageSqliteFile(sqliteFile).result, 'already');
+  });
+
+  it('repage-db stopped after its copy leaves the original whole, and run again finishes', async () => {
+    const dataDir = tempDir();
+    const sqliteFile = path.join(dataDir, 'db', 'recall.db');
+    oldDatabase(sqliteFile, dataDir, 'plain', undefined);
+    const stop = new Error('stopped');
+    assert.throws(
+      () =>
+        repageSqliteFile(sqliteFile, (step) => {
+          if (step === 'db-copied') throw stop;
+        }),
+      (error) => error === stop,
+    );
+    assert.equal(readBack(sqliteFile, 'plain', undefined).pageSize, 4096, 'the original is as it was');
+    assert.ok(fs.existsSync(`${sqliteFile}.repaging`), 'its copy is beside it');
+    assert.equal(repageSqliteFile(sqliteFile).result, 'rewritten');
+    assert.deepEqual(readBack(sqliteFile, 'plain', undefined), { pageSize: 8192, texts: [`old ${WORD} frame`] });
+    assert.equal(fs.existsSync(`${sqliteFile}.repaging`), false);
+  });
+
+  it('repage-db refuses an encrypted database and changes none of its bytes', () => {
+    const dataDir = tempDir();
+    const sqliteFile = path.join(dataDir, 'db', 'recall.db');
+    const key = crypto.randomBytes(32);
+    oldDatabase(sqliteFile, dataDir, 'aegis-256-raw-key', key);
+    const before = fs.readFileSync(sqliteFile);
+    assert.throws(
+      () => repageSqliteFile(sqliteFile),
+      (error) => error instanceof StoreOpenError && /is encrypted/.test((error as Error).message),
+    );
+    assert.ok(fs.readFileSync(sqliteFile).equals(before));
+  });
+
+  it('openrecall repage-db (the command) rewrites a plain data dir, and refuses an encrypted one', {
+    skip: !fs.existsSync('dist/cli.js') && 'needs npm run build',
+  }, async () => {
+    const dataDir = tempDir();
+    const sqliteFile = path.join(dataDir, 'db', 'recall.db');
+    oldDatabase(sqliteFile, dataDir, 'plain', undefined);
+    const cli = runCli(['repage-db'], { OPENRECALL_DATA_DIR: dataDir });
+    assert.equal((await cli.exited).code, 0, cli.output());
+    assert.match(cli.output(), /rewritten from 4096-byte pages to 8 KB ones/);
+    assert.equal(readBack(sqliteFile, 'plain', undefined).pageSize, 8192);
+
+    const record = { version: 1, files: 'aes-256-gcm-chunked-v1', database: 'aegis-256-raw-key', wraps: [{ source: 'key-file', nonce: '', wrapped: '' }] };
+    fs.writeFileSync(path.join(dataDir, 'encryption.json'), JSON.stringify(record));
+    const refused = runCli(['repage-db'], { OPENRECALL_DATA_DIR: dataDir });
+    assert.equal((await refused.exited).code, 1, refused.output());
+    assert.match(refused.output(), /is encrypted: its database keeps the page size/);
+  });
 });

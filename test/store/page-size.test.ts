@@ -15,6 +15,7 @@ import { encryptSqliteFile } from '../../src/store/encrypt-sqlite-file.js';
 import { openStore } from '../../src/store/open-store.js';
 import { StoreOpenError } from '../../src/store/ports.js';
 import { repageSqliteFile } from '../../src/store/repage-sqlite-file.js';
+import { openKeyedDatabase } from '../../src/store/sqlite/database.js';
 import { LATEST_VERSION, migrations } from '../../src/store/sqlite/migrations.js';
 import { runCli } from '../helpers/server-process.js';
 import { addTextFrame } from '../helpers/text-frames.js';
@@ -129,6 +130,34 @@ describe('8 KB pages', () => {
     });
   }
 
+  it('an old SQLCipher database whose last frames are only in its WAL (a crash) opens with them all after the 8 KB attempt', () => {
+    const dataDir = tempDir();
+    const sqliteFile = path.join(dataDir, 'db', 'recall.db');
+    const key = crypto.randomBytes(32);
+    oldDatabase(sqliteFile, dataDir, 'sqlcipher-v4-raw-key', key);
+    const writer = openAs(sqliteFile, 'sqlcipher-v4-raw-key', key, 4096)!;
+    writer.pragma('journal_mode = WAL');
+    writer.pragma('wal_autocheckpoint = 0');
+    const insert = writer.prepare(`INSERT INTO entries (timestamp, text, status) VALUES (1750000000, ?, 'COMPLETED')`);
+    for (let i = 0; i < 20; i++) insert.run(`wal only ${i}`);
+    // The files as a power cut would leave them (the writer still open: its WAL not checkpointed).
+    const crashed = path.join(tempDir(), 'recall.db');
+    for (const suffix of ['', '-wal', '-shm']) fs.copyFileSync(`${sqliteFile}${suffix}`, `${crashed}${suffix}`);
+    writer.close();
+    assert.ok(fs.statSync(`${crashed}-wal`).size > 0);
+    // The 8 KB attempt alone: refused, and the database and its WAL byte for byte as they were.
+    const bytes = () => [fs.readFileSync(crashed), fs.readFileSync(`${crashed}-wal`)];
+    const before = bytes();
+    assert.equal(openAs(crashed, 'sqlcipher-v4-raw-key', key, 8192), undefined);
+    assert.deepEqual(bytes(), before);
+
+    const db = openKeyedDatabase(crashed, {}, { key, cipher: 'sqlcipher-v4-raw-key' });
+    assert.equal(db.prepare('SELECT count(*) FROM entries').pluck().get(), 21);
+    assert.equal(db.pragma('page_size', { simple: true }), 4096);
+    db.close();
+    assert.equal(readBack(crashed, 'sqlcipher-v4-raw-key', key).texts.length, 21);
+  });
+
   for (const cipher of DATABASE_CIPHERS) {
     for (const from of [8192, 4096]) {
       it(`openrecall encrypt's database step (${cipher}) turns a plain database of ${from}-byte pages into an encrypted one of 8192, every frame kept`, async () => {
@@ -216,6 +245,14 @@ describe('8 KB pages', () => {
     const dataDir = tempDir();
     const sqliteFile = path.join(dataDir, 'db', 'recall.db');
     oldDatabase(sqliteFile, dataDir, 'plain', undefined);
+    // A server holding the data dir (this test's process, alive) is refused, nothing changed.
+    fs.writeFileSync(path.join(dataDir, 'server.lock'), String(process.pid));
+    const held = runCli(['repage-db'], { OPENRECALL_DATA_DIR: dataDir });
+    assert.equal((await held.exited).code, 1, held.output());
+    assert.match(held.output(), /needs the data dir to itself/);
+    assert.equal(readBack(sqliteFile, 'plain', undefined).pageSize, 4096);
+    fs.rmSync(path.join(dataDir, 'server.lock'));
+
     const cli = runCli(['repage-db'], { OPENRECALL_DATA_DIR: dataDir });
     assert.equal((await cli.exited).code, 0, cli.output());
     assert.match(cli.output(), /rewritten from 4096-byte pages to 8 KB ones/);

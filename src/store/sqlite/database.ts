@@ -41,8 +41,9 @@ export const OLD_DATABASE_PAGE_SIZE = 4096;
 /**
  * The page sizes a SQLCipher database may have, in the order they are tried. A SQLCipher file keeps nothing in the
  * clear but its salt, so its page size cannot be read from it: the connection is keyed with one (`legacy_page_size`),
- * and a wrong one fails page 1's HMAC like a wrong key (SQLITE_NOTADB, nothing written). The new size first: a new
- * (empty) file opens with it and is created so.
+ * and a wrong one fails page 1's HMAC like a wrong key (SQLITE_NOTADB; the file and its WAL left as they were, even a
+ * WAL a crash left: test/store/page-size.test.ts). The new size first: a new (empty) file opens with it and is
+ * created so.
  */
 const SQLCIPHER_PAGE_SIZES = [NEW_DATABASE_PAGE_SIZE, OLD_DATABASE_PAGE_SIZE] as const;
 

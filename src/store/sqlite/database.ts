@@ -155,8 +155,8 @@ export function openDatabase(file: string, options: OpenDatabaseOptions): Db {
   if (!options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true, mode: DIRECTORY_MODE });
   const db = openKeyedDatabase(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false }, options.databaseKey);
   try {
-    if (!options.readonly) sizeNewDatabase(db);
     db.pragma('busy_timeout = 5000');
+    if (!options.readonly) sizeNewDatabase(db);
     checkSchemaVersion(db);
     if (!options.readonly) {
       db.pragma('journal_mode = WAL');

@@ -215,6 +215,7 @@ if (fixture) {
   }
 }
 const dbBytes = fs.statSync(dbFile).size;
+const pageSize = Number(db.pragma('page_size', { simple: true }));
 // What each table and index costs a frame (bytes of its pages; FTS5 shadow tables by name).
 const storage = Object.fromEntries(
   (db.prepare(`SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC`).all() as Array<{ name: string; bytes: number }>)
@@ -461,6 +462,7 @@ console.log(
       fixture_write_seconds: round(insertSeconds, 1),
       fixture_full_text_index_seconds: round(rebuildSeconds, 1),
       db_mb: round(dbBytes / 1024 / 1024, 1),
+      page_size: pageSize,
       bytes_a_frame: round(dbBytes / FRAMES, 0),
       bytes_a_frame_by_table: storage,
       // The SQLite figures stay at the top level (as before --store existed); PostgreSQL's under `postgres`.

@@ -26,6 +26,7 @@ Commands:
   export --since T --until T <file>  write frames (images, metadata, text) to a zip
   prune [--dry-run]  apply retention (OPENRECALL_RETENTION_DAYS, OPENRECALL_MAX_STORAGE_GB) now, or show what it would delete
   migrate-db --to postgres://user@host:5432/db  copy this data dir's SQLite database into PostgreSQL (resumable)
+  repage-db        rewrite a plain database made before 8 KB pages in 8 KB ones (~20 % smaller; stop the server first)
   rekey --to passphrase|keyring|key-file [--key-file PATH] [--only]  change what opens an encrypted data dir (its data is not rewritten)
   encrypt [--to passphrase|keyring|key-file] [--key-file PATH]  encrypt a plain data dir in place (resumable; stop the server first)
   lock             wipe the running server's keys from its memory (an encrypted data dir): it serves the unlock page until unlocked
@@ -52,6 +53,7 @@ const commands: Record<string, () => Promise<Command>> = {
   export: async () => (await import('./cli/export-command.js')).exportCommand,
   doctor: async () => (await import('./cli/doctor-command.js')).doctorCommand,
   'migrate-db': async () => (await import('./cli/migrate-db-command.js')).migrateDbCommand,
+  'repage-db': async () => (await import('./cli/repage-db-command.js')).repageDbCommand,
   mcp: async () => (await import('./cli/mcp-command.js')).mcpCommand,
   rekey: async () => (await import('./cli/rekey-command.js')).rekeyCommand,
   unlock: async () => (await import('./cli/unlock-command.js')).unlockCommand,

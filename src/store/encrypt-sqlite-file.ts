@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { syncDirectory } from '../files/atomic-write.js';
 import { StoreOpenError } from './ports.js';
-import { keyDatabase, rekeyPlainDatabase } from './sqlite/database.js';
+import { NEW_DATABASE_PAGE_SIZE, openKeyedDatabase, rekeyPlainDatabase } from './sqlite/database.js';
 import type { DatabaseKey } from '../encryption/data-key.js';
 
 /** Where `openrecall encrypt` is in converting the database (its test hook kills the process at one of these). */
@@ -18,9 +18,10 @@ const companions = (file: string) => [`${file}-wal`, `${file}-shm`, `${file}-jou
 /**
  * Turns the plain SQLite database `file` into an encrypted one opened by `key` (its cipher: the format `openDatabase`
  * opens with `databaseKey`), never in place: the plain database (its WAL read too) is copied with `VACUUM INTO`
- * beside it, the copy encrypted with a rekey, fsynced, and renamed over the original once its WAL is checkpointed
- * and gone. Run again after a crash at any point, it finishes: a database the key already opens is left as it is.
- * The caller holds the data dir (no server uses the file).
+ * beside it in NEW_DATABASE_PAGE_SIZE pages (one of 4 KB pages gets 8 KB ones on the way: an encrypted database's
+ * page size can no longer change), the copy encrypted with a rekey, fsynced, and renamed over the original once its
+ * WAL is checkpointed and gone. Run again after a crash at any point, it finishes: a database the key already opens
+ * is left as it is. The caller holds the data dir (no server uses the file).
  */
 export function encryptSqliteFile(file: string, key: DatabaseKey, onStep: (step: DatabaseEncryptionStep) => void = () => {}): DatabaseEncryptionResult {
   const temporary = temporaryOf(file);
@@ -34,7 +35,9 @@ export function encryptSqliteFile(file: string, key: DatabaseKey, onStep: (step:
   const plain = new Database(file);
   try {
     plain.pragma('busy_timeout = 5000');
-    // Everything the WAL holds goes into the copy and then into the file itself, so no plain WAL outlives it.
+    // Everything the WAL holds goes into the copy and then into the file itself, so no plain WAL outlives it. The
+    // page size set here is the copy's (VACUUM INTO takes it even from a database in WAL mode, whose own is kept).
+    plain.pragma(`page_size = ${NEW_DATABASE_PAGE_SIZE}`);
     plain.prepare('VACUUM INTO ?').run(temporary);
     const [checkpoint] = plain.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
     if (checkpoint && checkpoint.busy !== 0) throw new StoreOpenError(`${file} is in use by another process: stop it and run \`openrecall encrypt\` again`);
@@ -77,12 +80,7 @@ function isPlainDatabase(file: string): boolean {
 
 /** Refuses (StoreOpenError, one line) a database that `key` does not open. */
 function checkKey(file: string, key: DatabaseKey): void {
-  const db = new Database(file, { fileMustExist: true });
-  try {
-    keyDatabase(db, file, key);
-  } finally {
-    db.close();
-  }
+  openKeyedDatabase(file, { fileMustExist: true }, key).close();
 }
 
 /** A plain database `openrecall encrypt` may start from: refuses one that is not plain SQLite before anything is written. */

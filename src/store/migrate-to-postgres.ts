@@ -1,9 +1,9 @@
-import Database from 'better-sqlite3-multiple-ciphers';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import type pg from 'pg';
 import { cjkIndexText } from './cjk.js';
 import { storedVectorAsFloat32 } from './vector-codec.js';
 import { checkTargetHoldsOnlyOurFrames, connectTarget } from './migrate-target.js';
-import { keyDatabase } from './sqlite/database.js';
+import { openKeyedDatabase } from './sqlite/database.js';
 import type { DatabaseKey } from '../encryption/data-key.js';
 
 export { MigrateRefusedError } from './migrate-target.js';
@@ -123,10 +123,9 @@ type Row = Record<string, unknown>;
  */
 export async function copySqliteToPostgres(sqliteFile: string, url: string, options: CopyOptions = {}): Promise<TableCount[]> {
   const batchSize = options.batchSize ?? 500;
-  const source = new Database(sqliteFile, { readonly: true, fileMustExist: true });
+  const source = openKeyedDatabase(sqliteFile, { readonly: true, fileMustExist: true }, options.databaseKey);
   let target: pg.Client | undefined;
   try {
-    keyDatabase(source, sqliteFile, options.databaseKey);
     target = await connectTarget(url, options.log);
     await checkTargetHoldsOnlyOurFrames(source, target, url);
     const counts: TableCount[] = [];

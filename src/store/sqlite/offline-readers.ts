@@ -1,7 +1,7 @@
-import Database from 'better-sqlite3-multiple-ciphers';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import type { CompactionRepository } from '../ports.js';
 import { SqliteCompactionRepository } from './compaction-repository.js';
-import { keyDatabase } from './database.js';
+import { openKeyedDatabase } from './database.js';
 import type { DatabaseKey } from '../../encryption/data-key.js';
 
 /** A completed frame as `openrecall export` writes it (its image read separately). */
@@ -24,13 +24,7 @@ export interface ExportRow {
  * nothing is migrated or written, and a server's writes only wait.
  */
 function openReadonly(file: string, databaseKey?: DatabaseKey): Database.Database {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    keyDatabase(db, file, databaseKey);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openKeyedDatabase(file, { readonly: true, fileMustExist: true }, databaseKey);
   db.pragma('busy_timeout = 5000');
   return db;
 }

@@ -40,7 +40,8 @@ describe('vectors of candidates, statements kept prepared', () => {
           );
           for (const id of expected) {
             const want = vectorOf(id);
-            vectors.get(id)!.forEach((x, d) => assert.ok(Math.abs(x - want[d]!) < 0.02, `frame ${id}, dimension ${d}`));
+            const got = vectors.get(id)!;
+            for (let d = 0; d < DIM; d++) assert.ok(Math.abs(got[d]! - want[d]!) < 0.02, `frame ${id}, dimension ${d}`);
           }
         }
       }

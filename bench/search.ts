@@ -9,7 +9,8 @@
 // (and prints its URL); OPENRECALL_BENCH_PG_URL=<that url> with --store postgres reuses it (same --frames:
 // the frames are generated again, not written, so the query set is the same) and leaves it in place.
 // OPENRECALL_BENCH_KEYWORD_ONLY=1 skips the hybrid measurement. --dump FILE writes each measured search's answer (ids,
-// scores, total, snippets) as a JSON line, to compare two versions of the code answer by answer.
+// scores, total, snippets) and its timings (ms, cpu_ms, parts) as a JSON line, to compare two versions of the code
+// answer by answer (strip the timings first) and to find the slowest searches.
 // --fixture DIR builds the SQLite data dir in DIR once (with fixture.json beside it) and reuses it on later runs with
 // the same --frames and --dim (written in bulk: bulkLoad, the full-text indexes built once at the end; 100 000 frames of
 // 300 words took 1.5-7 minutes on the shared 2-core machine, see BENCHMARKS.md): keep fixtures out of git, e.g. under
@@ -317,7 +318,15 @@ async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
     const ms = performance.now() - start;
     const cpu = process.cpuUsage(cpuStart);
     cpuMs.push((cpu.user + cpu.system) / 1000);
-    if (dump) dump.push(JSON.stringify({ mode, kind, q, filters, total: answer.total, results: answer.results, related: answer.related }));
+    // The answer, then its timings (`ms`, `cpu_ms`, `parts`: what to strip before comparing two runs).
+    if (dump) {
+      const timings = {
+        ms: round(ms),
+        cpu_ms: round((cpu.user + cpu.system) / 1000),
+        parts: Object.fromEntries([...parts.current].map(([k, v]) => [k, round(v)])),
+      };
+      dump.push(JSON.stringify({ mode, kind, q, filters, total: answer.total, results: answer.results, related: answer.related, ...timings }));
+    }
     all.push(ms);
     (byKind.get(kind) ?? byKind.set(kind, []).get(kind)!).push(ms);
     const timed = [...parts.current.values()].reduce((a, b) => a + b, 0);

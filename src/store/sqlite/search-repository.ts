@@ -208,7 +208,7 @@ export class SqliteSearchRepository implements SearchRepository {
     if (ids.length === 0) return new Map();
     const sql = `SELECT rowid AS id, snippet(${table}, -1, ?, ?, ?, 24) AS snippet
       FROM ${table} WHERE ${table} MATCH ? AND rowid IN (${ids.map(() => '?').join(',')})`;
-    const rows = this.db.prepare(sql).all(MARK_START, MARK_END, ELLIPSIS, expression, ...ids) as Array<{ id: number; snippet: string }>;
+    const rows = this.db.prepare(sql).all(MARK_START, MARK_END, ELLIPSIS, expression, ...ids.map(asRowid)) as Array<{ id: number; snippet: string }>;
     return new Map(rows.map((r) => [r.id, r.snippet]));
   }
 
@@ -239,7 +239,7 @@ export class SqliteSearchRepository implements SearchRepository {
     const matched = this.db
       .prepare(`SELECT rowid FROM entries_fts WHERE entries_fts MATCH ? AND rowid IN (${ids.map(() => '?').join(',')})`)
       .pluck()
-      .all(expression, ...ids) as number[];
+      .all(expression, ...ids.map(asRowid)) as number[];
     return new Set(matched);
   }
 
@@ -292,6 +292,14 @@ export class SqliteSearchRepository implements SearchRepository {
 }
 
 const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id - a.id;
+
+/**
+ * A frame id bound as an FTS5 rowid: an integer. better-sqlite3 binds a JavaScript number as a REAL, and FTS5 ignores
+ * a rowid constraint whose value is not an integer (while telling SQLite it applied it): `rowid IN (?)` with one id
+ * (SQLite makes it `rowid = ?`) then returned, and gave a snippet to, every match of the query. (Several ids pass
+ * through an IN list, which converts them to integers.)
+ */
+const asRowid = (id: number) => BigInt(id);
 
 interface Extra {
   sql: string;

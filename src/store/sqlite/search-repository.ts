@@ -94,7 +94,7 @@ export class SqliteSearchRepository implements SearchRepository {
    * 1 000 000 frames. The filters are still applied after: the same matches, the same bm25 scores (computed by
    * the same cursor over the same expression).
    */
-  private among(frames: ReadonlySet<number> | undefined, params: Record<string, unknown>): string {
+  private among(frames: ReadonlySet<number> | null | undefined, params: Record<string, unknown>): string {
     if (!frames) return '';
     let low = Number.POSITIVE_INFINITY;
     let high = Number.NEGATIVE_INFINITY;
@@ -114,7 +114,7 @@ export class SqliteSearchRepository implements SearchRepository {
    * one or two characters), search as before: the matches are checked one by one.
    */
   private withFrames(filters: SearchFilters): SearchFilters {
-    if (filters.frames) return filters;
+    if (filters.frames !== undefined) return filters;
     const ranged =
       (filters.window !== undefined && [...filters.window].length >= 3) || !!filters.app || filters.start !== undefined || filters.end !== undefined;
     if (!ranged) return filters;

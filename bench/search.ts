@@ -8,7 +8,9 @@
 // To iterate on PostgreSQL without seeding each time: OPENRECALL_BENCH_KEEP_PG=1 keeps the database it fills
 // (and prints its URL); OPENRECALL_BENCH_PG_URL=<that url> with --store postgres reuses it (same --frames:
 // the frames are generated again, not written, so the query set is the same) and leaves it in place.
-// OPENRECALL_BENCH_KEYWORD_ONLY=1 skips the hybrid measurement.
+// OPENRECALL_BENCH_KEYWORD_ONLY=1 skips the hybrid measurement. --dump FILE writes each measured search's answer (ids,
+// scores, total, snippets) and its timings (ms, cpu_ms, parts) as a JSON line, to compare two versions of the code
+// answer by answer (strip the timings first) and to find the slowest searches.
 // --fixture DIR builds the SQLite data dir in DIR once (with fixture.json beside it) and reuses it on later runs with
 // the same --frames and --dim (written in bulk: bulkLoad, the full-text indexes built once at the end; 100 000 frames of
 // 300 words took 1.5-7 minutes on the shared 2-core machine, see BENCHMARKS.md): keep fixtures out of git, e.g. under
@@ -55,6 +57,9 @@ const { values } = parseArgs({
     'encrypted-index': { type: 'boolean', default: false },
     'key-file': { type: 'string' },
     cipher: { type: 'string', default: NEW_DATABASE_CIPHER },
+    // Writes every measured search's answer (ids, scores, totals; one JSON line each) to this file: two runs, before
+    // and after a change, can then be compared answer by answer (`cmp`), not only by their timings.
+    dump: { type: 'string' },
   },
 });
 if (!['sqlite', 'postgres', 'both'].includes(values.store)) throw new Error('--store is sqlite, postgres or both');
@@ -265,47 +270,73 @@ const filtersOf = (kind: string, i: number) =>
  */
 const parts = {
   current: new Map<string, number>(),
-  add(part: string, ms: number) {
+  /** The process's CPU time in each part (what the machine's load inflates much less than the wall time). */
+  cpu: new Map<string, number>(),
+  add(part: string, ms: number, cpuMs = 0) {
     this.current.set(part, (this.current.get(part) ?? 0) + ms);
+    this.cpu.set(part, (this.cpu.get(part) ?? 0) + cpuMs);
   },
   /** Replaces `target[name]` by a timed call, counted in `part` (less what nested timed calls counted). */
   time<T extends object>(target: T, name: keyof T & string, part: string) {
     const original = (target[name] as (...args: unknown[]) => Promise<unknown>).bind(target);
     const timed = async (...args: unknown[]) => {
-      const before = [...this.current.values()].reduce((a, b) => a + b, 0);
+      const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+      const before = sum(this.current);
+      const cpuBefore = sum(this.cpu);
       const start = performance.now();
+      const cpuStart = process.cpuUsage();
       try {
         return await original(...args);
       } finally {
-        const nested = [...this.current.values()].reduce((a, b) => a + b, 0) - before;
-        this.add(part, performance.now() - start - nested);
+        const cpu = process.cpuUsage(cpuStart);
+        const nested = sum(this.current) - before;
+        const nestedCpu = sum(this.cpu) - cpuBefore;
+        this.add(part, performance.now() - start - nested, (cpu.user + cpu.system) / 1000 - nestedCpu);
       }
     };
     Object.assign(target, { [name]: timed });
   },
 };
 
+/** The answers of the measured searches (--dump), written at the end. */
+const dump: string[] | undefined = values.dump ? [] : undefined;
+
 async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
   const byKind = new Map<string, number[]>();
   const all: number[] = [];
   const byPart = new Map<string, number[]>();
+  const byPartCpu = new Map<string, number[]>();
   /** The process's CPU time during each search: what the machine's load does not inflate (much). */
   const cpuMs: number[] = [];
   for (const { q } of queries.slice(0, 10)) await service.search({ q, mode, limit: 20, offset: 0 }); // warm-up
   for (const [i, { kind, q }] of queries.entries()) {
     const filters = filtersOf(kind, i);
     parts.current.clear();
+    parts.cpu.clear();
     const cpuStart = process.cpuUsage();
     const start = performance.now();
-    await service.search({ q, mode, limit: 20, offset: 0, ...filters });
+    const answer = await service.search({ q, mode, limit: 20, offset: 0, ...filters });
     const ms = performance.now() - start;
     const cpu = process.cpuUsage(cpuStart);
     cpuMs.push((cpu.user + cpu.system) / 1000);
+    // The answer, then its timings (`ms`, `cpu_ms`, `parts`: what to strip before comparing two runs).
+    if (dump) {
+      const timings = {
+        ms: round(ms),
+        cpu_ms: round((cpu.user + cpu.system) / 1000),
+        parts: Object.fromEntries([...parts.current].map(([k, v]) => [k, round(v)])),
+      };
+      dump.push(JSON.stringify({ mode, kind, q, filters, total: answer.total, results: answer.results, related: answer.related, ...timings }));
+    }
     all.push(ms);
     (byKind.get(kind) ?? byKind.set(kind, []).get(kind)!).push(ms);
     const timed = [...parts.current.values()].reduce((a, b) => a + b, 0);
     for (const [part, partMs] of [...parts.current, ['service (fusion, folding, hits)', ms - timed] as const]) {
       (byPart.get(part) ?? byPart.set(part, []).get(part)!).push(partMs);
+    }
+    const timedCpu = [...parts.cpu.values()].reduce((a, b) => a + b, 0);
+    for (const [part, partMs] of [...parts.cpu, ['service (fusion, folding, hits)', (cpu.user + cpu.system) / 1000 - timedCpu] as const]) {
+      (byPartCpu.get(part) ?? byPartCpu.set(part, []).get(part)!).push(partMs);
     }
   }
   const summary = (xs: number[]) => {
@@ -318,6 +349,7 @@ async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
     cpu: summary(cpuMs),
     ...Object.fromEntries([...byKind].map(([k, xs]) => [k, summary(xs)])),
     parts: Object.fromEntries([...byPart].map(([part, xs]) => [part, summary(xs)])),
+    parts_cpu: Object.fromEntries([...byPartCpu].map(([part, xs]) => [part, summary(xs)])),
   };
 }
 
@@ -450,6 +482,8 @@ if (measurePostgres && REUSE_PG_URL) {
     else await target.drop();
   }
 }
+
+if (dump && values.dump) fs.writeFileSync(values.dump, `${dump.join('\n')}\n`);
 
 console.log(
   JSON.stringify(

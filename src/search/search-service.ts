@@ -198,7 +198,8 @@ export class SearchService {
       const keyword = await this.repo.keyword(parsed, filters, sort, depth);
       return { ordered: keyword.candidates, total: keyword.total, related: [], keyword: true, mode: 'keyword', warning: `${reason}; showing keyword results` };
     }
-    const { candidates: vector, keys } = await this.vectorCandidates(queryVector, filters, parsed, Math.max(FUSION_DEPTH, depth));
+    const restricted = hasFilters(filters) ? await this.repo.filteredIds(filters, RESTRICTED_VECTOR_SEARCH) : undefined;
+    const { candidates: vector, keys } = await this.vectorCandidates(queryVector, filters, parsed, Math.max(FUSION_DEPTH, depth), restricted);
     const floors = this.vectors!.floor ?? { withoutMatches: -1, withMatches: -1 };
     // The vector index is rebuilt in the background (a new or damaged index file): words only until it is ready.
     const loading = this.vectors!.index.ready ? {} : { warning: 'the vector index is still loading: search by meaning finds nothing yet' };
@@ -210,7 +211,13 @@ export class SearchService {
       return { ordered, keys, total: strong.length, related: vector.filter((c) => c.score < floor), keyword: false, ...loading };
     }
 
-    const keyword = await this.repo.keyword(parsed, filters, 'relevance', Math.max(FUSION_DEPTH, depth));
+    // The filtered frames read for the vector search serve the keyword search too (the store need not read them again).
+    const keyword = await this.repo.keyword(
+      parsed,
+      hasFilters(filters) ? { ...filters, frames: restricted ?? null } : filters,
+      'relevance',
+      Math.max(FUSION_DEPTH, depth),
+    );
     const matched = new Set(keyword.candidates.map((c) => c.id));
     const floor = matched.size ? floors.withMatches : floors.withoutMatches;
     // A frame the words found keeps its vector rank (fusion lifts it); one only the vectors found must reach the floor.
@@ -235,8 +242,8 @@ export class SearchService {
     filters: SearchFilters,
     parsed: ParsedQuery,
     depth: number,
+    restricted: Set<number> | undefined,
   ): Promise<{ candidates: Candidate[]; keys: Map<number, FrameKey> }> {
-    const restricted = hasFilters(filters) ? await this.repo.filteredIds(filters, RESTRICTED_VECTOR_SEARCH) : undefined;
     // Unrestricted searches look a little deeper, then drop frames the filters (or status) exclude.
     const hits = await this.vectors!.index.search(query, restricted ? depth : Math.ceil(depth * 1.5), restricted);
     const ids = hits.map((h) => h.id);

@@ -204,6 +204,12 @@ export interface SearchFilters {
   /** Substring of the browser URL the client reported, case-insensitive. */
   url?: string;
   status?: FrameStatus;
+  /**
+   * The frames passing the filters above, when the caller has them already (`filteredIds`, as a filtered vector
+   * search reads them): a store may then look among these only. Never narrower than the filters: the answer is the
+   * same with or without it. `null`: the caller found them too many to read (the store need not try again).
+   */
+  frames?: ReadonlySet<number> | null;
 }
 
 export interface RankedId {

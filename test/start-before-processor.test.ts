@@ -103,3 +103,52 @@ describe('a server whose processor is still loading the model', () => {
     );
   });
 });
+
+// The processor loads the model first and says so at once: search by meaning does not wait for the rest of its start
+// (here its OCR engine, a `tesseract` whose `--version` waits on a pipe nobody writes yet).
+describe('a server whose processor has loaded the model but not yet its OCR engine', () => {
+  const dataDir = tempDir('openrecall-start-ocr-');
+  const bin = tempDir('openrecall-fake-tesseract-');
+  const hold = path.join(bin, 'hold');
+  let server: CliProcess | undefined;
+
+  before(async () => {
+    execFileSync('mkfifo', [hold]);
+    fs.writeFileSync(path.join(bin, 'tesseract'), `#!/bin/sh\n[ "$1" = "--version" ] || exit 1\ncat '${hold}' > /dev/null\necho 'tesseract 5.3.0'\n`, {
+      mode: 0o700,
+    });
+    server = runCli(['server'], {
+      OPENRECALL_DATA_DIR: dataDir,
+      OPENRECALL_PORT: '0',
+      OPENRECALL_OCR_ENGINE: 'tesseract-cli',
+      OPENRECALL_EMBEDDING_PROVIDER: 'builtin',
+      PATH: `${bin}:${process.env.PATH}`,
+    });
+  });
+  after(async () => {
+    if (server && server.child.exitCode === null) {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+    // A `tesseract --version` still waiting (the test failed before releasing it) gets its end of file and exits.
+    try {
+      fs.closeSync(fs.openSync(hold, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch {
+      // nobody is reading it
+    }
+  });
+
+  it('searches by meaning before the processor is ready', async () => {
+    const [, url] = (await server!.waitFor(/answering on (http:\/\/\S+) while the processor starts/, 90_000)) as RegExpMatchArray;
+    const api = `${url}/api`;
+    await waitUntil(async () => (await search(api, { q: 'an invoice from the workshop', mode: 'semantic' })).status === 200, {
+      timeoutMs: 90_000,
+      intervalMs: 200,
+      what: 'search by meaning while the OCR engine starts',
+    });
+    assert.doesNotMatch(server!.output(), /listening on/, 'the processor is still held by its OCR engine');
+    assert.equal((await getJson(`${api}/queue/status`)).body.semantic.enabled, true);
+    await fs.promises.writeFile(hold, 'go\n');
+    await server!.waitFor(/listening on/, 90_000);
+  });
+});

@@ -21,6 +21,15 @@ import { SealedLog } from './sealed-log.js';
 export class PathOutsideDataDirError extends Error {}
 
 /** A file's size on the disk (sealed) and as its readers see it (plain). */
+/** A folder's entries counted, and some of them statted (DataDir.sampleSizes). */
+export interface FolderSample {
+  entries: number;
+  /** Entries statted, and of them the files with blocks on the disk, and those blocks' bytes. */
+  statted: number;
+  files: number;
+  diskBytes: number;
+}
+
 export interface DataFileStat {
   diskBytes: number;
   plainBytes: number;
@@ -375,6 +384,38 @@ export class DataDir {
     } catch {
       return [];
     }
+  }
+
+  /**
+   * How many entries a folder has, and the disk sizes of a sample of them: the first `statFirst` names, then every
+   * `statEvery`-th. The names are read in batches (never a list of them all at once) and only the sample is
+   * statted, so a folder of a million files costs its directory's reading, not a million stats on the event loop.
+   * Zero entries when the folder is missing.
+   */
+  async sampleSizes(dir: string, { statFirst, statEvery }: { statFirst: number; statEvery: number }): Promise<FolderSample> {
+    const sample: FolderSample = { entries: 0, statted: 0, files: 0, diskBytes: 0 };
+    let opened: fs.Dir;
+    try {
+      opened = await fs.promises.opendir(this.folder(dir), { bufferSize: 1024 });
+    } catch {
+      return sample;
+    }
+    const batch: string[] = [];
+    const statBatch = async () => {
+      const sizes = await Promise.all(batch.map((name) => this.stat(`${dir}/${name}`)));
+      batch.length = 0;
+      for (const size of sizes) {
+        sample.statted++;
+        if (size && size.diskBytes > 0) sample.files++, (sample.diskBytes += size.diskBytes);
+      }
+    };
+    for await (const entry of opened) {
+      if (sample.entries < statFirst || sample.entries % statEvery === 0) batch.push(entry.name);
+      sample.entries++;
+      if (batch.length >= 64) await statBatch();
+    }
+    await statBatch();
+    return sample;
   }
 
   /** A folder's entries with what they are (links not followed: a link is neither); none when it is missing. */

@@ -1,5 +1,5 @@
 import type { EmbeddingProvider } from '../ai/embedding-provider.js';
-import { loadEmbedder, type SemanticStatus } from '../ai/semantic-status.js';
+import { type LoadedEmbedder, loadEmbedder, type SemanticStatus } from '../ai/semantic-status.js';
 import type { ServerConfig } from '../config.js';
 import { type FrameFiles, LocalFrameFiles } from '../images/frame-files.js';
 import { ImageStore } from '../images/image-store.js';
@@ -38,6 +38,8 @@ export interface ProcessingOptions {
   fileCipher?: FileCipher;
   /** The id this host's claims record (the one remoteFiles sends); default: a new one. */
   workerId?: string;
+  /** The embedding model loaded already (the server's processor loads it first); default: loaded here. */
+  embedder?: LoadedEmbedder;
 }
 
 export async function startProcessing(config: ServerConfig, store: Store, log: Logger, options: ProcessingOptions = {}): Promise<ProcessingHost> {
@@ -51,7 +53,7 @@ export async function startProcessing(config: ServerConfig, store: Store, log: L
     log(`recovered ${recovered.requeued} interrupted frame(s) to PENDING${recovered.failed ? `, failed ${recovered.failed} that kept crashing` : ''}`);
   }
   // With a shared database other workers are alive: only frames whose lease ran out return (the worker does that).
-  const semantic = await loadEmbedder(config.ai.embedding);
+  const semantic = options.embedder ?? (await loadEmbedder(config.ai.embedding));
   if (!semantic.status.enabled && semantic.status.provider !== 'none') log(`semantic search off: ${semantic.status.reason}`);
   const pipeline = await createPipeline(config, files, store, semantic.provider ?? null);
   if (options.onStage) pipeline.onStage = options.onStage;

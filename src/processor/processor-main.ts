@@ -3,24 +3,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { useOwnerOnlyUmask } from '../files/owner-only.js';
-import { decodeEachImageOnce } from '../images/codec.js';
-import { ImageStore } from '../images/image-store.js';
-import { openDataDir } from '../files/open-data-dir.js';
+import type { EmbeddingProvider } from '../ai/embedding-provider.js';
+import { type LoadedEmbedder, loadEmbedder } from '../ai/semantic-status.js';
 import { createLogger } from '../log.js';
 import { receiveKeys } from '../encryption/key-pipe.js';
-import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/ports.js';
-import { type ProcessingHost, startProcessing } from './processing-host.js';
+import type { ProcessingHost } from './processing-host.js';
 import type { FromProcessor, ToProcessor } from './processor-protocol.js';
 
 const log = createLogger('processor');
 const send = (message: FromProcessor) => process.send?.(message);
 
 useOwnerOnlyUmask(); // inherited from the server already; set again so the child never depends on how it was started
-lowerPriority(10);
-// Frames are decoded once each: libvips' operation cache would only hold on to their memory. Awaited by start().
-const codecReady = decodeEachImageOnce();
-codecReady.catch(() => {}); // its failure is start()'s: reported to the server there
 
 // The server decides when to stop (and Ctrl-C reaches the whole process group): ignore the signals themselves.
 process.on('SIGINT', () => {});
@@ -31,6 +25,8 @@ process.on('disconnect', () => process.exit(0));
 
 let store: Store | undefined;
 let host: ProcessingHost | undefined;
+/** The embedding model, once loaded: the server's queries are embedded with it before the rest has started. */
+let embedder: EmbeddingProvider | undefined;
 
 process.on('message', (message: ToProcessor) => {
   switch (message.type) {
@@ -75,9 +71,33 @@ function lowerPriority(nice: number): void {
   }
 }
 
+/**
+ * The embedding model first, alone: search by meaning waits for it, and the server is told as soon as it is loaded
+ * (`semantic`), not once the codec, the store, the OCR workers and compaction's recovery are ready too. Their modules
+ * (sharp, tesseract.js, the pipeline) load only after it, so they do not compete with it for this process's CPU;
+ * uploads wait in the queue meanwhile, and keyword search never needed this process.
+ */
 async function start({ config, keys: piped }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
+  // The model loads at the server's priority (a few seconds, once; on a busy machine a niced load took twice as
+  // long); everything after it, OCR first, yields the CPU to the server's requests.
+  let loaded: LoadedEmbedder;
+  try {
+    loaded = await loadEmbedder(config.ai.embedding);
+  } finally {
+    lowerPriority(10);
+  }
+  embedder = loaded.provider;
+  send({ type: 'semantic', semantic: loaded.status });
   const keys = piped ? await receiveKeys(piped) : undefined;
-  await codecReady;
+  const [{ decodeEachImageOnce }, { ImageStore }, { openDataDir }, { openStore }, { startProcessing }] = await Promise.all([
+    import('../images/codec.js'),
+    import('../images/image-store.js'),
+    import('../files/open-data-dir.js'),
+    import('../store/open-store.js'),
+    import('./processing-host.js'),
+  ]);
+  // Frames are decoded once each: libvips' operation cache would only hold on to their memory.
+  await decodeEachImageOnce();
   const images = new ImageStore(openDataDir(config.dataDir, keys?.fileCipher));
   store = await openStore({
     ...(keys ? { databaseKey: keys.databaseKey } : {}),
@@ -90,6 +110,7 @@ async function start({ config, keys: piped }: Extract<ToProcessor, { type: 'star
   host = await startProcessing(config, store, log, {
     ...(keys ? { fileCipher: keys.fileCipher } : {}),
     onStage: (stage, seconds, ok) => send({ type: 'stage', stage, seconds, ok }),
+    embedder: loaded,
   });
   send({ type: 'ready', semantic: host.semantic });
 }
@@ -100,7 +121,6 @@ const QUERY_CHARS = 500;
 async function embedQuery({ id, text }: Extract<ToProcessor, { type: 'embed' }>): Promise<void> {
   try {
     // The embedding model is loaded here only, once: the server asks this process to embed its search queries.
-    const embedder = host?.embedder;
     if (!embedder) throw new Error('no embedding model loaded');
     // A query's meaning is in its first words: one model call, so a long query never waits on several.
     const [vector] = await embedder.embed([text.slice(0, QUERY_CHARS)]);

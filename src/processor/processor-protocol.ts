@@ -21,6 +21,9 @@ export type ToProcessor =
   | { type: 'stop'; graceMs: number };
 
 export type FromProcessor =
+  /** The embedding model is loaded (or failed to: `semantic` says why): queries can be embedded from now on. */
+  | { type: 'semantic'; semantic: SemanticStatus }
+  /** Everything has started: the model, the store, the OCR workers; frames are being claimed. */
   | { type: 'ready'; semantic: SemanticStatus }
   | { type: 'embedded'; id: number; vector?: Float32Array; error?: string }
   | { type: 'failed'; message: string }

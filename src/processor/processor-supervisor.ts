@@ -69,6 +69,9 @@ export class ProcessorSupervisor {
           this.embedding.delete(message.id);
           if (message.vector) waiter?.resolve(message.vector);
           else waiter?.reject(new Error(message.error ?? 'no vector'));
+        } else if (message.type === 'semantic') {
+          // Search by meaning works from here, while the processor's OCR workers still start.
+          this.semantic = message.semantic;
         } else if (message.type === 'ready') {
           this.semantic = message.semantic;
           child.off('exit', onEarlyExit);

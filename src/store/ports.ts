@@ -302,12 +302,28 @@ export interface StoredBits {
   entryId: number;
   bits: Uint32Array;
 }
+/** A frame's place in the history's order (capture time, then id). */
+export interface FramePosition {
+  timestamp: number;
+  id: number;
+}
+export interface MissingVectorsStep {
+  found: FramePosition[];
+  last: FramePosition | null;
+}
 export interface EmbeddingsRepository {
   /** Stores a frame's (normalised) vector; null records that the frame had no text to embed. */
   save(entryId: number, model: string, vector: Float32Array | null): Promise<void>;
   has(entryId: number, model: string): Promise<boolean>;
   missingCount(model: string): Promise<number>;
   missingIds(model: string, limit: number): Promise<number[]>;
+  /**
+   * One bounded step of a walk through the history, newest first, for COMPLETED frames without a vector of this
+   * model: of the (at most) `window` COMPLETED frames after `after` in (timestamp, id) descending order (null:
+   * from the newest), the first `limit` without one, and the position of the last frame looked at (null: the
+   * walk reached the oldest frame). At a year of frames a step costs its window, never the whole history.
+   */
+  missingIdsAfter(model: string, after: FramePosition | null, window: number, limit: number): Promise<MissingVectorsStep>;
   /** Sign bits stored after `seq` (at most `limit` of them, in seq order), for the in-process index to catch up. */
   bitsSince(model: string, seq: number, limit: number): Promise<StoredBits[]>;
   /** The frame whose vector of this model has sequence number `seq` (the vector index checks its file with it). */

@@ -130,6 +130,41 @@ for (const kind of STORE_KINDS) {
         assert.equal((await frames.get(b))?.bytes, 1000, 'a known size is kept');
       }));
 
+    it('embeddings: the walk for frames without a vector goes a window at a time, newest first, ties by id', () =>
+      withStore(kind, async ({ frames, embeddings }) => {
+        // Five COMPLETED frames, two of them captured at the same second; one PENDING (never looked at).
+        const ids = [];
+        for (const t of [10, 20, 20, 30, 40]) ids.push(await completedFrame(frames, t));
+        await frames.insertPending(newFrame(50));
+        const [a, b, c, d, e] = ids as [number, number, number, number, number];
+        for (const id of [a, d]) await embeddings.save(id, 'mini', unit([1, 2, 3, 4]));
+        // Newest first: e (40), d (30, has one), then the two of 20 (c before b), then a (has one).
+        assert.deepEqual(await embeddings.missingIdsAfter('mini', null, 2, 10), { found: [{ timestamp: 40, id: e }], last: { timestamp: 30, id: d } });
+        const step = await embeddings.missingIdsAfter('mini', { timestamp: 30, id: d }, 2, 10);
+        assert.deepEqual(step, {
+          found: [
+            { timestamp: 20, id: c },
+            { timestamp: 20, id: b },
+          ],
+          last: { timestamp: 20, id: b },
+        });
+        // The window ends in the middle of the two frames of one second: the next step takes the other one.
+        assert.deepEqual(await embeddings.missingIdsAfter('mini', { timestamp: 20, id: c }, 1, 10), {
+          found: [{ timestamp: 20, id: b }],
+          last: { timestamp: 20, id: b },
+        });
+        // `limit` found before the window's end: the step stops at the last one found.
+        assert.deepEqual(await embeddings.missingIdsAfter('mini', null, 5, 2), {
+          found: [
+            { timestamp: 40, id: e },
+            { timestamp: 20, id: c },
+          ],
+          last: { timestamp: 20, id: c },
+        });
+        // Past the oldest frame: last is null.
+        assert.deepEqual(await embeddings.missingIdsAfter('mini', { timestamp: 20, id: b }, 5, 10), { found: [], last: null });
+      }));
+
     it('embeddings: vectors and sign bits per model, what is missing, catch-up by seq, gone with the frame', () =>
       withStore(kind, async ({ frames, embeddings }) => {
         const a = await completedFrame(frames, 10);

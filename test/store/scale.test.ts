@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, after, describe, it } from 'node:test';
 import { openDataDir } from '../../src/files/open-data-dir.js';
+import { MissingVectorsWalk } from '../../src/pipeline/embed-stage.js';
+import { RULES_VERSION } from '../../src/redaction/index.js';
 import { parseQuery } from '../../src/search/query-parser.js';
 import { VectorIndex, vectorIndexFileName } from '../../src/search/vector-index.js';
-import type { EmbeddingsRepository, SearchFilters } from '../../src/store/ports.js';
+import type { EmbeddingsRepository, FramePosition, SearchFilters } from '../../src/store/ports.js';
 import { bulkLoad } from '../../src/store/sqlite/bulk-load.js';
 import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
 import { type SqliteStore, sqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -250,5 +252,85 @@ describe(`a database of ${FRAMES} frames`, () => {
     assert.equal(hit?.id, target);
     assert.equal(rowsRead, 1, 'only the new vector read from the database');
     await index.close();
+  });
+
+  it("the processor's idle checks (frames to redact, compaction's candidates) are index seeks, never a walk of every frame", async () => {
+    // Every frame here has no redaction version (the generator sets none): the first half redacted by these rules,
+    // a few by older ones, the rest never.
+    db.prepare(`UPDATE entries SET redaction_version = ? WHERE id <= ${FRAMES / 2}`).run(RULES_VERSION);
+    db.prepare(`UPDATE entries SET redaction_version = ? WHERE id IN (10, 20, 30)`).run(RULES_VERSION - 1);
+    // Compacted but for the last 100 frames.
+    db.prepare(`UPDATE entries SET image_path = 'compact/frames/' || id || '.json.gz' WHERE id <= ${FRAMES - 100}`).run();
+    try {
+      const statements = await statementsOf(async () => {
+        assert.equal(await store.frames.unredacted(RULES_VERSION), FRAMES / 2 + 3);
+        assert.deepEqual(await store.frames.unredactedIds(RULES_VERSION, 2), [FRAMES, FRAMES - 1]);
+        db.prepare(`UPDATE entries SET redaction_version = ? WHERE id > ${FRAMES / 2}`).run(RULES_VERSION);
+        assert.equal(await store.frames.unredacted(RULES_VERSION), 3);
+        assert.deepEqual(await store.frames.unredactedIds(RULES_VERSION, 5), [30, 20, 10]);
+        const candidates = await store.compaction.candidates(T0 + FRAMES * 10, { timestamp: -Infinity, id: 0 }, 64);
+        assert.deepEqual(
+          candidates.map((c) => c.id),
+          Array.from({ length: 64 }, (_, i) => FRAMES - 99 + i),
+        );
+        assert.equal(await store.compaction.countCandidates(Number.POSITIVE_INFINITY), 100);
+      });
+      for (const statement of statements) {
+        assert.deepEqual(fullScans(db, statement), [], statement.sql);
+        assert.deepEqual(statusOnlyRanges(db, statement), [], statement.sql);
+        if (/compact_layers/.test(statement.sql)) assert.match(indexesUsed(db, statement).join(), /idx_entries_uncompacted/, statement.sql);
+      }
+    } finally {
+      db.prepare(`UPDATE entries SET redaction_version = NULL, image_path = 'screenshots/' || (id - 1) || '.webp'`).run();
+    }
+  });
+
+  it('the walk for frames without a vector goes through the history a window at a time, and rests once it found none', async () => {
+    const steps: Array<{ after: FramePosition | null; window: number }> = [];
+    const counting: EmbeddingsRepository = Object.assign(Object.create(store.embeddings) as EmbeddingsRepository, {
+      missingIdsAfter: async (model: string, after: FramePosition | null, window: number, limit: number) => {
+        steps.push({ after, window });
+        return store.embeddings.missingIdsAfter(model, after, window, limit);
+      },
+    });
+    let now = 0;
+    const walk = new MissingVectorsWalk(counting, MODEL, { now: () => now });
+    const saved = db.prepare(`SELECT * FROM embeddings WHERE entry_id IN (7, 150000)`).all() as Array<Record<string, unknown>>;
+    db.prepare(`DELETE FROM embeddings WHERE entry_id IN (7, 150000)`).run();
+    try {
+      const statements = await statementsOf(async () => {
+        assert.deepEqual(await walk.candidates(1), [150_000]);
+        // Not embedded yet (a failed backfill): offered again.
+        assert.deepEqual(await walk.candidates(1), [150_000]);
+        const insert = db.prepare(
+          'INSERT INTO embeddings (seq, entry_id, model, dim, vector, bits, created_at) VALUES (@seq, @entry_id, @model, @dim, @vector, @bits, @created_at)',
+        );
+        insert.run(saved.find((r) => r.entry_id === 150_000));
+        assert.deepEqual(await walk.candidates(1), [7]);
+        insert.run(saved.find((r) => r.entry_id === 7));
+        assert.deepEqual(await walk.candidates(1), []);
+      });
+      for (const statement of statements) {
+        assert.deepEqual(fullScans(db, statement), [], statement.sql);
+        assert.deepEqual(statusOnlyRanges(db, statement), [], statement.sql);
+      }
+      // Each step looks at one window; the walk went on from where it stopped: about the history once, not once a call.
+      assert.ok(steps.every((s) => s.window <= 10_000));
+      assert.ok(steps.length <= FRAMES / 10_000 + 4, `${steps.length} steps`);
+      // The walk found none: the next call reads nothing until it is time to walk again.
+      steps.length = 0;
+      assert.deepEqual(await walk.candidates(1), []);
+      assert.equal(steps.length, 0);
+      now += 3_600_000;
+      assert.deepEqual(await walk.candidates(1), []);
+      assert.equal(steps.length, FRAMES / 10_000 + 1);
+      assert.equal(steps[0]!.after, null, 'the new walk starts from the newest frame');
+    } finally {
+      db.prepare(`DELETE FROM embeddings WHERE entry_id IN (7, 150000)`).run();
+      for (const row of saved)
+        db.prepare(
+          'INSERT INTO embeddings (seq, entry_id, model, dim, vector, bits, created_at) VALUES (@seq, @entry_id, @model, @dim, @vector, @bits, @created_at)',
+        ).run(row);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { EmbeddingsRepository, StoredBits } from '../ports.js';
+import type { EmbeddingsRepository, FramePosition, MissingVectorsStep, StoredBits } from '../ports.js';
 import { signBits } from '../sign-bits.js';
 import { query, transaction } from './pg-query.js';
 
@@ -39,6 +39,26 @@ export class PgEmbeddingsRepository implements EmbeddingsRepository {
 
   async missingIds(model: string, limit: number): Promise<number[]> {
     return (await query<{ id: number }>(this.pool, `SELECT e.id ${MISSING} ORDER BY e.timestamp DESC LIMIT $2`, [model, limit])).map((r) => r.id);
+  }
+
+  async missingIdsAfter(model: string, after: FramePosition | null, window: number, limit: number): Promise<MissingVectorsStep> {
+    const from = after ?? { timestamp: Number.MAX_VALUE, id: Number.MAX_SAFE_INTEGER };
+    const rows = await query<{ id: number; timestamp: number; missing: boolean }>(
+      this.pool,
+      `WITH w AS (SELECT id, timestamp FROM entries WHERE status = 'COMPLETED' AND (timestamp, id) < ($2, $3)
+                  ORDER BY timestamp DESC, id DESC LIMIT $4)
+       SELECT id, timestamp, NOT EXISTS (SELECT 1 FROM embeddings m WHERE m.entry_id = w.id AND m.model = $1) AS missing
+       FROM w ORDER BY timestamp DESC, id DESC`,
+      [model, from.timestamp, from.id, window],
+    );
+    const found: FramePosition[] = [];
+    for (const row of rows) {
+      if (!row.missing) continue;
+      found.push({ timestamp: Number(row.timestamp), id: Number(row.id) });
+      if (found.length === limit) return { found, last: { timestamp: Number(row.timestamp), id: Number(row.id) } };
+    }
+    const last = rows.at(-1);
+    return { found, last: rows.length < window || !last ? null : { timestamp: Number(last.timestamp), id: Number(last.id) } };
   }
 
   async bitsSince(model: string, seq: number, limit: number): Promise<StoredBits[]> {

@@ -1,6 +1,6 @@
 import { signBits } from '../sign-bits.js';
 import { decodeStoredVector, encodeStoredVector } from '../vector-codec.js';
-import type { EmbeddingsRepository, StoredBits } from '../ports.js';
+import type { EmbeddingsRepository, FramePosition, MissingVectorsStep, StoredBits } from '../ports.js';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { Db } from './database.js';
 
@@ -31,6 +31,18 @@ export class SqliteEmbeddingsRepository implements EmbeddingsRepository {
          ORDER BY e.timestamp DESC LIMIT ?`,
         )
         .pluck(),
+      // A window of the history, newest first (idx_entries_status_timestamp, covering: the rowid ends it), and the
+      // frames of it without a vector (one lookup each in the unique (entry_id, model) index).
+      missingInWindow: db.prepare(
+        `SELECT id, timestamp FROM (SELECT id, timestamp FROM entries WHERE status = 'COMPLETED' AND (timestamp, id) < (@timestamp, @id)
+                                    ORDER BY timestamp DESC, id DESC LIMIT @window) w
+         WHERE NOT EXISTS (SELECT 1 FROM embeddings m WHERE m.entry_id = w.id AND m.model = @model)
+         ORDER BY timestamp DESC, id DESC LIMIT @limit`,
+      ),
+      windowEnd: db.prepare(
+        `SELECT id, timestamp FROM entries WHERE status = 'COMPLETED' AND (timestamp, id) < (@timestamp, @id)
+         ORDER BY timestamp DESC, id DESC LIMIT 1 OFFSET @window - 1`,
+      ),
       since: db.prepare(`SELECT seq, entry_id AS entryId, bits FROM embeddings WHERE model = ? AND seq > ? AND bits IS NOT NULL ORDER BY seq LIMIT ?`),
       entryAtSeq: db.prepare(`SELECT entry_id FROM embeddings WHERE seq = ? AND model = ?`).pluck(),
     };
@@ -62,6 +74,14 @@ export class SqliteEmbeddingsRepository implements EmbeddingsRepository {
   /** COMPLETED frames without a vector of this model, newest first (what a user searches most). */
   async missingIds(model: string, limit: number): Promise<number[]> {
     return this.stmt.missingIds.all(model, limit) as number[];
+  }
+
+  async missingIdsAfter(model: string, after: FramePosition | null, window: number, limit: number): Promise<MissingVectorsStep> {
+    const from = after ?? { timestamp: Number.MAX_VALUE, id: Number.MAX_SAFE_INTEGER };
+    const found = this.stmt.missingInWindow.all({ model, timestamp: from.timestamp, id: from.id, window, limit }) as FramePosition[];
+    if (found.length === limit) return { found, last: found[limit - 1]! };
+    const last = this.stmt.windowEnd.get({ timestamp: from.timestamp, id: from.id, window }) as FramePosition | undefined;
+    return { found, last: last ?? null };
   }
 
   /** Sign bits stored after `seq`, for the in-memory index to catch up incrementally. */

@@ -94,8 +94,18 @@ export class SqliteFramesRepository implements FramesRepository {
       retryFailed: db.prepare(`UPDATE entries SET status = 'PENDING', attempts = 0 WHERE status = 'FAILED'`),
       retryOne: db.prepare(`UPDATE entries SET status = 'PENDING', attempts = 0 WHERE id = ? AND status = 'FAILED'`),
       delete: db.prepare(`DELETE FROM entries WHERE id = ? AND status <> 'PROCESSING' RETURNING image_path`).pluck(),
-      unredacted: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND redaction_version IS NOT ?`).pluck(),
-      unredactedIds: db.prepare(`SELECT id FROM entries WHERE status = 'COMPLETED' AND redaction_version IS NOT ? ORDER BY timestamp DESC LIMIT ?`).pluck(),
+      // Frames of one redaction version (NULL: never redacted), each an index range of idx_entries_redaction (named for
+      // the next version: without statistics SQLite would walk idx_entries_status_bytes and sort).
+      redactionVersionAfter: db
+        .prepare(
+          `SELECT redaction_version FROM entries INDEXED BY idx_entries_redaction
+           WHERE status = 'COMPLETED' AND redaction_version > ? ORDER BY redaction_version LIMIT 1`,
+        )
+        .pluck(),
+      countNeverRedacted: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND redaction_version IS NULL`).pluck(),
+      countRedactedAt: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND redaction_version = ?`).pluck(),
+      neverRedacted: db.prepare(`SELECT id, timestamp FROM entries WHERE status = 'COMPLETED' AND redaction_version IS NULL ORDER BY timestamp DESC LIMIT ?`),
+      redactedAt: db.prepare(`SELECT id, timestamp FROM entries WHERE status = 'COMPLETED' AND redaction_version = ? ORDER BY timestamp DESC LIMIT ?`),
       withoutDescription: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND description IS NULL`).pluck(),
       withoutDescriptionIds: db.prepare(`SELECT id FROM entries WHERE status = 'COMPLETED' AND description IS NULL ORDER BY timestamp DESC LIMIT ?`).pluck(),
       oldestPendingTime: db.prepare(`SELECT min(received_at) FROM entries WHERE status = 'PENDING'`).pluck(),
@@ -241,12 +251,36 @@ export class SqliteFramesRepository implements FramesRepository {
     return this.stmt.withoutDescription.get() as number;
   }
 
-  async unredacted(version: number): Promise<number> {
-    return this.stmt.unredacted.get(version) as number;
+  /**
+   * The redaction versions COMPLETED frames have other than `version` (a handful: one per rules change), each found
+   * by one seek in idx_entries_redaction. Asking for `redaction_version IS NOT ?` instead walked every frame.
+   */
+  private otherRedactionVersions(version: number): number[] {
+    const versions: number[] = [];
+    for (let after = Number.MIN_SAFE_INTEGER; ; ) {
+      const next = this.stmt.redactionVersionAfter.get(after) as number | undefined;
+      if (next === undefined) return versions;
+      if (next !== version) versions.push(next);
+      after = next;
+    }
   }
 
+  /** COMPLETED frames not redacted by rules `version`: what the index holds of them, not every frame. */
+  async unredacted(version: number): Promise<number> {
+    let count = this.stmt.countNeverRedacted.get() as number;
+    for (const other of this.otherRedactionVersions(version)) count += this.stmt.countRedactedAt.get(other) as number;
+    return count;
+  }
+
+  /** The newest `limit` of them: the newest of each version's range (never redacted, older rules), merged. */
   async unredactedIds(version: number, limit: number): Promise<number[]> {
-    return this.stmt.unredactedIds.all(version, limit) as number[];
+    const rows = this.stmt.neverRedacted.all(limit) as Array<{ id: number; timestamp: number }>;
+    for (const other of this.otherRedactionVersions(version))
+      rows.push(...(this.stmt.redactedAt.all(other, limit) as Array<{ id: number; timestamp: number }>));
+    return rows
+      .sort((a, b) => b.timestamp - a.timestamp)
+      .slice(0, limit)
+      .map((row) => row.id);
   }
 
   async completedWithoutDescriptionIds(limit: number): Promise<number[]> {

@@ -46,8 +46,9 @@ const FILE_IO_ALLOWED: Record<string, string> = {
   'client/heartbeat.ts': 'client-id and the applied settings revision (no screen content)',
   'pipeline/ocr/tesseract-js-engine.ts': 'OCR language models unpacked to a temporary folder',
   'server/compose.ts': 'the TLS certificate and key the user names',
-  'store/encrypt-sqlite-file.ts': '`openrecall encrypt`: replaces the plain database file by its encrypted copy (fsync, rename, the old WAL removed)',
-  'store/repage-sqlite-file.ts': '`openrecall repage-db`: replaces the plain database file by its copy in 8 KB pages (fsync, rename, the old WAL removed)',
+  'store/encrypt-sqlite-file.ts': "`openrecall encrypt`: reads the database file's header (plain or not)",
+  'store/repage-sqlite-file.ts': '`openrecall repage-db`: removes its copy when the copy fails its check',
+  'store/database-file-copy.ts': '`openrecall encrypt` and `repage-db`: the database file replaced by its copy (fsync, rename, the old WAL removed)',
   'server/routes/web.ts': 'the built web UI assets (dist/web)',
   'version.ts': 'package.json',
 };
@@ -60,8 +61,7 @@ const RAW_FILE_HELPERS = /from '[./]*files\/(atomic-write|no-follow)\.js'/;
 const RAW_HELPERS_ALLOWED: Record<string, string> = {
   'store/sqlite/database.ts': 'fsyncs the database folder',
   'store/sqlite/wal-sync.ts': 'fsyncs the WAL (SQLite encrypts it)',
-  'store/encrypt-sqlite-file.ts': "fsyncs the database folder after the encrypted copy takes the plain one's name",
-  'store/repage-sqlite-file.ts': "fsyncs the database folder after the copy in 8 KB pages takes the original's name",
+  'store/database-file-copy.ts': "fsyncs the database folder after a copy (encrypted, or in 8 KB pages) takes the original's name",
   'client/control.ts': 'the client-paused flag (a date, no screen content)',
   'encryption/key-record.ts': 'writes encryption.json atomically and durably (wrapped keys only; cannot be sealed)',
   'encryption/key-sources.ts': 'creates the key file the user names, atomically and 0600',

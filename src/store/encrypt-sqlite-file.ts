@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
-import { syncDirectory } from '../files/atomic-write.js';
+import { removeCopy, replaceWithCopy, syncCopy } from './database-file-copy.js';
 import { StoreOpenError } from './ports.js';
 import { NEW_DATABASE_PAGE_SIZE, openKeyedDatabase, rekeyPlainDatabase } from './sqlite/database.js';
 import type { DatabaseKey } from '../encryption/data-key.js';
@@ -13,7 +12,6 @@ export type DatabaseEncryptionResult = 'encrypted' | 'already encrypted' | 'no d
 
 /** The copy being encrypted, beside the database: a crash leaves the original whole, and the next run starts over. */
 const temporaryOf = (file: string) => `${file}.encrypting`;
-const companions = (file: string) => [`${file}-wal`, `${file}-shm`, `${file}-journal`];
 
 /**
  * Turns the plain SQLite database `file` into an encrypted one opened by `key` (its cipher: the format `openDatabase`
@@ -25,7 +23,7 @@ const companions = (file: string) => [`${file}-wal`, `${file}-shm`, `${file}-jou
  */
 export function encryptSqliteFile(file: string, key: DatabaseKey, onStep: (step: DatabaseEncryptionStep) => void = () => {}): DatabaseEncryptionResult {
   const temporary = temporaryOf(file);
-  for (const leftover of [temporary, ...companions(temporary)]) fs.rmSync(leftover, { force: true });
+  removeCopy(temporary);
   if (!fs.existsSync(file)) return 'no database';
   if (!isPlainDatabase(file)) {
     checkKey(file, key);
@@ -53,13 +51,10 @@ export function encryptSqliteFile(file: string, key: DatabaseKey, onStep: (step:
     copy.close();
   }
   checkKey(temporary, key);
-  syncFileSync(temporary);
+  syncCopy(temporary);
   onStep('db-rekeyed');
 
-  // The original's WAL is checkpointed into it: once it is gone, only the encrypted copy can take the name.
-  for (const companion of companions(file)) fs.rmSync(companion, { force: true });
-  fs.renameSync(temporary, file);
-  syncDirectory(path.dirname(file));
+  replaceWithCopy(file, temporary);
   onStep('db-renamed');
   return 'encrypted';
 }
@@ -87,15 +82,5 @@ function checkKey(file: string, key: DatabaseKey): void {
 export function checkPlainDatabase(file: string): void {
   if (fs.existsSync(file) && !isPlainDatabase(file)) {
     throw new StoreOpenError(`${file} is not a plain SQLite database (encrypted already, or damaged): there is nothing to encrypt`);
-  }
-}
-
-function syncFileSync(file: string): void {
-  // SQLite wrote it through its own descriptor; fsync flushes the file whichever descriptor wrote it.
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
-import { syncDirectory } from '../files/atomic-write.js';
+import { removeCopy, replaceWithCopy, syncCopy } from './database-file-copy.js';
 import { StoreOpenError } from './ports.js';
 import { NEW_DATABASE_PAGE_SIZE } from './sqlite/database.js';
 
@@ -15,7 +14,6 @@ export type RepageResult =
 
 /** The copy being written, beside the database: a crash leaves the original whole, and the next run starts over. */
 const temporaryOf = (file: string) => `${file}.repaging`;
-const companions = (file: string) => [`${file}-wal`, `${file}-shm`, `${file}-journal`];
 const PLAIN_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
 /**
@@ -31,7 +29,7 @@ const PLAIN_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
  */
 export function repageSqliteFile(file: string, onStep: (step: RepageStep) => void = () => {}): RepageResult {
   const temporary = temporaryOf(file);
-  for (const leftover of [temporary, ...companions(temporary)]) fs.rmSync(leftover, { force: true });
+  removeCopy(temporary);
   if (!fs.existsSync(file) || fs.statSync(file).size === 0) return { result: 'no database' };
   if (!isPlainDatabase(file)) {
     throw new StoreOpenError(`${file} is encrypted: an encrypted database keeps the page size it was made with (SQLite cannot change it)`);
@@ -79,13 +77,10 @@ export function repageSqliteFile(file: string, onStep: (step: RepageStep) => voi
     throw error;
   }
   copy.close();
-  syncFileSync(temporary);
+  syncCopy(temporary);
   onStep('db-copied');
 
-  // The original's WAL is checkpointed into it: once it is gone, the copy can take the name.
-  for (const companion of companions(file)) fs.rmSync(companion, { force: true });
-  fs.renameSync(temporary, file);
-  syncDirectory(path.dirname(file));
+  replaceWithCopy(file, temporary);
   onStep('db-renamed');
   return { result: 'rewritten', pageSizeBefore, bytesBefore, bytesAfter: fs.statSync(file).size };
 }
@@ -103,15 +98,6 @@ function isPlainDatabase(file: string): boolean {
   try {
     const start = Buffer.alloc(PLAIN_HEADER.length);
     return fs.readSync(fd, start, 0, start.length, 0) === start.length && start.equals(PLAIN_HEADER);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function syncFileSync(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }

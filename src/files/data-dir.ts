@@ -20,7 +20,6 @@ import { SealedLog } from './sealed-log.js';
 
 export class PathOutsideDataDirError extends Error {}
 
-/** A file's size on the disk (sealed) and as its readers see it (plain). */
 /** A folder's entries counted, and some of them statted (DataDir.sampleSizes). */
 export interface FolderSample {
   entries: number;
@@ -30,6 +29,7 @@ export interface FolderSample {
   diskBytes: number;
 }
 
+/** A file's size on the disk (sealed) and as its readers see it (plain). */
 export interface DataFileStat {
   diskBytes: number;
   plainBytes: number;
@@ -406,7 +406,10 @@ export class DataDir {
       batch.length = 0;
       for (const size of sizes) {
         sample.statted++;
-        if (size && size.diskBytes > 0) sample.files++, (sample.diskBytes += size.diskBytes);
+        if (size && size.diskBytes > 0) {
+          sample.files++;
+          sample.diskBytes += size.diskBytes;
+        }
       }
     };
     for await (const entry of opened) {

@@ -180,7 +180,19 @@ const files = testFiles(process.argv.slice(2));
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-timeout=300000',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    // After the run: the slowest files, to keep the suite within its 15 minutes.
+    `--test-reporter=${path.join(root, 'scripts', 'slowest-files-reporter.mjs')}`,
+    '--test-reporter-destination=stdout',
+    ...files,
+  ],
   { stdio: 'inherit', env: { ...process.env, OPENRECALL_TEST: '1' } },
 );
 process.exit(result.status ?? 1);

@@ -60,7 +60,7 @@ describe('server process', () => {
   it('recovers from SIGKILL mid-OCR: after a restart every frame is COMPLETED exactly once, none stuck', async () => {
     const dataDir = tempDir();
     const first = await start(dataDir, { OPENRECALL_WORKERS: '1' });
-    const frames = await uploadFrames(first.api, 6, 'crash');
+    const frames = await uploadFrames(first.api, 4, 'crash');
     await waitUntil(
       async () => {
         const q = await queueCounts(first.api);
@@ -101,7 +101,7 @@ describe('server process', () => {
   it('survives the processor being killed mid-OCR: the server keeps serving, a new processor finishes every frame', async () => {
     const dataDir = tempDir();
     const server = await start(dataDir, { OPENRECALL_WORKERS: '1' });
-    const frames = await uploadFrames(server.api, 4, 'proc');
+    const frames = await uploadFrames(server.api, 3, 'proc');
     await waitUntil(async () => (await queueCounts(server.api)).processing >= 1, { what: 'processing', intervalMs: 20 });
     const children = fs.readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
     assert.equal(children.length, 1, 'one processor child');
@@ -123,7 +123,7 @@ describe('server process', () => {
   it('shuts down gracefully on SIGTERM: in-flight work finishes, exit 0, nothing left PROCESSING', async () => {
     const dataDir = tempDir();
     const server = await start(dataDir, { OPENRECALL_WORKERS: '1', OPENRECALL_SHUTDOWN_GRACE_SECONDS: '30' });
-    await uploadFrames(server.api, 3, 'term');
+    await uploadFrames(server.api, 2, 'term');
     await waitUntil(async () => (await queueCounts(server.api)).processing >= 1, { what: 'processing', intervalMs: 20 });
     const { code } = await server.stop('SIGTERM');
     assert.equal(code, 0);

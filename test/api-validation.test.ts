@@ -353,3 +353,31 @@ describe('401 on every documented route without the token (inject)', () => {
     await assertRefusedCleanly(server, form(await solidPng(64, 48)), 401, /token/i);
   });
 });
+
+// Fastify compiled every route's validator and serializers before listening: half of the server's start, for routes
+// most runs never call. Now each compiles at its first request, the rest a while after the start (lazy-schemas.ts).
+describe('schemas compiled on first use (inject)', () => {
+  let server: InjectServer;
+  before(async () => {
+    server = await startInjectServer();
+  });
+  after(() => server.close());
+
+  it('leaves the routes uncompiled at the start, compiles one at its first request and validates exactly as before', async () => {
+    const schemas = server.app.lazySchemas;
+    const atStart = schemas.pending;
+    assert.ok(atStart > 50, `${atStart} schemas waiting at the start`);
+    const refused = await server.request({ url: '/api/entries?limit=0' });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.message, /limit/);
+    assert.ok(schemas.pending < atStart, 'the route compiled its schemas');
+    const answered = await server.request({ url: '/api/entries?limit=5' });
+    assert.equal(answered.status, 200);
+    assert.deepEqual(answered.body.entries, []);
+  });
+
+  it('every route schema compiles', () => {
+    server.app.lazySchemas.compileAll();
+    assert.equal(server.app.lazySchemas.pending, 0);
+  });
+});

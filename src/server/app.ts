@@ -24,6 +24,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { sessionRoutes } from './routes/session.js';
 import { DEFAULT_FIELD_PARSER_BYTES, refuseLongFields, UPLOAD_FIELD_BYTES } from './form-fields.js';
 import { installSecurity } from './security.js';
+import { LazySchemas } from './lazy-schemas.js';
 import { answerLocked } from './locked-answers.js';
 import type { HostPolicy } from './allowed-hosts.js';
 import { AuthService } from '../services/auth-service.js';
@@ -66,11 +67,17 @@ export interface AppOptions {
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
   /** True while `openrecall lock` takes this app down: every request after the security checks gets the locked answer. */
   locking?: () => boolean;
+  /** Routes' schemas not compiled by a request yet are compiled this long after the start (default 5 s). */
+  compileSchemasAfterMs?: number;
 }
 
 export type App = FastifyInstance;
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Each route's schemas are compiled at its first request (lazy-schemas.ts). */
+    lazySchemas: LazySchemas;
+  }
   interface FastifyRequest {
     /** Set once the route handler runs: errors before that come from parsing the client's request. */
     handlerStarted?: boolean;
@@ -99,6 +106,8 @@ export function randomRequestId(): string {
 const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 export async function buildApp(services: AppServices, options: AppOptions): Promise<App> {
+  // Each route's schemas compiled at its first request, the rest some seconds after the start (lazy-schemas.ts).
+  const schemas = new LazySchemas();
   const serverOptions: FastifyHttpOptions<http.Server> = {
     // Long search queries travel in the URL: allow 64 KB of headers instead of Node's 16 KB.
     serverFactory: (handler) => {
@@ -113,6 +122,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     },
     logger: options.logger ?? false,
     ajv: { plugins: [fileKeyword] },
+    schemaController: schemas.controller(),
     schemaErrorFormatter: formatValidationError,
     bodyLimit: 1024 * 1024,
     // Random, so an id quoted by a user in a bug report names one request in the log.
@@ -121,6 +131,9 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
     ...(options.tls ? ({ https: options.tls } as object) : {}),
   };
   const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>();
+  app.decorate('lazySchemas', schemas);
+  app.addHook('onReady', async () => schemas.warmUp(options.compileSchemasAfterMs ?? 5_000));
+  app.addHook('onClose', async () => schemas.stop());
 
   app.addSchema(ErrorResponse);
   app.addSchema(Entry);

@@ -67,7 +67,7 @@ export interface AppOptions {
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
   /** True while `openrecall lock` takes this app down: every request after the security checks gets the locked answer. */
   locking?: () => boolean;
-  /** Routes' schemas not compiled by a request yet are compiled this long after the start (default 5 s). */
+  /** Routes' schemas not compiled by a request yet are compiled this long after the start (default 3 s). */
   compileSchemasAfterMs?: number;
 }
 
@@ -132,7 +132,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   };
   const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('lazySchemas', schemas);
-  app.addHook('onReady', async () => schemas.warmUp(options.compileSchemasAfterMs ?? 5_000));
+  app.addHook('onReady', async () => schemas.warmUp(options.compileSchemasAfterMs ?? 3_000));
   app.addHook('onClose', async () => schemas.stop());
 
   app.addSchema(ErrorResponse);

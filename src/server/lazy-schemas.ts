@@ -20,18 +20,24 @@ export class LazySchemas {
 
   /** For Fastify's `schemaController` option. */
   controller(): NonNullable<FastifyServerOptions['schemaController']> {
+    // Loaded at the first compile as well (ajv and fast-json-stringify are some hundred modules).
     const fromFastify = createRequire(require_.resolve('fastify'));
-    const validators = fromFastify('@fastify/ajv-compiler')() as ValidatorFactory;
-    const serializers = fromFastify('@fastify/fast-json-stringify-compiler')() as SerializerFactory;
+    let validatorFactory: ValidatorFactory | undefined;
+    let serializerFactory: SerializerFactory | undefined;
+    const validators: ValidatorFactory = (schemas, options) => (validatorFactory ??= fromFastify('@fastify/ajv-compiler')())(schemas, options);
+    const serializers: SerializerFactory = (schemas, options) =>
+      (serializerFactory ??= fromFastify('@fastify/fast-json-stringify-compiler')())(schemas, options);
     return {
       compilersFactory: {
+        // The compilers themselves are made at the first compile too: an Ajv instance with the shared schemas
+        // costs ~0.2 s (it compiles JSON Schema's meta-schema to check them).
         buildValidator: (externalSchemas: unknown, options: unknown) => {
-          const compile = validators(externalSchemas, options);
-          return (route: unknown) => this.lazyValidator(() => compile(route));
+          let compile: ReturnType<ValidatorFactory> | undefined;
+          return (route: unknown) => this.lazyValidator(() => (compile ??= validators(externalSchemas, options))(route));
         },
         buildSerializer: (externalSchemas: unknown, options: unknown) => {
-          const compile = serializers(externalSchemas, options);
-          return (route: unknown) => this.lazySerializer(() => compile(route));
+          let compile: ReturnType<SerializerFactory> | undefined;
+          return (route: unknown) => this.lazySerializer(() => (compile ??= serializers(externalSchemas, options))(route));
         },
       },
     } as NonNullable<FastifyServerOptions['schemaController']>;

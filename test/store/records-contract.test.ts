@@ -165,6 +165,28 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await embeddings.missingIdsAfter('mini', { timestamp: 20, id: b }, 5, 10), { found: [], last: null });
       }));
 
+    it('embeddings: what is missing counts COMPLETED frames without a vector of the model, whatever the others went through', () =>
+      withStore(kind, async ({ frames, embeddings }) => {
+        const a = await completedFrame(frames, 10);
+        const b = await completedFrame(frames, 20);
+        const c = await completedFrame(frames, 30);
+        await frames.insertPending(newFrame(40)); // waiting: not missing a vector yet
+        await embeddings.save(a, 'mini', unit([1, 2, 3, 4]));
+        await embeddings.save(b, 'mini', unit([4, 3, 2, 1]));
+        await embeddings.save(c, 'other', unit([1, 1, 1, 1]));
+        assert.equal(await embeddings.missingCount('mini'), 1, 'c');
+        assert.equal(await embeddings.missingCount('other'), 2, 'a and b');
+        await frames.failCompleted(b, 'damaged image');
+        assert.equal(await embeddings.missingCount('mini'), 1, 'b failed (with its vector): not counted');
+        assert.equal(await embeddings.missingCount('other'), 1, 'a');
+        assert.equal(await frames.retryOne(b), true);
+        assert.equal(await embeddings.missingCount('mini'), 1, 'b queued again (with its vector): not counted');
+        await frames.delete(a);
+        assert.equal(await embeddings.missingCount('mini'), 1, 'a deleted with its vector: c still misses one');
+        assert.equal(await embeddings.missingCount('other'), 0);
+        assert.equal(await embeddings.missingCount('never-used'), 1);
+      }));
+
     it('embeddings: vectors and sign bits per model, what is missing, catch-up by seq, gone with the frame', () =>
       withStore(kind, async ({ frames, embeddings }) => {
         const a = await completedFrame(frames, 10);

@@ -285,6 +285,36 @@ describe(`a database of ${FRAMES} frames`, () => {
     }
   });
 
+  it("the queue status's figures (frames done in the last minutes, frames without a vector) read no frame's row", async () => {
+    // A web page polls the status every 5 s: each figure read every frame (2.6 s for the last minute's count at a
+    // million frames, 0.6 s for the frames without a vector), on the server's event loop.
+    const anyVector = db.prepare(`SELECT 1 FROM embeddings WHERE entry_id = ? AND model = ?`).pluck();
+    db.prepare(`DELETE FROM embeddings WHERE entry_id IN (5, 6, 7)`).run();
+    db.prepare(`UPDATE entries SET status = 'FAILED' WHERE id IN (7, 8)`).run(); // 7 without a vector, 8 with one
+    try {
+      assert.equal(anyVector.get(8, MODEL), 1);
+      const statements = await statementsOf(async () => {
+        assert.equal(await store.embeddings.missingCount(MODEL), 2, 'frames 5 and 6');
+        assert.equal(await store.embeddings.missingCount('another-model'), FRAMES - 2);
+        assert.equal(await store.frames.completedSince(T0 + (FRAMES - 6) * 10), 6);
+      });
+      for (const statement of statements) {
+        const plan = indexesUsed(db, statement).join(' | ');
+        assert.deepEqual(fullScans(db, statement), [], statement.sql);
+        // Index ranges of every COMPLETED frame are counted in covering indexes, never joined or read a row each.
+        assert.doesNotMatch(plan, /SEARCH e USING (INDEX|INTEGER PRIMARY KEY)|SEARCH entries USING INDEX \w+ \(status=\?\)/, statement.sql);
+        if (/processing_finished_at/.test(statement.sql)) assert.match(plan, /idx_entries_finished/, statement.sql);
+        // Nor a lookup in the vectors for each of them (NOT EXISTS a frame).
+        const lines = (db.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`).all(...statement.args) as Array<{ detail: string }>).map((r) => r.detail);
+        assert.ok(!lines.some((line) => /CORRELATED/.test(line)), `${statement.sql}\n${lines.join('\n')}`);
+      }
+    } finally {
+      db.prepare(`UPDATE entries SET status = 'COMPLETED' WHERE id IN (7, 8)`).run();
+      db.exec(`INSERT INTO embeddings (entry_id, model, dim, vector, bits, created_at)
+        SELECT id, '${MODEL}', ${DIM}, zeroblob(${DIM + 4}), randomblob(${DIM / 8}), ${T0} FROM entries WHERE id IN (5, 6, 7)`);
+    }
+  });
+
   it('the walk for frames without a vector goes through the history a window at a time, and rests once it found none', async () => {
     const steps: Array<{ after: FramePosition | null; window: number }> = [];
     const counting: EmbeddingsRepository = Object.assign(Object.create(store.embeddings) as EmbeddingsRepository, {

@@ -109,7 +109,11 @@ export class SqliteFramesRepository implements FramesRepository {
       withoutDescription: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND description IS NULL`).pluck(),
       withoutDescriptionIds: db.prepare(`SELECT id FROM entries WHERE status = 'COMPLETED' AND description IS NULL ORDER BY timestamp DESC LIMIT ?`).pluck(),
       oldestPendingTime: db.prepare(`SELECT min(received_at) FROM entries WHERE status = 'PENDING'`).pluck(),
-      finishedSince: db.prepare(`SELECT count(*) FROM entries WHERE status = 'COMPLETED' AND processing_finished_at >= ?`).pluck(),
+      // The last minutes' frames through idx_entries_finished: SQLite preferred the status index (every COMPLETED
+      // frame's row read: 0.26 s at 100 000 frames, at each queue status).
+      finishedSince: db
+        .prepare(`SELECT count(*) FROM entries INDEXED BY idx_entries_finished WHERE processing_finished_at >= ? AND status = 'COMPLETED'`)
+        .pluck(),
       uploadInUse: db.prepare(`SELECT 1 FROM entries WHERE status IN ('PENDING', 'PROCESSING', 'FAILED') AND image_path = ? LIMIT 1`).pluck(),
       incomingUploads: db.prepare(`SELECT image_path FROM entries WHERE ${IS_INCOMING_UPLOAD}`).pluck(),
       unprocessedUploads: db.prepare(`SELECT id, image_path AS imagePath FROM entries WHERE status IN ('PENDING', 'PROCESSING') AND image_path LIKE ?`),

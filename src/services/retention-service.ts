@@ -57,18 +57,19 @@ export class RetentionService {
     return retentionEnabled(this.options);
   }
 
-  /** Runs once, then every RETENTION_INTERVAL_MS. Resolves after the first run. */
-  async start(): Promise<PruneReport> {
+  /** Runs once, then every RETENTION_INTERVAL_MS. Resolves after the first run (undefined: stopped before it). */
+  async start(): Promise<PruneReport | undefined> {
     await this.prepare();
-    if (this.stopped) return this.run({ dryRun: true });
+    if (this.stopped) return undefined;
     this.scheduler.periodically(() => void this.runSafely(true));
     return this.run({ dryRun: false });
   }
 
+  /** Resolves once nothing of retention runs: the first measurement (started before any run) included. */
   stop(): Promise<unknown> {
     this.stopped = true;
     this.scheduler.stop();
-    return this.running ?? Promise.resolve();
+    return Promise.all([this.prepared?.catch(() => undefined), this.running?.catch(() => undefined)]);
   }
 
   /** An upload was written: the running figure grows; crossing the budget schedules a check. */

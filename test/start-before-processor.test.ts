@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bundledModelDirectory } from '../src/ai/builtin-embeddings.js';
+import { KEY_PIPE_FD } from '../src/encryption/key-pipe.js';
 import { getJson, upload, waitUntil } from './helpers/api.js';
 import { renderTextImage } from './helpers/images.js';
 import { type CliProcess, runCli, startServerProcess } from './helpers/server-process.js';
@@ -21,10 +22,12 @@ describe('a server whose processor is still loading the model', () => {
   let server: CliProcess | undefined;
   let api = '';
   let frameId = 0;
+  // Encrypted at rest: the processor gets the keys through a pipe, and takes them out of it before the model.
+  const encryption = { OPENRECALL_ENCRYPTION: 'on', OPENRECALL_ENCRYPTION_KEY_FILE: path.join(tempDir('openrecall-key-'), 'data.key') };
 
   before(async () => {
     // The history: one frame, OCR'd by a server without search by meaning.
-    const first = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'tesseract-js' });
+    const first = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'tesseract-js', ...encryption });
     const image = await renderTextImage(['Invoice from the harpsichord workshop', 'total due 420 euros'], { width: 960, height: 200 });
     frameId = (await upload(first.api, { image, app: 'Mail', title: 'Inbox' })).body.task_id as number;
     await waitUntil(async () => (await getJson(`${first.api}/queue/status`)).body.queue.completed === 1, { what: 'the frame OCR' });
@@ -43,6 +46,7 @@ describe('a server whose processor is still loading the model', () => {
       OPENRECALL_OCR_ENGINE: 'tesseract-js',
       OPENRECALL_EMBEDDING_PROVIDER: 'builtin',
       OPENRECALL_EMBEDDING_MODEL: modelDir,
+      ...encryption,
     });
     const [, url] = (await server.waitFor(/answering on (http:\/\/\S+) while the processor starts/, 90_000)) as RegExpMatchArray;
     api = `${url}/api`;
@@ -56,6 +60,22 @@ describe('a server whose processor is still loading the model', () => {
 
   it('answers keyword search and uploads at once, and says search by meaning is starting', async () => {
     assert.doesNotMatch(server!.output(), /listening on/, 'the processor is still held by the model file');
+    // The keys left their pipe at the processor's start, not after the model (they waited there for it).
+    const [processor] = fs.readFileSync(`/proc/${server!.child.pid}/task/${server!.child.pid}/children`, 'utf8').trim().split(/\s+/);
+    const holdsKeyPipe = () => {
+      try {
+        // Node's 'pipe' stdio is a socket pair.
+        return fs.readlinkSync(`/proc/${processor}/fd/${KEY_PIPE_FD}`).startsWith('socket:');
+      } catch {
+        return false; // closed
+      }
+    };
+    await waitUntil(() => !holdsKeyPipe(), {
+      what: 'the key pipe read and closed while the model is still loading',
+      timeoutMs: 10_000,
+    }).catch(() => {
+      throw new Error('the processor still holds the key pipe while it loads the model');
+    });
     const keyword = await search(api, { q: 'harpsichord', mode: 'keyword' });
     assert.equal(keyword.status, 200);
     assert.deepEqual(

@@ -80,6 +80,10 @@ function lowerPriority(nice: number): void {
 async function start({ config, keys: piped }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
   // The model loads at the server's priority (a few seconds, once; on a busy machine a niced load took twice as
   // long); everything after it, OCR first, yields the CPU to the server's requests.
+  // The keys are taken out of their pipe first (microseconds): they wait in the kernel's pipe buffer no longer than
+  // it takes, not for the model.
+  const keysReceived = piped ? receiveKeys(piped) : undefined;
+  keysReceived?.catch(() => {}); // awaited below; a failure is reported there
   let loaded: LoadedEmbedder;
   try {
     loaded = await loadEmbedder(config.ai.embedding);
@@ -88,7 +92,7 @@ async function start({ config, keys: piped }: Extract<ToProcessor, { type: 'star
   }
   embedder = loaded.provider;
   send({ type: 'semantic', semantic: loaded.status });
-  const keys = piped ? await receiveKeys(piped) : undefined;
+  const keys = await keysReceived;
   const [{ decodeEachImageOnce }, { ImageStore }, { openDataDir }, { openStore }, { startProcessing }] = await Promise.all([
     import('../images/codec.js'),
     import('../images/image-store.js'),

@@ -185,7 +185,7 @@ static void bm25Function(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_
 }
 
 static void hitsFunction(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int nVal, sqlite3_value **apVal) {
-  if (nVal < 1 || sqlite3_value_type(apVal[0]) != SQLITE_INTEGER) {
+  if (nVal < 1 || sqlite3_value_numeric_type(apVal[0]) != SQLITE_INTEGER) {
     sqlite3_result_error(ctx, "openrecall_bm25_hits(tbl, phrase [, low, high [, cap]])", -1);
     return;
   }

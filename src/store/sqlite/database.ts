@@ -6,6 +6,7 @@ import { sqliteRawKeyForm, wipe } from '../../encryption/secret-bytes.js';
 import { syncDirectory } from '../../files/atomic-write.js';
 import { DIRECTORY_MODE } from '../../files/owner-only.js';
 import { StoreOpenError } from '../ports.js';
+import { loadBm25Extension } from './bm25-extension.js';
 import { checkSchemaVersion, runMigrations, type MigrationContext } from './migrations.js';
 
 export type Db = Database.Database;
@@ -22,6 +23,11 @@ export interface OpenDatabaseOptions {
   checkpoints?: boolean;
   /** The raw 32-byte key of an encrypted data dir and its cipher (src/encryption): the file, its WAL and journal are encrypted. */
   databaseKey?: DatabaseKey;
+  /**
+   * The SQLite extension ranking keyword matches (bm25-extension.ts: BM25_EXTENSION_FILE by default); false for
+   * none: FTS5's bm25 then counts every match of each phrase, as before issue 24.
+   */
+  bm25Extension?: string | false;
 }
 
 /** The database key does not open the file: nothing was read or written. */
@@ -155,6 +161,8 @@ export function openDatabase(file: string, options: OpenDatabaseOptions): Db {
   if (!options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true, mode: DIRECTORY_MODE });
   const db = openKeyedDatabase(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false }, options.databaseKey);
   try {
+    // After the key (an encrypted connection reads nothing before it), in every process that opens the store.
+    if (options.bm25Extension !== false) loadBm25Extension(db, options.bm25Extension, options.log);
     db.pragma('busy_timeout = 5000');
     if (!options.readonly) sizeNewDatabase(db);
     checkSchemaVersion(db);

@@ -67,8 +67,6 @@ export interface AppOptions {
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
   /** True while `openrecall lock` takes this app down: every request after the security checks gets the locked answer. */
   locking?: () => boolean;
-  /** Routes' schemas not compiled by a request yet are compiled this long after the start (default 3 s). */
-  compileSchemasAfterMs?: number;
 }
 
 export type App = FastifyInstance;
@@ -104,9 +102,11 @@ export function randomRequestId(): string {
 
 /** What a client is told to wait while the database is away. */
 const DATABASE_RETRY_AFTER_SECONDS = 5;
+/** Routes' schemas no request compiled yet are compiled this long after the start. */
+const COMPILE_SCHEMAS_AFTER_MS = 3_000;
 
 export async function buildApp(services: AppServices, options: AppOptions): Promise<App> {
-  // Each route's schemas compiled at its first request, the rest some seconds after the start (lazy-schemas.ts).
+  // Each route's schemas compiled at its first request, the rest after COMPILE_SCHEMAS_AFTER_MS (lazy-schemas.ts).
   const schemas = new LazySchemas();
   const serverOptions: FastifyHttpOptions<http.Server> = {
     // Long search queries travel in the URL: allow 64 KB of headers instead of Node's 16 KB.
@@ -132,7 +132,7 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   };
   const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('lazySchemas', schemas);
-  app.addHook('onReady', async () => schemas.warmUp(options.compileSchemasAfterMs ?? 3_000));
+  app.addHook('onReady', async () => schemas.warmUp(COMPILE_SCHEMAS_AFTER_MS));
   app.addHook('onClose', async () => schemas.stop());
 
   app.addSchema(ErrorResponse);

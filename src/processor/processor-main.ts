@@ -78,12 +78,12 @@ function lowerPriority(nice: number): void {
  * uploads wait in the queue meanwhile, and keyword search never needed this process.
  */
 async function start({ config, keys: piped }: Extract<ToProcessor, { type: 'start' }>): Promise<void> {
-  // The model loads at the server's priority (a few seconds, once; on a busy machine a niced load took twice as
-  // long); everything after it, OCR first, yields the CPU to the server's requests.
   // The keys are taken out of their pipe first (microseconds): they wait in the kernel's pipe buffer no longer than
   // it takes, not for the model.
   const keysReceived = piped ? receiveKeys(piped) : undefined;
   keysReceived?.catch(() => {}); // awaited below; a failure is reported there
+  // The model loads at the server's priority (a few seconds, once; on a busy machine a niced load took twice as
+  // long); everything after it, OCR first, yields the CPU to the server's requests.
   let loaded: LoadedEmbedder;
   try {
     loaded = await loadEmbedder(config.ai.embedding);

@@ -71,17 +71,10 @@ export class LazySchemas {
   }
 
   private lazyValidator(compile: () => CompiledValidator): CompiledValidator {
-    let compiled: CompiledValidator | undefined;
-    const once = () => {
-      if (compiled) return compiled;
-      compiled = compile();
-      this.waiting.delete(once);
-      return compiled;
-    };
-    this.waiting.add(once);
+    const compiled = this.once(compile);
     // Fastify reads the errors from the function it was given, after calling it.
     const validate = ((data: unknown) => {
-      const fn = once();
+      const fn = compiled();
       const valid = fn(data);
       validate.errors = fn.errors;
       return valid;
@@ -91,15 +84,22 @@ export class LazySchemas {
   }
 
   private lazySerializer(compile: () => (payload: unknown) => string): (payload: unknown) => string {
-    let compiled: ((payload: unknown) => string) | undefined;
-    const once = () => {
-      if (compiled) return compiled;
-      compiled = compile();
-      this.waiting.delete(once);
+    const compiled = this.once(compile);
+    return (payload) => compiled()(payload);
+  }
+
+  /** `compile`, run at the first call (or by the warm-up) and its result kept; waiting until then. */
+  private once<T>(compile: () => T): () => T {
+    let compiled: T | undefined;
+    const get = () => {
+      if (compiled === undefined) {
+        compiled = compile();
+        this.waiting.delete(get);
+      }
       return compiled;
     };
-    this.waiting.add(once);
-    return (payload) => once()(payload);
+    this.waiting.add(get);
+    return get;
   }
 }
 

@@ -189,13 +189,16 @@ function listFiles(dir: string): Set<string> {
  *   every screen would triple the database for little gain.
  * Existing rows (a legacy database) are indexed by the rebuild.
  */
+/** bm25's weights of entries_fts's columns (text, description, app, title): its rank, and search-repository.ts's. */
+export const WORD_INDEX_WEIGHTS = '1.0, 0.8, 0.4, 0.6';
+
 function createFullTextIndexes(db: Database.Database): void {
   // Prefix indexes of 3 and 4 characters make `invo*` queries 30x faster for 30 % more index (at 300 words a
   // frame: 1.2 of 2 KB a frame, but without them a 4-letter prefix took 0.45 s at the median, 26 s at worst).
   createFullTextIndex(db, 'entries_fts', 'porter unicode61 remove_diacritics 2', ['text', 'description', 'app', 'title'], ", prefix='3 4'");
   createFullTextIndex(db, 'entries_trigram', 'trigram remove_diacritics 1', ['description', 'app', 'title'], '');
   // Relevance: OCR text counts most, then the AI description, the window title and the app name.
-  db.exec(`INSERT INTO entries_fts(entries_fts, rank) VALUES ('rank', 'bm25(1.0, 0.8, 0.4, 0.6)')`);
+  db.exec(`INSERT INTO entries_fts(entries_fts, rank) VALUES ('rank', 'bm25(${WORD_INDEX_WEIGHTS})')`);
 }
 
 function createFullTextIndex(db: Database.Database, table: string, tokenizer: string, indexed: readonly string[], options: string): void {

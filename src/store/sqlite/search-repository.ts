@@ -16,6 +16,7 @@ import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { hasBm25Extension } from './bm25-extension.js';
 import type { Db } from './database.js';
 import { exclusionExpression, substringTerms, wordIndexExpression } from './fts5-query.js';
+import { WORD_INDEX_WEIGHTS } from './migrations.js';
 
 /** entries_cjk: bigrams of CJK OCR text (migration 6). */
 export type FtsTable = 'entries_fts' | 'entries_trigram' | 'entries_cjk';
@@ -36,7 +37,7 @@ export const RANK_WINDOW = 2_000;
 export const RANK_COUNT_CAP = 20_000;
 
 /** Each table's bm25 column weights: its rank's (migrations.ts), FTS5's default (1.0 a column) where it has none. */
-const RANK_WEIGHTS: Record<FtsTable, string> = { entries_fts: '1.0, 0.8, 0.4, 0.6', entries_trigram: '1.0, 1.0, 1.0', entries_cjk: '1.0' };
+const RANK_WEIGHTS: Record<FtsTable, string> = { entries_fts: WORD_INDEX_WEIGHTS, entries_trigram: '1.0, 1.0, 1.0', entries_cjk: '1.0' };
 
 const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 

@@ -28,7 +28,8 @@
 **     How many matches this connection's calls have visited while counting, in all: a test can check that a count
 **     stopped at the cap.
 **
-** Built by scripts/build-native.mjs; loaded by src/store/sqlite/database.ts (entry point sqlite3_openrecallbm_init).
+** Built by scripts/build-native.mjs, with openrecall_idset.c (frame id sets for filtered searches, registered by the
+** same entry point), into one library; loaded by src/store/sqlite/database.ts (entry point sqlite3_openrecallbm_init).
 */
 #include <math.h>
 #include <string.h>
@@ -40,6 +41,8 @@ SQLITE_EXTENSION_INIT1
 #ifndef OPENRECALL_BM25_DEFAULT_CAP
 #define OPENRECALL_BM25_DEFAULT_CAP 20000
 #endif
+
+int openrecall_idset_register(sqlite3 *db); /* openrecall_idset.c */
 
 /* State of one connection: the count behind openrecall_bm25_visits(). */
 typedef struct Connection {
@@ -241,5 +244,6 @@ int sqlite3_openrecallbm_init(sqlite3 *db, char **error, const sqlite3_api_routi
   }
   rc = fts5->xCreateFunction(fts5, "openrecall_bm25_hits", connection, hitsFunction, 0);
   if (rc == SQLITE_OK) rc = sqlite3_create_function(db, "openrecall_bm25_visits", 0, SQLITE_UTF8, connection, visitsFunction, 0, 0);
+  if (rc == SQLITE_OK) rc = openrecall_idset_register(db);
   return rc;
 }

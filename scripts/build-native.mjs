@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the SQLite extension native/openrecall_bm25.c (FTS5's bm25 with a capped count of each phrase's matches:
-// issue 24) into dist/native/, against the SQLite headers better-sqlite3-multiple-ciphers is built with: sqlite3ext.h
+// issue 24) and native/openrecall_idset.c (sets of frame ids for filtered searches) into one library in dist/native/, against the SQLite headers better-sqlite3-multiple-ciphers is built with: sqlite3ext.h
 // from its deps/sqlite3/, and fts5.h, which is not a file there but part of its amalgamation (sqlite3.c): it is cut
 // out into dist/native/include/ at each build (never committed).
 // Without a C compiler (CC, else cc, gcc or clang) the build succeeds all the same, printing one line: the store then
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const source = path.join(root, 'native', 'openrecall_bm25.c');
+const sources = ['openrecall_bm25.c', 'openrecall_idset.c'].map((file) => path.join(root, 'native', file));
 const sqliteDir = path.join(root, 'node_modules', 'better-sqlite3-multiple-ciphers', 'deps', 'sqlite3');
 const out = path.join(root, 'dist', 'native');
 const include = path.join(out, 'include');
@@ -37,7 +37,7 @@ if (begin < 0 || end < 0) skip('no fts5.h in the SQLite amalgamation');
 fs.mkdirSync(include, { recursive: true });
 fs.writeFileSync(path.join(include, 'fts5.h'), `${amalgamation.slice(begin, end)}\n`);
 
-const args = ['-O2', '-shared', '-fPIC', '-Wall', '-Wextra', '-I', include, '-I', sqliteDir, '-o', `${target}.tmp`, source];
+const args = ['-O2', '-shared', '-fPIC', '-Wall', '-Wextra', '-I', include, '-I', sqliteDir, '-o', `${target}.tmp`, ...sources];
 if (process.platform === 'darwin') args.push('-undefined', 'dynamic_lookup');
 else args.push('-lm');
 const built = spawnSync(compiler, args, { stdio: ['ignore', 'inherit', 'inherit'] });

@@ -212,12 +212,7 @@ export class SearchService {
     }
 
     // The filtered frames read for the vector search serve the keyword search too (the store need not read them again).
-    const keyword = await this.repo.keyword(
-      parsed,
-      hasFilters(filters) ? { ...filters, frames: restricted ?? null } : filters,
-      'relevance',
-      Math.max(FUSION_DEPTH, depth),
-    );
+    const keyword = await this.repo.keyword(parsed, restricted ? { ...filters, frames: restricted } : filters, 'relevance', Math.max(FUSION_DEPTH, depth));
     const matched = new Set(keyword.candidates.map((c) => c.id));
     const floor = matched.size ? floors.withMatches : floors.withoutMatches;
     // A frame the words found keeps its vector rank (fusion lifts it); one only the vectors found must reach the floor.

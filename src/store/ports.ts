@@ -207,9 +207,9 @@ export interface SearchFilters {
   /**
    * The frames passing the filters above, when the caller has them already (`filteredIds`, as a filtered vector
    * search reads them): a store may then look among these only. Never narrower than the filters: the answer is the
-   * same with or without it. `null`: the caller found them too many to read (the store need not try again).
+   * same with or without it.
    */
-  frames?: ReadonlySet<number> | null;
+  frames?: ReadonlySet<number>;
 }
 
 export interface RankedId {

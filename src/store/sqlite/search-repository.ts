@@ -117,14 +117,22 @@ export class SqliteSearchRepository implements SearchRepository {
   ): { hits: RankedId[]; total: number } {
     if (filters.among === null) return { hits: [], total: 0 };
     const params: Record<string, unknown> = { expression, limit, offset, rankWindow: RANK_WINDOW };
+    // The window without a seek per match when nothing but the frames' set or their status is to check: the
+    // frames of another status are few (a set built once), and the timestamp is read for the page shown only.
+    const kept =
+      sort !== 'relevance' || extra
+        ? undefined
+        : filters.amongExact
+          ? among(filters.among, params)
+          : this.statusOnly(filters, params)
+            ? ' AND +f.rowid NOT IN (SELECT id FROM entries WHERE status < @status OR status > @status)'
+            : undefined;
     const sql =
-      sort === 'relevance' && !extra && this.statusOnly(filters, params)
-        ? // The window without a seek per match: frames of another status are few (a set built once), and the
-          // timestamp is read for the page shown only.
-          `SELECT w.id, w.score, e.timestamp, w.total FROM (
+      kept !== undefined
+        ? `SELECT w.id, w.score, e.timestamp, w.total FROM (
             SELECT id, score, count(*) OVER () AS total FROM (
               SELECT f.rowid AS id, ${this.score(table, params)} AS score FROM ${table} f
-              WHERE ${table} MATCH @expression AND +f.rowid NOT IN (SELECT id FROM entries WHERE status < @status OR status > @status)
+              WHERE ${table} MATCH @expression${kept}
               ORDER BY f.rowid DESC LIMIT @rankWindow)
             ORDER BY score DESC, id DESC LIMIT @limit OFFSET @offset) w
           CROSS JOIN entries e ON e.id = w.id ORDER BY w.score DESC, w.id DESC`
@@ -169,7 +177,9 @@ export class SqliteSearchRepository implements SearchRepository {
     if (!ranged) return rest;
     if (this.native) {
       const set = this.frameSet(rest, FILTERED_FRAMES_NATIVE, false);
-      return set === undefined ? rest : { ...rest, among: set };
+      // An app's or a time range's set holds exactly the frames passing every filter (status included); a window's
+      // is the trigram index's superset, and a URL is not in it.
+      return set === undefined ? rest : { ...rest, among: set, amongExact: set !== null && !rest.window && !rest.url };
     }
     const params: Record<string, unknown> = { cap: FILTERED_FRAMES + 1 };
     const ids = this.db
@@ -425,8 +435,11 @@ const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id -
  */
 const asRowid = (id: number) => BigInt(id);
 
-/** The filters with the frames that pass them, when known (null: none). */
-type Filtered = Omit<SearchFilters, 'frames'> & { among?: FrameSet | ReadonlySet<number> | null };
+/**
+ * The filters with the frames that pass them, when known (null: none); `amongExact`: those frames and no other
+ * pass (the filters need no check).
+ */
+type Filtered = Omit<SearchFilters, 'frames'> & { among?: FrameSet | ReadonlySet<number> | null; amongExact?: boolean };
 
 /**
  * The matches among these frames only: the index's walk stops at their lowest id (the rowid bounds, which FTS5

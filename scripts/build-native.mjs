@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds the SQLite extension native/openrecall_bm25.c (FTS5's bm25 with a capped count of each phrase's matches:
-// issue 24) and native/openrecall_idset.c (sets of frame ids for filtered searches) into one library in dist/native/, against the SQLite headers better-sqlite3-multiple-ciphers is built with: sqlite3ext.h
-// from its deps/sqlite3/, and fts5.h, which is not a file there but part of its amalgamation (sqlite3.c): it is cut
-// out into dist/native/include/ at each build (never committed).
+// issue 24) and native/openrecall_idset.c (sets of frame ids for filtered searches) into one library in dist/native/,
+// against the SQLite headers better-sqlite3-multiple-ciphers is built with: sqlite3ext.h from its deps/sqlite3/, and
+// fts5.h, which is not a file there but part of its amalgamation (sqlite3.c): it is cut out into dist/native/include/
+// at each build (never committed).
 // Without a C compiler (CC, else cc, gcc or clang) the build succeeds all the same, printing one line: the store then
 // ranks with FTS5's own bm25 (src/store/sqlite/database.ts finds no extension file).
 import { spawnSync } from 'node:child_process';

@@ -11,14 +11,20 @@ export interface FrameSet {
 
 const HEADER = 8;
 
-/** The set of `ids` in the blob layout, or undefined when there are none. */
-export function encodeFrameSet(ids: Iterable<number>): FrameSet | undefined {
+/** The lowest and highest of `ids` (low > high when there are none). */
+export function idBounds(ids: ReadonlySet<number> | readonly number[]): { low: number; high: number } {
   let low = Number.POSITIVE_INFINITY;
   let high = Number.NEGATIVE_INFINITY;
   for (const id of ids) {
     if (id < low) low = id;
     if (id > high) high = id;
   }
+  return { low, high };
+}
+
+/** The set of `ids` in the blob layout, or undefined when there are none. */
+export function encodeFrameSet(ids: ReadonlySet<number> | readonly number[]): FrameSet | undefined {
+  const { low, high } = idBounds(ids);
   if (low > high) return undefined;
   const bits = Buffer.alloc(HEADER + Math.floor((high - low) / 8) + 1);
   bits.writeBigInt64LE(BigInt(low), 0);

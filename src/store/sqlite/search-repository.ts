@@ -16,7 +16,7 @@ import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { hasBm25Extension } from './bm25-extension.js';
 import type { Db } from './database.js';
 import { exclusionExpression, substringTerms, wordIndexExpression } from './fts5-query.js';
-import { encodeFrameSet, type FrameSet, frameSetFromBlob, frameSetIds } from './frame-set.js';
+import { encodeFrameSet, type FrameSet, frameSetFromBlob, frameSetIds, idBounds } from './frame-set.js';
 import { WORD_INDEX_WEIGHTS } from './migrations.js';
 
 /** entries_cjk: bigrams of CJK OCR text (migration 6). */
@@ -454,12 +454,7 @@ function among(frames: FrameSet | ReadonlySet<number> | null | undefined, params
     Object.assign(params, { frameLow: asRowid(frames.low), frameHigh: asRowid(frames.high), frameBits: frames.bits });
     return ' AND f.rowid >= @frameLow AND f.rowid <= @frameHigh AND openrecall_idset_has(@frameBits, f.rowid)';
   }
-  let low = Number.POSITIVE_INFINITY;
-  let high = Number.NEGATIVE_INFINITY;
-  for (const id of frames) {
-    if (id < low) low = id;
-    if (id > high) high = id;
-  }
+  const { low, high } = idBounds(frames);
   Object.assign(params, { frameLow: asRowid(low), frameHigh: asRowid(high), frames: JSON.stringify([...frames]) });
   // `+` keeps SQLite from handing the IN list to FTS5 as rowid constraints (a new cursor, and bm25's count of
   // every match, for each frame).

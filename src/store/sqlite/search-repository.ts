@@ -445,8 +445,9 @@ type Filtered = Omit<SearchFilters, 'frames'> & { among?: FrameSet | ReadonlySet
  * The matches among these frames only: the index's walk stops at their lowest id (the rowid bounds, which FTS5
  * applies in the index), and each match is tested against the set before its filters are checked in the filter
  * index. Without it a narrow filter (a window title, an app in the last weeks) checked every match of a common word
- * back to the first frame, a page read each: 70-300 ms at 1 000 000 frames. The filters are still applied after: the
- * same matches, the same bm25 scores (computed by the same cursor over the same expression).
+ * back to the first frame, a page read each: 70-300 ms at 1 000 000 frames. The filters are still applied after,
+ * unless the set is exact (`amongExact`): the same matches, the same bm25 scores (computed by the same cursor over
+ * the same expression).
  */
 function among(frames: FrameSet | ReadonlySet<number> | null | undefined, params: Record<string, unknown>): string {
   if (!frames) return '';

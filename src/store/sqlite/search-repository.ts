@@ -181,12 +181,18 @@ export class SqliteSearchRepository implements SearchRepository {
       // is the trigram index's superset, and a URL is not in it.
       return set === undefined ? rest : { ...rest, among: set, amongExact: set !== null && !rest.window && !rest.url };
     }
-    const params: Record<string, unknown> = { cap: FILTERED_FRAMES + 1 };
+    const ids = this.rangeIds(rest, FILTERED_FRAMES, false);
+    return ids === undefined ? rest : { ...rest, among: ids.size === 0 ? null : ids };
+  }
+
+  /** The frames of `filterSource` read one by one (without the native sets), or undefined when more than `max`. */
+  private rangeIds(filters: SearchFilters, max: number, exact: boolean): Set<number> | undefined {
+    const params: Record<string, unknown> = { cap: max + 1 };
     const ids = this.db
-      .prepare(`${this.filterSource(rest, params, false)} LIMIT @cap`)
+      .prepare(`${this.filterSource(filters, params, exact)} LIMIT @cap`)
       .pluck()
       .all(params) as number[];
-    return ids.length > FILTERED_FRAMES ? rest : { ...rest, among: ids.length === 0 ? null : new Set(ids) };
+    return ids.length > max ? undefined : new Set(ids);
   }
 
   /**
@@ -376,12 +382,7 @@ export class SqliteSearchRepository implements SearchRepository {
       const set = this.frameSet(filters, max, true);
       return set === undefined ? undefined : set === null ? new Set() : frameSetIds(set);
     }
-    const params: Record<string, unknown> = { cap: max + 1 };
-    const ids = this.db
-      .prepare(`${this.filterSource(filters, params, true)} LIMIT @cap`)
-      .pluck()
-      .all(params) as number[];
-    return ids.length > max ? undefined : new Set(ids);
+    return this.rangeIds(filters, max, true);
   }
 
   /**

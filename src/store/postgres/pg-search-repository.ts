@@ -25,7 +25,7 @@ import {
   substringMatch,
   wordsMatch,
 } from './pg-search-query.js';
-import { query as runQuery } from './pg-query.js';
+import { query as runQuery, withClient } from './pg-query.js';
 import { pgSnippets } from './pg-snippets.js';
 
 /**
@@ -41,10 +41,18 @@ const WEIGHTS = `'{0.4, 0.6, 0.8, 1.0}'::float4[]`;
 const RANK_NORMALISATION = 1 | 32;
 
 type Sort = 'relevance' | 'time';
-/** `index`: the planner may walk the primary key for the rank window; `bitmap`: `e.id + 0` keeps it off. */
-type WindowOrder = 'index' | 'bitmap';
-/** Below this share of the frames, a word's rank window is sorted from its bitmap (see sparse()). */
+/**
+ * How the rank window is read (see windowOrder()). `index`: the planner may walk the primary key; `bitmap`: the
+ * word index's bitmap, every match's heap row read and sorted by id (`e.id + 0` keeps the key walk off);
+ * `{ from }`: the same bitmap ANDed with the ids from `from` up, so that only the newest matches' rows are read.
+ */
+type WindowOrder = 'index' | 'bitmap' | { from: number };
+/** Below this share of the frames, a word's rank window is sorted from its bitmap (see windowOrder()). */
 const SPARSE_MATCHES = 0.25;
+/** Above this many expected matches, a bitmap window reads the newest ids only (see windowOrder()). */
+const BOUNDED_ABOVE = 3 * RANK_WINDOW;
+/** A bounded window spans the ids expected to hold this many times RANK_WINDOW matches: an estimate a little high rarely costs a second statement. */
+const BOUND_MARGIN = 2;
 
 interface Part {
   /** Conditions on `e` beyond the filters. */
@@ -55,6 +63,8 @@ interface Part {
 
 /** A row count for LIMIT/OFFSET: a whole number, never negative. */
 const rowCount = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
+const orderOf = (sort: Sort) => (sort === 'time' ? 'e.timestamp DESC, e.id DESC' : 'score DESC, e.id DESC');
+type FrameEstimate = { count: number; newestId: number | undefined };
 const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id - a.id;
 type RankedRow = { id: string | number; score: number | string; timestamp: number };
 const toRanked = (r: RankedRow): RankedId => ({
@@ -75,7 +85,7 @@ export class PgSearchRepository implements SearchRepository {
       return match && { where: match.sql, score: () => `ts_rank_cd(${WEIGHTS}, e.search_words, ${match.tsquery}, ${RANK_NORMALISATION})` };
     };
     if (!words(new SqlParams())) return { candidates: [], total: 0 };
-    const windowOrder = (await this.sparse(wordPart, filters)) ? 'bitmap' : 'index';
+    const windowOrder = await this.windowOrder(wordPart, filters);
     const { total: wordTotal, hits: wordHits } = await this.countedRanked(wordPart, filters, sort, limit, windowOrder);
     const wordCandidates = wordHits.map((c) => ({ ...c, source: 'words' as const }));
     if (wordTotal >= SUBSTRING_FALLBACK_BELOW) return { candidates: wordCandidates, total: wordTotal };
@@ -154,32 +164,42 @@ export class PgSearchRepository implements SearchRepository {
   }
 
   /**
-   * Whether the planner expects the matches to be sparse (under SPARSE_MATCHES of the frames). Then the rank
-   * window is taken from the GIN bitmap and sorted: the planner would rather walk the primary key backwards
-   * and test each frame, which reads (detoasts) every frame's word vector: ~3.5 µs a frame, 100 ms for a word
-   * in 7% of the frames (28 000 frames read for 2 000 matches), against 5 ms through the bitmap. It does not
-   * know that cost (`@@` costs one operator), so the choice is made here from its row estimate.
+   * How to read the rank window, from the planner's estimate of the matches. A frequent word (above
+   * SPARSE_MATCHES of the frames) walks the primary key backwards and tests each frame: few frames are read before
+   * RANK_WINDOW match. Below that, the walk would read (detoast) every frame's word vector until then: ~6 µs a
+   * frame, 100 ms for a word in 7% of the frames (28 000 frames read for 2 000 matches), against 5 ms through the
+   * bitmap. The planner does not know that cost (`@@` costs one operator), so the choice is made here.
+   * A bitmap window reads the heap row of every match to sort them by id: 136 ms for a word in 13% of a million
+   * frames. Above BOUNDED_ABOVE matches it is ANDed with the ids expected to hold BOUND_MARGIN × RANK_WINDOW of
+   * them (bitmapWindow() reads further when they hold fewer), so it reads a few thousand rows at any history size.
    */
-  private async sparse(part: (params: SqlParams) => Part | undefined, filters: SearchFilters): Promise<boolean> {
+  private async windowOrder(part: (params: SqlParams) => Part | undefined, filters: SearchFilters): Promise<WindowOrder> {
     const params = new SqlParams();
     const p = part(params);
-    if (!p) return false;
+    if (!p) return 'index';
     const sql = `EXPLAIN (FORMAT JSON) SELECT 1 FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)}`;
     const [[plan], frames] = await Promise.all([
       runQuery<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(this.pool, sql, params.values).then((r) => r.map((x) => x['QUERY PLAN'][0]!)),
       this.frameEstimate(),
     ]);
-    return plan!.Plan['Plan Rows'] < SPARSE_MATCHES * frames;
+    const matches = plan!.Plan['Plan Rows'];
+    if (matches >= SPARSE_MATCHES * frames.count) return 'index';
+    if (matches <= BOUNDED_ABOVE || frames.newestId === undefined) return 'bitmap';
+    return { from: frames.newestId - Math.ceil((BOUND_MARGIN * RANK_WINDOW * frames.count) / matches) };
   }
 
-  private frames?: { estimate: Promise<number>; at: number };
+  private frames?: { estimate: Promise<FrameEstimate>; at: number };
 
-  /** The planner's estimate of the number of frames (pg_class.reltuples), refreshed every minute. */
-  private frameEstimate(): Promise<number> {
+  /**
+   * The planner's estimate of the number of frames (pg_class.reltuples) and the newest id, refreshed every minute.
+   * An older newest id only makes a bounded window span more ids than it needs: the frames since are above it.
+   */
+  private frameEstimate(): Promise<FrameEstimate> {
     if (!this.frames || Date.now() - this.frames.at > 60_000) {
-      const estimate = runQuery<{ n: number }>(this.pool, `SELECT greatest(reltuples, 0)::float8 AS n FROM pg_class WHERE oid = 'entries'::regclass`).then(
-        (r) => Number(r[0]?.n ?? 0),
-      );
+      const estimate = runQuery<{ n: number; newest: string | null }>(
+        this.pool,
+        `SELECT greatest(reltuples, 0)::float8 AS n, (SELECT max(id) FROM entries) AS newest FROM pg_class WHERE oid = 'entries'::regclass`,
+      ).then((r) => ({ count: Number(r[0]?.n ?? 0), newestId: r[0]?.newest == null ? undefined : Number(r[0].newest) }));
       this.frames = { estimate, at: Date.now() };
       estimate.catch(() => (this.frames = undefined));
     }
@@ -215,15 +235,57 @@ export class PgSearchRepository implements SearchRepository {
     withTotal: boolean,
     windowOrder: WindowOrder = 'index',
   ): Promise<Array<RankedRow & { total?: string | number }>> {
+    if (typeof windowOrder === 'object') return this.boundedRankedRows(part, filters, sort, limit, windowOrder.from);
     const params = new SqlParams();
     const p = part(params);
     if (!p || limit <= 0) return [];
-    const order = sort === 'time' ? 'e.timestamp DESC, e.id DESC' : 'score DESC, e.id DESC';
+    const order = orderOf(sort);
     // The window is chosen by id first; the (costly) score is computed for the window's rows only.
     const sql = `WITH w AS MATERIALIZED (SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} ORDER BY ${windowOrder === 'bitmap' ? 'e.id + 0' : 'e.id'} DESC LIMIT ${RANK_WINDOW})
       SELECT e.id, ${p.score()} AS score, e.timestamp${withTotal ? ', (SELECT count(*) FROM w) AS total' : ''} FROM w JOIN entries e ON e.id = w.id
       ORDER BY ${order} LIMIT ${params.add(limit, 'int8')}`;
     return runQuery<RankedRow & { total?: string | number }>(this.pool, sql, params.values);
+  }
+
+  /** rankedRows() with its window read by bitmapWindow(), then ranked in a second statement. */
+  private async boundedRankedRows(
+    part: (params: SqlParams) => Part | undefined,
+    filters: SearchFilters,
+    sort: Sort,
+    limit: number,
+    from: number,
+  ): Promise<Array<RankedRow & { total?: string | number }>> {
+    const window = await this.bitmapWindow(part, filters, from);
+    if (window === undefined) return this.rankedRows(part, filters, sort, limit, true, 'bitmap');
+    const params = new SqlParams();
+    const p = part(params);
+    if (!p) return [];
+    const sql = `SELECT e.id, ${p.score()} AS score, e.timestamp FROM entries e WHERE e.id = ANY(${params.add(window, 'int8[]')})
+      ORDER BY ${orderOf(sort)} LIMIT ${params.add(limit, 'int8')}`;
+    return (await runQuery<RankedRow>(this.pool, sql, params.values)).map((r) => ({ ...r, total: window.length }));
+  }
+
+  /**
+   * The rank window's ids from the word index's bitmap ANDed with the ids from `from` up, or undefined when
+   * those hold fewer than RANK_WINDOW matches (older ones may belong in the window). The planner would rather
+   * walk the key over those ids, or scan the table, and test every frame's words (it does not know what reading
+   * them costs), so plain index scans and sequential scans are off for this one read-only transaction.
+   */
+  private async bitmapWindow(part: (params: SqlParams) => Part | undefined, filters: SearchFilters, from: number): Promise<number[] | undefined> {
+    const params = new SqlParams();
+    const p = part(params);
+    if (!p) return [];
+    const sql = `SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} AND e.id >= ${params.add(from, 'int8')}
+      ORDER BY e.id + 0 DESC LIMIT ${RANK_WINDOW}`;
+    const rows = await withClient(this.pool, async (client) => {
+      await runQuery(client, 'BEGIN READ ONLY; SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off');
+      try {
+        return await runQuery<{ id: string | number }>(client, sql, params.values);
+      } finally {
+        await client.query('COMMIT').catch(() => undefined);
+      }
+    });
+    return rows.length < RANK_WINDOW ? undefined : rows.map((r) => Number(r.id));
   }
 
   async browse(filters: SearchFilters, limit: number, offset: number, exclude: Term[]): Promise<{ ids: RankedId[]; total: number }> {

@@ -44,15 +44,22 @@ type Sort = 'relevance' | 'time';
 /**
  * How the rank window is read (see windowOrder()). `index`: the planner may walk the primary key; `bitmap`: the
  * word index's bitmap, every match's heap row read and sorted by id (`e.id + 0` keeps the key walk off);
- * `{ from }`: the same bitmap ANDed with the ids from `from` up, so that only the newest matches' rows are read.
+ * `Bounded`: the same bitmap ANDed with a range of the newest ids, so that only the newest matches' rows are read.
  */
-type WindowOrder = 'index' | 'bitmap' | { from: number };
+type WindowOrder = 'index' | 'bitmap' | Bounded;
+/** The ids a bounded window reads first: the `span` ids up to `newest` (and then further back, see bitmapWindow()). */
+type Bounded = { newest: number; span: number };
 /** Below this share of the frames, a word's rank window is sorted from its bitmap (see windowOrder()). */
 const SPARSE_MATCHES = 0.25;
 /** Above this many expected matches, a bitmap window reads the newest ids only (see windowOrder()). */
 const BOUNDED_ABOVE = 3 * RANK_WINDOW;
-/** A bounded window spans the ids expected to hold this many times RANK_WINDOW matches: an estimate a little high rarely costs a second statement. */
-const BOUND_MARGIN = 2;
+/**
+ * A bounded window spans the ids expected to hold this many times RANK_WINDOW matches: an estimate a little high
+ * (or a word less frequent lately) rarely costs a second statement.
+ */
+const BOUND_MARGIN = 1.5;
+/** When the ids read held too few matches, the next statement reads this many times as many ids. */
+const WIDEN = 4;
 
 interface Part {
   /** Conditions on `e` beyond the filters. */
@@ -185,7 +192,7 @@ export class PgSearchRepository implements SearchRepository {
     const matches = plan!.Plan['Plan Rows'];
     if (matches >= SPARSE_MATCHES * frames.count) return 'index';
     if (matches <= BOUNDED_ABOVE || frames.newestId === undefined) return 'bitmap';
-    return { from: frames.newestId - Math.ceil((BOUND_MARGIN * RANK_WINDOW * frames.count) / matches) };
+    return { newest: frames.newestId, span: Math.ceil((BOUND_MARGIN * RANK_WINDOW * frames.count) / matches) };
   }
 
   private frames?: { estimate: Promise<FrameEstimate>; at: number };
@@ -235,7 +242,7 @@ export class PgSearchRepository implements SearchRepository {
     withTotal: boolean,
     windowOrder: WindowOrder = 'index',
   ): Promise<Array<RankedRow & { total?: string | number }>> {
-    if (typeof windowOrder === 'object') return this.boundedRankedRows(part, filters, sort, limit, windowOrder.from);
+    if (typeof windowOrder === 'object') return this.boundedRankedRows(part, filters, sort, limit, windowOrder);
     const params = new SqlParams();
     const p = part(params);
     if (!p || limit <= 0) return [];
@@ -253,9 +260,9 @@ export class PgSearchRepository implements SearchRepository {
     filters: SearchFilters,
     sort: Sort,
     limit: number,
-    from: number,
+    bounds: Bounded,
   ): Promise<Array<RankedRow & { total?: string | number }>> {
-    const window = await this.bitmapWindow(part, filters, from);
+    const window = await this.bitmapWindow(part, filters, bounds);
     if (window === undefined) return this.rankedRows(part, filters, sort, limit, true, 'bitmap');
     const params = new SqlParams();
     const p = part(params);
@@ -266,26 +273,32 @@ export class PgSearchRepository implements SearchRepository {
   }
 
   /**
-   * The rank window's ids from the word index's bitmap ANDed with the ids from `from` up, or undefined when
-   * those hold fewer than RANK_WINDOW matches (older ones may belong in the window). The planner would rather
-   * walk the key over those ids, or scan the table, and test every frame's words (it does not know what reading
-   * them costs), so plain index scans and sequential scans are off for this one read-only transaction.
+   * The rank window's ids from the word index's bitmap ANDed with the newest `span` ids; when those hold fewer
+   * than RANK_WINDOW matches (older ones may belong in the window), WIDEN times as many ids once more, then
+   * undefined (the caller reads every match). The planner would rather walk the key over those ids, or scan the
+   * table, and test every frame's words (it does not know what reading them costs), so plain index scans and
+   * sequential scans are off for these read-only statements.
    */
-  private async bitmapWindow(part: (params: SqlParams) => Part | undefined, filters: SearchFilters, from: number): Promise<number[] | undefined> {
-    const params = new SqlParams();
-    const p = part(params);
-    if (!p) return [];
-    const sql = `SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} AND e.id >= ${params.add(from, 'int8')}
-      ORDER BY e.id + 0 DESC LIMIT ${RANK_WINDOW}`;
-    const rows = await withClient(this.pool, async (client) => {
+  private async bitmapWindow(part: (params: SqlParams) => Part | undefined, filters: SearchFilters, bounds: Bounded): Promise<number[] | undefined> {
+    return withClient(this.pool, async (client) => {
       await runQuery(client, 'BEGIN READ ONLY; SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off');
       try {
-        return await runQuery<{ id: string | number }>(client, sql, params.values);
+        for (const span of [bounds.span, bounds.span * WIDEN]) {
+          const from = bounds.newest - span;
+          if (from <= 0) return undefined;
+          const params = new SqlParams();
+          const p = part(params);
+          if (!p) return [];
+          const sql = `SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} AND e.id >= ${params.add(from, 'int8')}
+            ORDER BY e.id + 0 DESC LIMIT ${RANK_WINDOW}`;
+          const rows = await runQuery<{ id: string | number }>(client, sql, params.values);
+          if (rows.length === RANK_WINDOW) return rows.map((r) => Number(r.id));
+        }
+        return undefined;
       } finally {
         await client.query('COMMIT').catch(() => undefined);
       }
     });
-    return rows.length < RANK_WINDOW ? undefined : rows.map((r) => Number(r.id));
   }
 
   async browse(filters: SearchFilters, limit: number, offset: number, exclude: Term[]): Promise<{ ids: RankedId[]; total: number }> {

@@ -4,6 +4,14 @@ import { searchMigration } from './002-search.js';
 import { clientSuppliedMigration } from './003-client-supplied.js';
 import { redactionMigration } from './004-redaction.js';
 import { incomingIndexMigration } from './005-incoming-index.js';
+import { wordStatisticsMigration } from './006-word-statistics.js';
 
 /** Every schema version of the PostgreSQL store, oldest first. Kept apart from the runner so no import cycle forms. */
-export const pgMigrations: PgMigration[] = [coreMigration, searchMigration, clientSuppliedMigration, redactionMigration, incomingIndexMigration];
+export const pgMigrations: PgMigration[] = [
+  coreMigration,
+  searchMigration,
+  clientSuppliedMigration,
+  redactionMigration,
+  incomingIndexMigration,
+  wordStatisticsMigration,
+];

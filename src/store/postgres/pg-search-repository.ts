@@ -25,7 +25,7 @@ import {
   substringMatch,
   wordsMatch,
 } from './pg-search-query.js';
-import { query as runQuery, withClient } from './pg-query.js';
+import { query as runQuery, transaction } from './pg-query.js';
 import { pgSnippets } from './pg-snippets.js';
 
 /**
@@ -70,6 +70,9 @@ interface Part {
 
 /** A row count for LIMIT/OFFSET: a whole number, never negative. */
 const rowCount = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
+/** The rank window: the ids of the RANK_WINDOW newest matches (`also`: a further condition). */
+const windowSql = (p: Part, filters: SearchFilters, params: SqlParams, order: 'index' | 'bitmap', also = '') =>
+  `SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)}${also} ORDER BY ${order === 'bitmap' ? 'e.id + 0' : 'e.id'} DESC LIMIT ${RANK_WINDOW}`;
 const orderOf = (sort: Sort) => (sort === 'time' ? 'e.timestamp DESC, e.id DESC' : 'score DESC, e.id DESC');
 type FrameEstimate = { count: number; newestId: number | undefined };
 const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id - a.id;
@@ -248,7 +251,7 @@ export class PgSearchRepository implements SearchRepository {
     if (!p || limit <= 0) return [];
     const order = orderOf(sort);
     // The window is chosen by id first; the (costly) score is computed for the window's rows only.
-    const sql = `WITH w AS MATERIALIZED (SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} ORDER BY ${windowOrder === 'bitmap' ? 'e.id + 0' : 'e.id'} DESC LIMIT ${RANK_WINDOW})
+    const sql = `WITH w AS MATERIALIZED (${windowSql(p, filters, params, windowOrder)})
       SELECT e.id, ${p.score()} AS score, e.timestamp${withTotal ? ', (SELECT count(*) FROM w) AS total' : ''} FROM w JOIN entries e ON e.id = w.id
       ORDER BY ${order} LIMIT ${params.add(limit, 'int8')}`;
     return runQuery<RankedRow & { total?: string | number }>(this.pool, sql, params.values);
@@ -277,27 +280,22 @@ export class PgSearchRepository implements SearchRepository {
    * than RANK_WINDOW matches (older ones may belong in the window), WIDEN times as many ids once more, then
    * undefined (the caller reads every match). The planner would rather walk the key over those ids, or scan the
    * table, and test every frame's words (it does not know what reading them costs), so plain index scans and
-   * sequential scans are off for these read-only statements.
+   * sequential scans are off in this transaction.
    */
   private async bitmapWindow(part: (params: SqlParams) => Part | undefined, filters: SearchFilters, bounds: Bounded): Promise<number[] | undefined> {
-    return withClient(this.pool, async (client) => {
-      await runQuery(client, 'BEGIN READ ONLY; SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off');
-      try {
-        for (const span of [bounds.span, bounds.span * WIDEN]) {
-          const from = bounds.newest - span;
-          if (from <= 0) return undefined;
-          const params = new SqlParams();
-          const p = part(params);
-          if (!p) return [];
-          const sql = `SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)} AND e.id >= ${params.add(from, 'int8')}
-            ORDER BY e.id + 0 DESC LIMIT ${RANK_WINDOW}`;
-          const rows = await runQuery<{ id: string | number }>(client, sql, params.values);
-          if (rows.length === RANK_WINDOW) return rows.map((r) => Number(r.id));
-        }
-        return undefined;
-      } finally {
-        await client.query('COMMIT').catch(() => undefined);
+    return transaction(this.pool, async (client) => {
+      await runQuery(client, 'SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off');
+      for (const span of [bounds.span, bounds.span * WIDEN]) {
+        const from = bounds.newest - span;
+        if (from <= 0) return undefined;
+        const params = new SqlParams();
+        const p = part(params);
+        if (!p) return [];
+        const sql = windowSql(p, filters, params, 'bitmap', ` AND e.id >= ${params.add(from, 'int8')}`);
+        const rows = await runQuery<{ id: string | number }>(client, sql, params.values);
+        if (rows.length === RANK_WINDOW) return rows.map((r) => Number(r.id));
       }
+      return undefined;
     });
   }
 

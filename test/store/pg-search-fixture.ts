@@ -53,3 +53,30 @@ export async function openPgSearchFixture(): Promise<PgSearchFixture> {
     },
   };
 }
+
+/**
+ * A search repository whose every statement is recorded (through the pool or a checked-out client), so that a
+ * test can EXPLAIN exactly what it ran.
+ */
+export function recordingSearch(pool: pg.Pool) {
+  const statements: Array<{ sql: string; values?: unknown[] }> = [];
+  const proxy = {
+    query: (sql: string, values?: unknown[]) => {
+      statements.push({ sql, values });
+      return pool.query(sql, values);
+    },
+    connect: async () => {
+      const client = await pool.connect();
+      return new Proxy(client, {
+        get(target, key, receiver) {
+          if (key !== 'query') return Reflect.get(target, key, receiver);
+          return (sql: string, values?: unknown[]) => {
+            statements.push({ sql, values });
+            return target.query(sql, values);
+          };
+        },
+      });
+    },
+  } as unknown as pg.Pool;
+  return { statements, repository: new PgSearchRepository(proxy) };
+}

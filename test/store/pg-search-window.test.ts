@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { parseQuery } from '../../src/search/query-parser.js';
 import { COUNT_CAP, type SearchFilters } from '../../src/store/ports.js';
-import { PgSearchRepository, RANK_WINDOW } from '../../src/store/postgres/pg-search-repository.js';
-import { openPgSearchFixture, type PgSearchFixture } from './pg-search-fixture.js';
+import { RANK_WINDOW } from '../../src/store/postgres/pg-search-repository.js';
+import { openPgSearchFixture, type PgSearchFixture, recordingSearch } from './pg-search-fixture.js';
 
 const ROWS = 40_000;
 
@@ -25,30 +25,6 @@ async function fill(pool: pg.Pool): Promise<void> {
     [ROWS],
   );
   await pool.query('ANALYZE entries');
-}
-
-/** A pool that records every statement the repository sends, through the pool or a checked-out client. */
-function recording(pool: pg.Pool) {
-  const statements: Array<{ sql: string; values?: unknown[] }> = [];
-  const proxy = {
-    query: (sql: string, values?: unknown[]) => {
-      statements.push({ sql, values });
-      return pool.query(sql, values);
-    },
-    connect: async () => {
-      const client = await pool.connect();
-      return new Proxy(client, {
-        get(target, key, receiver) {
-          if (key !== 'query') return Reflect.get(target, key, receiver);
-          return (sql: string, values?: unknown[]) => {
-            statements.push({ sql, values });
-            return target.query(sql, values);
-          };
-        },
-      });
-    },
-  } as unknown as pg.Pool;
-  return { statements, repository: new PgSearchRepository(proxy) };
 }
 
 describe(`PostgreSQL rank window at ${ROWS} frames`, () => {
@@ -75,7 +51,7 @@ describe(`PostgreSQL rank window at ${ROWS} frames`, () => {
   }
 
   async function search(word: string, sort: 'relevance' | 'time', filters: SearchFilters = {}) {
-    const { statements, repository } = recording(fixture.pool);
+    const { statements, repository } = recordingSearch(fixture.pool);
     const result = await repository.keyword(parseQuery(word), filters, sort, 20);
     return { ids: result.candidates.map((c) => c.id), total: result.total, statements };
   }

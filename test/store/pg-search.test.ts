@@ -4,9 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
 import { parseQuery } from '../../src/search/query-parser.js';
 import { COUNT_CAP } from '../../src/store/ports.js';
-import { PgSearchRepository, RANK_WINDOW } from '../../src/store/postgres/pg-search-repository.js';
+import { RANK_WINDOW } from '../../src/store/postgres/pg-search-repository.js';
 import { WORDS } from '../helpers/words.js';
-import { openPgSearchFixture, type PgSearchFixture } from './pg-search-fixture.js';
+import { openPgSearchFixture, type PgSearchFixture, recordingSearch } from './pg-search-fixture.js';
 
 const ROWS = 20_000;
 
@@ -30,18 +30,6 @@ export async function fillFrames(pool: pg.Pool, count: number): Promise<void> {
   await pool.query('ANALYZE entries');
 }
 
-/** A pool that records every statement, to EXPLAIN exactly what the repository ran. */
-function recording(pool: pg.Pool) {
-  const statements: Array<{ sql: string; values: unknown[] }> = [];
-  const proxy = {
-    query: (sql: string, values: unknown[] = []) => {
-      statements.push({ sql, values });
-      return pool.query(sql, values);
-    },
-  } as unknown as pg.Pool;
-  return { statements, repository: new PgSearchRepository(proxy) };
-}
-
 describe(`PostgreSQL keyword search at ${ROWS} frames`, () => {
   let fixture: PgSearchFixture;
   before(async () => {
@@ -51,7 +39,7 @@ describe(`PostgreSQL keyword search at ${ROWS} frames`, () => {
   after(() => fixture?.cleanup());
 
   const plans = async (q: string) => {
-    const { statements, repository } = recording(fixture.pool);
+    const { statements, repository } = recordingSearch(fixture.pool);
     const result = await repository.keyword(parseQuery(q), {}, 'relevance', 20);
     const texts: string[] = [];
     // The planner's estimates the repository asks for (EXPLAIN, pg_class) are not searches themselves.

@@ -7,10 +7,12 @@
 // durable (fsync the file, rename, fsync the directory) before its 202, is measured in the same run under the same
 // paced load, alternating with the real server for --rounds rounds; the ratios are the real server's over it.
 //   node --import tsx bench/ingest.ts [--uploaders 16] [--requests 40] [--interval 100] [--saturated false] [--rounds 1] [--trace-gc] [--cpu-profile <dir>]
-//     [--twin encrypted] [--floor false]
+//     [--twin encrypted|plain] [--floor false]
 // --twin encrypted: a second real server, the same build with encryption at rest on (its own key file), is measured
 // in the same run, its paced rounds alternating with the plain server's (plain first in odd rounds, the twin first
 // in even ones), so both meet the same minutes of the machine; "twin_over_server" gives encrypted / plain.
+// --twin plain: the same with encryption off in both, a control that shows how far apart two identical servers
+// measure in one run (the noise of twin_over_server).
 // --floor false leaves the floor out (the encryption comparison does not need it).
 // The open-loop load of issue 14 (16 uploaders x 2 frames/s): --interval 500 --requests 100 --saturated false.
 // --trace-gc preloads bench/gc-observer.mjs into the server and reports its collections during the paced run.
@@ -44,7 +46,7 @@ const uploaders = Number(values.uploaders);
 const perUploader = Number(values.requests);
 const intervalMs = Number(values.interval);
 const rounds = Number(values.rounds);
-if (values.twin !== undefined && values.twin !== 'encrypted') throw new Error('--twin takes "encrypted"');
+if (values.twin !== undefined && values.twin !== 'encrypted' && values.twin !== 'plain') throw new Error('--twin takes "encrypted" or "plain"');
 const withFloor = values.floor !== 'false';
 
 const [shot] = await renderScreenshots(1);
@@ -74,8 +76,9 @@ const floorLoad = new UploadLoad(new URL(`${floorBanner.toString().match(/listen
 const twin = values.twin
   ? await startServerProcess(tempDir('openrecall-bench-twin-'), {
       OPENRECALL_WORKERS: process.env.OPENRECALL_WORKERS ?? '1',
-      OPENRECALL_ENCRYPTION: 'on',
-      OPENRECALL_ENCRYPTION_KEY_FILE: path.join(tempDir('openrecall-bench-twin-key-'), 'openrecall.key'),
+      ...(values.twin === 'encrypted'
+        ? { OPENRECALL_ENCRYPTION: 'on', OPENRECALL_ENCRYPTION_KEY_FILE: path.join(tempDir('openrecall-bench-twin-key-'), 'openrecall.key') }
+        : { OPENRECALL_ENCRYPTION: 'off' }),
     })
   : undefined;
 const twinLoad = twin ? new UploadLoad(new URL(`${twin.api}/upload`), image, uploaders) : undefined;

@@ -353,9 +353,12 @@ async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
   };
 }
 
-/** Times the parts of a search (see `parts`): the query's embedding, the vector search and its reads, the store's statements. */
-function timeParts(search: SearchRepository, vectorIndex: VectorIndex, repository: EmbeddingsRepository, embedder: EmbeddingProvider) {
-  parts.time(embedder, 'embed', 'embed the query');
+/**
+ * Times the parts of a search (see `parts`): the query's embedding, the vector search and its reads, the store's
+ * statements. The embedder is timed once per process (PostgreSQL measured after SQLite shares it).
+ */
+function timeParts(search: SearchRepository, vectorIndex: VectorIndex, repository: EmbeddingsRepository, embedder: EmbeddingProvider | undefined) {
+  if (embedder) parts.time(embedder, 'embed', 'embed the query');
   parts.time(vectorIndex, 'search', 'vector search without its reads (pass 1, scoring)');
   parts.time(repository, 'vectors', 'vector rescoring reads');
   parts.time(search, 'keyword', 'keyword statements');
@@ -431,6 +434,7 @@ if (measurePostgres && REUSE_PG_URL) {
   const store = await openPostgresStore(REUSE_PG_URL, { applicationName: 'openrecall-bench' });
   try {
     const { index, ms } = await loadIndex(store.embeddings);
+    timeParts(store.search, index, store.embeddings, measureSqlite ? undefined : provider);
     const service = new SearchService(store.search, { provider, index });
     postgres = {
       reused_database: true,
@@ -465,6 +469,7 @@ if (measurePostgres && REUSE_PG_URL) {
       await pool.end();
       console.error(`postgres: measuring… loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
       const { index, ms } = await loadIndex(store.embeddings);
+      timeParts(store.search, index, store.embeddings, measureSqlite ? undefined : provider);
       const service = new SearchService(store.search, { provider, index });
       postgres = {
         copy_seconds: round(copySeconds, 1),

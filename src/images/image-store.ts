@@ -2,9 +2,11 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { dataPaths, type DataPaths } from '../config.js';
 import { DataDir, type FileWriterReserve, PathOutsideDataDirError, type SealedFileWriter } from '../files/data-dir.js';
+import { DamagedFileError } from '../files/file-cipher.js';
 import { GroupSync } from '../files/group-sync.js';
 import { plainCipher } from '../files/plain-cipher.js';
 import { isIncomingPath, storedFramePath, thumbnailFramePath } from './frame-paths.js';
+import { checkedName, matchesCheck, type UploadCheck } from './upload-check.js';
 
 export { PathOutsideDataDirError };
 
@@ -75,9 +77,19 @@ export class ImageStore {
     return this.partFiles.take();
   }
 
-  /** A fresh name for an upload awaiting processing. */
-  newIncomingPath(extension: string): string {
-    return `screenshots/incoming/${crypto.randomUUID()}.${extension}`;
+  /** A fresh name for an upload awaiting processing, carrying its bytes' check (upload-check.ts). */
+  newIncomingPath(extension: string, check: UploadCheck): string {
+    return `screenshots/incoming/${checkedName(crypto.randomUUID(), check, extension)}`;
+  }
+
+  /** Whether the upload file at `relative` holds the bytes its check describes: false when it is gone, torn or damaged. */
+  async holdsUpload(relative: string, check: UploadCheck): Promise<boolean> {
+    try {
+      return matchesCheck(await this.files.readFile(relative), check);
+    } catch (error) {
+      if (error instanceof DamagedFileError || (error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
   }
 
   storedPath(id: number, timestamp: number): string {

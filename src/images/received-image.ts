@@ -2,6 +2,7 @@ import type { SealedFileWriter } from '../files/data-dir.js';
 import { ImageInspector } from './image-inspector.js';
 import { FILE_EXTENSIONS, type ImageInfo } from './image-format.js';
 import type { ImageStore } from './image-store.js';
+import { crc32, type UploadCheck } from './upload-check.js';
 
 const WRITE_BYTES = 64 * 1024;
 
@@ -9,8 +10,8 @@ const WRITE_BYTES = 64 * 1024;
  * An uploaded image written to disk as its bytes arrive, checked on the way (image-inspector.ts): the whole file
  * is never held in memory. It stays a `.part` file of screenshots/reserve until commit() gives it its final name
  * in screenshots/incoming; discard() removes it, and start-up removes any `.part` a crash left behind.
- * The file stays open until then, so that commit() can fsync it (off the event loop) before the rename: a
- * refused upload costs no fsync.
+ * The file stays open until then, so that commit() can fsync it (off the event loop): a refused upload costs no
+ * fsync.
  *
  * The bytes go through the data dir's DataDir (files/data-dir.ts, sealed by its cipher). Writes are synchronous:
  * a 64 KB write into the page cache costs microseconds, while an async write waits for a libuv thread. Creating
@@ -20,6 +21,8 @@ const WRITE_BYTES = 64 * 1024;
  */
 export class ReceivedImage {
   bytes = 0;
+  /** CRC-32 of the bytes received so far (the incoming file's name carries it: upload-check.ts). */
+  private crc = 0;
   private readonly inspector = new ImageInspector();
   private file: SealedFileWriter | undefined;
   /** Pieces not yet written: busboy hands the file over in pieces of a few hundred bytes, written 64 KB at a time. */
@@ -66,6 +69,7 @@ export class ReceivedImage {
     this.bytes += chunk.length;
     this.inspector.push(chunk);
     if (this.stopped) return;
+    this.crc = crc32(chunk, this.crc);
     if (this.inspector.error) {
       this.stopped = true;
       this.closeAndRemove();
@@ -98,28 +102,53 @@ export class ReceivedImage {
     return info;
   }
 
+  /** The bytes received: their count and CRC-32. */
+  check(): UploadCheck {
+    return { bytes: this.bytes, crc: this.crc };
+  }
+
   /**
-   * Gives the file its final incoming name (after info() succeeded) and returns that path: fsync of the file,
-   * then the rename. The rename survives a power cut once the folder is synced (ImageStore.syncIncoming, the
-   * caller's: one fsync for every upload renamed meanwhile); until then a power cut may leave no file at that name.
+   * Gives the file its final incoming name (after info() succeeded), whose name carries the bytes' check, and
+   * returns that path. The rename survives a power cut once the folder is synced (ImageStore.syncIncoming, the
+   * caller's: one fsync for every upload renamed meanwhile).
+   *
+   * By default the file is fsynced before the rename, and `synced` is already resolved. With `syncBeside`, the
+   * rename comes first and the file's fsync runs while the caller commits the row: `synced` resolves once the file
+   * survives a power cut. A power cut before then can leave a committed row whose file is torn; its client got no
+   * 202 and sends the frame again, and the check in the name tells the retry that the stored copy is not whole
+   * (IngestService).
    */
-  async commit(info: ImageInfo): Promise<string> {
-    const relative = this.images.newIncomingPath(FILE_EXTENSIONS[info.format]);
+  async commit(info: ImageInfo, options: { syncBeside?: boolean } = {}): Promise<{ path: string; synced: Promise<void> }> {
+    const relative = this.images.newIncomingPath(FILE_EXTENSIONS[info.format], this.check());
     // From here the file is commit's: a client that hangs up meanwhile must not remove it (or close the
     // descriptor an fsync is using); its retry is answered as a duplicate of this frame.
     this.discarded = true;
     const file = this.file;
     this.file = undefined;
     const partPath = this.partPath!; // info() succeeded: the file exists
+    if (!options.syncBeside) {
+      try {
+        await file?.finish({ durable: true });
+        // Off the event loop: a rename waits for the file system's journal, busy with the fsyncs.
+        await this.images.files.rename(partPath, relative);
+      } catch (error) {
+        this.images.files.removeSync(partPath);
+        throw error;
+      }
+      return { path: relative, synced: Promise.resolve() };
+    }
+    // finish() writes the last sealed chunk at once, so the file is whole before it has its new name; its fsync
+    // runs off the event loop, beside the rename and then the row's commit.
+    const synced = file ? file.finish({ durable: true }) : Promise.resolve();
+    synced.catch(() => undefined); // the caller awaits it; a failed rename must not leave it unhandled
     try {
-      await file?.finish({ durable: true });
-      // Off the event loop: a rename waits for the file system's journal, busy with the fsyncs.
       await this.images.files.rename(partPath, relative);
     } catch (error) {
+      await synced.catch(() => undefined);
       this.images.files.removeSync(partPath);
       throw error;
     }
-    return relative;
+    return { path: relative, synced };
   }
 
   /** Removes the file unless it was committed; safe to call any number of times. */

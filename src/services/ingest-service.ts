@@ -2,6 +2,7 @@ import { ApiError } from '../errors.js';
 import { type ImageFormat, ImageFormatError, type ImageInfo } from '../images/image-format.js';
 import type { ImageStore } from '../images/image-store.js';
 import { ReceivedImage } from '../images/received-image.js';
+import { uploadCheckOf } from '../images/upload-check.js';
 import { isDiskFull } from '../files/disk-full.js';
 import { type RedactionPolicy, redactText } from '../redaction/index.js';
 import { type FramesRepository, modeFor, type ProcessingMode, StoreUnavailableError } from '../store/ports.js';
@@ -37,12 +38,14 @@ export interface IngestOptions {
   /** Called with the size of the file written for each accepted upload. */
   onAccepted: (bytes: number) => void;
   /**
-   * Sync the incoming folder beside the row's own sync (SQLite's WAL fsync) instead of before the insert: one
-   * wait for both. A power cut between them can leave a row whose file is gone; its client got no 202 and still
-   * holds the frame, and start-up deletes such rows (lost-uploads.ts) so the retry is accepted. Only for a
-   * store whose start-up runs before any worker can claim (one server: SQLite).
+   * Sync the upload file and the incoming folder beside the row's own sync (SQLite's WAL fsync) instead of before
+   * the insert: one wait for the three. A power cut before they all finished can leave a row whose file is gone or
+   * torn; its client got no 202 and still holds the frame. Start-up deletes the rows whose file is gone
+   * (lost-uploads.ts), and the client's retry replaces a row whose file does not match the check in its name
+   * (replacesTornUpload()), so the retry is stored rather than answered "duplicate". Only for a store whose
+   * start-up runs before any worker can claim (one server: SQLite).
    */
-  syncFolderBesideRow?: boolean;
+  syncBesideRow?: boolean;
 }
 
 const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
@@ -52,8 +55,8 @@ const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
  * Decoding, re-encoding and OCR happen later in the worker.
  *
  * A 202 is durable (the client deletes its copy on it): the file is fsynced and renamed (commit()), and the answer
- * waits until its folder is fsynced and insertPending resolved (the row survives a power cut). The folder sync
- * comes before the insert, or beside the row's sync with `syncFolderBesideRow`.
+ * waits until its folder is fsynced and insertPending resolved (the row survives a power cut). The syncs come
+ * before the insert, or beside the row's sync with `syncBesideRow`.
  */
 export class IngestService {
   /**
@@ -85,7 +88,7 @@ export class IngestService {
   private async store(upload: Upload): Promise<IngestResult> {
     if (upload.captureId !== undefined) {
       const existing = await this.frames.findIdByCaptureId(upload.captureId);
-      if (existing !== undefined) return { status: 'duplicate', frameId: existing };
+      if (existing !== undefined && !(await this.replacesTornUpload(existing))) return { status: 'duplicate', frameId: existing };
     }
     this.checkTimestamp(upload.timestamp);
     const info = this.inspect(upload.image, upload.onlyFormat);
@@ -96,10 +99,11 @@ export class IngestService {
     const suppliedText = upload.suppliedText === undefined ? undefined : await this.redacted(upload.suppliedText);
     const browserUrl = upload.browserUrl === undefined ? undefined : await this.redacted(withoutControlCharacters(upload.browserUrl));
 
-    const besideRow = this.options.syncFolderBesideRow === true;
+    const besideRow = this.options.syncBesideRow === true;
     let imagePath: string;
+    let fileSynced: Promise<void>;
     try {
-      imagePath = await upload.image.commit(info);
+      ({ path: imagePath, synced: fileSynced } = await upload.image.commit(info, { syncBeside: besideRow }));
       if (!besideRow) await this.images.syncIncoming();
     } catch (error) {
       throw storageError(error);
@@ -125,7 +129,8 @@ export class IngestService {
         suppliedText: suppliedText ?? null,
         clientMetadata: upload.clientMetadata ?? null,
       });
-      // The folder's fsync runs while the row waits for its batch's commit and the WAL's fsync (either order is safe: see above).
+      // The file's and the folder's fsyncs run while the row waits for its batch's commit and the WAL's fsync (any
+      // order is safe: see syncBesideRow).
       folderSynced = besideRow ? this.images.syncIncoming() : undefined;
       folderSynced?.catch(() => undefined); // awaited below; an insert failing first must not leave it unhandled
       inserted = await insert;
@@ -137,8 +142,17 @@ export class IngestService {
       throw storageError(error);
     }
     if (inserted.duplicate) {
+      await fileSynced.catch(() => undefined); // its descriptor is closed before the file goes
       this.images.removeSync(imagePath); // the same capture_id won a race with this request
       return { status: 'duplicate', frameId: inserted.id };
+    }
+    try {
+      await fileSynced;
+    } catch (error) {
+      // The bytes may not survive a power cut (a failed fsync can drop them from the page cache), so the row goes
+      // with its file: the client's retry is stored anew rather than answered as a duplicate of this copy.
+      if (await this.frames.deleteLostUpload(inserted.id, imagePath).catch(() => false)) this.images.removeSync(imagePath);
+      throw storageError(error);
     }
     try {
       await folderSynced;
@@ -149,6 +163,22 @@ export class IngestService {
     }
     this.options.onAccepted(bytes);
     return { status: 'accepted', frameId: inserted.id };
+  }
+
+  /**
+   * Whether the frame `id` (a retry's capture_id) is an upload a power cut left torn: its row was committed beside its
+   * file's fsync (syncBesideRow), so its client got no 202 and sent it again. Such a row is deleted with its file and
+   * the retry stored as new. Checked on retries only: the file is read once, against the check in its name.
+   */
+  private async replacesTornUpload(id: number): Promise<boolean> {
+    const frame = await this.frames.get(id);
+    if (!frame?.image_path || !this.images.isIncoming(frame.image_path) || frame.status === 'COMPLETED') return false;
+    const check = uploadCheckOf(frame.image_path);
+    if (!check || (await this.images.holdsUpload(frame.image_path, check))) return false;
+    // Processed meanwhile (the row no longer points at this upload): a duplicate after all.
+    if (!(await this.frames.deleteLostUpload(id, frame.image_path))) return false;
+    this.images.removeSync(frame.image_path);
+    return true;
   }
 
   private async redacted(text: string): Promise<string> {

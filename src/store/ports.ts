@@ -173,8 +173,9 @@ export interface FramesRepository {
   /** Frames not processed yet (PENDING or PROCESSING) whose image is under the path prefix. */
   unprocessedUploads(prefix: string): Promise<{ id: number; imagePath: string }[]>;
   /**
-   * Start-up, before any worker runs: deletes a PENDING or PROCESSING frame that still points at `imagePath` (its
-   * upload file is gone: a crash before its 202). False when the frame moved on meanwhile.
+   * Deletes a PENDING, PROCESSING or FAILED frame that still points at `imagePath`: its upload file is gone (start-up,
+   * before any worker runs) or torn (its client's retry), both left by a crash before its 202. False when the frame
+   * moved on meanwhile.
    */
   deleteLostUpload(id: number, imagePath: string): Promise<boolean>;
 }

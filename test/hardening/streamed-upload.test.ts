@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -51,7 +52,8 @@ describe('an upload streamed to disk as it arrives', () => {
     assert.equal(response.status, 202);
     const files = incoming();
     assert.equal(files.length, 1);
-    assert.match(files[0]!, /^[0-9a-f-]{36}\.png$/, 'renamed from .part');
+    // Renamed from .part; the name carries the bytes' count and CRC-32 (a torn copy is told from a whole one).
+    assert.equal(files[0], `${files[0]!.slice(0, 36)}-${image.length}-${zlib.crc32(image).toString(16).padStart(8, '0')}.png`);
     const row = server.db.prepare('SELECT image_path, bytes, width, height FROM entries WHERE id = ?').get(response.body.task_id) as Record<string, unknown>;
     assert.deepEqual(row, { image_path: `screenshots/incoming/${files[0]}`, bytes: image.length, width: 1600, height: 1000 });
   });

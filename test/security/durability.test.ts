@@ -9,10 +9,11 @@ import { solidPng } from '../helpers/images.js';
 import { cliPath, startServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-// A 202 is durable: the client deletes its copy on it. The file is fsynced and renamed, the row written, and the
-// folder and the WAL fsynced (side by side), before the answer is written to the socket; a processed frame and its thumbnail
-// are on disk before the original upload is removed. A SIGKILL shows nothing is answered before it is stored;
-// strace shows the order of the syncs, which is what survives a power cut.
+// A 202 is durable: the client deletes its copy on it. The file is renamed, the row written, and the file, the
+// folder and the WAL fsynced (side by side), before the answer is written to the socket; a processed frame and its
+// thumbnail are on disk before the original upload is removed. A SIGKILL shows nothing is answered before it is
+// stored; strace shows the order of the syncs, which is what survives a power cut; a row whose file a power cut
+// lost or tore gives way to its client's retry.
 
 describe('group commit', () => {
   it('callers share fsyncs, two at most in flight, and each is answered by one that started after it asked', async () => {
@@ -130,6 +131,48 @@ describe('a row whose upload file a crash lost (the folder is fsynced beside the
   });
 });
 
+describe('a row whose upload a crash left torn (the file is fsynced beside the row)', () => {
+  it('gives way to the retry of its frame, while a frame whose file is whole is still answered as a duplicate', async () => {
+    const dataDir = tempDir();
+    const incoming = path.join(dataDir, 'screenshots', 'incoming');
+    const env = { OPENRECALL_OCR_ENGINE: 'none' };
+    const server = await startServerProcess(dataDir, env);
+    const processor = Number(fs.readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    process.kill(processor, 'SIGSTOP');
+    const files = () => new Set(fs.readdirSync(incoming));
+    const kept = `kept-${Date.now()}`;
+    const torn = `torn-${Date.now()}`;
+    const keptImage = await solidPng(200, 120, '#203040');
+    const tornImage = await solidPng(200, 120, '#405060');
+    assert.equal((await upload(server.api, { image: keptImage, captureId: kept })).status, 202);
+    const before = files();
+    assert.equal((await upload(server.api, { image: tornImage, captureId: torn })).status, 202);
+    const tornFile = path.join(incoming, [...files()].find((name) => !before.has(name))!);
+    server.child.kill('SIGKILL');
+    process.kill(processor, 'SIGKILL');
+    await server.exited;
+    // A power cut before the file's fsync finished: the row and the file's name reached the disk, half its bytes did
+    // not. (Its client got no 202 then; here it did, which is what lets the test name the frame's file.)
+    const whole = fs.readFileSync(tornFile);
+    fs.writeFileSync(tornFile, whole.subarray(0, whole.length >> 1));
+
+    const again = await startServerProcess(dataDir, env);
+    try {
+      // The processor may meet the torn copy first (and fail it): the retry replaces it in any state.
+      assert.equal((await upload(again.api, { image: keptImage, captureId: kept })).status, 200, 'a frame whose file is whole is a duplicate');
+      const retry = await upload(again.api, { image: tornImage, captureId: torn });
+      assert.equal(retry.status, 202, 'the retry is stored, not answered as a duplicate of a torn copy');
+      assert.ok(!fs.existsSync(tornFile), 'the torn copy is gone');
+      await waitUntil(async () => (await queueCounts(again.api)).completed === 2, { what: 'both frames processed' });
+      assert.equal((await queueCounts(again.api)).failed, 0);
+      const { body } = await getJson<Entries>(`${again.api}/entries?limit=100`);
+      assert.deepEqual(body.entries.map((e) => e.capture_id).sort(), [kept, torn].sort());
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
 /** One system call as strace printed it, with its position in the trace (where it finished). */
 interface Call {
   at: number;
@@ -241,20 +284,22 @@ describe('the order of the syncs, seen by strace (issue 18, item 4)', () => {
     if (strace.exitCode === null) process.kill(serverPid, 'SIGKILL');
   });
 
-  it('upload: file fsync → rename → row written → folder fsync and WAL fsync (side by side) → 202 on the socket', () => {
+  it('upload: rename → row written → file, folder and WAL fsynced (side by side) → 202 on the socket', () => {
     const incoming = escapeRegExp(path.join(dataDir, 'screenshots', 'incoming'));
     // Uploads are written in files created ahead in screenshots/reserve, then moved into screenshots/incoming.
     const reserve = escapeRegExp(path.join(dataDir, 'screenshots', 'reserve'));
     const wal = escapeRegExp(path.join(dataDir, 'db', 'recall.db-wal'));
-    const rename = trace.find(new RegExp(`^rename\\w*\\(.*"(${reserve}/[^"]+\\.part)".*"${incoming}/[^"]+\\.png"\\)\\s*= 0`), -1, 'the rename of the upload');
-    const fileSync = trace.syncOf(escapeRegExp(rename.match[1]!), -1, 'the part file');
+    const rename = trace.find(new RegExp(`^rename\\w*\\(.*"(${reserve}/[^"]+\\.part)".*"(${incoming}/[^"]+\\.png)"\\)\\s*= 0`), -1, 'the rename of the upload');
+    // Its fsync may start before the rename finished: strace names the file by either path.
+    const fileSync = trace.syncOf(`(?:${escapeRegExp(rename.match[1]!)}|${escapeRegExp(rename.match[2]!)})`, -1, 'the upload file');
     const folderSync = trace.syncOf(incoming, rename.call.at, 'screenshots/incoming');
     const rowWrite = trace.find(new RegExp(`^pwrite64\\(\\d+<${wal}>, `), rename.call.at, 'the row written to the WAL').call.at;
     const walSync = trace.syncOf(wal, rowWrite, 'the WAL');
     const answered = trace.find(/^(write|writev|sendto|sendmsg)\(\d+.*HTTP\/1\.1 202 /, -1, 'the 202 written to the socket').call.at;
 
-    assert.ok(fileSync < rename.call.at, 'the file is fsynced before its rename');
-    assert.ok(rename.call.at < rowWrite, 'the row is written after the file is renamed');
+    assert.ok(rename.call.at < rowWrite, 'the row is written after the file is renamed (a claimed frame finds its file)');
+    // A power cut before it leaves a row whose file is torn: the client's retry replaces it (tested above).
+    assert.ok(fileSync < answered, `the 202 is written after the file is fsynced (file fsync at call ${fileSync}, 202 at ${answered})`);
     assert.ok(rename.call.at < folderSync, 'the folder is fsynced after the rename');
     // A power cut between the two syncs leaves a row without its file: start-up deletes it (tested above).
     assert.ok(folderSync < answered, `the 202 is written after the folder is fsynced (folder fsync at call ${folderSync}, 202 at ${answered})`);

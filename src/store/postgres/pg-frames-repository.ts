@@ -256,7 +256,7 @@ export class PgFramesRepository implements FramesRepository {
   }
 
   async deleteLostUpload(id: number, imagePath: string): Promise<boolean> {
-    const sql = `DELETE FROM entries WHERE id = $1 AND image_path = $2 AND status IN ('PENDING', 'PROCESSING') RETURNING id`;
+    const sql = `DELETE FROM entries WHERE id = $1 AND image_path = $2 AND status IN ('PENDING', 'PROCESSING', 'FAILED') RETURNING id`;
     return (await query(this.pool, sql, [id, imagePath])).length === 1;
   }
 

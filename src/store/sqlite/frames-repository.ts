@@ -117,7 +117,7 @@ export class SqliteFramesRepository implements FramesRepository {
       uploadInUse: db.prepare(`SELECT 1 FROM entries WHERE status IN ('PENDING', 'PROCESSING', 'FAILED') AND image_path = ? LIMIT 1`).pluck(),
       incomingUploads: db.prepare(`SELECT image_path FROM entries WHERE ${IS_INCOMING_UPLOAD}`).pluck(),
       unprocessedUploads: db.prepare(`SELECT id, image_path AS imagePath FROM entries WHERE status IN ('PENDING', 'PROCESSING') AND image_path LIKE ?`),
-      deleteLostUpload: db.prepare(`DELETE FROM entries WHERE id = ? AND image_path = ? AND status IN ('PENDING', 'PROCESSING')`),
+      deleteLostUpload: db.prepare(`DELETE FROM entries WHERE id = ? AND image_path = ? AND status IN ('PENDING', 'PROCESSING', 'FAILED')`),
     };
     this.pending = new PendingInserts(db, (frame: NewFrame) => this.insertRow(frame), this.wal, grouping);
   }

@@ -126,22 +126,13 @@ export class ReceivedImage {
     const file = this.file;
     this.file = undefined;
     const partPath = this.partPath!; // info() succeeded: the file exists
-    if (!options.syncBeside) {
-      try {
-        await file?.finish({ durable: true });
-        // Off the event loop: a rename waits for the file system's journal, busy with the fsyncs.
-        await this.images.files.rename(partPath, relative);
-      } catch (error) {
-        this.images.files.removeSync(partPath);
-        throw error;
-      }
-      return { path: relative, synced: Promise.resolve() };
-    }
     // finish() writes the last sealed chunk at once, so the file is whole before it has its new name; its fsync
-    // runs off the event loop, beside the rename and then the row's commit.
+    // runs off the event loop, before the rename or (syncBeside) beside the rename and then the row's commit.
     const synced = file ? file.finish({ durable: true }) : Promise.resolve();
     synced.catch(() => undefined); // the caller awaits it; a failed rename must not leave it unhandled
     try {
+      if (!options.syncBeside) await synced;
+      // Off the event loop: a rename waits for the file system's journal, busy with the fsyncs.
       await this.images.files.rename(partPath, relative);
     } catch (error) {
       await synced.catch(() => undefined);

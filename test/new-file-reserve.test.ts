@@ -6,13 +6,18 @@ import { describe, it } from 'node:test';
 import { NewFileReserve } from '../src/files/new-file-reserve.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-function reserveIn(dir: string, options: { size?: number; maxAgeMs?: number; now?: () => number } = {}) {
+function reserveIn(dir: string, options: { size?: number; maxAgeMs?: number; now?: () => number; afterCreate?: () => Promise<void> } = {}) {
   const reserve = new NewFileReserve(
     () => {
       const name = `${crypto.randomUUID()}.part`;
       return { name, path: path.join(dir, name) };
     },
-    { size: options.size ?? 3, maxAgeMs: options.maxAgeMs ?? 60_000, ...(options.now ? { now: options.now } : {}) },
+    {
+      size: options.size ?? 3,
+      maxAgeMs: options.maxAgeMs ?? 60_000,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.afterCreate ? { afterCreate: options.afterCreate } : {}),
+    },
   );
   return reserve;
 }
@@ -50,6 +55,33 @@ describe('NewFileReserve: new files created ahead of need', () => {
     assert.equal(reserve.readyCount, 3, 'the taken file was replaced');
     assert.equal(fs.readdirSync(dir).length, 5);
     await reserve.close();
+  });
+
+  it('hands out a file only once afterCreate (its folder synced) finished after its creation; a failed one removes it', async () => {
+    const dir = tempDir();
+    const synced = new Set<string>();
+    const reserve = reserveIn(dir, {
+      size: 2,
+      afterCreate: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        for (const name of fs.readdirSync(dir)) synced.add(name);
+      },
+    });
+    const taken = [await reserve.take()];
+    await reserve.settled();
+    taken.push(await reserve.take(), await reserve.take());
+    for (const file of taken) assert.ok(synced.has(file.name), `${file.name} was handed out before its folder was synced`);
+    await reserve.settled();
+    await reserve.close();
+
+    const failing = reserveIn(dir, { size: 2, afterCreate: async () => Promise.reject(Object.assign(new Error('fsync failed'), { code: 'EIO' })) });
+    const before = fs.readdirSync(dir).length;
+    await assert.rejects(failing.take(), /fsync failed/);
+    await failing.settled();
+    assert.equal(failing.readyCount, 0, 'no file whose folder failed to sync is kept');
+    assert.equal(fs.readdirSync(dir).length, before, 'and each is removed');
+    await failing.close();
+    for (const file of taken) fs.closeSync(file.fd);
   });
 
   it('replaces a file held longer than maxAgeMs instead of handing it out, and removes it', async () => {

@@ -8,6 +8,7 @@ import { renderTextImage } from './helpers/images.js';
 import { runCli, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { listFilesRecursive, tempDir } from './helpers/temp-dir.js';
 import { pickWords } from './helpers/words.js';
+import { incomingUploads } from './helpers/upload-reserve.js';
 
 const servers: ServerProcess[] = [];
 after(async () => {
@@ -92,7 +93,7 @@ describe('server process', () => {
       assert.match(row.text ?? '', new RegExp(`frame ${frame.marker}`), `OCR text of ${frame.captureId}`);
       assert.ok(row.attempts <= 2, 'an interrupted frame is retried once, not again and again');
     }
-    assert.deepEqual(listFilesRecursive(path.join(dataDir, 'screenshots', 'incoming')), [], 'no upload left unprocessed');
+    assert.deepEqual(incomingUploads(dataDir), [], 'no upload left unprocessed');
     const stored = listFilesRecursive(path.join(dataDir, 'screenshots')).map((f) => `screenshots/${f}`);
     assert.deepEqual(stored.sort(), rows.map((r) => r.image_path).sort(), 'exactly one stored image per frame, no orphans');
     assert.equal(listFilesRecursive(path.join(dataDir, 'thumbnails')).length, frames.length);

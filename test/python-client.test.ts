@@ -8,7 +8,8 @@ import { getJson } from './helpers/api.js';
 import { solidPng } from './helpers/images.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
 import { repoRoot } from './helpers/server-process.js';
-import { listFilesRecursive, tempDir } from './helpers/temp-dir.js';
+import { tempDir } from './helpers/temp-dir.js';
+import { incomingUploads } from './helpers/upload-reserve.js';
 
 type Server = Awaited<ReturnType<typeof startInProcessServer>>;
 type Answer = { status: number; body: any };
@@ -66,7 +67,7 @@ describe('the Python MyRecall client against this server', () => {
     });
     const rows = server.db.prepare('SELECT count(*) FROM entries').pluck().get();
     assert.equal(rows, 1, 'only the good upload made a row');
-    assert.equal(listFilesRecursive(path.join(server.dataDir, 'screenshots', 'incoming')).length, 1, 'only the good upload left a file');
+    assert.equal(incomingUploads(server.dataDir).length, 1, 'only the good upload left a file');
   });
 
   it('answers its heartbeat and config calls with the fields it reads, and lists it as an online client', async () => {

@@ -13,6 +13,7 @@ import { getJson, upload, waitUntil } from './helpers/api.js';
 import { renderTextImage } from './helpers/images.js';
 import { startInProcessServer } from './helpers/in-process-server.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { incomingUploads } from './helpers/upload-reserve.js';
 
 /** A terminal-like note with three secrets among ordinary words, at a size OCR reads reliably. */
 const SECRET_PASSWORD = 'Zebra7Quartz9';
@@ -101,8 +102,7 @@ describe('redaction through the real server and OCR', () => {
   });
 
   it('leaves no upload behind in the data dir', () => {
-    const incoming = path.join(server.dataDir, 'screenshots', 'incoming');
-    assert.deepEqual(fs.existsSync(incoming) ? fs.readdirSync(incoming) : [], []);
+    assert.deepEqual(incomingUploads(server.dataDir), []);
   });
 });
 

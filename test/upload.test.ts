@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { solidJpeg, solidPng, solidWebp } from './helpers/images.js';
 import { startInjectServer, type InjectServer } from './helpers/inject-app.js';
-import { listFilesRecursive } from './helpers/temp-dir.js';
+import { incomingUploads } from './helpers/upload-reserve.js';
 
 // What ingest stores, through inject (no processor: frames stay PENDING). The validation matrix (every refused
 // upload) is in api-validation.test.ts; uploads over real HTTP by the client code run in the client and CLI tests.
@@ -30,7 +29,7 @@ describe('POST /api/upload', () => {
   });
 
   const rowCount = () => server.db.prepare('SELECT count(*) FROM entries').pluck().get() as number;
-  const incomingFiles = () => listFilesRecursive(path.join(server.dataDir, 'screenshots', 'incoming'));
+  const incomingFiles = () => incomingUploads(server.dataDir);
 
   it('accepts PNG, JPEG and WebP with 202, a PENDING row and the original bytes on disk', async () => {
     for (const image of [png, await solidJpeg(), await solidWebp(), await solidWebp(64, 48, true)]) {

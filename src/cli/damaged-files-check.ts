@@ -30,6 +30,8 @@ export async function findDamagedFiles(dataDir: DataDir, budgetMs: number): Prom
         continue;
       }
       if (entry.name.endsWith('.part') || entry.name.includes('.tmp')) continue;
+      // An upload reserve's files, created ahead in screenshots/incoming, are empty until an upload is written in one.
+      if (dir === 'screenshots/incoming' && dataDir.statSync(relative)?.diskBytes === 0) continue;
       report.checked++;
       try {
         await dataDir.readFile(relative);

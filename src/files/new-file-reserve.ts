@@ -16,6 +16,11 @@ export interface NewFileReserveOptions {
    * upload files nobody references once they are an hour old, which would take a long-idle reserve's files.
    */
   maxAgeMs: number;
+  /**
+   * Runs after a file is created, before it is handed out (an fsync of its folder, so that its name survives a
+   * power cut before it is taken: files written where they are created, never renamed).
+   */
+  afterCreate?: () => Promise<void>;
   now?: () => number;
 }
 
@@ -52,7 +57,7 @@ export class NewFileReserve {
     this.refill();
     if (file) return { name: file.name, path: file.path, fd: file.fd };
     const fresh = this.newFile();
-    return { ...fresh, fd: await create(fresh.path) };
+    return { ...fresh, fd: await this.create(fresh.path) };
   }
 
   /** Files ready now (tests). */
@@ -79,7 +84,7 @@ export class NewFileReserve {
     while (!this.closed && this.ready.length + this.creating < this.options.size) {
       this.creating++;
       const fresh = this.newFile();
-      create(fresh.path).then(
+      this.create(fresh.path).then(
         (fd) => {
           this.creating--;
           if (this.closed) this.discard({ ...fresh, fd });
@@ -91,6 +96,19 @@ export class NewFileReserve {
     }
   }
 
+  /** A new file, and afterCreate() done; the file is removed when that fails. */
+  private async create(path: string): Promise<number> {
+    const fd = await createFile(path);
+    if (!this.options.afterCreate) return fd;
+    try {
+      await this.options.afterCreate();
+      return fd;
+    } catch (error) {
+      await new Promise<void>((resolve) => fs.close(fd, () => fs.unlink(path, () => resolve())));
+      throw error;
+    }
+  }
+
   /** Closes and removes a file of the reserve, off the event loop (removing waits for the journal too). */
   private discard(file: ReservedFile): void {
     const gone = new Promise<void>((resolve) => fs.close(file.fd, () => fs.unlink(file.path, () => resolve())));
@@ -99,6 +117,6 @@ export class NewFileReserve {
   }
 }
 
-function create(path: string): Promise<number> {
+function createFile(path: string): Promise<number> {
   return new Promise((resolve, reject) => fs.open(path, 'wx', FILE_MODE, (error, fd) => (error ? reject(error) : resolve(fd))));
 }

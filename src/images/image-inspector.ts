@@ -16,6 +16,12 @@ export class ImageInspector {
     return this.failure;
   }
 
+  /** The format, once the first bytes told it (undefined before, and after a failure). */
+  get format(): ImageFormat | undefined {
+    if (this.failure || !this.walker) return undefined;
+    return this.walker instanceof PngWalker ? 'png' : this.walker instanceof JpegWalker ? 'jpeg' : 'webp';
+  }
+
   push(chunk: Buffer): void {
     if (this.failure || chunk.length === 0) return;
     this.total += chunk.length;

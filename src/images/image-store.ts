@@ -29,6 +29,8 @@ export class ImageStore {
   private readonly incomingSync: GroupSync;
   private readonly incomingFolder: { sync(): Promise<void>; close(): void };
   private partFiles: FileWriterReserve | undefined;
+  /** Files created ahead in screenshots/incoming, by extension (newUploadFile). */
+  private readonly uploadFiles = new Map<string, FileWriterReserve>();
 
   /** A DataDir (from files/open-data-dir.ts); a bare path (tests, benchmarks) keeps its files plain. */
   constructor(dataDir: DataDir | string) {
@@ -43,6 +45,7 @@ export class ImageStore {
     await this.incomingSync.sync().catch(() => {});
     this.incomingFolder.close();
     await this.partFiles?.close();
+    await Promise.all([...this.uploadFiles.values()].map((reserve) => reserve.close()));
   }
 
   ensureDirectories(): void {
@@ -75,6 +78,25 @@ export class ImageStore {
       maxAgeMs: RESERVE_MAX_AGE_MS,
     });
     return this.partFiles.take();
+  }
+
+  /**
+   * A new file for an upload as it arrives, at its final path in screenshots/incoming (`<uuid>.<extension>`), from
+   * a reserve created ahead for each extension: written where it is, never renamed. Its name survives a power cut
+   * before it is handed out (the folder is synced after the reserve creates it), so making the upload durable is
+   * one fsync of the file. Until taken, such a file is empty and no row references it (start-up removes it).
+   */
+  newUploadFile(extension: string): Promise<{ relative: string; writer: SealedFileWriter }> {
+    let reserve = this.uploadFiles.get(extension);
+    if (!reserve) {
+      reserve = this.files.newFileReserve(() => `screenshots/incoming/${crypto.randomUUID()}.${extension}`, {
+        size: UPLOAD_RESERVE_SIZE,
+        maxAgeMs: RESERVE_MAX_AGE_MS,
+        afterCreate: () => this.syncIncoming(),
+      });
+      this.uploadFiles.set(extension, reserve);
+    }
+    return reserve.take();
   }
 
   /** A fresh name for an upload awaiting processing, carrying its bytes' check (upload-check.ts). */

@@ -8,16 +8,22 @@ const WRITE_BYTES = 64 * 1024;
 
 /**
  * An uploaded image written to disk as its bytes arrive, checked on the way (image-inspector.ts): the whole file
- * is never held in memory. It stays a `.part` file of screenshots/reserve until commit() gives it its final name
- * in screenshots/incoming; discard() removes it, and start-up removes any `.part` a crash left behind.
- * The file stays open until then, so that commit() can fsync it (off the event loop): a refused upload costs no
- * fsync.
+ * is never held in memory. discard() removes it, and start-up removes any file a crash left behind.
+ * The file stays open until commit(), so that commit() can fsync it (off the event loop): a refused upload costs
+ * no fsync.
+ *
+ * Two ways to name it:
+ * - `inPlace`: once the first bytes tell the format, the file is taken at its final path in screenshots/incoming
+ *   (ImageStore.newUploadFile), whose name was made durable ahead: commit() only fsyncs it, with no rename and no
+ *   folder fsync on the way to the 202;
+ * - otherwise it is a `.part` file of screenshots/reserve until commit() renames it into screenshots/incoming under
+ *   a name that carries its bytes' check (upload-check.ts).
  *
  * The bytes go through the data dir's DataDir (files/data-dir.ts, sealed by its cipher). Writes are synchronous:
  * a 64 KB write into the page cache costs microseconds, while an async write waits for a libuv thread. Creating
  * the file is not: it waits for the file system's journal, which the fsyncs of the uploads in flight keep busy
  * (2.6 ms of blocked event loop an upload on average in the ingest benchmark), so it is created off the loop, ahead
- * of need, in screenshots/reserve (files/new-file-reserve.ts).
+ * of need (files/new-file-reserve.ts).
  */
 export class ReceivedImage {
   bytes = 0;
@@ -37,13 +43,28 @@ export class ReceivedImage {
   /** Relative to the data dir, like every stored path; undefined until the file exists. */
   private partPath: string | undefined;
 
-  private constructor(private readonly images: ImageStore) {}
+  private constructor(
+    private readonly images: ImageStore,
+    private readonly inPlace: boolean,
+  ) {}
 
-  static async receive(images: ImageStore, chunks: AsyncIterable<Buffer>): Promise<ReceivedImage> {
-    const image = new ReceivedImage(images);
+  /** Whether the file is stored where it was written (its folder needs no fsync for it). */
+  get writtenInPlace(): boolean {
+    return this.inPlace;
+  }
+
+  static async receive(images: ImageStore, chunks: AsyncIterable<Buffer>, options: { inPlace?: boolean } = {}): Promise<ReceivedImage> {
+    const image = new ReceivedImage(images, options.inPlace === true);
     try {
-      await image.create();
-      for await (const chunk of chunks) image.append(chunk);
+      if (!image.inPlace) await image.create(() => images.newPartFile());
+      for await (const chunk of chunks) {
+        image.append(chunk);
+        const format = image.inPlace && !image.partPath && !image.stopped ? image.inspector.format : undefined;
+        if (format) {
+          await image.create(() => images.newUploadFile(FILE_EXTENSIONS[format]));
+          if (image.unwrittenBytes >= WRITE_BYTES) image.flush();
+        }
+      }
       image.flush();
       image.finished = true;
       return image;
@@ -53,10 +74,10 @@ export class ReceivedImage {
     }
   }
 
-  /** Takes a part file created ahead (ImageStore.newPartFile); a failure (ENOSPC...) is reported by info(), like a failed write. */
-  private async create(): Promise<void> {
+  /** Takes a file created ahead (ImageStore); a failure (ENOSPC...) is reported by info(), like a failed write. */
+  private async create(take: () => Promise<{ relative: string; writer: SealedFileWriter }>): Promise<void> {
     try {
-      const { relative, writer } = await this.images.newPartFile();
+      const { relative, writer } = await take();
       this.partPath = relative;
       this.file = writer;
     } catch (error) {
@@ -80,8 +101,9 @@ export class ReceivedImage {
     if (this.unwrittenBytes >= WRITE_BYTES) this.flush();
   }
 
+  /** Writes the pieces held (kept while an in-place upload waits for its file). */
   private flush(): void {
-    if (this.unwrittenBytes === 0 || this.stopped) return;
+    if (this.unwrittenBytes === 0 || this.stopped || this.file === undefined) return;
     const pieces = this.unwritten;
     this.unwritten = [];
     this.unwrittenBytes = 0;
@@ -108,38 +130,47 @@ export class ReceivedImage {
   }
 
   /**
-   * Gives the file its final incoming name (after info() succeeded), whose name carries the bytes' check, and
-   * returns that path. The rename survives a power cut once the folder is synced (ImageStore.syncIncoming, the
-   * caller's: one fsync for every upload renamed meanwhile).
+   * Makes the file the stored upload (after info() succeeded) and returns its path: an in-place file keeps its
+   * own; otherwise it is renamed to a new incoming name that carries the bytes' check, and the rename survives a
+   * power cut once the folder is synced (ImageStore.syncIncoming, the caller's: one fsync for every upload renamed
+   * meanwhile).
    *
-   * By default the file is fsynced before the rename, and `synced` is already resolved. With `syncBeside`, the
-   * rename comes first and the file's fsync runs while the caller commits the row: `synced` resolves once the file
-   * survives a power cut. A power cut before then can leave a committed row whose file is torn; its client got no
-   * 202 and sends the frame again, and the check in the name tells the retry that the stored copy is not whole
-   * (IngestService).
+   * By default the file is fsynced first, and `synced` is already resolved. With `syncBeside`, its fsync runs
+   * while the caller commits the row: `synced` resolves once the file survives a power cut. A power cut before
+   * then can leave a committed row whose file is torn; its client got no 202 and sends the frame again, and the
+   * check (in the row, or in the name) tells the retry that the stored copy is not whole (IngestService).
    */
   async commit(info: ImageInfo, options: { syncBeside?: boolean } = {}): Promise<{ path: string; synced: Promise<void> }> {
-    const relative = this.images.newIncomingPath(FILE_EXTENSIONS[info.format], this.check());
     // From here the file is commit's: a client that hangs up meanwhile must not remove it (or close the
     // descriptor an fsync is using); its retry is answered as a duplicate of this frame.
     this.discarded = true;
     const file = this.file;
     this.file = undefined;
     const partPath = this.partPath!; // info() succeeded: the file exists
-    // finish() writes the last sealed chunk at once, so the file is whole before it has its new name; its fsync
-    // runs off the event loop, before the rename or (syncBeside) beside the rename and then the row's commit.
+    // finish() writes the last sealed chunk at once, so the file is whole before it is stored; its fsync runs off
+    // the event loop, before the rename or (syncBeside) beside the rename and then the row's commit.
     const synced = file ? file.finish({ durable: true }) : Promise.resolve();
     synced.catch(() => undefined); // the caller awaits it; a failed rename must not leave it unhandled
+    if (this.inPlace) {
+      if (!options.syncBeside) await this.removedOnFailure(synced, partPath);
+      return { path: partPath, synced };
+    }
+    const relative = this.images.newIncomingPath(FILE_EXTENSIONS[info.format], this.check());
+    if (!options.syncBeside) await this.removedOnFailure(synced, partPath);
+    // Off the event loop: a rename waits for the file system's journal, busy with the fsyncs.
+    await this.removedOnFailure(this.images.files.rename(partPath, relative), partPath, synced);
+    return { path: relative, synced };
+  }
+
+  /** Awaits `step`; when it fails, removes the file (once its fsync is over: its descriptor must not be reused) and throws. */
+  private async removedOnFailure(step: Promise<void>, partPath: string, synced: Promise<void> = step): Promise<void> {
     try {
-      if (!options.syncBeside) await synced;
-      // Off the event loop: a rename waits for the file system's journal, busy with the fsyncs.
-      await this.images.files.rename(partPath, relative);
+      await step;
     } catch (error) {
       await synced.catch(() => undefined);
       this.images.files.removeSync(partPath);
       throw error;
     }
-    return { path: relative, synced };
   }
 
   /** Removes the file unless it was committed; safe to call any number of times. */

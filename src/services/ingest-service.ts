@@ -2,7 +2,7 @@ import { ApiError } from '../errors.js';
 import { type ImageFormat, ImageFormatError, type ImageInfo } from '../images/image-format.js';
 import type { ImageStore } from '../images/image-store.js';
 import { ReceivedImage } from '../images/received-image.js';
-import { uploadCheckOf } from '../images/upload-check.js';
+import { checkText, parseCheckText, uploadCheckOf } from '../images/upload-check.js';
 import { isDiskFull } from '../files/disk-full.js';
 import { type RedactionPolicy, redactText } from '../redaction/index.js';
 import { type FramesRepository, modeFor, type ProcessingMode, StoreUnavailableError } from '../store/ports.js';
@@ -38,12 +38,13 @@ export interface IngestOptions {
   /** Called with the size of the file written for each accepted upload. */
   onAccepted: (bytes: number) => void;
   /**
-   * Sync the upload file and the incoming folder beside the row's own sync (SQLite's WAL fsync) instead of before
-   * the insert: one wait for the three. A power cut before they all finished can leave a row whose file is gone or
-   * torn; its client got no 202 and still holds the frame. Start-up deletes the rows whose file is gone
-   * (lost-uploads.ts), and the client's retry replaces a row whose file does not match the check in its name
-   * (replacesTornUpload()), so the retry is stored rather than answered "duplicate". Only for a store whose
-   * start-up runs before any worker can claim (one server: SQLite).
+   * Write the upload in place, in a file of screenshots/incoming whose name was made durable ahead (no rename, no
+   * folder fsync), and sync it beside the row's own sync (SQLite's WAL fsync) instead of before the insert: one
+   * wait for the two. A power cut before both finished can leave a row whose file is gone or torn; its client got
+   * no 202 and still holds the frame. Start-up deletes the rows whose file is gone (lost-uploads.ts), and the
+   * client's retry replaces a row whose file does not match the check kept in the row (replacesTornUpload()), so
+   * the retry is stored rather than answered "duplicate". Only for a store whose start-up runs before any worker
+   * can claim (one server: SQLite) and that keeps the check (FramesRepository.uploadCheck).
    */
   syncBesideRow?: boolean;
 }
@@ -54,9 +55,9 @@ const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
  * Accepting a frame is cheap on purpose: a structural check of the bytes, one file write, one row.
  * Decoding, re-encoding and OCR happen later in the worker.
  *
- * A 202 is durable (the client deletes its copy on it): the file is fsynced and renamed (commit()), and the answer
- * waits until its folder is fsynced and insertPending resolved (the row survives a power cut). The syncs come
- * before the insert, or beside the row's sync with `syncBesideRow`.
+ * A 202 is durable (the client deletes its copy on it): the file is fsynced and renamed, then its folder fsynced,
+ * before the insert; or (`syncBesideRow`) the file, written in place, is fsynced beside the row's own sync. The
+ * answer waits for insertPending (the row survives a power cut) and every sync.
  */
 export class IngestService {
   /**
@@ -74,7 +75,7 @@ export class IngestService {
 
   /** Writes an uploaded file to disk as it arrives; accept() then decides whether it is kept. */
   receive(chunks: AsyncIterable<Buffer>): Promise<ReceivedImage> {
-    return ReceivedImage.receive(this.images, chunks);
+    return ReceivedImage.receive(this.images, chunks, { inPlace: this.options.syncBesideRow === true });
   }
 
   async accept(upload: Upload): Promise<IngestResult> {
@@ -112,6 +113,8 @@ export class IngestService {
     let inserted: { id: number; duplicate: boolean };
     let folderSynced: Promise<void> | undefined;
     try {
+      // Renamed uploads carry their check in their name; one written in place keeps it in its row.
+      const uploadCheck = upload.image.writtenInPlace ? checkText(upload.image.check()) : null;
       const insert = this.frames.insertPending({
         captureId: upload.captureId ?? null,
         timestamp: upload.timestamp,
@@ -128,10 +131,11 @@ export class IngestService {
         // Stored aside (redacted, like the title), never as the frame's text: only the OCR stage writes that.
         suppliedText: suppliedText ?? null,
         clientMetadata: upload.clientMetadata ?? null,
+        uploadCheck,
       });
-      // The file's and the folder's fsyncs run while the row waits for its batch's commit and the WAL's fsync (any
-      // order is safe: see syncBesideRow).
-      folderSynced = besideRow ? this.images.syncIncoming() : undefined;
+      // The file's fsync runs while the row waits for its batch's commit and the WAL's fsync (either order is safe:
+      // see syncBesideRow). A renamed upload's folder is synced beside them too.
+      folderSynced = besideRow && !upload.image.writtenInPlace ? this.images.syncIncoming() : undefined;
       folderSynced?.catch(() => undefined); // awaited below; an insert failing first must not leave it unhandled
       inserted = await insert;
     } catch (error) {
@@ -173,7 +177,7 @@ export class IngestService {
   private async replacesTornUpload(id: number): Promise<boolean> {
     const frame = await this.frames.get(id);
     if (!frame?.image_path || !this.images.isIncoming(frame.image_path) || frame.status === 'COMPLETED') return false;
-    const check = uploadCheckOf(frame.image_path);
+    const check = uploadCheckOf(frame.image_path) ?? parseCheckText(await this.frames.uploadCheck(id));
     if (!check || (await this.images.holdsUpload(frame.image_path, check))) return false;
     // Processed meanwhile (the row no longer points at this upload): a duplicate after all.
     if (!(await this.frames.deleteLostUpload(id, frame.image_path))) return false;

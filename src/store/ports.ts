@@ -78,6 +78,8 @@ export interface NewFrame {
   browserUrl?: string | null;
   suppliedText?: string | null;
   clientMetadata?: string | null;
+  /** The upload's bytes check (images/upload-check.ts) when its file's name does not carry it (SQLite keeps it). */
+  uploadCheck?: string | null;
 }
 
 export interface QueueCounts {
@@ -114,6 +116,8 @@ export interface FramesRepository {
    */
   insertPending(frame: NewFrame): Promise<{ id: number; duplicate: boolean }>;
   findIdByCaptureId(captureId: string): Promise<number | undefined>;
+  /** The bytes check kept with an upload (NewFrame.uploadCheck); undefined when none was (or the store keeps none). */
+  uploadCheck(id: number): Promise<string | undefined>;
   get(id: number): Promise<FrameRow | undefined>;
   pendingCount(): Promise<number>;
   /**

@@ -10,6 +10,7 @@ import { listFilesRecursive, tempDir } from '../helpers/temp-dir.js';
 import { WORDS } from '../helpers/words.js';
 import { freePort } from '../helpers/free-port.js';
 import { readRows } from './helpers.js';
+import { incomingUploads } from '../helpers/upload-reserve.js';
 
 const KILLS = 5;
 
@@ -152,7 +153,7 @@ describe('kill -9 under load', () => {
       const marker = row.capture_id!.split('-')[2]!;
       assert.match(row.text ?? '', new RegExp(marker, 'i'), `OCR text of ${row.capture_id}`);
     }
-    assert.deepEqual(listFilesRecursive(path.join(dataDir, 'screenshots', 'incoming')), []);
+    assert.deepEqual(incomingUploads(dataDir), []);
     assert.equal(listFilesRecursive(path.join(dataDir, 'thumbnails')).length, rows.length);
     const duplicates = [...loader.delivered.values()].filter((s) => s === 200).length;
     console.log(

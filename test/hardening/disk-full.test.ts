@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { getJson, upload, waitUntil } from '../helpers/api.js';
 import { startInProcessServer } from '../helpers/in-process-server.js';
-import { listFilesRecursive, tempDir } from '../helpers/temp-dir.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { incomingUploads } from '../helpers/upload-reserve.js';
 
 type Server = Awaited<ReturnType<typeof startInProcessServer>>;
 
@@ -45,7 +46,7 @@ function fillDisk(dir: string): string {
   return filler;
 }
 
-const incoming = (dataDir: string) => listFilesRecursive(path.join(dataDir, 'screenshots', 'incoming'));
+const incoming = (dataDir: string) => incomingUploads(dataDir);
 const rowCount = (server: Server) => server.db.prepare('SELECT count(*) FROM entries').pluck().get() as number;
 
 describe('disk full on the server (tmpfs of 8 MB as the data dir)', () => {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { getJson, upload, waitUntil } from '../helpers/api.js';
 import { solidPng } from '../helpers/images.js';
 import { startInProcessServer } from '../helpers/in-process-server.js';
 import { multipart } from '../helpers/multipart.js';
-import { listFilesRecursive } from '../helpers/temp-dir.js';
+import { incomingUploads } from '../helpers/upload-reserve.js';
 
 type Server = Awaited<ReturnType<typeof startInProcessServer>>;
 
@@ -25,7 +24,7 @@ async function abandon(url: string, body: Buffer, contentType: string, bytes: nu
 describe('an upload streamed to disk as it arrives', () => {
   let server: Server;
   let image: Buffer;
-  const incoming = () => listFilesRecursive(path.join(server.dataDir, 'screenshots', 'incoming'));
+  const incoming = () => incomingUploads(server.dataDir);
 
   before(async () => {
     server = await startInProcessServer();
@@ -52,9 +51,18 @@ describe('an upload streamed to disk as it arrives', () => {
     assert.equal(response.status, 202);
     const files = incoming();
     assert.equal(files.length, 1);
-    // Renamed from .part; the name carries the bytes' count and CRC-32 (a torn copy is told from a whole one).
-    assert.equal(files[0], `${files[0]!.slice(0, 36)}-${image.length}-${zlib.crc32(image).toString(16).padStart(8, '0')}.png`);
-    const row = server.db.prepare('SELECT image_path, bytes, width, height FROM entries WHERE id = ?').get(response.body.task_id) as Record<string, unknown>;
-    assert.deepEqual(row, { image_path: `screenshots/incoming/${files[0]}`, bytes: image.length, width: 1600, height: 1000 });
+    // Written in place, in a file created ahead; the row keeps the bytes' count and CRC-32 (a torn copy is told from a whole one).
+    assert.match(files[0]!, /^[0-9a-f-]{36}\.png$/);
+    const row = server.db.prepare('SELECT image_path, bytes, width, height, upload_check FROM entries WHERE id = ?').get(response.body.task_id) as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(row, {
+      image_path: `screenshots/incoming/${files[0]}`,
+      bytes: image.length,
+      width: 1600,
+      height: 1000,
+      upload_check: `${image.length}-${zlib.crc32(image).toString(16).padStart(8, '0')}`,
+    });
   });
 });

@@ -7,8 +7,9 @@ import { getJson, upload, waitUntil } from '../helpers/api.js';
 import { renderTextImage, solidPng } from '../helpers/images.js';
 import { startInProcessServer } from '../helpers/in-process-server.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { listFilesRecursive, tempDir } from '../helpers/temp-dir.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { bearer, corruptZlibPng, TOKEN } from './helpers.js';
+import { incomingUploads } from '../helpers/upload-reserve.js';
 
 // Two servers on one data dir: the second refuses (data-dir lock) — see test/process.test.ts,
 // "refuses a second server on the same data dir with a clear message".
@@ -58,7 +59,7 @@ describe('screenshots tampered with behind the server', () => {
       assert.equal(by[name]!.attempts, 1, `${name}: a permanent failure is not retried`);
     }
     // The failed frames keep their (bad) upload for inspection; nothing else is left in incoming/.
-    assert.equal(listFilesRecursive(path.join(server.dataDir, 'screenshots', 'incoming')).length, 2);
+    assert.equal(incomingUploads(server.dataDir).length, 2);
     assert.equal((await fetch(`${server.api}/entries/${ids['ok-1']}/image`)).status, 200);
   });
 });

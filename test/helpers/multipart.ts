@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { listFilesRecursive } from './temp-dir.js';
-import { assertOnlyTheReserveLeft } from './upload-reserve.js';
+import { assertOnlyTheReserveLeft, incomingUploads } from './upload-reserve.js';
 
 /** Hand-built multipart bodies, for requests a well-behaved client would never send. */
 export type Part = { name: string; value: string | Buffer; filename?: string; type?: string };
@@ -43,7 +41,7 @@ interface ServerUnderTest {
  */
 export async function assertRefusedCleanly(server: ServerUnderTest, raw: RawBody, status: number, message: RegExp): Promise<void> {
   const rowCount = () => server.db.prepare('SELECT count(*) FROM entries').pluck().get() as number;
-  const incomingFiles = () => listFilesRecursive(path.join(server.dataDir, 'screenshots', 'incoming'));
+  const incomingFiles = () => incomingUploads(server.dataDir);
   const rows = rowCount();
   const files = incomingFiles();
   const response = await server.postUpload(raw);

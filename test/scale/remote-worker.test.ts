@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { uploadFrame } from '../../src/api-client/upload.js';
@@ -7,6 +6,7 @@ import { getJson, waitUntil } from '../helpers/api.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { listFilesRecursive } from '../helpers/temp-dir.js';
 import { dataDirFor, deploymentEnv, startServer, startWorker, textFrame } from './helpers.js';
+import { incomingUploads } from '../helpers/upload-reserve.js';
 
 const TOKEN = 'remote-worker-test-token-0123456789';
 const WORKER_TOKEN = 'remote-worker-test-worker-token-0123';
@@ -61,7 +61,7 @@ test('a worker without the data dir processes frames through the server API (wit
     assert.equal(image.headers.get('content-type'), 'image/webp', 'the processed frame is stored in the server data dir');
     await image.arrayBuffer();
   }
-  assert.deepEqual(fs.readdirSync(path.join(dataDir, 'screenshots', 'incoming')), [], 'the uploads were removed once processed');
+  assert.deepEqual(incomingUploads(dataDir), [], 'the uploads were removed once processed');
   assert.equal(listFilesRecursive(path.join(dataDir, 'thumbnails')).length, 3);
 });
 

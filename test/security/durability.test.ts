@@ -8,6 +8,7 @@ import { getJson, queueCounts, upload, waitUntil } from '../helpers/api.js';
 import { solidPng } from '../helpers/images.js';
 import { cliPath, startServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { incomingUploads } from '../helpers/upload-reserve.js';
 
 // A 202 is durable: the client deletes its copy on it. The file is renamed, the row written, and the file, the
 // folder and the WAL fsynced (side by side), before the answer is written to the socket; a processed frame and its
@@ -90,7 +91,7 @@ describe('a 202 survives a SIGKILL right after it (issue 18, item 4)', () => {
   });
 });
 
-describe('a row whose upload file a crash lost (the folder is fsynced beside the WAL)', () => {
+describe('a row whose upload file is gone at start', () => {
   it('is deleted at start, so the retry of its frame is accepted, and no frame answered 202 is lost', async () => {
     const dataDir = tempDir();
     const incoming = path.join(dataDir, 'screenshots', 'incoming');
@@ -98,7 +99,7 @@ describe('a row whose upload file a crash lost (the folder is fsynced beside the
     // The processor stopped: the frames stay PENDING, pointing at their uploads.
     const processor = Number(fs.readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
     process.kill(processor, 'SIGSTOP');
-    const files = () => new Set(fs.readdirSync(incoming));
+    const files = () => new Set(incomingUploads(dataDir));
     const kept = `kept-${Date.now()}`;
     const lost = `lost-${Date.now()}`;
     assert.equal((await upload(server.api, { image: await solidPng(200, 120, '#203040'), captureId: kept })).status, 202);
@@ -108,8 +109,9 @@ describe('a row whose upload file a crash lost (the folder is fsynced beside the
     server.child.kill('SIGKILL');
     process.kill(processor, 'SIGKILL');
     await server.exited;
-    // A power cut before the folder's fsync finished: the row reached the disk, the file's name did not. (Its
-    // client got no 202 then; here it did, which is what lets the test name the frame's file.)
+    // The row reached the disk, the file did not: a power cut before a renamed upload's folder was synced (a
+    // PostgreSQL server, or a SQLite one before uploads were written in place), or a file removed by hand. (Such a
+    // frame's client got no 202; here it did, which is what lets the test name the frame's file.)
     fs.rmSync(path.join(incoming, lostFile));
 
     const again = await startServerProcess(dataDir, { OPENRECALL_OCR_ENGINE: 'none' });
@@ -139,7 +141,7 @@ describe('a row whose upload a crash left torn (the file is fsynced beside the r
     const server = await startServerProcess(dataDir, env);
     const processor = Number(fs.readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
     process.kill(processor, 'SIGSTOP');
-    const files = () => new Set(fs.readdirSync(incoming));
+    const files = () => new Set(incomingUploads(dataDir));
     const kept = `kept-${Date.now()}`;
     const torn = `torn-${Date.now()}`;
     const keptImage = await solidPng(200, 120, '#203040');
@@ -244,7 +246,7 @@ describe('the order of the syncs, seen by strace (issue 18, item 4)', () => {
         '-o',
         traceFile,
         '-e',
-        'trace=fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat,pwrite64,write,writev,sendto,sendmsg',
+        'trace=openat,fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat,pwrite64,write,writev,sendto,sendmsg',
         process.execPath,
         cliPath,
         'server',
@@ -284,31 +286,37 @@ describe('the order of the syncs, seen by strace (issue 18, item 4)', () => {
     if (strace.exitCode === null) process.kill(serverPid, 'SIGKILL');
   });
 
-  it('upload: rename → row written → file, folder and WAL fsynced (side by side) → 202 on the socket', () => {
+  it('upload: file created and its name synced ahead → written in place → row written → file and WAL fsynced (side by side) → 202 on the socket', () => {
     const incoming = escapeRegExp(path.join(dataDir, 'screenshots', 'incoming'));
-    // Uploads are written in files created ahead in screenshots/reserve, then moved into screenshots/incoming.
-    const reserve = escapeRegExp(path.join(dataDir, 'screenshots', 'reserve'));
     const wal = escapeRegExp(path.join(dataDir, 'db', 'recall.db-wal'));
-    const rename = trace.find(new RegExp(`^rename\\w*\\(.*"(${reserve}/[^"]+\\.part)".*"(${incoming}/[^"]+\\.png)"\\)\\s*= 0`), -1, 'the rename of the upload');
-    // Its fsync may start before the rename finished: strace names the file by either path.
-    const fileSync = trace.syncOf(`(?:${escapeRegExp(rename.match[1]!)}|${escapeRegExp(rename.match[2]!)})`, -1, 'the upload file');
-    const folderSync = trace.syncOf(incoming, rename.call.at, 'screenshots/incoming');
-    const rowWrite = trace.find(new RegExp(`^pwrite64\\(\\d+<${wal}>, `), rename.call.at, 'the row written to the WAL').call.at;
+    // A SQLite server writes each upload in a file created ahead in screenshots/incoming, and never renames it.
+    const written = trace.find(new RegExp(`^(?:write|writev|pwrite64)\\(\\d+<(${incoming}/[^>]+\\.png)>, `), -1, 'the upload written');
+    const file = escapeRegExp(written.match[1]!);
+    const created = trace.find(new RegExp(`^openat\\(AT_FDCWD(?:<[^>]*>)?, "${file}", [^)]*O_CREAT[^)]*O_EXCL`), -1, 'the upload file created').call.at;
+    const nameSynced = trace.syncOf(incoming, created, 'screenshots/incoming after the file was created');
+    const lastWrite = trace.calls.filter((c) => new RegExp(`^(?:write|writev|pwrite64)\\(\\d+<${file}>, `).test(c.text)).at(-1)!.at;
+    const fileSync = trace.syncOf(file, lastWrite, 'the upload file');
+    const rowWrite = trace.find(new RegExp(`^pwrite64\\(\\d+<${wal}>, `), written.call.at, 'the row written to the WAL').call.at;
     const walSync = trace.syncOf(wal, rowWrite, 'the WAL');
     const answered = trace.find(/^(write|writev|sendto|sendmsg)\(\d+.*HTTP\/1\.1 202 /, -1, 'the 202 written to the socket').call.at;
 
-    assert.ok(rename.call.at < rowWrite, 'the row is written after the file is renamed (a claimed frame finds its file)');
+    assert.ok(
+      nameSynced < written.call.at,
+      `the folder is fsynced after the file's creation (call ${nameSynced}) and before it is written (call ${written.call.at})`,
+    );
+    assert.ok(
+      !trace.calls.some((c) => /^rename/.test(c.text) && c.text.includes(written.match[1]!)),
+      'the upload is not renamed (no rename, no folder fsync on the way to its 202)',
+    );
+    assert.ok(lastWrite < rowWrite, 'the row is written after the whole file (a claimed frame finds its bytes)');
     // A power cut before it leaves a row whose file is torn: the client's retry replaces it (tested above).
     assert.ok(fileSync < answered, `the 202 is written after the file is fsynced (file fsync at call ${fileSync}, 202 at ${answered})`);
-    assert.ok(rename.call.at < folderSync, 'the folder is fsynced after the rename');
-    // A power cut between the two syncs leaves a row without its file: start-up deletes it (tested above).
-    assert.ok(folderSync < answered, `the 202 is written after the folder is fsynced (folder fsync at call ${folderSync}, 202 at ${answered})`);
     assert.ok(walSync < answered, `the 202 is written after the WAL is fsynced (WAL fsync at call ${walSync}, 202 at ${answered})`);
   });
 
   it('processing: the WebP and the thumbnail, their folders and the row are synced before the original upload is removed', () => {
     const incoming = escapeRegExp(path.join(dataDir, 'screenshots', 'incoming'));
-    const original = trace.find(new RegExp(`^rename\\w*\\(.*"(${incoming}/[^"]+\\.png)"\\)\\s*= 0`), -1, 'the stored upload').match[1]!;
+    const original = trace.find(new RegExp(`^(?:write|writev|pwrite64)\\(\\d+<(${incoming}/[^>]+\\.png)>, `), -1, 'the stored upload').match[1]!;
     const removed = trace.find(new RegExp(`^unlink\\w*\\((?:AT_FDCWD(?:<[^>]*>)?, )?"${escapeRegExp(original)}"`), -1, 'the removal of the original').call.at;
 
     let lastRename = -1;

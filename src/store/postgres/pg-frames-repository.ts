@@ -59,6 +59,11 @@ export class PgFramesRepository implements FramesRepository {
     return { id: (await this.findIdByCaptureId(frame.captureId!))!, duplicate: true };
   }
 
+  /** PostgreSQL keeps no check in the row: its uploads are renamed to names that carry it (IngestService). */
+  async uploadCheck(_id: number): Promise<string | undefined> {
+    return undefined;
+  }
+
   async findIdByCaptureId(captureId: string): Promise<number | undefined> {
     const [row] = await query<{ id: number }>(this.pool, 'SELECT id FROM entries WHERE capture_id = $1', [captureId]);
     return row?.id;

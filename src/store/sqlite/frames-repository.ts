@@ -43,12 +43,13 @@ export class SqliteFramesRepository implements FramesRepository {
     this.stmt = {
       insert: db.prepare(
         `INSERT INTO entries (capture_id, timestamp, app, title, monitor, image_path, width, height, bytes, received_at, status,
-           text_source, browser_url, supplied_text, client_metadata)
+           text_source, browser_url, supplied_text, client_metadata, upload_check)
          VALUES (@captureId, @timestamp, @app, @title, @monitor, @imagePath, @width, @height, @bytes, @receivedAt, 'PENDING',
-           @textSource, @browserUrl, @suppliedText, @clientMetadata)
+           @textSource, @browserUrl, @suppliedText, @clientMetadata, @uploadCheck)
          ON CONFLICT(capture_id) DO NOTHING RETURNING id`,
       ),
       idByCaptureId: db.prepare(`SELECT id FROM entries WHERE capture_id = ?`).pluck(),
+      uploadCheck: db.prepare(`SELECT upload_check FROM entries WHERE id = ?`).pluck(),
       get: db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = ?`),
       countPending: db.prepare(`SELECT count(*) FROM entries WHERE status = 'PENDING'`).pluck(),
       oldestPending: db.prepare(`SELECT id FROM entries WHERE status = 'PENDING' ORDER BY timestamp ASC, id ASC LIMIT 1`).pluck(),
@@ -142,6 +143,7 @@ export class SqliteFramesRepository implements FramesRepository {
       browserUrl: null,
       suppliedText: null,
       clientMetadata: null,
+      uploadCheck: null,
       ...frame,
     }) as { id: number } | undefined;
     if (row) return { id: row.id, duplicate: false };
@@ -150,6 +152,10 @@ export class SqliteFramesRepository implements FramesRepository {
 
   async findIdByCaptureId(captureId: string): Promise<number | undefined> {
     return this.stmt.idByCaptureId.get(captureId) as number | undefined;
+  }
+
+  async uploadCheck(id: number): Promise<string | undefined> {
+    return (this.stmt.uploadCheck.get(id) as string | null | undefined) ?? undefined;
   }
 
   async get(id: number): Promise<FrameRow | undefined> {

@@ -36,6 +36,7 @@ export const migrations: Migration[] = [
   { version: 12, name: 'narrow index of the search filter columns by id (keyword search checks its matches there)', up: createSearchFilterIndex },
   { version: 13, name: 'vectors stored in 8 bits a dimension (a quarter of the space)', up: shrinkVectors },
   { version: 14, name: 'partial index of the frames still pointing at an upload (start-up reads only those)', up: createIncomingIndex },
+  { version: 15, name: "an upload's bytes check on entries (uploads written in place, whose names do not carry it)", up: addUploadCheck },
 ];
 
 /** The schema version this OpenRecall knows up to. */
@@ -362,4 +363,13 @@ export const IS_INCOMING_UPLOAD = `substr(image_path, 1, ${INCOMING_UPLOADS.leng
  */
 function createIncomingIndex(db: Database.Database): void {
   db.exec(`CREATE INDEX idx_entries_incoming ON entries(image_path) WHERE ${IS_INCOMING_UPLOAD}`);
+}
+
+/**
+ * Version 15. An upload written where its file was created ahead (images/received-image.ts) keeps that file's
+ * name, so its bytes' count and CRC-32 (upload-check.ts), which tell a copy a power cut tore from a whole one,
+ * are kept in the row.
+ */
+function addUploadCheck(db: Database.Database): void {
+  db.exec(`ALTER TABLE entries ADD COLUMN upload_check TEXT`);
 }

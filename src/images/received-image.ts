@@ -135,12 +135,12 @@ export class ReceivedImage {
    * power cut once the folder is synced (ImageStore.syncIncoming, the caller's: one fsync for every upload renamed
    * meanwhile).
    *
-   * By default the file is fsynced first, and `synced` is already resolved. With `syncBeside`, its fsync runs
-   * while the caller commits the row: `synced` resolves once the file survives a power cut. A power cut before
-   * then can leave a committed row whose file is torn; its client got no 202 and sends the frame again, and the
-   * check (in the row, or in the name) tells the retry that the stored copy is not whole (IngestService).
+   * A renamed file is fsynced before its rename, and `synced` is already resolved. An in-place file's fsync runs
+   * while the caller commits the row: `synced` resolves once the file survives a power cut. A power cut before then
+   * can leave a committed row whose file is torn; its client got no 202 and sends the frame again, and the check
+   * kept in the row tells the retry that the stored copy is not whole (IngestService).
    */
-  async commit(info: ImageInfo, options: { syncBeside?: boolean } = {}): Promise<{ path: string; synced: Promise<void> }> {
+  async commit(info: ImageInfo): Promise<{ path: string; synced: Promise<void> }> {
     // From here the file is commit's: a client that hangs up meanwhile must not remove it (or close the
     // descriptor an fsync is using); its retry is answered as a duplicate of this frame.
     this.discarded = true;
@@ -148,29 +148,22 @@ export class ReceivedImage {
     this.file = undefined;
     const partPath = this.partPath!; // info() succeeded: the file exists
     // finish() writes the last sealed chunk at once, so the file is whole before it is stored; its fsync runs off
-    // the event loop, before the rename or (syncBeside) beside the rename and then the row's commit.
+    // the event loop, before the rename or, in place, beside the row's commit.
     const synced = file ? file.finish({ durable: true }) : Promise.resolve();
-    synced.catch(() => undefined); // the caller awaits it; a failed rename must not leave it unhandled
     if (this.inPlace) {
-      if (!options.syncBeside) await this.removedOnFailure(synced, partPath);
+      synced.catch(() => undefined); // the caller awaits it after the row's commit
       return { path: partPath, synced };
     }
     const relative = this.images.newIncomingPath(FILE_EXTENSIONS[info.format], this.check());
-    if (!options.syncBeside) await this.removedOnFailure(synced, partPath);
-    // Off the event loop: a rename waits for the file system's journal, busy with the fsyncs.
-    await this.removedOnFailure(this.images.files.rename(partPath, relative), partPath, synced);
-    return { path: relative, synced };
-  }
-
-  /** Awaits `step`; when it fails, removes the file (once its fsync is over: its descriptor must not be reused) and throws. */
-  private async removedOnFailure(step: Promise<void>, partPath: string, synced: Promise<void> = step): Promise<void> {
     try {
-      await step;
+      await synced;
+      // Off the event loop: a rename waits for the file system's journal, busy with the fsyncs.
+      await this.images.files.rename(partPath, relative);
     } catch (error) {
-      await synced.catch(() => undefined);
       this.images.files.removeSync(partPath);
       throw error;
     }
+    return { path: relative, synced };
   }
 
   /** Removes the file unless it was committed; safe to call any number of times. */

@@ -140,7 +140,7 @@ export async function composeApp(config: ServerConfig, parts: AppParts): Promise
     maxClockSkewSeconds: 24 * 3600,
     redaction: redactionPolicy(config.redact),
     // SQLite: one server, whose start-up deletes a row a crash left without its file (services/lost-uploads.ts).
-    syncBesideRow: !config.databaseUrl,
+    uploadsInPlace: !config.databaseUrl,
     onAccepted: (bytes) => {
       onQueued();
       retention.onUploaded(bytes);

@@ -38,15 +38,15 @@ export interface IngestOptions {
   /** Called with the size of the file written for each accepted upload. */
   onAccepted: (bytes: number) => void;
   /**
-   * Write the upload in place, in a file of screenshots/incoming whose name was made durable ahead (no rename, no
-   * folder fsync), and sync it beside the row's own sync (SQLite's WAL fsync) instead of before the insert: one
-   * wait for the two. A power cut before both finished can leave a row whose file is gone or torn; its client got
-   * no 202 and still holds the frame. Start-up deletes the rows whose file is gone (lost-uploads.ts), and the
-   * client's retry replaces a row whose file does not match the check kept in the row (replacesTornUpload()), so
-   * the retry is stored rather than answered "duplicate". Only for a store whose start-up runs before any worker
-   * can claim (one server: SQLite) and that keeps the check (FramesRepository.uploadCheck).
+   * Write each upload in place, in a file of screenshots/incoming whose name was made durable ahead (no rename, no
+   * folder fsync), and fsync it beside the row's own sync (SQLite's WAL fsync) instead of before the insert: one
+   * wait for the two. A power cut before both finished can leave a row whose file is torn; its client got no 202
+   * and still holds the frame, and its retry replaces a row whose file does not match the check kept in the row
+   * (replacesTornUpload()), so the retry is stored rather than answered "duplicate". Only for a store whose
+   * start-up runs before any worker can claim (one server: SQLite) and that keeps the check
+   * (FramesRepository.uploadCheck).
    */
-  syncBesideRow?: boolean;
+  uploadsInPlace?: boolean;
 }
 
 const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
@@ -56,8 +56,8 @@ const EARLIEST_TIMESTAMP = 946_684_800; // 2000-01-01
  * Decoding, re-encoding and OCR happen later in the worker.
  *
  * A 202 is durable (the client deletes its copy on it): the file is fsynced and renamed, then its folder fsynced,
- * before the insert; or (`syncBesideRow`) the file, written in place, is fsynced beside the row's own sync. The
- * answer waits for insertPending (the row survives a power cut) and every sync.
+ * before the insert; or (`uploadsInPlace`) the file, written in place, is fsynced beside the row's own sync. The
+ * answer waits for insertPending (the row survives a power cut) and the file's fsync.
  */
 export class IngestService {
   /**
@@ -75,7 +75,7 @@ export class IngestService {
 
   /** Writes an uploaded file to disk as it arrives; accept() then decides whether it is kept. */
   receive(chunks: AsyncIterable<Buffer>): Promise<ReceivedImage> {
-    return ReceivedImage.receive(this.images, chunks, { inPlace: this.options.syncBesideRow === true });
+    return ReceivedImage.receive(this.images, chunks, { inPlace: this.options.uploadsInPlace === true });
   }
 
   async accept(upload: Upload): Promise<IngestResult> {
@@ -100,21 +100,20 @@ export class IngestService {
     const suppliedText = upload.suppliedText === undefined ? undefined : await this.redacted(upload.suppliedText);
     const browserUrl = upload.browserUrl === undefined ? undefined : await this.redacted(withoutControlCharacters(upload.browserUrl));
 
-    const besideRow = this.options.syncBesideRow === true;
+    const inPlace = upload.image.writtenInPlace;
     let imagePath: string;
     let fileSynced: Promise<void>;
     try {
-      ({ path: imagePath, synced: fileSynced } = await upload.image.commit(info, { syncBeside: besideRow }));
-      if (!besideRow) await this.images.syncIncoming();
+      ({ path: imagePath, synced: fileSynced } = await upload.image.commit(info));
+      if (!inPlace) await this.images.syncIncoming(); // the rename
     } catch (error) {
       throw storageError(error);
     }
     const bytes = upload.image.bytes;
     let inserted: { id: number; duplicate: boolean };
-    let folderSynced: Promise<void> | undefined;
     try {
       // Renamed uploads carry their check in their name; one written in place keeps it in its row.
-      const uploadCheck = upload.image.writtenInPlace ? checkText(upload.image.check()) : null;
+      const uploadCheck = inPlace ? checkText(upload.image.check()) : null;
       const insert = this.frames.insertPending({
         captureId: upload.captureId ?? null,
         timestamp: upload.timestamp,
@@ -133,10 +132,8 @@ export class IngestService {
         clientMetadata: upload.clientMetadata ?? null,
         uploadCheck,
       });
-      // The file's fsync runs while the row waits for its batch's commit and the WAL's fsync (either order is safe:
-      // see syncBesideRow). A renamed upload's folder is synced beside them too.
-      folderSynced = besideRow && !upload.image.writtenInPlace ? this.images.syncIncoming() : undefined;
-      folderSynced?.catch(() => undefined); // awaited below; an insert failing first must not leave it unhandled
+      // An upload written in place is fsynced while the row waits for its batch's commit and the WAL's fsync
+      // (either order is safe: see uploadsInPlace).
       inserted = await insert;
     } catch (error) {
       // A connection that broke after the insert was sent may have committed the row: then its file must stay
@@ -158,20 +155,13 @@ export class IngestService {
       if (await this.frames.deleteLostUpload(inserted.id, imagePath).catch(() => false)) this.images.removeSync(imagePath);
       throw storageError(error);
     }
-    try {
-      await folderSynced;
-    } catch (error) {
-      // The row stays (it points at this file); the file is in the page cache, and if a crash loses it before it
-      // reaches the disk, start-up deletes the row, so the client's retry is accepted.
-      throw storageError(error);
-    }
     this.options.onAccepted(bytes);
     return { status: 'accepted', frameId: inserted.id };
   }
 
   /**
    * Whether the frame `id` (a retry's capture_id) is an upload a power cut left torn: its row was committed beside its
-   * file's fsync (syncBesideRow), so its client got no 202 and sent it again. Such a row is deleted with its file and
+   * file's fsync (uploadsInPlace), so its client got no 202 and sent it again. Such a row is deleted with its file and
    * the retry stored as new. Checked on retries only: the file is read once, against the check in its name.
    */
   private async replacesTornUpload(id: number): Promise<boolean> {

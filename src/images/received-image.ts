@@ -27,7 +27,7 @@ const WRITE_BYTES = 64 * 1024;
  */
 export class ReceivedImage {
   bytes = 0;
-  /** CRC-32 of the bytes received so far (the incoming file's name carries it: upload-check.ts). */
+  /** CRC-32 of the bytes received so far (kept in the row, or in a renamed file's name: upload-check.ts). */
   private crc = 0;
   private readonly inspector = new ImageInspector();
   private file: SealedFileWriter | undefined;
@@ -45,13 +45,9 @@ export class ReceivedImage {
 
   private constructor(
     private readonly images: ImageStore,
-    private readonly inPlace: boolean,
+    /** Whether the file is stored where it was written (its folder needs no fsync for it). */
+    readonly inPlace: boolean,
   ) {}
-
-  /** Whether the file is stored where it was written (its folder needs no fsync for it). */
-  get writtenInPlace(): boolean {
-    return this.inPlace;
-  }
 
   static async receive(images: ImageStore, chunks: AsyncIterable<Buffer>, options: { inPlace?: boolean } = {}): Promise<ReceivedImage> {
     const image = new ReceivedImage(images, options.inPlace === true);

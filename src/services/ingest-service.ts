@@ -100,7 +100,7 @@ export class IngestService {
     const suppliedText = upload.suppliedText === undefined ? undefined : await this.redacted(upload.suppliedText);
     const browserUrl = upload.browserUrl === undefined ? undefined : await this.redacted(withoutControlCharacters(upload.browserUrl));
 
-    const inPlace = upload.image.writtenInPlace;
+    const inPlace = upload.image.inPlace;
     let imagePath: string;
     let fileSynced: Promise<void>;
     try {
@@ -162,7 +162,7 @@ export class IngestService {
   /**
    * Whether the frame `id` (a retry's capture_id) is an upload a power cut left torn: its row was committed beside its
    * file's fsync (uploadsInPlace), so its client got no 202 and sent it again. Such a row is deleted with its file and
-   * the retry stored as new. Checked on retries only: the file is read once, against the check in its name.
+   * the retry stored as new. Checked on retries only: the file is read once, against the check kept in its row (or in its name).
    */
   private async replacesTornUpload(id: number): Promise<boolean> {
     const frame = await this.frames.get(id);

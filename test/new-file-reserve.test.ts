@@ -33,14 +33,14 @@ const openPaths = () =>
   });
 
 describe('NewFileReserve: new files created ahead of need', () => {
-  it('hands out new empty 0600 files, from the reserve once it is filled, and refills it as they are taken', async () => {
+  it('hands out new empty 0600 files, from the reserve once it is filled, and refills it once half of them are taken', async () => {
     const dir = tempDir();
-    const reserve = reserveIn(dir);
+    const reserve = reserveIn(dir, { size: 4 });
     const first = await reserve.take(); // nothing ready yet: created on the spot, and the reserve starts filling
     await reserve.settled();
-    assert.equal(reserve.readyCount, 3);
+    assert.equal(reserve.readyCount, 4);
     const ready = new Set(fs.readdirSync(dir).filter((name) => name !== first.name));
-    assert.equal(ready.size, 3);
+    assert.equal(ready.size, 4);
     const second = await reserve.take();
     assert.ok(ready.has(second.name), 'the second file was one created ahead');
     for (const file of [first, second]) {
@@ -52,8 +52,27 @@ describe('NewFileReserve: new files created ahead of need', () => {
     }
     assert.notEqual(first.name, second.name);
     await reserve.settled();
-    assert.equal(reserve.readyCount, 3, 'the taken file was replaced');
-    assert.equal(fs.readdirSync(dir).length, 5);
+    assert.equal(reserve.readyCount, 3, 'one file taken of four: not replaced yet');
+    const third = await reserve.take();
+    assert.ok(ready.has(third.name));
+    await reserve.settled();
+    assert.equal(reserve.readyCount, 4, 'half taken: the reserve was filled again');
+    assert.equal(fs.readdirSync(dir).length, 7);
+    fs.closeSync(third.fd);
+    await reserve.close();
+  });
+
+  it('creates the files of a refill together, and runs afterCreate (the fsync of their folder) once for them', async () => {
+    const dir = tempDir();
+    let syncs = 0;
+    const reserve = reserveIn(dir, { size: 8, afterCreate: async () => void syncs++ });
+    const taken = [await reserve.take()]; // its own file and sync, and a batch of 8 with one sync
+    await reserve.settled();
+    for (let i = 0; i < 4; i++) taken.push(await reserve.take()); // the fourth leaves 4: a batch of 4, one sync
+    await reserve.settled();
+    assert.equal(reserve.readyCount, 8);
+    assert.equal(syncs, 3, '13 files created, 3 syncs');
+    for (const file of taken) fs.closeSync(file.fd);
     await reserve.close();
   });
 

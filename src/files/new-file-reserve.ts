@@ -80,19 +80,35 @@ export class NewFileReserve {
     await this.settled();
   }
 
+  /**
+   * Once half the files are taken, creates the missing ones together: they share one afterCreate (one fsync of the
+   * folder for the batch, not one per file, each a journal commit beside the uploads' own fsyncs).
+   */
   private refill(): void {
-    while (!this.closed && this.ready.length + this.creating < this.options.size) {
-      this.creating++;
-      const fresh = this.newFile();
-      this.create(fresh.path).then(
-        (fd) => {
-          this.creating--;
-          if (this.closed) this.discard({ ...fresh, fd });
-          else this.ready.push({ ...fresh, fd, createdAt: this.now() });
-        },
-        // A full disk or a removed folder: the next take() creates its own file and meets the error there.
-        () => this.creating--,
+    const held = this.ready.length + this.creating;
+    if (this.closed || held > this.options.size / 2) return;
+    const batch = Array.from({ length: this.options.size - held }, () => this.newFile());
+    this.creating += batch.length;
+    void this.createBatch(batch);
+  }
+
+  private async createBatch(batch: Array<{ name: string; path: string }>): Promise<void> {
+    const created = await Promise.allSettled(batch.map((file) => createFile(file.path)));
+    const files = batch.flatMap((file, i) => {
+      const result = created[i]!;
+      // A full disk or a removed folder: the next take() creates its own file and meets the error there.
+      return result.status === 'fulfilled' ? [{ ...file, fd: result.value }] : [];
+    });
+    let kept = files.length > 0;
+    if (kept && this.options.afterCreate)
+      kept = await this.options.afterCreate().then(
+        () => true,
+        () => false,
       );
+    this.creating -= batch.length;
+    for (const file of files) {
+      if (kept && !this.closed) this.ready.push({ ...file, createdAt: this.now() });
+      else this.discard(file);
     }
   }
 

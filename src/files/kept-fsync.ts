@@ -9,7 +9,14 @@ import fs from 'node:fs';
 export class KeptFsync {
   private held: Held | undefined;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    /**
+     * fdatasync: the bytes, and the metadata needed to read them back (the size), but not the times. A file
+     * overwritten in place (SQLite's WAL after a checkpoint) is then made durable without a journal commit.
+     */
+    private readonly dataOnly = false,
+  ) {}
 
   /** Rejects as fs.open would (ENOENT when the path is missing) or as fsync would. */
   async sync(): Promise<void> {
@@ -22,7 +29,8 @@ export class KeptFsync {
     const held = this.held;
     held.syncing++;
     try {
-      await new Promise<void>((resolve, reject) => fs.fsync(held.fd, (error) => (error ? reject(error) : resolve())));
+      const sync = this.dataOnly ? fs.fdatasync : fs.fsync;
+      await new Promise<void>((resolve, reject) => sync(held.fd, (error) => (error ? reject(error) : resolve())));
     } finally {
       held.syncing--;
       if (held.retired && held.syncing === 0) fs.close(held.fd, () => undefined);

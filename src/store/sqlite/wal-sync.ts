@@ -12,7 +12,7 @@ import type { Db } from './database.js';
  */
 export function walSync(db: Db): WalSync {
   if (db.memory) return { sync: async () => {}, close: async () => {} };
-  const wal = new KeptFsync(`${db.name}-wal`);
+  const wal = new KeptFsync(`${db.name}-wal`, true);
   const group = new GroupSync(async () => {
     try {
       await wal.sync();

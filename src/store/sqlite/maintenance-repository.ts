@@ -1,5 +1,5 @@
 import type { MaintenanceRepository } from '../ports.js';
-import type { Db } from './database.js';
+import { type Db, isPlainDatabaseFile } from './database.js';
 
 /** The mark lives in the settings table under a key no runtime setting has, with revision 0 (no client sees it). */
 const KEY = 'maintenance.scrub_due';
@@ -34,7 +34,7 @@ export class SqliteMaintenanceRepository implements MaintenanceRepository {
    */
   async scrub(due: number): Promise<void> {
     for (const table of FULL_TEXT_TABLES) this.db.exec(`INSERT INTO ${table}(${table}) VALUES ('optimize')`);
-    this.db.exec('VACUUM');
+    this.vacuum();
     this.stmt.clear.run(due);
     // Waits (busy_timeout) for readers of the old WAL; a reader that stays makes it report busy: try again.
     for (let attempt = 0; ; attempt++) {
@@ -42,6 +42,22 @@ export class SqliteMaintenanceRepository implements MaintenanceRepository {
       if (!result?.busy) return;
       if (attempt === 20) throw new Error('the WAL could not be truncated: a reader kept it open');
       await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /**
+   * VACUUM builds its new copy of the database in a temporary database: in memory (the connections' temp_store)
+   * that would be the whole database in RAM, so a plain database's copy goes to a temporary file as before. An
+   * encrypted one is not vacuumed: SQLite3 Multiple Ciphers does not encrypt temporary files, so its copy would be
+   * plain text on the disk; what was deleted in it is zeroed already (secure_delete) and every page is encrypted.
+   */
+  private vacuum(): void {
+    if (!this.db.memory && !isPlainDatabaseFile(this.db.name)) return;
+    this.db.pragma('temp_store = FILE');
+    try {
+      this.db.exec('VACUUM');
+    } finally {
+      this.db.pragma('temp_store = MEMORY');
     }
   }
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { removeCopy, replaceWithCopy, syncCopy } from './database-file-copy.js';
 import { StoreOpenError } from './ports.js';
-import { isPlainDatabaseFile, NEW_DATABASE_PAGE_SIZE, openKeyedDatabase, rekeyPlainDatabase } from './sqlite/database.js';
+import { NEW_DATABASE_PAGE_SIZE, openKeyedDatabase, rekeyPlainDatabase } from './sqlite/database.js';
 import type { DatabaseKey } from '../encryption/data-key.js';
 
 /** Where `openrecall encrypt` is in converting the database (its test hook kills the process at one of these). */
@@ -25,7 +25,7 @@ export function encryptSqliteFile(file: string, key: DatabaseKey, onStep: (step:
   const temporary = temporaryOf(file);
   removeCopy(temporary);
   if (!fs.existsSync(file)) return 'no database';
-  if (!isPlainDatabaseFile(file)) {
+  if (!isPlainDatabase(file)) {
     checkKey(file, key);
     return 'already encrypted';
   }
@@ -59,6 +59,20 @@ export function encryptSqliteFile(file: string, key: DatabaseKey, onStep: (step:
   return 'encrypted';
 }
 
+const PLAIN_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Whether `file` is a plain SQLite database by its first 16 bytes (read only: opening it could checkpoint its WAL). */
+function isPlainDatabase(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const start = Buffer.alloc(PLAIN_HEADER.length);
+    const read = fs.readSync(fd, start, 0, start.length, 0);
+    return read === 0 || start.equals(PLAIN_HEADER);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Refuses (StoreOpenError, one line) a database that `key` does not open. */
 function checkKey(file: string, key: DatabaseKey): void {
   openKeyedDatabase(file, { fileMustExist: true }, key).close();
@@ -66,7 +80,7 @@ function checkKey(file: string, key: DatabaseKey): void {
 
 /** A plain database `openrecall encrypt` may start from: refuses one that is not plain SQLite before anything is written. */
 export function checkPlainDatabase(file: string): void {
-  if (fs.existsSync(file) && !isPlainDatabaseFile(file)) {
+  if (fs.existsSync(file) && !isPlainDatabase(file)) {
     throw new StoreOpenError(`${file} is not a plain SQLite database (encrypted already, or damaged): there is nothing to encrypt`);
   }
 }

@@ -156,20 +156,6 @@ function withRawKey(databaseKey: DatabaseKey, use: (raw: Buffer) => void): void 
   }
 }
 
-const PLAIN_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
-
-/** Whether `file` is a plain SQLite database by its first 16 bytes (read only: opening it could checkpoint its WAL). */
-export function isPlainDatabaseFile(file: string): boolean {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const start = Buffer.alloc(PLAIN_HEADER.length);
-    const read = fs.readSync(fd, start, 0, start.length, 0);
-    return read === 0 || start.equals(PLAIN_HEADER);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Opens (creating if needed) the SQLite database in WAL mode and brings its schema up to date. */
 export function openDatabase(file: string, options: OpenDatabaseOptions): Db {
   if (!options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true, mode: DIRECTORY_MODE });

@@ -1,5 +1,5 @@
 import type { MaintenanceRepository } from '../ports.js';
-import { type Db, isPlainDatabaseFile } from './database.js';
+import type { Db } from './database.js';
 
 /** The mark lives in the settings table under a key no runtime setting has, with revision 0 (no client sees it). */
 const KEY = 'maintenance.scrub_due';
@@ -8,7 +8,11 @@ const FULL_TEXT_TABLES = ['entries_fts', 'entries_trigram', 'entries_cjk'];
 export class SqliteMaintenanceRepository implements MaintenanceRepository {
   private readonly stmt;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** Keyed with a data key (SQLite3 Multiple Ciphers): its temporary files would be plain text. */
+    private readonly encrypted = false,
+  ) {
     this.stmt = {
       mark: db.prepare(
         `INSERT INTO settings (key, value, revision, updated_at) VALUES ('${KEY}', 'true', 0, ?)
@@ -52,7 +56,7 @@ export class SqliteMaintenanceRepository implements MaintenanceRepository {
    * plain text on the disk; what was deleted in it is zeroed already (secure_delete) and every page is encrypted.
    */
   private vacuum(): void {
-    if (!this.db.memory && !isPlainDatabaseFile(this.db.name)) return;
+    if (this.encrypted) return;
     this.db.pragma('temp_store = FILE');
     try {
       this.db.exec('VACUUM');

@@ -20,11 +20,11 @@ export interface SqliteStore extends Store {
 
 /** Opens (creating and migrating if needed) the SQLite database and its repositories. */
 export function openSqliteStore(file: string, options: OpenDatabaseOptions): SqliteStore {
-  return sqliteStore(openDatabase(file, options));
+  return sqliteStore(openDatabase(file, options), { encrypted: options.databaseKey !== undefined });
 }
 
-/** The repositories of an open connection. */
-export function sqliteStore(db: Db): SqliteStore {
+/** The repositories of an open connection (`encrypted`: keyed with a data key). */
+export function sqliteStore(db: Db, { encrypted = false } = {}): SqliteStore {
   const frames = new SqliteFramesRepository(db);
   return {
     kind: 'sqlite',
@@ -39,7 +39,7 @@ export function sqliteStore(db: Db): SqliteStore {
     compaction: new SqliteCompactionRepository(db),
     clients: new SqliteClientsRepository(db),
     settings: new SqliteSettingsRepository(db),
-    maintenance: new SqliteMaintenanceRepository(db),
+    maintenance: new SqliteMaintenanceRepository(db, encrypted),
     // The one processor is woken by the server over IPC.
     onPendingFrames: async () => async () => {},
     // One server per data directory (data-dir-lock.ts): no other process can hold the lock.

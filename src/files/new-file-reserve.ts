@@ -28,7 +28,8 @@ export interface NewFileReserveOptions {
  * New empty files (0600) created ahead of need, off the event loop, so that an upload takes one at once. Creating
  * a file waits for the file system's journal, which the fsyncs of the uploads in flight keep busy, and for a free
  * libuv thread: the create was 0.3–1.5 ms of an upload's time on a quiet machine and 15 ms (p50) to 60 ms (p90)
- * with other disk work running (bench/ingest.ts at 160 uploads/s). Taking a file starts its replacement.
+ * with other disk work running (bench/ingest.ts at 160 uploads/s). Once half the files are taken, the missing ones
+ * are created together.
  */
 export class NewFileReserve {
   private readonly ready: Array<ReservedFile & { createdAt: number }> = [];

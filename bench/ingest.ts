@@ -16,8 +16,8 @@
 // --floor false leaves the floor out (the encryption comparison does not need it).
 // The open-loop load of issue 14 (16 uploaders x 2 frames/s): --interval 500 --requests 100 --saturated false.
 // --trace-gc preloads bench/gc-observer.mjs into the server and reports its collections during the paced run.
-// --cpu-profile <dir> preloads bench/cpu-profile.mjs: a .cpuprofile of the server's paced runs (summed up by
-// bench/cpu-profile-summary.mjs).
+// --cpu-profile <dir> preloads bench/cpu-profile.mjs: a .cpuprofile of the server's paced runs, and of the twin's
+// (file names start with the process id, printed at the end; summed up by bench/cpu-profile-summary.mjs).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -54,18 +54,22 @@ const image = shot!.png;
 const traceGc = values['trace-gc'];
 const profileDir = values['cpu-profile'];
 const preloads = [...(traceGc ? ['./gc-observer.mjs'] : []), ...(profileDir ? ['./cpu-profile.mjs'] : [])];
-const server = await startServerProcess(tempDir('openrecall-bench-'), {
-  OPENRECALL_WORKERS: process.env.OPENRECALL_WORKERS ?? '1',
-  ...(values.twin ? { OPENRECALL_ENCRYPTION: 'off' } : {}),
+/** The preloads of a benchmarked server (the server and its twin): GC observer and CPU profiler. */
+const preloadEnv = {
   ...(preloads.length
     ? { NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...preloads.map((p) => `--import ${new URL(p, import.meta.url).href}`)].join(' ') }
     : {}),
   ...(profileDir ? { CPU_PROFILE_DIR: path.resolve(profileDir) } : {}),
+};
+const server = await startServerProcess(tempDir('openrecall-bench-'), {
+  OPENRECALL_WORKERS: process.env.OPENRECALL_WORKERS ?? '1',
+  ...(values.twin ? { OPENRECALL_ENCRYPTION: 'off' } : {}),
+  ...preloadEnv,
 });
 if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
 console.error(`server pid ${server.child.pid}`); // for a profiler attached from outside (perf record -p)
-/** With --cpu-profile: the server's profiler runs during its paced runs only (bench/cpu-profile.mjs). */
-const toggleProfile = () => profileDir && process.kill(server.child.pid!, 'SIGUSR2');
+/** With --cpu-profile: a server's profiler runs during its own paced runs only (bench/cpu-profile.mjs). */
+const toggleProfile = (pid: number) => profileDir && process.kill(pid, 'SIGUSR2');
 const load = new UploadLoad(new URL(`${server.api}/upload`), image, uploaders);
 const floorDir = tempDir('openrecall-bench-floor-');
 const floor = spawn(process.execPath, [new URL('./durable-floor-server.mjs', import.meta.url).pathname, path.join(floorDir, 'incoming')], {
@@ -79,6 +83,7 @@ const twin = values.twin
       ...(values.twin === 'encrypted'
         ? { OPENRECALL_ENCRYPTION: 'on', OPENRECALL_ENCRYPTION_KEY_FILE: path.join(tempDir('openrecall-bench-twin-key-'), 'openrecall.key') }
         : { OPENRECALL_ENCRYPTION: 'off' }),
+      ...preloadEnv,
     })
   : undefined;
 const twinLoad = twin ? new UploadLoad(new URL(`${twin.api}/upload`), image, uploaders) : undefined;
@@ -129,7 +134,7 @@ function cpuMsOf(pid: number, thread?: number): number {
 async function run(paced: boolean, target = load, into = noSamples()) {
   const { latencies, handler, errors } = into;
   const pid = target === floorLoad ? floor.pid! : target === twinLoad ? twin!.child.pid! : server.child.pid!;
-  if (target === load) toggleProfile();
+  if (target !== floorLoad) toggleProfile(pid);
   const cpuBefore = cpuMsOf(pid);
   const threadsBefore = threadCpuOf(pid);
   const started = performance.now();
@@ -156,7 +161,7 @@ async function run(paced: boolean, target = load, into = noSamples()) {
   into.seconds += (performance.now() - started) / 1000;
   into.cpuMs += cpuMsOf(pid) - cpuBefore;
   for (const [tid, { name, ms }] of threadCpuOf(pid)) into.threadCpuMs[name] = (into.threadCpuMs[name] ?? 0) + ms - (threadsBefore.get(tid)?.ms ?? 0);
-  if (target === load) toggleProfile();
+  if (target !== floorLoad) toggleProfile(pid);
   return into;
 }
 
@@ -184,11 +189,11 @@ function figures({ latencies, handler, accepted, failed, errors, seconds, cpuMs,
   };
 }
 
-/** The server's own collections (not the processor's) in a slice of its output, from bench/gc-observer.mjs. */
-function gcFigures(output: string) {
+/** A server's own collections (not its processor's) in a slice of its output, from bench/gc-observer.mjs. */
+function gcFigures(output: string, pid: number) {
   const pauses: Record<string, number[]> = {};
   for (const match of output.matchAll(/^gc-pause (\d+) (\w+) ([\d.]+)$/gm)) {
-    if (Number(match[1]) === server.child.pid) (pauses[match[2]!] ??= []).push(Number(match[3]));
+    if (Number(match[1]) === pid) (pauses[match[2]!] ??= []).push(Number(match[3]));
   }
   return Object.fromEntries(
     Object.entries(pauses).map(([kind, ms]) => [kind, { count: ms.length, total_ms: round(ms.reduce((a, b) => a + b, 0)), max_ms: round(Math.max(...ms)) }]),
@@ -196,6 +201,7 @@ function gcFigures(output: string) {
 }
 
 const traceStart = server.output().length;
+const twinTraceStart = twin?.output().length ?? 0;
 const serverSamples = noSamples();
 const floorSamples = noSamples();
 const twinSamples = noSamples();
@@ -206,15 +212,16 @@ for (let r = 0; r < rounds; r++) {
   if (twinLoad && r % 2 === 0) await run(true, twinLoad, twinSamples);
 }
 if (profileDir) {
-  const written = () => [...server.output().matchAll(/^cpu-profile \d+ (\S+)$/gm)].map((m) => m[1]!);
-  await waitUntil(async () => written().length >= rounds, { what: 'the CPU profiles written' });
+  const written = () => [server, ...(twin ? [twin] : [])].flatMap((s) => [...s.output().matchAll(/^cpu-profile \d+ (\S+)$/gm)].map((m) => m[1]!));
+  await waitUntil(async () => written().length >= rounds * (twin ? 2 : 1), { what: 'the CPU profiles written' });
   console.error(`CPU profiles: ${written().join(' ')}`);
 }
 const paced = figures(serverSamples);
 const floorPaced = withFloor ? figures(floorSamples) : undefined;
 const twinPaced = twin ? figures(twinSamples) : undefined;
 const twinStatus = twin ? (await getJson(`${twin.api}/queue/status`)).body : undefined;
-const pacedGc = traceGc ? gcFigures(server.output().slice(traceStart)) : undefined;
+const pacedGc = traceGc ? gcFigures(server.output().slice(traceStart), server.child.pid!) : undefined;
+const twinGc = traceGc && twin ? gcFigures(twin.output().slice(twinTraceStart), twin.child.pid!) : undefined;
 const saturated = values.saturated === 'false' ? undefined : figures(await run(false));
 const status = (await getJson(`${server.api}/queue/status`)).body;
 const stored = status.queue.pending + status.queue.processing + status.queue.completed + status.queue.failed;
@@ -249,7 +256,7 @@ console.log(
       ...(twinPaced && twinStatus
         ? {
             twin: values.twin,
-            twin_paced: twinPaced,
+            twin_paced: { ...twinPaced, ...(twinGc ? { twin_gc: twinGc } : {}) },
             twin_lost: twinPaced.accepted + 8 - (twinStatus.queue.pending + twinStatus.queue.processing + twinStatus.queue.completed + twinStatus.queue.failed),
             twin_over_server: {
               p50: round(twinPaced.latency_ms.p50 / paced.latency_ms.p50),

@@ -65,7 +65,7 @@ export function createAeadFileCipher(filesKey: Buffer): FileCipher {
         const parts: Buffer[] = [file.header];
         for (let index = 0; index < count; index++) {
           const start = index * CHUNK_BYTES;
-          parts.push(...sealChunk(file, index, index === count - 1, plain.subarray(start, start + CHUNK_BYTES)));
+          parts.push(...sealChunk(file, index, index === count - 1, [plain.subarray(start, start + CHUNK_BYTES)]));
         }
         return Buffer.concat(parts);
       } finally {
@@ -81,7 +81,7 @@ export function createAeadFileCipher(filesKey: Buffer): FileCipher {
         const parts: Buffer[] = [];
         for (let index = 0; index < count; index++) {
           const chunk = body.subarray(index * SEALED_CHUNK_BYTES, (index + 1) * SEALED_CHUNK_BYTES);
-          parts.push(openChunk(file, index, index === count - 1, chunk, name));
+          parts.push(...openSealedChunk(file, index, index === count - 1, chunk, name));
         }
         return Buffer.concat(parts);
       } finally {
@@ -133,7 +133,7 @@ export async function openSealedReader(
     if (cached?.index === index) return cached.plain;
     const start = HEADER_BYTES + index * SEALED_CHUNK_BYTES;
     const sealed = await read(start, Math.min(SEALED_CHUNK_BYTES, sealedBytes - start));
-    const plain = openChunk(file, index, index === count - 1, sealed, name);
+    const plain = Buffer.concat(openSealedChunk(file, index, index === count - 1, sealed, name));
     cached = { index, plain };
     return plain;
   };
@@ -176,21 +176,29 @@ function chunkNonceAndAad(file: FileKeys, index: number, last: boolean): { nonce
   return { nonce, aad };
 }
 
-function sealChunk(file: FileKeys, index: number, last: boolean, plain: Buffer): Buffer[] {
+/**
+ * One chunk sealed from its plaintext in pieces, as they arrived: each piece goes through the cipher as it is, so no
+ * chunk-sized copy is made (every buffer allocated outside V8's heap brings its next full collection closer).
+ */
+function sealChunk(file: FileKeys, index: number, last: boolean, plain: readonly Buffer[]): Buffer[] {
   if (index > 0xffff_ffff) throw new Error('file too large to encrypt');
   const { nonce, aad } = chunkNonceAndAad(file, index, last);
   const cipher = crypto.createCipheriv('aes-256-gcm', file.key, nonce);
   cipher.setAAD(aad);
-  return [cipher.update(plain), cipher.final(), cipher.getAuthTag()];
+  const out = plain.map((piece) => cipher.update(piece));
+  cipher.final(); // GCM: nothing is held back, so final() only computes the tag
+  out.push(cipher.getAuthTag());
+  return out;
 }
 
-function openChunk(file: FileKeys, index: number, last: boolean, sealed: Buffer, name: string): Buffer {
-  if (sealed.length < TAG_BYTES) throw new DamagedFileError(name, `cut short in chunk ${index}`);
+/** A chunk's plaintext in pieces, from its ciphertext in pieces and its tag; throws unless it authenticates. */
+function openChunk(file: FileKeys, index: number, last: boolean, body: readonly Buffer[], tag: Buffer, name: string): Buffer[] {
+  if (tag.length < TAG_BYTES) throw new DamagedFileError(name, `cut short in chunk ${index}`);
   const { nonce, aad } = chunkNonceAndAad(file, index, last);
   const decipher = crypto.createDecipheriv('aes-256-gcm', file.key, nonce);
   decipher.setAAD(aad);
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  const plain = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+  decipher.setAuthTag(tag);
+  const plain = body.map((piece) => decipher.update(piece));
   try {
     decipher.final();
   } catch {
@@ -199,7 +207,13 @@ function openChunk(file: FileKeys, index: number, last: boolean, sealed: Buffer,
   return plain;
 }
 
-/** Bytes received but not yet a whole chunk: a list, so a chunk is copied once and never the whole file. */
+/** openChunk of a chunk held whole (ciphertext then tag). */
+function openSealedChunk(file: FileKeys, index: number, last: boolean, sealed: Buffer, name: string): Buffer[] {
+  if (sealed.length < TAG_BYTES) throw new DamagedFileError(name, `cut short in chunk ${index}`);
+  return openChunk(file, index, last, [sealed.subarray(0, sealed.length - TAG_BYTES)], sealed.subarray(sealed.length - TAG_BYTES), name);
+}
+
+/** Bytes received but not yet a whole chunk: a list of the pieces as they came, never copied but for `take`. */
 class Pending {
   private parts: Buffer[] = [];
   length = 0;
@@ -210,6 +224,27 @@ class Pending {
     this.length += bytes.length;
   }
 
+  /** The first `count` bytes as views of the pieces that hold them (no copy). */
+  takeParts(count: number): Buffer[] {
+    const out: Buffer[] = [];
+    let left = count;
+    while (left > 0) {
+      const head = this.parts[0]!;
+      if (head.length <= left) {
+        out.push(head);
+        this.parts.shift();
+        left -= head.length;
+      } else {
+        out.push(head.subarray(0, left));
+        this.parts[0] = head.subarray(left);
+        left = 0;
+      }
+    }
+    this.length -= count;
+    return out;
+  }
+
+  /** The first `count` bytes in one buffer (a copy). */
   take(count: number): Buffer {
     const out = Buffer.allocUnsafe(count);
     let filled = 0;
@@ -240,14 +275,14 @@ class AeadChunkSealer implements ChunkSealer {
     const out = this.start();
     this.pending.push(plain);
     // A full chunk is sealed as "not last" only once a byte after it exists; the last one waits for the end.
-    while (this.pending.length > CHUNK_BYTES) out.push(...sealChunk(this.file, this.index++, false, this.pending.take(CHUNK_BYTES)));
+    while (this.pending.length > CHUNK_BYTES) out.push(...sealChunk(this.file, this.index++, false, this.pending.takeParts(CHUNK_BYTES)));
     return out;
   }
 
   end(): Buffer[] {
     try {
       const out = this.start();
-      out.push(...sealChunk(this.file, this.index++, true, this.pending.take(this.pending.length)));
+      out.push(...sealChunk(this.file, this.index++, true, this.pending.takeParts(this.pending.length)));
       return out;
     } finally {
       this.destroy();
@@ -312,7 +347,7 @@ class OpenStream extends Transform {
       if (!this.file && this.pending.length >= HEADER_BYTES) this.file = this.openHeader(this.pending.take(HEADER_BYTES));
       // Only plaintext whose tag checked out leaves this stream; a chunk is "not last" while more bytes follow it.
       while (this.file && this.pending.length > SEALED_CHUNK_BYTES) {
-        this.push(openChunk(this.file, this.index++, false, this.pending.take(SEALED_CHUNK_BYTES), this.name));
+        this.pushAll(this.openNext(SEALED_CHUNK_BYTES, false));
       }
       done();
     } catch (error) {
@@ -324,7 +359,7 @@ class OpenStream extends Transform {
     try {
       if (!this.file) this.file = this.openHeader(this.pending.take(this.pending.length));
       if (this.pending.length < TAG_BYTES) throw new DamagedFileError(this.name, 'cut short: its last chunk is missing');
-      this.push(openChunk(this.file, this.index++, true, this.pending.take(this.pending.length), this.name));
+      this.pushAll(this.openNext(this.pending.length, true));
       done();
     } catch (error) {
       done(error as Error);
@@ -336,5 +371,15 @@ class OpenStream extends Transform {
   override _destroy(error: Error | null, done: (error: Error | null) => void): void {
     this.file?.key.fill(0);
     done(error);
+  }
+
+  /** The next chunk (`sealedBytes` of the pending bytes) opened: its ciphertext as the pieces that hold it. */
+  private openNext(sealedBytes: number, last: boolean): Buffer[] {
+    const body = this.pending.takeParts(sealedBytes - TAG_BYTES);
+    return openChunk(this.file!, this.index++, last, body, this.pending.take(TAG_BYTES), this.name);
+  }
+
+  private pushAll(pieces: Buffer[]): void {
+    for (const piece of pieces) this.push(piece);
   }
 }

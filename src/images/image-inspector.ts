@@ -84,37 +84,59 @@ function checkedSize(format: ImageFormat, width: number, height: number): ImageI
   return { format, width, height };
 }
 
-/** Collects a few bytes that may arrive split over several chunks. */
+/** The most bytes a walker collects at once (the WebP headers). */
+const PENDING_CAPACITY = 32;
+
+/**
+ * Collects a few bytes that may arrive split over several chunks, copied into one small buffer of its own. Nothing
+ * is allocated per header: a PNG upload has a hundred of them, and every object made per upload brings the next
+ * collection closer.
+ */
 class Pending {
-  private parts: Buffer[] = [];
+  private readonly bytes = Buffer.alloc(PENDING_CAPACITY);
+  /** Views of `bytes` by length, made once each. */
+  private readonly views: Buffer[] = [];
   length = 0;
 
   add(bytes: Buffer): void {
-    this.parts.push(bytes);
+    if (this.length + bytes.length > PENDING_CAPACITY) throw new Error('image-inspector: a header longer than expected');
+    copyBytes(bytes, 0, bytes.length, this.bytes, this.length);
     this.length += bytes.length;
   }
 
   /** Adds the bytes of `chunk` from `at` still missing to reach `need`; returns how many it took. */
   fill(chunk: Buffer, at: number, need: number): number {
     const n = Math.min(need - this.length, chunk.length - at);
-    this.add(chunk.subarray(at, at + n));
+    if (this.length + n > PENDING_CAPACITY) throw new Error('image-inspector: a header longer than expected');
+    copyBytes(chunk, at, at + n, this.bytes, this.length);
+    this.length += n;
     return n;
   }
 
+  /** The bytes collected, emptied: valid until the next add or fill. */
   take(): Buffer {
-    const all = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
-    this.parts = [];
+    const length = this.length;
     this.length = 0;
-    return all;
+    // biome-ignore lint/suspicious/noAssignInExpressions: made once per length
+    return (this.views[length] ??= this.bytes.subarray(0, length));
   }
 }
+
+/** A few bytes copied one by one: Buffer.copy makes a view of the source for every call. */
+function copyBytes(from: Buffer, start: number, end: number, to: Buffer, at: number): void {
+  for (let i = start; i < end; i++) to[at + i - start] = from[i]!;
+}
+
+const PNG_TYPE = { IHDR: 0x49484452, IDAT: 0x49444154, IEND: 0x49454e44 } as const;
 
 /** PNG: every chunk's length, type and CRC up to IEND; width and height from IHDR. */
 class PngWalker implements Walker {
   private position = 0; // bytes of the stream consumed
   private state: 'signature' | 'header' | 'data' | 'crc' | 'done' = 'signature';
   private pending = new Pending();
-  private type = '';
+  /** The current chunk's type: its 4 bytes, as a number and as bytes (for the CRC). */
+  private type = 0;
+  private readonly typeBytes = Buffer.alloc(4);
   private remaining = 0; // data bytes of the current chunk still to come
   private chunkStart = 0;
   private crc = 0;
@@ -156,21 +178,22 @@ class PngWalker implements Walker {
     if (this.state === 'header') {
       this.chunkStart = this.position - 8;
       this.remaining = bytes.readUInt32BE(0);
-      this.type = bytes.toString('latin1', 4, 8);
-      this.crc = zlib.crc32(bytes.subarray(4, 8));
+      this.type = bytes.readUInt32BE(4);
+      copyBytes(bytes, 4, 8, this.typeBytes, 0);
+      this.crc = zlib.crc32(this.typeBytes);
       this.chunks++;
-      if (this.chunks === 1 && (this.type !== 'IHDR' || this.remaining !== 13)) throw damaged('PNG', 'missing IHDR header');
+      if (this.chunks === 1 && (this.type !== PNG_TYPE.IHDR || this.remaining !== 13)) throw damaged('PNG', 'missing IHDR header');
       this.state = this.remaining === 0 ? 'crc' : 'data';
       return;
     }
-    if (bytes.readUInt32BE(0) !== this.crc >>> 0) throw damaged('PNG', `chunk ${this.type} is corrupt (CRC mismatch)`);
+    if (bytes.readUInt32BE(0) !== this.crc >>> 0) throw damaged('PNG', `chunk ${this.typeName()} is corrupt (CRC mismatch)`);
     if (this.chunks === 1) {
       const ihdr = this.ihdr.take();
       this.width = ihdr.readUInt32BE(0);
       this.height = ihdr.readUInt32BE(4);
     }
-    if (this.type === 'IDAT') this.sawData = true;
-    if (this.type === 'IEND') {
+    if (this.type === PNG_TYPE.IDAT) this.sawData = true;
+    if (this.type === PNG_TYPE.IEND) {
       if (!this.sawData) throw damaged('PNG', 'no image data');
       this.state = 'done';
       return;
@@ -182,8 +205,12 @@ class PngWalker implements Walker {
     if (this.state === 'done') return checkedSize('png', this.width, this.height);
     // As the whole-file walk: a chunk with its 12 bytes of framing present is "truncated"; less is no IEND.
     const inChunk = this.state === 'data' || this.state === 'crc';
-    if (inChunk && total - this.chunkStart >= 12) throw damaged('PNG', `chunk ${this.type} is truncated`);
+    if (inChunk && total - this.chunkStart >= 12) throw damaged('PNG', `chunk ${this.typeName()} is truncated`);
     throw damaged('PNG', 'file is truncated (no IEND chunk)');
+  }
+
+  private typeName(): string {
+    return this.typeBytes.toString('latin1');
   }
 }
 

@@ -225,7 +225,6 @@ const twinGc = traceGc && twin ? gcFigures(twin.output().slice(twinTraceStart), 
 const saturated = values.saturated === 'false' ? undefined : figures(await run(false));
 const status = (await getJson(`${server.api}/queue/status`)).body;
 const stored = status.queue.pending + status.queue.processing + status.queue.completed + status.queue.failed;
-import('node:fs').then((f)=>{f.writeFileSync('/tmp/out-server.txt', server.output()); if (twin) f.writeFileSync('/tmp/out-twin.txt', twin.output());});
 load.close();
 floorLoad.close();
 twinLoad?.close();

@@ -151,7 +151,7 @@ class PngWalker implements Walker {
     while (at < chunk.length && this.state !== 'done') {
       if (this.state === 'data') {
         const n = Math.min(this.remaining, chunk.length - at);
-        // Most pieces are all image data (busboy cuts the stream at every CR byte): no view to allocate then.
+        // A piece (busboy hands a 125 KB screenshot over in two) holds many chunks: a view for each one's CRC.
         const data = at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n);
         this.crc = zlib.crc32(data, this.crc);
         if (this.chunks === 1 && this.ihdr.length < 13) this.ihdr.add(data.subarray(0, 13 - this.ihdr.length));

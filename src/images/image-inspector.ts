@@ -117,7 +117,7 @@ class Pending {
   take(): Buffer {
     const length = this.length;
     this.length = 0;
-    // biome-ignore lint/suspicious/noAssignInExpressions: made once per length
+    // A view per length, made once.
     return (this.views[length] ??= this.bytes.subarray(0, length));
   }
 }

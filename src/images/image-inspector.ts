@@ -99,9 +99,7 @@ class Pending {
   length = 0;
 
   add(bytes: Buffer): void {
-    if (this.length + bytes.length > PENDING_CAPACITY) throw new Error('image-inspector: a header longer than expected');
-    copyBytes(bytes, 0, bytes.length, this.bytes, this.length);
-    this.length += bytes.length;
+    this.fill(bytes, 0, this.length + bytes.length);
   }
 
   /** Adds the bytes of `chunk` from `at` still missing to reach `need`; returns how many it took. */

@@ -7,6 +7,8 @@ import { openPostgresStore } from '../../src/store/postgres/pg-store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const APP = 'openrecall-pool-test';
+// Long enough that a loaded machine still counts the eight connections before any of them idles out.
+const IDLE_MS = 1_000;
 
 describe('PostgreSQL connections', () => {
   let database: TestDatabase;
@@ -14,7 +16,7 @@ describe('PostgreSQL connections', () => {
   let admin: pg.Client;
   before(async () => {
     database = await createTestDatabase();
-    store = await openPostgresStore(database.url, { applicationName: APP, idleTimeoutMillis: 100 });
+    store = await openPostgresStore(database.url, { applicationName: APP, idleTimeoutMillis: IDLE_MS });
     admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
   });
@@ -31,8 +33,12 @@ describe('PostgreSQL connections', () => {
   it('keeps four connections open while idle, so a search after a pause does not start new server processes', async () => {
     await searches(8);
     assert.ok((await backends()).length > 4, 'eight searches at once use more than four connections');
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    const kept = await backends();
+    let kept = await backends();
+    for (const deadline = Date.now() + IDLE_MS * 10; kept.length > 4 && Date.now() < deadline; kept = await backends()) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS * 1.5));
+    kept = await backends();
     assert.equal(kept.length, 4, 'the connections beyond four close when idle, four stay');
     await searches(1);
     assert.deepEqual(await backends(), kept, 'the next search runs on the kept connections');

@@ -30,6 +30,8 @@ export async function startBackgroundCompaction(
     await service.recover();
     await service.sweep();
   });
+  // Compaction at once (0 minutes, as tests and eager users set it) looks every 2 s: for frames and for layers alike.
+  const checkMs = Math.min(CHECK_MS, config.compactAfterMinutes * 60_000 || 2000);
   let nextCheck = 0;
   let lastSweep = Date.now();
   const idleWork = (): Promise<number> | undefined => {
@@ -38,13 +40,13 @@ export async function startBackgroundCompaction(
       let done = 0;
       const held = await exclusive(async () => {
         await service.recover();
-        if (Date.now() - lastSweep > CHECK_MS) {
+        if (Date.now() - lastSweep > checkMs) {
           lastSweep = Date.now();
           await service.sweep();
         }
         done = await service.runBatch(BATCH);
       });
-      if (!held || done === 0) nextCheck = Date.now() + Math.min(CHECK_MS, config.compactAfterMinutes * 60_000 || 2000);
+      if (!held || done === 0) nextCheck = Date.now() + checkMs;
       return done;
     })();
   };

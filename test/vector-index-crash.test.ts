@@ -48,15 +48,16 @@ for (const [name, key] of CIPHER_KEYS) {
           await reference.whenReady();
           assert.ok(repo.rowsRead < reference.size, `round ${round}: the file was used (${repo.rowsRead} of ${reference.size} vectors read)`);
           const top = (await addFrames(store, 1, 2_000_000_000 + round))[0]!;
+          // The frames with a stored vector: what an index read from the store holds.
+          const stored = new Set((await store.embeddings.vectors(MODEL, Array.from({ length: top }, (_, i) => i + 1))).keys());
           let checked = 0;
           for (let id = 1; id <= top; id++) {
-            const stored = (await nearest(reference, id)) === id;
             const found = await nearest(fromFile, id);
-            if (stored) assert.equal(found, id, `round ${round}: frame ${id} is found by its own vector`);
+            if (stored.has(id)) assert.equal(found, id, `round ${round}: frame ${id} is found by its own vector`);
             else assert.notEqual(found, id, `round ${round}: deleted frame ${id} is never found`);
             checked++;
           }
-          assert.equal(fromFile.size, reference.size, `round ${round}: every frame once`);
+          assert.equal(fromFile.size, stored.size, `round ${round}: every frame once`);
           assert.ok(checked > 700);
           await fromFile.close();
         } finally {

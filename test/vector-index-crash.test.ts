@@ -49,7 +49,14 @@ for (const [name, key] of CIPHER_KEYS) {
           assert.ok(repo.rowsRead < reference.size, `round ${round}: the file was used (${repo.rowsRead} of ${reference.size} vectors read)`);
           const top = (await addFrames(store, 1, 2_000_000_000 + round))[0]!;
           // The frames with a stored vector: what an index read from the store holds.
-          const stored = new Set((await store.embeddings.vectors(MODEL, Array.from({ length: top }, (_, i) => i + 1))).keys());
+          const stored = new Set(
+            (
+              await store.embeddings.vectors(
+                MODEL,
+                Array.from({ length: top }, (_, i) => i + 1),
+              )
+            ).keys(),
+          );
           let checked = 0;
           for (let id = 1; id <= top; id++) {
             const found = await nearest(fromFile, id);

@@ -26,9 +26,9 @@ test('chat messages arriving without any input are all findable; a blinking curs
   // No input is ever sent in this file: past the idle time (5 s by default) the user is idle.
   await timeline.run('chat', 'changing', () => chat(chatWindow, markers, 5, 2500));
   await timeline.run('a prompt line in the terminal', 'changing', () => settleOnCursor(term, 3000).then(() => 1));
-  await timeline.quiet('blinking cursor', 'cursor', 15);
+  await timeline.quiet('blinking cursor', 'cursor', 8);
   await timeline.run('back to the chat', 'changing', () => settleOn(chatWindow, 3000).then(() => 1));
-  await timeline.quiet('static screen', 'static', 15);
+  await timeline.quiet('static screen', 'static', 8);
 
   const report = await measure(rig, markers, timeline);
   const detail = JSON.stringify(report);

@@ -21,8 +21,10 @@ export interface RetentionOptions extends RetentionSettings {
 /** How old the measured figures a status may show are. */
 const STATUS_MAX_AGE_MS = 2000;
 const BATCH = 500;
-/** How long after an upload that crossed the budget, or a run that could not get under it, to check again: soon, since
- * a disk over its budget may be filling, but not per upload (one run deletes for a burst of them). */
+/**
+ * How long after an upload that crossed the budget, or a run that could not get under it, to check again: soon, since
+ * a disk over its budget may be filling, but not per upload (one run deletes for a burst of them).
+ */
 const RECHECK_MS = 3_000;
 export const RETENTION_INTERVAL_MS = 10 * 60_000;
 

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { parseQuery } from '../../src/search/query-parser.js';
 import type { Store } from '../../src/store/ports.js';
 import { openPostgresStore } from '../../src/store/postgres/pg-store.js';
+import { waitUntil } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const APP = 'openrecall-pool-test';
@@ -33,12 +34,9 @@ describe('PostgreSQL connections', () => {
   it('keeps four connections open while idle, so a search after a pause does not start new server processes', async () => {
     await searches(8);
     assert.ok((await backends()).length > 4, 'eight searches at once use more than four connections');
-    let kept = await backends();
-    for (const deadline = Date.now() + IDLE_MS * 10; kept.length > 4 && Date.now() < deadline; kept = await backends()) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitUntil(async () => (await backends()).length <= 4, { what: 'the idle connections to close', timeoutMs: IDLE_MS * 10, intervalMs: 200 });
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS * 1.5));
-    kept = await backends();
+    const kept = await backends();
     assert.equal(kept.length, 4, 'the connections beyond four close when idle, four stay');
     await searches(1);
     assert.deepEqual(await backends(), kept, 'the next search runs on the kept connections');

@@ -6,7 +6,10 @@ import { CompactionService } from './compaction-service.js';
 
 /** Frames compacted per turn: a turn ends within a second or two, so newly uploaded frames never wait long. */
 const BATCH = 4;
-/** How often to look for frames that became old enough, and for layers that lost their last frame. */
+/**
+ * The longest wait between looks for frames that became old enough, and for layers that lost their last frame
+ * (compaction at once looks every 2 s).
+ */
 const CHECK_MS = 30_000;
 
 /**
@@ -30,7 +33,7 @@ export async function startBackgroundCompaction(
     await service.recover();
     await service.sweep();
   });
-  // Compaction at once (0 minutes, as tests and eager users set it) looks every 2 s: for frames and for layers alike.
+  // Compaction at once (0 minutes, as tests and eager users set it): frames and layers alike every 2 s.
   const checkMs = Math.min(CHECK_MS, config.compactAfterMinutes * 60_000 || 2000);
   let nextCheck = 0;
   let lastSweep = Date.now();

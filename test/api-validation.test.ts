@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { solidJpeg, solidPng, solidWebp } from './helpers/images.js';
+import { waitUntil } from './helpers/api.js';
 import { startInjectServer, type InjectServer } from './helpers/inject-app.js';
 import { assertRefusedCleanly, multipart, type Part } from './helpers/multipart.js';
 import { TOKEN } from './hardening/helpers.js';
@@ -374,6 +375,20 @@ describe('schemas compiled on first use (inject)', () => {
     const answered = await server.request({ url: '/api/entries?limit=5' });
     assert.equal(answered.status, 200);
     assert.deepEqual(answered.body.entries, []);
+  });
+
+  it('compiles the other routes only once requests pause, so uploads right after a start never wait behind it', async () => {
+    const schemas = server.app.lazySchemas;
+    await server.request({ url: '/api/health' });
+    const waiting = schemas.pending;
+    // A request every 100 ms, past the 3 s after which the warm-up begins.
+    const busyUntil = performance.now() + 4_500;
+    while (performance.now() < busyUntil) {
+      assert.equal((await server.request({ url: '/api/health' })).status, 200);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(schemas.pending, waiting, 'no route was compiled while requests kept coming');
+    await waitUntil(async () => schemas.pending === 0, { what: 'the warm-up, once requests paused', timeoutMs: 10_000 });
   });
 
   it('every route schema compiles', () => {

@@ -102,8 +102,10 @@ export function randomRequestId(): string {
 
 /** What a client is told to wait while the database is away. */
 const DATABASE_RETRY_AFTER_SECONDS = 5;
-/** Routes' schemas no request compiled yet are compiled this long after the start. */
+/** Routes' schemas no request compiled yet are compiled this long after the start, */
 const COMPILE_SCHEMAS_AFTER_MS = 3_000;
+/** each when no request has come for this long. */
+const COMPILE_SCHEMAS_WHEN_QUIET_MS = 500;
 
 export async function buildApp(services: AppServices, options: AppOptions): Promise<App> {
   // Each route's schemas compiled at its first request, the rest after COMPILE_SCHEMAS_AFTER_MS (lazy-schemas.ts).
@@ -132,7 +134,11 @@ export async function buildApp(services: AppServices, options: AppOptions): Prom
   };
   const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('lazySchemas', schemas);
-  app.addHook('onReady', async () => schemas.warmUp(COMPILE_SCHEMAS_AFTER_MS));
+  app.addHook('onRequest', (_request, _reply, done) => {
+    schemas.noteRequest();
+    done();
+  });
+  app.addHook('onReady', async () => schemas.warmUp(COMPILE_SCHEMAS_AFTER_MS, COMPILE_SCHEMAS_WHEN_QUIET_MS));
   app.addHook('onClose', async () => schemas.stop());
 
   app.addSchema(ErrorResponse);

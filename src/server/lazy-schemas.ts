@@ -6,12 +6,15 @@ import type { FastifyServerOptions } from 'fastify';
  * about half of the server's start (0.6-0.9 s of CPU on this 2-core machine, more than loading every module), for
  * routes most runs never call. These compilers are Fastify's own (its defaults, resolved from Fastify itself),
  * each route's compiled on its first request instead; `warmUp` compiles the rest a route at a time once the server
- * has been up a while, so a first search later pays nothing.
+ * has been up a while, so a first search later pays nothing. A route's compile holds the event loop for up to tens
+ * of milliseconds, so the warm-up waits for a quiet moment: clients that kept frames while the server was down send
+ * them all right after its start, and those uploads must not wait behind it.
  */
 export class LazySchemas {
   private readonly waiting = new Set<() => void>();
   private warming: NodeJS.Timeout | undefined;
   private stopped = false;
+  private lastRequestAt = Number.NEGATIVE_INFINITY;
 
   /** Routes not compiled yet. */
   get pending(): number {
@@ -48,12 +51,25 @@ export class LazySchemas {
     for (const compile of [...this.waiting]) compile();
   }
 
-  /** After `delayMs`, compiles the routes not compiled yet, one a turn of the event loop. */
-  warmUp(delayMs: number): void {
+  /** Called at each request: the warm-up keeps out of the way of requests (see warmUp()). */
+  noteRequest(): void {
+    this.lastRequestAt = performance.now();
+  }
+
+  /**
+   * After `delayMs`, compiles the routes not compiled yet, one a turn of the event loop, each once no request has
+   * come for `quietMs`.
+   */
+  warmUp(delayMs: number, quietMs: number): void {
     if (this.stopped || this.warming) return;
     const step = () => {
       const next = this.waiting.values().next();
       if (next.done || this.stopped) return;
+      const quietFor = performance.now() - this.lastRequestAt;
+      if (quietFor < quietMs) {
+        this.warming = setTimeout(step, quietMs - quietFor).unref();
+        return;
+      }
       try {
         next.value();
       } catch {

@@ -70,9 +70,16 @@ interface Part {
 
 /** A row count for LIMIT/OFFSET: a whole number, never negative. */
 const rowCount = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
-/** The rank window: the ids of the RANK_WINDOW newest matches (`also`: a further condition). */
+/**
+ * The rank window: the RANK_WINDOW newest matches (`also`: a further condition), whole rows. Their word vectors stay
+ * TOAST pointers until the score reads them, so carrying the rows costs nothing and spares a second lookup by key.
+ */
 const windowSql = (p: Part, filters: SearchFilters, params: SqlParams, order: 'index' | 'bitmap', also = '') =>
-  `SELECT e.id FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)}${also} ORDER BY ${order === 'bitmap' ? 'e.id + 0' : 'e.id'} DESC LIMIT ${RANK_WINDOW}`;
+  `SELECT e.* FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)}${also} ORDER BY ${order === 'bitmap' ? 'e.id + 0' : 'e.id'} DESC LIMIT ${RANK_WINDOW}`;
+/** The window's rows ranked in the same statement, with the window's size (`total`, at most RANK_WINDOW). */
+const rankedSql = (p: Part, window: string, sort: Sort, params: SqlParams, limit: number) =>
+  `SELECT e.id, ${p.score()} AS score, e.timestamp, count(*) OVER () AS total FROM (${window}) e
+      ORDER BY ${orderOf(sort)} LIMIT ${params.add(limit, 'int8')}`;
 const orderOf = (sort: Sort) => (sort === 'time' ? 'e.timestamp DESC, e.id DESC' : 'score DESC, e.id DESC');
 type FrameEstimate = { count: number; newestId: number | undefined };
 const byTime = (a: RankedId, b: RankedId) => b.timestamp - a.timestamp || b.id - a.id;
@@ -228,13 +235,13 @@ export class PgSearchRepository implements SearchRepository {
     windowOrder: WindowOrder = 'index',
   ): Promise<{ total: number; hits: RankedId[] }> {
     if (limit <= 0) return { total: await this.count(part, filters), hits: [] };
-    const rows = await this.rankedRows(part, filters, sort, limit, true, windowOrder);
+    const rows = await this.rankedRows(part, filters, sort, limit, windowOrder);
     return { total: rows.length ? Math.min(COUNT_CAP, Number(rows[0]!.total)) : 0, hits: rows.map(toRanked) };
   }
 
   /** Matching frames among the RANK_WINDOW most recent matches, best first or newest first. */
   private async ranked(part: (params: SqlParams) => Part | undefined, filters: SearchFilters, sort: Sort, limit: number): Promise<RankedId[]> {
-    return (await this.rankedRows(part, filters, sort, limit, false)).map(toRanked);
+    return (await this.rankedRows(part, filters, sort, limit)).map(toRanked);
   }
 
   private async rankedRows(
@@ -242,61 +249,49 @@ export class PgSearchRepository implements SearchRepository {
     filters: SearchFilters,
     sort: Sort,
     limit: number,
-    withTotal: boolean,
     windowOrder: WindowOrder = 'index',
-  ): Promise<Array<RankedRow & { total?: string | number }>> {
+  ): Promise<Array<RankedRow & { total: string | number }>> {
     if (typeof windowOrder === 'object') return this.boundedRankedRows(part, filters, sort, limit, windowOrder);
     const params = new SqlParams();
     const p = part(params);
     if (!p || limit <= 0) return [];
-    const order = orderOf(sort);
     // The window is chosen by id first; the (costly) score is computed for the window's rows only.
-    const sql = `WITH w AS MATERIALIZED (${windowSql(p, filters, params, windowOrder)})
-      SELECT e.id, ${p.score()} AS score, e.timestamp${withTotal ? ', (SELECT count(*) FROM w) AS total' : ''} FROM w JOIN entries e ON e.id = w.id
-      ORDER BY ${order} LIMIT ${params.add(limit, 'int8')}`;
-    return runQuery<RankedRow & { total?: string | number }>(this.pool, sql, params.values);
+    return runQuery<RankedRow & { total: string | number }>(
+      this.pool,
+      rankedSql(p, windowSql(p, filters, params, windowOrder), sort, params, limit),
+      params.values,
+    );
   }
 
-  /** rankedRows() with its window read by bitmapWindow(), then ranked in a second statement. */
+  /**
+   * rankedRows() over a bounded window: the word index's bitmap ANDed with the newest `span` ids; when those hold
+   * fewer than RANK_WINDOW matches (older ones may belong in the window), WIDEN times as many ids once more, then
+   * every match (a bitmap window). The planner would rather walk the key over those ids, or scan the table, and test
+   * every frame's words (it does not know what reading them costs), so plain index scans and sequential scans are off
+   * in this transaction.
+   */
   private async boundedRankedRows(
     part: (params: SqlParams) => Part | undefined,
     filters: SearchFilters,
     sort: Sort,
     limit: number,
     bounds: Bounded,
-  ): Promise<Array<RankedRow & { total?: string | number }>> {
-    const window = await this.bitmapWindow(part, filters, bounds);
-    if (window === undefined) return this.rankedRows(part, filters, sort, limit, true, 'bitmap');
-    const params = new SqlParams();
-    const p = part(params);
-    if (!p) return [];
-    const sql = `SELECT e.id, ${p.score()} AS score, e.timestamp FROM entries e WHERE e.id = ANY(${params.add(window, 'int8[]')})
-      ORDER BY ${orderOf(sort)} LIMIT ${params.add(limit, 'int8')}`;
-    return (await runQuery<RankedRow>(this.pool, sql, params.values)).map((r) => ({ ...r, total: window.length }));
-  }
-
-  /**
-   * The rank window's ids from the word index's bitmap ANDed with the newest `span` ids; when those hold fewer
-   * than RANK_WINDOW matches (older ones may belong in the window), WIDEN times as many ids once more, then
-   * undefined (the caller reads every match). The planner would rather walk the key over those ids, or scan the
-   * table, and test every frame's words (it does not know what reading them costs), so plain index scans and
-   * sequential scans are off in this transaction.
-   */
-  private async bitmapWindow(part: (params: SqlParams) => Part | undefined, filters: SearchFilters, bounds: Bounded): Promise<number[] | undefined> {
-    return transaction(this.pool, async (client) => {
+  ): Promise<Array<RankedRow & { total: string | number }>> {
+    const ranked = await transaction(this.pool, async (client) => {
       await runQuery(client, 'SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off');
       for (const span of [bounds.span, bounds.span * WIDEN]) {
         const from = bounds.newest - span;
         if (from <= 0) return undefined;
         const params = new SqlParams();
         const p = part(params);
-        if (!p) return [];
-        const sql = windowSql(p, filters, params, 'bitmap', ` AND e.id >= ${params.add(from, 'int8')}`);
-        const rows = await runQuery<{ id: string | number }>(client, sql, params.values);
-        if (rows.length === RANK_WINDOW) return rows.map((r) => Number(r.id));
+        if (!p || limit <= 0) return [];
+        const window = windowSql(p, filters, params, 'bitmap', ` AND e.id >= ${params.add(from, 'int8')}`);
+        const rows = await runQuery<RankedRow & { total: string | number }>(client, rankedSql(p, window, sort, params, limit), params.values);
+        if (rows.length > 0 && Number(rows[0]!.total) === RANK_WINDOW) return rows;
       }
       return undefined;
     });
+    return ranked ?? this.rankedRows(part, filters, sort, limit, 'bitmap');
   }
 
   async browse(filters: SearchFilters, limit: number, offset: number, exclude: Term[]): Promise<{ ids: RankedId[]; total: number }> {

@@ -70,12 +70,15 @@ interface Part {
 
 /** A row count for LIMIT/OFFSET: a whole number, never negative. */
 const rowCount = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
+/** What a rank window carries of each row: what the scores and the orders read. */
+const WINDOW_COLUMNS = 'e.id, e.timestamp, e.search_words, e.cjk_grams, e.app, e.title, e.description';
 /**
- * The rank window: the RANK_WINDOW newest matches (`also`: a further condition), whole rows. Their word vectors stay
- * TOAST pointers until the score reads them, so carrying the rows costs nothing and spares a second lookup by key.
+ * The rank window: the RANK_WINDOW newest matches (`also`: a further condition), with the columns the scores read.
+ * Their word vectors stay TOAST pointers until a score reads them, so carrying them costs nothing and spares a second
+ * lookup of each row by key.
  */
 const windowSql = (p: Part, filters: SearchFilters, params: SqlParams, order: 'index' | 'bitmap', also = '') =>
-  `SELECT e.* FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)}${also} ORDER BY ${order === 'bitmap' ? 'e.id + 0' : 'e.id'} DESC LIMIT ${RANK_WINDOW}`;
+  `SELECT ${WINDOW_COLUMNS} FROM entries e WHERE ${p.where} AND ${filterSql(filters, params)}${also} ORDER BY ${order === 'bitmap' ? 'e.id + 0' : 'e.id'} DESC LIMIT ${RANK_WINDOW}`;
 /** The window's rows ranked in the same statement, with the window's size (`total`, at most RANK_WINDOW). */
 const rankedSql = (p: Part, window: string, sort: Sort, params: SqlParams, limit: number) =>
   `SELECT e.id, ${p.score()} AS score, e.timestamp, count(*) OVER () AS total FROM (${window}) e

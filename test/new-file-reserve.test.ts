@@ -33,6 +33,31 @@ const openPaths = () =>
   });
 
 describe('NewFileReserve: new files created ahead of need', () => {
+  it('creates a batch one file at a time, so a refill never wakes a thread of the pool per file at once', async (t) => {
+    const dir = tempDir();
+    let creating = 0;
+    let most = 0;
+    const open = fs.open;
+    t.mock.method(fs, 'open', (...args: unknown[]) => {
+      const done = args.at(-1) as (...result: unknown[]) => void;
+      creating++;
+      most = Math.max(most, creating);
+      return (open as (...a: unknown[]) => void)(...args.slice(0, -1), (...result: unknown[]) => {
+        creating--;
+        done(...result);
+      });
+    });
+    const reserve = reserveIn(dir, { size: 16 });
+    await reserve.take(); // none ready: the taker's own file, beside the first batch
+    await reserve.settled();
+    most = 0;
+    for (let i = 0; i < 8; i++) await reserve.take(); // half taken: a batch of 8
+    await reserve.settled();
+    assert.equal(reserve.readyCount, 16);
+    assert.equal(most, 1, `${most} files were being created at once`);
+    await reserve.close();
+  });
+
   it('hands out new empty 0600 files, from the reserve once it is filled, and refills it once half of them are taken', async () => {
     const dir = tempDir();
     const reserve = reserveIn(dir, { size: 4 });

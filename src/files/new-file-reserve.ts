@@ -93,8 +93,21 @@ export class NewFileReserve {
     void this.createBatch(batch);
   }
 
+  /**
+   * Creates a batch's files one after the other. All at once, they woke as many threads of the pool, which queue on
+   * the folder's lock and the journal: on two cores the event loop lost the CPU to them, 4–14 ms for the upload whose
+   * take() began the batch (bench/ingest.ts, 32 files at a time; see BENCHMARKS.md).
+   */
   private async createBatch(batch: Array<{ name: string; path: string }>): Promise<void> {
-    const created = await Promise.allSettled(batch.map((file) => createFile(file.path)));
+    const created: Array<PromiseSettledResult<number>> = [];
+    for (const file of batch) {
+      created.push(
+        await createFile(file.path).then(
+          (value) => ({ status: 'fulfilled' as const, value }),
+          (reason: unknown) => ({ status: 'rejected' as const, reason }),
+        ),
+      );
+    }
     const files = batch.flatMap((file, i) => {
       const result = created[i]!;
       // A full disk or a removed folder: the next take() creates its own file and meets the error there.

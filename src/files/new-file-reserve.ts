@@ -99,20 +99,13 @@ export class NewFileReserve {
    * take() began the batch (bench/ingest.ts, 32 files at a time; see BENCHMARKS.md).
    */
   private async createBatch(batch: Array<{ name: string; path: string }>): Promise<void> {
-    const created: Array<PromiseSettledResult<number>> = [];
+    const files: ReservedFile[] = [];
     for (const file of batch) {
-      created.push(
-        await createFile(file.path).then(
-          (value) => ({ status: 'fulfilled' as const, value }),
-          (reason: unknown) => ({ status: 'rejected' as const, reason }),
-        ),
-      );
-    }
-    const files = batch.flatMap((file, i) => {
-      const result = created[i]!;
+      if (this.closed) break;
       // A full disk or a removed folder: the next take() creates its own file and meets the error there.
-      return result.status === 'fulfilled' ? [{ ...file, fd: result.value }] : [];
-    });
+      const fd = await createFile(file.path).catch(() => undefined);
+      if (fd !== undefined) files.push({ ...file, fd });
+    }
     let kept = files.length > 0;
     if (kept && this.options.afterCreate)
       kept = await this.options.afterCreate().then(

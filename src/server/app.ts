@@ -102,9 +102,9 @@ export function randomRequestId(): string {
 
 /** What a client is told to wait while the database is away. */
 const DATABASE_RETRY_AFTER_SECONDS = 5;
-/** Routes' schemas no request compiled yet are compiled this long after the start, */
+/** Routes' schemas no request compiled yet are compiled from this long after the start, */
 const COMPILE_SCHEMAS_AFTER_MS = 3_000;
-/** each when no request has come for this long. */
+/** one at a time, each once no request has come for this long. */
 const COMPILE_SCHEMAS_WHEN_QUIET_MS = 500;
 
 export async function buildApp(services: AppServices, options: AppOptions): Promise<App> {

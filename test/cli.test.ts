@@ -4,10 +4,16 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { getJson, queueCounts, upload, waitUntil } from './helpers/api.js';
 import { solidJpeg, solidPng, solidWebp } from './helpers/images.js';
-import { runCli, startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { launcherFlags, repoRoot, runCli, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 describe('openrecall CLI', () => {
+  it('runs node with the same flags from `npm start` as from the installed command (a small young generation)', () => {
+    assert.ok(launcherFlags.includes('--max-semi-space-size=4'), `the launcher's flags: ${launcherFlags.join(' ')}`);
+    const start = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts.start as string;
+    assert.equal(start, `node ${launcherFlags.join(' ')} bin/openrecall.js start`);
+  });
+
   const servers: ServerProcess[] = [];
   after(async () => {
     await Promise.all(servers.map((s) => s.stop()));

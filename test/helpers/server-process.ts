@@ -1,9 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const cliPath = path.join(repoRoot, 'bin', 'openrecall.js');
+/** The Node flags the launcher's first line gives `node`, as an installed `openrecall` command runs with them. */
+export const launcherFlags = /^#!\/usr\/bin\/env -S node(.*)$/m
+  .exec(fs.readFileSync(cliPath, 'utf8').split('\n', 1)[0]!)![1]!
+  .trim()
+  .split(/\s+/)
+  .filter(Boolean);
 
 export interface CliProcess {
   child: ChildProcess;
@@ -15,7 +22,7 @@ export interface CliProcess {
 
 /** Runs the real `openrecall` command (built bin) as a child process with the given environment. */
 export function runCli(args: string[], env: Record<string, string>, user?: { uid: number; gid: number }): CliProcess {
-  const child = spawn(process.execPath, [cliPath, ...args], {
+  const child = spawn(process.execPath, [...launcherFlags, cliPath, ...args], {
     ...(user ? { uid: user.uid, gid: user.gid } : {}),
     // The built-in embedding model (the default) costs every server ~150 MB and a few seconds: tests that search by
     // meaning ask for it (OPENRECALL_EMBEDDING_PROVIDER: '' is the true default).

@@ -254,10 +254,11 @@ export class PgSearchRepository implements SearchRepository {
     limit: number,
     windowOrder: WindowOrder = 'index',
   ): Promise<Array<RankedRow & { total: string | number }>> {
+    if (limit <= 0) return [];
     if (typeof windowOrder === 'object') return this.boundedRankedRows(part, filters, sort, limit, windowOrder);
     const params = new SqlParams();
     const p = part(params);
-    if (!p || limit <= 0) return [];
+    if (!p) return [];
     // The window is chosen by id first; the (costly) score is computed for the window's rows only.
     return runQuery<RankedRow & { total: string | number }>(
       this.pool,
@@ -287,7 +288,7 @@ export class PgSearchRepository implements SearchRepository {
         if (from <= 0) return undefined;
         const params = new SqlParams();
         const p = part(params);
-        if (!p || limit <= 0) return [];
+        if (!p) return [];
         const window = windowSql(p, filters, params, 'bitmap', ` AND e.id >= ${params.add(from, 'int8')}`);
         const rows = await runQuery<RankedRow & { total: string | number }>(client, rankedSql(p, window, sort, params, limit), params.values);
         if (rows.length > 0 && Number(rows[0]!.total) === RANK_WINDOW) return rows;

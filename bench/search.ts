@@ -393,6 +393,57 @@ function memoryMb() {
   };
 }
 
+/**
+ * PostgreSQL's page traffic while `run` measures: pages found in shared buffers (hit) and read in (from the OS
+ * cache, or the disk when the OS no longer holds them), per search, and the time a read took (track_io_timing, set
+ * on the bench's database so the store's connections time their reads). The same code can run 2x slower when its
+ * pages come from the disk: these figures tell the machine's state from the code's.
+ */
+async function withPageReads<T extends { all: { n: number } }>(url: string, run: () => Promise<T>) {
+  const client = new (await import('pg')).default.Client({ connectionString: url });
+  await client.connect();
+  const snapshot = async () =>
+    (
+      await client.query<{ read: string; hit: string; read_ms: number }>(
+        'SELECT blks_read AS read, blks_hit AS hit, blk_read_time AS read_ms FROM pg_stat_database WHERE datname = current_database()',
+      )
+    ).rows[0]!;
+  try {
+    // Backends report their counts once idle for about a second (PostgreSQL 15's shared-memory statistics).
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 2_000));
+    await settle();
+    const before = await snapshot();
+    const result = await run();
+    await settle();
+    const after = await snapshot();
+    const reads = Number(after.read) - Number(before.read);
+    const searches = result.all.n;
+    return {
+      ...result,
+      pg_pages: {
+        read_a_search: round(reads / searches),
+        hit_a_search: round((Number(after.hit) - Number(before.hit)) / searches),
+        ms_a_read: reads > 0 && after.read_ms > before.read_ms ? round((after.read_ms - before.read_ms) / reads, 4) : null,
+      },
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+/** Lets the store's connections, opened after this, time their page reads (superuser only; the figure is left out otherwise). */
+async function timePageReads(url: string) {
+  const client = new (await import('pg')).default.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_io_timing = on', current_database()); END $$");
+  } catch {
+    // not a superuser: pg_pages.ms_a_read stays null
+  } finally {
+    await client.end();
+  }
+}
+
 let sqlite: Record<string, unknown> | undefined;
 if (measureSqlite) {
   console.error(`sqlite: loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
@@ -431,6 +482,7 @@ db.close();
 let postgres: Record<string, unknown> | undefined;
 if (measurePostgres && REUSE_PG_URL) {
   console.error(`postgres: reusing ${REUSE_PG_URL}; measuring… loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  await timePageReads(REUSE_PG_URL);
   const store = await openPostgresStore(REUSE_PG_URL, { applicationName: 'openrecall-bench' });
   try {
     const { index, ms } = await loadIndex(store.embeddings);
@@ -439,8 +491,8 @@ if (measurePostgres && REUSE_PG_URL) {
     postgres = {
       reused_database: true,
       vector_index_load_ms: round(ms, 1),
-      keyword_ms: await measure(service, 'keyword'),
-      ...(KEYWORD_ONLY ? {} : { hybrid_ms: await measure(service, 'hybrid') }),
+      keyword_ms: await withPageReads(REUSE_PG_URL, () => measure(service, 'keyword')),
+      ...(KEYWORD_ONLY ? {} : { hybrid_ms: await withPageReads(REUSE_PG_URL, () => measure(service, 'hybrid')) }),
     };
   } finally {
     await store.close();
@@ -458,6 +510,7 @@ if (measurePostgres && REUSE_PG_URL) {
     });
     const copySeconds = (performance.now() - copyStart) / 1000;
     for (const c of counts) if (c.sqlite !== c.postgres) throw new Error(`copy of ${c.table}: sqlite ${c.sqlite}, postgres ${c.postgres}`);
+    await timePageReads(target.url);
     const store = await openPostgresStore(target.url, { applicationName: 'openrecall-bench' });
     try {
       const analyzeStart = performance.now();
@@ -476,8 +529,8 @@ if (measurePostgres && REUSE_PG_URL) {
         vacuum_analyze_seconds: round(analyzeSeconds, 1),
         db_mb: round(size / 1024 / 1024, 1),
         vector_index_load_ms: round(ms, 1),
-        keyword_ms: await measure(service, 'keyword'),
-        ...(KEYWORD_ONLY ? {} : { hybrid_ms: await measure(service, 'hybrid') }),
+        keyword_ms: await withPageReads(target.url, () => measure(service, 'keyword')),
+        ...(KEYWORD_ONLY ? {} : { hybrid_ms: await withPageReads(target.url, () => measure(service, 'hybrid')) }),
       };
     } finally {
       await store.close();

@@ -8,6 +8,7 @@
 // To iterate on PostgreSQL without seeding each time: OPENRECALL_BENCH_KEEP_PG=1 keeps the database it fills
 // (and prints its URL); OPENRECALL_BENCH_PG_URL=<that url> with --store postgres reuses it (same --frames:
 // the frames are generated again, not written, so the query set is the same) and leaves it in place.
+// PostgreSQL's figures carry `pg_pages`: pages read in and found in shared buffers a search, and the time a read took.
 // OPENRECALL_BENCH_KEYWORD_ONLY=1 skips the hybrid measurement. --dump FILE writes each measured search's answer (ids,
 // scores, total, snippets) and its timings (ms, cpu_ms, parts) as a JSON line, to compare two versions of the code
 // answer by answer (strip the timings first) and to find the slowest searches.

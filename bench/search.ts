@@ -302,6 +302,9 @@ const parts = {
 /** The answers of the measured searches (--dump), written at the end. */
 const dump: string[] | undefined = values.dump ? [] : undefined;
 
+/** Searches run before each measurement (not timed). */
+const WARM_UP_SEARCHES = 10;
+
 async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
   const byKind = new Map<string, number[]>();
   const all: number[] = [];
@@ -309,7 +312,7 @@ async function measure(service: SearchService, mode: 'keyword' | 'hybrid') {
   const byPartCpu = new Map<string, number[]>();
   /** The process's CPU time during each search: what the machine's load does not inflate (much). */
   const cpuMs: number[] = [];
-  for (const { q } of queries.slice(0, 10)) await service.search({ q, mode, limit: 20, offset: 0 }); // warm-up
+  for (const { q } of queries.slice(0, WARM_UP_SEARCHES)) await service.search({ q, mode, limit: 20, offset: 0 });
   for (const [i, { kind, q }] of queries.entries()) {
     const filters = filtersOf(kind, i);
     parts.current.clear();
@@ -396,7 +399,7 @@ function memoryMb() {
 
 /**
  * PostgreSQL's page traffic while `run` measures: pages found in shared buffers (hit) and read in (from the OS
- * cache, or the disk when the OS no longer holds them), per search, and the time a read took (track_io_timing, set
+ * cache, or the disk when the OS no longer holds them), per search (its warm-up searches counted too), and the time a read took (track_io_timing, set
  * on the bench's database so the store's connections time their reads). The same code can run 2x slower when its
  * pages come from the disk: these figures tell the machine's state from the code's.
  */
@@ -418,13 +421,13 @@ async function withPageReads<T extends { all: { n: number } }>(url: string, run:
     await settle();
     const after = await snapshot();
     const reads = Number(after.read) - Number(before.read);
-    const searches = result.all.n;
+    const searches = result.all.n + WARM_UP_SEARCHES;
     return {
       ...result,
       pg_pages: {
         read_a_search: round(reads / searches),
         hit_a_search: round((Number(after.hit) - Number(before.hit)) / searches),
-        ms_a_read: reads > 0 && after.read_ms > before.read_ms ? round((after.read_ms - before.read_ms) / reads, 4) : null,
+        us_a_read: reads > 0 && after.read_ms > before.read_ms ? round(((after.read_ms - before.read_ms) * 1000) / reads, 1) : null,
       },
     };
   } finally {
@@ -439,7 +442,7 @@ async function timePageReads(url: string) {
   try {
     await client.query("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_io_timing = on', current_database()); END $$");
   } catch {
-    // not a superuser: pg_pages.ms_a_read stays null
+    // not a superuser: pg_pages.us_a_read stays null
   } finally {
     await client.end();
   }

@@ -41,7 +41,7 @@ import { signBits } from '../src/store/sign-bits.js';
 import { encodeStoredVector } from '../src/store/vector-codec.js';
 import { SqliteSearchRepository } from '../src/store/sqlite/search-repository.js';
 import type { EmbeddingsRepository, SearchRepository } from '../src/store/ports.js';
-import { createTestDatabase } from '../test/helpers/postgres.js';
+import { createTestDatabase, queryDatabase } from '../test/helpers/postgres.js';
 import { tempDir } from '../test/helpers/temp-dir.js';
 import { percentile, round } from './fixtures.js';
 
@@ -398,55 +398,44 @@ function memoryMb() {
 }
 
 /**
- * PostgreSQL's page traffic while `run` measures: pages found in shared buffers (hit) and read in (from the OS
- * cache, or the disk when the OS no longer holds them), per search (its warm-up searches counted too), and the time a read took (track_io_timing, set
- * on the bench's database so the store's connections time their reads). The same code can run 2x slower when its
- * pages come from the disk: these figures tell the machine's state from the code's.
+ * PostgreSQL's page traffic while `run` measures: pages found in shared buffers (hit) and read in (from the OS cache,
+ * or the disk when the OS no longer holds them), per search (its warm-up searches counted too), and the time a read
+ * took (track_io_timing, see timePageReads()). The same code can run 2x slower when its pages come from the disk:
+ * these figures tell the machine's state from the code's.
  */
 async function withPageReads<T extends { all: { n: number } }>(url: string, run: () => Promise<T>) {
-  const client = new (await import('pg')).default.Client({ connectionString: url });
-  await client.connect();
   const snapshot = async () =>
     (
-      await client.query<{ read: string; hit: string; read_ms: number }>(
+      await queryDatabase<{ read: string; hit: string; read_ms: number }>(
+        url,
         'SELECT blks_read AS read, blks_hit AS hit, blk_read_time AS read_ms FROM pg_stat_database WHERE datname = current_database()',
       )
-    ).rows[0]!;
-  try {
-    // Backends report their counts once idle for about a second (PostgreSQL 15's shared-memory statistics).
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 2_000));
-    await settle();
-    const before = await snapshot();
-    const result = await run();
-    await settle();
-    const after = await snapshot();
-    const reads = Number(after.read) - Number(before.read);
-    const searches = result.all.n + WARM_UP_SEARCHES;
-    return {
-      ...result,
-      pg_pages: {
-        read_a_search: round(reads / searches),
-        hit_a_search: round((Number(after.hit) - Number(before.hit)) / searches),
-        us_a_read: reads > 0 && after.read_ms > before.read_ms ? round(((after.read_ms - before.read_ms) * 1000) / reads, 1) : null,
-      },
-    };
-  } finally {
-    await client.end();
-  }
+    )[0]!;
+  // Backends report their counts once idle for about a second (PostgreSQL 15's shared-memory statistics).
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 2_000));
+  await settle();
+  const before = await snapshot();
+  const result = await run();
+  await settle();
+  const after = await snapshot();
+  const reads = Number(after.read) - Number(before.read);
+  const searches = result.all.n + WARM_UP_SEARCHES;
+  return {
+    ...result,
+    pg_pages: {
+      read_a_search: round(reads / searches),
+      hit_a_search: round((Number(after.hit) - Number(before.hit)) / searches),
+      us_a_read: reads > 0 && after.read_ms > before.read_ms ? round(((after.read_ms - before.read_ms) * 1000) / reads, 1) : null,
+    },
+  };
 }
 
-/** Lets the store's connections, opened after this, time their page reads (superuser only; the figure is left out otherwise). */
-async function timePageReads(url: string) {
-  const client = new (await import('pg')).default.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_io_timing = on', current_database()); END $$");
-  } catch {
-    // not a superuser: pg_pages.us_a_read stays null
-  } finally {
-    await client.end();
-  }
-}
+/**
+ * Lets the store's connections, opened after this, time their page reads. Superuser only: otherwise
+ * pg_pages.us_a_read stays null.
+ */
+const timePageReads = (url: string) =>
+  queryDatabase(url, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET track_io_timing = on', current_database()); END $$").catch(() => []);
 
 let sqlite: Record<string, unknown> | undefined;
 if (measureSqlite) {

@@ -40,7 +40,7 @@ import { SqliteEmbeddingsRepository } from '../src/store/sqlite/embeddings-repos
 import { signBits } from '../src/store/sign-bits.js';
 import { encodeStoredVector } from '../src/store/vector-codec.js';
 import { SqliteSearchRepository } from '../src/store/sqlite/search-repository.js';
-import type { EmbeddingsRepository, SearchRepository } from '../src/store/ports.js';
+import type { EmbeddingsRepository, SearchRepository, Store } from '../src/store/ports.js';
 import { createTestDatabase, queryDatabase } from '../test/helpers/postgres.js';
 import { tempDir } from '../test/helpers/temp-dir.js';
 import { percentile, round } from './fixtures.js';
@@ -398,6 +398,21 @@ function memoryMb() {
 }
 
 /**
+ * Builds PostgreSQL's packed word index as the idle processor does, a segment at a time, and reports how long that
+ * took and what the index weighs (nothing to build when a reused database has it already).
+ */
+async function buildWordIndex(store: Store, url: string) {
+  const started = performance.now();
+  let segments = 0;
+  while (await store.wordIndex?.step()) if (++segments % 10 === 0) console.error(`  word index: ${segments} segments`);
+  const [size] = await queryDatabase<{ bytes: string }>(
+    url,
+    `SELECT sum(pg_total_relation_size(c.oid)) AS bytes FROM pg_class c WHERE c.relname IN ('word_packs', 'word_segments', 'word_index_dirty')`,
+  );
+  return { segments_built: segments, build_seconds: round((performance.now() - started) / 1000, 1), mb: round(Number(size?.bytes ?? 0) / 1048576, 1) };
+}
+
+/**
  * PostgreSQL's page traffic while `run` measures: pages found in shared buffers (hit) and read in (from the OS cache,
  * or the disk when the OS no longer holds them), per search (its warm-up searches counted too), and the time a read
  * took (track_io_timing, see timePageReads()). The same code can run 2x slower when its pages come from the disk:
@@ -484,6 +499,7 @@ if (measurePostgres && REUSE_PG_URL) {
     postgres = {
       reused_database: true,
       vector_index_load_ms: round(ms, 1),
+      word_index: await buildWordIndex(store, REUSE_PG_URL),
       keyword_ms: await withPageReads(REUSE_PG_URL, () => measure(service, 'keyword')),
       ...(KEYWORD_ONLY ? {} : { hybrid_ms: await withPageReads(REUSE_PG_URL, () => measure(service, 'hybrid')) }),
     };
@@ -513,6 +529,7 @@ if (measurePostgres && REUSE_PG_URL) {
       const analyzeSeconds = (performance.now() - analyzeStart) / 1000;
       const size = Number((await pool.query('SELECT pg_database_size(current_database()) AS n')).rows[0].n);
       await pool.end();
+      const wordIndex = await buildWordIndex(store, target.url);
       console.error(`postgres: measuring… loadavg ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
       const { index, ms } = await loadIndex(store.embeddings);
       timeParts(store.search, index, store.embeddings, measureSqlite ? undefined : provider);
@@ -522,6 +539,7 @@ if (measurePostgres && REUSE_PG_URL) {
         vacuum_analyze_seconds: round(analyzeSeconds, 1),
         db_mb: round(size / 1024 / 1024, 1),
         vector_index_load_ms: round(ms, 1),
+        word_index: wordIndex,
         keyword_ms: await withPageReads(target.url, () => measure(service, 'keyword')),
         ...(KEYWORD_ONLY ? {} : { hybrid_ms: await withPageReads(target.url, () => measure(service, 'hybrid')) }),
       };

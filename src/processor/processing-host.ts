@@ -13,6 +13,7 @@ import type { Store } from '../store/ports.js';
 import { newWorkerId, ProcessingWorker, type ShutdownReport } from './processing-worker.js';
 import { CRASH_LIMIT_FACTOR } from './processor-protocol.js';
 import { withRedactionScrub } from './redaction-scrub.js';
+import { withWordIndexUpkeep } from './word-index-upkeep.js';
 
 /** The processing stages at work: in the server's processor child, or alone as `openrecall worker`. */
 export interface ProcessingHost {
@@ -70,7 +71,11 @@ export async function startProcessing(config: ServerConfig, store: Store, log: L
     lease: { workerId, seconds: config.leaseSeconds },
     crashLimit,
     log,
-    idleWork: withRedactionScrub(store, log, () => background?.idleWork()),
+    idleWork: withRedactionScrub(
+      store,
+      log,
+      withWordIndexUpkeep(store, log, () => background?.idleWork()),
+    ),
   });
   worker.start();
   // PostgreSQL: frames queued by any server wake this worker at once (LISTEN/NOTIFY).

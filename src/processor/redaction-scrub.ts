@@ -11,7 +11,7 @@ const CHECK_MS = 2000;
  * a scrub (the worker comes back at once), otherwise to what `next` did.
  */
 export function withRedactionScrub(
-  store: Pick<Store, 'maintenance' | 'frames' | 'withExclusiveLock'>,
+  store: Pick<Store, 'maintenance' | 'frames' | 'withExclusiveLock' | 'wordIndex'>,
   log: Logger,
   next: () => Promise<unknown> | undefined,
 ): () => Promise<unknown> | undefined {
@@ -23,6 +23,9 @@ export function withRedactionScrub(
       const due = await store.maintenance.scrubDue();
       if (due === undefined || (await store.frames.unredacted(RULES_VERSION)) > 0) return next();
       const started = performance.now();
+      // The packed word index holds the old words of the frames redacted since it was built: they go first.
+      const repaired = await store.withExclusiveLock('word-index', async () => store.wordIndex?.repairAll());
+      if (!repaired) return next();
       const ran = await store.withExclusiveLock('redaction-scrub', () => store.maintenance.scrub(due));
       if (ran) log(`database scrubbed of the text redaction replaced (${Math.round(performance.now() - started)} ms)`);
       return ran ? 1 : next();

@@ -479,6 +479,14 @@ export interface SettingsRepository {
  * the full-text indexes, PostgreSQL's dead tuples) until they are rewritten: `scrub()` does that, once the
  * redaction of old frames is done. The mark says a scrub is due, and survives a crash.
  */
+/** Background upkeep of an index search reads beside the rows (store/postgres/pg-word-index-repository.ts). */
+export interface WordIndexRepository {
+  /** Builds or repairs one segment; resolves to false, having done nothing, when the index is up to date. */
+  step(): Promise<boolean>;
+  /** Rebuilds every segment holding a changed or deleted frame, so that none of their old words stays packed. */
+  repairAll(): Promise<void>;
+}
+
 export interface MaintenanceRepository {
   /** Redaction overwrote stored text: a scrub is due. */
   markScrubDue(): Promise<void>;
@@ -546,6 +554,8 @@ export interface Store {
   readonly clients: ClientsRepository;
   readonly settings: SettingsRepository;
   readonly maintenance: MaintenanceRepository;
+  /** PostgreSQL's packed word index, which the idle processor builds (SQLite's FTS5 index needs no such work). */
+  readonly wordIndex?: WordIndexRepository;
   /**
    * The memory's lock as `openrecall worker` processes see it (PostgreSQL). Absent with SQLite: its one processor
    * is the server's child, which exits at the lock.

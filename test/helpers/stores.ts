@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Store } from '../../src/store/ports.js';
+import type { PostgresStoreOptions } from '../../src/store/postgres/pg-store.js';
 import { createTestDatabase } from './postgres.js';
 import { tempDir } from './temp-dir.js';
 
@@ -18,7 +19,8 @@ export interface TestStore {
   cleanup(): Promise<void>;
 }
 
-export async function openTestStore(kind: StoreKind): Promise<TestStore> {
+/** `postgres`: options of the PostgreSQL store (e.g. tiny word index segments). */
+export async function openTestStore(kind: StoreKind, postgres: Omit<PostgresStoreOptions, 'log'> = {}): Promise<TestStore> {
   const dataDir = tempDir('openrecall-store-');
   const opened: Store[] = [];
   let open: () => Promise<Store>;
@@ -30,7 +32,7 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
   } else {
     const { openPostgresStore } = await import('../../src/store/postgres/pg-store.js');
     const database = await createTestDatabase();
-    open = () => openPostgresStore(database.url, {});
+    open = () => openPostgresStore(database.url, postgres);
     remove = database.drop;
   }
   const track = async () => {

@@ -28,7 +28,7 @@ export class PgMaintenanceRepository implements MaintenanceRepository {
    * the space for reuse. See SECURITY.md for what it cannot reach (pg_wal, backups, replicas).
    */
   async scrub(due: number): Promise<void> {
-    await query(this.pool, 'VACUUM (ANALYZE) entries, embeddings');
+    await query(this.pool, 'VACUUM (ANALYZE) entries, embeddings, word_packs');
     await query(this.pool, 'DELETE FROM settings WHERE key = $1 AND updated_at = $2', [KEY, due]);
   }
 }

@@ -75,10 +75,10 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
   }
 }
 
-/** Runs `work` in one transaction (READ COMMITTED), rolled back when it throws. */
-export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/** Runs `work` in one transaction (READ COMMITTED unless `begin` says otherwise), rolled back when it throws. */
+export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   return withClient(pool, async (client) => {
-    await query(client, 'BEGIN');
+    await query(client, begin);
     try {
       const result = await work(client);
       await query(client, 'COMMIT');

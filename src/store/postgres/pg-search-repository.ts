@@ -26,6 +26,7 @@ import {
   wordsMatch,
 } from './pg-search-query.js';
 import { query as runQuery, transaction } from './pg-query.js';
+import { packedWordRows } from './pg-packed-words.js';
 import { pgSnippets } from './pg-snippets.js';
 
 /**
@@ -105,8 +106,8 @@ export class PgSearchRepository implements SearchRepository {
       return match && { where: match.sql, score: () => `ts_rank_cd(${WEIGHTS}, e.search_words, ${match.tsquery}, ${RANK_NORMALISATION})` };
     };
     if (!words(new SqlParams())) return { candidates: [], total: 0 };
-    const windowOrder = await this.windowOrder(wordPart, filters);
-    const { total: wordTotal, hits: wordHits } = await this.countedRanked(wordPart, filters, sort, limit, windowOrder);
+    const { total: wordTotal, hits: wordHits } =
+      (await this.packed(query, filters, sort, limit)) ?? (await this.countedRanked(wordPart, filters, sort, limit, await this.windowOrder(wordPart, filters)));
     const wordCandidates = wordHits.map((c) => ({ ...c, source: 'words' as const }));
     if (wordTotal >= SUBSTRING_FALLBACK_BELOW) return { candidates: wordCandidates, total: wordTotal };
 
@@ -116,6 +117,19 @@ export class PgSearchRepository implements SearchRepository {
     const all: KeywordCandidate[] = [...wordCandidates, ...more.candidates, ...cjkCandidates];
     if (sort === 'time') all.sort(byTime);
     return { candidates: all.slice(0, limit), total: Math.min(COUNT_CAP, wordTotal + more.total + cjkCandidates.length) };
+  }
+
+  /**
+   * A one-word search, relevance-ranked and with no filter but the default status, from the packed word index
+   * (pg-packed-words.ts): a word's newest matches in a few pages, not each match's row and word vector.
+   */
+  private async packed(query: ParsedQuery, filters: SearchFilters, sort: Sort, limit: number): Promise<{ total: number; hits: RankedId[] } | undefined> {
+    const unfiltered =
+      (filters.status ?? 'COMPLETED') === 'COMPLETED' && [filters.start, filters.end, filters.app, filters.window, filters.url].every((f) => f === undefined);
+    if (sort !== 'relevance' || limit <= 0 || !unfiltered || query.include.length !== 1 || query.exclude.length > 0) return undefined;
+    const rows = await packedWordRows(this.pool, (params) => wordsMatch(query, params)!.tsquery, RANK_WINDOW, limit);
+    if (!rows) return undefined;
+    return { total: rows.length ? Math.min(COUNT_CAP, rows[0]!.total) : 0, hits: rows.map(toRanked) };
   }
 
   /**

@@ -17,6 +17,7 @@ import { PgMaintenanceRepository } from './pg-maintenance-repository.js';
 import { PgSettingsRepository } from './pg-settings-repository.js';
 import { PgStorageRepository } from './pg-storage-repository.js';
 import { PgTimelineRepository } from './pg-timeline-repository.js';
+import { PgWordIndexRepository, type SegmentSizes } from './pg-word-index-repository.js';
 
 export { redactDatabaseUrl } from './pg-connection-errors.js';
 
@@ -28,6 +29,8 @@ export interface PostgresStoreOptions {
   setting?: string;
   /** How long a connection beyond the WARM_CONNECTIONS stays open unused (tests shorten it). */
   idleTimeoutMillis?: number;
+  /** The packed word index's segment sizes (tests pack a few frames). */
+  wordSegments?: SegmentSizes;
 }
 
 /**
@@ -92,6 +95,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     clients: new PgClientsRepository(pool),
     settings: new PgSettingsRepository(pool),
     maintenance: new PgMaintenanceRepository(pool),
+    wordIndex: new PgWordIndexRepository(pool, options.wordSegments),
     memoryLock: new PgMemoryLockRepository(pool, lockListener),
     onPendingFrames: (onPending) => listener.subscribe(onPending),
     withExclusiveLock: (name, task) => withExclusiveLock(pool, name, task),

@@ -5,6 +5,7 @@ import { clientSuppliedMigration } from './003-client-supplied.js';
 import { redactionMigration } from './004-redaction.js';
 import { incomingIndexMigration } from './005-incoming-index.js';
 import { wordStatisticsMigration } from './006-word-statistics.js';
+import { wordPacksMigration } from './007-word-packs.js';
 
 /** Every schema version of the PostgreSQL store, oldest first. Kept apart from the runner so no import cycle forms. */
 export const pgMigrations: PgMigration[] = [
@@ -14,4 +15,5 @@ export const pgMigrations: PgMigration[] = [
   redactionMigration,
   incomingIndexMigration,
   wordStatisticsMigration,
+  wordPacksMigration,
 ];

@@ -6,6 +6,11 @@ import { SqlParams } from './pg-search-query.js';
 const UNPACKED_AT_MOST = 2_000;
 /** Above this many changed frames awaiting repair, reading them one by one costs more than the packs save. */
 const DIRTY_AT_MOST = 1_000;
+/**
+ * A prefix of many words ("hal*": a thousand words, 50 000 packs at a million frames) would unpack every posting of each in the newest
+ * segments, more than the GIN index's partial match reads: above this many packs, `entries` answers.
+ */
+const PREFIX_PACKS_AT_MOST = 10_000;
 /** ts_rank_cd weights of {D, C, B, A}, as in pg-search-repository.ts. */
 const WEIGHTS = `'{0.4, 0.6, 0.8, 1.0}'::float4[]`;
 
@@ -21,6 +26,12 @@ export function parseLexeme(tree: string): { lexeme: string; prefix: boolean } |
   const match = /^'((?:[^'\\]|''|\\.)*)'(:\*)?$/su.exec(tree);
   if (!match) return undefined;
   return { lexeme: match[1]!.replaceAll("''", "'").replace(/\\(.)/gsu, '$1'), prefix: match[2] !== undefined };
+}
+
+/** The packs of the query's word, or of every word with its prefix (the column's collation is "C": one key range). */
+function ofWord(term: { lexeme: string; prefix: boolean }, params: SqlParams): string {
+  const lexeme = params.add(term.lexeme);
+  return term.prefix ? `p.lexeme >= ${lexeme} AND p.lexeme < ${lexeme} || chr(1114111) AND starts_with(p.lexeme, ${lexeme})` : `p.lexeme = ${lexeme}`;
 }
 
 /**
@@ -48,13 +59,16 @@ export async function packedWordRows(pool: pg.Pool, tsquery: (params: SqlParams)
       const dirty = (state.dirty ?? []).map(Number);
       if (!term || dirty.length > DIRTY_AT_MOST || Number(state.newest) - Number(state.covered) > UNPACKED_AT_MOST) return undefined;
 
+      if (term.prefix) {
+        const counted = new SqlParams();
+        const sql = `SELECT count(*)::int AS n FROM (SELECT 1 FROM word_packs p WHERE ${ofWord(term, counted)} LIMIT ${PREFIX_PACKS_AT_MOST + 1}) p`;
+        const [packs] = await query<{ n: number }>(client, sql, counted.values);
+        if ((packs?.n ?? 0) > PREFIX_PACKS_AT_MOST) return undefined;
+      }
+
       const params = new SqlParams();
       const q = tsquery(params);
-      const lexeme = params.add(term.lexeme);
-      // The column's collation is "C": a prefix's words are one range of the primary key.
-      const ofWord = term.prefix
-        ? `p.lexeme >= ${lexeme} AND p.lexeme < ${lexeme} || chr(1114111) AND starts_with(p.lexeme, ${lexeme})`
-        : `p.lexeme = ${lexeme}`;
+      const word = ofWord(term, params);
       const covered = params.add(Number(state.covered), 'int8');
       const changed = params.add(dirty, 'int8[]');
       // Segments are read newest first until they hold the window (a segment's frames matching a prefix are at least
@@ -62,13 +76,13 @@ export async function packedWordRows(pool: pg.Pool, tsquery: (params: SqlParams)
       const rows = await query<PackedRow>(
         client,
         `WITH seg AS (
-           SELECT p.hi, max(p.n) AS n FROM word_packs p WHERE ${ofWord} AND p.hi <= ${covered} GROUP BY p.hi
+           SELECT p.hi, max(p.n) AS n FROM word_packs p WHERE ${word} AND p.hi <= ${covered} GROUP BY p.hi
          ), kept AS (
            SELECT hi FROM (SELECT hi, sum(n) OVER (ORDER BY hi DESC) - n AS before FROM seg) s
            WHERE before < ${params.add(window + dirty.length, 'int8')}
          ), packed AS (
            SELECT p.lo + u.off AS id, u.score::float8 AS score
-           FROM kept k JOIN word_packs p ON p.hi = k.hi AND ${ofWord}
+           FROM kept k JOIN word_packs p ON p.hi = k.hi AND ${word}
            CROSS JOIN LATERAL unnest(p.offsets, p.scores) u(off, score)
          ), fresh AS (
            SELECT e.id, ts_rank_cd(${WEIGHTS}, e.search_words, ${q}, 1)::float8 AS score FROM entries e

@@ -7,8 +7,8 @@ const UNPACKED_AT_MOST = 2_000;
 /** Above this many changed frames awaiting repair, reading them one by one costs more than the packs save. */
 const DIRTY_AT_MOST = 1_000;
 /**
- * A prefix of many words ("hal*": a thousand words, 50 000 packs at a million frames) would unpack every posting of each in the newest
- * segments, more than the GIN index's partial match reads: above this many packs, `entries` answers.
+ * A prefix of many words ("hal*": a thousand words, 50 000 packs at a million frames) would unpack every posting of
+ * each in the newest segments, more than the GIN index's partial match reads: above this many packs, `entries` answers.
  */
 const PREFIX_PACKS_AT_MOST = 10_000;
 /** ts_rank_cd weights of {D, C, B, A}, as in pg-search-repository.ts. */

@@ -24,7 +24,8 @@ export function withRedactionScrub(
       if (due === undefined || (await store.frames.unredacted(RULES_VERSION)) > 0) return next();
       const started = performance.now();
       // The packed word index holds the old words of the frames redacted since it was built: they go first.
-      const repaired = await store.withExclusiveLock('word-index', async () => store.wordIndex?.repairAll());
+      const { wordIndex } = store;
+      const repaired = !wordIndex || (await store.withExclusiveLock('word-index', () => wordIndex.repairAll()));
       if (!repaired) return next();
       const ran = await store.withExclusiveLock('redaction-scrub', () => store.maintenance.scrub(due));
       if (ran) log(`database scrubbed of the text redaction replaced (${Math.round(performance.now() - started)} ms)`);

@@ -134,7 +134,7 @@ describe('PostgreSQL packed word index', () => {
     await assertSameAnswers([...QUERIES, 'replaced']);
   });
 
-  it('waits for a change in progress before packing its frame, and packs it as committed', async () => {
+  it('waits for a change in progress before packing its frame, packs it as committed, then merges small segments into a large one', async () => {
     await sql(fillSql(ROWS + 61, ROWS + 200));
     const writer = await fixture.pool.connect();
     try {
@@ -157,6 +157,19 @@ describe('PostgreSQL packed word index', () => {
       [3055],
     );
     assert.equal((await sql(`SELECT 1 FROM word_packs WHERE lexeme = 'raceword'`)).length, 1, 'packed, not left to the changed frames');
+
+    // Up to 3200: the small segments of 2801–3200 give way to one large one.
+    while (await wordIndex.step());
+    assert.equal(await covered(), 3200);
+    const last = await sql<{ lo: string; hi: string }>('SELECT lo, hi FROM word_segments ORDER BY hi DESC LIMIT 2');
+    assert.deepEqual(
+      last.map((s) => [Number(s.lo), Number(s.hi)]),
+      [
+        [2801, 3200],
+        [2401, 2800],
+      ],
+    );
+    await assertSameAnswers([...QUERIES, 'raceword']);
   });
 
   it('is emptied with the frames (TRUNCATE)', async () => {

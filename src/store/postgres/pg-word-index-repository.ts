@@ -39,22 +39,26 @@ export class PgWordIndexRepository implements WordIndexRepository {
     }
   }
 
-  /** Packs the next segment of ids when every frame of it has been processed (and a large one over every `big`). */
+  /**
+   * Packs the `big` ids up to the last segment as one segment when small ones hold them; otherwise the next segment of
+   * ids, once every frame of it has been processed (a large one when the whole of it can be).
+   */
   private async extend(): Promise<boolean> {
-    const [state] = await query<{ covered: number; newest: number | null }>(
+    const [state] = await query<{ covered: number; newest: number | null; last_lo: number | null }>(
       this.pool,
-      'SELECT covered_upto AS covered, (SELECT max(id) FROM entries) AS newest FROM word_index_state',
+      `SELECT covered_upto AS covered, (SELECT max(id) FROM entries) AS newest,
+         (SELECT lo FROM word_segments WHERE hi = covered_upto) AS last_lo
+       FROM word_index_state`,
     );
     if (!state || state.newest === null) return false;
     const covered = Number(state.covered);
     const newest = Number(state.newest);
     const { small, big } = this.sizes;
+    if (covered > 0 && covered % big === 0 && Number(state.last_lo) !== covered - big + 1) return this.build(covered - big + 1, covered);
     for (const size of covered % big === 0 ? [big, small] : [small]) {
       const hi = covered + size;
       if (newest < hi || !(await this.settled(covered + 1, hi))) continue;
-      if (!(await this.build(covered + 1, hi))) return false;
-      if (size === small && hi % big === 0) await this.build(hi - big + 1, hi);
-      return true;
+      return this.build(covered + 1, hi);
     }
     return false;
   }

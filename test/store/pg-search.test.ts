@@ -66,7 +66,24 @@ describe(`PostgreSQL keyword search at ${ROWS} frames`, () => {
     assert.equal(result.candidates[0]?.source, 'substring');
     const substring = explained.filter((p) => /ILIKE|~~\*/.test(p));
     assert.ok(substring.length > 0);
-    for (const plan of substring) assert.match(plan, /entries_title_trgm/, plan);
+    for (const plan of substring) assert.match(plan, /entries_short_text_trgm/, plan);
+  });
+
+  it('intersects the substring terms inside the trigram index, not by reading every frame of the first', async () => {
+    // "Invoice <n>" titles are all in the app Mail: the terms match in different fields of the same frames.
+    const { result, plans: explained } = await plans('nvoic mai');
+    assert.equal(result.total, ROWS / 1000);
+    const substring = explained.filter((p) => /ILIKE|~~\*/.test(p));
+    assert.ok(substring.length > 0);
+    for (const plan of substring) {
+      // Both terms are conditions of one scan of the joined fields' index (its expression spans lines: '\n').
+      const scans = plan.split('->').filter((node) => node.includes('Bitmap Index Scan'));
+      assert.equal(scans.length, 1, plan);
+      assert.match(scans[0]!, /on entries_short_text_trgm/, plan);
+      assert.ok(scans[0]!.includes("'%nvoic%'") && scans[0]!.includes("'%mai%'"), plan);
+      assert.doesNotMatch(plan, /Seq Scan on entries/, plan);
+    }
+    assert.equal(result.candidates[0]?.source, 'substring');
   });
 
   it("forgets a frame's CJK bigrams when its text changes (a trigger, whoever writes the text)", async () => {

@@ -67,10 +67,15 @@ export function headlineQuery(query: ParsedQuery, params: SqlParams): string | u
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 export const likePattern = (s: string) => `%${escapeLike(clean(s))}%`;
 
-/** "Some short field (title, app, description) contains this text", case-insensitively; trigram-indexed. */
+/** A frame's short fields joined (migration 8), which one trigram index covers. */
+const SHORT_TEXT = 'openrecall_short_text(e.title, e.app, e.description)';
+
+/**
+ * "Some short field (title, app, description) contains this text", case-insensitively: the fields joined a line apart,
+ * which no term can span (clean() turns line breaks into spaces), so that several terms use one trigram index scan.
+ */
 export function substringMatch(text: string, params: SqlParams): string {
-  const p = params.add(likePattern(text));
-  return `(e.title ILIKE ${p} OR e.app ILIKE ${p} OR e.description ILIKE ${p})`;
+  return `${SHORT_TEXT} ILIKE ${params.add(likePattern(text))}`;
 }
 
 /** Terms of at least three characters can use trigrams; shorter ones are a scan (as SQLite's LIKE). */

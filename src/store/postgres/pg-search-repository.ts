@@ -135,12 +135,14 @@ export class PgSearchRepository implements SearchRepository {
   /**
    * Substring matches in title, app and description (all terms, none of the excluded ones), minus what the
    * word index found and anything an excluded term matches anywhere. Terms of 3+ characters use the trigram
-   * indexes and are ranked; with only shorter terms it is a scan, newest first, as in SQLite.
+   * index of the short fields joined (one index scan for all of them) and are ranked; with only shorter terms it is a scan, newest first, as in SQLite.
    */
   private async substrings(query: ParsedQuery, filters: SearchFilters, sort: Sort, limit: number) {
     const long = query.include.filter((t) => isLongTerm(t.text));
     const part = (params: SqlParams): Part => {
       const conditions = query.include.map((t) => substringMatch(t.text, params));
+      // Implied by the filter (a title is a short field), and read from the same index scan as the terms.
+      if (filters.window) conditions.push(substringMatch(filters.window, params));
       for (const t of query.exclude.filter((t) => isLongTerm(t.text))) conditions.push(`NOT coalesce(${substringMatch(t.text, params)}, false)`);
       conditions.push(noWordMatch(wordsMatch(query, params, 'x')!.sql));
       const excluded = anyWordMatch(query.exclude, params, 'x');

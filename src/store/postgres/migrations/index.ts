@@ -6,6 +6,7 @@ import { redactionMigration } from './004-redaction.js';
 import { incomingIndexMigration } from './005-incoming-index.js';
 import { wordStatisticsMigration } from './006-word-statistics.js';
 import { wordPacksMigration } from './007-word-packs.js';
+import { shortTextTrigramsMigration } from './008-short-text-trigrams.js';
 
 /** Every schema version of the PostgreSQL store, oldest first. Kept apart from the runner so no import cycle forms. */
 export const pgMigrations: PgMigration[] = [
@@ -16,4 +17,5 @@ export const pgMigrations: PgMigration[] = [
   incomingIndexMigration,
   wordStatisticsMigration,
   wordPacksMigration,
+  shortTextTrigramsMigration,
 ];

@@ -15,5 +15,7 @@ CREATE FUNCTION openrecall_short_text(title text, app text, description text) RE
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $fn$ SELECT coalesce(title, '') || E'\\n' || coalesce(app, '') || E'\\n' || coalesce(description, '') $fn$;
 CREATE INDEX entries_short_text_trgm ON entries USING gin (openrecall_short_text(title, app, description) gin_trgm_ops);
+-- No statement reads these any more (the window filter keeps the title's).
+DROP INDEX entries_app_trgm, entries_description_trgm;
 `,
 };

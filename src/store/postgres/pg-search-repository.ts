@@ -135,7 +135,8 @@ export class PgSearchRepository implements SearchRepository {
   /**
    * Substring matches in title, app and description (all terms, none of the excluded ones), minus what the
    * word index found and anything an excluded term matches anywhere. Terms of 3+ characters use the trigram
-   * index of the short fields joined (one index scan for all of them) and are ranked; with only shorter terms it is a scan, newest first, as in SQLite.
+   * index of the short fields joined (one index scan for all of them) and are ranked; with only shorter terms it
+   * is a scan, newest first, as in SQLite.
    */
   private async substrings(query: ParsedQuery, filters: SearchFilters, sort: Sort, limit: number) {
     const long = query.include.filter((t) => isLongTerm(t.text));

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { query, transaction } from './pg-query.js';
-import { SqlParams } from './pg-search-query.js';
+import { SqlParams, WEIGHTS } from './pg-search-query.js';
 
 /** Above this many unpacked frames at the head (a backlog), the packs are not worth a second statement. */
 const UNPACKED_AT_MOST = 2_000;
@@ -11,8 +11,6 @@ const DIRTY_AT_MOST = 1_000;
  * each in the newest segments, more than the GIN index's partial match reads: above this many packs, `entries` answers.
  */
 const PREFIX_PACKS_AT_MOST = 10_000;
-/** ts_rank_cd weights of {D, C, B, A}, as in pg-search-repository.ts. */
-const WEIGHTS = `'{0.4, 0.6, 0.8, 1.0}'::float4[]`;
 
 export interface PackedRow {
   id: number;

@@ -19,6 +19,9 @@ export class SqlParams {
 /** Control characters and lone surrogates cannot travel to PostgreSQL (NUL is refused outright). */
 export const clean = (text: string) => text.replace(/[\p{Cc}\p{Cs}]/gu, ' ');
 
+/** ts_rank_cd weights of {D, C, B, A}: app 0.4, title 0.6, description 0.8, OCR text 1.0 (SQLite's bm25 weights). */
+export const WEIGHTS = `'{0.4, 0.6, 0.8, 1.0}'::float4[]`;
+
 const PUNCTUATION = new RegExp(`[${ASCII_PUNCTUATION.replace(/[\\\]^-]/g, '\\$&')}]`, 'g');
 const hasWordCharacter = (s: string) => /[\p{L}\p{N}]/u.test(s);
 const quoteLexeme = (word: string) => `'${word.replaceAll("'", "''").replaceAll('\\', '\\\\')}'`;

@@ -23,6 +23,7 @@ import {
   noWordMatch,
   SqlParams,
   substringMatch,
+  WEIGHTS,
   wordsMatch,
 } from './pg-search-query.js';
 import { query as runQuery, transaction } from './pg-query.js';
@@ -36,8 +37,6 @@ import { pgSnippets } from './pg-snippets.js';
 export const RANK_WINDOW = 2_000;
 /** Exact words are what users mean; substrings only join in when words find fewer than this. */
 const SUBSTRING_FALLBACK_BELOW = 50;
-/** ts_rank_cd weights of {D, C, B, A}: app 0.4, title 0.6, description 0.8, OCR text 1.0 (SQLite's bm25 weights). */
-const WEIGHTS = `'{0.4, 0.6, 0.8, 1.0}'::float4[]`;
 /** ts_rank_cd normalisation: 1 divides by the log of the document length, 32 maps the rank into 0..1. */
 const RANK_NORMALISATION = 1 | 32;
 

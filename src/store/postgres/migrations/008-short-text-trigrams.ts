@@ -2,9 +2,10 @@ import type { PgMigration } from '../pg-migrations.js';
 
 /**
  * One trigram index over a frame's short fields together (title, app, description, a line apart), in place of the
- * app's and the description's own (the title's stays for the window filter). A substring search of several terms, or of a term within a window filter, then intersects them
- * inside one GIN index scan: with a trigram index per column the planner read every title holding the commonest term
- * (5 700 heap pages for "viul" at a million frames) before testing the others. A term never holds a line break (query
+ * app's and the description's own (the title's stays for the window filter). A substring search of several terms, or
+ * of a term within a window filter, then intersects them inside one GIN index scan: with a trigram index per column
+ * the planner read every title holding the commonest term (5 700 heap pages for "viul" at a million frames) before
+ * testing the others. A term never holds a line break (query
  * text loses its control characters), so it matches the joined text exactly when it matches one of the fields.
  */
 export const shortTextTrigramsMigration: PgMigration = {

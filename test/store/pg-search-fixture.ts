@@ -59,6 +59,12 @@ export async function openPgSearchFixture(): Promise<PgSearchFixture> {
  * test can EXPLAIN exactly what it ran.
  */
 export function recordingSearch(pool: pg.Pool) {
+  const { statements, pool: recording } = recordingPool(pool);
+  return { statements, repository: new PgSearchRepository(recording) };
+}
+
+/** A pool that records every statement sent through it, and through the clients it checks out. */
+export function recordingPool(pool: pg.Pool) {
   const statements: Array<{ sql: string; values?: unknown[] }> = [];
   const proxy = {
     query: (sql: string, values?: unknown[]) => {
@@ -78,5 +84,5 @@ export function recordingSearch(pool: pg.Pool) {
       });
     },
   } as unknown as pg.Pool;
-  return { statements, repository: new PgSearchRepository(proxy) };
+  return { statements, pool: proxy };
 }

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { withWordIndexUpkeep } from '../../src/processor/word-index-upkeep.js';
 import { parseQuery } from '../../src/search/query-parser.js';
-import { parseLexeme } from '../../src/store/postgres/pg-packed-words.js';
+import type { SearchFilters } from '../../src/store/ports.js';
+import { packedWordRows, parseLexeme } from '../../src/store/postgres/pg-packed-words.js';
+import { SqlParams, WEIGHTS, wordsMatch } from '../../src/store/postgres/pg-search-query.js';
 import { PgWordIndexRepository } from '../../src/store/postgres/pg-word-index-repository.js';
 import { openTestStore } from '../helpers/stores.js';
-import { openPgSearchFixture, type PgSearchFixture, recordingSearch } from './pg-search-fixture.js';
+import { openPgSearchFixture, type PgSearchFixture, recordingPool, recordingSearch } from './pg-search-fixture.js';
 
 const ROWS = 3_000;
 const SIZES = { small: 50, big: 400 };
@@ -28,6 +30,16 @@ const fillSql = (from: number, to: number) => `
   FROM generate_series(${from}, ${to}) i`;
 
 const QUERIES = ['common', 'tenth', 'sparse', 'alpha', 'alphabet', 'alpha*', 'alph*', 'plain', 'filler', 'nothing', 'mail', 'window'];
+const T0 = 1_700_000_000;
+/** No filter; an app (any case); an app from a time on; a time range; an old end; an app no frame has. */
+const FILTERS: SearchFilters[] = [
+  {},
+  { app: 'mail' },
+  { app: 'Editor', start: T0 + 1200 },
+  { start: T0 + 2500, end: T0 + 2960 },
+  { end: T0 + 450 },
+  { app: 'Nobody' },
+];
 
 describe('PostgreSQL packed word index', () => {
   let fixture: PgSearchFixture;
@@ -43,41 +55,43 @@ describe('PostgreSQL packed word index', () => {
   });
   after(() => fixture?.cleanup());
 
-  const search = async (q: string, depth = 25) => {
+  const search = async (q: string, depth = 25, filters: SearchFilters = {}) => {
     const { statements, repository } = recordingSearch(fixture.pool);
-    const result = await repository.keyword(parseQuery(q), {}, 'relevance', depth);
+    const result = await repository.keyword(parseQuery(q), filters, 'relevance', depth);
     return { ...result, packed: statements.some((s) => s.sql.includes('word_packs')), statements };
   };
   /** The same search read from `entries` alone (as before the index was built): what the packs must answer. */
-  const unpacked = async (q: string, depth = 25) => {
+  const unpacked = async (q: string, depth = 25, filters: SearchFilters = {}) => {
     const upto = await covered();
     await sql('UPDATE word_index_state SET covered_upto = 0');
     try {
-      const result = await search(q, depth);
+      const result = await search(q, depth, filters);
       assert.equal(result.packed, false);
       return result;
     } finally {
       await sql('UPDATE word_index_state SET covered_upto = $1', [upto]);
     }
   };
-  const assertSameAnswers = async (queries = QUERIES) => {
-    for (const q of queries) {
-      const [packed, plain] = [await search(q, 60), await unpacked(q, 60)];
-      assert.equal(packed.packed, true, `${q}: the packs were not read`);
-      assert.deepEqual(
-        packed.candidates.map((c) => c.id),
-        plain.candidates.map((c) => c.id),
-        q,
-      );
-      for (const [i, c] of packed.candidates.entries())
-        assert.ok(Math.abs(c.score - plain.candidates[i]!.score) < 1e-6, `${q}: ${c.score} vs ${plain.candidates[i]!.score}`);
-      assert.deepEqual(
-        packed.candidates.map((c) => c.timestamp),
-        plain.candidates.map((c) => c.timestamp),
-        q,
-      );
-      assert.equal(packed.total, plain.total, q);
-    }
+  const assertSameAnswers = async (queries = QUERIES, filterSets = FILTERS) => {
+    for (const filters of filterSets)
+      for (const q of queries) {
+        const what = `${q} ${JSON.stringify(filters)}`;
+        const [packed, plain] = [await search(q, 60, filters), await unpacked(q, 60, filters)];
+        assert.equal(packed.packed, true, `${what}: the packs were not read`);
+        assert.deepEqual(
+          packed.candidates.map((c) => c.id),
+          plain.candidates.map((c) => c.id),
+          what,
+        );
+        for (const [i, c] of packed.candidates.entries())
+          assert.ok(Math.abs(c.score - plain.candidates[i]!.score) < 1e-6, `${what}: ${c.score} vs ${plain.candidates[i]!.score}`);
+        assert.deepEqual(
+          packed.candidates.map((c) => c.timestamp),
+          plain.candidates.map((c) => c.timestamp),
+          what,
+        );
+        assert.equal(packed.total, plain.total, what);
+      }
   };
 
   it('reads lexemes as querytree prints them', () => {
@@ -112,12 +126,67 @@ describe('PostgreSQL packed word index', () => {
     await assertSameAnswers();
   });
 
+  it('reads older segments again when the newest ones hold fewer frames passing the filter than expected', async () => {
+    // "Burst": ids 1–400, and those of 2401–2800 without "tenth". That segment's matches times the app's share there
+    // promise more than a window of 40, but none is of the app: every segment is read again.
+    const burst = `id BETWEEN 1 AND 400 OR (id BETWEEN 2401 AND 2800 AND id % 10 <> 0 AND id % 7 <> 0)`;
+    await sql(`UPDATE entries SET app = 'Burst' WHERE ${burst}`);
+    await wordIndex.repairAll();
+    try {
+      for (const [app, reads] of [
+        ['burst', 2],
+        ['Editor', 1],
+      ] as const) {
+        const { statements, pool } = recordingPool(fixture.pool);
+        const query = parseQuery('tenth');
+        const rows = await packedWordRows(pool, (params) => wordsMatch(query, params)!.tsquery, { app }, 40, 30);
+        assert.equal(statements.filter((s) => s.sql.includes('word_packs p')).length, reads, app);
+        const params = new SqlParams();
+        const q = wordsMatch(query, params)!.tsquery;
+        // The newest 40 matches of the app's frames, ranked: the answer of the rank window, read from `entries`.
+        const expected = await sql<{ id: string }>(
+          `SELECT id FROM (
+             SELECT e.id, ts_rank_cd(${WEIGHTS}, e.search_words, ${q}, 1 | 32) AS score FROM entries e
+             WHERE e.status = 'COMPLETED' AND e.search_words @@ ${q} AND lower(e.app) = lower(${params.add(app)}) ORDER BY e.id DESC LIMIT 40) w
+           ORDER BY score DESC, id DESC LIMIT 30`,
+          params.values,
+        );
+        assert.deepEqual(
+          rows?.map((r) => r.id),
+          expected.map((r) => Number(r.id)),
+          app,
+        );
+        assert.equal(rows?.[0]?.total, 40);
+      }
+    } finally {
+      await sql(`UPDATE entries SET app = CASE WHEN id % 3 = 0 THEN 'Mail' ELSE 'Editor' END WHERE app = 'Burst'`);
+      await wordIndex.repairAll();
+    }
+  });
+
+  it('answers a filtered search from entries while a segment is as built before apps and times were packed, then adds them', async () => {
+    // As an older processor leaves a segment: no app packs, no time span.
+    await sql('DELETE FROM word_packs WHERE hi = 1200 AND starts_with(lexeme, chr(1))');
+    await sql('UPDATE word_segments SET filterable = false, min_ts = NULL, max_ts = NULL WHERE hi = 1200');
+    assert.equal((await search('tenth', 20, { app: 'mail' })).packed, false);
+    assert.equal((await search('tenth')).packed, true, 'an unfiltered search reads the packs still');
+    while (await wordIndex.step());
+    assert.equal((await sql('SELECT 1 FROM word_segments WHERE NOT filterable')).length, 0);
+    await assertSameAnswers(['tenth', 'alph*'], FILTERS.slice(1, 3));
+  });
+
   it('answers for frames changed, failed or deleted after their segment was packed, then repairs them', async () => {
     await sql(`UPDATE entries SET text = 'sparse replaced words' WHERE id IN (100, 2000, 3040)`);
     await sql(`UPDATE entries SET status = 'FAILED' WHERE id IN (970, 2500)`);
     await sql('DELETE FROM entries WHERE id IN (1940, 2910, 1000)');
     await sql(`UPDATE entries SET text = 'uniqueword one' WHERE id = 500`);
-    assert.ok((await sql('SELECT 1 FROM word_index_dirty')).length >= 8);
+    // The same words (punctuation is no word), another app: the frame leaves its app's pack.
+    await sql(`UPDATE entries SET app = 'Editor.' WHERE id = 1201`);
+    assert.deepEqual(
+      (await search('common', 20, { app: 'editor.' })).candidates.map((c) => c.id),
+      [1201],
+    );
+    assert.ok((await sql('SELECT 1 FROM word_index_dirty')).length >= 9);
     await assertSameAnswers([...QUERIES, 'replaced', 'uniqueword']);
 
     // A word a frame no longer holds (a redacted secret) stays in the packs until its segment is built again.

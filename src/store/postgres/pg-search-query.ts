@@ -111,11 +111,17 @@ export const CJK_VECTOR = `to_tsvector('simple'::regconfig, e.cjk_grams)`;
 
 /** The filters as a condition on `e` (entries). Status defaults to COMPLETED. */
 export function filterSql(filters: SearchFilters, params: SqlParams): string {
-  const clauses = [`e.status = ${params.add(filters.status ?? 'COMPLETED')}`];
-  if (filters.start !== undefined) clauses.push(`e.timestamp >= ${params.add(filters.start, 'float8')}`);
-  if (filters.end !== undefined) clauses.push(`e.timestamp <= ${params.add(filters.end, 'float8')}`);
-  if (filters.app) clauses.push(`lower(e.app) = lower(${params.add(clean(filters.app))})`);
+  const clauses = [`e.status = ${params.add(filters.status ?? 'COMPLETED')}`, ...appAndTimeClauses(filters, params)];
   if (filters.window) clauses.push(`e.title ILIKE ${params.add(likePattern(filters.window))}`);
   if (filters.url) clauses.push(`e.browser_url ILIKE ${params.add(likePattern(filters.url))}`);
   return clauses.join(' AND ');
+}
+
+/** The app and time filters as conditions on `e` (what the packed word index can filter by, too). */
+export function appAndTimeClauses(filters: Pick<SearchFilters, 'start' | 'end' | 'app'>, params: SqlParams): string[] {
+  const clauses: string[] = [];
+  if (filters.start !== undefined) clauses.push(`e.timestamp >= ${params.add(filters.start, 'float8')}`);
+  if (filters.end !== undefined) clauses.push(`e.timestamp <= ${params.add(filters.end, 'float8')}`);
+  if (filters.app) clauses.push(`lower(e.app) = lower(${params.add(clean(filters.app))})`);
+  return clauses;
 }

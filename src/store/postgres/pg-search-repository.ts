@@ -119,14 +119,14 @@ export class PgSearchRepository implements SearchRepository {
   }
 
   /**
-   * A one-word search, relevance-ranked and with no filter but the default status, from the packed word index
-   * (pg-packed-words.ts): a word's newest matches in a few pages, not each match's row and word vector.
+   * A one-word search, relevance-ranked, with no filter but the default status, an app and a time range, from the
+   * packed word index (pg-packed-words.ts): a word's newest matches in a few pages, not each match's row and word vector.
    */
   private async packed(query: ParsedQuery, filters: SearchFilters, sort: Sort, limit: number): Promise<{ total: number; hits: RankedId[] } | undefined> {
-    const unfiltered =
-      (filters.status ?? 'COMPLETED') === 'COMPLETED' && [filters.start, filters.end, filters.app, filters.window, filters.url].every((f) => f === undefined);
-    if (sort !== 'relevance' || limit <= 0 || !unfiltered || query.include.length !== 1 || query.exclude.length > 0) return undefined;
-    const rows = await packedWordRows(this.pool, (params) => wordsMatch(query, params)!.tsquery, RANK_WINDOW, limit);
+    const servable = (filters.status ?? 'COMPLETED') === 'COMPLETED' && !filters.window && !filters.url;
+    if (sort !== 'relevance' || limit <= 0 || !servable || query.include.length !== 1 || query.exclude.length > 0) return undefined;
+    const { app, start, end } = filters;
+    const rows = await packedWordRows(this.pool, (params) => wordsMatch(query, params)!.tsquery, { app, start, end }, RANK_WINDOW, limit);
     if (!rows) return undefined;
     return { total: rows.length ? Math.min(COUNT_CAP, rows[0]!.total) : 0, hits: rows.map(toRanked) };
   }

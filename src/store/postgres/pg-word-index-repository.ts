@@ -20,6 +20,11 @@ export const WORD_INDEX_LOCK = '20240, 7';
 /** How often, and how far apart, the builder tries the lock before it leaves the segment for its next turn. */
 const LOCK_ATTEMPTS = 100;
 const LOCK_RETRY_MS = 20;
+/**
+ * The lexeme of a segment's pack of one app's frames (an SQL expression of the app): no word is one, since words hold
+ * no control character.
+ */
+export const appPackKey = (app: string) => `chr(1) || lower(${app})`;
 /** Sorting a large segment's matches by word takes ~150 MB; more than the default work_mem, it would spill to disk. */
 const BUILD_WORK_MEM = '256MB';
 
@@ -63,10 +68,23 @@ export class PgWordIndexRepository implements WordIndexRepository {
     return false;
   }
 
-  /** Builds again the segment with the most changed frames, if any. */
+  /** Builds again the segment with the most changed frames, if any; else completes the newest built before migration 9. */
   private async repair(): Promise<boolean> {
-    const segment = await this.mostChanged();
-    return segment ? this.build(segment.lo, segment.hi) : false;
+    const changed = await this.mostChanged();
+    if (changed) return this.build(changed.lo, changed.hi);
+    const [old] = await query<{ lo: number; hi: number }>(this.pool, 'SELECT lo, hi FROM word_segments WHERE NOT filterable ORDER BY hi DESC LIMIT 1');
+    if (!old) return false;
+    // The apps and times as they are now: a frame changed since its words were packed is marked already (its segment
+    // was built after the marking began), and search reads it from `entries`.
+    await transaction(
+      this.pool,
+      async (client) => {
+        await query(client, 'DELETE FROM word_packs WHERE hi = $1 AND starts_with(lexeme, chr(1))', [old.hi]);
+        await packAppsAndTimes(client, Number(old.lo), Number(old.hi));
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ',
+    );
+    return true;
   }
 
   private async mostChanged(): Promise<{ lo: number; hi: number } | undefined> {
@@ -106,6 +124,7 @@ export class PgWordIndexRepository implements WordIndexRepository {
           [lo, hi],
         );
         await query(client, 'INSERT INTO word_segments (lo, hi) VALUES ($1, $2)', [lo, hi]);
+        await packAppsAndTimes(client, lo, hi);
         await query(client, 'DELETE FROM word_index_dirty WHERE id BETWEEN $1 AND $2', [lo, hi]);
         await query(client, 'UPDATE word_index_state SET covered_upto = greatest(covered_upto, $1)', [hi]);
       },
@@ -134,4 +153,26 @@ export class PgWordIndexRepository implements WordIndexRepository {
     }
     return false;
   }
+}
+
+/**
+ * A segment's packs of each app's frames and the time its frames span (migration 9), which filtered searches read: the
+ * COMPLETED frames lo..hi as the transaction's snapshot holds them. The segment's row exists already.
+ */
+async function packAppsAndTimes(client: pg.PoolClient, lo: number, hi: number): Promise<void> {
+  await query(
+    client,
+    `INSERT INTO word_packs (lexeme, hi, lo, n, offsets, scores)
+     SELECT ${appPackKey('e.app')}, $2::int8, $1::int8, count(*), array_agg((e.id - $1::int8)::int4 ORDER BY e.id DESC), '{}'::real[]
+     FROM entries e WHERE e.id BETWEEN $1::int8 AND $2::int8 AND e.status = 'COMPLETED' AND e.app IS NOT NULL
+     GROUP BY 1`,
+    [lo, hi],
+  );
+  await query(
+    client,
+    `UPDATE word_segments SET (min_ts, max_ts, filterable) =
+       (SELECT min(timestamp), max(timestamp), true FROM entries WHERE id BETWEEN $1::int8 AND $2::int8 AND status = 'COMPLETED')
+     WHERE hi = $2::int8`,
+    [lo, hi],
+  );
 }

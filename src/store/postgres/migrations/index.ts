@@ -7,6 +7,7 @@ import { incomingIndexMigration } from './005-incoming-index.js';
 import { wordStatisticsMigration } from './006-word-statistics.js';
 import { wordPacksMigration } from './007-word-packs.js';
 import { shortTextTrigramsMigration } from './008-short-text-trigrams.js';
+import { packedAppsAndTimesMigration } from './009-packed-apps-and-times.js';
 
 /** Every schema version of the PostgreSQL store, oldest first. Kept apart from the runner so no import cycle forms. */
 export const pgMigrations: PgMigration[] = [
@@ -18,4 +19,5 @@ export const pgMigrations: PgMigration[] = [
   wordStatisticsMigration,
   wordPacksMigration,
   shortTextTrigramsMigration,
+  packedAppsAndTimesMigration,
 ];

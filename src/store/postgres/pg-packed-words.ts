@@ -63,11 +63,12 @@ export async function packedWordRows(
         client,
         `SELECT s.covered_upto AS covered, (SELECT max(id) FROM entries) AS newest,
            (SELECT array_agg(id) FROM (SELECT DISTINCT id FROM word_index_dirty LIMIT ${DIRTY_AT_MOST + 1}) d) AS dirty,
-           numnode(t.q) AS nodes, querytree(t.q) AS tree, EXISTS (SELECT 1 FROM word_segments WHERE NOT filterable) AS unfilterable
+           numnode(t.q) AS nodes, querytree(t.q) AS tree,
+           ${filtered ? 'EXISTS (SELECT 1 FROM word_segments WHERE NOT filterable)' : 'false'} AS unfilterable
          FROM word_index_state s, (SELECT ${tsquery(probe)} AS q) t`,
         probe.values,
       );
-      if (!state || state.newest === null || Number(state.covered) <= 0 || state.nodes !== 1 || (filtered && state.unfilterable)) return undefined;
+      if (!state || state.newest === null || Number(state.covered) <= 0 || state.nodes !== 1 || state.unfilterable) return undefined;
       const term = parseLexeme(state.tree);
       const dirty = (state.dirty ?? []).map(Number);
       if (!term || dirty.length > DIRTY_AT_MOST || Number(state.newest) - Number(state.covered) > UNPACKED_AT_MOST) return undefined;
